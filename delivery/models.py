@@ -1,0 +1,187 @@
+"""Telling people: where each supplier wants orders (destinations), and every message as a row.
+
+A `Delivery` is one message to one place, made by the dispatcher from one committed
+`OrderEvent` (or one monthly summary); each try is a `DeliveryAttempt`. Retrying is re-running
+the row; its `identity` (webhook-id, file name, Message-ID) never changes.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from orders.models import OrderEvent, Retailer
+from suppliers.models import Supplier
+
+from .fields import EncryptedTextField
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    WEBHOOK = "webhook", "Webhook"
+    SFTP = "sftp", "SFTP"
+
+
+class FileFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSON = "json", "JSON"
+
+
+class Destination(models.Model):
+    """One channel of one supplier; the per-kind fields are blank for the other kinds."""
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="destinations")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    enabled = models.BooleanField(default=True)
+    # Event types this destination wants; empty means all.
+    event_types = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+
+    # email
+    email_addresses = models.TextField(blank=True, help_text="Comma-separated.")
+
+    # webhook
+    webhook_url = models.URLField(max_length=2000, blank=True)
+    webhook_secret = EncryptedTextField(blank=True, help_text="whsec_..., stored encrypted.")
+
+    # sftp
+    sftp_hosted = models.BooleanField(default=False)
+    sftp_host = models.CharField(max_length=255, blank=True)
+    sftp_port = models.PositiveIntegerField(default=22)
+    sftp_username = models.CharField(max_length=150, blank=True)
+    sftp_password = EncryptedTextField(blank=True)
+    sftp_private_key = EncryptedTextField(blank=True)
+    sftp_path = models.CharField(max_length=500, blank=True)
+    sftp_host_key = models.TextField(blank=True, help_text='Pinned key: "TYPE BASE64".')
+    sftp_interval_minutes = models.PositiveIntegerField(default=15)
+    sftp_format = models.CharField(
+        max_length=16, choices=FileFormat.choices, default=FileFormat.CSV
+    )
+    sftp_last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "channel"], name="destination_one_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(sftp_interval_minutes__gte=1), name="destination_sftp_interval_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier.slug}:{self.channel}"
+
+
+class DeliveryPurpose(models.TextChoices):
+    SUPPLIER_ORDER = "supplier_order", "Order to supplier"
+    RETAILER_CANCELLATION = "retailer_cancellation", "Cancellation to retailer"
+    FAILURE_NOTICE = "failure_notice", "Failure notice to supplier"
+    MONTHLY_SUMMARY = "monthly_summary", "Monthly summary to retailer"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class MonthlySummary(models.Model):
+    """One retailer's month; the unique row makes sure a summary is made (and sent) once."""
+
+    retailer = models.ForeignKey(Retailer, on_delete=models.PROTECT, related_name="summaries")
+    month = models.DateField(help_text="The first day of the month summarised.")
+    figures = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month", "retailer_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["retailer", "month"], name="summary_one_per_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.retailer_id}:{self.month:%Y-%m}"
+
+
+class Delivery(models.Model):
+    event = models.ForeignKey(
+        OrderEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    summary = models.ForeignKey(
+        MonthlySummary, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    # Whose it is: the supplier sees its own deliveries in the portal.
+    supplier = models.ForeignKey(
+        Supplier, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    destination = models.ForeignKey(
+        Destination, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    purpose = models.CharField(max_length=32, choices=DeliveryPurpose.choices)
+    # "destination:<id>", "retailer:<id>", ...: with `event` (or `summary`) it is unique, so
+    # the dispatcher can run twice and still make one row per (event, destination).
+    target_key = models.CharField(max_length=64)
+    # Where it went when made: addresses or URL (never a secret).
+    recipient = models.TextField(blank=True)
+    # What the receiver dedupes on: webhook-id, file name, Message-ID. Never changes.
+    identity = models.CharField(max_length=200, unique=True)
+
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set when a task is sent to the broker; the sweeper re-queues rows whose task never ran.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "target_key"],
+                condition=Q(event__isnull=False),
+                name="delivery_once_per_event_target",
+            ),
+            models.UniqueConstraint(
+                fields=["summary", "target_key"],
+                condition=Q(summary__isnull=False),
+                name="delivery_once_per_summary_target",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=Q(status="pending"),
+            ),
+            models.Index(fields=["supplier", "status", "created_at"], name="delivery_supplier"),
+            models.Index(fields=["destination", "status"], name="delivery_destination"),
+        ]
+
+    def __str__(self) -> str:
+        return self.identity
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    success = models.BooleanField(default=False)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # For webhooks: the first few KB of the receiver's answer.
+    response_excerpt = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery_id", "started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}@{self.started_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,1 @@
+"""Listens to `orders` and hands committed events to the dispatcher."""

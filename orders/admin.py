@@ -1,0 +1,85 @@
+from django.contrib import admin
+
+from .models import Order, OrderEvent, OrderLine, Retailer
+
+
+@admin.register(Retailer)
+class RetailerAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "email", "commission_rate", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["slug", "name", "email"]
+    readonly_fields = ["api_key_prefix", "api_key_hash", "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # `manage.py create_retailer` creates one and prints its key once.
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    readonly_fields = ["line_no", "sku", "name", "quantity", "unit_price", "line_total"]
+    exclude = ["product"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["type", "actor", "note", "data", "created_at", "dispatched_at"]
+    exclude = ["actor_user"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Read-only: status changes go through `order_set_status` (the portal), never a raw save."""
+
+    list_display = [
+        "number",
+        "status",
+        "supplier",
+        "retailer",
+        "retailer_reference",
+        "total",
+        "currency",
+        "placed_at",
+    ]
+    list_filter = ["status", "supplier", "retailer"]
+    search_fields = ["number", "retailer_reference", "customer_name", "customer_email"]
+    date_hierarchy = "placed_at"
+    list_select_related = ["supplier", "retailer"]
+    show_full_result_count = False
+    inlines = [OrderLineInline, OrderEventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "type", "order", "actor", "created_at", "dispatched_at"]
+    list_filter = ["type"]
+    search_fields = ["order__number", "actor"]
+    raw_id_fields = ["order", "actor_user"]
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

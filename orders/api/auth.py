@@ -1,0 +1,44 @@
+"""Bearer-key authentication for the two APIs: retailer API keys and supplier tokens."""
+
+from rest_framework import authentication, exceptions
+
+from orders.models import Retailer
+from suppliers.secrets import token_digest
+from suppliers.selectors import api_token_authenticate
+from suppliers.services import api_token_touch
+
+
+def _bearer(request) -> str:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise exceptions.NotAuthenticated("Send 'Authorization: Bearer <key>'.")
+    return value.strip()
+
+
+class RetailerKeyAuthentication(authentication.BaseAuthentication):
+    """Authenticates a retailer; request.auth is the Retailer."""
+
+    def authenticate(self, request):
+        key = _bearer(request)
+        retailer = Retailer.objects.filter(api_key_hash=token_digest(key), is_active=True).first()
+        if retailer is None:
+            raise exceptions.AuthenticationFailed("Invalid or inactive API key.")
+        return (None, retailer)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="retailer"'
+
+
+class SupplierTokenAuthentication(authentication.BaseAuthentication):
+    """Authenticates a supplier API token; request.auth is the ApiToken (with its supplier)."""
+
+    def authenticate(self, request):
+        token = api_token_authenticate(plain=_bearer(request))
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
+        api_token_touch(token=token)
+        return (None, token)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="supplier"'

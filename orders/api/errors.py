@@ -1,0 +1,35 @@
+"""Every API error as {"errors": {field: [messages]}}, with the status DRF chose."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from orders.intake import errors_flatten
+
+_FIELD_FOR = {
+    exceptions.NotAuthenticated: "authorization",
+    exceptions.AuthenticationFailed: "authorization",
+    exceptions.ParseError: "body",
+    exceptions.UnsupportedMediaType: "content_type",
+    exceptions.Throttled: "rate_limit",
+    exceptions.MethodNotAllowed: "method",
+    exceptions.NotFound: "detail",
+    exceptions.PermissionDenied: "detail",
+}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
+        return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"errors": errors_flatten(exc.detail)}
+    else:
+        field = next((f for cls, f in _FIELD_FOR.items() if isinstance(exc, cls)), "detail")
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        response.data = {"errors": {field: [str(detail)]}}
+    return response

@@ -1,0 +1,72 @@
+"""OpenAPI descriptions of the order document (the document itself is `orders.documents`)."""
+
+from rest_framework import serializers
+
+
+class RetailerRefSchema(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    reference = serializers.CharField()
+
+
+class CustomerSchema(serializers.Serializer):
+    name = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+
+
+class AddressSchema(serializers.Serializer):
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField(allow_blank=True)
+    city = serializers.CharField()
+    region = serializers.CharField(allow_blank=True)
+    postcode = serializers.CharField(allow_blank=True)
+    country = serializers.CharField(min_length=2, max_length=2)
+
+
+class LineSchema(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1)
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField(min_value=1)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class CancellationSchema(serializers.Serializer):
+    reason = serializers.CharField()
+    note = serializers.CharField()
+    cancelled_at = serializers.DateTimeField()
+
+
+class ShipmentSchema(serializers.Serializer):
+    carrier = serializers.CharField(allow_blank=True)
+    tracking_number = serializers.CharField(allow_blank=True)
+    shipped_at = serializers.DateTimeField()
+
+
+class OrderDocumentSchema(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=["placed", "processing", "shipped", "cancelled"])
+    supplier = serializers.CharField()
+    retailer = RetailerRefSchema()
+    placed_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    customer = CustomerSchema()
+    shipping_address = AddressSchema()
+    lines = LineSchema(many=True)
+    currency = serializers.CharField(min_length=3, max_length=3)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    cancellation = CancellationSchema(allow_null=True)
+    shipment = ShipmentSchema(allow_null=True)
+
+
+class IntakeResponseSchema(serializers.Serializer):
+    reference = serializers.CharField()
+    orders = OrderDocumentSchema(many=True)
+
+
+class ErrorsSchema(serializers.Serializer):
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))

@@ -1,0 +1,125 @@
+"""The intake document: its fields, its validation, and errors keyed by the field's path.
+
+The API and `import_orders` both validate through `intake_validate`, so both follow one rule
+set. Types are strict: a quantity must be a JSON integer, a name a JSON string.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+
+from .countries import ISO_3166_ALPHA2
+
+MAX_LINES = 500
+MAX_QUANTITY = 100_000
+
+
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = {"invalid": "A whole number is required."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    default_error_messages = {
+        "naive": "Give the time with a UTC offset, e.g. 2026-11-27T10:00:00Z.",
+    }
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("invalid", format="ISO 8601")
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.fail("invalid", format="ISO 8601, e.g. 2026-11-27T10:00:00Z")
+        if timezone.is_naive(parsed):
+            self.fail("naive")
+        return parsed.astimezone(datetime.UTC)
+
+
+class CustomerSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=200)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class AddressSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=200)
+    line1 = StrictCharField(max_length=200)
+    line2 = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    city = StrictCharField(max_length=100)
+    region = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
+    postcode = StrictCharField(max_length=20, required=False, allow_blank=True, default="")
+    country = StrictCharField(min_length=2, max_length=2)
+
+    def validate_country(self, value: str) -> str:
+        code = value.upper()
+        if code not in ISO_3166_ALPHA2:
+            raise serializers.ValidationError(f"'{value}' is not an ISO 3166-1 alpha-2 code.")
+        return code
+
+
+class IntakeLineSerializer(serializers.Serializer):
+    sku = StrictCharField(max_length=64)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class IntakeSerializer(serializers.Serializer):
+    reference = StrictCharField(max_length=100)
+    placed_at = AwareDateTimeField(required=False)
+    customer = CustomerSerializer()
+    shipping_address = AddressSerializer()
+    lines = IntakeLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+
+
+def errors_flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested errors into {"shipping_address.city": [...], "lines.0.sku": [...]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = (
+                prefix
+                if key in ("non_field_errors",) and prefix
+                else (f"{prefix}.{key}" if prefix else str(key))
+            )
+            for k, v in errors_flatten(value, name).items():
+                flat.setdefault(k, []).extend(v)
+    elif isinstance(errors, list):
+        if all(isinstance(item, str) for item in errors):
+            flat.setdefault(prefix or "body", []).extend(str(item) for item in errors)
+        else:
+            for index, item in enumerate(errors):
+                if item:
+                    for k, v in errors_flatten(item, f"{prefix}.{index}").items():
+                        flat.setdefault(k, []).extend(v)
+    else:
+        flat.setdefault(prefix or "body", []).append(str(errors))
+    return flat
+
+
+def intake_validate(*, payload: Any) -> dict:
+    """Return the cleaned intake document, or raise ValidationError({field: [messages]})."""
+    if not isinstance(payload, dict):
+        raise ValidationError({"body": ["Expected a JSON object."]})
+    serializer = IntakeSerializer(data=payload)
+    if not serializer.is_valid():
+        raise ValidationError(errors_flatten(serializer.errors))
+    return dict(serializer.validated_data)

@@ -1,0 +1,112 @@
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from orders.services import order_place_from_retailer, order_set_status, retailer_create
+from suppliers.models import Supplier
+from suppliers.services import (
+    ProductRow,
+    api_token_create,
+    products_import,
+    supplier_create,
+    supplier_user_create,
+)
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "orders-demo-2026"  # noqa: S105 - a demo login, printed by make run
+
+SUPPLIERS = [
+    (
+        "acme",
+        "Acme Home Goods",
+        "orders@acme.example",
+        [
+            ("ACME-001", "Enamel mug, blue", "9.50"),
+            ("ACME-002", "Linen tea towel", "7.25"),
+            ("ACME-003", "Oak chopping board", "24.00"),
+        ],
+    ),
+    (
+        "bolt",
+        "Bolt Hardware",
+        "po@bolt.example",
+        [
+            ("BOLT-7", "Brass hook, pack of 4", "5.80"),
+            ("BOLT-9", "Steel shelf bracket", "3.10"),
+        ],
+    ),
+]
+
+CUSTOMERS = [
+    ("Ann Lee", "ann@example.com", "+44 20 7946 0000", "1 High St", "Leeds", "LS1 1AA"),
+    ("Ben Okafor", "ben@example.com", "+44 161 496 0000", "22 Mill Lane", "Manchester", "M1 2AB"),
+    ("Cara Jones", "cara@example.com", "", "5 Quay Rd", "Bristol", "BS1 4DJ"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo suppliers, retailer, products, a portal login and a few orders (once)."
+
+    def handle(self, *args, **options):
+        if Supplier.objects.filter(slug="acme").exists():
+            self.stdout.write("Demo data already present; nothing to do.")
+            return
+        with transaction.atomic():
+            for slug, name, email, products in SUPPLIERS:
+                supplier = supplier_create(slug=slug, name=name, order_emails=email)
+                products_import(
+                    supplier=supplier,
+                    rows=[
+                        ProductRow(sku=s, name=n, price=Decimal(p), currency="GBP")
+                        for s, n, p in products
+                    ],
+                )
+            acme = Supplier.objects.get(slug="acme")
+            supplier_user_create(
+                supplier=acme, username=DEMO_USER, email="demo@acme.example", password=DEMO_PASSWORD
+            )
+            retailer, key = retailer_create(
+                slug="shopco",
+                name="Shop Co",
+                email="buyers@shopco.example",
+                commission_rate=Decimal("0.10"),
+            )
+            token, plain = api_token_create(supplier=acme, name="demo")
+        orders = []
+        for index, (cname, cemail, cphone, line1, city, postcode) in enumerate(CUSTOMERS * 3):
+            result = order_place_from_retailer(
+                retailer=retailer,
+                payload={
+                    "reference": f"DEMO-{1001 + index}",
+                    "customer": {"name": cname, "email": cemail, "phone": cphone},
+                    "shipping_address": {
+                        "name": cname,
+                        "line1": line1,
+                        "city": city,
+                        "postcode": postcode,
+                        "country": "GB",
+                    },
+                    "lines": [
+                        {"sku": "ACME-001", "quantity": 1 + index % 3},
+                        {"sku": "BOLT-7" if index % 2 else "ACME-003", "quantity": 1},
+                    ],
+                },
+            )
+            orders.extend(result.orders)
+        acme_orders = [o for o in orders if o.supplier.slug == "acme"]
+        order_set_status(order=acme_orders[0], status="processing", actor="ops:seed")
+        order_set_status(order=acme_orders[1], status="processing", actor="ops:seed")
+        order_set_status(
+            order=acme_orders[1],
+            status="shipped",
+            actor="ops:seed",
+            carrier="Royal Mail",
+            tracking_number="RM123456789GB",
+        )
+        self.stdout.write(
+            f"Demo data: suppliers acme and bolt, retailer shopco, {len(orders)} orders.\n"
+            f"  Portal login: {DEMO_USER} / {DEMO_PASSWORD}\n"
+            f"  Retailer API key (shopco): {key}\n"
+            f"  Supplier API token (acme): {plain}"
+        )

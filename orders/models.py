@@ -1,0 +1,242 @@
+"""What happened: retailers, their orders (one per supplier), lines and the event outbox."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from suppliers.models import Product, Supplier, currency_validator
+
+
+class Retailer(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    commission_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.10"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+    )
+    # Only the SHA-256 of the API key is stored; the key is printed once.
+    api_key_prefix = models.CharField(max_length=16)
+    api_key_hash = models.CharField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(commission_rate__gte=0) & Q(commission_rate__lte=1),
+                name="retailer_commission_rate_0_to_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class OrderIntake(models.Model):
+    """One retailer order as received; the unique (retailer, reference) makes intake idempotent."""
+
+    retailer = models.ForeignKey(Retailer, on_delete=models.PROTECT, related_name="intakes")
+    reference = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["retailer", "reference"], name="intake_unique_retailer_reference"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.retailer_id}:{self.reference}"
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", "Placed"
+    PROCESSING = "processing", "Processing"
+    SHIPPED = "shipped", "Shipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# The one map of allowed status changes. `order_set_status` is the only code that applies it.
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PLACED: frozenset({OrderStatus.PROCESSING, OrderStatus.CANCELLED}),
+    OrderStatus.PROCESSING: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+
+def order_transition_allowed(*, current: str, new: str) -> bool:
+    return new in ORDER_TRANSITIONS.get(current, frozenset())
+
+
+class CancellationReason(models.TextChoices):
+    OUT_OF_STOCK = "out_of_stock", "Out of stock"
+    DISCONTINUED = "discontinued", "Discontinued"
+    BAD_ADDRESS = "bad_address", "Bad address"
+    CANNOT_SHIP_ON_TIME = "cannot_ship_on_time", "Cannot ship on time"
+    CUSTOMER_REQUEST = "customer_request", "Customer request"
+    RETAILER_REQUEST = "retailer_request", "Retailer request"
+    OTHER = "other", "Other"
+
+
+class Order(models.Model):
+    number = models.CharField(max_length=20, unique=True)
+    intake = models.ForeignKey(OrderIntake, on_delete=models.PROTECT, related_name="orders")
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="orders")
+    retailer = models.ForeignKey(Retailer, on_delete=models.PROTECT, related_name="orders")
+    retailer_reference = models.CharField(max_length=100)
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED
+    )
+
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField(blank=True)
+    customer_phone = models.CharField(max_length=40, blank=True)
+
+    ship_name = models.CharField(max_length=200)
+    ship_line1 = models.CharField(max_length=200)
+    ship_line2 = models.CharField(max_length=200, blank=True)
+    ship_city = models.CharField(max_length=100)
+    ship_region = models.CharField(max_length=100, blank=True)
+    ship_postcode = models.CharField(max_length=20, blank=True)
+    ship_country = models.CharField(max_length=2)
+
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    item_count = models.PositiveIntegerField(default=0)
+    commission_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    commission_amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    placed_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    # Bumped by every change; the portal's edit form carries it to refuse stale writes.
+    version = models.PositiveIntegerField(default=1)
+
+    cancellation_reason = models.CharField(
+        max_length=32, choices=CancellationReason.choices, blank=True
+    )
+    cancellation_note = models.TextField(blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    shipment_carrier = models.CharField(max_length=100, blank=True)
+    shipment_tracking_number = models.CharField(max_length=100, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The supplier API's window and cursor, and ORDER HISTORY newest first.
+            models.Index(fields=["supplier", "created_at", "id"], name="order_supplier_created"),
+            models.Index(fields=["supplier", "updated_at", "id"], name="order_supplier_updated"),
+            models.Index(
+                fields=["supplier", "status", "created_at", "id"], name="order_supplier_status"
+            ),
+            models.Index(fields=["supplier", "placed_at", "id"], name="order_supplier_placed"),
+            models.Index(fields=["retailer", "placed_at"], name="order_retailer_placed"),
+            models.Index(fields=["retailer", "retailer_reference"], name="order_retailer_ref"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["intake", "supplier"], name="order_one_per_supplier"),
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values), name="order_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(status=OrderStatus.CANCELLED)
+                | (Q(cancelled_at__isnull=False) & ~Q(cancellation_reason="")),
+                name="order_cancelled_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def allowed_next_statuses(self) -> list[str]:
+        return sorted(ORDER_TRANSITIONS.get(self.status, frozenset()))
+
+    @property
+    def is_final(self) -> bool:
+        return not ORDER_TRANSITIONS.get(self.status)
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=300)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["order_id", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_no"], name="orderline_unique_line_no"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
+        ]
+        indexes = [models.Index(fields=["sku"], name="orderline_sku")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.line_no}"
+
+
+class OrderEventType(models.TextChoices):
+    CREATED = "order.created", "Created"
+    UPDATED = "order.updated", "Updated"
+    CANCELLED = "order.cancelled", "Cancelled"
+
+
+class OrderEvent(models.Model):
+    """The audit trail and the outbox.
+
+    A committed event is delivered; one that rolled back never existed.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=OrderEventType.choices)
+    actor = models.CharField(
+        max_length=150, help_text="Who: user:NAME, retailer:SLUG, ops, system."
+    )
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    # Set by the dispatcher once its delivery rows exist; the sweeper looks for NULLs.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["order", "created_at"], name="orderevent_order_time"),
+            models.Index(
+                fields=["created_at"],
+                name="orderevent_undispatched",
+                condition=Q(dispatched_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.order_id}"
+
+
+class Counter(models.Model):
+    """Named counters for databases without sequences (SQLite); PostgreSQL uses a SEQUENCE."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

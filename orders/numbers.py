@@ -1,0 +1,32 @@
+"""Order numbers: unique, increasing, never reused, allocated without a table-wide lock."""
+
+from django.db import connection
+
+from .models import Counter
+
+ORDER_NUMBER_PREFIX = "PO-"
+ORDER_NUMBER_START = 10001
+ORDER_NUMBER_SEQUENCE = "orders_order_number_seq"
+
+
+def order_numbers_allocate(*, count: int) -> list[str]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT nextval('{ORDER_NUMBER_SEQUENCE}') FROM generate_series(1, %s)", [count]
+            )
+            values = [row[0] for row in cursor.fetchall()]
+    else:
+        # SQLite serialises writers, so an UPDATE ... RETURNING on one row is safe here.
+        Counter.objects.get_or_create(
+            name="order_number", defaults={"value": ORDER_NUMBER_START - 1}
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE orders_counter SET value = value + %s WHERE name = 'order_number' "
+                "RETURNING value",
+                [count],
+            )
+            last = cursor.fetchone()[0]
+        values = list(range(last - count + 1, last + 1))
+    return [f"{ORDER_NUMBER_PREFIX}{value}" for value in values]

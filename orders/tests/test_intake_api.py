@@ -1,0 +1,256 @@
+"""The retailer intake API, as a retailer's system sees it."""
+
+import json
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from orders.models import Order, OrderEvent, OrderIntake, OrderLine
+from orders.tests.factories import intake_payload
+from suppliers.tests.factories import make_products, make_supplier
+
+URL = "/api/v1/retailer/orders"
+
+
+def nothing_written():
+    assert OrderIntake.objects.count() == 0
+    assert Order.objects.count() == 0
+    assert OrderLine.objects.count() == 0
+    assert OrderEvent.objects.count() == 0
+
+
+@pytest.fixture
+def cole(db):
+    supplier = make_supplier(slug="cole", name="Cole Candles")
+    make_products(supplier=supplier, skus={"COLE-1": "12.00"})
+    return supplier
+
+
+def test_three_supplier_order_splits_into_three_orders(retailer_client, acme, bolt, cole):
+    payload = intake_payload(
+        reference="R-1001",
+        placed_at="2026-11-27T10:00:00Z",
+        lines=[
+            {"sku": "ACME-001", "quantity": 2},
+            {"sku": "BOLT-7", "quantity": 1},
+            {"sku": "ACME-003", "quantity": 1},
+            {"sku": "COLE-1", "quantity": 3},
+        ],
+    )
+    response = retailer_client.post(URL, payload, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["reference"] == "R-1001"
+    by_supplier = {doc["supplier"]: doc for doc in body["orders"]}
+    assert set(by_supplier) == {"acme", "bolt", "cole"}
+
+    acme_doc = by_supplier["acme"]
+    assert [(ln["sku"], ln["quantity"], ln["line_total"]) for ln in acme_doc["lines"]] == [
+        ("ACME-001", 2, "19.00"),
+        ("ACME-003", 1, "24.00"),
+    ]
+    assert [ln["line"] for ln in acme_doc["lines"]] == [1, 2]
+    assert acme_doc["total"] == "43.00"
+    assert acme_doc["currency"] == "GBP"
+    assert acme_doc["status"] == "placed"
+    assert acme_doc["placed_at"] == "2026-11-27T10:00:00Z"
+    assert acme_doc["retailer"] == {"slug": "shopco", "name": "Shopco", "reference": "R-1001"}
+    assert acme_doc["shipping_address"]["country"] == "GB"
+    assert acme_doc["cancellation"] is None and acme_doc["shipment"] is None
+    assert by_supplier["bolt"]["total"] == "5.80"
+    assert by_supplier["cole"]["total"] == "36.00"
+
+    numbers = {doc["number"] for doc in body["orders"]}
+    assert len(numbers) == 3 and all(n.startswith("PO-") for n in numbers)
+    acme_order = Order.objects.get(number=acme_doc["number"])
+    assert acme_order.commission_rate == Decimal("0.1000")
+    assert acme_order.commission_amount == Decimal("4.30")
+    assert acme_order.item_count == 3
+    assert OrderEvent.objects.filter(type="order.created").count() == 3
+    assert set(OrderEvent.objects.values_list("actor", flat=True)) == {"retailer:shopco"}
+
+
+def test_same_reference_twice_returns_the_same_orders(retailer_client, acme, bolt):
+    payload = intake_payload(
+        reference="R-2",
+        lines=[{"sku": "ACME-001", "quantity": 1}, {"sku": "BOLT-7", "quantity": 1}],
+    )
+    first = retailer_client.post(URL, payload, format="json")
+    second = retailer_client.post(URL, payload, format="json")
+    assert first.status_code == 201
+    assert second.status_code == 200
+    assert second.json() == first.json()
+    assert Order.objects.count() == 2
+    assert OrderEvent.objects.count() == 2
+
+
+def test_same_reference_from_another_retailer_is_a_new_order(retailer_client, acme):
+    from orders.tests.factories import make_retailer
+
+    _, other_key = make_retailer(slug="other")
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {other_key}")
+    payload = intake_payload(reference="R-3")
+    assert retailer_client.post(URL, payload, format="json").status_code == 201
+    assert other.post(URL, payload, format="json").status_code == 201
+    assert Order.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_identical_posts_make_one_set(on_postgres, retailer_and_key, acme, bolt):
+    payload = intake_payload(
+        reference="R-RACE",
+        lines=[{"sku": "ACME-001", "quantity": 1}, {"sku": "BOLT-7", "quantity": 2}],
+    )
+    key = retailer_and_key[1]
+    barrier = threading.Barrier(20)
+    results = []
+
+    def post():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        try:
+            barrier.wait(timeout=30)
+            response = client.post(URL, payload, format="json")
+            results.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    codes = sorted(code for code, _ in results)
+    assert len(results) == 20
+    assert codes.count(201) == 1 and codes.count(200) == 19, codes
+    numbers = {tuple(sorted(o["number"] for o in body["orders"])) for _, body in results}
+    assert len(numbers) == 1
+    assert Order.objects.count() == 2
+    assert OrderIntake.objects.count() == 1
+    assert OrderEvent.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda p: p["lines"].__setitem__(0, {"sku": "NOPE-1", "quantity": 1}), "lines.0.sku"),
+        (
+            lambda p: p["lines"].__setitem__(0, {"sku": "ACME-001", "quantity": 0}),
+            "lines.0.quantity",
+        ),
+        (
+            lambda p: p["lines"].__setitem__(0, {"sku": "ACME-001", "quantity": -3}),
+            "lines.0.quantity",
+        ),
+        (
+            lambda p: p["lines"].__setitem__(0, {"sku": "ACME-001", "quantity": "2"}),
+            "lines.0.quantity",
+        ),
+        (
+            lambda p: p["lines"].__setitem__(0, {"sku": "ACME-001", "quantity": 1.5}),
+            "lines.0.quantity",
+        ),
+        (lambda p: p["lines"].__setitem__(0, {"sku": 17, "quantity": 1}), "lines.0.sku"),
+        (lambda p: p["shipping_address"].pop("city"), "shipping_address.city"),
+        (lambda p: p["shipping_address"].__setitem__("country", "XX"), "shipping_address.country"),
+        (lambda p: p["customer"].__setitem__("name", ["Ann"]), "customer.name"),
+        (lambda p: p["customer"].__setitem__("email", "not-an-email"), "customer.email"),
+        (lambda p: p.__setitem__("lines", []), "lines"),
+        (lambda p: p.__setitem__("lines", "ACME-001"), "lines"),
+        (lambda p: p.pop("reference"), "reference"),
+        (lambda p: p.__setitem__("reference", 1001), "reference"),
+        (lambda p: p.__setitem__("placed_at", "yesterday"), "placed_at"),
+        (lambda p: p.__setitem__("placed_at", "2026-11-27T10:00:00"), "placed_at"),
+        (lambda p: p.pop("shipping_address"), "shipping_address"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field_and_writes_nothing(retailer_client, acme, mutate, field):
+    payload = intake_payload(reference="R-BAD")
+    mutate(payload)
+    response = retailer_client.post(URL, payload, format="json")
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]
+    assert field in errors, errors
+    assert all(isinstance(m, str) and m for m in errors[field])
+    nothing_written()
+
+
+def test_a_bad_line_among_good_ones_writes_nothing(retailer_client, acme, bolt):
+    payload = intake_payload(
+        lines=[
+            {"sku": "ACME-001", "quantity": 1},
+            {"sku": "BOLT-7", "quantity": 1},
+            {"sku": "X", "quantity": 1},
+        ]
+    )
+    response = retailer_client.post(URL, payload, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["lines.2.sku"]
+    nothing_written()
+
+
+def test_non_json_body_is_400(retailer_client, acme):
+    response = retailer_client.post(URL, data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert "body" in response.json()["errors"]
+    nothing_written()
+
+
+def test_json_that_is_not_an_object_is_400(retailer_client, acme):
+    response = retailer_client.post(URL, data="[1, 2]", content_type="application/json")
+    assert response.status_code == 400
+    assert "body" in response.json()["errors"]
+    nothing_written()
+
+
+def test_oversized_body_is_400(retailer_client, acme, settings):
+    settings.INTAKE_MAX_BODY_BYTES = 2000
+    payload = intake_payload(reference="R-BIG")
+    payload["customer"]["name"] = "A" * 5000
+    response = retailer_client.post(URL, data=json.dumps(payload), content_type="application/json")
+    assert response.status_code == 400
+    assert "body" in response.json()["errors"]
+    nothing_written()
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nope", "Basic abc", "Bearer "])
+def test_missing_or_wrong_key_is_401(db, acme, header):
+    client = APIClient()
+    if header is not None:
+        client.credentials(HTTP_AUTHORIZATION=header)
+    response = client.post(URL, intake_payload(), format="json")
+    assert response.status_code == 401
+    assert "authorization" in response.json()["errors"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    nothing_written()
+
+
+def test_inactive_retailer_key_is_401(retailer_client, retailer, acme):
+    retailer.is_active = False
+    retailer.save(update_fields=["is_active"])
+    response = retailer_client.post(URL, intake_payload(), format="json")
+    assert response.status_code == 401
+    nothing_written()
+
+
+def test_order_numbers_are_unique_and_increasing(retailer_client, acme):
+    numbers = []
+    for i in range(5):
+        body = retailer_client.post(URL, intake_payload(reference=f"N-{i}"), format="json").json()
+        numbers.append(int(body["orders"][0]["number"].removeprefix("PO-")))
+    assert numbers == sorted(numbers) and len(set(numbers)) == 5
+
+
+def test_mixed_currencies_for_one_supplier_are_refused(retailer_client, acme):
+    make_products(supplier=acme, skus={"ACME-USD": "3.00"}, currency="USD")
+    payload = intake_payload(
+        lines=[{"sku": "ACME-001", "quantity": 1}, {"sku": "ACME-USD", "quantity": 1}]
+    )
+    response = retailer_client.post(URL, payload, format="json")
+    assert response.status_code == 400
+    assert "lines" in response.json()["errors"]
+    nothing_written()

@@ -1,0 +1,39 @@
+from django.contrib import admin
+
+from .models import ApiToken, Product, Supplier, SupplierMembership
+
+
+class MembershipInline(admin.TabularInline):
+    model = SupplierMembership
+    raw_id_fields = ["user"]
+    extra = 0
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "order_emails", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["slug", "name", "order_emails"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["sku", "name", "supplier", "price", "currency", "is_active"]
+    list_filter = ["is_active", "currency", "supplier"]
+    search_fields = ["sku", "name"]
+    list_select_related = ["supplier"]
+    raw_id_fields = ["supplier"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens can be seen and revoked here; the secret itself is never stored."""
+
+    list_display = ["prefix", "name", "supplier", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["supplier"]
+    readonly_fields = ["prefix", "token_hash", "created_at", "last_used_at"]
+    list_select_related = ["supplier"]
+
+    def has_add_permission(self, request):
+        return False

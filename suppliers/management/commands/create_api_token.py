@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from suppliers.selectors import supplier_get_by_slug
+from suppliers.services import api_token_create
+
+
+class Command(BaseCommand):
+    help = "Create a supplier API token; it is printed once and stored hashed."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("--name", default="")
+
+    def handle(self, *args, slug, name, **options):
+        supplier = supplier_get_by_slug(slug=slug)
+        if supplier is None:
+            raise CommandError(f"slug: no supplier '{slug}'.")
+        token, plain = api_token_create(supplier=supplier, name=name)
+        self.stderr.write(f"API token for {supplier.slug} (shown once, store it now):")
+        self.stdout.write(plain)

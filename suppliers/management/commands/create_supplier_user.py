@@ -1,0 +1,29 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from suppliers.cli import command_error
+from suppliers.selectors import supplier_get_by_slug
+from suppliers.services import supplier_user_create
+
+
+class Command(BaseCommand):
+    help = "Create a portal login for a supplier."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("username")
+        parser.add_argument("--email", required=True)
+        parser.add_argument("--password", help="Omit to let the user set one by password reset.")
+
+    def handle(self, *args, slug, username, email, password, **options):
+        supplier = supplier_get_by_slug(slug=slug)
+        if supplier is None:
+            raise CommandError(f"slug: no supplier '{slug}'.")
+        try:
+            user = supplier_user_create(
+                supplier=supplier, username=username, email=email, password=password
+            )
+        except ValidationError as exc:
+            raise command_error(exc)
+        how = "with the given password" if password else "without a password (use password reset)"
+        self.stdout.write(f"Created user {user.username} for supplier {supplier.slug}, {how}.")
