@@ -162,7 +162,9 @@ class Delivery(models.Model):
                 name="delivery_due",
                 condition=Q(status="pending"),
             ),
-            models.Index(fields=["supplier", "status", "created_at"], name="delivery_supplier_status"),
+            models.Index(
+                fields=["supplier", "status", "created_at"], name="delivery_supplier_status"
+            ),
             models.Index(fields=["destination", "status"], name="delivery_dest_status"),
         ]
 
