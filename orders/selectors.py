@@ -1,1 +1,206 @@
 """Every non-trivial read of orders, with bounded query counts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from suppliers.models import Product, Supplier
+
+from .models import Order, OrderEvent, OrderLine, OrderStatus
+
+# --- Portal -------------------------------------------------------------------------------
+# ORDER HISTORY: keyset pagination on (created_at, id), newest first. A page never counts the
+# whole list; it fetches one row more than it shows to know whether there is an older page.
+
+PORTAL_PAGE_SIZE = 50
+PORTAL_MAX_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: str = ""
+    placed_from: date | None = None
+    placed_to: date | None = None
+    q: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.status or self.placed_from or self.placed_to or self.q)
+
+
+@dataclass
+class OrderPage:
+    orders: list[Order]
+    newer_cursor: str | None  # pass as `after` for the newer page
+    older_cursor: str | None  # pass as `before` for the older page
+    is_first: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+def order_cursor_encode(*, order: Order) -> str:
+    raw = f"{order.created_at.isoformat()}|{order.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def order_cursor_decode(*, cursor: str) -> tuple[datetime, int] | None:
+    """(created_at, id) from a cursor, or None when it is not one of ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_text, pk_text = base64.urlsafe_b64decode(padded).decode().split("|")
+        created_at = datetime.fromisoformat(created_text)
+        pk = int(pk_text)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
+    if timezone.is_naive(created_at):
+        return None
+    return created_at, pk
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def order_search_sku(*, supplier: Supplier, q: str) -> str | None:
+    """The supplier's catalogue SKU the search term names, if any (SKUs are unique)."""
+    return (
+        Product.objects.filter(supplier=supplier, sku__iexact=q)
+        .values_list("sku", flat=True)
+        .first()
+    )
+
+
+def order_list_for_supplier(
+    *, supplier: Supplier, filters: OrderFilters, sku: str | None = None
+) -> QuerySet[Order]:
+    """The supplier's orders matching the filters, newest first (unpaginated)."""
+    qs = Order.objects.filter(supplier=supplier)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.placed_from:
+        qs = qs.filter(placed_at__gte=_day_start(filters.placed_from))
+    if filters.placed_to:
+        qs = qs.filter(placed_at__lt=_day_start(filters.placed_to + timedelta(days=1)))
+    q = filters.q.strip()
+    if q:
+        if sku:
+            # A catalogue SKU: the orders that hold it.
+            qs = qs.filter(pk__in=OrderLine.objects.filter(sku=sku).values("order_id"))
+        else:
+            qs = qs.filter(
+                Q(number=q.upper())
+                | Q(retailer_reference=q)
+                | Q(customer_name__icontains=q)
+                | Q(customer_email__icontains=q)
+            )
+    return qs.order_by("-created_at", "-id")
+
+
+def order_page_for_supplier(
+    *,
+    supplier: Supplier,
+    filters: OrderFilters,
+    before: str = "",
+    after: str = "",
+    page_size: int = PORTAL_PAGE_SIZE,
+) -> OrderPage:
+    """One page of ORDER HISTORY: `before` walks to older orders, `after` to newer ones."""
+    page_size = max(1, min(page_size, PORTAL_MAX_PAGE_SIZE))
+    sku = order_search_sku(supplier=supplier, q=filters.q.strip()) if filters.q.strip() else None
+    qs = order_list_for_supplier(supplier=supplier, filters=filters, sku=sku).select_related(
+        "retailer"
+    )
+    before_key = order_cursor_decode(cursor=before) if before else None
+    after_key = order_cursor_decode(cursor=after) if after and not before_key else None
+
+    if after_key:
+        created_at, pk = after_key
+        rows = list(
+            qs.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)).order_by(
+                "created_at", "id"
+            )[: page_size + 1]
+        )
+        has_newer = len(rows) > page_size
+        rows = rows[:page_size][::-1]
+        return OrderPage(
+            orders=rows,
+            newer_cursor=order_cursor_encode(order=rows[0]) if rows and has_newer else None,
+            older_cursor=order_cursor_encode(order=rows[-1]) if rows else None,
+            is_first=not has_newer,
+        )
+
+    if before_key:
+        created_at, pk = before_key
+        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+    rows = list(qs[: page_size + 1])
+    has_older = len(rows) > page_size
+    rows = rows[:page_size]
+    return OrderPage(
+        orders=rows,
+        newer_cursor=order_cursor_encode(order=rows[0]) if rows and before_key else None,
+        older_cursor=order_cursor_encode(order=rows[-1]) if rows and has_older else None,
+        is_first=before_key is None,
+    )
+
+
+def order_export_rows(*, supplier: Supplier, filters: OrderFilters, chunk_size: int = 2000):
+    """Every order matching the filters, newest first, read in keyset chunks (constant memory)."""
+    sku = order_search_sku(supplier=supplier, q=filters.q.strip()) if filters.q.strip() else None
+    base = order_list_for_supplier(supplier=supplier, filters=filters, sku=sku).select_related(
+        "retailer"
+    )
+    last: Order | None = None
+    while True:
+        qs = base
+        if last is not None:
+            qs = qs.filter(
+                Q(created_at__lt=last.created_at) | Q(created_at=last.created_at, pk__lt=last.pk)
+            )
+        chunk = list(qs[:chunk_size])
+        yield from chunk
+        if len(chunk) < chunk_size:
+            return
+        last = chunk[-1]
+
+
+@dataclass
+class OrderDashboard:
+    today: int
+    awaiting: int
+
+
+def order_dashboard_for_supplier(*, supplier: Supplier) -> OrderDashboard:
+    """Counts for the strip above ORDER HISTORY: each an index range, never the whole table."""
+    today_start = _day_start(timezone.localdate())
+    return OrderDashboard(
+        today=Order.objects.filter(supplier=supplier, created_at__gte=today_start).count(),
+        awaiting=Order.objects.filter(supplier=supplier, status=OrderStatus.PLACED).count(),
+    )
+
+
+def order_get_for_supplier(*, supplier: Supplier, number: str) -> Order | None:
+    """One of the supplier's orders by number, or None (also for another supplier's number)."""
+    return Order.objects.filter(supplier=supplier, number=number).select_related("retailer").first()
+
+
+def order_detail_for_supplier(*, supplier: Supplier, number: str) -> Order | None:
+    """The order with its lines and its timeline (events with their users), in three queries."""
+    return (
+        Order.objects.filter(supplier=supplier, number=number)
+        .select_related("retailer")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.order_by("line_no")),
+            Prefetch(
+                "events",
+                queryset=OrderEvent.objects.select_related("actor_user").order_by(
+                    "created_at", "id"
+                ),
+            ),
+        )
+        .first()
+    )

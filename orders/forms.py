@@ -1,0 +1,88 @@
+"""Portal forms: they parse input; the rules live in orders.services."""
+
+from django import forms
+
+from .models import CancellationReason, Order, OrderStatus
+from .selectors import OrderFilters
+
+
+class OrderFilterForm(forms.Form):
+    """ORDER HISTORY filters; every value lives in the URL's query string."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        help_text="Order number, retailer reference, customer name or email, or SKU.",
+    )
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *OrderStatus.choices]
+    )
+    placed_from = forms.DateField(
+        label="Placed from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    placed_to = forms.DateField(
+        label="Placed to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("placed_from"), data.get("placed_to")
+        if start and end and start > end:
+            self.add_error("placed_to", "“Placed to” must be on or after “Placed from”.")
+        return data
+
+    def filters(self) -> OrderFilters:
+        """The filters that are valid; invalid fields are left out (and shown as errors)."""
+        data = self.cleaned_data if self.is_bound else {}
+        return OrderFilters(
+            status=data.get("status") or "",
+            placed_from=data.get("placed_from"),
+            placed_to=data.get("placed_to") if "placed_to" not in self.errors else None,
+            q=(data.get("q") or "").strip(),
+        )
+
+
+class OrderEditForm(forms.Form):
+    """Update an order's status. Which changes are allowed, and what each needs, is checked by
+    `order_set_status`; its errors are shown on these fields."""
+
+    # Validated against every status, so a stale form reaches the service's version check;
+    # the widget offers only the changes the map allows from the current status.
+    status = forms.ChoiceField(label="New status", choices=OrderStatus.choices)
+    reason = forms.ChoiceField(
+        label="Cancellation reason",
+        required=False,
+        choices=[("", "Choose a reason…"), *CancellationReason.choices],
+        help_text="Required to cancel. The retailer sees it.",
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Required to cancel; it is emailed to the retailer and kept on the timeline.",
+    )
+    carrier = forms.CharField(
+        label="Carrier", required=False, max_length=100, help_text="For shipped orders."
+    )
+    tracking_number = forms.CharField(
+        label="Tracking number", required=False, max_length=100, help_text="For shipped orders."
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, order: Order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        labels = dict(OrderStatus.choices)
+        self.fields["status"].widget.choices = [("", "Choose a new status…")] + [
+            (value, labels[value]) for value in order.allowed_next_statuses
+        ]
+        self.initial.setdefault("version", order.version)
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        """Show a service's ValidationError on the matching fields (the rest on the form)."""
+        for key, messages in errors.items():
+            target = key if key in self.fields and key != "version" else None
+            for message in messages:
+                self.add_error(target, message)

@@ -1,0 +1,316 @@
+"""Portal pages for orders: ORDER HISTORY, its CSV export, the order page and its edit form.
+
+Views parse input, call one selector or service, and render. `orders` never imports
+`delivery`: the delivery app's read functions are plugged in by orders_portal/urls.py
+through `delivery_readers_register`, and the pages show no delivery data without them.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from suppliers.views import supplier_required
+
+from .forms import OrderEditForm, OrderFilterForm
+from .models import OrderStatus
+from .selectors import (
+    PORTAL_PAGE_SIZE,
+    order_dashboard_for_supplier,
+    order_detail_for_supplier,
+    order_export_rows,
+    order_get_for_supplier,
+    order_page_for_supplier,
+)
+from .services import OrderChangedError, order_set_status
+
+# --- Delivery readers (plugged in by orders_portal/urls.py) -------------------------------
+
+
+@dataclass
+class DeliveryReaders:
+    # [order_id] -> {order_id: state label}
+    states_for_orders: Callable[[list[int]], dict[int, str]] | None = None
+    # order -> deliveries, each with `.attempts.all()` prefetched
+    for_order: Callable | None = None
+    # supplier -> number of failing deliveries
+    failing_count: Callable | None = None
+
+
+delivery_readers = DeliveryReaders()
+
+
+def delivery_readers_register(
+    *,
+    states_for_orders: Callable[[list[int]], dict[int, str]],
+    for_order: Callable,
+    failing_count: Callable,
+) -> None:
+    delivery_readers.states_for_orders = states_for_orders
+    delivery_readers.for_order = for_order
+    delivery_readers.failing_count = failing_count
+
+
+# --- ORDER HISTORY ------------------------------------------------------------------------
+
+
+def _page_size(request) -> int:
+    try:
+        return int(request.GET.get("size", PORTAL_PAGE_SIZE))
+    except ValueError:
+        return PORTAL_PAGE_SIZE
+
+
+def _query(params: dict) -> str:
+    return "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+@supplier_required
+@require_GET
+def order_history(request):
+    form = OrderFilterForm(request.GET or None)
+    if form.is_bound:
+        form.is_valid()
+    filters = form.filters()
+    page = order_page_for_supplier(
+        supplier=request.supplier,
+        filters=filters,
+        before=request.GET.get("before", ""),
+        after=request.GET.get("after", ""),
+        page_size=_page_size(request),
+    )
+    states = {}
+    if delivery_readers.states_for_orders and page.orders:
+        states = delivery_readers.states_for_orders([o.pk for o in page.orders])
+    rows = _history_rows(page.orders, states)
+
+    dashboard = order_dashboard_for_supplier(supplier=request.supplier)
+    failing = (
+        delivery_readers.failing_count(request.supplier) if delivery_readers.failing_count else 0
+    )
+    filter_params = {
+        "q": filters.q,
+        "status": filters.status,
+        "placed_from": filters.placed_from.isoformat() if filters.placed_from else "",
+        "placed_to": filters.placed_to.isoformat() if filters.placed_to else "",
+    }
+    if request.GET.get("size"):
+        filter_params["size"] = str(_page_size(request))
+    return render(
+        request,
+        "orders/history.html",
+        {
+            "nav": "orders",
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "rows": rows,
+            "dashboard": dashboard,
+            "failing_deliveries": failing,
+            "newer_url": _query({**filter_params, "after": page.newer_cursor})
+            if page.newer_cursor
+            else None,
+            "older_url": _query({**filter_params, "before": page.older_cursor})
+            if page.older_cursor
+            else None,
+            "first_url": _query(filter_params),
+            "export_url": reverse("orders:export") + _query(filter_params),
+            "today_url": _query({"placed_from": timezone.localdate().isoformat()}),
+            "placed_url": _query({"status": OrderStatus.PLACED}),
+        },
+    )
+
+
+_STATUS_LABELS = dict(OrderStatus.choices)
+
+
+def _history_rows(orders, states: dict[int, str]) -> list[dict]:
+    """Display values for the table, formatted once here: the page renders 50 rows fast."""
+    detail_prefix = reverse("orders:detail", args=["NUMBER"]).replace("NUMBER/", "")
+    tz = timezone.get_current_timezone()
+    rows = []
+    for o in orders:
+        placed = o.placed_at.astimezone(tz)
+        state = states.get(o.pk, "")
+        rows.append(
+            {
+                "number": o.number,
+                "url": f"{detail_prefix}{o.number}/",
+                "reference": o.retailer_reference,
+                "placed_iso": placed.isoformat(),
+                "placed": f"{placed.day} {placed:%b %Y, %H:%M}",
+                "retailer": o.retailer.name,
+                "customer": o.customer_name,
+                "email": o.customer_email,
+                "items": o.item_count,
+                "total": f"{o.total} {o.currency}",
+                "status": o.status,
+                "status_label": _STATUS_LABELS.get(o.status, o.status),
+                "delivery": state,
+                "delivery_class": state.lower().replace(" ", "-"),
+            }
+        )
+    return rows
+
+
+# Cells a spreadsheet would read as a formula get a leading apostrophe.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+EXPORT_COLUMNS = [
+    "order_number",
+    "placed_at",
+    "created_at",
+    "status",
+    "retailer",
+    "retailer_reference",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "ship_city",
+    "ship_postcode",
+    "ship_country",
+    "items",
+    "total",
+    "currency",
+    "cancellation_reason",
+    "shipment_carrier",
+    "shipment_tracking_number",
+]
+
+
+def _export_lines(orders: Iterable) -> Iterable[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_COLUMNS)
+    for o in orders:
+        yield writer.writerow(
+            [
+                csv_safe(v)
+                for v in (
+                    o.number,
+                    o.placed_at.isoformat(),
+                    o.created_at.isoformat(),
+                    o.status,
+                    o.retailer.slug,
+                    o.retailer_reference,
+                    o.customer_name,
+                    o.customer_email,
+                    o.customer_phone,
+                    o.ship_city,
+                    o.ship_postcode,
+                    o.ship_country,
+                    o.item_count,
+                    o.total,
+                    o.currency,
+                    o.cancellation_reason,
+                    o.shipment_carrier,
+                    o.shipment_tracking_number,
+                )
+            ]
+        )
+
+
+@supplier_required
+@require_GET
+def order_export(request):
+    """The filtered ORDER HISTORY as CSV, streamed in keyset chunks, whatever its size."""
+    form = OrderFilterForm(request.GET or None)
+    if form.is_bound:
+        form.is_valid()
+    rows = order_export_rows(supplier=request.supplier, filters=form.filters())
+    response = StreamingHttpResponse(_export_lines(rows), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = (
+        f'attachment; filename="orders-{request.supplier.slug}-{stamp}.csv"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Order page and edit ------------------------------------------------------------------
+
+
+@supplier_required
+@require_GET
+def order_detail(request, number: str):
+    order = order_detail_for_supplier(supplier=request.supplier, number=number)
+    if order is None:
+        raise Http404("No such order.")
+    deliveries = list(delivery_readers.for_order(order)) if delivery_readers.for_order else []
+    return render(
+        request, "orders/detail.html", {"nav": "orders", "order": order, "deliveries": deliveries}
+    )
+
+
+@supplier_required
+@require_http_methods(["GET", "POST"])
+def order_edit(request, number: str):
+    order = order_get_for_supplier(supplier=request.supplier, number=number)
+    if order is None:
+        raise Http404("No such order.")
+    stale = False
+    if request.method == "POST":
+        form = OrderEditForm(request.POST, order=order)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                updated = order_set_status(
+                    order=order,
+                    status=data["status"],
+                    actor=f"user:{request.user.get_username()}",
+                    user=request.user,
+                    note=data["note"],
+                    reason=data["reason"],
+                    carrier=data["carrier"],
+                    tracking_number=data["tracking_number"],
+                    expected_version=data["version"],
+                )
+            except OrderChangedError as exc:
+                stale = True
+                form.add_service_errors(exc.message_dict)
+            except ValidationError as exc:
+                form.add_service_errors(exc.message_dict)
+            else:
+                messages.success(request, _updated_message(updated))
+                return redirect("orders:detail", number=updated.number)
+        status = 409 if stale else 400
+    else:
+        form = OrderEditForm(order=order)
+        status = 200
+    return render(
+        request,
+        "orders/edit.html",
+        {"nav": "orders", "order": order, "form": form, "stale": stale},
+        status=status,
+    )
+
+
+def _updated_message(order) -> str:
+    if order.status == OrderStatus.CANCELLED:
+        return (
+            f"Order {order.number} is cancelled. The retailer, {order.retailer.name}, "
+            f"has been notified by email at {order.retailer.email}."
+        )
+    if order.status == OrderStatus.SHIPPED:
+        return f"Order {order.number} is marked shipped."
+    return f"Order {order.number} is now {order.get_status_display().lower()}."

@@ -1,0 +1,44 @@
+// Progressive touches only: every page works without this file.
+(function () {
+  "use strict";
+
+  // Edit order: show the cancellation fields only for "cancelled", the shipment fields only
+  // for "shipped" (without JavaScript all fields show and the server checks them).
+  function wireStatusForm(form) {
+    var select = form.querySelector("select[name=status]");
+    if (!select) return;
+    var groups = form.querySelectorAll("[data-for-status]");
+    function update() {
+      groups.forEach(function (group) {
+        var hasErrors = group.querySelector(".errorlist");
+        group.hidden = group.getAttribute("data-for-status") !== select.value && !hasErrors;
+      });
+    }
+    select.addEventListener("change", update);
+    update();
+  }
+
+  // Confirm destructive buttons (revoke a token, rotate a secret).
+  function wireConfirm(form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  }
+
+  // Copy a shown-once secret to the clipboard.
+  function wireCopy(button) {
+    button.addEventListener("click", function () {
+      var target = document.querySelector(button.getAttribute("data-copy"));
+      if (!target || !navigator.clipboard) return;
+      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+        button.textContent = "Copied";
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-status-form]").forEach(wireStatusForm);
+    document.querySelectorAll("form[data-confirm]").forEach(wireConfirm);
+    document.querySelectorAll("button[data-copy]").forEach(wireCopy);
+  });
+})();

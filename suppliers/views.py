@@ -1,0 +1,81 @@
+"""Portal pages about the supplier itself (API tokens), and the membership guard every portal
+page uses: a user sees only their own supplier's data, a user without one sees nothing."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .models import ApiToken
+from .selectors import api_tokens_for_supplier, supplier_for_user
+from .services import api_token_create, api_token_revoke
+
+
+def supplier_required(view):
+    """Log in, then resolve `request.supplier` from the membership; no membership is a 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        supplier = supplier_for_user(user=request.user)
+        if supplier is None or not supplier.is_active:
+            raise PermissionDenied("Your login is not linked to a supplier.")
+        request.supplier = supplier
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _token_for_supplier(*, supplier, token_id) -> ApiToken:
+    token = ApiToken.objects.filter(supplier=supplier, pk=token_id).first()
+    if token is None:
+        raise Http404("No such token.")
+    return token
+
+
+@supplier_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request):
+    """List the tokens; POST creates one and shows its value this once."""
+    created_plain = None
+    name = ""
+    error = ""
+    if request.method == "POST":
+        name = (request.POST.get("name") or "").strip()
+        if not name:
+            error = "Give the token a name, e.g. the system that will use it."
+        elif len(name) > 100:
+            error = "Keep the name to 100 characters or fewer."
+        else:
+            _, created_plain = api_token_create(supplier=request.supplier, name=name)
+            name = ""
+    response = render(
+        request,
+        "suppliers/api_tokens.html",
+        {
+            "nav": "tokens",
+            "tokens": api_tokens_for_supplier(supplier=request.supplier),
+            "created_plain": created_plain,
+            "name": name,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+    # The page holds a secret once; no cache may keep it.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@supplier_required
+@require_POST
+def api_token_revoke_view(request, token_id: int):
+    token = _token_for_supplier(supplier=request.supplier, token_id=token_id)
+    api_token_revoke(token=token)
+    messages.success(request, f"Token “{token.name or token.prefix}” revoked; it no longer works.")
+    return redirect("suppliers:api-tokens")
