@@ -1,0 +1,242 @@
+"""The cancel flow in a real browser (Debian's Chromium driven by Playwright) against a live
+server, with the retailer's email caught by a real SMTP server."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+from django.core import mail
+
+from conftest import require_executable
+from orders.models import Order, OrderEvent
+from orders.services import order_set_status
+from orders.tests.factories import place_order
+from suppliers.tests.factories import make_supplier_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "Corr3ct-Horse-Battery"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def run_in_browser(steps) -> None:
+    """Run `steps(browser)` in its own thread: Playwright's sync API wants no running loop."""
+    executable = require_executable(["/usr/bin/chromium", "chromium"], "chromium")
+    errors: list[BaseException] = []
+
+    def target():
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                try:
+                    steps(browser)
+                finally:
+                    browser.close()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=240)
+    assert not thread.is_alive(), "the browser steps did not finish"
+    if errors:
+        raise errors[0]
+
+
+def wait_for(condition, *, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class _Inbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; `.messages` holds parsed messages."""
+
+    def __init__(self):
+        import socket
+        from email import message_from_bytes, policy
+
+        from aiosmtpd.controller import Controller
+
+        inbox = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                inbox.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                return "250 OK"
+
+        self.messages: list = []
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    @staticmethod
+    def text(message) -> str:
+        part = message.get_body(preferencelist=("plain", "html"))
+        return part.get_content() if part is not None else ""
+
+
+@pytest.fixture
+def smtp_inbox(settings):
+    inbox = _Inbox()
+    inbox.controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    try:
+        yield inbox
+    finally:
+        inbox.controller.stop()
+
+
+@pytest.fixture
+def portal(acme, retailer, live_server, smtp_inbox):
+    make_supplier_user(supplier=acme, username="ann")
+    orders = [
+        place_order(
+            retailer=retailer,
+            customer={"name": name, "email": f"{name.split()[0].lower()}@example.com"},
+            lines=[{"sku": "ACME-001", "quantity": 2}, {"sku": "ACME-003", "quantity": 1}],
+        )[0]
+        for name in ("Zed Quinlan", "Ann Lee", "Ben Okafor")
+    ]
+    return {"url": live_server.url, "orders": orders, "retailer": retailer}
+
+
+def _login(page, base_url):
+    page.goto(base_url + "/accounts/login/")
+    page.get_by_label("Username").fill("ann")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(base_url + "/orders/")
+
+
+def _watch_csp(page, violations: list[str]) -> None:
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+
+
+def test_cancel_flow_end_to_end(portal, smtp_inbox):
+    base = portal["url"]
+    target = portal["orders"][0]
+    retailer = portal["retailer"]
+    csp_violations: list[str] = []
+
+    def steps(browser):
+        page = browser.new_page()
+        _watch_csp(page, csp_violations)
+        _login(page, base)
+        # Filter ORDER HISTORY down to the customer.
+        page.get_by_label("Search").fill("Quinlan")
+        page.get_by_role("button", name="Filter").click()
+        page.wait_for_url(re.compile(r".*[?&]q=Quinlan"))
+        rows = page.locator("table.orders tbody tr")
+        assert rows.count() == 1
+        # Open the order, then edit it.
+        page.get_by_role("link", name=target.number).click()
+        page.wait_for_url(f"{base}/orders/{target.number}/")
+        page.get_by_role("link", name="Edit").click()
+        page.wait_for_url(f"{base}/orders/{target.number}/edit/")
+        # The cancellation fields appear once "cancelled" is chosen.
+        assert not page.get_by_label("Note").is_visible()
+        page.get_by_label("New status").select_option("cancelled")
+        page.get_by_label("Cancellation reason").select_option("out_of_stock")
+        page.get_by_label("Note").fill("Out of stock until March, sorry")
+        page.get_by_role("button", name="Update").click()
+        page.wait_for_url(f"{base}/orders/{target.number}/")
+        assert page.locator("#order-status").inner_text() == "Cancelled"
+        assert "has been notified by email" in page.locator(".messages").inner_text()
+        timeline = page.locator("#timeline").inner_text()
+        assert "ann" in timeline and "Out of stock until March, sorry" in timeline
+        assert "Edit" not in page.locator(".page-head").inner_text()
+
+    run_in_browser(steps)
+    assert csp_violations == []
+
+    order = Order.objects.get(pk=target.pk)
+    assert order.status == "cancelled" and order.cancellation_note.startswith("Out of stock")
+    event = order.events.get(type="order.cancelled")
+    assert event.actor == "user:ann" and event.actor_user.username == "ann"
+
+    message = wait_for(
+        lambda: next((m for m in smtp_inbox.messages if target.number in m["Subject"]), None),
+        what="the retailer's cancellation email",
+    )
+    assert "cancelled" in message["Subject"].lower()
+    assert retailer.email in message["To"]
+    body = smtp_inbox.text(message)
+    assert "Out of stock until March, sorry" in body and "ACME-001" in body
+
+
+def test_refusals_in_the_browser(portal, smtp_inbox):
+    base = portal["url"]
+    placed, to_ship, stale = portal["orders"]
+    order_set_status(order=to_ship, status="processing", actor="ops")
+    shipped = order_set_status(order=to_ship, status="shipped", actor="ops", carrier="DPD")
+    mail.outbox.clear()
+    smtp_inbox.messages.clear()
+
+    def steps(browser):
+        context = browser.new_context()
+        page = context.new_page()
+        _login(page, base)
+
+        # No note: refused, the note field says why, nothing changed.
+        page.goto(f"{base}/orders/{placed.number}/edit/")
+        page.get_by_label("New status").select_option("cancelled")
+        page.get_by_label("Cancellation reason").select_option("other")
+        page.get_by_role("button", name="Update").click()
+        assert "A note is required to cancel an order." in page.content()
+        assert page.get_by_label("Note").is_visible()
+        assert "Nothing was changed" in page.locator("#form-errors").inner_text()
+
+        # A shipped order: final, no form to submit.
+        page.goto(f"{base}/orders/{shipped.number}/edit/")
+        assert "which is final" in page.content()
+        assert page.get_by_role("button", name="Update").count() == 0
+
+        # A stale form: two pages open on the same order; the second Update is refused.
+        first = page
+        second = context.new_page()
+        first.goto(f"{base}/orders/{stale.number}/edit/")
+        second.goto(f"{base}/orders/{stale.number}/edit/")
+        first.get_by_label("New status").select_option("processing")
+        first.get_by_role("button", name="Update").click()
+        first.wait_for_url(f"{base}/orders/{stale.number}/")
+        second.get_by_label("New status").select_option("cancelled")
+        second.get_by_label("Cancellation reason").select_option("other")
+        second.get_by_label("Note").fill("second editor")
+        second.get_by_role("button", name="Update").click()
+        errors = second.locator("#form-errors").inner_text()
+        assert "changed by someone else" in errors and "Nothing was changed" in errors
+        context.close()
+
+    run_in_browser(steps)
+    assert Order.objects.get(pk=placed.pk).status == "placed"
+    assert Order.objects.get(pk=shipped.pk).status == "shipped"
+    assert Order.objects.get(pk=stale.pk).status == "processing"
+    assert not OrderEvent.objects.filter(note="second editor").exists()
+    assert not OrderEvent.objects.filter(type="order.cancelled").exists()
+    assert [m for m in smtp_inbox.messages if "cancel" in m["Subject"].lower()] == []
