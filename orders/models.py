@@ -5,7 +5,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from suppliers.models import Product, Supplier, currency_validator
 
@@ -143,6 +144,11 @@ class Order(models.Model):
             models.Index(fields=["supplier", "placed_at", "id"], name="order_supplier_placed"),
             models.Index(fields=["retailer", "placed_at"], name="order_retailer_placed"),
             models.Index(fields=["retailer", "retailer_reference"], name="order_retailer_ref"),
+            # ORDER HISTORY's search: a retailer reference, a whole email address.
+            models.Index(
+                fields=["supplier", "retailer_reference"], name="order_supplier_reference"
+            ),
+            models.Index(F("supplier"), Upper("customer_email"), name="order_supplier_email_upper"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["intake", "supplier"], name="order_one_per_supplier"),

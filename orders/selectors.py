@@ -66,6 +66,20 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _older_than(qs, created_at: datetime, pk: int):
+    # The plain `created_at <=` bound lets the (supplier, created_at, id) index start at the
+    # cursor; the OR alone would make the database walk every newer row first.
+    return qs.filter(created_at__lte=created_at).filter(
+        Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
+    )
+
+
+def _newer_than(qs, created_at: datetime, pk: int):
+    return qs.filter(created_at__gte=created_at).filter(
+        Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
+    )
+
+
 def order_search_sku(*, supplier: Supplier, q: str) -> str | None:
     """The supplier's catalogue SKU the search term names, if any (SKUs are unique)."""
     return (
@@ -92,12 +106,14 @@ def order_list_for_supplier(
             # A catalogue SKU: the orders that hold it.
             qs = qs.filter(pk__in=OrderLine.objects.filter(sku=sku).values("order_id"))
         else:
-            qs = qs.filter(
-                Q(number=q.upper())
-                | Q(retailer_reference=q)
-                | Q(customer_name__icontains=q)
-                | Q(customer_email__icontains=q)
-            )
+            match = Q(number=q.upper()) | Q(retailer_reference=q)
+            if "@" in q:
+                # A whole address: equality, on the (supplier, UPPER(email)) index.
+                match |= Q(customer_email__iexact=q)
+            else:
+                # Part of a name or address: substring, on the trigram index (PostgreSQL).
+                match |= Q(customer_name__icontains=q) | Q(customer_email__icontains=q)
+            qs = qs.filter(match)
     return qs.order_by("-created_at", "-id")
 
 
@@ -135,8 +151,7 @@ def order_page_for_supplier(
         )
 
     if before_key:
-        created_at, pk = before_key
-        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+        qs = _older_than(qs, *before_key)
     rows = list(qs[: page_size + 1])
     has_older = len(rows) > page_size
     rows = rows[:page_size]
@@ -158,9 +173,7 @@ def order_export_rows(*, supplier: Supplier, filters: OrderFilters, chunk_size: 
     while True:
         qs = base
         if last is not None:
-            qs = qs.filter(
-                Q(created_at__lt=last.created_at) | Q(created_at=last.created_at, pk__lt=last.pk)
-            )
+            qs = _older_than(qs, last.created_at, last.pk)
         chunk = list(qs[:chunk_size])
         yield from chunk
         if len(chunk) < chunk_size:
