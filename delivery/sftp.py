@@ -367,6 +367,10 @@ def _open_transport(
     except (paramiko.SSHException, EOFError, OSError) as exc:
         transport.close()
         raise SftpError(f"SSH handshake with {address} failed: {_describe(exc)}", kind="connect")
+    # start_client returns quietly when its timeout passes mid-handshake.
+    if not transport.is_active() or not transport.initial_kex_done:
+        transport.close()
+        raise SftpError(f"Timed out in the SSH handshake with {address}.", kind="connect")
     return transport
 
 

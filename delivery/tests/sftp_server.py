@@ -268,3 +268,65 @@ class SftpTestServer:
 
 def find_binaries() -> tuple[str | None, str | None]:
     return _resolve(SSHD_CANDIDATES), _resolve(SSH_KEYGEN_CANDIDATES)
+
+
+class DirectoryWatch:
+    """Linux inotify on one directory: every create, write, close, rename and delete, in order.
+
+    The kernel queues the events whatever process causes them (here, sshd), so a test can
+    upload first and read afterwards without racing the writer.
+    """
+
+    IN_MODIFY = 0x002
+    IN_CLOSE_WRITE = 0x008
+    IN_MOVED_FROM = 0x040
+    IN_MOVED_TO = 0x080
+    IN_CREATE = 0x100
+    IN_DELETE = 0x200
+    IN_Q_OVERFLOW = 0x4000
+    NAMES = {
+        IN_MODIFY: "modify",
+        IN_CLOSE_WRITE: "close_write",
+        IN_MOVED_FROM: "moved_from",
+        IN_MOVED_TO: "moved_to",
+        IN_CREATE: "create",
+        IN_DELETE: "delete",
+    }
+
+    def __init__(self, path: Path) -> None:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        mask = sum(self.NAMES)
+        if libc.inotify_add_watch(self.fd, str(path).encode(), mask) < 0:
+            os.close(self.fd)
+            raise OSError(ctypes.get_errno(), f"inotify_add_watch {path} failed")
+
+    def events(self) -> list[tuple[str, str]]:
+        """Everything queued so far, as (event, file name), oldest first."""
+        import struct
+
+        found: list[tuple[str, str]] = []
+        while True:
+            try:
+                buffer = os.read(self.fd, 1 << 20)
+            except BlockingIOError:
+                return found
+            offset = 0
+            while offset < len(buffer):
+                _wd, mask, _cookie, length = struct.unpack_from("iIII", buffer, offset)
+                raw = buffer[offset + 16 : offset + 16 + length]
+                offset += 16 + length
+                if mask & self.IN_Q_OVERFLOW:
+                    raise AssertionError("inotify queue overflowed: events were lost")
+                name = raw.rstrip(b"\0").decode()
+                for bit, label in self.NAMES.items():
+                    if mask & bit:
+                        found.append((label, name))
+
+    def close(self) -> None:
+        os.close(self.fd)
