@@ -270,6 +270,10 @@ def find_binaries() -> tuple[str | None, str | None]:
     return _resolve(SSHD_CANDIDATES), _resolve(SSH_KEYGEN_CANDIDATES)
 
 
+def find_sftp_client() -> str | None:
+    return _resolve(SFTP_CANDIDATES)
+
+
 class DirectoryWatch:
     """Linux inotify on one directory: every create, write, close, rename and delete, in order.
 
