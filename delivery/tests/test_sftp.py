@@ -19,8 +19,10 @@ from conftest import require_executable
 from delivery import sftp as sftp_module
 from delivery.channels.base import DeliveryFailed, SendResult
 from delivery.channels.sftp import SftpChannel
+from delivery.dispatcher import events_dispatch
 from delivery.formats import FORMATS
-from delivery.models import Channel, Delivery, DeliveryPurpose, Destination
+from delivery.models import Delivery, Destination
+from delivery.services import destination_set_sftp
 from delivery.sftp import SftpError, sftp_fetch_host_key, sftp_test_connection
 from delivery.tests.sftp_server import (
     SSH_KEYGEN_CANDIDATES,
@@ -30,7 +32,7 @@ from delivery.tests.sftp_server import (
 )
 from delivery.tests.test_formats import CONTRACT_HEADER
 from orders.documents import order_document, orders_with_document_relations
-from orders.models import Order, OrderEventType
+from orders.models import Order, OrderEvent, OrderEventType
 from orders.tests.factories import place_order
 
 # --- Fixtures and helpers ----------------------------------------------------------------
@@ -70,38 +72,35 @@ def watch():
 
 
 def sftp_destination(supplier, server, **overrides) -> Destination:
+    """The SFTP channel turned on through the service `set_channel` uses."""
     values = {
-        "sftp_host": server.host,
-        "sftp_port": server.port,
-        "sftp_username": server.username,
-        "sftp_private_key": server.private_key,
-        "sftp_path": str(server.upload_root),
-        "sftp_host_key": server.host_key_line,
-        "sftp_format": "csv",
+        "host": server.host,
+        "port": server.port,
+        "username": server.username,
+        "private_key": server.private_key,
+        "path": str(server.upload_root),
+        "host_key": server.host_key_line,
     }
     values.update(overrides)
-    destination = Destination(supplier=supplier, channel=Channel.SFTP, **values)
-    destination.full_clean()
-    destination.save()
-    return destination
+    return destination_set_sftp(supplier=supplier, **values)
 
 
 def deliveries_for(destination, orders) -> list[Delivery]:
-    rows = []
-    for order in orders:
-        event = order.events.get(type=OrderEventType.CREATED)
-        rows.append(
-            Delivery.objects.create(
-                event=event,
-                supplier=destination.supplier,
-                destination=destination,
-                channel=Channel.SFTP,
-                purpose=DeliveryPurpose.SUPPLIER_ORDER,
-                target_key=f"destination:{destination.pk}",
-                identity=f"sftp:{event.pk}:{destination.pk}",
+    """The dispatcher's SFTP rows for these orders (as the engine makes them)."""
+    events_dispatch(
+        event_ids=list(
+            OrderEvent.objects.filter(order__in=orders, type=OrderEventType.CREATED).values_list(
+                "pk", flat=True
             )
         )
-    return list(Delivery.objects.filter(pk__in=[d.pk for d in rows]).select_related("destination"))
+    )
+    rows = list(
+        Delivery.objects.filter(destination=destination, event__order__in=orders)
+        .select_related("destination", "event")
+        .order_by("pk")
+    )
+    assert len(rows) == len(orders)
+    return rows
 
 
 def loaded(order) -> Order:
@@ -181,7 +180,7 @@ def test_one_csv_file_per_order_with_the_contract_rows(acme, retailer, sftp_serv
 
 
 def test_json_files_are_the_order_document(acme, retailer, sftp_server):
-    destination = sftp_destination(acme, sftp_server, sftp_format="json")
+    destination = sftp_destination(acme, sftp_server, file_format="json")
     orders = place(retailer, 2)
     results = SftpChannel().send_batch(deliveries_for(destination, orders))
     assert all(isinstance(r, SendResult) for r in results.values()), results
@@ -194,7 +193,7 @@ def test_json_files_are_the_order_document(acme, retailer, sftp_server):
 @pytest.mark.parametrize("key_type", ["rsa", "ecdsa", "ed25519"])
 def test_private_keys_of_each_type_log_in(acme, retailer, sftp_server, key_type):
     private_key = sftp_server.add_client_key(key_type)
-    destination = sftp_destination(acme, sftp_server, sftp_private_key=private_key)
+    destination = sftp_destination(acme, sftp_server, private_key=private_key)
     orders = place(retailer)
     results = SftpChannel().send_batch(deliveries_for(destination, orders))
     assert all(isinstance(r, SendResult) for r in results.values()), results
@@ -205,9 +204,7 @@ def test_private_keys_of_each_type_log_in(acme, retailer, sftp_server, key_type)
 
 
 def test_a_wrong_pinned_host_key_uploads_nothing(acme, retailer, sftp_server):
-    destination = sftp_destination(
-        acme, sftp_server, sftp_host_key=wrong_host_key_line(sftp_server)
-    )
+    destination = sftp_destination(acme, sftp_server, host_key=wrong_host_key_line(sftp_server))
     deliveries = deliveries_for(destination, place(retailer, 2))
 
     results = SftpChannel().send_batch(deliveries)
@@ -228,7 +225,7 @@ def test_a_pinned_key_of_another_type_is_refused(acme, retailer, sftp_server):
     other = sftp_server.base / "other_ecdsa"
     sftp_server._keygen("ecdsa", other)
     ecdsa_line = " ".join(other.with_name("other_ecdsa.pub").read_text().split()[:2])
-    destination = sftp_destination(acme, sftp_server, sftp_host_key=ecdsa_line)
+    destination = sftp_destination(acme, sftp_server, host_key=ecdsa_line)
     deliveries = deliveries_for(destination, place(retailer))
     [failure] = SftpChannel().send_batch(deliveries).values()
     assert isinstance(failure, DeliveryFailed)
@@ -298,17 +295,15 @@ def test_a_server_that_never_answers_times_out(acme, retailer, monkeypatch):
     thread = threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True)
     thread.start()
     monkeypatch.setattr(sftp_module, "CONNECT_TIMEOUT", 1.0)
-    destination = Destination(
+    destination = destination_set_sftp(
         supplier=acme,
-        channel=Channel.SFTP,
-        sftp_host="127.0.0.1",
-        sftp_port=listener.getsockname()[1],
-        sftp_username="x",
-        sftp_password="y",
-        sftp_host_key=PINNED_ELSEWHERE,
+        host="127.0.0.1",
+        port=listener.getsockname()[1],
+        username="x",
+        password="y",
+        path="/upload",
+        host_key=PINNED_ELSEWHERE,
     )
-    destination.full_clean()
-    destination.save()
     deliveries = deliveries_for(destination, place(retailer))
     started = time.monotonic()
     try:
@@ -471,9 +466,7 @@ def test_one_bad_file_does_not_stop_the_others(acme, retailer, sftp_server):
 
 
 def test_a_missing_directory_is_reported_and_nothing_written(acme, retailer, sftp_server):
-    destination = sftp_destination(
-        acme, sftp_server, sftp_path=str(sftp_server.upload_root / "missing")
-    )
+    destination = sftp_destination(acme, sftp_server, path=str(sftp_server.upload_root / "missing"))
     [failure] = SftpChannel().send_batch(deliveries_for(destination, place(retailer))).values()
     assert isinstance(failure, DeliveryFailed)
     assert "No such file or directory" in str(failure) and "missing" in str(failure)
@@ -483,42 +476,27 @@ def test_a_missing_directory_is_reported_and_nothing_written(acme, retailer, sft
 # --- Hosted mode -------------------------------------------------------------------------
 
 
-def test_hosted_mode_writes_into_root_slash_slug(acme, bolt, retailer, sftp_server, settings):
-    hosted_root = sftp_server.upload_root / "hosted"
+def hosted_settings(settings, server, root):
     settings.HOSTED_SFTP = {
-        "HOST": sftp_server.host,
-        "PORT": sftp_server.port,
-        "USERNAME": sftp_server.username,
+        "HOST": server.host,
+        "PORT": server.port,
+        "USERNAME": server.username,
         "PASSWORD": "",
-        "KEY_FILE": str(sftp_server.private_key_path),
-        "HOST_KEY": sftp_server.host_key_line,
-        "ROOT": str(hosted_root),
+        "KEY_FILE": str(server.private_key_path),
+        "HOST_KEY": server.host_key_line,
+        "ROOT": str(root),
     }
-    acme_destination = sftp_destination(
-        acme,
-        sftp_server,
-        sftp_hosted=True,
-        sftp_host="",
-        sftp_username="",
-        sftp_private_key="",
-        sftp_host_key="",
-        sftp_path="",
-    )
-    bolt_destination = sftp_destination(
-        bolt,
-        sftp_server,
-        sftp_hosted=True,
-        sftp_host="",
-        sftp_username="",
-        sftp_private_key="",
-        sftp_host_key="",
-        sftp_path="",
-    )
+
+
+def test_hosted_mode_writes_into_root_slash_slug(acme, bolt, retailer, sftp_server, settings):
+    hosted_root = sftp_server.upload_root / "hosted"  # not there yet: made on first use
+    hosted_settings(settings, sftp_server, hosted_root)
+    acme_destination = destination_set_sftp(supplier=acme, hosted=True)
+    bolt_destination = destination_set_sftp(supplier=bolt, hosted=True)
     acme_orders = place(retailer, 2)
     bolt_orders = place(retailer, 1, lines=[{"sku": "BOLT-7", "quantity": 1}])
 
-    channel = SftpChannel()
-    results = channel.send_batch(
+    results = SftpChannel().send_batch(
         deliveries_for(acme_destination, acme_orders)
         + deliveries_for(bolt_destination, bolt_orders)
     )
@@ -532,14 +510,14 @@ def test_hosted_mode_writes_into_root_slash_slug(acme, bolt, retailer, sftp_serv
     assert str(hosted_root / "acme") in message
 
 
-def test_hosted_mode_unconfigured_is_a_clear_failure(acme, retailer, settings):
+def test_hosted_mode_unconfigured_is_a_clear_failure(acme, retailer, sftp_server, settings):
+    hosted_settings(settings, sftp_server, sftp_server.upload_root / "hosted")
+    destination = destination_set_sftp(supplier=acme, hosted=True)
     settings.HOSTED_SFTP = {"HOST": "", "PORT": 22, "USERNAME": "", "HOST_KEY": "", "ROOT": "/x"}
-    destination = Destination(supplier=acme, channel=Channel.SFTP, sftp_hosted=True)
-    destination.full_clean()
-    destination.save()
     [failure] = SftpChannel().send_batch(deliveries_for(destination, place(retailer))).values()
     assert isinstance(failure, DeliveryFailed)
     assert "HOSTED_SFTP_HOST" in str(failure)
+    assert files_in(sftp_server.upload_root) == []
 
 
 # --- Test connection (settings page) -----------------------------------------------------
@@ -556,12 +534,12 @@ def test_test_connection_succeeds_and_leaves_no_probe(acme, sftp_server):
 @pytest.mark.parametrize("credential", ["password", "key"])
 def test_test_connection_reports_bad_credentials(acme, sftp_server, credential):
     if credential == "password":
-        overrides = {"sftp_private_key": "", "sftp_password": "not-the-password"}
+        overrides = {"private_key": None, "password": "not-the-password"}
     else:
         stranger = SftpTestServer(sshd=sftp_server.sshd, ssh_keygen=sftp_server.ssh_keygen)
         try:
             stranger.prepare()
-            overrides = {"sftp_private_key": stranger.private_key}
+            overrides = {"private_key": stranger.private_key}
         finally:
             stranger.close()
     destination = sftp_destination(acme, sftp_server, **overrides)
@@ -574,9 +552,7 @@ def test_test_connection_reports_bad_credentials(acme, sftp_server, credential):
 
 
 def test_test_connection_reports_a_wrong_host_key(acme, sftp_server):
-    destination = sftp_destination(
-        acme, sftp_server, sftp_host_key=wrong_host_key_line(sftp_server)
-    )
+    destination = sftp_destination(acme, sftp_server, host_key=wrong_host_key_line(sftp_server))
     ok, message = sftp_test_connection(destination=destination)
     assert not ok
     assert message.startswith("Host key mismatch for 127.0.0.1:")
@@ -585,7 +561,7 @@ def test_test_connection_reports_a_wrong_host_key(acme, sftp_server):
 
 def test_test_connection_reports_a_read_only_directory(acme, sftp_server):
     read_only = sftp_server.make_dir("readonly", writable=False)
-    destination = sftp_destination(acme, sftp_server, sftp_path=str(read_only))
+    destination = sftp_destination(acme, sftp_server, path=str(read_only))
     ok, message = sftp_test_connection(destination=destination)
     assert not ok
     assert message == f"Permission denied on the server: writing in {read_only}."
