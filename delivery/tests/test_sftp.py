@@ -584,3 +584,85 @@ def test_test_connection_reports_bad_settings(acme, sftp_server, field, value, e
     assert not ok
     assert expected in message
     assert files_in(sftp_server.upload_root) == []
+
+
+# --- End to end: order placed -> dispatcher -> beat task -> file ---------------------------
+
+
+def test_end_to_end_an_order_reaches_the_sftp_drop(
+    acme, retailer, sftp_server, tasks_inline, django_capture_on_commit_callbacks
+):
+    from delivery import tasks
+
+    destination = sftp_destination(acme, sftp_server)
+    with django_capture_on_commit_callbacks(execute=True):
+        [order] = place_order(
+            retailer=retailer,
+            lines=[{"sku": "ACME-001", "quantity": 2}, {"sku": "ACME-003", "quantity": 1}],
+        )
+    row = Delivery.objects.get(channel="sftp", event__order=order)
+    assert row.status == "pending" and row.identity == f"{order.number}.csv"
+    assert files_in(sftp_server.upload_root) == []  # files go out on the destination's run
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sftp_run_due() == [destination.pk]
+
+    row.refresh_from_db()
+    assert row.status == "delivered" and row.delivered_at is not None
+    [attempt] = row.attempts.all()
+    assert attempt.success and attempt.error == ""
+    assert f"{order.number}.csv" in attempt.response_excerpt
+    assert files_in(sftp_server.upload_root) == [f"{order.number}.csv"]
+    assert (sftp_server.upload_root / f"{order.number}.csv").read_bytes() == csv_bytes(order)
+
+    # Not due again until its interval has passed: nothing more is sent.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sftp_run_due() == []
+    assert row.attempts.count() == 1
+
+
+def test_end_to_end_a_down_server_is_retried_by_a_later_run(
+    acme, retailer, sftp_server, tasks_inline, django_capture_on_commit_callbacks, settings
+):
+    from delivery import tasks
+
+    settings.DELIVERY_RETRY_SCHEDULE = [0, 0, 0]  # retry as soon as a run comes round
+    destination = sftp_destination(acme, sftp_server)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders = place(retailer, 2)
+    port = sftp_server.port
+    sftp_server.stop()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sftp_run_due() == [destination.pk]
+    rows = list(Delivery.objects.filter(channel="sftp").order_by("pk"))
+    for row in rows:
+        assert row.status == "pending" and row.attempt_count == 1
+        assert f"Cannot connect to 127.0.0.1:{port}" in row.last_error
+        [attempt] = row.attempts.all()
+        assert not attempt.success and "Cannot connect" in attempt.error
+    assert files_in(sftp_server.upload_root) == []
+
+    sftp_server.start(port=port)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sftp_run(destination.pk)
+    for row in rows:
+        row.refresh_from_db()
+        assert row.status == "delivered" and row.attempts.count() == 2
+    assert files_in(sftp_server.upload_root) == sorted(f"{o.number}.csv" for o in orders)
+
+
+def test_end_to_end_a_wrong_host_key_keeps_the_order_pending_and_uploads_nothing(
+    acme, retailer, sftp_server, tasks_inline, django_capture_on_commit_callbacks
+):
+    from delivery import tasks
+
+    sftp_destination(acme, sftp_server, host_key=wrong_host_key_line(sftp_server))
+    with django_capture_on_commit_callbacks(execute=True):
+        place(retailer)
+        tasks.sftp_run_due()
+    row = Delivery.objects.get(channel="sftp")
+    assert row.status == "pending" and row.last_error.startswith("Host key mismatch")
+    assert row.attempts.get().success is False
+    assert files_in(sftp_server.upload_root) == []
+    assert "Accepted" not in sftp_server.log_text()
