@@ -459,7 +459,11 @@ def sftp_fetch_host_key(*, host: str, port: int = 22) -> tuple[str, str, str]:
     host = (host or "").strip()
     if not host:
         raise SftpError("Give the SFTP host.", kind="config")
-    if not isinstance(port, int) or not 1 <= port <= 65535:
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        port = 0
+    if not 1 <= port <= 65535:
         raise SftpError("The port must be a number from 1 to 65535.", kind="config")
     transport = _open_transport(host=host, port=port, prefer_key_type=None, timeout=CONNECT_TIMEOUT)
     try:

@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 SSHD_CANDIDATES = ["/usr/sbin/sshd", "sshd"]
 SSH_KEYGEN_CANDIDATES = ["ssh-keygen", "/usr/bin/ssh-keygen"]
 SFTP_CANDIDATES = ["sftp", "/usr/bin/sftp"]
@@ -334,3 +336,24 @@ class DirectoryWatch:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+@pytest.fixture(name="sftp_server")
+def sftp_server_fixture():
+    """A running OpenSSH sshd for one test.
+
+    Attributes: host, port, host_key_line ("TYPE BASE64"), host_key_fingerprint, username,
+    private_key (OpenSSH text) and private_key_path, upload_root (the local directory, which is
+    also the remote path, files land in), log_text(); stop() and start(port=...) to take it
+    down and bring it back. Import `sftp_server_fixture` into a test module to use it.
+    """
+    from conftest import require_executable
+
+    sshd = require_executable(SSHD_CANDIDATES, "openssh-server")
+    keygen = require_executable(SSH_KEYGEN_CANDIDATES, "openssh-client")
+    server = SftpTestServer(sshd=sshd, ssh_keygen=keygen)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()

@@ -15,7 +15,6 @@ import time
 import paramiko
 import pytest
 
-from conftest import require_executable
 from delivery import sftp as sftp_module
 from delivery.channels.base import DeliveryFailed, SendResult
 from delivery.channels.sftp import SftpChannel
@@ -25,10 +24,9 @@ from delivery.models import Delivery, Destination
 from delivery.services import destination_set_sftp
 from delivery.sftp import SftpError, sftp_fetch_host_key, sftp_test_connection
 from delivery.tests.sftp_server import (
-    SSH_KEYGEN_CANDIDATES,
-    SSHD_CANDIDATES,
     DirectoryWatch,
     SftpTestServer,
+    sftp_server_fixture,  # noqa: F401  (the fixture)
 )
 from delivery.tests.test_formats import CONTRACT_HEADER
 from orders.documents import order_document, orders_with_document_relations
@@ -40,19 +38,6 @@ from orders.tests.factories import place_order
 PINNED_ELSEWHERE = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEnq//vvP8NJOqSWG2BQN2kLn6rf95Ejk+NlU0MCgX2h"
 )
-
-
-@pytest.fixture
-def sftp_server():
-    """A running OpenSSH sshd: .host .port .host_key_line .username .private_key .upload_root"""
-    sshd = require_executable(SSHD_CANDIDATES, "openssh-server")
-    keygen = require_executable(SSH_KEYGEN_CANDIDATES, "openssh-client")
-    server = SftpTestServer(sshd=sshd, ssh_keygen=keygen)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture
