@@ -1,0 +1,126 @@
+"""The SFTP file drop: one file per order, `<number>.<ext>`, over one connection per run.
+
+`send_batch` takes the due deliveries of a destination (several destinations are handled one
+connection each), renders each order with the destination's format and uploads it through
+`delivery.sftp` (pinned host key, temporary name then rename). The file name comes from the
+order number, so a retry (or a redelivery) replaces the same file instead of adding one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+
+from orders.documents import orders_with_document_relations
+from orders.models import Order, OrderEvent
+
+from ..formats import UnknownFormat, format_get
+from ..sftp import SftpError, sftp_session, sftp_target_for
+from .base import BaseChannel, DeliveryFailed, SendResult
+
+logger = logging.getLogger(__name__)
+
+
+def _orders_by_delivery(deliveries: list) -> dict[int, Order]:
+    """Each delivery's order, loaded for rendering in a fixed number of queries."""
+    event_ids = {d.event_id for d in deliveries if d.event_id}
+    order_by_event = dict(OrderEvent.objects.filter(id__in=event_ids).values_list("id", "order_id"))
+    orders = {
+        order.id: order
+        for order in orders_with_document_relations(
+            Order.objects.filter(id__in=set(order_by_event.values()))
+        )
+    }
+    return {
+        d.pk: orders[order_by_event[d.event_id]]
+        for d in deliveries
+        if d.event_id in order_by_event and order_by_event[d.event_id] in orders
+    }
+
+
+class SftpChannel(BaseChannel):
+    name = "sftp"
+
+    def send(self, delivery) -> SendResult:
+        result = self.send_batch([delivery])[delivery.pk]
+        if isinstance(result, DeliveryFailed):
+            raise result
+        return result
+
+    def send_batch(self, deliveries: list) -> dict[int, SendResult | DeliveryFailed]:
+        results: dict[int, SendResult | DeliveryFailed] = {}
+        if not deliveries:
+            return results
+        orders = _orders_by_delivery(deliveries)
+        by_destination: dict[int | None, list] = defaultdict(list)
+        for delivery in deliveries:
+            by_destination[delivery.destination_id].append(delivery)
+        for destination_id, group in by_destination.items():
+            if destination_id is None:
+                for delivery in group:
+                    results[delivery.pk] = DeliveryFailed(
+                        "The SFTP destination was removed.", retryable=False
+                    )
+                continue
+            results.update(self._send_to_destination(group[0].destination, group, orders))
+        return results
+
+    def _send_to_destination(
+        self, destination, deliveries: list, orders: dict[int, Order]
+    ) -> dict[int, SendResult | DeliveryFailed]:
+        results: dict[int, SendResult | DeliveryFailed] = {}
+        try:
+            file_format = format_get(destination.sftp_format)
+        except UnknownFormat as exc:
+            return {d.pk: DeliveryFailed(str(exc), retryable=False) for d in deliveries}
+        work = []
+        for delivery in deliveries:
+            order = orders.get(delivery.pk)
+            if order is None:
+                results[delivery.pk] = DeliveryFailed(
+                    "This delivery has no order to write.", retryable=False
+                )
+            else:
+                work.append((delivery, order))
+        if not work:
+            return results
+        started = time.monotonic()
+        uploaded = 0
+        try:
+            target = sftp_target_for(destination)
+            with sftp_session(target) as session:
+                session.prepare_directory()
+                for delivery, order in work:
+                    name = file_format.file_name(order)
+                    data = file_format.render(order)
+                    try:
+                        path = session.put(name=name, data=data)
+                    except SftpError as exc:
+                        results[delivery.pk] = DeliveryFailed(exc.message, retryable=exc.retryable)
+                        if exc.kind == "connection_lost":
+                            break
+                        continue
+                    uploaded += 1
+                    results[delivery.pk] = SendResult(
+                        response_excerpt=f"uploaded {path} ({len(data)} bytes)"
+                    )
+        except SftpError as exc:
+            for delivery, _ in work:
+                results.setdefault(
+                    delivery.pk, DeliveryFailed(exc.message, retryable=exc.retryable)
+                )
+        # Deliveries after a lost connection were never tried: the next run sends them.
+        for delivery, _ in work:
+            results.setdefault(
+                delivery.pk,
+                DeliveryFailed("Not sent: the connection was lost before this file."),
+            )
+        logger.info(
+            "sftp %s: %d of %d files uploaded in %.2fs",
+            destination,
+            uploaded,
+            len(work),
+            time.monotonic() - started,
+        )
+        return results

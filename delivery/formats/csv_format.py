@@ -1,0 +1,117 @@
+"""CSV order files: one row per order line, columns chosen per format.
+
+The standard format is contract.md's: UTF-8 (no byte-order mark: the contract says UTF-8, and a
+BOM would end up inside the first header name for many readers), RFC 4180 through the csv
+module (comma, double quotes where needed, CRLF line ends), a header row.
+
+A supplier that needs other columns gets one new `CsvFormat(name=..., columns=[...])` and a line
+in `FORMATS`: a column is a header and a getter `(order, line) -> value`.
+
+Formula injection (OWASP "CSV Injection"): a cell that starts with `=`, `+`, `-`, `@`, a tab
+or a carriage return (or their full-width forms, which some spreadsheet versions accept, or
+one of those after leading spaces) is prefixed with a single quote, so a spreadsheet shows it as
+text instead of running it. One deliberate exception to OWASP's "prefix anyway": a cell made
+only of a sign, digits, spaces, parentheses, dots and hyphens, such as the phone number
+"+44 20 7946 0000" or "-12.50", is left as it is. Such a cell cannot name a function or reach
+DDE (those need letters, `|` or `!`), so the worst a spreadsheet can do with it is arithmetic,
+while the prefix would corrupt every international phone number for every importer that is not
+a spreadsheet (which is most of them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from orders.documents import iso
+from orders.models import Order, OrderLine
+
+from .base import OrderFormat
+
+Getter = Callable[[Order, OrderLine], Any]
+
+_FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+_NUMBER_LIKE = re.compile(r"[+-]?[0-9][0-9 ().\-]*")
+
+
+def csv_cell_neutralise(value: str) -> str:
+    """Prefix a quote to a cell a spreadsheet would run as a formula."""
+    if not value:
+        return value
+    first = value[0]
+    if first not in _FORMULA_TRIGGERS:
+        stripped = value.lstrip(" ")
+        if not stripped or stripped[0] not in _FORMULA_TRIGGERS:
+            return value
+    if _NUMBER_LIKE.fullmatch(value):
+        return value
+    return "'" + value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _money(value) -> str:
+    return f"{value:.2f}"
+
+
+STANDARD_COLUMNS: list[tuple[str, Getter]] = [
+    ("order_number", lambda o, ln: o.number),
+    ("placed_at", lambda o, ln: iso(o.placed_at)),
+    ("retailer", lambda o, ln: o.retailer.slug),
+    ("retailer_reference", lambda o, ln: o.retailer_reference),
+    ("customer_name", lambda o, ln: o.customer_name),
+    ("customer_email", lambda o, ln: o.customer_email),
+    ("customer_phone", lambda o, ln: o.customer_phone),
+    ("ship_name", lambda o, ln: o.ship_name),
+    ("ship_line1", lambda o, ln: o.ship_line1),
+    ("ship_line2", lambda o, ln: o.ship_line2),
+    ("ship_city", lambda o, ln: o.ship_city),
+    ("ship_region", lambda o, ln: o.ship_region),
+    ("ship_postcode", lambda o, ln: o.ship_postcode),
+    ("ship_country", lambda o, ln: o.ship_country),
+    ("line", lambda o, ln: ln.line_no),
+    ("sku", lambda o, ln: ln.sku),
+    ("product_name", lambda o, ln: ln.name),
+    ("quantity", lambda o, ln: ln.quantity),
+    ("unit_price", lambda o, ln: _money(ln.unit_price)),
+    ("line_total", lambda o, ln: _money(ln.line_total)),
+    ("currency", lambda o, ln: o.currency),
+]
+
+
+class CsvFormat(OrderFormat):
+    extension = "csv"
+    content_type = "text/csv; charset=utf-8"
+
+    def __init__(
+        self, *, name: str, columns: Sequence[tuple[str, Getter]], extension: str = "csv"
+    ) -> None:
+        if not columns:
+            raise ValueError("a CSV format needs at least one column")
+        self.name = name
+        self.columns = list(columns)
+        self.extension = extension
+
+    @property
+    def header(self) -> list[str]:
+        return [column for column, _ in self.columns]
+
+    def rows(self, order: Order) -> list[list[str]]:
+        return [
+            [csv_cell_neutralise(_text(get(order, line))) for _, get in self.columns]
+            for line in order.lines.all()
+        ]
+
+    def render(self, order: Order) -> bytes:
+        out = io.StringIO(newline="")
+        writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(self.header)
+        writer.writerows(self.rows(order))
+        return out.getvalue().encode("utf-8")
