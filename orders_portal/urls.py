@@ -4,7 +4,25 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from delivery.models import DeliveryStatus
+from delivery.selectors import (
+    deliveries_for_order,
+    deliveries_for_supplier,
+    delivery_states_for_orders,
+)
+from orders.views import delivery_readers_register
+
 from .views import healthz
+
+# `orders` never imports `delivery`; its portal pages get delivery data through these readers.
+delivery_readers_register(
+    states_for_orders=lambda order_ids: delivery_states_for_orders(order_ids=order_ids),
+    for_order=lambda order: deliveries_for_order(order=order),
+    failing_count=lambda supplier: (
+        deliveries_for_supplier(supplier=supplier, status="failing").count()
+        + deliveries_for_supplier(supplier=supplier, status=DeliveryStatus.FAILED).count()
+    ),
+)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:history"), name="home"),

@@ -66,47 +66,10 @@ def wait_for(condition, *, timeout=20.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-class _Inbox:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1; `.messages` holds parsed messages."""
-
-    def __init__(self):
-        import socket
-        from email import message_from_bytes, policy
-
-        from aiosmtpd.controller import Controller
-
-        inbox = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                inbox.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-                return "250 OK"
-
-        self.messages: list = []
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-
-    @staticmethod
-    def text(message) -> str:
-        part = message.get_body(preferencelist=("plain", "html"))
-        return part.get_content() if part is not None else ""
-
-
 @pytest.fixture
-def smtp_inbox(settings):
-    inbox = _Inbox()
-    inbox.controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", inbox.port
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    try:
-        yield inbox
-    finally:
-        inbox.controller.stop()
+def smtp_inbox(email_via_smtp, tasks_inline):
+    """The root conftest's real SMTP server, with delivery tasks run in process."""
+    return email_via_smtp
 
 
 @pytest.fixture
@@ -181,12 +144,19 @@ def test_cancel_flow_end_to_end(portal, smtp_inbox):
     assert event.actor == "user:ann" and event.actor_user.username == "ann"
 
     message = wait_for(
-        lambda: next((m for m in smtp_inbox.messages if target.number in m["Subject"]), None),
+        lambda: next(
+            (
+                m
+                for m in smtp_inbox.messages
+                if target.number in m.subject and retailer.email in m.rcpt_tos
+            ),
+            None,
+        ),
         what="the retailer's cancellation email",
     )
-    assert "cancelled" in message["Subject"].lower()
-    assert retailer.email in message["To"]
-    body = smtp_inbox.text(message)
+    assert "cancelled" in message.subject.lower()
+    assert message.rcpt_tos == [retailer.email]
+    body = message.body()
     assert "Out of stock until March, sorry" in body and "ACME-001" in body
 
 
@@ -239,4 +209,4 @@ def test_refusals_in_the_browser(portal, smtp_inbox):
     assert Order.objects.get(pk=stale.pk).status == "processing"
     assert not OrderEvent.objects.filter(note="second editor").exists()
     assert not OrderEvent.objects.filter(type="order.cancelled").exists()
-    assert [m for m in smtp_inbox.messages if "cancel" in m["Subject"].lower()] == []
+    assert [m for m in smtp_inbox.messages if "cancel" in m.subject.lower()] == []
