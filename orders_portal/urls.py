@@ -41,4 +41,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("orders/", include("orders.urls")),
     path("", include("suppliers.urls")),
+    path("", include("delivery.urls")),
 ]

@@ -1,0 +1,96 @@
+"""Portal forms for channels and deliveries: they parse input; delivery.services decides."""
+
+from django import forms
+
+from .models import Channel, DeliveryStatus, FileFormat
+
+
+class ServiceErrorsMixin:
+    """Show a service's ValidationError({key: [...]}) on the matching field."""
+
+    # service error key -> form field name
+    service_fields: dict[str, str] = {}
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        for key, messages in errors.items():
+            name = self.service_fields.get(key, key)
+            target = name if name in self.fields else None
+            for message in messages:
+                self.add_error(target, message)
+
+
+class EmailChannelForm(ServiceErrorsMixin, forms.Form):
+    service_fields = {"to": "addresses"}
+
+    addresses = forms.CharField(
+        label="Send new orders to",
+        max_length=2000,
+        help_text="One or more addresses, separated by commas.",
+        widget=forms.TextInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class WebhookChannelForm(ServiceErrorsMixin, forms.Form):
+    service_fields = {"url": "url", "event_types": "url"}
+
+    url = forms.CharField(
+        label="Webhook URL",
+        max_length=2000,
+        help_text="We POST each order here the moment it is placed (https recommended).",
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/hooks/orders"}),
+    )
+
+
+class SftpChannelForm(ServiceErrorsMixin, forms.Form):
+    service_fields = {"every": "interval_minutes", "format": "file_format", "hosted": "host"}
+
+    host = forms.CharField(label="Host", max_length=255, required=False)
+    port = forms.IntegerField(label="Port", initial=22, required=False)
+    username = forms.CharField(label="User name", max_length=150, required=False)
+    password = forms.CharField(
+        label="Password",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Give a password or a private key. Leave both empty to keep the current one.",
+    )
+    private_key = forms.CharField(
+        label="Private key (instead of a password)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="OpenSSH format, without a passphrase. Stored encrypted.",
+    )
+    path = forms.CharField(
+        label="Directory", max_length=500, required=False, help_text="Where the files go."
+    )
+    host_key = forms.CharField(
+        label="Pinned host key",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text='The server\'s public key, "TYPE BASE64". Use “Fetch fingerprint” to read '
+        "it from the server and confirm it.",
+    )
+    host_key_confirmed = forms.BooleanField(
+        label="I have checked this fingerprint against my server's", required=False
+    )
+    interval_minutes = forms.IntegerField(
+        label="Send files every (minutes)", initial=15, required=False
+    )
+    file_format = forms.ChoiceField(label="File format", choices=FileFormat.choices)
+
+
+class DeliveryFilterForm(forms.Form):
+    channel = forms.ChoiceField(
+        label="Channel", required=False, choices=[("", "All channels"), *Channel.choices]
+    )
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[
+            ("", "Any status"),
+            (DeliveryStatus.FAILED, "Failed"),
+            ("failing", "Failing (retrying)"),
+            (DeliveryStatus.PENDING, "Pending"),
+            (DeliveryStatus.DELIVERED, "Delivered"),
+            (DeliveryStatus.CANCELLED, "Cancelled"),
+        ],
+    )

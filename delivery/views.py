@@ -1,0 +1,374 @@
+"""Portal pages for channels (/settings/) and the delivery log (/deliveries/).
+
+Thin: parse the form, call one delivery service or selector, render. Every read and write
+is scoped to the logged-in user's supplier; another supplier's ids give 404.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from suppliers.views import supplier_required
+
+from .forms import DeliveryFilterForm, EmailChannelForm, SftpChannelForm, WebhookChannelForm
+from .models import Channel, DeliveryStatus
+from .selectors import deliveries_for_supplier, destinations_for_supplier
+from .services import (
+    deliveries_redeliver,
+    delivery_redeliver,
+    destination_disable,
+    destination_set_email,
+    destination_set_sftp,
+    destination_set_webhook,
+    webhook_secret_rotate,
+    webhook_send_test,
+)
+from .sftp import SftpError, sftp_fetch_host_key, sftp_host_key_parse, sha256_fingerprint
+from .sftp import sftp_test_connection as sftp_connection_test
+
+CHANNEL_LABELS = dict(Channel.choices)
+
+
+# --- Settings -----------------------------------------------------------------------------
+
+
+def _fingerprint(host_key: str) -> str:
+    try:
+        _, blob = sftp_host_key_parse(host_key)
+    except (SftpError, ValueError):
+        return ""
+    return sha256_fingerprint(blob)
+
+
+def _settings_page(request, *, status: int = 200, **overrides):
+    """The settings page; `overrides` replace one section's form (bound, with errors)."""
+    destinations = destinations_for_supplier(supplier=request.supplier)
+    email, webhook, sftp = (destinations.get(c) for c in Channel.values)
+    context = {
+        "nav": "settings",
+        "email": email,
+        "webhook": webhook,
+        "sftp": sftp,
+        "email_form": EmailChannelForm(
+            initial={
+                "addresses": (email.email_addresses if email else request.supplier.order_emails)
+            }
+        ),
+        "webhook_form": WebhookChannelForm(initial={"url": webhook.webhook_url if webhook else ""}),
+        "sftp_form": SftpChannelForm(
+            initial={
+                "host": sftp.sftp_host,
+                "port": sftp.sftp_port,
+                "username": sftp.sftp_username,
+                "path": sftp.sftp_path,
+                "host_key": sftp.sftp_host_key,
+                "interval_minutes": sftp.sftp_interval_minutes,
+                "file_format": sftp.sftp_format,
+            }
+            if sftp
+            else None
+        ),
+        "sftp_pinned_fingerprint": _fingerprint(sftp.sftp_host_key) if sftp else "",
+        "all_off": not any(d.enabled for d in destinations.values()),
+    }
+    context.update(overrides)
+    response = render(request, "delivery/settings.html", context, status=status)
+    response["Cache-Control"] = "no-store"  # it may hold a secret shown once
+    return response
+
+
+@supplier_required
+@require_GET
+def settings_page(request):
+    return _settings_page(request)
+
+
+@supplier_required
+@require_POST
+def email_save(request):
+    form = EmailChannelForm(request.POST)
+    if form.is_valid():
+        try:
+            destination_set_email(
+                supplier=request.supplier, addresses=form.cleaned_data["addresses"]
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc.message_dict)
+        else:
+            messages.success(request, "Order emails are on and go to the addresses given.")
+            return redirect("delivery:settings")
+    return _settings_page(request, status=400, email_form=form, open_section="email")
+
+
+@supplier_required
+@require_POST
+def channel_off(request, channel: str):
+    if channel not in Channel.values:
+        raise Http404("No such channel.")
+    destination = destination_disable(
+        supplier=request.supplier,
+        channel=channel,
+        reason=f"turned off by {request.user.get_username()}",
+    )
+    if destination is not None:
+        messages.success(request, f"{CHANNEL_LABELS[channel]} is off.")
+    if not any(d.enabled for d in destinations_for_supplier(supplier=request.supplier).values()):
+        messages.warning(
+            request,
+            "Every channel is off: new orders reach you only through the supplier API "
+            "(and ORDER HISTORY).",
+        )
+    return redirect("delivery:settings")
+
+
+@supplier_required
+@require_POST
+def webhook_save(request):
+    form = WebhookChannelForm(request.POST)
+    if form.is_valid():
+        try:
+            _, generated = destination_set_webhook(
+                supplier=request.supplier, url=form.cleaned_data["url"]
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc.message_dict)
+        else:
+            if generated:
+                return _settings_page(
+                    request,
+                    webhook_secret_shown=generated,
+                    shown_note="The webhook is on. This is its signing secret; it is shown "
+                    "now, and again only when you reveal it.",
+                )
+            messages.success(request, "The webhook is on.")
+            return redirect("delivery:settings")
+    return _settings_page(request, status=400, webhook_form=form)
+
+
+def _webhook_or_404(request):
+    webhook = destinations_for_supplier(supplier=request.supplier).get(Channel.WEBHOOK)
+    if webhook is None or not webhook.webhook_url:
+        raise Http404("No webhook is set up.")
+    return webhook
+
+
+@supplier_required
+@require_POST
+def webhook_secret_reveal(request):
+    webhook = _webhook_or_404(request)
+    return _settings_page(
+        request,
+        webhook_secret_shown=webhook.webhook_secret,
+        shown_note="Your current signing secret.",
+    )
+
+
+@supplier_required
+@require_POST
+def webhook_secret_rotate_view(request):
+    webhook = _webhook_or_404(request)
+    secret = webhook_secret_rotate(destination=webhook)
+    return _settings_page(
+        request,
+        webhook_secret_shown=secret,
+        shown_note="A new signing secret is in use from now on; the old one no longer "
+        "verifies. Update your receiver.",
+    )
+
+
+@supplier_required
+@require_POST
+def webhook_test(request):
+    webhook = _webhook_or_404(request)
+    result = webhook_send_test(destination=webhook)
+    if result.ok:
+        messages.success(
+            request,
+            f"Test event delivered: {webhook.webhook_url} answered HTTP {result.status_code} "
+            f"in {result.duration_ms} ms.",
+        )
+    else:
+        code = f" (HTTP {result.status_code})" if result.status_code else ""
+        messages.error(request, f"Test event failed{code}: {result.error}")
+    return redirect("delivery:settings")
+
+
+@supplier_required
+@require_POST
+def sftp_save(request):
+    """Two steps: "fetch" reads the server's key and shows its fingerprint; "save" pins it."""
+    form = SftpChannelForm(request.POST)
+    current = destinations_for_supplier(supplier=request.supplier).get(Channel.SFTP)
+    if not form.is_valid():
+        return _settings_page(request, status=400, sftp_form=form)
+    data = form.cleaned_data
+    if request.POST.get("action") == "fetch":
+        try:
+            key_type, key_b64, fingerprint = sftp_fetch_host_key(
+                host=data["host"], port=data["port"] or 22
+            )
+        except SftpError as exc:
+            form.add_error("host", exc.message)
+            return _settings_page(request, status=400, sftp_form=form)
+        values = request.POST.copy()
+        values["host_key"] = f"{key_type} {key_b64}"
+        values.pop("host_key_confirmed", None)
+        return _settings_page(
+            request,
+            sftp_form=SftpChannelForm(values),
+            sftp_fetched_fingerprint=fingerprint,
+        )
+
+    host_key = " ".join(data["host_key"].split()[:2])
+    pinned = current.sftp_host_key if current else ""
+    if host_key and host_key != pinned and not data["host_key_confirmed"]:
+        form.add_error(
+            "host_key_confirmed",
+            "Confirm that this fingerprint is your server's before it is pinned.",
+        )
+        return _settings_page(
+            request,
+            status=400,
+            sftp_form=form,
+            sftp_fetched_fingerprint=_fingerprint(host_key),
+        )
+    password, private_key = data["password"] or None, data["private_key"] or None
+    if not password and not private_key and current is not None:
+        # Blank means "keep the stored one".
+        password = current.sftp_password or None
+        private_key = current.sftp_private_key or None
+    try:
+        destination_set_sftp(
+            supplier=request.supplier,
+            host=data["host"],
+            port=data["port"] if data["port"] is not None else 22,
+            username=data["username"],
+            password=password,
+            private_key=private_key,
+            path=data["path"],
+            host_key=host_key,
+            interval_minutes=(
+                data["interval_minutes"] if data["interval_minutes"] is not None else 15
+            ),
+            file_format=data["file_format"],
+        )
+    except ValidationError as exc:
+        form.add_service_errors(exc.message_dict)
+        return _settings_page(request, status=400, sftp_form=form)
+    messages.success(
+        request, "The SFTP file drop is on. Use “Test connection” to check it end to end."
+    )
+    return redirect("delivery:settings")
+
+
+@supplier_required
+@require_POST
+def sftp_test(request):
+    sftp = destinations_for_supplier(supplier=request.supplier).get(Channel.SFTP)
+    if sftp is None:
+        raise Http404("No SFTP drop is set up.")
+    ok, message = sftp_connection_test(destination=sftp)
+    (messages.success if ok else messages.error)(
+        request, message if ok else f"Connection test failed: {message}"
+    )
+    return redirect("delivery:settings")
+
+
+# --- Deliveries ---------------------------------------------------------------------------
+
+DELIVERIES_PAGE = 100
+_FAILURES = ("failed", "failing")
+
+
+@supplier_required
+@require_GET
+def deliveries_page(request):
+    """Failures first (failed, then failing), then the most recent of the rest."""
+    form = DeliveryFilterForm(request.GET or None)
+    channel = status = ""
+    if form.is_bound and form.is_valid():
+        channel, status = form.cleaned_data["channel"], form.cleaned_data["status"]
+    failures, recent = [], []
+    for state in _FAILURES if status in ("", *_FAILURES) else ():
+        if status and status != state:
+            continue
+        failures += list(
+            deliveries_for_supplier(supplier=request.supplier, channel=channel, status=state)[
+                :DELIVERIES_PAGE
+            ]
+        )
+    if status not in _FAILURES:
+        qs = deliveries_for_supplier(supplier=request.supplier, channel=channel, status=status)
+        if not status:
+            failure_ids = [d.pk for d in failures]
+            qs = qs.exclude(status=DeliveryStatus.FAILED).exclude(pk__in=failure_ids)
+        recent = list(qs[:DELIVERIES_PAGE])
+    for delivery in failures:
+        delivery.state = "failed" if delivery.status == DeliveryStatus.FAILED else "failing"
+    return render(
+        request,
+        "delivery/deliveries.html",
+        {
+            "nav": "deliveries",
+            "form": form,
+            "channel": channel,
+            "status": status,
+            "failures": failures,
+            "recent": recent,
+            "page_limit": DELIVERIES_PAGE,
+            "has_failed": any(d.status == DeliveryStatus.FAILED for d in failures),
+            "self_url": request.get_full_path(),
+        },
+    )
+
+
+def _next_url(request, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@supplier_required
+@require_POST
+def delivery_redeliver_view(request, delivery_id: int):
+    delivery = deliveries_for_supplier(supplier=request.supplier).filter(pk=delivery_id).first()
+    if delivery is None:
+        raise Http404("No such delivery.")
+    delivery = delivery_redeliver(delivery=delivery)
+    messages.success(
+        request,
+        f"Redelivery queued: {delivery.get_channel_display()} to {delivery.recipient or '—'} "
+        f"(same id {delivery.identity}, so the receiver can spot a repeat).",
+    )
+    return redirect(_next_url(request, "/deliveries/"))
+
+
+@supplier_required
+@require_POST
+def deliveries_redeliver_failed(request):
+    channel = request.POST.get("channel", "")
+    if channel and channel not in Channel.values:
+        messages.error(request, f"Unknown channel “{channel}”.")
+        return redirect("delivery:deliveries")
+    count = deliveries_redeliver(
+        supplier=request.supplier, channel=channel or None, failed_only=True
+    )
+    what = CHANNEL_LABELS.get(channel, "all channels")
+    messages.success(
+        request,
+        f"{count} failed deliver{'y' if count == 1 else 'ies'} ({what}) queued again."
+        if count
+        else "There were no failed deliveries to send again.",
+    )
+    query = urlencode({"channel": channel}) if channel else ""
+    return redirect("/deliveries/" + (f"?{query}" if query else ""))
