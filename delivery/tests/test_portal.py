@@ -303,7 +303,7 @@ def test_history_shows_delivery_state_and_failing_count(
 ):
     order = place(retailer, django_capture_on_commit_callbacks)
     body = cole_client.get("/orders/").content.decode()
-    assert 'class="badge dstate-failed">failed<' in body
+    assert 'class="badge dstate-failed">Failed<' in body
     assert re.search(r'<span class="stat-n">1</span> <span class="stat-l">failing deliveries', body)
     assert order.number in body
 
