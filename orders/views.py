@@ -18,6 +18,8 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 
 from suppliers.views import supplier_required
@@ -134,8 +136,24 @@ def order_history(request):
 _STATUS_LABELS = dict(OrderStatus.choices)
 
 
-def _history_rows(orders, states: dict[int, str]) -> list[dict]:
-    """Display values for the table, formatted once here: the page renders 50 rows fast."""
+# One table row of ORDER HISTORY. Built with format_html (every value escaped) rather than in
+# the template: 50 rows x 14 values through the template engine cost more than the SQL.
+_ROW_HTML = (
+    '<tr><td data-label="Order"><a href="{url}">{number}</a>'
+    '<div class="muted small">{reference}</div></td>'
+    '<td data-label="Placed"><time datetime="{placed_iso}">{placed}</time></td>'
+    '<td data-label="Retailer">{retailer}</td>'
+    '<td data-label="Customer">{customer}<div class="muted small">{email}</div></td>'
+    '<td data-label="Items" class="num">{items}</td>'
+    '<td data-label="Total" class="num">{total}</td>'
+    '<td data-label="Status"><span class="badge status-{status}">{status_label}</span></td>'
+    '<td data-label="Delivery">{delivery}</td></tr>'
+)
+_NO_DELIVERY = mark_safe('<span class="muted">—</span>')  # noqa: S308 - a constant
+
+
+def _history_rows(orders, states: dict[int, str]) -> list[str]:
+    """The table's rows as escaped HTML, formatted once here."""
     detail_prefix = reverse("orders:detail", args=["NUMBER"]).replace("NUMBER/", "")
     tz = timezone.get_current_timezone()
     rows = []
@@ -143,22 +161,28 @@ def _history_rows(orders, states: dict[int, str]) -> list[dict]:
         placed = o.placed_at.astimezone(tz)
         state = states.get(o.pk, "")
         rows.append(
-            {
-                "number": o.number,
-                "url": f"{detail_prefix}{o.number}/",
-                "reference": o.retailer_reference,
-                "placed_iso": placed.isoformat(),
-                "placed": f"{placed.day} {placed:%b %Y, %H:%M}",
-                "retailer": o.retailer.name,
-                "customer": o.customer_name,
-                "email": o.customer_email,
-                "items": o.item_count,
-                "total": f"{o.total} {o.currency}",
-                "status": o.status,
-                "status_label": _STATUS_LABELS.get(o.status, o.status),
-                "delivery": state,
-                "delivery_class": state.lower().replace(" ", "-"),
-            }
+            format_html(
+                _ROW_HTML,
+                url=f"{detail_prefix}{o.number}/",
+                number=o.number,
+                reference=o.retailer_reference,
+                placed_iso=placed.isoformat(),
+                placed=f"{placed.day} {placed:%b %Y, %H:%M}",
+                retailer=o.retailer.name,
+                customer=o.customer_name,
+                email=o.customer_email,
+                items=o.item_count,
+                total=f"{o.total} {o.currency}",
+                status=o.status,
+                status_label=_STATUS_LABELS.get(o.status, o.status),
+                delivery=format_html(
+                    '<span class="badge dstate-{}">{}</span>',
+                    state.lower().replace(" ", "-"),
+                    state.capitalize(),
+                )
+                if state
+                else _NO_DELIVERY,
+            )
         )
     return rows
 
