@@ -258,7 +258,10 @@ def main() -> int:
         + "&placed_to="
         + (datetime.now(UTC) - timedelta(days=300)).date().isoformat(),
     }
-    print(f"\nlargest supplier: {big_count:,} orders; page size 50; median of {args.repeat} runs\n")
+    print(
+        f"\nlargest supplier: {big_count:,} orders; page size 50; median of {args.repeat} runs; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
+    )
     header = f"{'page':28} {'view ms':>9} {'raw SQL ms':>11} {'ratio':>7} {'queries':>8}  verdict"
     print(header)
     print("-" * len(header))
