@@ -298,6 +298,38 @@ def test_order_page_lists_deliveries_with_attempts_and_redeliver(
     assert "Webhook" in body and "Email" in body
 
 
+def test_order_page_query_count_does_not_grow_with_deliveries(
+    cole_client,
+    cole,
+    retailer,
+    failing_hook,
+    settings,
+    django_capture_on_commit_callbacks,
+    django_assert_max_num_queries,
+):
+    from orders.services import order_set_status
+
+    settings.DELIVERY_RETRY_SCHEDULE = [0, 0, 0]
+    few = place(retailer, django_capture_on_commit_callbacks)
+    many = place(retailer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=many, status="processing", actor="ops")
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=many, status="cancelled", actor="ops", reason="other", note="n")
+    assert (
+        Delivery.objects.filter(event__order=many).count()
+        > 2 * Delivery.objects.filter(event__order=few).count()
+    )
+    with django_assert_max_num_queries(12):
+        assert cole_client.get(f"/orders/{few.number}/").status_code == 200
+    with django_assert_max_num_queries(12):
+        response = cole_client.get(f"/orders/{many.number}/")
+    assert (
+        response.content.decode().count("Redeliver</button>")
+        == Delivery.objects.filter(event__order=many).count()
+    )
+
+
 def test_history_shows_delivery_state_and_failing_count(
     cole_client, cole, retailer, failing_hook, django_capture_on_commit_callbacks
 ):
@@ -334,11 +366,12 @@ def test_another_suppliers_channels_are_not_shown_or_changed(
     secret = Destination.objects.get(pk=failing_hook.pk).webhook_secret
     page = dune_client.get("/settings/").content.decode()
     assert failing_hook.webhook_url not in page and "po@cole.example" not in page
-    # dune has no webhook: reveal, rotate and test are 404 and never touch cole's.
+    # dune has no webhook or SFTP: reveal, rotate and test are 404 and never touch cole's.
     for action in ("reveal", "rotate", "test"):
         response = dune_client.post(f"/settings/webhook/{action}/")
         assert response.status_code == 404
         assert secret not in response.content.decode()
+    assert dune_client.post("/settings/sftp/test/").status_code == 404
     assert Destination.objects.get(pk=failing_hook.pk).webhook_secret == secret
     dune_client.post("/settings/email/", {"addresses": "x@dune.example"})
     dune_client.post("/settings/webhook/off/")
