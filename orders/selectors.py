@@ -117,6 +117,22 @@ def order_list_for_supplier(
     return qs.order_by("-created_at", "-id")
 
 
+# What a row of ORDER HISTORY shows; the page loads nothing else.
+HISTORY_FIELDS = (
+    "number",
+    "retailer_reference",
+    "status",
+    "customer_name",
+    "customer_email",
+    "currency",
+    "total",
+    "item_count",
+    "placed_at",
+    "created_at",
+    "retailer__name",
+)
+
+
 def order_page_for_supplier(
     *,
     supplier: Supplier,
@@ -128,8 +144,10 @@ def order_page_for_supplier(
     """One page of ORDER HISTORY: `before` walks to older orders, `after` to newer ones."""
     page_size = max(1, min(page_size, PORTAL_MAX_PAGE_SIZE))
     sku = order_search_sku(supplier=supplier, q=filters.q.strip()) if filters.q.strip() else None
-    qs = order_list_for_supplier(supplier=supplier, filters=filters, sku=sku).select_related(
-        "retailer"
+    qs = (
+        order_list_for_supplier(supplier=supplier, filters=filters, sku=sku)
+        .select_related("retailer")
+        .only(*HISTORY_FIELDS)
     )
     before_key = order_cursor_decode(cursor=before) if before else None
     after_key = order_cursor_decode(cursor=after) if after and not before_key else None
