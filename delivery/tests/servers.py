@@ -145,6 +145,8 @@ class HTTPReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Answer in one segment: no Nagle / delayed-ACK stalls on kept-alive connections.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass
