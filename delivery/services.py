@@ -706,7 +706,8 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
     with transaction.atomic():
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(now), next_attempt_at__lte=now)
+            .filter(_claimable(now))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=stale))
             .exclude(channel=Channel.SFTP)
             .order_by("next_attempt_at", "pk")
