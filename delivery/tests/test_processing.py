@@ -230,3 +230,39 @@ def test_no_query_storm_in_dispatch(cole, retailer):
     with CaptureQueriesContext(connection) as ctx:
         events_dispatch(event_ids=ids)
     assert len(ctx.captured_queries) <= 10
+
+
+def test_a_delivery_without_event_is_sent_by_its_purpose_renderer(retailer, email_via_smtp):
+    """Summaries make rows with summary=... and their own renderer; the engine sends any row."""
+    from django.core.mail import EmailMultiAlternatives
+
+    from delivery.emails import EMAIL_RENDERERS, register_email_renderer
+    from delivery.models import MonthlySummary
+
+    summary = MonthlySummary.objects.create(retailer=retailer, month="2026-10-01")
+    delivery = Delivery.objects.create(
+        summary=summary,
+        channel="email",
+        purpose="monthly_summary",
+        target_key=f"retailer:{retailer.pk}",
+        recipient=retailer.email,
+        identity="<summary-test@orders.localhost>",
+        next_attempt_at=timezone.now(),
+    )
+    previous = EMAIL_RENDERERS.pop("monthly_summary", None)
+    try:
+
+        @register_email_renderer("monthly_summary")
+        def render(d):
+            return EmailMultiAlternatives(subject=f"Summary {d.summary.month:%Y-%m}", body="x")
+
+        from delivery.services import delivery_send
+
+        assert delivery_send(delivery_id=delivery.pk) == "delivered"
+    finally:
+        EMAIL_RENDERERS.pop("monthly_summary", None)
+        if previous:
+            EMAIL_RENDERERS["monthly_summary"] = previous
+    (mail,) = email_via_smtp.wait_for(1)
+    assert mail.subject == "Summary 2026-10" and mail.rcpt_tos == [retailer.email]
+    assert mail.message_id == delivery.identity
