@@ -93,6 +93,9 @@ def http_session() -> requests.Session:
             user_agent_override="orders-portal-webhooks/1",
         )
     )
+    # No proxies from the environment: the address check must see the real destination
+    # (and reading the environment on every request costs more than the request).
+    session.trust_env = False
     if not allow_private:
         session.mount("http://", StrictIPFilterAdapter(is_https_proto=False))
         session.mount("https://", StrictIPFilterAdapter(is_https_proto=True))

@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from orders.documents import iso
-from orders.models import OrderEvent, OrderEventType
+from orders.models import OrderEvent, OrderEventType, OrderLine
 from suppliers.models import Supplier
 from suppliers.services import emails_clean, supplier_create
 
@@ -338,17 +338,33 @@ def _claim(*, delivery_ids: list[int], lease_seconds: float | None = None, due_o
         return token, []
     rows = list(
         Delivery.objects.select_related(
-            "destination",
-            "supplier",
-            "cause",
-            "event__order__supplier",
-            "event__order__retailer",
+            "destination", "event__order__supplier", "event__order__retailer"
         )
-        .prefetch_related("event__order__lines")
         .filter(pk__in=delivery_ids, claimed_until=token, status=DeliveryStatus.PENDING)
         .order_by(*(["pk"] if len(delivery_ids) > 1 else []))
     )
+    _attach_order_lines(rows)
     return token, rows
+
+
+def _attach_order_lines(deliveries: list[Delivery]) -> None:
+    """Load the lines of every delivery's order in one query (a lean prefetch)."""
+    orders = {d.event.order_id: d.event.order for d in deliveries if d.event_id is not None}
+    if not orders:
+        return
+    lines: dict[int, list[OrderLine]] = {pk: [] for pk in orders}
+    for line in OrderLine.objects.filter(order_id__in=list(orders)).order_by("order_id", "line_no"):
+        lines[line.order_id].append(line)
+    for pk, order in orders.items():
+        order._prefetched_objects_cache = {"lines": _lines_queryset(order, lines[pk])}
+
+
+def _lines_queryset(order, lines: list[OrderLine]):
+    """A lines manager result that `order.lines.all()` serves from memory."""
+    queryset = order.lines.all()
+    queryset._result_cache = lines
+    queryset._prefetch_done = True
+    return queryset
 
 
 def _skip_reason(delivery: Delivery) -> str | None:
