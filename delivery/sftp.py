@@ -298,7 +298,9 @@ class SftpSession:
                         raise
                 self.client.rename(temporary, final)
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            if self.connected():
+            # Tidy up the temporary file, unless the server has stopped answering (that would
+            # only wait out another timeout); a leftover .part file is never read as an order.
+            if self.connected() and not isinstance(exc, TimeoutError | EOFError):
                 with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
                     self.client.remove(temporary)
             self._raise(exc, what=final)

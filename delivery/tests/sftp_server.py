@@ -238,14 +238,50 @@ class SftpTestServer:
             time.sleep(0.02)
         return False
 
+    def session_pids(self) -> list[int]:
+        """The processes sshd forked for connections (each calls setsid, so they are not in
+        sshd's process group): found through /proc (Linux)."""
+        if self.process is None:
+            return []
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat_file:
+                    # pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+                    ppid = int(stat_file.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+        found, todo = [], list(children.get(self.process.pid, []))
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+    def signal_sessions(self, signum: int) -> None:
+        for pid in self.session_pids():
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
     def stop(self) -> None:
-        """Stop sshd and any session it forked (its own process group); new connects fail."""
+        """Stop sshd and the sessions it forked, as a crashed server would; connects fail."""
         if self.process is None:
             return
+        sessions = self.session_pids()
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+        for pid in sessions:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

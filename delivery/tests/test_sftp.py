@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -300,6 +301,42 @@ def test_a_server_that_never_answers_times_out(acme, retailer, monkeypatch):
     assert time.monotonic() - started < 10
     assert isinstance(failure, DeliveryFailed) and failure.retryable
     assert "127.0.0.1" in str(failure)
+
+
+def test_a_server_that_stops_answering_mid_run_is_a_bounded_retryable_failure(
+    acme, retailer, sftp_server, monkeypatch
+):
+    """sshd frozen (SIGSTOP) after login: the write times out, the rest wait for the next run."""
+    monkeypatch.setattr(sftp_module, "IO_TIMEOUT", 1.0)
+    destination = sftp_destination(acme, sftp_server)
+    orders = place(retailer, 3)
+    deliveries = deliveries_for(destination, orders)
+    prepare = sftp_module.SftpSession.prepare_directory
+
+    def prepare_then_freeze(session):
+        prepare(session)
+        frozen.extend(sftp_server.session_pids())
+        assert frozen, "no sshd session process found"
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+    frozen: list[int] = []
+
+    monkeypatch.setattr(sftp_module.SftpSession, "prepare_directory", prepare_then_freeze)
+    started = time.monotonic()
+    try:
+        results = SftpChannel().send_batch(deliveries)
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    assert time.monotonic() - started < 10
+    first, *rest = (results[d.pk] for d in deliveries)
+    assert isinstance(first, DeliveryFailed) and first.retryable
+    assert "Connection to 127.0.0.1" in str(first) and "lost" in str(first)
+    for failure in rest:
+        assert isinstance(failure, DeliveryFailed) and failure.retryable
+        assert "connection was lost before this file" in str(failure)
+    assert not any(name.endswith(".csv") for name in os.listdir(sftp_server.upload_root))
 
 
 # --- Never partial, and retries replace --------------------------------------------------
