@@ -113,13 +113,13 @@ class SftpTestServer:
         self._uid, self._gid, self.username = account.pw_uid, account.pw_gid, account.pw_name
         self.base.chmod(0o700)
         self.upload_root.mkdir()
-        self._keygen("ed25519", self.base / "ssh_host_ed25519_key")
+        self.keygen("ed25519", self.base / "ssh_host_ed25519_key")
         pub = (self.base / "ssh_host_ed25519_key.pub").read_text().split()
         self.host_key_line = f"{pub[0]} {pub[1]}"
         self.private_key = self.add_client_key("ed25519", self.private_key_path)
         self._own(self.base)
 
-    def _keygen(self, key_type: str, path: Path) -> None:
+    def keygen(self, key_type: str, path: Path) -> None:
         args = [self.ssh_keygen, "-q", "-t", key_type, "-N", "", "-C", "op-test", "-f", str(path)]
         if key_type == "rsa":
             args[4:4] = ["-b", "2048"]
@@ -129,7 +129,7 @@ class SftpTestServer:
         """Generate a client key of this type, authorise it, return its private key text."""
         path = path or self.base / f"client_{key_type}"
         if not path.exists():
-            self._keygen(key_type, path)
+            self.keygen(key_type, path)
             with (self.base / "authorized_keys").open("a") as keys:
                 keys.write(Path(f"{path}.pub").read_text())
             self._own(self.base)

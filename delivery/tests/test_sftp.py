@@ -209,7 +209,7 @@ def test_a_wrong_pinned_host_key_uploads_nothing(acme, retailer, sftp_server):
 
 def test_a_pinned_key_of_another_type_is_refused(acme, retailer, sftp_server):
     other = sftp_server.base / "other_ecdsa"
-    sftp_server._keygen("ecdsa", other)
+    sftp_server.keygen("ecdsa", other)
     ecdsa_line = " ".join(other.with_name("other_ecdsa.pub").read_text().split()[:2])
     destination = sftp_destination(acme, sftp_server, host_key=ecdsa_line)
     deliveries = deliveries_for(destination, place(retailer))
