@@ -158,7 +158,7 @@ def webhook_secret_rotate(*, destination: Destination) -> str:
         raise ValidationError({"channel": ["Only a webhook has a signing secret."]})
     secret = webhook_secret_generate()
     Destination.objects.filter(pk=destination.pk).update(
-        webhook_secret=Destination._meta.get_field("webhook_secret").get_prep_value(secret),
+        webhook_secret=secret,  # encrypted by the field
         updated_at=timezone.now(),
     )
     destination.webhook_secret = secret
