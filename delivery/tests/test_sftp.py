@@ -688,3 +688,27 @@ def test_end_to_end_a_wrong_host_key_keeps_the_order_pending_and_uploads_nothing
     assert row.attempts.get().success is False
     assert files_in(sftp_server.upload_root) == []
     assert "Accepted" not in sftp_server.log_text()
+
+
+def test_end_to_end_set_channel_command_then_hosted_file_drop(
+    acme, retailer, sftp_server, settings, tasks_inline, django_capture_on_commit_callbacks
+):
+    """`set_channel acme sftp --hosted` as ops types it, then an order lands in ROOT/acme."""
+    from django.core.management import call_command
+
+    from delivery import tasks
+
+    hosted_root = sftp_server.upload_root / "suppliers"
+    hosted_settings(settings, sftp_server, hosted_root)
+    out = io.StringIO()
+    call_command("set_channel", "acme", "sftp", "--hosted", "--format", "json", stdout=out)
+    assert "sftp on" in out.getvalue()
+    with django_capture_on_commit_callbacks(execute=True):
+        [order] = place(retailer)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sftp_run_due()
+    row = Delivery.objects.get(channel="sftp")
+    assert row.status == "delivered", row.last_error
+    assert files_in(hosted_root / "acme") == [f"{order.number}.json"]
+    body = json.loads((hosted_root / "acme" / f"{order.number}.json").read_text())
+    assert body == order_document(loaded(order))
