@@ -318,7 +318,13 @@ class SftpSession:
             self._raise(exc, what=f"writing in {self.directory}")
 
     def _raise(self, exc: BaseException, *, what: str):
-        if not self.connected() or isinstance(exc, EOFError | TimeoutError):
+        if isinstance(exc, TimeoutError):
+            raise SftpError(
+                f"Connection to {self.target.address} lost while {what}: the server stopped "
+                f"answering (no reply within {self.client.get_channel().gettimeout():g} s).",
+                kind="connection_lost",
+            )
+        if not self.connected() or isinstance(exc, EOFError):
             raise SftpError(
                 f"Connection to {self.target.address} lost while {what}: {_describe(exc)}",
                 kind="connection_lost",

@@ -333,6 +333,7 @@ def test_a_server_that_stops_answering_mid_run_is_a_bounded_retryable_failure(
     first, *rest = (results[d.pk] for d in deliveries)
     assert isinstance(first, DeliveryFailed) and first.retryable
     assert "Connection to 127.0.0.1" in str(first) and "lost" in str(first)
+    assert "stopped answering (no reply within 1 s)" in str(first)
     for failure in rest:
         assert isinstance(failure, DeliveryFailed) and failure.retryable
         assert "connection was lost before this file" in str(failure)
