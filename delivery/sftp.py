@@ -9,7 +9,8 @@ fingerprint) for a person to confirm and pin.
 Files are written under a temporary name in the target directory, then renamed into place
 (`posix-rename@openssh.com`, an atomic replace, when the server offers it; otherwise remove then
 rename), so a reader never sees a partial file under its final name and a retry simply
-replaces the file.
+replaces the file. Requests are pipelined across files (see `SftpSession.put_many`), so a
+run of a thousand files costs a few dozen round trips, not thousands.
 
 Retryable or not: every failure to connect, verify, log in or write is reported as retryable.
 A host-key mismatch or refused credentials are configuration problems that a person fixes

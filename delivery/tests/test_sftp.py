@@ -498,6 +498,18 @@ def test_a_missing_directory_is_reported_and_nothing_written(acme, retailer, sft
     assert files_in(sftp_server.upload_root) == []
 
 
+def test_a_read_only_directory_fails_every_file_and_writes_nothing(acme, retailer, sftp_server):
+    read_only = sftp_server.make_dir("readonly", writable=False)
+    destination = sftp_destination(acme, sftp_server, path=str(read_only))
+    deliveries = deliveries_for(destination, place(retailer, 2))
+    results = SftpChannel().send_batch(deliveries)
+    for delivery in deliveries:
+        failure = results[delivery.pk]
+        assert isinstance(failure, DeliveryFailed) and failure.retryable
+        assert str(failure).startswith("Permission denied on the server:")
+    assert list(read_only.iterdir()) == []
+
+
 # --- Hosted mode -------------------------------------------------------------------------
 
 
