@@ -1,6 +1,8 @@
 """Ops screens: destinations (secrets never shown), deliveries and attempts, redelivery."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 
 from .models import Delivery, DeliveryAttempt, Destination
 from .services import delivery_redeliver
@@ -16,6 +18,9 @@ class DestinationAdmin(admin.ModelAdmin):
     # Secrets are set with `set_channel` or the portal; never shown or edited here.
     exclude = SECRET_FIELDS
     readonly_fields = ("secret_set", "sftp_last_run_at", "created_at", "updated_at")
+    formfield_overrides = {
+        models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"},
+    }
 
     @admin.display(description="target")
     def target(self, obj):

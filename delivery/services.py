@@ -26,6 +26,7 @@ from suppliers.models import Supplier
 from suppliers.services import emails_clean, supplier_create
 
 from .channels import DeliveryFailed, SendResult, channel_get
+from .db import bookkeeping_atomic
 from .dispatcher import email_identity, events_dispatch
 from .models import (
     Channel,
@@ -314,24 +315,38 @@ def _claimable(now) -> Q:
     )
 
 
-def _claim(*, delivery_ids: list[int], lease_seconds: float | None = None):
+def _claim(*, delivery_ids: list[int], lease_seconds: float | None = None, due_only=False):
     """Take a lease on the rows by one conditional UPDATE; return (token, rows won).
 
     The lease end is the token: a row is ours while its claimed_until equals it. A worker
     killed mid-send lets it lapse; a worker that outlived its lease finds the token changed
-    and records its attempt without moving the row.
+    and records its attempt without moving the row. The rows come back with their order
+    (and its lines) loaded, so a channel needs no further query to render it.
     """
     now = timezone.now()
     token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
-    won = Delivery.objects.filter(_claimable(now), pk__in=delivery_ids).update(
-        attempt_count=F("attempt_count") + 1, claimed_until=token, updated_at=now
-    )
+    claimable = Delivery.objects.filter(_claimable(now), pk__in=delivery_ids)
+    if due_only:
+        claimable = claimable.filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+        )
+    with bookkeeping_atomic():
+        won = claimable.update(
+            attempt_count=F("attempt_count") + 1, claimed_until=token, updated_at=now
+        )
     if not won:
         return token, []
     rows = list(
-        Delivery.objects.select_related("destination", "event", "supplier", "cause")
+        Delivery.objects.select_related(
+            "destination",
+            "supplier",
+            "cause",
+            "event__order__supplier",
+            "event__order__retailer",
+        )
+        .prefetch_related("event__order__lines")
         .filter(pk__in=delivery_ids, claimed_until=token, status=DeliveryStatus.PENDING)
-        .order_by("pk")
+        .order_by(*(["pk"] if len(delivery_ids) > 1 else []))
     )
     return token, rows
 
@@ -367,23 +382,12 @@ def _cancel_skipped(deliveries) -> list[Delivery]:
 
 def delivery_send(*, delivery_id: int) -> str:
     """Send one due delivery (if no other worker holds it); return what happened."""
-    now = timezone.now()
-    candidate = (
-        Delivery.objects.select_related("destination")
-        .filter(_claimable(now), pk=delivery_id)
-        .filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
-        )
-        .first()
-    )
-    if candidate is None:
-        return "not due, not pending or held"
-    if not _cancel_skipped([candidate]):
-        return "cancelled"
-    token, rows = _claim(delivery_ids=[delivery_id])
+    token, rows = _claim(delivery_ids=[delivery_id], due_only=True)
     if not rows:
-        return "held by another worker"
+        return "not due, not pending or held by another worker"
     delivery = rows[0]
+    if not _cancel_skipped([delivery]):
+        return "cancelled"
     started_at = timezone.now()
     t0 = time.monotonic()
     outcome = _outcome_of(channel_get(delivery.channel).send, delivery)
@@ -468,7 +472,7 @@ def _attempt(*, delivery: Delivery, started_at, duration_ms: int, outcome) -> De
     )
 
 
-@transaction.atomic
+@bookkeeping_atomic()
 def _record_delivered(*, deliveries, results, token, started_at, duration_ms) -> dict[int, str]:
     now = timezone.now()
     DeliveryAttempt.objects.bulk_create(
@@ -506,7 +510,7 @@ def _record(
     ours = Delivery.objects.filter(
         pk=delivery.pk, claimed_until=token, status=DeliveryStatus.PENDING
     )
-    with transaction.atomic():
+    with bookkeeping_atomic():
         _attempt(
             delivery=delivery, started_at=started_at, duration_ms=duration_ms, outcome=outcome
         ).save()
@@ -702,7 +706,8 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
     with transaction.atomic():
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(now), next_attempt_at__lte=now)
+            .filter(_claimable(now))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=stale))
             .exclude(channel=Channel.SFTP)
             .order_by("next_attempt_at", "pk")
