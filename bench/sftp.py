@@ -18,6 +18,7 @@ Goal: our files/s at least 0.3 of sftp -b's.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -120,7 +121,7 @@ def main() -> None:
         print(f"  setup (placing orders): {time.perf_counter() - started:.1f}s")
 
         # Baseline input: the same files, rendered beforehand (not timed).
-        local = Path(tempfile.mkdtemp(prefix="op-bench-sftp-files-"))
+        local = Path(tempfile.mkdtemp(prefix="op-bench-sftp-files-", dir=server.base))
         loaded = orders_with_document_relations(Order.objects.filter(pk__in=[o.pk for o in orders]))
         for order in loaded:
             (local / f"{order.number}.csv").write_bytes(FORMATS["csv"].render(order))
@@ -184,4 +185,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        shutil.rmtree(_db_dir, ignore_errors=True)

@@ -15,6 +15,7 @@ from collections import defaultdict
 from orders.documents import orders_with_document_relations
 from orders.models import Order, OrderEvent
 
+from .. import sftp as sftp_plumbing
 from ..formats import UnknownFormat, format_get
 from ..sftp import SftpError, sftp_session, sftp_target_for
 from .base import BaseChannel, DeliveryFailed, SendResult
@@ -91,20 +92,23 @@ class SftpChannel(BaseChannel):
             target = sftp_target_for(destination)
             with sftp_session(target) as session:
                 session.prepare_directory()
-                for delivery, order in work:
-                    name = file_format.file_name(order)
-                    data = file_format.render(order)
-                    try:
-                        path = session.put(name=name, data=data)
-                    except SftpError as exc:
-                        results[delivery.pk] = DeliveryFailed(exc.message, retryable=exc.retryable)
-                        if exc.kind == "connection_lost":
-                            break
-                        continue
-                    uploaded += 1
-                    results[delivery.pk] = SendResult(
-                        response_excerpt=f"uploaded {path} ({len(data)} bytes)"
-                    )
+                step = sftp_plumbing.PIPELINE_FILES
+                for start in range(0, len(work), step):
+                    window = work[start : start + step]
+                    files = [(file_format.file_name(o), file_format.render(o)) for _, o in window]
+                    outcomes = session.put_many(files)
+                    for (delivery, _), (_, data), outcome in zip(window, files, outcomes):
+                        if isinstance(outcome, SftpError):
+                            results[delivery.pk] = DeliveryFailed(
+                                outcome.message, retryable=outcome.retryable
+                            )
+                        else:
+                            uploaded += 1
+                            results[delivery.pk] = SendResult(
+                                response_excerpt=f"uploaded {outcome} ({len(data)} bytes)"
+                            )
+                    if not session.connected():
+                        break
         except SftpError as exc:
             for delivery, _ in work:
                 results.setdefault(

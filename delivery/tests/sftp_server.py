@@ -113,13 +113,13 @@ class SftpTestServer:
         self._uid, self._gid, self.username = account.pw_uid, account.pw_gid, account.pw_name
         self.base.chmod(0o700)
         self.upload_root.mkdir()
-        self._keygen("ed25519", self.base / "ssh_host_ed25519_key")
+        self.keygen("ed25519", self.base / "ssh_host_ed25519_key")
         pub = (self.base / "ssh_host_ed25519_key.pub").read_text().split()
         self.host_key_line = f"{pub[0]} {pub[1]}"
         self.private_key = self.add_client_key("ed25519", self.private_key_path)
         self._own(self.base)
 
-    def _keygen(self, key_type: str, path: Path) -> None:
+    def keygen(self, key_type: str, path: Path) -> None:
         args = [self.ssh_keygen, "-q", "-t", key_type, "-N", "", "-C", "op-test", "-f", str(path)]
         if key_type == "rsa":
             args[4:4] = ["-b", "2048"]
@@ -129,7 +129,7 @@ class SftpTestServer:
         """Generate a client key of this type, authorise it, return its private key text."""
         path = path or self.base / f"client_{key_type}"
         if not path.exists():
-            self._keygen(key_type, path)
+            self.keygen(key_type, path)
             with (self.base / "authorized_keys").open("a") as keys:
                 keys.write(Path(f"{path}.pub").read_text())
             self._own(self.base)
@@ -238,14 +238,50 @@ class SftpTestServer:
             time.sleep(0.02)
         return False
 
+    def session_pids(self) -> list[int]:
+        """The processes sshd forked for connections (each calls setsid, so they are not in
+        sshd's process group): found through /proc (Linux)."""
+        if self.process is None:
+            return []
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat_file:
+                    # pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+                    ppid = int(stat_file.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+        found, todo = [], list(children.get(self.process.pid, []))
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+    def signal_sessions(self, signum: int) -> None:
+        for pid in self.session_pids():
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
     def stop(self) -> None:
-        """Stop sshd and any session it forked (its own process group); new connects fail."""
+        """Stop sshd and the sessions it forked, as a crashed server would; connects fail."""
         if self.process is None:
             return
+        sessions = self.session_pids()
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+        for pid in sessions:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

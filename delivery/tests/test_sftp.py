@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -208,7 +209,7 @@ def test_a_wrong_pinned_host_key_uploads_nothing(acme, retailer, sftp_server):
 
 def test_a_pinned_key_of_another_type_is_refused(acme, retailer, sftp_server):
     other = sftp_server.base / "other_ecdsa"
-    sftp_server._keygen("ecdsa", other)
+    sftp_server.keygen("ecdsa", other)
     ecdsa_line = " ".join(other.with_name("other_ecdsa.pub").read_text().split()[:2])
     destination = sftp_destination(acme, sftp_server, host_key=ecdsa_line)
     deliveries = deliveries_for(destination, place(retailer))
@@ -300,6 +301,45 @@ def test_a_server_that_never_answers_times_out(acme, retailer, monkeypatch):
     assert time.monotonic() - started < 10
     assert isinstance(failure, DeliveryFailed) and failure.retryable
     assert "127.0.0.1" in str(failure)
+
+
+def test_a_server_that_stops_answering_mid_run_is_a_bounded_retryable_failure(
+    acme, retailer, sftp_server, monkeypatch
+):
+    """sshd frozen (SIGSTOP) after login: the write times out, the rest wait for the next run."""
+    monkeypatch.setattr(sftp_module, "IO_TIMEOUT", 1.0)
+    monkeypatch.setattr(sftp_module, "PIPELINE_FILES", 2)  # windows of 2 files, 3 windows
+    destination = sftp_destination(acme, sftp_server)
+    orders = place(retailer, 6)
+    deliveries = deliveries_for(destination, orders)
+    prepare = sftp_module.SftpSession.prepare_directory
+
+    def prepare_then_freeze(session):
+        prepare(session)
+        frozen.extend(sftp_server.session_pids())
+        assert frozen, "no sshd session process found"
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+    frozen: list[int] = []
+
+    monkeypatch.setattr(sftp_module.SftpSession, "prepare_directory", prepare_then_freeze)
+    started = time.monotonic()
+    try:
+        results = SftpChannel().send_batch(deliveries)
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    assert time.monotonic() - started < 8
+    failures = [results[d.pk] for d in deliveries]
+    for first in failures[:2]:  # the window that was in flight
+        assert isinstance(first, DeliveryFailed) and first.retryable
+        assert "Connection to 127.0.0.1" in str(first) and "lost" in str(first)
+        assert "stopped answering (no reply within 1 s)" in str(first)
+    for failure in failures[2:]:  # never tried: no second wait for a silent server
+        assert isinstance(failure, DeliveryFailed) and failure.retryable
+        assert "connection was lost before this file" in str(failure)
+    assert not any(name.endswith(".csv") for name in os.listdir(sftp_server.upload_root))
 
 
 # --- Never partial, and retries replace --------------------------------------------------
@@ -456,6 +496,18 @@ def test_a_missing_directory_is_reported_and_nothing_written(acme, retailer, sft
     assert isinstance(failure, DeliveryFailed)
     assert "No such file or directory" in str(failure) and "missing" in str(failure)
     assert files_in(sftp_server.upload_root) == []
+
+
+def test_a_read_only_directory_fails_every_file_and_writes_nothing(acme, retailer, sftp_server):
+    read_only = sftp_server.make_dir("readonly", writable=False)
+    destination = sftp_destination(acme, sftp_server, path=str(read_only))
+    deliveries = deliveries_for(destination, place(retailer, 2))
+    results = SftpChannel().send_batch(deliveries)
+    for delivery in deliveries:
+        failure = results[delivery.pk]
+        assert isinstance(failure, DeliveryFailed) and failure.retryable
+        assert str(failure).startswith("Permission denied on the server:")
+    assert list(read_only.iterdir()) == []
 
 
 # --- Hosted mode -------------------------------------------------------------------------
@@ -651,3 +703,27 @@ def test_end_to_end_a_wrong_host_key_keeps_the_order_pending_and_uploads_nothing
     assert row.attempts.get().success is False
     assert files_in(sftp_server.upload_root) == []
     assert "Accepted" not in sftp_server.log_text()
+
+
+def test_end_to_end_set_channel_command_then_hosted_file_drop(
+    acme, retailer, sftp_server, settings, tasks_inline, django_capture_on_commit_callbacks
+):
+    """`set_channel acme sftp --hosted` as ops types it, then an order lands in ROOT/acme."""
+    from django.core.management import call_command
+
+    from delivery import tasks
+
+    hosted_root = sftp_server.upload_root / "suppliers"
+    hosted_settings(settings, sftp_server, hosted_root)
+    out = io.StringIO()
+    call_command("set_channel", "acme", "sftp", "--hosted", "--format", "json", stdout=out)
+    assert "sftp on" in out.getvalue()
+    with django_capture_on_commit_callbacks(execute=True):
+        [order] = place(retailer)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sftp_run_due()
+    row = Delivery.objects.get(channel="sftp")
+    assert row.status == "delivered", row.last_error
+    assert files_in(hosted_root / "acme") == [f"{order.number}.json"]
+    body = json.loads((hosted_root / "acme" / f"{order.number}.json").read_text())
+    assert body == order_document(loaded(order))
