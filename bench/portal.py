@@ -241,14 +241,14 @@ def main() -> int:
 
     # A deep page: a cursor 90% of the way down the largest supplier's history.
     deep = Order.objects.filter(supplier=big).order_by("-created_at", "-id")[int(big_count * 0.9)]
-    from orders.selectors import order_cursor_encode
+    from orders.selectors import order_history_cursor_encode
 
     some = Order.objects.filter(supplier=big).order_by("id")[big_count // 2]
     sku = big.products.order_by("sku").first().sku
     last_name = some.customer_name.split()[1]
     pages = {
         "first page": "/orders/",
-        "deep page (90%)": f"/orders/?before={order_cursor_encode(order=deep)}",
+        "deep page (90%)": f"/orders/?before={order_history_cursor_encode(order=deep)}",
         "search: customer surname": f"/orders/?q={last_name}",
         "search: full email": f"/orders/?q={some.customer_email}",
         "search: order number": f"/orders/?q={some.number}",

@@ -3,7 +3,7 @@
 from django import forms
 
 from .models import CancellationReason, Order, OrderStatus
-from .selectors import OrderFilters
+from .selectors import HistoryFilters
 
 
 class OrderFilterForm(forms.Form):
@@ -32,10 +32,10 @@ class OrderFilterForm(forms.Form):
             self.add_error("placed_to", "“Placed to” must be on or after “Placed from”.")
         return data
 
-    def filters(self) -> OrderFilters:
+    def filters(self) -> HistoryFilters:
         """The filters that are valid; invalid fields are left out (and shown as errors)."""
         data = self.cleaned_data if self.is_bound else {}
-        return OrderFilters(
+        return HistoryFilters(
             status=data.get("status") or "",
             placed_from=data.get("placed_from"),
             placed_to=data.get("placed_to") if "placed_to" not in self.errors else None,

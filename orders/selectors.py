@@ -23,7 +23,7 @@ PORTAL_MAX_PAGE_SIZE = 200
 
 
 @dataclass(frozen=True)
-class OrderFilters:
+class HistoryFilters:
     status: str = ""
     placed_from: date | None = None
     placed_to: date | None = None
@@ -35,7 +35,7 @@ class OrderFilters:
 
 
 @dataclass
-class OrderPage:
+class HistoryPage:
     orders: list[Order]
     newer_cursor: str | None  # pass as `after` for the newer page
     older_cursor: str | None  # pass as `before` for the older page
@@ -43,12 +43,12 @@ class OrderPage:
     extra: dict = field(default_factory=dict)
 
 
-def order_cursor_encode(*, order: Order) -> str:
+def order_history_cursor_encode(*, order: Order) -> str:
     raw = f"{order.created_at.isoformat()}|{order.pk}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def order_cursor_decode(*, cursor: str) -> tuple[datetime, int] | None:
+def order_history_cursor_decode(*, cursor: str) -> tuple[datetime, int] | None:
     """(created_at, id) from a cursor, or None when it is not one of ours."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -80,7 +80,7 @@ def _newer_than(qs, created_at: datetime, pk: int):
     )
 
 
-def order_search_sku(*, supplier: Supplier, q: str) -> str | None:
+def order_history_search_sku(*, supplier: Supplier, q: str) -> str | None:
     """The supplier's catalogue SKU the search term names, if any (SKUs are unique)."""
     return (
         Product.objects.filter(supplier=supplier, sku__iexact=q)
@@ -89,8 +89,8 @@ def order_search_sku(*, supplier: Supplier, q: str) -> str | None:
     )
 
 
-def order_list_for_supplier(
-    *, supplier: Supplier, filters: OrderFilters, sku: str | None = None
+def order_history_queryset(
+    *, supplier: Supplier, filters: HistoryFilters, sku: str | None = None
 ) -> QuerySet[Order]:
     """The supplier's orders matching the filters, newest first (unpaginated)."""
     qs = Order.objects.filter(supplier=supplier)
@@ -133,24 +133,28 @@ HISTORY_FIELDS = (
 )
 
 
-def order_page_for_supplier(
+def order_history_page(
     *,
     supplier: Supplier,
-    filters: OrderFilters,
+    filters: HistoryFilters,
     before: str = "",
     after: str = "",
     page_size: int = PORTAL_PAGE_SIZE,
-) -> OrderPage:
+) -> HistoryPage:
     """One page of ORDER HISTORY: `before` walks to older orders, `after` to newer ones."""
     page_size = max(1, min(page_size, PORTAL_MAX_PAGE_SIZE))
-    sku = order_search_sku(supplier=supplier, q=filters.q.strip()) if filters.q.strip() else None
+    sku = (
+        order_history_search_sku(supplier=supplier, q=filters.q.strip())
+        if filters.q.strip()
+        else None
+    )
     qs = (
-        order_list_for_supplier(supplier=supplier, filters=filters, sku=sku)
+        order_history_queryset(supplier=supplier, filters=filters, sku=sku)
         .select_related("retailer")
         .only(*HISTORY_FIELDS)
     )
-    before_key = order_cursor_decode(cursor=before) if before else None
-    after_key = order_cursor_decode(cursor=after) if after and not before_key else None
+    before_key = order_history_cursor_decode(cursor=before) if before else None
+    after_key = order_history_cursor_decode(cursor=after) if after and not before_key else None
 
     if after_key:
         created_at, pk = after_key
@@ -161,10 +165,10 @@ def order_page_for_supplier(
         )
         has_newer = len(rows) > page_size
         rows = rows[:page_size][::-1]
-        return OrderPage(
+        return HistoryPage(
             orders=rows,
-            newer_cursor=order_cursor_encode(order=rows[0]) if rows and has_newer else None,
-            older_cursor=order_cursor_encode(order=rows[-1]) if rows else None,
+            newer_cursor=order_history_cursor_encode(order=rows[0]) if rows and has_newer else None,
+            older_cursor=order_history_cursor_encode(order=rows[-1]) if rows else None,
             is_first=not has_newer,
         )
 
@@ -173,18 +177,24 @@ def order_page_for_supplier(
     rows = list(qs[: page_size + 1])
     has_older = len(rows) > page_size
     rows = rows[:page_size]
-    return OrderPage(
+    return HistoryPage(
         orders=rows,
-        newer_cursor=order_cursor_encode(order=rows[0]) if rows and before_key else None,
-        older_cursor=order_cursor_encode(order=rows[-1]) if rows and has_older else None,
+        newer_cursor=order_history_cursor_encode(order=rows[0]) if rows and before_key else None,
+        older_cursor=order_history_cursor_encode(order=rows[-1]) if rows and has_older else None,
         is_first=before_key is None,
     )
 
 
-def order_export_rows(*, supplier: Supplier, filters: OrderFilters, chunk_size: int = 2000):
+def order_history_export_rows(
+    *, supplier: Supplier, filters: HistoryFilters, chunk_size: int = 2000
+):
     """Every order matching the filters, newest first, read in keyset chunks (constant memory)."""
-    sku = order_search_sku(supplier=supplier, q=filters.q.strip()) if filters.q.strip() else None
-    base = order_list_for_supplier(supplier=supplier, filters=filters, sku=sku).select_related(
+    sku = (
+        order_history_search_sku(supplier=supplier, q=filters.q.strip())
+        if filters.q.strip()
+        else None
+    )
+    base = order_history_queryset(supplier=supplier, filters=filters, sku=sku).select_related(
         "retailer"
     )
     last: Order | None = None
@@ -200,26 +210,26 @@ def order_export_rows(*, supplier: Supplier, filters: OrderFilters, chunk_size: 
 
 
 @dataclass
-class OrderDashboard:
+class HistoryDashboard:
     today: int
     awaiting: int
 
 
-def order_dashboard_for_supplier(*, supplier: Supplier) -> OrderDashboard:
+def order_history_dashboard(*, supplier: Supplier) -> HistoryDashboard:
     """Counts for the strip above ORDER HISTORY: each an index range, never the whole table."""
     today_start = _day_start(timezone.localdate())
-    return OrderDashboard(
+    return HistoryDashboard(
         today=Order.objects.filter(supplier=supplier, created_at__gte=today_start).count(),
         awaiting=Order.objects.filter(supplier=supplier, status=OrderStatus.PLACED).count(),
     )
 
 
-def order_get_for_supplier(*, supplier: Supplier, number: str) -> Order | None:
+def order_portal_get(*, supplier: Supplier, number: str) -> Order | None:
     """One of the supplier's orders by number, or None (also for another supplier's number)."""
     return Order.objects.filter(supplier=supplier, number=number).select_related("retailer").first()
 
 
-def order_detail_for_supplier(*, supplier: Supplier, number: str) -> Order | None:
+def order_portal_detail(*, supplier: Supplier, number: str) -> Order | None:
     """The order with its lines and its timeline (events with their users), in three queries."""
     return (
         Order.objects.filter(supplier=supplier, number=number)

@@ -28,11 +28,11 @@ from .forms import OrderEditForm, OrderFilterForm
 from .models import OrderStatus
 from .selectors import (
     PORTAL_PAGE_SIZE,
-    order_dashboard_for_supplier,
-    order_detail_for_supplier,
-    order_export_rows,
-    order_get_for_supplier,
-    order_page_for_supplier,
+    order_history_dashboard,
+    order_history_export_rows,
+    order_history_page,
+    order_portal_detail,
+    order_portal_get,
 )
 from .services import OrderChangedError, order_set_status
 
@@ -84,7 +84,7 @@ def order_history(request):
     if form.is_bound:
         form.is_valid()
     filters = form.filters()
-    page = order_page_for_supplier(
+    page = order_history_page(
         supplier=request.supplier,
         filters=filters,
         before=request.GET.get("before", ""),
@@ -96,7 +96,7 @@ def order_history(request):
         states = delivery_readers.states_for_orders([o.pk for o in page.orders])
     rows = _history_rows(page.orders, states)
 
-    dashboard = order_dashboard_for_supplier(supplier=request.supplier)
+    dashboard = order_history_dashboard(supplier=request.supplier)
     failing = (
         delivery_readers.failing_count(request.supplier) if delivery_readers.failing_count else 0
     )
@@ -261,7 +261,7 @@ def order_export(request):
     form = OrderFilterForm(request.GET or None)
     if form.is_bound:
         form.is_valid()
-    rows = order_export_rows(supplier=request.supplier, filters=form.filters())
+    rows = order_history_export_rows(supplier=request.supplier, filters=form.filters())
     response = StreamingHttpResponse(_export_lines(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = (
@@ -277,7 +277,7 @@ def order_export(request):
 @supplier_required
 @require_GET
 def order_detail(request, number: str):
-    order = order_detail_for_supplier(supplier=request.supplier, number=number)
+    order = order_portal_detail(supplier=request.supplier, number=number)
     if order is None:
         raise Http404("No such order.")
     deliveries = list(delivery_readers.for_order(order)) if delivery_readers.for_order else []
@@ -289,7 +289,7 @@ def order_detail(request, number: str):
 @supplier_required
 @require_http_methods(["GET", "POST"])
 def order_edit(request, number: str):
-    order = order_get_for_supplier(supplier=request.supplier, number=number)
+    order = order_portal_get(supplier=request.supplier, number=number)
     if order is None:
         raise Http404("No such order.")
     stale = False

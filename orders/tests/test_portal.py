@@ -349,13 +349,15 @@ def test_export_of_a_filtered_list_equals_the_filtered_orders(acme_client, many_
 
 def test_export_of_many_orders_streams_them_all(acme_client, acme, retailer, monkeypatch):
     import orders.views as views
-    from orders.selectors import order_export_rows
+    from orders.selectors import order_history_export_rows
 
     for _ in range(7):
         place_order(retailer=retailer)
     # Small chunks, so the keyset walk between chunks is exercised.
     monkeypatch.setattr(
-        views, "order_export_rows", lambda **kw: order_export_rows(**kw, chunk_size=3)
+        views,
+        "order_history_export_rows",
+        lambda **kw: order_history_export_rows(**kw, chunk_size=3),
     )
     rows = _csv(acme_client.get("/orders/export.csv"))
     assert [r["order_number"] for r in rows] == list(
