@@ -10,7 +10,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from suppliers.secrets import token_digest, token_generate
 from suppliers.selectors import products_by_sku
@@ -29,6 +28,7 @@ from .models import (
 )
 from .numbers import order_numbers_allocate
 from .signals import order_events_committed
+from .transactions import bounded_atomic, transaction_now
 
 logger = logging.getLogger(__name__)
 
@@ -174,9 +174,11 @@ def order_place_from_retailer(
     data, groups = intake_prepare(payload=payload)
     customer, address = data["customer"], data["shipping_address"]
     try:
-        with transaction.atomic():
+        # Bounded: the orders commit within settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS of
+        # `created_at` or not at all, which the supplier API's settle time relies on.
+        with bounded_atomic():
             intake = OrderIntake.objects.create(retailer=retailer, reference=data["reference"])
-            now = timezone.now()
+            now = transaction_now()
             placed_at = data.get("placed_at") or now
             numbers = order_numbers_allocate(count=len(groups))
             orders: list[Order] = []
@@ -267,7 +269,7 @@ def order_place_from_retailer(
 # --- Status ------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@bounded_atomic()
 def order_set_status(
     *,
     order: Order,
@@ -300,7 +302,7 @@ def order_set_status(
             {"status": [f"Order {locked.number} cannot go from {locked.status} to {status}."]}
         )
     note = (note or "").strip()
-    now = timezone.now()
+    now = transaction_now()  # updated_at: bounded like intake, for `updated_after` pollers
     data: dict[str, Any] = {"from": locked.status, "to": status}
     fields = ["status", "updated_at", "version"]
     if status == OrderStatus.CANCELLED:

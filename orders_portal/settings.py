@@ -268,6 +268,25 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- Supplier read API: the no-gap promise ---------------------------------------------------
+# Order writes (intake, status changes) commit within ORDERS_TRANSACTION_TIMEOUT_SECONDS of the
+# timestamp they write, plus at most as long again for a stalled client before COMMIT (see
+# orders/transactions.py), or they roll back. The supplier API lists an order only once its
+# created_at (updated_at for `updated_after`) is SUPPLIER_API_SETTLE_SECONDS old, so a poller
+# walking consecutive windows never misses one. The settle time must cover 2 x the bound plus
+# commit latency and clock skew between app servers.
+ORDERS_TRANSACTION_TIMEOUT_SECONDS = env.float("ORDERS_TRANSACTION_TIMEOUT_SECONDS", default=3.0)
+SUPPLIER_API_SETTLE_SECONDS = env.float("SUPPLIER_API_SETTLE_SECONDS", default=10.0)
+if ORDERS_TRANSACTION_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("ORDERS_TRANSACTION_TIMEOUT_SECONDS must be positive.")
+if SUPPLIER_API_SETTLE_SECONDS <= 2 * ORDERS_TRANSACTION_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "SUPPLIER_API_SETTLE_SECONDS must be more than twice ORDERS_TRANSACTION_TIMEOUT_SECONDS, "
+        "or a slow write could commit after the supplier API has listed its window."
+    )
+SUPPLIER_API_MAX_LIMIT = 250
+SUPPLIER_API_DEFAULT_LIMIT = 100
+
 # Largest intake body accepted, in bytes.
 INTAKE_MAX_BODY_BYTES = env.int("INTAKE_MAX_BODY_BYTES", default=1_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INTAKE_MAX_BODY_BYTES, 2_621_440)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from orders.intake import errors_flatten
+from orders.transactions import TransactionTooSlowError
 
 _FIELD_FOR = {
     exceptions.NotAuthenticated: "authorization",
@@ -20,6 +21,13 @@ _FIELD_FOR = {
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, TransactionTooSlowError):
+        # Rolled back, nothing stored: the client may simply retry (intake is idempotent).
+        return Response(
+            {"errors": {"detail": [str(exc)]}},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
         return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)

@@ -70,3 +70,11 @@ class IntakeResponseSchema(serializers.Serializer):
 
 class ErrorsSchema(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class OrderListSchema(serializers.Serializer):
+    results = OrderDocumentSchema(many=True)
+    next = serializers.URLField(
+        allow_null=True,
+        help_text="Absolute URL of the next page of the same walk, or null on the last page.",
+    )

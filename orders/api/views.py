@@ -1,19 +1,29 @@
-"""The retailer intake API. Views parse, call one service, render."""
+"""The retailer intake API and the supplier read API. Views parse, call one service or
+selector, render."""
+
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.documents import order_document
+from orders.documents import iso, order_document
 from orders.intake import IntakeSerializer
+from orders.models import OrderStatus
+from orders.selectors import order_get_for_supplier, order_list_for_supplier
 from orders.services import order_place_from_retailer
 
-from .auth import RetailerKeyAuthentication
-from .schema import ErrorsSchema, IntakeResponseSchema
-from .throttles import RetailerKeyThrottle
+from .auth import RetailerKeyAuthentication, SupplierTokenAuthentication
+from .openapi import list_description
+from .pagination import cursor_encode
+from .params import ALLOWED, order_list_params
+from .schema import ErrorsSchema, IntakeResponseSchema, OrderDocumentSchema, OrderListSchema
+from .throttles import RetailerKeyThrottle, SupplierTokenThrottle
 
 
 def _too_big() -> Response:
@@ -63,3 +73,129 @@ class RetailerOrdersView(APIView):
         return Response(
             body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )
+
+
+# --- Supplier read API ----------------------------------------------------------------------
+
+_SETTLED_HEADER = "Settled-Before"
+_DATE_HELP = "ISO 8601 date-time with a UTC offset, e.g. 2026-11-27T10:00:00Z."
+_ERRORS_401 = OpenApiResponse(ErrorsSchema, description="No token, or an invalid or revoked one")
+_ERRORS_429 = OpenApiResponse(ErrorsSchema, description="Too many requests; see Retry-After")
+
+
+_SETTLED_PARAM = OpenApiParameter(
+    _SETTLED_HEADER,
+    OpenApiTypes.DATETIME,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    required=True,
+    description="This answer holds every order created (or, with updated_after, changed) "
+    "before this time; start your next window here.",
+)
+_RETRY_AFTER_PARAM = OpenApiParameter(
+    "Retry-After",
+    int,
+    location=OpenApiParameter.HEADER,
+    response=[429],
+    required=True,
+    description="Seconds to wait before the next request.",
+)
+
+
+class SupplierOrdersView(APIView):
+    authentication_classes = [SupplierTokenAuthentication]
+    throttle_classes = [SupplierTokenThrottle]
+
+    @extend_schema(
+        operation_id="supplier_orders_list",
+        summary="Your orders in a creation window (or changed since a time), oldest first",
+        description=list_description,
+        parameters=[
+            OpenApiParameter(
+                "created_after",
+                OpenApiTypes.DATETIME,
+                description="Window start, inclusive. Required unless updated_after is given. "
+                + _DATE_HELP,
+            ),
+            OpenApiParameter(
+                "created_before",
+                OpenApiTypes.DATETIME,
+                description="Window end, exclusive. Default (and at most): Settled-Before. "
+                + _DATE_HELP,
+            ),
+            OpenApiParameter(
+                "updated_after",
+                OpenApiTypes.DATETIME,
+                description="Only orders changed at or after this time (and before "
+                "Settled-Before). " + _DATE_HELP,
+            ),
+            OpenApiParameter("status", str, enum=list(OrderStatus.values)),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 250, "default": 100},
+                description="Orders per page, 1 to 250; default 100.",
+            ),
+            OpenApiParameter(
+                "cursor",
+                str,
+                description="Opaque; set by `next`. Do not build it yourself.",
+            ),
+            _SETTLED_PARAM,
+            _RETRY_AFTER_PARAM,
+        ],
+        responses={
+            200: OpenApiResponse(OrderListSchema, description="One page"),
+            400: OpenApiResponse(ErrorsSchema, description="A bad parameter, named"),
+            401: _ERRORS_401,
+            429: _ERRORS_429,
+        },
+        tags=["supplier"],
+    )
+    def get(self, request):
+        params = order_list_params(request.query_params)
+        page = order_list_for_supplier(
+            supplier=request.auth.supplier,
+            created_after=params.created_after,
+            created_before=params.created_before,
+            updated_after=params.updated_after,
+            status=params.status,
+            after=params.after,
+            settled_before=params.settled_before,
+            limit=params.limit,
+        )
+        next_url = None
+        if page.next_position is not None:
+            query = request.query_params.copy()
+            query["cursor"] = cursor_encode(
+                position=page.next_position, settled_before=page.settled_before
+            )
+            ordered = [(k, query[k]) for k in ALLOWED if k in query]
+            next_url = request.build_absolute_uri(request.path) + "?" + urlencode(ordered)
+        return Response(
+            {"results": [order_document(order) for order in page.orders], "next": next_url},
+            headers={_SETTLED_HEADER: iso(page.settled_before), "Cache-Control": "no-store"},
+        )
+
+
+class SupplierOrderDetailView(APIView):
+    authentication_classes = [SupplierTokenAuthentication]
+    throttle_classes = [SupplierTokenThrottle]
+
+    @extend_schema(
+        operation_id="supplier_orders_retrieve",
+        summary="One of your orders by number",
+        description="Any of your orders, settled or not. Another supplier's order is 404.",
+        responses={
+            200: OrderDocumentSchema,
+            401: _ERRORS_401,
+            404: OpenApiResponse(ErrorsSchema, description="No such order of yours"),
+            429: _ERRORS_429,
+        },
+        parameters=[_RETRY_AFTER_PARAM],
+        tags=["supplier"],
+    )
+    def get(self, request, number: str):
+        order = order_get_for_supplier(supplier=request.auth.supplier, number=number)
+        if order is None:
+            raise NotFound(f"You have no order '{number}'.")
+        return Response(order_document(order), headers={"Cache-Control": "no-store"})

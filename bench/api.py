@@ -1,0 +1,385 @@
+"""Benchmark of the supplier read API through gunicorn, against raw SQL and a bare view.
+
+    DEBUG=true .venv/bin/python bench/api.py
+
+Loads BENCH_API_ORDERS orders (default 1,000,000, about 2 lines each) over
+BENCH_API_SUPPLIERS suppliers (default 200), the largest with BENCH_API_BIG (default 100,000),
+into BENCH_API_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/op_api) with COPY;
+a later run with the same sizes reuses the data. Then starts gunicorn (2 workers,
+DEBUG=false) on 127.0.0.1 and, from this process, measures for the largest supplier:
+
+- p50/p99 of a 100-order page: a one-day window, a deep cursor page, and `updated_after`;
+- in the same run, the same pages as raw SQL (psycopg, same rows with their lines) plus
+  building and JSON-encoding the same documents;
+- requests/s for a page against a bare Django view returning the same bytes;
+- SQL queries per page (Django's test client in this process, after the token's first use).
+
+Goals: <= 3 queries per page; p50 <= 3 x (raw SQL + serialization); req/s >= 0.3 x bare.
+BENCH_API_LOAD_ONLY=1 loads and stops. BENCH_API_REQUESTS (default 300) sets requests per
+latency figure, BENCH_API_SECONDS (default 6) the length of each throughput run.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DSN = os.environ.get("BENCH_API_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/op_api")
+ORDERS = int(os.environ.get("BENCH_API_ORDERS", "1000000"))
+SUPPLIERS = int(os.environ.get("BENCH_API_SUPPLIERS", "200"))
+BIG = int(os.environ.get("BENCH_API_BIG", str(max(1, ORDERS // 10))))
+REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "300"))
+SECONDS = float(os.environ.get("BENCH_API_SECONDS", "6"))
+CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "3"))
+PAGE = 100
+
+os.environ["DATABASE_URL"] = DSN
+os.environ.setdefault("DEBUG", "true")
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.api_settings"
+os.environ["SUPPLIER_API_RATE"] = "1000000000/min"
+
+import django  # noqa: E402
+
+django.setup()
+
+import psycopg  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from bench.api_load import (  # noqa: E402
+    BIG_SLUG,
+    load,
+    loaded_end,
+    loaded_marker,
+    marker_for,
+)
+from orders.api.pagination import cursor_encode  # noqa: E402
+from orders.documents import iso  # noqa: E402
+from orders.selectors import OrderPosition  # noqa: E402
+from suppliers.models import Supplier  # noqa: E402
+from suppliers.services import api_token_create  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+# --- Raw SQL + serialization: the floor ------------------------------------------------------
+
+ORDER_SQL = """
+SELECT o.id, o.number, o.status, s.slug, r.slug, r.name, o.retailer_reference, o.placed_at,
+       o.created_at, o.updated_at, o.customer_name, o.customer_email, o.customer_phone,
+       o.ship_name, o.ship_line1, o.ship_line2, o.ship_city, o.ship_region, o.ship_postcode,
+       o.ship_country, o.currency, o.total, o.cancellation_reason, o.cancellation_note,
+       o.cancelled_at, o.shipment_carrier, o.shipment_tracking_number, o.shipped_at
+FROM orders_order o
+JOIN suppliers_supplier s ON s.id = o.supplier_id
+JOIN orders_retailer r ON r.id = o.retailer_id
+WHERE {where}
+ORDER BY o.created_at, o.id
+LIMIT %(limit)s
+"""
+LINES_SQL = (
+    "SELECT order_id, line_no, sku, name, quantity, unit_price, line_total "
+    "FROM orders_orderline WHERE order_id = ANY(%s) ORDER BY order_id, line_no"
+)
+
+
+def raw_page(conn, where: str, params: dict) -> bytes:
+    rows = conn.execute(ORDER_SQL.format(where=where), {**params, "limit": PAGE + 1}).fetchall()
+    rows = rows[:PAGE]
+    lines: dict[int, list] = {}
+    for line in conn.execute(LINES_SQL, [[row[0] for row in rows]]).fetchall():
+        lines.setdefault(line[0], []).append(line)
+    docs = []
+    for r in rows:
+        docs.append(
+            {
+                "number": r[1],
+                "status": r[2],
+                "supplier": r[3],
+                "retailer": {"slug": r[4], "name": r[5], "reference": r[6]},
+                "placed_at": iso(r[7]),
+                "created_at": iso(r[8]),
+                "updated_at": iso(r[9]),
+                "customer": {"name": r[10], "email": r[11], "phone": r[12]},
+                "shipping_address": {
+                    "name": r[13],
+                    "line1": r[14],
+                    "line2": r[15],
+                    "city": r[16],
+                    "region": r[17],
+                    "postcode": r[18],
+                    "country": r[19],
+                },
+                "lines": [
+                    {
+                        "line": ln[1],
+                        "sku": ln[2],
+                        "name": ln[3],
+                        "quantity": ln[4],
+                        "unit_price": f"{ln[5]:.2f}",
+                        "line_total": f"{ln[6]:.2f}",
+                    }
+                    for ln in lines.get(r[0], [])
+                ],
+                "currency": r[20],
+                "total": f"{r[21]:.2f}",
+                "cancellation": (
+                    {"reason": r[22], "note": r[23], "cancelled_at": iso(r[24])}
+                    if r[2] == "cancelled"
+                    else None
+                ),
+                "shipment": (
+                    {"carrier": r[25], "tracking_number": r[26], "shipped_at": iso(r[27])}
+                    if r[27] is not None
+                    else None
+                ),
+            }
+        )
+    return json.dumps({"results": docs, "next": None}, separators=(",", ":")).encode()
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+
+
+def http_get(port: int, path: str, token: str | None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, body
+
+
+def _throughput_worker(port, path, token, seconds, queue):
+    count, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        status, _ = http_get(port, path, token)
+        assert status == 200, status
+        count += 1
+    queue.put(count)
+
+
+def throughput(port: int, path: str, token: str | None) -> float:
+    queue = multiprocessing.Queue()
+    procs = [
+        multiprocessing.Process(target=_throughput_worker, args=(port, path, token, SECONDS, queue))
+        for _ in range(CLIENTS)
+    ]
+    started = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    total = sum(queue.get() for _ in procs)
+    for proc in procs:
+        proc.join()
+    return total / (time.perf_counter() - started)
+
+
+def start_gunicorn(bare_file: str) -> tuple[subprocess.Popen, int]:
+    from cryptography.fernet import Fernet
+
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "CACHE_URL": os.environ.get("BENCH_API_CACHE_URL", "redis://127.0.0.1:6379/7"),
+        "BENCH_API_BARE_FILE": bare_file,
+        "DJANGO_SETTINGS_MODULE": "bench.api_settings",
+        "LOG_LEVEL": "WARNING",
+    }
+    log = tempfile.NamedTemporaryFile(prefix="bench-api-gunicorn-", suffix=".log", delete=False)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "orders_portal.wsgi:application",
+            "--workers",
+            "2",
+            "--bind",
+            "127.0.0.1:0",
+            "--chdir",
+            str(ROOT),
+            "--log-level",
+            "info",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    port = None
+    while time.monotonic() < deadline and port is None:
+        text = Path(log.name).read_text()
+        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", text)
+        if found and text.count("Booting worker") >= 2:
+            port = int(found.group(1))
+        elif proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited:\n{text}")
+        else:
+            time.sleep(0.1)
+    if port is None:
+        raise SystemExit("gunicorn did not start")
+    # Both workers answer before measuring (each imports Django on its first request).
+    for _ in range(20):
+        http_get(port, "/healthz", None)
+    return proc, port
+
+
+def main() -> None:
+    print(
+        f"bench/api.py: {ORDERS:,} orders, {SUPPLIERS} suppliers, largest {BIG:,}; "
+        f"{REQUESTS} requests per latency figure, {SECONDS:g}s x {CLIENTS} clients per rate"
+    )
+    call_command("migrate", verbosity=0)
+    wanted = marker_for(orders=ORDERS, suppliers=SUPPLIERS, big=BIG)
+    with connection.cursor() as cursor:
+        present = loaded_marker(cursor)
+    if present == wanted:
+        print("data: already loaded, reusing it")
+    else:
+        print("data: loading with COPY ...", flush=True)
+        result = load(dsn=DSN, orders=ORDERS, suppliers=SUPPLIERS, big=BIG, now=datetime.now(UTC))
+        print(f"data: loaded in {result['seconds']:.1f}s")
+    if os.environ.get("BENCH_API_LOAD_ONLY"):
+        return
+    with connection.cursor() as cursor:
+        end = loaded_end(cursor)
+
+    supplier = Supplier.objects.get(slug=BIG_SLUG)
+    _, token = api_token_create(supplier=supplier, name="bench")
+    day = (end - timedelta(days=100)).replace(hour=0, minute=0, second=0, microsecond=0)
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        big_count = conn.execute(
+            "SELECT count(*) FROM orders_order WHERE supplier_id = %s", [supplier.pk]
+        ).fetchone()[0]
+        deep_offset = int(big_count * 0.9)
+        deep = conn.execute(
+            "SELECT created_at, id FROM orders_order WHERE supplier_id = %s "
+            "ORDER BY created_at, id OFFSET %s LIMIT 1",
+            [supplier.pk, deep_offset],
+        ).fetchone()
+    horizon = datetime.now(UTC) - timedelta(minutes=1)
+    cursor_value = cursor_encode(
+        position=OrderPosition(created_at=deep[0], id=deep[1]), settled_before=horizon
+    )
+    updated_after = end - timedelta(days=30)
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    scenarios = {
+        "one-day window": (
+            {"created_after": iso(day), "created_before": iso(day + timedelta(days=1))},
+            "o.supplier_id = %(s)s AND o.created_at >= %(a)s AND o.created_at < %(b)s",
+            {"s": supplier.pk, "a": day, "b": day + timedelta(days=1)},
+        ),
+        f"deep cursor (order {deep_offset:,})": (
+            {"created_after": iso(epoch), "cursor": cursor_value},
+            "o.supplier_id = %(s)s AND o.created_at >= %(a)s AND o.created_at < %(h)s "
+            "AND o.created_at >= %(ct)s AND (o.created_at > %(ct)s OR o.id > %(ci)s)",
+            {"s": supplier.pk, "a": epoch, "h": horizon, "ct": deep[0], "ci": deep[1]},
+        ),
+        "updated_after (30 days)": (
+            {"updated_after": iso(updated_after)},
+            "o.supplier_id = %(s)s AND o.created_at < %(h)s "
+            "AND o.updated_at >= %(u)s AND o.updated_at < %(h)s",
+            {"s": supplier.pk, "h": horizon, "u": updated_after},
+        ),
+    }
+
+    # Queries per page, counted in this process through the same Django stack.
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    client.get("/api/v1/orders", {"created_after": iso(day), "limit": 1})  # the token's touch
+    counts, rows = {}, {}
+    for name, (params, _, _) in scenarios.items():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/api/v1/orders", {**params, "limit": PAGE})
+        assert response.status_code == 200, response.content[:300]
+        rows[name] = len(response.json()["results"])
+        counts[name] = len(queries)
+
+    bare_file = tempfile.NamedTemporaryFile(prefix="bench-api-bare-", delete=False).name
+    proc, port = start_gunicorn(bare_file)
+    try:
+        results = {}
+        with psycopg.connect(DSN, autocommit=True) as conn:
+            for name, (params, where, sql_params) in scenarios.items():
+                path = "/api/v1/orders?" + urlencode({**params, "limit": PAGE})
+                status, body = http_get(port, path, token)
+                assert status == 200, body[:300]
+                api_docs = json.loads(body)["results"]
+                raw_docs = json.loads(raw_page(conn, where, sql_params))["results"]
+                assert api_docs == raw_docs, f"{name}: raw SQL rows differ from the API's"
+                for _ in range(10):
+                    http_get(port, path, token)
+                    raw_page(conn, where, sql_params)
+                http_times, raw_times = [], []
+                for _ in range(REQUESTS):
+                    t0 = time.perf_counter()
+                    status, _ = http_get(port, path, token)
+                    http_times.append(time.perf_counter() - t0)
+                    assert status == 200
+                    t0 = time.perf_counter()
+                    raw_page(conn, where, sql_params)
+                    raw_times.append(time.perf_counter() - t0)
+                results[name] = (http_times, raw_times, len(body), path)
+
+        day_path = results["one-day window"][3]
+        _, day_body = http_get(port, day_path, token)
+        Path(bare_file).write_bytes(day_body)
+        status, bare_body = http_get(port, "/bench/bare", None)
+        assert status == 200 and bare_body == day_body
+        api_rps = throughput(port, day_path, token)
+        bare_rps = throughput(port, "/bench/bare", None)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+        os.unlink(bare_file)
+
+    print()
+    print(
+        f"{'page':32} {'orders':>6} {'queries':>7} {'http p50':>9} {'http p99':>9} "
+        f"{'raw p50':>8} {'raw p99':>8} {'p50 ratio':>9} {'bytes':>7}"
+    )
+    ok = True
+    for name, (http_times, raw_times, size, _) in results.items():
+        ratio = statistics.median(http_times) / statistics.median(raw_times)
+        ok &= ratio <= 3 and counts[name] <= 3
+        print(
+            f"{name:32} {rows[name]:>6} {counts[name]:>7} {pct(http_times, 0.5) * 1000:>7.2f}ms "
+            f"{pct(http_times, 0.99) * 1000:>7.2f}ms {pct(raw_times, 0.5) * 1000:>6.2f}ms "
+            f"{pct(raw_times, 0.99) * 1000:>6.2f}ms {ratio:>8.2f}x {size:>7}"
+        )
+    print()
+    print(f"requests/s, one-day page: {api_rps:8.1f}")
+    print(f"requests/s, bare view   : {bare_rps:8.1f}  (same {len(day_body)} bytes)")
+    print(f"ratio page / bare       : {api_rps / bare_rps:8.2f}  (goal >= 0.30)")
+    ok &= api_rps / bare_rps >= 0.3
+    print()
+    print("goals: <= 3 queries per page; http p50 <= 3x raw SQL + serialization; rate >= 0.3x")
+    print("all goals met" if ok else "NOT all goals met")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Query parameters of the supplier order list: parsed strictly, every error naming its parameter.
+
+Unknown parameters are refused rather than ignored: a typo such as `created_afer` would
+otherwise silently widen the window, and a poller would never notice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import ValidationError
+
+from orders.models import OrderStatus
+from orders.selectors import OrderPosition
+
+from .pagination import CursorError, cursor_decode
+
+ALLOWED = ("created_after", "created_before", "updated_after", "status", "limit", "cursor")
+EXAMPLE = "2026-11-27T10:00:00Z"
+
+
+@dataclass
+class OrderListParams:
+    created_after: datetime | None
+    created_before: datetime | None
+    updated_after: datetime | None
+    status: str | None
+    limit: int
+    after: OrderPosition | None
+    settled_before: datetime | None
+
+
+def _datetime(raw: str) -> datetime:
+    value = raw.strip()
+    if not value:
+        raise ValueError(f"Give an ISO 8601 date-time with a UTC offset, e.g. {EXAMPLE}.")
+    try:
+        parsed = parse_datetime(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"'{raw}' is not a valid date-time, e.g. {EXAMPLE}.")
+    if parsed is None:
+        if re.search(r"\d \d{2}:?\d{2}$", value):
+            raise ValueError(
+                f"'{raw}' is not a valid date-time: a '+' in a URL means a space; "
+                "write the offset as %2B01:00, or use Z."
+            )
+        raise ValueError(f"'{raw}' is not an ISO 8601 date-time, e.g. {EXAMPLE}.")
+    if parsed.tzinfo is None:
+        raise ValueError(f"'{raw}' has no UTC offset; add one, e.g. {EXAMPLE} or +01:00.")
+    try:
+        return parsed.astimezone(dt_timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValueError(f"'{raw}' is out of range.")
+
+
+def order_list_params(query) -> OrderListParams:
+    """Parse a QueryDict; raise a 400 ValidationError naming every bad parameter."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, str] = {}
+    for name in query.keys():
+        if name not in ALLOWED:
+            errors[name] = [f"Unknown parameter; the parameters are: {', '.join(ALLOWED)}."]
+            continue
+        given = query.getlist(name)
+        if len(given) > 1:
+            errors[name] = ["Give this parameter once."]
+            continue
+        values[name] = given[0]
+
+    dates: dict[str, datetime | None] = {}
+    for name in ("created_after", "created_before", "updated_after"):
+        dates[name] = None
+        if name in values:
+            try:
+                dates[name] = _datetime(values[name])
+            except ValueError as exc:
+                errors[name] = [str(exc)]
+    if "created_after" not in values and "updated_after" not in values:
+        errors["created_after"] = [
+            f"This parameter is required (unless updated_after is given), e.g. {EXAMPLE}."
+        ]
+    after, before = dates["created_after"], dates["created_before"]
+    if after is not None and before is not None and before < after:
+        errors["created_before"] = ["The window is reversed: give a time after created_after."]
+
+    status = values.get("status")
+    if status is not None and status not in OrderStatus.values:
+        choices = ", ".join(OrderStatus.values)
+        errors["status"] = [f"Unknown status '{status}'; use one of: {choices}."]
+
+    limit = settings.SUPPLIER_API_DEFAULT_LIMIT
+    maximum = settings.SUPPLIER_API_MAX_LIMIT
+    if "limit" in values:
+        raw = values["limit"].strip()
+        if not re.fullmatch(r"[0-9]{1,9}", raw):
+            errors["limit"] = [f"'{values['limit']}' is not a whole number from 1 to {maximum}."]
+        elif not 1 <= int(raw) <= maximum:
+            errors["limit"] = [f"{int(raw)} is out of range: give 1 to {maximum}."]
+        else:
+            limit = int(raw)
+
+    position = settled_before = None
+    if "cursor" in values:
+        try:
+            position, settled_before = cursor_decode(values["cursor"])
+        except CursorError:
+            errors["cursor"] = ["Invalid cursor: follow the `next` URL as given."]
+
+    if errors:
+        raise ValidationError(errors)
+    return OrderListParams(
+        created_after=after,
+        created_before=before,
+        updated_after=dates["updated_after"],
+        status=status,
+        limit=limit,
+        after=position,
+        settled_before=settled_before,
+    )

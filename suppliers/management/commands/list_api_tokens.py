@@ -1,0 +1,36 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from suppliers.selectors import api_tokens_for_supplier, supplier_get_by_slug
+
+
+def _when(value) -> str:
+    return value.isoformat(timespec="seconds") if value else "-"
+
+
+class Command(BaseCommand):
+    help = "List a supplier's API tokens: prefix, name, created, last used, revoked."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+
+    def handle(self, *args, slug, **options):
+        supplier = supplier_get_by_slug(slug=slug)
+        if supplier is None:
+            raise CommandError(f"slug: no supplier '{slug}'.")
+        tokens = list(api_tokens_for_supplier(supplier=supplier))
+        if not tokens:
+            self.stdout.write(f"{supplier.slug} has no API tokens.")
+            return
+        self.stdout.write("prefix\tname\tcreated\tlast_used\trevoked")
+        for token in tokens:
+            self.stdout.write(
+                "\t".join(
+                    [
+                        token.prefix,
+                        token.name or "-",
+                        _when(token.created_at),
+                        _when(token.last_used_at),
+                        _when(token.revoked_at),
+                    ]
+                )
+            )
