@@ -143,6 +143,12 @@ class Order(models.Model):
             models.Index(fields=["supplier", "placed_at", "id"], name="order_supplier_placed"),
             models.Index(fields=["retailer", "placed_at"], name="order_retailer_placed"),
             models.Index(fields=["retailer", "retailer_reference"], name="order_retailer_ref"),
+            # Monthly summaries: cancellations made in a month, for orders of earlier months.
+            models.Index(
+                fields=["retailer", "cancelled_at"],
+                name="order_retailer_cancelled",
+                condition=Q(cancelled_at__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["intake", "supplier"], name="order_one_per_supplier"),
