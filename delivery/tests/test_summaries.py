@@ -1,0 +1,326 @@
+"""Monthly summaries end to end: the command builds each (retailer, month) once and the email
+reaches a real SMTP server (aiosmtpd) once, whatever is re-run or run at the same time."""
+
+import email
+import email.policy
+import logging
+import threading
+import time
+from datetime import date, datetime
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from aiosmtpd.controller import Controller
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from delivery.models import Delivery, MonthlySummary
+from orders.services import order_set_status
+from orders.tests.factories import make_retailer, place_order
+from suppliers.tests.factories import make_products, make_supplier
+
+NY = ZoneInfo("America/New_York")
+
+
+def ny(*args) -> datetime:
+    return datetime(*args, tzinfo=NY)
+
+
+class _Controller(Controller):
+    """aiosmtpd on a free port chosen by the OS."""
+
+    def _trigger_server(self):
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append((envelope.rcpt_tos, message))
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.messages) >= count:
+                    return list(self.messages)
+            time.sleep(0.02)
+        with self.lock:
+            raise AssertionError(f"expected {count} emails, got {len(self.messages)}")
+
+
+@pytest.fixture
+def smtp(settings):
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    inbox = _Inbox()
+    controller = _Controller(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()
+
+
+def _body(message, subtype: str) -> str:
+    return message.get_body(preferencelist=(subtype,)).get_content()
+
+
+def _settled(inbox: _Inbox, count: int) -> list:
+    """Wait for count emails, then make sure no more arrive while deliveries finish."""
+    messages = inbox.wait_for(count)
+    deadline = time.monotonic() + 20
+    while Delivery.objects.filter(status="pending").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not Delivery.objects.filter(status="pending").exists()
+    assert len(inbox.messages) == count
+    return messages
+
+
+@pytest.fixture
+def month_data(transactional_db, settings):
+    """July 2026 in New York: two retailers with orders (two suppliers, GBP and EUR), one with
+    none; retailer 'shopco' has an order on 31 July at 23:30 and a cancelled one."""
+    settings.TIME_ZONE = "America/New_York"
+    settings.SUMMARY_SEND_EMPTY = True
+    acme = make_supplier(slug="acme", name="Acme Home Goods")
+    make_products(supplier=acme, skus={"ACME-001": "9.50", "ACME-003": "24.00"})
+    cogs = make_supplier(slug="cogs", name="Cogs GmbH")
+    make_products(supplier=cogs, skus={"COGS-1": "12.00"}, currency="EUR")
+    with time_machine.travel(ny(2026, 6, 1, 12), tick=True):
+        shopco, _ = make_retailer(slug="shopco", rate="0.10", email="buyers@shopco.example")
+        other, _ = make_retailer(slug="other", rate="0.20", email="money@other.example")
+        quiet, _ = make_retailer(slug="quiet", email="hello@quiet.example")
+    with time_machine.travel(ny(2026, 7, 31, 12), tick=True):
+        (shipped,) = place_order(
+            retailer=shopco,
+            lines=[{"sku": "ACME-001", "quantity": 2}],
+            reference="S-1",
+            placed_at=ny(2026, 7, 3, 9).isoformat(),
+        )
+        order_set_status(order=shipped, status="processing", actor="ops")
+        order_set_status(order=shipped, status="shipped", actor="ops", carrier="DPD")
+        gbp, eur = place_order(
+            retailer=shopco,
+            lines=[{"sku": "ACME-003", "quantity": 1}, {"sku": "COGS-1", "quantity": 2}],
+            reference="S-2",
+            placed_at=ny(2026, 7, 12, 9).isoformat(),
+        )
+        order_set_status(
+            order=gbp,
+            status="cancelled",
+            actor="ops",
+            reason="out_of_stock",
+            note="Back in stock in <September> & not before",
+        )
+        place_order(
+            retailer=shopco,
+            lines=[{"sku": "COGS-1", "quantity": 1}],
+            reference="S-3",
+            placed_at=ny(2026, 7, 31, 23, 30).isoformat(),
+        )
+        place_order(
+            retailer=other,
+            lines=[{"sku": "ACME-001", "quantity": 1}],
+            reference="O-1",
+            placed_at=ny(2026, 7, 5, 9).isoformat(),
+        )
+    return {"shopco": shopco, "other": other, "quiet": quiet, "cancelled": gbp}
+
+
+def run(*args) -> str:
+    out, err = StringIO(), StringIO()
+    call_command("send_monthly_summaries", *args, stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue()
+
+
+def test_command_sends_each_retailer_one_summary_even_when_run_twice(month_data, smtp):
+    output = run("--month", "2026-07")
+    assert "queued 3 summaries" in output
+    assert "3 retailers looked at" in output  # progress
+    messages = _settled(smtp, 3)
+
+    output = run("--month", "2026-07")
+    assert "queued 0 summaries; 3 already sent before" in output
+    assert MonthlySummary.objects.count() == 3
+    assert Delivery.objects.filter(purpose="monthly_summary").count() == 3
+    assert len(smtp.messages) == 3
+
+    by_rcpt = {rcpt[0]: message for rcpt, message in messages}
+    assert set(by_rcpt) == {"buyers@shopco.example", "money@other.example", "hello@quiet.example"}
+    shop = by_rcpt["buyers@shopco.example"]
+    assert shop["Subject"] == "Your monthly summary for July 2026: Shopco"
+    assert shop["Message-ID"].startswith("<summary.shopco.2026-07")
+    text, html = _body(shop, "plain"), _body(shop, "html")
+    shopco_summary = MonthlySummary.objects.get(retailer=month_data["shopco"])
+    figures = shopco_summary.figures
+    for number in [o["number"] for o in figures["orders"]]:
+        assert number in text and number in html
+    assert "ORDERS PLACED: 4" in text
+    assert "placed 2, processing 0, shipped 1, cancelled 1" in text
+    assert "GBP: 2 orders, placed 43.00, cancelled 24.00, sales 19.00" in text
+    assert "commission 1.90, commission due 1.90 GBP" in text
+    assert "EUR: 2 orders, placed 36.00, cancelled 0.00, sales 36.00" in text
+    assert "commission 3.60, commission due 3.60 EUR" in text
+    assert "Reason: Out of stock" in text
+    assert "Note: Back in stock in <September> & not before" in text
+    assert "31 Jul 2026 23:30" in text and "31 Jul 2026 23:30" in html
+    assert "Back in stock in &lt;September&gt; &amp; not before" in html
+    assert "<table" in html and "Commission due" in html
+    quiet = by_rcpt["hello@quiet.example"]
+    assert "You placed no orders in July 2026" in _body(quiet, "plain")
+    assert "You placed no orders in July 2026" in _body(quiet, "html")
+
+
+def test_no_summary_for_a_retailer_without_orders_when_the_setting_says_so(
+    month_data, smtp, settings
+):
+    settings.SUMMARY_SEND_EMPTY = False
+    output = run("--month", "2026-07")
+    assert "queued 2 summaries" in output and "1 empty skipped" in output
+    messages = _settled(smtp, 2)
+    assert "hello@quiet.example" not in {rcpt[0] for rcpt, _ in messages}
+    assert not MonthlySummary.objects.filter(retailer=month_data["quiet"]).exists()
+
+
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        ("2026-13", "'2026-13' is not a month"),
+        ("July", "'July' is not a month"),
+        ("2026-7", "'2026-7' is not a month"),
+        ("2999-01", "2999-01 has not ended yet"),
+    ],
+)
+def test_bad_month_changes_nothing(month_data, smtp, bad, says):
+    with pytest.raises(CommandError) as raised:
+        run("--month", bad)
+    assert str(raised.value).startswith("--month: ")
+    assert says in str(raised.value)
+    assert "\n" not in str(raised.value)
+    assert not MonthlySummary.objects.exists()
+    assert not Delivery.objects.exists()
+    assert smtp.messages == []
+
+
+def test_dry_run_writes_and_sends_nothing(month_data, smtp):
+    output = run("--month", "2026-07", "--dry-run")
+    assert "would send 3 summaries" in output
+    assert not MonthlySummary.objects.exists() and not Delivery.objects.exists()
+    assert smtp.messages == []
+
+
+def test_default_month_is_last_month(month_data, smtp):
+    with time_machine.travel(ny(2026, 8, 1, 6, 0), tick=True):
+        output = run()
+    assert "2026-07: queued 3 summaries" in output
+    _settled(smtp, 3)
+
+
+def test_late_cancellation_is_an_adjustment_on_the_next_summary(month_data, smtp):
+    shopco = month_data["shopco"]
+    with time_machine.travel(ny(2026, 7, 31, 12), tick=True):
+        (late,) = place_order(
+            retailer=shopco,
+            lines=[{"sku": "ACME-003", "quantity": 2}],
+            reference="L-1",
+            placed_at=ny(2026, 7, 20, 9).isoformat(),
+        )
+    with time_machine.travel(ny(2026, 8, 1, 6, 0), tick=True):
+        run("--month", "2026-07")
+    _settled(smtp, 3)
+    # Cancelled in August, after July's summary went out.
+    with time_machine.travel(ny(2026, 8, 10, 12), tick=True):
+        order_set_status(
+            order=late, status="cancelled", actor="ops", reason="bad_address", note="No such street"
+        )
+    with time_machine.travel(ny(2026, 9, 1, 6, 0), tick=True):
+        run("--month", "2026-08")
+    messages = _settled(smtp, 6)
+
+    july = MonthlySummary.objects.get(retailer=shopco, month=date(2026, 7, 1)).figures
+    july_row = next(o for o in july["orders"] if o["number"] == late.number)
+    assert (july_row["status"], july_row["commission"]) == ("placed", "4.80")
+    assert [t["commission_due"] for t in july["totals"]] == ["3.60", "6.70"]  # EUR, GBP
+    august = MonthlySummary.objects.get(retailer=shopco, month=date(2026, 8, 1)).figures
+    assert [(a["number"], a["commission"]) for a in august["adjustments"]] == [
+        (late.number, "-4.80")
+    ]
+    assert [(t["currency"], t["commission_due"]) for t in august["totals"]] == [("GBP", "-4.80")]
+    august_mail = next(
+        m
+        for rcpt, m in messages[3:]
+        if rcpt == ["buyers@shopco.example"] and "August 2026" in m["Subject"]
+    )
+    text = _body(august_mail, "plain")
+    assert "ADJUSTMENTS: orders of earlier months cancelled in August 2026" in text
+    assert late.number in text and "placed in July 2026" in text
+    assert "Reason: Bad address" in text and "Note: No such street" in text
+    assert "Commission reversed: -4.80 GBP" in text
+    assert "commission due -4.80 GBP" in text
+
+
+def test_a_failure_for_one_retailer_does_not_stop_the_others(month_data, smtp, monkeypatch):
+    from delivery import summaries
+    from orders import selectors
+
+    real = selectors.retailer_month_figures
+
+    def broken_batch(**kwargs):
+        raise RuntimeError("batch broke")
+
+    def broken_for_other(*, retailer, month):
+        if retailer.slug == "other":
+            raise RuntimeError("figures broke")
+        return real(retailer=retailer, month=month)
+
+    monkeypatch.setattr(summaries, "retailer_month_figures_many", broken_batch)
+    monkeypatch.setattr(summaries, "retailer_month_figures", broken_for_other)
+    with pytest.raises(CommandError, match="1 retailer summaries could not be built \\(other\\)"):
+        run("--month", "2026-07")
+    messages = _settled(smtp, 2)
+    assert {rcpt[0] for rcpt, _ in messages} == {"buyers@shopco.example", "hello@quiet.example"}
+    assert not MonthlySummary.objects.filter(retailer=month_data["other"]).exists()
+
+    monkeypatch.undo()
+    assert "queued 1 summaries; 2 already sent before" in run("--month", "2026-07")
+    messages = _settled(smtp, 3)
+    assert messages[2][0] == ["money@other.example"]
+
+
+def test_concurrent_runs_send_one_email_per_retailer(on_postgres, month_data, smtp):
+    with time_machine.travel(ny(2026, 6, 1, 12), tick=True):
+        extra = [make_retailer(slug=f"extra{i}")[0] for i in range(20)]
+    barrier = threading.Barrier(3)
+    errors = []
+
+    def worker():
+        try:
+            barrier.wait(timeout=10)
+            run("--month", "2026-07")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    messages = _settled(smtp, 3 + len(extra))
+    recipients = sorted(rcpt[0] for rcpt, _ in messages)
+    assert len(recipients) == len(set(recipients)) == 23
+    assert MonthlySummary.objects.count() == 23
+    assert Delivery.objects.count() == 23
