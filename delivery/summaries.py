@@ -57,11 +57,12 @@ def summary_month_check_closed(*, month: date, now: datetime | None = None) -> N
     """A month is summarised once it has ended: its figures can no longer change."""
     _, end = month_bounds(month)
     if end > (now or timezone.now()):
+        latest = month_last_closed(now=now)
         raise ValidationError(
             {
                 "month": [
                     f"{month:%Y-%m} has not ended yet in {settings.TIME_ZONE}; "
-                    f"the latest month that can be summarised is {month_last_closed(now=now):%Y-%m}."
+                    f"the latest month that can be summarised is {latest:%Y-%m}."
                 ]
             }
         )
