@@ -52,7 +52,7 @@ def test_command_sends_each_retailer_one_summary_even_when_run_twice(month_data,
     assert "commission 3.60, commission due 3.60 EUR" in text
     assert "Reason: Out of stock" in text
     assert "Note: Back in stock in <September> & not before" in text
-    assert "31 Jul 2026 23:30" in text and "31 Jul 2026 23:30" in html
+    assert "2026-07-31 23:30" in text and "2026-07-31 23:30" in html
     assert "Back in stock in &lt;September&gt; &amp; not before" in html
     assert "<table" in html and "Commission due" in html
     quiet = by_rcpt["hello@quiet.example"]
