@@ -81,3 +81,54 @@ def retailer_client(retailer_and_key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {retailer_and_key[1]}")
     return client
+
+
+# --- Real servers for delivery tests (delivery/tests/servers.py) --------------------------
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; `.messages` holds what it received."""
+    from delivery.tests.servers import SMTPServer
+
+    server = SMTPServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def http_receiver():
+    """A real threaded HTTP server on 127.0.0.1; `.script(...)` its answers, `.requests`."""
+    from delivery.tests.servers import HTTPReceiver
+
+    receiver = HTTPReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture
+def email_via_smtp(settings, smtp_server):
+    """Point Django's email at the `smtp_server` fixture."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 10
+    return smtp_server
+
+
+@pytest.fixture
+def tasks_inline(settings):
+    """Run delivery tasks in the calling process (Celery eager); retries wait for the sweeper."""
+    from delivery.queue import broker_backoff_reset
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    broker_backoff_reset()
+    return settings

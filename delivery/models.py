@@ -137,6 +137,13 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Set when a task is sent to the broker; the sweeper re-queues rows whose task never ran.
     queued_at = models.DateTimeField(null=True, blank=True)
+    # A worker's lease on the row while it sends (set by a conditional UPDATE); a worker killed
+    # mid-send simply lets it lapse and the sweeper queues the row again.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # For failure notices: the delivery that failed (or the one answered with 410 Gone).
+    cause = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="notices"
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

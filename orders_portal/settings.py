@@ -259,6 +259,24 @@ HOSTED_SFTP = {
     "HOST_KEY": env.str("HOSTED_SFTP_HOST_KEY", default=""),
     "ROOT": env.str("HOSTED_SFTP_ROOT", default="/suppliers"),
 }
+# Seconds before each try of a delivery: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+# 14 h, 20 h, 24 h (about three days); each delay gets +-10% jitter. After the last, it fails.
+DELIVERY_RETRY_SCHEDULE = env.list(
+    "DELIVERY_RETRY_SCHEDULE",
+    cast=int,
+    default=[0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
+)
+# Retries due within this many seconds go out as a countdown; later ones the sweeper queues
+# from the database (never a countdown that could outlive the broker's visibility timeout).
+DELIVERY_MAX_COUNTDOWN_SECONDS = env.int("DELIVERY_MAX_COUNTDOWN_SECONDS", default=300)
+# A worker's lease on a delivery while sending; longer than any channel's timeout.
+DELIVERY_CLAIM_SECONDS = env.int("DELIVERY_CLAIM_SECONDS", default=120)
+# The sweeper queues a due delivery again when its last queuing is older than this.
+DELIVERY_REQUEUE_AFTER_SECONDS = env.int("DELIVERY_REQUEUE_AFTER_SECONDS", default=60)
+# The sweeper dispatches events still undispatched after this many seconds.
+DELIVERY_DISPATCH_GRACE_SECONDS = env.int("DELIVERY_DISPATCH_GRACE_SECONDS", default=5)
+# After a failed publish, stop trying the broker for this long (web requests stay fast).
+DELIVERY_BROKER_BACKOFF_SECONDS = env.float("DELIVERY_BROKER_BACKOFF_SECONDS", default=5.0)
 SUMMARY_SEND_EMPTY = env.bool("SUMMARY_SEND_EMPTY", default=True)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 

@@ -3,13 +3,13 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from delivery.services import supplier_onboard
 from orders.services import order_place_from_retailer, order_set_status, retailer_create
 from suppliers.models import Supplier
 from suppliers.services import (
     ProductRow,
     api_token_create,
     products_import,
-    supplier_create,
     supplier_user_create,
 )
 
@@ -54,7 +54,7 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             for slug, name, email, products in SUPPLIERS:
-                supplier = supplier_create(slug=slug, name=name, order_emails=email)
+                supplier = supplier_onboard(slug=slug, name=name, order_emails=email)
                 products_import(
                     supplier=supplier,
                     rows=[

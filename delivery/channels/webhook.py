@@ -1,0 +1,121 @@
+"""Webhook: a signed POST (Standard Webhooks v1) through the hardened client."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import requests
+from django.core.serializers.json import DjangoJSONEncoder
+
+from orders.documents import iso, order_document, orders_with_document_relations
+from orders.models import Order
+
+from ..netguard import AddressRefused, http_session
+from ..signing import webhook_sign
+from .base import BaseChannel, DeliveryFailed, SendResult
+
+RESPONSE_EXCERPT_BYTES = 4096
+
+
+def webhook_body(delivery) -> bytes:
+    event = delivery.event
+    order = orders_with_document_relations(Order.objects.filter(pk=event.order_id)).get()
+    payload = {
+        "type": event.type,
+        "timestamp": iso(event.created_at),
+        "data": order_document(order),
+    }
+    return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+
+def _read_capped(response: requests.Response) -> str:
+    try:
+        data = response.raw.read(RESPONSE_EXCERPT_BYTES, decode_content=True) or b""
+    except Exception:  # noqa: BLE001 - the excerpt is informative only
+        data = b""
+    finally:
+        response.close()
+    return data.decode("utf-8", errors="replace")
+
+
+def webhook_post(*, url: str, secret: str, msg_id: str, body: bytes, session=None) -> SendResult:
+    """POST one signed body; raise DeliveryFailed unless the answer is 2xx."""
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": webhook_sign(
+            secret=secret, msg_id=msg_id, timestamp=timestamp, body=body
+        ),
+    }
+    own_session = session is None
+    session = session or http_session()
+    try:
+        return _post(session=session, url=url, body=body, headers=headers)
+    finally:
+        if own_session:
+            session.close()
+
+
+def _post(*, session, url: str, body: bytes, headers: dict) -> SendResult:
+    try:
+        response = session.post(url, data=body, headers=headers, stream=True, allow_redirects=False)
+    except AddressRefused as exc:
+        raise DeliveryFailed(str(exc), retryable=False) from None
+    except requests.Timeout:
+        raise DeliveryFailed("timed out", retryable=True) from None
+    except requests.RequestException as exc:
+        raise DeliveryFailed(f"{type(exc).__name__}: {exc}"[:500], retryable=True) from None
+    excerpt = _read_capped(response)
+    status = response.status_code
+    if 200 <= status < 300:
+        return SendResult(status_code=status, response_excerpt=excerpt)
+    if status == 410:
+        raise DeliveryFailed(
+            "410 Gone: the receiver asked us to stop",
+            retryable=False,
+            status_code=status,
+            response_excerpt=excerpt,
+            disable_destination=True,
+        )
+    if 300 <= status < 400:
+        message = f"{status} redirect to {response.headers.get('Location', '?')} (not followed)"
+    else:
+        message = f"{status} {response.reason or ''}".strip()
+    raise DeliveryFailed(message, retryable=True, status_code=status, response_excerpt=excerpt)
+
+
+class WebhookChannel(BaseChannel):
+    name = "webhook"
+
+    def send(self, delivery) -> SendResult:
+        destination = delivery.destination
+        if destination is None or not destination.webhook_url:
+            raise DeliveryFailed("the webhook destination is gone", retryable=False)
+        return webhook_post(
+            url=destination.webhook_url,
+            secret=destination.webhook_secret,
+            msg_id=delivery.identity,
+            body=webhook_body(delivery),
+        )
+
+    def send_batch(self, deliveries: list) -> dict:
+        results: dict = {}
+        with http_session() as session:
+            for delivery in deliveries:
+                destination = delivery.destination
+                try:
+                    if destination is None or not destination.webhook_url:
+                        raise DeliveryFailed("the webhook destination is gone", retryable=False)
+                    results[delivery.pk] = webhook_post(
+                        url=destination.webhook_url,
+                        secret=destination.webhook_secret,
+                        msg_id=delivery.identity,
+                        body=webhook_body(delivery),
+                        session=session,
+                    )
+                except DeliveryFailed as exc:
+                    results[delivery.pk] = exc
+        return results

@@ -1,0 +1,180 @@
+"""The dispatcher: each committed OrderEvent becomes Delivery rows, once, then queued work.
+
+Exactly once per (event, target): the rows and `event.dispatched_at` are written in one
+transaction, the event row is locked (skip_locked) while that happens, and the unique
+constraint on (event, target_key) backs it. Running it twice, or from the sweeper at the same
+time as the web request, still leaves one row per (event, target).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders.models import OrderEvent, OrderEventType
+from suppliers.models import SupplierMembership
+
+from .emails import email_domain
+from .models import Channel, Delivery, DeliveryPurpose, DeliveryStatus, Destination
+from .queue import deliveries_queue
+
+# What each channel sends when the destination lists no event types of its own.
+CHANNEL_EVENT_TYPES: dict[str, frozenset[str]] = {
+    Channel.EMAIL: frozenset({OrderEventType.CREATED}),
+    Channel.WEBHOOK: frozenset(OrderEventType.values),
+    # One file per order: only new orders go to the file drop.
+    Channel.SFTP: frozenset({OrderEventType.CREATED}),
+}
+
+
+def destination_wants(*, destination: Destination, event: OrderEvent) -> bool:
+    supported = CHANNEL_EVENT_TYPES[destination.channel]
+    if destination.channel == Channel.SFTP:
+        return event.type in supported
+    if destination.event_types:
+        return event.type in destination.event_types and (
+            destination.channel != Channel.EMAIL or event.type != OrderEventType.UPDATED
+        )
+    return event.type in supported
+
+
+def email_identity(*, key: str) -> str:
+    return f"<{key}@{email_domain()}>"
+
+
+def _supplier_rows(
+    *, event: OrderEvent, destinations: list[Destination], now, cancelled_by_supplier
+):
+    order = event.order
+    rows = []
+    for destination in destinations:
+        if not destination.enabled:
+            continue
+        wants = destination_wants(destination=destination, event=event)
+        if (
+            not wants
+            and destination.channel == Channel.EMAIL
+            and not destination.event_types
+            and event.type == OrderEventType.CANCELLED
+            and not cancelled_by_supplier
+        ):
+            # A cancellation the supplier did not make itself (ops, the retailer): tell it.
+            wants = True
+        if not wants:
+            continue
+        target_key = f"destination:{destination.pk}"
+        if destination.channel == Channel.EMAIL:
+            identity = email_identity(key=f"order-event-{event.pk}.d{destination.pk}")
+            recipient = destination.email_addresses or order.supplier.order_emails
+        elif destination.channel == Channel.WEBHOOK:
+            identity = f"msg_{event.pk}_{destination.pk}"
+            recipient = destination.webhook_url
+        else:
+            identity = f"{order.number}.{destination.sftp_format}"
+            recipient = (
+                f"sftp://{destination.sftp_host}:{destination.sftp_port}{destination.sftp_path}"
+            )
+        rows.append(
+            Delivery(
+                event=event,
+                supplier=order.supplier,
+                destination=destination,
+                channel=destination.channel,
+                purpose=DeliveryPurpose.SUPPLIER_ORDER,
+                target_key=target_key,
+                recipient=recipient,
+                identity=identity,
+                next_attempt_at=now,
+                queued_at=None if destination.channel == Channel.SFTP else now,
+            )
+        )
+    return rows
+
+
+def _retailer_cancellation_row(*, event: OrderEvent, now) -> Delivery:
+    """Every cancellation emails the retailer; no destination, setting or flag is consulted."""
+    order = event.order
+    return Delivery(
+        event=event,
+        supplier=order.supplier,
+        destination=None,
+        channel=Channel.EMAIL,
+        purpose=DeliveryPurpose.RETAILER_CANCELLATION,
+        target_key=f"retailer:{order.retailer_id}",
+        recipient=order.retailer.email,
+        identity=email_identity(key=f"order-event-{event.pk}.r{order.retailer_id}"),
+        next_attempt_at=now,
+        queued_at=now,
+    )
+
+
+def _email_destinations_ensure(*, supplier_ids: set[int], existing: dict) -> None:
+    """Suppliers made without onboarding (admin, old data) get their email channel now."""
+    from suppliers.models import Supplier
+
+    missing = [sid for sid in supplier_ids if (sid, Channel.EMAIL) not in existing]
+    if not missing:
+        return
+    for supplier in Supplier.objects.filter(pk__in=missing):
+        destination, _ = Destination.objects.get_or_create(
+            supplier=supplier,
+            channel=Channel.EMAIL,
+            defaults={"email_addresses": supplier.order_emails, "enabled": True},
+        )
+        existing[(supplier.pk, Channel.EMAIL)] = destination
+
+
+def events_dispatch(*, event_ids: list[int]) -> list[int]:
+    """Make the delivery rows of these events (once) and queue them; return the queued ids."""
+    if not event_ids:
+        return []
+    with transaction.atomic():
+        events = list(
+            OrderEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=event_ids, dispatched_at__isnull=True)
+            .select_related("order__supplier", "order__retailer")
+            .order_by("pk")
+        )
+        if not events:
+            return []
+        now = timezone.now()
+        supplier_ids = {event.order.supplier_id for event in events}
+        by_key = {
+            (d.supplier_id, d.channel): d
+            for d in Destination.objects.filter(supplier_id__in=supplier_ids)
+        }
+        _email_destinations_ensure(supplier_ids=supplier_ids, existing=by_key)
+        cancellers = {
+            (m.user_id, m.supplier_id)
+            for m in SupplierMembership.objects.filter(
+                user_id__in=[
+                    e.actor_user_id
+                    for e in events
+                    if e.type == OrderEventType.CANCELLED and e.actor_user_id
+                ]
+            )
+        }
+        rows: list[Delivery] = []
+        for event in events:
+            supplier_id = event.order.supplier_id
+            destinations = [by_key[k] for k in sorted(by_key, key=str) if k[0] == supplier_id]
+            rows += _supplier_rows(
+                event=event,
+                destinations=destinations,
+                now=now,
+                cancelled_by_supplier=(event.actor_user_id, supplier_id) in cancellers,
+            )
+            if event.type == OrderEventType.CANCELLED:
+                rows.append(_retailer_cancellation_row(event=event, now=now))
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        OrderEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=now)
+        to_queue = list(
+            Delivery.objects.filter(
+                event_id__in=[e.pk for e in events], status=DeliveryStatus.PENDING
+            )
+            .exclude(channel=Channel.SFTP)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        transaction.on_commit(lambda: deliveries_queue(delivery_ids=to_queue))
+    return to_queue

@@ -1,0 +1,126 @@
+"""Email renderers by delivery purpose: renderer(delivery) -> EmailMultiAlternatives.
+
+Another module adds a purpose with `@register_email_renderer(purpose)`; the email channel
+sends any delivery whose purpose has a renderer. The Message-ID is set from the delivery's
+identity here, so a retry is the same message to the receiver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from orders.documents import orders_with_document_relations
+from orders.models import CancellationReason, Order, OrderEventType
+
+from .channels.base import DeliveryFailed
+from .models import Delivery, DeliveryPurpose
+
+EmailRenderer = Callable[[Delivery], EmailMultiAlternatives]
+EMAIL_RENDERERS: dict[str, EmailRenderer] = {}
+
+
+def register_email_renderer(purpose: str) -> Callable[[EmailRenderer], EmailRenderer]:
+    def decorator(func: EmailRenderer) -> EmailRenderer:
+        EMAIL_RENDERERS[str(purpose)] = func
+        return func
+
+    return decorator
+
+
+def email_domain() -> str:
+    return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(">").strip() or "localhost"
+
+
+def email_message_id(identity: str) -> str:
+    """A Message-ID for an identity: kept as is when it already is one."""
+    if identity.startswith("<") and identity.endswith(">") and "@" in identity:
+        return identity
+    return f"<{identity}@{email_domain()}>"
+
+
+def email_render(delivery: Delivery) -> EmailMultiAlternatives:
+    renderer = EMAIL_RENDERERS.get(delivery.purpose)
+    if renderer is None:
+        raise DeliveryFailed(f"no email renderer for purpose {delivery.purpose}", retryable=False)
+    message = renderer(delivery)
+    message.extra_headers["Message-ID"] = email_message_id(delivery.identity)
+    if not message.to:
+        message.to = recipients_of(delivery)
+    if not message.to:
+        raise DeliveryFailed("no recipient address", retryable=False)
+    return message
+
+
+def recipients_of(delivery: Delivery) -> list[str]:
+    return [a.strip() for a in (delivery.recipient or "").split(",") if a.strip()]
+
+
+def _message(*, delivery: Delivery, template: str, context: dict) -> EmailMultiAlternatives:
+    subject = " ".join(render_to_string(f"{template}.subject.txt", context).split())
+    text = render_to_string(f"{template}.txt", context)
+    html = render_to_string(f"{template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients_of(delivery),
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _order_of(delivery: Delivery) -> Order:
+    if delivery.event_id is None:
+        raise DeliveryFailed("this delivery has no order event", retryable=False)
+    return orders_with_document_relations(Order.objects.filter(pk=delivery.event.order_id)).get()
+
+
+def _order_context(order: Order) -> dict:
+    return {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "reason_label": (
+            CancellationReason(order.cancellation_reason).label if order.cancellation_reason else ""
+        ),
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+
+
+@register_email_renderer(DeliveryPurpose.SUPPLIER_ORDER)
+def render_supplier_order(delivery: Delivery) -> EmailMultiAlternatives:
+    order = _order_of(delivery)
+    context = _order_context(order) | {"event": delivery.event}
+    if delivery.event.type == OrderEventType.CANCELLED:
+        template = "delivery/email/supplier_cancellation"
+    else:
+        template = "delivery/email/supplier_order"
+    return _message(delivery=delivery, template=template, context=context)
+
+
+@register_email_renderer(DeliveryPurpose.RETAILER_CANCELLATION)
+def render_retailer_cancellation(delivery: Delivery) -> EmailMultiAlternatives:
+    order = _order_of(delivery)
+    context = _order_context(order) | {"event": delivery.event}
+    return _message(
+        delivery=delivery, template="delivery/email/retailer_cancellation", context=context
+    )
+
+
+@register_email_renderer(DeliveryPurpose.FAILURE_NOTICE)
+def render_failure_notice(delivery: Delivery) -> EmailMultiAlternatives:
+    cause = delivery.cause
+    order = None
+    if delivery.event_id is not None:
+        order = Order.objects.select_related("retailer").get(pk=delivery.event.order_id)
+    context = {
+        "cause": cause,
+        "order": order,
+        "destination": cause.destination if cause else None,
+        "gone": bool(cause and cause.last_error.startswith("410")),
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+    return _message(delivery=delivery, template="delivery/email/failure_notice", context=context)

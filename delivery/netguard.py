@@ -1,0 +1,98 @@
+"""The one outgoing HTTP client: no redirects, timeouts, capped reads, no private addresses.
+
+Built on requests-hardened, which resolves the name once, checks the address and connects to
+that same address (no DNS-rebinding gap). Its filter misses some ranges (IPv4-compatible
+IPv6, Teredo, reserved, anything not globally routable); `address_refused` adds them and runs
+on the address actually connected to.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import requests
+from django.conf import settings
+from requests_hardened import Config, HTTPSession
+from requests_hardened.ip_filter import InvalidIPAddress
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
+
+# Ranges refused on top of "not globally routable" (Python's is_global is False for loopback,
+# private, link-local, CGNAT, unspecified, reserved, documentation and benchmarking ranges).
+EXTRA_REFUSED = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "169.254.169.254/32",  # cloud metadata (also link-local)
+        "100.64.0.0/10",  # CGNAT
+        "192.88.99.0/24",  # 6to4 relay anycast
+        "192.0.0.0/24",  # IETF protocol assignments
+        "::/96",  # IPv4-compatible IPv6 (deprecated)
+        "::ffff:0:0/96",  # IPv4-mapped IPv6 (checked as IPv4 too)
+        "64:ff9b::/96",  # NAT64
+        "64:ff9b:1::/48",  # local-use NAT64
+        "2002::/16",  # 6to4
+        "2001::/32",  # Teredo
+        "2001:20::/28",  # ORCHIDv2
+        "5f00::/16",  # segment routing
+        "3fff::/20",  # documentation
+    )
+)
+
+
+class AddressRefused(requests.RequestException):
+    """The webhook address is not on the public internet."""
+
+
+def address_refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True when we must not connect to this address (private networks not allowed)."""
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return True
+    if ip.version == 6 and ip.sixtofour is not None:
+        return True
+    if ip.version == 6 and ip.teredo is not None:
+        return True
+    if (
+        not ip.is_global
+        or ip.is_multicast
+        or ip.is_unspecified
+        or ip.is_reserved
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+    ):
+        return True
+    return any(ip in net for net in EXTRA_REFUSED if net.version == ip.version)
+
+
+class StrictIPFilterAdapter(IPFilterAdapter):
+    """requests-hardened's adapter, with our stricter check on the pinned address."""
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        try:
+            host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+                request, verify, cert
+            )
+        except InvalidIPAddress as exc:
+            raise AddressRefused(f"address {exc} is not public; refused") from None
+        ip = ipaddress.ip_address(host_params["host"].strip("[]"))
+        if address_refused(ip):
+            raise AddressRefused(f"address {ip} is not public; refused")
+        return host_params, pool_kwargs
+
+
+def http_session() -> requests.Session:
+    """A session for one delivery or one batch; settings are read now, not at import."""
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    allow_private = settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS
+    session = HTTPSession(
+        Config(
+            ip_filter_enable=False,
+            ip_filter_allow_loopback_ips=False,
+            never_redirect=True,
+            default_timeout=(timeout, timeout),
+            user_agent_override="orders-portal-webhooks/1",
+        )
+    )
+    if not allow_private:
+        session.mount("http://", StrictIPFilterAdapter(is_https_proto=False))
+        session.mount("https://", StrictIPFilterAdapter(is_https_proto=True))
+    return session

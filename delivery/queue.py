@@ -1,0 +1,64 @@
+"""Publishing delivery tasks by name: after commit, and never raising into the caller.
+
+When the broker is down the rows stay as they are (the outbox) and the sweeper queues them
+later; a failed publish makes us skip the broker for a few seconds so web requests stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Delivery
+
+logger = logging.getLogger(__name__)
+
+_broker_down_until = 0.0
+
+
+def task_publish(name: str, *, args: list, countdown: float | None = None) -> bool:
+    """Send a task by name; return False (and log) instead of raising when it cannot."""
+    global _broker_down_until
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        if countdown:
+            return False  # eager mode: the sweeper runs it when due
+        from . import tasks  # noqa: F401  (registers the tasks in this process)
+
+        current_app.tasks[name].apply(args=args)
+        return True
+    if time.monotonic() < _broker_down_until:
+        return False
+    try:
+        current_app.send_task(name, args=args, countdown=countdown or None)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper recovers
+        _broker_down_until = time.monotonic() + settings.DELIVERY_BROKER_BACKOFF_SECONDS
+        logger.warning("could not queue %s%s: %r; the sweeper will queue it", name, args, exc)
+        return False
+
+
+def broker_backoff_reset() -> None:
+    global _broker_down_until
+    _broker_down_until = 0.0
+
+
+def deliveries_queue(*, delivery_ids: list[int], countdown: float | None = None) -> list[int]:
+    """Queue `delivery.send` for each id; rows that could not be queued are left to the sweeper."""
+    queued, failed = [], []
+    for delivery_id in delivery_ids:
+        if task_publish("delivery.send", args=[delivery_id], countdown=countdown):
+            queued.append(delivery_id)
+        else:
+            failed.append(delivery_id)
+    if failed:
+        Delivery.objects.filter(pk__in=failed, status="pending").update(queued_at=None)
+    if queued and countdown:
+        Delivery.objects.filter(pk__in=queued).update(
+            queued_at=timezone.now() + timedelta(seconds=countdown)
+        )
+    return queued

@@ -1,0 +1,94 @@
+"""Reads of the delivery app, each with a bounded number of queries."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Min, Q, QuerySet
+
+from orders.models import Order
+
+from .models import Channel, Delivery, DeliveryPurpose, DeliveryStatus, Destination
+
+
+def destinations_for_supplier(*, supplier) -> dict[str, Destination]:
+    return {d.channel: d for d in Destination.objects.filter(supplier=supplier)}
+
+
+def supplier_channels_all_off(*, supplier) -> bool:
+    """True when no channel of the supplier is on: it collects orders by the API alone."""
+    return not Destination.objects.filter(supplier=supplier, enabled=True).exists()
+
+
+def deliveries_for_supplier(
+    *, supplier, channel: str | None = None, status: str | None = None
+) -> QuerySet[Delivery]:
+    qs = Delivery.objects.filter(supplier=supplier).select_related("event__order", "destination")
+    if channel:
+        qs = qs.filter(channel=channel)
+    if status == "failing":
+        qs = qs.filter(status=DeliveryStatus.PENDING, attempt_count__gt=0).exclude(last_error="")
+    elif status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-id")
+
+
+def deliveries_for_order(*, order: Order) -> QuerySet[Delivery]:
+    return (
+        Delivery.objects.filter(event__order=order)
+        .select_related("event", "destination")
+        .prefetch_related("attempts")
+        .order_by("created_at", "id")
+    )
+
+
+def delivery_state(*, status: str, attempt_count: int, last_error: str) -> str:
+    if status == DeliveryStatus.PENDING and attempt_count and last_error:
+        return "failing"
+    return status
+
+
+# Worst first: the state an order shows is the worst of its supplier deliveries.
+_STATE_RANK = ["failed", "failing", "pending", "cancelled", "delivered"]
+
+
+def delivery_states_for_orders(*, order_ids) -> dict[int, str]:
+    """{order_id: "delivered" | "pending" | "failing" | "failed" | "cancelled"}, one query.
+
+    Only deliveries to the supplier count; orders without any are absent.
+    """
+    states: dict[int, str] = {}
+    rows = Delivery.objects.filter(
+        event__order_id__in=list(order_ids), purpose=DeliveryPurpose.SUPPLIER_ORDER
+    ).values_list("event__order_id", "status", "attempt_count", "last_error")
+    for order_id, status, attempts, error in rows:
+        state = delivery_state(status=status, attempt_count=attempts, last_error=error)
+        current = states.get(order_id)
+        if current is None or _STATE_RANK.index(state) < _STATE_RANK.index(current):
+            states[order_id] = state
+    return states
+
+
+def delivery_status_summary() -> list[dict]:
+    """Per supplier and channel: delivered, pending, failing, failed, oldest pending."""
+    pending = Q(status=DeliveryStatus.PENDING)
+    return list(
+        Delivery.objects.values("supplier__slug", "channel")
+        .annotate(
+            delivered=Count("id", filter=Q(status=DeliveryStatus.DELIVERED)),
+            pending=Count("id", filter=pending),
+            failing=Count("id", filter=pending & Q(attempt_count__gt=0) & ~Q(last_error="")),
+            failed=Count("id", filter=Q(status=DeliveryStatus.FAILED)),
+            oldest_pending=Min("created_at", filter=pending),
+        )
+        .order_by("supplier__slug", "channel")
+    )
+
+
+__all__ = [
+    "Channel",
+    "deliveries_for_order",
+    "deliveries_for_supplier",
+    "delivery_states_for_orders",
+    "delivery_status_summary",
+    "destinations_for_supplier",
+    "supplier_channels_all_off",
+]

@@ -1,0 +1,35 @@
+"""Celery tasks: thin, idempotent, by name; each takes ids and calls one service.
+
+acks_late is on (settings), so a message whose worker dies is delivered again; the services
+make a second run harmless (leases, conditional updates, unique rows).
+"""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="delivery.send", acks_late=True, ignore_result=True)
+def send(delivery_id: int) -> str:
+    return services.delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(name="delivery.dispatch", acks_late=True, ignore_result=True)
+def dispatch(event_ids: list[int]) -> int:
+    return len(services.events_dispatch(event_ids=event_ids))
+
+
+@shared_task(name="delivery.sweep", acks_late=True, ignore_result=True)
+def sweep() -> dict:
+    result = services.deliveries_sweep()
+    return {"events": result.events_dispatched, "deliveries": result.deliveries_queued}
+
+
+@shared_task(name="delivery.sftp_run_due", acks_late=True, ignore_result=True)
+def sftp_run_due() -> list[int]:
+    return services.sftp_runs_due()
+
+
+@shared_task(name="delivery.sftp_run", acks_late=True, ignore_result=True)
+def sftp_run(destination_id: int) -> int:
+    return len(services.sftp_run(destination_id=destination_id))

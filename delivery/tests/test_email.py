@@ -1,0 +1,121 @@
+"""Email through a real SMTP server (aiosmtpd): supplier orders and retailer cancellations."""
+
+import pytest
+
+from delivery.models import Delivery, DeliveryAttempt, DeliveryPurpose, DeliveryStatus
+from delivery.services import delivery_redeliver, destination_disable, supplier_onboard
+from orders.services import order_set_status
+from orders.tests.factories import place_order
+from suppliers.tests.factories import make_products
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cole(db):
+    supplier = supplier_onboard(slug="cole", name="Cole Candles", order_emails="po@cole.example")
+    make_products(supplier=supplier, skus={"COLE-1": "12.00", "COLE-2": "4.50"})
+    return supplier
+
+
+def place(retailer, lines, capture):
+    with capture(execute=True):
+        return place_order(retailer=retailer, lines=lines, reference="R-77")
+
+
+def test_supplier_email_holds_order_items_contact_and_address(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    (order,) = place(
+        retailer,
+        [{"sku": "COLE-1", "quantity": 3}, {"sku": "COLE-2", "quantity": 1}],
+        django_capture_on_commit_callbacks,
+    )
+    (mail,) = email_via_smtp.wait_for(1)
+    assert mail.rcpt_tos == ["po@cole.example"]
+    assert order.number in mail.subject
+    for body in (mail.body("plain"), mail.body("html")):
+        assert order.number in body
+        assert "Shopco" in body
+        assert "COLE-1" in body and "COLE-2" in body
+        assert "Ann Lee" in body and "ann@example.com" in body and "+44 20 7946 0000" in body
+        assert "1 High St" in body and "Leeds" in body and "LS1 1AA" in body and "GB" in body
+    assert "x 3" in mail.body("plain") and "x 1" in mail.body("plain")
+    assert "<td>3</td>" in mail.body("html")
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert mail.message_id == delivery.identity
+    assert DeliveryAttempt.objects.filter(delivery=delivery, success=True).count() == 1
+
+
+def test_retailer_cancellation_email_even_with_every_channel_off(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    destination_disable(supplier=cole, channel="email")
+    (order,) = place(
+        retailer, [{"sku": "COLE-1", "quantity": 2}], django_capture_on_commit_callbacks
+    )
+    assert email_via_smtp.messages == []  # the supplier turned email off: nothing to it
+    assert not Delivery.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(
+            order=order,
+            status="cancelled",
+            actor="ops",
+            reason="out_of_stock",
+            note="Warehouse fire, sorry",
+        )
+    (mail,) = email_via_smtp.wait_for(1)
+    assert mail.rcpt_tos == ["buyers@shopco.example"]
+    assert order.number in mail.subject and "cancelled" in mail.subject.lower()
+    body = mail.body("plain")
+    assert "Cole Candles" in body
+    assert "Out of stock" in body
+    assert "Warehouse fire, sorry" in body
+    assert "COLE-1" in body and "x 2" in body
+    (delivery,) = Delivery.objects.all()
+    assert delivery.purpose == DeliveryPurpose.RETAILER_CANCELLATION
+    assert delivery.status == DeliveryStatus.DELIVERED
+
+
+def test_every_cancellation_emails_the_retailer(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    orders = [
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])[0]
+        for _ in range(3)
+    ]
+    for order in orders:
+        with django_capture_on_commit_callbacks(execute=True):
+            order_set_status(order=order, status="cancelled", actor="ops", reason="other", note="n")
+    mails = email_via_smtp.wait_for(3)
+    to_retailer = [m for m in mails if m.rcpt_tos == ["buyers@shopco.example"]]
+    assert sorted(o.number for o in orders) == sorted(
+        next(o.number for o in orders if o.number in m.subject) for m in to_retailer
+    )
+
+
+def test_smtp_down_is_retried_and_same_message_id(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks, settings
+):
+    settings.DELIVERY_RETRY_SCHEDULE = [0, 0, 0]
+    email_via_smtp.fail_data = True
+    place(retailer, [{"sku": "COLE-1", "quantity": 1}], django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    assert delivery.status == DeliveryStatus.FAILED  # three tries, all refused with 451
+    assert delivery.attempts.count() == 3
+    assert email_via_smtp.messages == []
+    # The supplier's order email is told; it cannot arrive either while the server refuses.
+    notice = Delivery.objects.get(purpose=DeliveryPurpose.FAILURE_NOTICE)
+    assert notice.cause == delivery
+    email_via_smtp.fail_data = False
+    assert notice.status == DeliveryStatus.FAILED  # the notice hit the same refusing server
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_redeliver(delivery=notice)
+        delivery_redeliver(delivery=delivery)
+    mails = email_via_smtp.wait_for(2)
+    order_mail = next(m for m in mails if m.message_id == delivery.identity)
+    assert order_mail.rcpt_tos == ["po@cole.example"]
+    notice_mail = next(m for m in mails if m.message_id == notice.identity)
+    assert "could not deliver" in notice_mail.body("plain")

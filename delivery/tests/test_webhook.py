@@ -1,0 +1,178 @@
+"""Webhooks to a real HTTP server: signatures, retries, 410, redirects, refused addresses."""
+
+import json
+
+import pytest
+from standardwebhooks import Webhook
+
+from delivery.models import Delivery, DeliveryPurpose, DeliveryStatus, Destination
+from delivery.services import (
+    deliveries_sweep,
+    destination_disable,
+    destination_set_webhook,
+    supplier_onboard,
+    webhook_send_test,
+)
+from delivery.tests.servers import Answer
+from orders.services import order_set_status
+from orders.tests.factories import place_order
+from suppliers.tests.factories import make_products
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cole(db):
+    supplier = supplier_onboard(slug="cole", name="Cole Candles", order_emails="po@cole.example")
+    make_products(supplier=supplier, skus={"COLE-1": "12.00"})
+    destination_disable(supplier=supplier, channel="email")
+    return supplier
+
+
+@pytest.fixture
+def hook(cole, http_receiver, settings, tasks_inline):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination, secret = destination_set_webhook(supplier=cole, url=http_receiver.url + "/hook")
+    assert secret.startswith("whsec_")
+    return destination, secret
+
+
+def place(retailer, capture):
+    with capture(execute=True):
+        return place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 2}])[0]
+
+
+def test_signature_verifies_with_standardwebhooks(
+    hook, retailer, http_receiver, django_capture_on_commit_callbacks
+):
+    destination, secret = hook
+    order = place(retailer, django_capture_on_commit_callbacks)
+    (request,) = http_receiver.wait_for(1)
+    assert request.path == "/hook"
+    assert request.headers["content-type"] == "application/json"
+    payload = Webhook(secret).verify(request.body, request.headers)
+    assert payload["type"] == "order.created"
+    assert payload["data"]["number"] == order.number
+    assert payload["data"]["lines"][0]["sku"] == "COLE-1"
+    assert payload["data"]["lines"][0]["quantity"] == 2
+    # A wrong secret does not verify.
+    with pytest.raises(Exception):
+        Webhook("whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=").verify(
+            request.body, request.headers
+        )
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert request.headers["webhook-id"] == delivery.identity
+    (attempt,) = delivery.attempts.all()
+    assert attempt.status_code == 200 and attempt.response_excerpt == "ok"
+
+
+def test_500s_then_200_one_row_several_attempts_same_id(
+    hook, retailer, http_receiver, settings, django_capture_on_commit_callbacks
+):
+    settings.DELIVERY_RETRY_SCHEDULE = [0, 0, 0, 0, 0]
+    http_receiver.script(500, 503, Answer(status=500, body=b"x" * 10000))
+    order = place(retailer, django_capture_on_commit_callbacks)
+    requests = http_receiver.wait_for(4)
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert delivery.attempt_count == 4
+    codes = list(delivery.attempts.values_list("status_code", flat=True))
+    assert codes == [500, 503, 500, 200]
+    assert len(delivery.attempts.all()[2].response_excerpt) == 4096  # capped
+    assert {r.headers["webhook-id"] for r in requests} == {delivery.identity}
+    assert all(json.loads(r.body)["data"]["number"] == order.number for r in requests)
+    assert Delivery.objects.filter(event__order=order, channel="webhook").count() == 1
+
+
+def test_retry_waits_for_its_time(
+    hook, retailer, http_receiver, settings, django_capture_on_commit_callbacks
+):
+    """With the real schedule the second try is 5 s later: nothing is sent early."""
+    http_receiver.script(500)
+    place(retailer, django_capture_on_commit_callbacks)
+    http_receiver.wait_for(1)
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempt_count == 1
+    assert 4 <= (delivery.next_attempt_at - delivery.updated_at).total_seconds() <= 6
+    deliveries_sweep()  # not due yet
+    assert len(http_receiver.requests) == 1
+
+
+def test_410_turns_the_webhook_off_and_tells_the_supplier(
+    hook, retailer, http_receiver, email_via_smtp, django_capture_on_commit_callbacks
+):
+    http_receiver.script(410)
+    order = place(retailer, django_capture_on_commit_callbacks)
+    http_receiver.wait_for(1)
+    destination = Destination.objects.get(channel="webhook")
+    assert destination.enabled is False
+    assert "410" in destination.disabled_reason
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempt_count == 1
+    (mail,) = email_via_smtp.wait_for(1)
+    assert mail.rcpt_tos == ["po@cole.example"]
+    assert "turned off" in mail.subject
+    # Later events make no webhook delivery and nothing more is posted.
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=order, status="processing", actor="ops")
+    assert Delivery.objects.filter(channel="webhook").count() == 1
+    assert len(http_receiver.requests) == 1
+    assert Delivery.objects.filter(purpose=DeliveryPurpose.FAILURE_NOTICE).count() == 1
+
+
+def test_redirect_is_a_failure_and_not_followed(
+    hook, retailer, http_receiver, django_capture_on_commit_callbacks
+):
+    http_receiver.script(
+        Answer(status=302, headers={"Location": http_receiver.url + "/elsewhere"}),
+        Answer(status=307, headers={"Location": http_receiver.url + "/elsewhere"}),
+    )
+    place(retailer, django_capture_on_commit_callbacks)
+    http_receiver.wait_for(1)
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.attempt_count == 1
+    assert "302" in delivery.last_error and "not followed" in delivery.last_error
+    assert [r.path for r in http_receiver.requests] == ["/hook"]  # /elsewhere never asked
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/",
+        "http://10.0.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://2130706433:{port}/",
+        "http://[::ffff:127.0.0.1]:{port}/",
+        "http://localhost:{port}/",
+        "http://[::1]:{port}/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0:{port}/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[2002:7f00:1::1]/",
+    ],
+)
+def test_private_addresses_are_refused(
+    url, cole, http_receiver, settings, retailer, django_capture_on_commit_callbacks, tasks_inline
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    settings.WEBHOOK_TIMEOUT_SECONDS = 2
+    destination, _ = destination_set_webhook(supplier=cole, url=url.format(port=http_receiver.port))
+    result = webhook_send_test(destination=destination)
+    assert not result.ok
+    assert "not public" in result.error
+    place(retailer, django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == DeliveryStatus.FAILED  # a retry cannot help
+    assert "not public" in delivery.last_error
+    assert http_receiver.requests == []
+
+
+def test_send_test_reaches_an_allowed_receiver(hook, http_receiver):
+    destination, secret = hook
+    result = webhook_send_test(destination=destination)
+    assert result.ok and result.status_code == 200
+    (request,) = http_receiver.requests
+    assert Webhook(secret).verify(request.body, request.headers)["type"] == "webhook.test"
+    assert not Delivery.objects.exists()
