@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from orders.models import Retailer
@@ -33,9 +34,10 @@ from orders.selectors import (
     retailer_month_figures_many,
 )
 
+from .dispatcher import email_identity
 from .emails import register_email_renderer
 from .models import Channel, Delivery, DeliveryPurpose, DeliveryStatus, MonthlySummary
-from .services import deliveries_queue
+from .queue import deliveries_queue
 
 logger = logging.getLogger(__name__)
 
@@ -79,12 +81,13 @@ def _target_key(retailer_id: int) -> str:
 
 def _identity(summary: MonthlySummary, retailer: Retailer, suffix: str = "") -> str:
     # Stable: the Message-ID the retailer's mail client can dedupe on.
-    return f"summary.{retailer.slug}.{summary.month:%Y-%m}{suffix}"
+    return email_identity(key=f"summary.{retailer.slug}.{summary.month:%Y-%m}{suffix}")
 
 
 def _delivery_for(
     *, summary: MonthlySummary, retailer: Retailer, target_key: str, suffix: str = ""
 ) -> Delivery:
+    now = timezone.now()
     delivery = Delivery(
         summary=summary,
         channel=Channel.EMAIL,
@@ -93,7 +96,8 @@ def _delivery_for(
         recipient=retailer.email,
         identity=_identity(summary, retailer, suffix),
         status=DeliveryStatus.PENDING,
-        next_attempt_at=timezone.now(),
+        next_attempt_at=now,
+        queued_at=now,
     )
     delivery.full_clean(
         exclude=["summary", "event", "supplier", "destination", "cause"],
@@ -105,7 +109,8 @@ def _delivery_for(
 
 def _queue_on_commit(deliveries: list[Delivery]) -> None:
     if deliveries:
-        transaction.on_commit(lambda: deliveries_queue(deliveries=deliveries))
+        ids = [delivery.pk for delivery in deliveries]
+        transaction.on_commit(lambda: deliveries_queue(delivery_ids=ids))
 
 
 def _figures_with_build(figures: dict, build_id: str) -> dict:
@@ -210,6 +215,21 @@ def summary_mark_sent(*, delivery: Delivery) -> None:
     )
 
 
+def summaries_mark_sent() -> int:
+    """Fill sent_at from the first delivered email of each summary that has none yet."""
+    delivered = Delivery.objects.filter(
+        summary__isnull=False, summary__sent_at__isnull=True, status=DeliveryStatus.DELIVERED
+    )
+    first = (
+        Delivery.objects.filter(summary=OuterRef("pk"), status=DeliveryStatus.DELIVERED)
+        .order_by("delivered_at")
+        .values("delivered_at")[:1]
+    )
+    return MonthlySummary.objects.filter(pk__in=delivered.values("summary_id")).update(
+        sent_at=Subquery(first)
+    )
+
+
 # --- A month's run -----------------------------------------------------------------------
 
 
@@ -238,6 +258,8 @@ def summaries_send_for_month(
     builds what is missing. Sending failures are retried by each Delivery row.
     """
     summary_month_check_closed(month=month)
+    if not dry_run:
+        summaries_mark_sent()
     send_empty = settings.SUMMARY_SEND_EMPTY
     _, end = month_bounds(month)
     run = SummaryRun(month=month, dry_run=dry_run)
@@ -269,7 +291,31 @@ def summaries_send_for_month(
             _create_items(items=items, month=month, run=run)
         if progress:
             progress(run)
+    if not dry_run:
+        summaries_mark_sent()  # the ones already delivered (eager sending, fast workers)
     return run
+
+
+def summaries_send_for_month_task(*, month: str | None = None) -> dict:
+    """The beat task's body: last month (or 'YYYY-MM'); a summary of what happened."""
+    month_date = month_last_closed() if month is None else summary_month_parse(value=month)
+    run = summaries_send_for_month(month=month_date)
+    logger.info(
+        "monthly summaries %s: %d queued, %d already done, %d empty skipped, %d failed %s",
+        f"{month_date:%Y-%m}",
+        run.created,
+        run.existing,
+        run.empty_skipped,
+        len(run.failed),
+        sorted(run.failed),
+    )
+    return {
+        "month": f"{month_date:%Y-%m}",
+        "created": run.created,
+        "existing": run.existing,
+        "empty_skipped": run.empty_skipped,
+        "failed": sorted(run.failed),
+    }
 
 
 def _wants_empty(retailer: Retailer, *, end: datetime, send_empty: bool) -> bool:

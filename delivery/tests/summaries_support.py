@@ -1,20 +1,16 @@
 """Shared by the monthly summary tests: a real SMTP server (aiosmtpd) and a month of orders."""
 
-import email
-import email.policy
 import logging
-import threading
-import time
 from datetime import datetime
 from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from django.core.management import call_command
 
 from delivery.models import Delivery
+from delivery.tests.servers import wait_until
 from orders.services import order_set_status
 from orders.tests.factories import make_retailer, place_order
 from suppliers.tests.factories import make_products, make_supplier
@@ -26,62 +22,37 @@ def ny(*args) -> datetime:
     return datetime(*args, tzinfo=NY)
 
 
-class _Controller(Controller):
-    """aiosmtpd on a free port chosen by the OS."""
-
-    def _trigger_server(self):
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
-class _Inbox:
-    def __init__(self):
-        self.messages = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append((envelope.rcpt_tos, message))
-        return "250 OK"
-
-    def wait_for(self, count: int, timeout: float = 20.0) -> list:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.messages) >= count:
-                    return list(self.messages)
-            time.sleep(0.02)
-        with self.lock:
-            raise AssertionError(f"expected {count} emails, got {len(self.messages)}")
-
-
 @pytest.fixture(name="smtp")
-def smtp_fixture(settings):
+def smtp_fixture(email_via_smtp, tasks_inline):
+    """The root conftest's real SMTP server; delivery tasks run inline (Celery eager)."""
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    inbox = _Inbox()
-    controller = _Controller(inbox, hostname="127.0.0.1", port=0)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield inbox
-    controller.stop()
+    return email_via_smtp
 
 
 def _body(message, subtype: str) -> str:
-    return message.get_body(preferencelist=(subtype,)).get_content()
+    return message.body(subtype)
 
 
-def _settled(inbox: _Inbox, count: int) -> list:
-    """Wait for count emails, then make sure no more arrive while deliveries finish."""
-    messages = inbox.wait_for(count)
-    deadline = time.monotonic() + 20
-    while Delivery.objects.filter(status="pending").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not Delivery.objects.filter(status="pending").exists()
-    assert len(inbox.messages) == count
+def summary_emails(smtp) -> list:
+    """The summary emails received (order and cancellation emails also go through smtp)."""
+    with smtp.lock:
+        return [m for m in smtp.messages if m.message_id.startswith("<summary.")]
+
+
+def _settled(smtp, count: int) -> list:
+    """Wait for count summary emails and for every summary delivery to finish; no more came."""
+    wait_until(
+        lambda: len(summary_emails(smtp)) >= count,
+        timeout=20,
+        message=f"expected {count} summary emails, got {len(summary_emails(smtp))}",
+    )
+    wait_until(
+        lambda: not Delivery.objects.filter(purpose="monthly_summary", status="pending").exists(),
+        timeout=20,
+        message="summary deliveries still pending",
+    )
+    messages = summary_emails(smtp)
+    assert len(messages) == count, [m.rcpt_tos for m in messages]
     return messages
 
 

@@ -17,6 +17,7 @@ from delivery.tests.summaries_support import (  # noqa: F401  (fixtures)
     ny,
     run,
     smtp_fixture,
+    summary_emails,
 )
 from orders.services import order_set_status
 from orders.tests.factories import make_retailer, place_order
@@ -30,15 +31,16 @@ def test_command_sends_each_retailer_one_summary_even_when_run_twice(month_data,
 
     output = run("--month", "2026-07")
     assert "queued 0 summaries; 3 already sent before" in output
+    assert not MonthlySummary.objects.filter(sent_at__isnull=True).exists()
     assert MonthlySummary.objects.count() == 3
     assert Delivery.objects.filter(purpose="monthly_summary").count() == 3
-    assert len(smtp.messages) == 3
+    assert len(summary_emails(smtp)) == 3
 
-    by_rcpt = {rcpt[0]: message for rcpt, message in messages}
+    by_rcpt = {m.rcpt_tos[0]: m for m in messages}
     assert set(by_rcpt) == {"buyers@shopco.example", "money@other.example", "hello@quiet.example"}
     shop = by_rcpt["buyers@shopco.example"]
-    assert shop["Subject"] == "Your monthly summary for July 2026: Shopco"
-    assert shop["Message-ID"].startswith("<summary.shopco.2026-07")
+    assert shop.subject == "Your monthly summary for July 2026: Shopco"
+    assert shop.message_id.startswith("<summary.shopco.2026-07")
     text, html = _body(shop, "plain"), _body(shop, "html")
     shopco_summary = MonthlySummary.objects.get(retailer=month_data["shopco"])
     figures = shopco_summary.figures
@@ -67,7 +69,7 @@ def test_no_summary_for_a_retailer_without_orders_when_the_setting_says_so(
     output = run("--month", "2026-07")
     assert "queued 2 summaries" in output and "1 empty skipped" in output
     messages = _settled(smtp, 2)
-    assert "hello@quiet.example" not in {rcpt[0] for rcpt, _ in messages}
+    assert "hello@quiet.example" not in {m.rcpt_tos[0] for m in messages}
     assert not MonthlySummary.objects.filter(retailer=month_data["quiet"]).exists()
 
 
@@ -87,15 +89,18 @@ def test_bad_month_changes_nothing(month_data, smtp, bad, says):
     assert says in str(raised.value)
     assert "\n" not in str(raised.value)
     assert not MonthlySummary.objects.exists()
-    assert not Delivery.objects.exists()
-    assert smtp.messages == []
+    assert not Delivery.objects.filter(summary__isnull=False).exists()
+    assert summary_emails(smtp) == []
 
 
 def test_dry_run_writes_and_sends_nothing(month_data, smtp):
     output = run("--month", "2026-07", "--dry-run")
     assert "would send 3 summaries" in output
-    assert not MonthlySummary.objects.exists() and not Delivery.objects.exists()
-    assert smtp.messages == []
+    assert (
+        not MonthlySummary.objects.exists()
+        and not Delivery.objects.filter(summary__isnull=False).exists()
+    )
+    assert summary_emails(smtp) == []
 
 
 def test_default_month_is_last_month(month_data, smtp):
@@ -137,8 +142,8 @@ def test_late_cancellation_is_an_adjustment_on_the_next_summary(month_data, smtp
     assert [(t["currency"], t["commission_due"]) for t in august["totals"]] == [("GBP", "-4.80")]
     august_mail = next(
         m
-        for rcpt, m in messages[3:]
-        if rcpt == ["buyers@shopco.example"] and "August 2026" in m["Subject"]
+        for m in messages[3:]
+        if m.rcpt_tos == ["buyers@shopco.example"] and "August 2026" in m.subject
     )
     text = _body(august_mail, "plain")
     assert "ADJUSTMENTS: orders of earlier months cancelled in August 2026" in text
@@ -167,13 +172,13 @@ def test_a_failure_for_one_retailer_does_not_stop_the_others(month_data, smtp, m
     with pytest.raises(CommandError, match="1 retailer summaries could not be built \\(other\\)"):
         run("--month", "2026-07")
     messages = _settled(smtp, 2)
-    assert {rcpt[0] for rcpt, _ in messages} == {"buyers@shopco.example", "hello@quiet.example"}
+    assert {m.rcpt_tos[0] for m in messages} == {"buyers@shopco.example", "hello@quiet.example"}
     assert not MonthlySummary.objects.filter(retailer=month_data["other"]).exists()
 
     monkeypatch.undo()
     assert "queued 1 summaries; 2 already sent before" in run("--month", "2026-07")
     messages = _settled(smtp, 3)
-    assert messages[2][0] == ["money@other.example"]
+    assert messages[2].rcpt_tos == ["money@other.example"]
 
 
 def test_concurrent_runs_send_one_email_per_retailer(on_postgres, month_data, smtp):
@@ -198,7 +203,22 @@ def test_concurrent_runs_send_one_email_per_retailer(on_postgres, month_data, sm
         thread.join(timeout=60)
     assert errors == []
     messages = _settled(smtp, 3 + len(extra))
-    recipients = sorted(rcpt[0] for rcpt, _ in messages)
+    recipients = sorted(m.rcpt_tos[0] for m in messages)
     assert len(recipients) == len(set(recipients)) == 23
     assert MonthlySummary.objects.count() == 23
-    assert Delivery.objects.count() == 23
+    assert Delivery.objects.filter(summary__isnull=False).count() == 23
+
+
+def test_beat_task_sends_last_months_summaries_once(month_data, smtp, settings):
+    from celery import current_app
+
+    from delivery import tasks  # noqa: F401  (registers the tasks)
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["orders-monthly-summaries"]
+    assert schedule["task"] == "delivery.send_monthly_summaries"
+    task = current_app.tasks["delivery.send_monthly_summaries"]
+    with time_machine.travel(ny(2026, 8, 1, 6, 0), tick=True):
+        task.apply()
+        task.apply()
+    _settled(smtp, 3)
+    assert MonthlySummary.objects.filter(month=date(2026, 7, 1)).count() == 3

@@ -11,6 +11,7 @@ from delivery.tests.summaries_support import (  # noqa: F401  (fixtures)
     month_data_fixture,
     run,
     smtp_fixture,
+    summary_emails,
 )
 
 
@@ -51,9 +52,9 @@ def test_resend_sends_the_same_summary_again_as_a_new_delivery(admin_client_, se
         assert response.status_code == 200
         assert "Queued 1 summary email(s) again" in response.text
         messages = _settled(smtp, 3 + expected)
-        rcpt, message = messages[-1]
-        assert rcpt == ["buyers@shopco.example"]
-        assert message["Message-ID"].startswith(f"<summary.shopco.2026-07.resend.{expected}")
+        message = messages[-1]
+        assert message.rcpt_tos == ["buyers@shopco.example"]
+        assert message.message_id.startswith(f"<summary.shopco.2026-07.resend.{expected}")
         assert sent.figures["orders"][0]["number"] in _body(message, "plain")
     keys = sorted(sent.deliveries.values_list("target_key", flat=True))
     rid = sent.retailer_id
@@ -61,8 +62,8 @@ def test_resend_sends_the_same_summary_again_as_a_new_delivery(admin_client_, se
     assert MonthlySummary.objects.count() == 3
     # A normal run still sends nothing more.
     assert "queued 0 summaries" in run("--month", "2026-07")
-    assert Delivery.objects.count() == 5
-    assert len(smtp.messages) == 5
+    assert Delivery.objects.filter(summary__isnull=False).count() == 5
+    assert len(summary_emails(smtp)) == 5
 
 
 def test_resend_needs_the_permission(client, transactional_db, sent, smtp):
@@ -74,5 +75,5 @@ def test_resend_needs_the_permission(client, transactional_db, sent, smtp):
     url = reverse("admin:delivery_monthlysummary_changelist")
     response = client.post(url, {"action": "resend_summaries", "_selected_action": [sent.pk]})
     assert response.status_code in (200, 302)
-    assert Delivery.objects.count() == 3
-    assert len(smtp.messages) == 3
+    assert Delivery.objects.filter(summary__isnull=False).count() == 3
+    assert len(summary_emails(smtp)) == 3
