@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import JSONField, OuterRef, Subquery, Value
 from django.utils import timezone
 
 from orders.models import Retailer
@@ -150,7 +150,11 @@ def _summaries_create_bulk(
         MonthlySummary.objects.bulk_create(
             [
                 MonthlySummary(
-                    retailer=retailer, month=month, figures=_figures_with_build(figures, build_id)
+                    retailer=retailer,
+                    month=month,
+                    # As an expression, so PostgreSQL gets a plain multi-row VALUES: Django's
+                    # UNNEST path quotes the JSON into an array literal in Python, 20x slower.
+                    figures=Value(_figures_with_build(figures, build_id), output_field=JSONField()),
                 )
                 for retailer, figures in items
             ],
@@ -158,9 +162,11 @@ def _summaries_create_bulk(
         )
         # A concurrent run may have won some rows: ours carry this build's id.
         won = [
-            summary
-            for summary in MonthlySummary.objects.filter(month=month, retailer_id__in=list(by_id))
-            if summary.figures.get("build", {}).get("id") == build_id
+            MonthlySummary(pk=pk, retailer_id=retailer_id, month=month)
+            for pk, retailer_id, row_build_id in MonthlySummary.objects.filter(
+                month=month, retailer_id__in=list(by_id)
+            ).values_list("pk", "retailer_id", "figures__build__id")
+            if row_build_id == build_id
         ]
         deliveries = Delivery.objects.bulk_create(
             [
@@ -415,7 +421,7 @@ def summary_email_parts(*, figures: dict, retailer_name: str) -> tuple[str, str,
 
 @register_email_renderer(DeliveryPurpose.MONTHLY_SUMMARY)
 def summary_email_render(delivery: Delivery) -> EmailMultiAlternatives:
-    summary = delivery.summary
+    summary = MonthlySummary.objects.select_related("retailer").get(pk=delivery.summary_id)
     subject, text, html = summary_email_parts(
         figures=summary.figures, retailer_name=summary.retailer.name
     )

@@ -15,7 +15,10 @@ from collections.abc import Iterable  # noqa: E402
 from datetime import date, datetime  # noqa: E402
 from decimal import Decimal  # noqa: E402
 
+from django.db.models import BooleanField, ExpressionWrapper, Q  # noqa: E402
 from django.utils import timezone  # noqa: E402
+
+from suppliers.models import Supplier  # noqa: E402
 
 from .models import (  # noqa: E402
     CancellationReason,
@@ -27,25 +30,22 @@ from .models import (  # noqa: E402
 
 SUMMARY_FIGURES_VERSION = 1
 _ZERO = Decimal("0.00")
+# Only what the summary shows: each column costs on 100+ rows per retailer (bench/summaries.py).
 _SUMMARY_ORDER_FIELDS = (
     "id",
     "retailer_id",
+    "supplier_id",
     "number",
     "retailer_reference",
-    "supplier__slug",
-    "supplier__name",
     "status",
     "currency",
     "total",
-    "item_count",
     "commission_rate",
     "commission_amount",
     "placed_at",
-    "updated_at",
     "cancelled_at",
     "cancellation_reason",
     "cancellation_note",
-    "shipped_at",
 )
 
 
@@ -77,7 +77,10 @@ def month_last_closed(*, now: datetime | None = None) -> date:
 
 
 def _money(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.01")))
+    # Amounts come from decimal(.., 2) columns and their sums: already to the cent.
+    if not value:
+        return "0.00"  # never "-0.00"
+    return str(value) if value.as_tuple().exponent == -2 else str(value.quantize(_ZERO))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -86,26 +89,32 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.get_default_timezone()).isoformat()
 
 
-def _status_at_close(row: dict, end: datetime, first_change_after: dict[int, str]) -> str:
-    if row["updated_at"] < end:
-        return row["status"]
-    return first_change_after.get(row["id"], row["status"])
-
-
-def _first_status_after(*, order_ids: list[int], end: datetime) -> dict[int, str]:
-    """For orders changed after the close: the status each had at the close (one query)."""
+def _changes_after_close(*, order_ids: list[int], end: datetime) -> dict[int, tuple[str, str, str]]:
+    """For orders whose status changed after the close: (status at the close, status now,
+    when it became that), from the events (one query)."""
     if not order_ids:
         return {}
-    found: dict[int, str] = {}
+    changes: dict[int, tuple[str, str, str]] = {}
     events = (
         OrderEvent.objects.filter(order_id__in=order_ids, created_at__gte=end)
         .order_by("order_id", "created_at", "id")
-        .values_list("order_id", "data")
+        .values_list("order_id", "data", "created_at")
     )
-    for order_id, data in events:
-        if order_id not in found and isinstance(data, dict) and data.get("from"):
-            found[order_id] = data["from"]
-    return found
+    for order_id, data, created_at in events:
+        if not isinstance(data, dict) or not data.get("from") or not data.get("to"):
+            continue  # not a status change
+        at_close = changes[order_id][0] if order_id in changes else data["from"]
+        changes[order_id] = (at_close, data["to"], _iso(created_at))
+    return changes
+
+
+def _suppliers_named(supplier_ids: set[int]) -> dict[int, tuple[str, str]]:
+    return {
+        pk: (slug, name)
+        for pk, slug, name in Supplier.objects.filter(pk__in=supplier_ids).values_list(
+            "pk", "slug", "name"
+        )
+    }
 
 
 def _empty_total(currency: str) -> dict:
@@ -128,7 +137,8 @@ def _figures_from_rows(
     month: date,
     placed: list[dict],
     adjusted: list[dict],
-    first_change_after: dict[int, str],
+    changes: dict[int, tuple[str, str, str]],
+    suppliers: dict[int, tuple[str, str]],
 ) -> dict:
     start, end = month_bounds(month)
     reasons = dict(CancellationReason.choices)
@@ -137,19 +147,16 @@ def _figures_from_rows(
     orders, cancelled, adjustments = [], [], []
 
     for row in sorted(placed, key=lambda r: (r["placed_at"], r["number"])):
-        status = _status_at_close(row, end, first_change_after)
+        change = changes.get(row["id"]) if row["changed_after_close"] else None
+        status = change[0] if change else row["status"]
+        supplier_slug, supplier_name = suppliers[row["supplier_id"]]
         counts[status] += 1
         total = totals.setdefault(row["currency"], _empty_total(row["currency"]))
         total["orders"] += 1
         total["placed_total"] += row["total"]
         earns = status != OrderStatus.CANCELLED
         commission = row["commission_amount"] if earns else _ZERO
-        later = None
-        if row["status"] != status:
-            later = {
-                "status": row["status"],
-                "at": _iso(row["cancelled_at"] or row["shipped_at"] or row["updated_at"]),
-            }
+        later = {"status": change[1], "at": change[2]} if change else None
         if earns:
             total["sales_total"] += row["total"]
             total["commission"] += commission
@@ -160,28 +167,27 @@ def _figures_from_rows(
                 {
                     "number": row["number"],
                     "reference": row["retailer_reference"],
-                    "supplier": row["supplier__slug"],
-                    "supplier_name": row["supplier__name"],
+                    "supplier": supplier_slug,
+                    "supplier_name": supplier_name,
                     "reason": row["cancellation_reason"],
                     "reason_label": reasons.get(row["cancellation_reason"], ""),
                     "note": row["cancellation_note"],
                     "cancelled_at": _iso(row["cancelled_at"]),
                     "currency": row["currency"],
-                    "total": _money(row["total"]),
+                    "total": str(row["total"]),  # decimal(14, 2): to the cent
                 }
             )
         orders.append(
             {
                 "number": row["number"],
                 "reference": row["retailer_reference"],
-                "supplier": row["supplier__slug"],
-                "supplier_name": row["supplier__name"],
+                "supplier": supplier_slug,
+                "supplier_name": supplier_name,
                 "placed_at": _iso(row["placed_at"]),
                 "status": status,
                 "later": later,
                 "currency": row["currency"],
-                "total": _money(row["total"]),
-                "item_count": row["item_count"],
+                "total": str(row["total"]),  # decimal(14, 2): to the cent
                 "commission_rate": str(row["commission_rate"]),
                 "commission": _money(commission),
             }
@@ -190,13 +196,14 @@ def _figures_from_rows(
     for row in sorted(adjusted, key=lambda r: (r["cancelled_at"], r["number"])):
         total = totals.setdefault(row["currency"], _empty_total(row["currency"]))
         total["adjustments"] -= row["commission_amount"]
+        supplier_slug, supplier_name = suppliers[row["supplier_id"]]
         placed_local = timezone.localtime(row["placed_at"])
         adjustments.append(
             {
                 "number": row["number"],
                 "reference": row["retailer_reference"],
-                "supplier": row["supplier__slug"],
-                "supplier_name": row["supplier__name"],
+                "supplier": supplier_slug,
+                "supplier_name": supplier_name,
                 "placed_at": _iso(row["placed_at"]),
                 "placed_month": f"{placed_local:%Y-%m}",
                 "cancelled_at": _iso(row["cancelled_at"]),
@@ -204,7 +211,7 @@ def _figures_from_rows(
                 "reason_label": reasons.get(row["cancellation_reason"], ""),
                 "note": row["cancellation_note"],
                 "currency": row["currency"],
-                "total": _money(row["total"]),
+                "total": str(row["total"]),  # decimal(14, 2): to the cent
                 "commission": _money(-row["commission_amount"]),
             }
         )
@@ -235,7 +242,7 @@ def _figures_from_rows(
 
 
 def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -> dict[int, dict]:
-    """Figures of one month for many retailers, keyed by retailer id, in at most 3 queries.
+    """Figures of one month for many retailers, keyed by retailer id, in at most 4 queries.
 
     Callers pass retailers in chunks (a few hundred) to bound memory.
     """
@@ -245,10 +252,11 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     month = month_first_day(month)
     start, end = month_bounds(month)
     ids = [retailer.pk for retailer in retailers]
+    changed = ExpressionWrapper(Q(updated_at__gte=end), output_field=BooleanField())
     placed = list(
         Order.objects.filter(retailer_id__in=ids, placed_at__gte=start, placed_at__lt=end)
         .order_by()
-        .values(*_SUMMARY_ORDER_FIELDS)
+        .values(*_SUMMARY_ORDER_FIELDS, changed_after_close=changed)
     )
     # Cancelled this month, placed in an earlier month: reverses commission counted then.
     adjusted = list(
@@ -262,9 +270,10 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
         .order_by()
         .values(*_SUMMARY_ORDER_FIELDS)
     )
-    first_change_after = _first_status_after(
-        order_ids=[row["id"] for row in placed if row["updated_at"] >= end], end=end
+    changes = _changes_after_close(
+        order_ids=[row["id"] for row in placed if row["changed_after_close"]], end=end
     )
+    suppliers = _suppliers_named({row["supplier_id"] for row in placed + adjusted})
     placed_by: dict[int, list[dict]] = defaultdict(list)
     adjusted_by: dict[int, list[dict]] = defaultdict(list)
     for row in placed:
@@ -277,7 +286,8 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
             month=month,
             placed=placed_by.get(retailer.pk, []),
             adjusted=adjusted_by.get(retailer.pk, []),
-            first_change_after=first_change_after,
+            changes=changes,
+            suppliers=suppliers,
         )
         for retailer in retailers
     }
