@@ -182,15 +182,6 @@ def _summaries_create_bulk(
     return won
 
 
-def summary_send(*, retailer: Retailer, month: date) -> MonthlySummary | None:
-    """Build and queue one retailer's summary for a closed month, once; None if it exists."""
-    summary_month_check_closed(month=month)
-    if MonthlySummary.objects.filter(retailer=retailer, month=month).exists():
-        return None
-    figures = retailer_month_figures(retailer=retailer, month=month)
-    return summary_create(retailer=retailer, month=month, figures=figures)
-
-
 @transaction.atomic
 def summary_resend(*, summary: MonthlySummary) -> Delivery:
     """Send a summary again on purpose: a new Delivery, so the normal run's rule still holds."""

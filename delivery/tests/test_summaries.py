@@ -2,7 +2,7 @@
 reaches a real SMTP server (aiosmtpd) once, whatever is re-run or run at the same time."""
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -222,3 +222,26 @@ def test_beat_task_sends_last_months_summaries_once(month_data, smtp, settings):
         task.apply()
     _settled(smtp, 3)
     assert MonthlySummary.objects.filter(month=date(2026, 7, 1)).count() == 3
+
+
+def test_a_sending_failure_is_retried_by_the_delivery_with_the_same_message(month_data, smtp):
+    from django.utils import timezone
+
+    from delivery.services import deliveries_sweep
+
+    smtp.fail_data = True
+    run("--month", "2026-07")
+    summary_deliveries = Delivery.objects.filter(purpose="monthly_summary")
+    assert summary_deliveries.count() == 3
+    assert all(d.status == "pending" and "451" in d.last_error for d in summary_deliveries)
+    assert summary_emails(smtp) == []
+    assert MonthlySummary.objects.filter(sent_at__isnull=True).count() == 3
+
+    smtp.fail_data = False
+    assert "queued 0 summaries; 3 already sent before" in run("--month", "2026-07")
+    with time_machine.travel(timezone.now() + timedelta(seconds=30), tick=True):
+        deliveries_sweep()
+    messages = _settled(smtp, 3)
+    identities = {d.identity for d in summary_deliveries}
+    assert {m.message_id for m in messages} == identities
+    assert summary_deliveries.filter(status="delivered").count() == 3
