@@ -57,7 +57,7 @@ def _settled(smtp, count: int) -> list:
 
 
 @pytest.fixture(name="month_data")
-def month_data_fixture(transactional_db, settings):
+def month_data_fixture(transactional_db, settings, smtp):
     """July 2026 in New York: two retailers with orders (two suppliers, GBP and EUR), one with
     none; retailer 'shopco' has an order on 31 July at 23:30 and a cancelled one."""
     settings.TIME_ZONE = "America/New_York"
