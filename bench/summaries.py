@@ -305,8 +305,10 @@ def main() -> None:
     received, size = (int(x) for x in smtp.stdout.readline().split())
     smtp.wait(timeout=30)
 
+    summaries.summaries_mark_sent()
     total_s = build_s + send_s
     delivered = Delivery.objects.filter(summary__month=month, status="delivered").count()
+    marked = MonthlySummary.objects.filter(month=month, sent_at__isnull=False).count()
     print()
     print(f"month {month:%Y-%m}: {RETAILERS:,} retailers, {ORDERS:,} orders (PostgreSQL)")
     print(f"SQL aggregate (one GROUP BY, {groups:,} groups): {aggregate_s * 1000:.0f} ms")
@@ -315,7 +317,8 @@ def main() -> None:
         f"({build_queries / max(run.retailers, 1):.3f} per retailer); failed {len(run.failed)}"
     )
     print(
-        f"send:  {delivered:,} delivered, {received:,} emails received by SMTP "
+        f"send:  {delivered:,} delivered ({marked:,} summaries marked sent), "
+        f"{received:,} emails received by SMTP "
         f"({size / max(received, 1) / 1024:.1f} KiB each) in {send_s:.1f} s, "
         f"{send_queries:,} queries ({send_queries / max(len(queued), 1):.2f} per summary)"
     )
@@ -325,6 +328,7 @@ def main() -> None:
         f"goal >= 200/s"
     )
     print(f"ratio build+send / SQL aggregate: {total_s / aggregate_s:.0f}x")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
 
 
 if __name__ == "__main__":
