@@ -1,1 +1,94 @@
-from . import admin_summaries  # noqa: F401  (monthly summaries; owned by the summaries work)
+"""Ops screens: destinations (secrets never shown), deliveries and attempts, redelivery."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+
+from .models import Delivery, DeliveryAttempt, Destination
+from .services import delivery_redeliver
+
+SECRET_FIELDS = ("webhook_secret", "sftp_password", "sftp_private_key")
+
+
+@admin.register(Destination)
+class DestinationAdmin(admin.ModelAdmin):
+    list_display = ("supplier", "channel", "enabled", "target", "secret_set", "updated_at")
+    list_filter = ("channel", "enabled")
+    search_fields = ("supplier__slug", "webhook_url", "sftp_host", "email_addresses")
+    # Secrets are set with `set_channel` or the portal; never shown or edited here.
+    exclude = SECRET_FIELDS
+    readonly_fields = ("secret_set", "sftp_last_run_at", "created_at", "updated_at")
+    formfield_overrides = {
+        models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"},
+    }
+
+    @admin.display(description="target")
+    def target(self, obj):
+        if obj.channel == "email":
+            return obj.email_addresses
+        if obj.channel == "webhook":
+            return obj.webhook_url
+        return f"{obj.sftp_username}@{obj.sftp_host}:{obj.sftp_port}{obj.sftp_path}"
+
+    @admin.display(description="secret set", boolean=True)
+    def secret_set(self, obj):
+        return bool(obj.webhook_secret or obj.sftp_password or obj.sftp_private_key)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ("started_at", "duration_ms", "success", "status_code", "error", "response_excerpt")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.action(description="Redeliver (same identity)")
+def redeliver(modeladmin, request, queryset):
+    count = 0
+    for delivery in queryset:
+        delivery_redeliver(delivery=delivery)
+        count += 1
+    modeladmin.message_user(request, f"Queued {count} deliveries again.", messages.SUCCESS)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "identity",
+        "supplier",
+        "channel",
+        "purpose",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "created_at",
+    )
+    list_filter = ("status", "channel", "purpose", "supplier", "created_at")
+    search_fields = ("identity", "recipient", "event__order__number", "supplier__slug")
+    date_hierarchy = "created_at"
+    list_select_related = ("supplier",)
+    actions = [redeliver]
+    inlines = [DeliveryAttemptInline]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(admin.ModelAdmin):
+    list_display = ("delivery", "started_at", "duration_ms", "success", "status_code", "error")
+    list_filter = ("success", "delivery__channel", "started_at")
+    search_fields = ("delivery__identity", "error")
+    list_select_related = ("delivery",)
+    readonly_fields = [f.name for f in DeliveryAttempt._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+from . import admin_summaries  # noqa: E402, F401  (monthly summaries: delivery/admin_summaries.py)

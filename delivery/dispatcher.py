@@ -14,6 +14,7 @@ from django.utils import timezone
 from orders.models import OrderEvent, OrderEventType
 from suppliers.models import SupplierMembership
 
+from .db import bookkeeping_atomic
 from .emails import email_domain
 from .models import Channel, Delivery, DeliveryPurpose, DeliveryStatus, Destination
 from .queue import deliveries_queue
@@ -128,7 +129,7 @@ def events_dispatch(*, event_ids: list[int]) -> list[int]:
     """Make the delivery rows of these events (once) and queue them; return the queued ids."""
     if not event_ids:
         return []
-    with transaction.atomic():
+    with bookkeeping_atomic():
         events = list(
             OrderEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=event_ids, dispatched_at__isnull=True)

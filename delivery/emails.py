@@ -13,10 +13,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from orders.documents import orders_with_document_relations
 from orders.models import CancellationReason, Order, OrderEventType
 
-from .channels.base import DeliveryFailed
+from .channels.base import DeliveryFailed, delivery_order
 from .models import Delivery, DeliveryPurpose
 
 EmailRenderer = Callable[[Delivery], EmailMultiAlternatives]
@@ -74,9 +73,7 @@ def _message(*, delivery: Delivery, template: str, context: dict) -> EmailMultiA
 
 
 def _order_of(delivery: Delivery) -> Order:
-    if delivery.event_id is None:
-        raise DeliveryFailed("this delivery has no order event", retryable=False)
-    return orders_with_document_relations(Order.objects.filter(pk=delivery.event.order_id)).get()
+    return delivery_order(delivery)
 
 
 def _order_context(order: Order) -> dict:

@@ -9,6 +9,7 @@ on the address actually connected to.
 from __future__ import annotations
 
 import ipaddress
+import threading
 
 import requests
 from django.conf import settings
@@ -92,7 +93,28 @@ def http_session() -> requests.Session:
             user_agent_override="orders-portal-webhooks/1",
         )
     )
+    # No proxies from the environment: the address check must see the real destination
+    # (and reading the environment on every request costs more than the request).
+    session.trust_env = False
     if not allow_private:
         session.mount("http://", StrictIPFilterAdapter(is_https_proto=False))
         session.mount("https://", StrictIPFilterAdapter(is_https_proto=True))
     return session
+
+
+_local = threading.local()
+
+
+def http_session_shared() -> requests.Session:
+    """This thread's session, kept between deliveries so connections are reused (keep-alive).
+
+    Made again when the settings it was made from change.
+    """
+    key = (settings.WEBHOOK_TIMEOUT_SECONDS, settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS)
+    cached = getattr(_local, "session", None)
+    if cached is None or cached[0] != key:
+        if cached is not None:
+            cached[1].close()
+        cached = (key, http_session())
+        _local.session = cached
+    return cached[1]

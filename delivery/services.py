@@ -21,11 +21,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from orders.documents import iso
-from orders.models import OrderEvent, OrderEventType
+from orders.models import OrderEvent, OrderEventType, OrderLine
 from suppliers.models import Supplier
 from suppliers.services import emails_clean, supplier_create
 
 from .channels import DeliveryFailed, SendResult, channel_get
+from .db import bookkeeping_atomic
 from .dispatcher import email_identity, events_dispatch
 from .models import (
     Channel,
@@ -158,7 +159,7 @@ def webhook_secret_rotate(*, destination: Destination) -> str:
         raise ValidationError({"channel": ["Only a webhook has a signing secret."]})
     secret = webhook_secret_generate()
     Destination.objects.filter(pk=destination.pk).update(
-        webhook_secret=Destination._meta.get_field("webhook_secret").get_prep_value(secret),
+        webhook_secret=secret,  # encrypted by the field
         updated_at=timezone.now(),
     )
     destination.webhook_secret = secret
@@ -314,26 +315,56 @@ def _claimable(now) -> Q:
     )
 
 
-def _claim(*, delivery_ids: list[int], lease_seconds: float | None = None):
+def _claim(*, delivery_ids: list[int], lease_seconds: float | None = None, due_only=False):
     """Take a lease on the rows by one conditional UPDATE; return (token, rows won).
 
     The lease end is the token: a row is ours while its claimed_until equals it. A worker
     killed mid-send lets it lapse; a worker that outlived its lease finds the token changed
-    and records its attempt without moving the row.
+    and records its attempt without moving the row. The rows come back with their order
+    (and its lines) loaded, so a channel needs no further query to render it.
     """
     now = timezone.now()
     token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
-    won = Delivery.objects.filter(_claimable(now), pk__in=delivery_ids).update(
-        attempt_count=F("attempt_count") + 1, claimed_until=token, updated_at=now
-    )
+    claimable = Delivery.objects.filter(_claimable(now), pk__in=delivery_ids)
+    if due_only:
+        claimable = claimable.filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+        )
+    with bookkeeping_atomic():
+        won = claimable.update(
+            attempt_count=F("attempt_count") + 1, claimed_until=token, updated_at=now
+        )
     if not won:
         return token, []
     rows = list(
-        Delivery.objects.select_related("destination", "event", "supplier", "cause")
+        Delivery.objects.select_related(
+            "destination", "event__order__supplier", "event__order__retailer"
+        )
         .filter(pk__in=delivery_ids, claimed_until=token, status=DeliveryStatus.PENDING)
-        .order_by("pk")
+        .order_by(*(["pk"] if len(delivery_ids) > 1 else []))
     )
+    _attach_order_lines(rows)
     return token, rows
+
+
+def _attach_order_lines(deliveries: list[Delivery]) -> None:
+    """Load the lines of every delivery's order in one query (a lean prefetch)."""
+    orders = {d.event.order_id: d.event.order for d in deliveries if d.event_id is not None}
+    if not orders:
+        return
+    lines: dict[int, list[OrderLine]] = {pk: [] for pk in orders}
+    for line in OrderLine.objects.filter(order_id__in=list(orders)).order_by("order_id", "line_no"):
+        lines[line.order_id].append(line)
+    for pk, order in orders.items():
+        order._prefetched_objects_cache = {"lines": _lines_queryset(order, lines[pk])}
+
+
+def _lines_queryset(order, lines: list[OrderLine]):
+    """A lines manager result that `order.lines.all()` serves from memory."""
+    queryset = order.lines.all()
+    queryset._result_cache = lines
+    queryset._prefetch_done = True
+    return queryset
 
 
 def _skip_reason(delivery: Delivery) -> str | None:
@@ -367,23 +398,12 @@ def _cancel_skipped(deliveries) -> list[Delivery]:
 
 def delivery_send(*, delivery_id: int) -> str:
     """Send one due delivery (if no other worker holds it); return what happened."""
-    now = timezone.now()
-    candidate = (
-        Delivery.objects.select_related("destination")
-        .filter(_claimable(now), pk=delivery_id)
-        .filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
-        )
-        .first()
-    )
-    if candidate is None:
-        return "not due, not pending or held"
-    if not _cancel_skipped([candidate]):
-        return "cancelled"
-    token, rows = _claim(delivery_ids=[delivery_id])
+    token, rows = _claim(delivery_ids=[delivery_id], due_only=True)
     if not rows:
-        return "held by another worker"
+        return "not due, not pending or held by another worker"
     delivery = rows[0]
+    if not _cancel_skipped([delivery]):
+        return "cancelled"
     started_at = timezone.now()
     t0 = time.monotonic()
     outcome = _outcome_of(channel_get(delivery.channel).send, delivery)
@@ -468,7 +488,7 @@ def _attempt(*, delivery: Delivery, started_at, duration_ms: int, outcome) -> De
     )
 
 
-@transaction.atomic
+@bookkeeping_atomic()
 def _record_delivered(*, deliveries, results, token, started_at, duration_ms) -> dict[int, str]:
     now = timezone.now()
     DeliveryAttempt.objects.bulk_create(
@@ -506,7 +526,7 @@ def _record(
     ours = Delivery.objects.filter(
         pk=delivery.pk, claimed_until=token, status=DeliveryStatus.PENDING
     )
-    with transaction.atomic():
+    with bookkeeping_atomic():
         _attempt(
             delivery=delivery, started_at=started_at, duration_ms=duration_ms, outcome=outcome
         ).save()
@@ -702,7 +722,8 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
     with transaction.atomic():
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(now), next_attempt_at__lte=now)
+            .filter(_claimable(now))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=stale))
             .exclude(channel=Channel.SFTP)
             .order_by("next_attempt_at", "pk")

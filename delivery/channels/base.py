@@ -50,3 +50,17 @@ class BaseChannel:
             except DeliveryFailed as exc:
                 results[delivery.pk] = exc
         return results
+
+
+def delivery_order(delivery):
+    """The order a delivery is about, with supplier, retailer and lines loaded (once)."""
+    from orders.documents import orders_with_document_relations
+    from orders.models import Order
+
+    if delivery.event_id is None:
+        raise DeliveryFailed("this delivery has no order event", retryable=False)
+    order = delivery.event.order
+    if "lines" not in getattr(order, "_prefetched_objects_cache", {}):
+        order = orders_with_document_relations(Order.objects.filter(pk=order.pk)).get()
+        delivery.event.order = order
+    return order

@@ -8,19 +8,18 @@ import time
 import requests
 from django.core.serializers.json import DjangoJSONEncoder
 
-from orders.documents import iso, order_document, orders_with_document_relations
-from orders.models import Order
+from orders.documents import iso, order_document
 
-from ..netguard import AddressRefused, http_session
+from ..netguard import AddressRefused, http_session, http_session_shared
 from ..signing import webhook_sign
-from .base import BaseChannel, DeliveryFailed, SendResult
+from .base import BaseChannel, DeliveryFailed, SendResult, delivery_order
 
 RESPONSE_EXCERPT_BYTES = 4096
 
 
 def webhook_body(delivery) -> bytes:
     event = delivery.event
-    order = orders_with_document_relations(Order.objects.filter(pk=event.order_id)).get()
+    order = delivery_order(delivery)
     payload = {
         "type": event.type,
         "timestamp": iso(event.created_at),
@@ -99,6 +98,7 @@ class WebhookChannel(BaseChannel):
             secret=destination.webhook_secret,
             msg_id=delivery.identity,
             body=webhook_body(delivery),
+            session=http_session_shared(),
         )
 
     def send_batch(self, deliveries: list) -> dict:

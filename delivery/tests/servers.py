@@ -62,6 +62,8 @@ class _Collector:
         self.server = server
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        with self.server.lock:
+            self.server.sessions.add(id(session))
         if address in self.server.refuse:
             return "550 5.1.1 no such user"
         envelope.rcpt_tos.append(address)
@@ -89,6 +91,7 @@ class SMTPServer:
         self.messages: list[ReceivedEmail] = []
         self.lock = threading.Lock()
         self.refuse: set[str] = set()
+        self.sessions: set[int] = set()  # one per SMTP connection that sent a message
         self.fail_data = False
         self.host = "127.0.0.1"
         self.port = free_port()
@@ -145,6 +148,8 @@ class HTTPReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Answer in one segment: no Nagle / delayed-ACK stalls on kept-alive connections.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass

@@ -176,3 +176,17 @@ def test_send_test_reaches_an_allowed_receiver(hook, http_receiver):
     (request,) = http_receiver.requests
     assert Webhook(secret).verify(request.body, request.headers)["type"] == "webhook.test"
     assert not Delivery.objects.exists()
+
+
+def test_timeout_is_a_retryable_failure(
+    hook, retailer, http_receiver, settings, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    http_receiver.script(Answer(status=200, delay=5))
+    place(retailer, django_capture_on_commit_callbacks)
+    http_receiver.wait_for(1)
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempt_count == 1
+    assert delivery.last_error == "timed out"
+    (attempt,) = delivery.attempts.all()
+    assert not attempt.success and attempt.status_code is None and attempt.duration_ms < 4000

@@ -1,0 +1,45 @@
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from delivery.selectors import delivery_status_summary
+
+
+class Command(BaseCommand):
+    help = "Per supplier and channel: delivered, pending, failing, failed, oldest pending."
+
+    def handle(self, *args, **options):
+        rows = delivery_status_summary()
+        if not rows:
+            self.stdout.write("No deliveries yet.")
+            return
+        header = (
+            "supplier",
+            "channel",
+            "delivered",
+            "pending",
+            "failing",
+            "failed",
+            "oldest pending",
+        )
+        lines = [header]
+        now = timezone.now()
+        for row in rows:
+            oldest = row["oldest_pending"]
+            age = ""
+            if oldest:
+                minutes = int((now - oldest).total_seconds() // 60)
+                age = f"{oldest:%Y-%m-%d %H:%M} ({minutes} min)"
+            lines.append(
+                (
+                    row["supplier__slug"] or "-",
+                    row["channel"],
+                    str(row["delivered"]),
+                    str(row["pending"]),
+                    str(row["failing"]),
+                    str(row["failed"]),
+                    age or "-",
+                )
+            )
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        for line in lines:
+            self.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())

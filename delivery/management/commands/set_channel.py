@@ -1,0 +1,132 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from delivery.models import Channel
+from delivery.selectors import supplier_channels_all_off
+from delivery.services import (
+    destination_disable,
+    destination_set_email,
+    destination_set_sftp,
+    destination_set_webhook,
+)
+from suppliers.cli import command_error
+from suppliers.models import Supplier
+
+
+class Command(BaseCommand):
+    help = (
+        "Set or turn off a supplier's channel: email --to, webhook --url [--secret], "
+        "sftp --host ... (or --hosted), or CHANNEL --off."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("channel", choices=Channel.values)
+        parser.add_argument("--off", action="store_true", help="Turn the channel off.")
+        parser.add_argument("--to", help="email: one address or several, comma-separated.")
+        parser.add_argument("--url", help="webhook: the URL we POST to.")
+        parser.add_argument("--secret", help="webhook: a whsec_... secret (else one is made).")
+        parser.add_argument(
+            "--events", help="webhook: event types, comma-separated (default: all)."
+        )
+        parser.add_argument("--host")
+        parser.add_argument("--port", default="22")
+        parser.add_argument("--username")
+        parser.add_argument("--password")
+        parser.add_argument("--key-file", dest="key_file")
+        parser.add_argument("--path")
+        parser.add_argument("--host-key", dest="host_key", help='The server key: "TYPE BASE64".')
+        parser.add_argument("--every", default="15", help="sftp: minutes between runs.")
+        parser.add_argument("--format", dest="file_format", default="csv")
+        parser.add_argument(
+            "--hosted", action="store_true", help="sftp: use the platform's hosted SFTP server."
+        )
+
+    def handle(self, *args, slug, channel, off, **opts):
+        supplier = Supplier.objects.filter(slug=slug).first()
+        if supplier is None:
+            raise CommandError(f"slug: no supplier '{slug}'.")
+        try:
+            if off:
+                self._off(supplier, channel)
+            elif channel == Channel.EMAIL:
+                self._email(supplier, opts)
+            elif channel == Channel.WEBHOOK:
+                self._webhook(supplier, opts)
+            else:
+                self._sftp(supplier, opts)
+        except ValidationError as exc:
+            raise command_error(exc)
+
+    def _off(self, supplier, channel):
+        destination = destination_disable(supplier=supplier, channel=channel)
+        if destination is None:
+            self.stdout.write(f"{supplier.slug}: {channel} was not set up; nothing to turn off.")
+        else:
+            self.stdout.write(f"{supplier.slug}: {channel} is off.")
+        if supplier_channels_all_off(supplier=supplier):
+            self.stdout.write(
+                f"Every channel of {supplier.slug} is off: it collects orders by the API alone. "
+                "Retailers are still emailed about cancellations."
+            )
+
+    def _email(self, supplier, opts):
+        if not opts["to"]:
+            raise CommandError("to: give --to ADDRESS[,ADDRESS2].")
+        destination = destination_set_email(supplier=supplier, addresses=opts["to"])
+        self.stdout.write(
+            f"{supplier.slug}: order emails go to {destination.email_addresses.replace(',', ', ')}."
+        )
+
+    def _webhook(self, supplier, opts):
+        if not opts["url"]:
+            raise CommandError("url: give --url URL.")
+        destination, generated = destination_set_webhook(
+            supplier=supplier, url=opts["url"], secret=opts["secret"], event_types=opts["events"]
+        )
+        self.stdout.write(f"{supplier.slug}: webhook on, POSTing to {destination.webhook_url}.")
+        if generated:
+            self.stdout.write(
+                f"Signing secret (shown once, store it now): {generated}\n"
+                "Verify the webhook-signature header with any Standard Webhooks library."
+            )
+
+    def _sftp(self, supplier, opts):
+        if opts["hosted"]:
+            destination = destination_set_sftp(
+                supplier=supplier,
+                hosted=True,
+                interval_minutes=opts["every"],
+                file_format=opts["file_format"],
+            )
+        else:
+            for name in ("host", "username", "path", "host_key"):
+                if not opts[name]:
+                    raise CommandError(f"{name}: give --{name.replace('_', '-')}.")
+            if bool(opts["password"]) == bool(opts["key_file"]):
+                raise CommandError("password: give either --password or --key-file (one).")
+            private_key = None
+            if opts["key_file"]:
+                try:
+                    with open(opts["key_file"]) as handle:
+                        private_key = handle.read()
+                except OSError as exc:
+                    raise CommandError(f"key-file: cannot read {opts['key_file']}: {exc.strerror}")
+            destination = destination_set_sftp(
+                supplier=supplier,
+                host=opts["host"],
+                port=opts["port"],
+                username=opts["username"],
+                password=opts["password"],
+                private_key=private_key,
+                path=opts["path"],
+                host_key=opts["host_key"],
+                interval_minutes=opts["every"],
+                file_format=opts["file_format"],
+            )
+        self.stdout.write(
+            f"{supplier.slug}: sftp on, {destination.sftp_format} files to "
+            f"{destination.sftp_username}@{destination.sftp_host}:{destination.sftp_port}"
+            f"{destination.sftp_path} every {destination.sftp_interval_minutes} min"
+            f"{' (hosted)' if destination.sftp_hosted else ''}."
+        )

@@ -1,0 +1,200 @@
+"""Real Redis and Celery worker subprocesses for fault tests and the benchmark.
+
+Every process binds 127.0.0.1 on a free port, logs to a file, is waited on with a deadline
+and is killed by its own process group id when stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from delivery.tests.servers import free_port, wait_until
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+class RedisServer:
+    """Our own redis-server (never the machine's), restartable on the same port."""
+
+    def __init__(self, executable: str = "redis-server"):
+        self.executable = shutil.which(executable) or executable
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="op-redis-"))
+        self.proc: subprocess.Popen | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> RedisServer:
+        log = open(self.dir / "redis.log", "ab")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(
+            [
+                self.executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(self._answers, timeout=15, message="redis-server did not start")
+        return self
+
+    def _answers(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def database_url_for(settings_dict: dict) -> str:
+    """A DATABASE_URL naming the database this process uses (the test database in tests)."""
+    user = settings_dict.get("USER") or ""
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+class CeleryWorker:
+    """`celery worker` (optionally with embedded beat) as a subprocess in its own session."""
+
+    def __init__(self, *, env: dict[str, str], concurrency: int = 2, beat: bool = False):
+        self.env = {**os.environ, "DEBUG": "true", **env}
+        self.concurrency = concurrency
+        self.beat = beat
+        self.dir = Path(tempfile.mkdtemp(prefix="op-worker-"))
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.dir / "worker.log"
+        self.starts = 0
+
+    def start(self, *, timeout: float = 60) -> CeleryWorker:
+        self.starts += 1
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "orders_portal",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(self.concurrency),
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"test{self.starts}@%h",
+        ]
+        if self.beat:
+            command += ["--beat", "--schedule", str(self.dir / "beat-schedule")]
+        self.proc = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(
+            lambda: self._ready(offset),
+            timeout=timeout,
+            interval=0.1,
+            message=f"celery worker did not start; log: {self.log_tail()}",
+        )
+        return self
+
+    def _ready(self, offset: int) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"celery worker exited: {self.log_tail()}")
+        with open(self.log_path, "rb") as handle:
+            handle.seek(offset)
+            return b" ready." in handle.read()
+
+    def log_tail(self, size: int = 3000) -> str:
+        try:
+            return self.log_path.read_bytes()[-size:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: main process and every pool child."""
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+
+    def cleanup(self) -> None:
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def celery_broker(url: str):
+    """Point this process's Celery app at `url` (publishing), then back."""
+    from celery import current_app as app
+
+    def reset() -> None:
+        if app._pool is not None:
+            with contextlib.suppress(Exception):
+                app._pool.force_close_all()
+        app._pool = None
+        with contextlib.suppress(AttributeError, KeyError):
+            app.__dict__["amqp"]._producer_pool = None
+
+    old_url, old_options = app.conf.broker_url, app.conf.broker_transport_options
+    reset()
+    app.conf.broker_url = url
+    app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    try:
+        yield app
+    finally:
+        reset()
+        app.conf.broker_url, app.conf.broker_transport_options = old_url, old_options

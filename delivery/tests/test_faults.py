@@ -1,0 +1,126 @@
+"""Faults on PostgreSQL and Redis, with a real Celery worker subprocess.
+
+The broker is down while orders are placed; a worker is SIGKILLed mid-delivery. Every order
+still reaches the webhook, with its one identity, and the database never holds two deliveries
+for one (event, destination).
+"""
+
+import time
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+
+from conftest import require_executable
+from delivery.models import Delivery, DeliveryStatus
+from delivery.queue import broker_backoff_reset
+from delivery.services import destination_disable, destination_set_webhook, supplier_onboard
+from delivery.tests.processes import CeleryWorker, RedisServer, celery_broker, database_url_for
+from delivery.tests.servers import Answer, wait_until
+from orders.models import OrderEvent
+from orders.tests.factories import make_retailer, place_order
+from suppliers.tests.factories import make_products
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def stack(on_postgres, http_receiver):
+    """Own redis-server, a worker with beat (sweeper every second), a webhook supplier."""
+    require_executable(["redis-server"], "redis-server")
+    redis = RedisServer().start()
+    worker = CeleryWorker(
+        env={
+            "DATABASE_URL": database_url_for(connection.settings_dict),
+            "CELERY_BROKER_URL": redis.url(0),
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+            "WEBHOOK_TIMEOUT_SECONDS": "4",
+            "DELIVERY_CLAIM_SECONDS": "6",
+            "DELIVERY_REQUEUE_AFTER_SECONDS": "1",
+            "DELIVERY_DISPATCH_GRACE_SECONDS": "1",
+            "SWEEP_INTERVAL_SECONDS": "1",
+            "DELIVERY_BROKER_BACKOFF_SECONDS": "1",
+            "EMAIL_URL": "consolemail://",
+        },
+        beat=True,
+    )
+    supplier = supplier_onboard(slug="cole", name="Cole", order_emails="po@cole.example")
+    make_products(supplier=supplier, skus={"COLE-1": "12.00"})
+    destination_disable(supplier=supplier, channel="email")
+    destination_set_webhook(supplier=supplier, url=http_receiver.url + "/hook")
+    retailer, _ = make_retailer(slug="shopco")
+    broker_backoff_reset()
+    try:
+        with celery_broker(redis.url(0)):
+            yield redis, worker, retailer
+    finally:
+        worker.cleanup()
+        redis.cleanup()
+        broker_backoff_reset()
+
+
+def assert_one_row_per_event_and_target():
+    duplicates = (
+        Delivery.objects.values("event_id", "target_key").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    assert list(duplicates) == []
+
+
+def test_broker_down_while_orders_are_placed(stack, http_receiver, settings):
+    redis, worker, retailer = stack
+    settings.DELIVERY_BROKER_BACKOFF_SECONDS = 1
+    worker.start()
+    redis.stop()  # the broker goes away
+    started = time.monotonic()
+    orders = [
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])[0]
+        for _ in range(5)
+    ]
+    # Placing orders never failed and never hung on the broker for long.
+    assert time.monotonic() - started < 30
+    assert OrderEvent.objects.filter(dispatched_at__isnull=False).count() == 5
+    assert Delivery.objects.filter(status=DeliveryStatus.PENDING).count() == 5
+    assert http_receiver.requests == []
+
+    redis.start()  # same port: the worker and beat reconnect, the sweeper queues the rows
+    wait_until(
+        lambda: Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 5,
+        timeout=90,
+        interval=0.2,
+        message=f"not every order delivered; worker log: {worker.log_tail()}",
+    )
+    ids = [r.headers["webhook-id"] for r in http_receiver.requests]
+    deliveries = Delivery.objects.filter(channel="webhook")
+    assert sorted(ids) == sorted(deliveries.values_list("identity", flat=True))  # once each
+    numbers = {d.event.order.number for d in deliveries.select_related("event__order")}
+    assert numbers == {o.number for o in orders}
+    assert_one_row_per_event_and_target()
+
+
+def test_worker_killed_mid_delivery(stack, http_receiver):
+    redis, worker, retailer = stack
+    # The receiver stalls on the first request; the worker is killed while it waits.
+    http_receiver.script(Answer(status=200, delay=60))
+    worker.start()
+    (order,) = place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    http_receiver.wait_for(1, timeout=60)
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.claimed_until is not None and delivery.status == DeliveryStatus.PENDING
+    worker.kill()  # SIGKILL, whole process group, mid-request
+    assert Delivery.objects.get(pk=delivery.pk).status == DeliveryStatus.PENDING
+
+    worker.start()
+    wait_until(
+        lambda: Delivery.objects.get(pk=delivery.pk).status == DeliveryStatus.DELIVERED,
+        timeout=90,
+        interval=0.2,
+        message=f"not delivered after restart; worker log: {worker.log_tail()}",
+    )
+    first, second = http_receiver.requests[:2]
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == delivery.identity
+    assert len({r.headers["webhook-id"] for r in http_receiver.requests}) == 1
+    delivery.refresh_from_db()
+    assert delivery.attempt_count >= 2
+    assert delivery.attempts.filter(success=True).count() == 1
+    assert Delivery.objects.filter(event__order=order).count() == 1
+    assert_one_row_per_event_and_target()
