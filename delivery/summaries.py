@@ -346,7 +346,9 @@ def _figures_for(
 
 def _create_items(*, items: list[tuple[Retailer, dict]], month: date, run: SummaryRun) -> None:
     try:
-        run.created += len(_summaries_create_bulk(items=items, month=month))
+        won = len(_summaries_create_bulk(items=items, month=month))
+        run.created += won
+        run.existing += len(items) - won  # made by a concurrent run meanwhile
         return
     except Exception:  # noqa: BLE001 - find the retailer that fails; the others go on
         logger.exception("storing summaries failed for a batch; retrying one by one")
