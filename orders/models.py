@@ -149,6 +149,12 @@ class Order(models.Model):
                 fields=["supplier", "retailer_reference"], name="order_supplier_reference"
             ),
             models.Index(F("supplier"), Upper("customer_email"), name="order_supplier_email_upper"),
+            # Monthly summaries: cancellations made in a month, for orders of earlier months.
+            models.Index(
+                fields=["retailer", "cancelled_at"],
+                name="order_retailer_cancelled",
+                condition=Q(cancelled_at__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["intake", "supplier"], name="order_one_per_supplier"),

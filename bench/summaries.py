@@ -1,0 +1,335 @@
+"""Benchmark: build and send every retailer's monthly summary, against one SQL aggregate.
+
+    DEBUG=true .venv/bin/python bench/summaries.py
+
+Loads BENCH_RETAILERS retailers (default 10,000) and BENCH_ORDERS orders (default 1,000,000)
+into PostgreSQL (BENCH_DATABASE_URL, default the op_summaries database) with COPY, once: a
+later run with the same sizes reuses them. 95% of the orders are placed in the summarised
+month (last month), 5% in the month before; 8% are cancelled, 30% shipped; a fifth of the
+earlier month's orders are cancelled during the summarised month (adjustments).
+No order lines are loaded: summaries do not read them.
+
+Then, timed: (1) one SQL aggregate of the month per retailer, currency and status (the
+baseline: the least work the database can do over these rows), (2) `summaries_send_for_month`
+(figures, summary rows, delivery rows), (3) sending every summary email through the delivery
+engine's batch send path (`deliveries_process_batch`: claim, render, one SMTP connection per
+batch, attempts, delivered), synchronously in this process rather than by Celery workers, to
+aiosmtpd in a subprocess. Prints
+time, queries per retailer, summaries/s and the ratio to the aggregate.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders_portal.settings")
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/op_summaries"
+)
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "600000")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+RETAILERS = int(os.environ.get("BENCH_RETAILERS", "10000"))
+ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000"))
+SEND_BATCH = int(os.environ.get("BENCH_SEND_BATCH", "200"))
+
+SMTP_SERVER = r"""
+import sys, threading
+from aiosmtpd.controller import Controller
+class C(Controller):
+    def _trigger_server(self):
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+class H:
+    count = 0
+    size = 0
+    async def handle_DATA(self, server, session, envelope):
+        H.count += 1
+        H.size += len(envelope.content)
+        return "250 OK"
+c = C(H(), hostname="127.0.0.1", port=0)
+c.start()
+print(c.port, flush=True)
+sys.stdin.readline()
+print(H.count, H.size, flush=True)
+c.stop()
+"""
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def loaded(month) -> bool:
+    from orders.models import Order, Retailer
+
+    return (
+        Retailer.objects.filter(slug__startswith="bench-").count() == RETAILERS
+        and Order.objects.count() == ORDERS
+        and Order.objects.filter(retailer__slug="bench-0").exists()
+        and Retailer.objects.filter(slug="bench-0", name__endswith=f"{month:%Y-%m}").exists()
+    )
+
+
+def load(month) -> None:
+    from orders.selectors import month_bounds, month_previous
+    from suppliers.services import supplier_create
+
+    print(f"loading {RETAILERS:,} retailers and {ORDERS:,} orders with COPY ...", flush=True)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE delivery_deliveryattempt, delivery_delivery, delivery_monthlysummary, "
+            "orders_orderevent, orders_orderline, orders_order, orders_orderintake, "
+            "orders_retailer, delivery_destination, suppliers_supplier RESTART IDENTITY CASCADE"
+        )
+    suppliers = [
+        supplier_create(slug="bench-acme", name="Acme Home Goods", order_emails="o@acme.example"),
+        supplier_create(slug="bench-cogs", name="Cogs GmbH", order_emails="o@cogs.example"),
+    ]
+    start, end = month_bounds(month)
+    prev_start, _ = month_bounds(month_previous(month))
+    created = prev_start - timedelta(days=30)
+    rng = random.Random(42)  # noqa: S311
+    rates = [Decimal("0.10"), Decimal("0.12"), Decimal("0.15")]
+    raw = connection.connection  # psycopg 3
+    with raw.cursor() as cur:
+        with cur.copy(
+            "COPY orders_retailer (id, slug, name, email, commission_rate, api_key_prefix, "
+            "api_key_hash, is_active, created_at) FROM STDIN"
+        ) as copy:
+            for i in range(RETAILERS):
+                copy.write_row(
+                    (
+                        i + 1,
+                        f"bench-{i}",
+                        f"Bench shop {i} {month:%Y-%m}",
+                        f"buyers@bench-{i}.example",
+                        rates[i % 3],
+                        f"rtl_{i:08d}",
+                        f"{i:064x}",
+                        True,
+                        created,
+                    )
+                )
+        month_seconds = int((end - start).total_seconds())
+        prev_seconds = int((start - prev_start).total_seconds())
+        with cur.copy(
+            "COPY orders_orderintake (id, retailer_id, reference, created_at) FROM STDIN"
+        ) as intake_copy:
+            for i in range(ORDERS):
+                intake_copy.write_row((i + 1, i % RETAILERS + 1, f"R-{i}", created))
+        columns = (
+            "id, number, intake_id, supplier_id, retailer_id, retailer_reference, status, "
+            "customer_name, customer_email, customer_phone, ship_name, ship_line1, ship_line2, "
+            "ship_city, ship_region, ship_postcode, ship_country, currency, total, item_count, "
+            "commission_rate, commission_amount, placed_at, created_at, updated_at, version, "
+            "cancellation_reason, cancellation_note, cancelled_at, shipment_carrier, "
+            "shipment_tracking_number, shipped_at"
+        )
+        with cur.copy(f"COPY orders_order ({columns}) FROM STDIN") as copy:
+            for i in range(ORDERS):
+                retailer = i % RETAILERS
+                rate = rates[retailer % 3]
+                supplier = suppliers[i % 2]
+                currency = "GBP" if i % 2 == 0 else "EUR"
+                total = Decimal(rng.randint(500, 50000)) / 100
+                commission = (total * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                earlier = rng.random() < 0.05  # placed in the month before
+                if earlier:
+                    placed = prev_start + timedelta(seconds=rng.randrange(prev_seconds))
+                else:
+                    placed = start + timedelta(seconds=rng.randrange(month_seconds))
+                status, reason, note, cancelled_at, shipped_at = "placed", "", "", None, None
+                roll = rng.random()
+                if earlier and roll < 0.2:
+                    status, reason, note = "cancelled", "out_of_stock", "Gone, sorry"
+                    cancelled_at = start + timedelta(seconds=rng.randrange(month_seconds))
+                elif not earlier and roll < 0.08:
+                    status, reason, note = "cancelled", "customer_request", "Changed mind"
+                    cancelled_at = min(placed + timedelta(hours=5), end - timedelta(seconds=1))
+                elif roll < 0.38:
+                    status, shipped_at = "shipped", placed + timedelta(hours=20)
+                    if shipped_at >= end:
+                        status, shipped_at = "processing", None
+                elif roll < 0.5:
+                    status = "processing"
+                updated = cancelled_at or shipped_at or placed
+                copy.write_row(
+                    (
+                        i + 1,
+                        f"PO-{i + 10001}",
+                        i + 1,
+                        supplier.pk,
+                        retailer + 1,
+                        f"R-{i}",
+                        status,
+                        "Ann Lee",
+                        "ann@example.com",
+                        "+44 20 7946 0000",
+                        "Ann Lee",
+                        "1 High St",
+                        "",
+                        "Leeds",
+                        "",
+                        "LS1 1AA",
+                        "GB",
+                        currency,
+                        total,
+                        rng.randint(1, 5),
+                        rate,
+                        commission,
+                        placed,
+                        placed,
+                        updated,
+                        1,
+                        reason,
+                        note,
+                        cancelled_at,
+                        "DPD" if shipped_at else "",
+                        "TRK" if shipped_at else "",
+                        shipped_at,
+                    )
+                )
+        for table in ("orders_retailer", "orders_orderintake", "orders_order"):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
+    raw.commit()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def sql_aggregate(month) -> tuple[float, int]:
+    from orders.selectors import month_bounds
+
+    start, end = month_bounds(month)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT retailer_id, currency, status, count(*), sum(total), "
+            "sum(CASE WHEN status = 'cancelled' THEN 0 ELSE commission_amount END) "
+            "FROM orders_order WHERE placed_at >= %s AND placed_at < %s "
+            "GROUP BY retailer_id, currency, status",
+            [start, end],
+        )
+        rows = cursor.fetchall()
+    return time.perf_counter() - started, len(rows)
+
+
+def send_all(delivery_ids: list[int]) -> None:
+    """The delivery engine's batch send path (claim, render, one SMTP connection per batch,
+    attempts, delivered), called synchronously in this process instead of by Celery workers."""
+    from delivery.models import Delivery
+    from delivery.services import deliveries_process_batch
+
+    for index in range(0, len(delivery_ids), SEND_BATCH):
+        batch = list(Delivery.objects.filter(pk__in=delivery_ids[index : index + SEND_BATCH]))
+        deliveries_process_batch(deliveries=batch)
+
+
+def main() -> None:
+    from delivery import summaries
+    from delivery.models import Delivery, MonthlySummary
+    from orders.selectors import month_last_closed
+
+    call_command("migrate", verbosity=0)
+    month = month_last_closed()
+    if loaded(month):
+        print(f"reusing the loaded {RETAILERS:,} retailers and {ORDERS:,} orders", flush=True)
+    else:
+        load(month)
+
+    # A clean run: no summaries or summary deliveries of this month yet.
+    Delivery.objects.filter(summary__month=month).delete()
+    MonthlySummary.objects.filter(month=month).delete()
+
+    smtp = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", SMTP_SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    port = int(smtp.stdout.readline())
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+    aggregate_s, groups = sql_aggregate(month)
+    aggregate_s = min(aggregate_s, sql_aggregate(month)[0])  # warm
+
+    queued: list[int] = []
+    # The queue step collects ids here; `send_all` then sends them through the engine.
+    summaries.deliveries_queue = lambda *, delivery_ids: queued.extend(delivery_ids)
+    counter = QueryCounter()
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        run = summaries.summaries_send_for_month(month=month)
+    build_s = time.perf_counter() - started
+    build_queries = counter.count
+
+    counter = QueryCounter()
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        send_all(queued)
+    send_s = time.perf_counter() - started
+    send_queries = counter.count
+
+    smtp.stdin.write("\n")
+    smtp.stdin.flush()
+    received, size = (int(x) for x in smtp.stdout.readline().split())
+    smtp.wait(timeout=30)
+
+    summaries.summaries_mark_sent()
+    total_s = build_s + send_s
+    delivered = Delivery.objects.filter(summary__month=month, status="delivered").count()
+    marked = MonthlySummary.objects.filter(month=month, sent_at__isnull=False).count()
+    print()
+    print(f"month {month:%Y-%m}: {RETAILERS:,} retailers, {ORDERS:,} orders (PostgreSQL)")
+    print(f"SQL aggregate (one GROUP BY, {groups:,} groups): {aggregate_s * 1000:.0f} ms")
+    print(
+        f"build: {run.created:,} summaries in {build_s:.1f} s, {build_queries:,} queries "
+        f"({build_queries / max(run.retailers, 1):.3f} per retailer); failed {len(run.failed)}"
+    )
+    print(
+        f"send:  {delivered:,} delivered ({marked:,} summaries marked sent), "
+        f"{received:,} emails received by SMTP "
+        f"({size / max(received, 1) / 1024:.1f} KiB each) in {send_s:.1f} s, "
+        f"{send_queries:,} queries ({send_queries / max(len(queued), 1):.2f} per summary)"
+    )
+    print(
+        f"total: {total_s:.1f} s = {run.created / total_s:.0f} summaries/s "
+        f"(build alone {run.created / build_s:.0f}/s, send alone {len(queued) / send_s:.0f}/s); "
+        f"goal >= 200/s"
+    )
+    print(f"ratio build+send / SQL aggregate: {total_s / aggregate_s:.0f}x")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
+
+
+if __name__ == "__main__":
+    main()

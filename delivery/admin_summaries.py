@@ -1,0 +1,121 @@
+"""Admin for monthly summaries: figures read-only, and a deliberate "resend"."""
+
+import json
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils.html import format_html, format_html_join
+
+from .models import MonthlySummary
+from .summaries import summary_resend
+
+
+@admin.register(MonthlySummary)
+class MonthlySummaryAdmin(admin.ModelAdmin):
+    list_display = [
+        "retailer",
+        "month_label",
+        "orders",
+        "cancelled",
+        "commission_due",
+        "sent_at",
+        "delivery_count",
+        "created_at",
+    ]
+    list_filter = ["month"]
+    search_fields = ["retailer__slug", "retailer__name"]
+    list_select_related = ["retailer"]
+    date_hierarchy = "month"
+    show_full_result_count = False
+    actions = ["resend_summaries"]
+    fields = [
+        "retailer",
+        "month",
+        "created_at",
+        "sent_at",
+        "totals_table",
+        "deliveries_table",
+        "figures_json",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(delivery_total=Count("deliveries"))
+
+    def has_add_permission(self, request):
+        return False  # Summaries are built by `send_monthly_summaries`, once per month.
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("delivery.change_monthlysummary")
+
+    @admin.display(description="month", ordering="month")
+    def month_label(self, obj):
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description="orders")
+    def orders(self, obj):
+        return obj.figures.get("counts", {}).get("orders", 0)
+
+    @admin.display(description="cancelled")
+    def cancelled(self, obj):
+        return obj.figures.get("counts", {}).get("cancelled", 0)
+
+    @admin.display(description="commission due")
+    def commission_due(self, obj):
+        return ", ".join(
+            f"{t['commission_due']} {t['currency']}" for t in obj.figures.get("totals", [])
+        )
+
+    @admin.display(description="deliveries", ordering="delivery_total")
+    def delivery_count(self, obj):
+        return getattr(obj, "delivery_total", None)
+
+    @admin.display(description="totals")
+    def totals_table(self, obj):
+        columns = ["currency", "orders", "placed_total", "cancelled_total", "sales_total"]
+        columns += ["commission", "adjustments", "commission_due"]
+        head = format_html_join("", "<th>{}</th>", ((c.replace("_", " "),) for c in columns))
+        rows = format_html_join(
+            "",
+            "<tr>{}</tr>",
+            (
+                (format_html_join("", "<td>{}</td>", ((t.get(c, ""),) for c in columns)),)
+                for t in obj.figures.get("totals", [])
+            ),
+        )
+        return format_html("<table><tr>{}</tr>{}</table>", head, rows)
+
+    @admin.display(description="deliveries")
+    def deliveries_table(self, obj):
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (d.target_key, d.recipient, d.status, d.delivered_at or "", d.last_error)
+                for d in obj.deliveries.order_by("created_at", "id")
+            ),
+        )
+        return format_html(
+            "<table><tr><th>target</th><th>to</th><th>status</th><th>delivered</th>"
+            "<th>last error</th></tr>{}</table>",
+            rows,
+        )
+
+    @admin.display(description="figures")
+    def figures_json(self, obj):
+        return format_html(
+            '<pre style="white-space:pre-wrap">{}</pre>', json.dumps(obj.figures, indent=2)
+        )
+
+    @admin.action(description="Resend the summary email", permissions=["resend"])
+    def resend_summaries(self, request, queryset):
+        count = 0
+        for summary in queryset:
+            summary_resend(summary=summary)
+            count += 1
+        self.message_user(
+            request, f"Queued {count} summary email(s) again, as new deliveries.", messages.SUCCESS
+        )

@@ -1,0 +1,47 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from delivery.summaries import SummaryRun, summaries_send_for_month, summary_month_parse
+from orders.selectors import month_last_closed
+
+
+class Command(BaseCommand):
+    help = (
+        "Build and send each retailer's monthly summary (default: last month, in TIME_ZONE), "
+        "once per retailer and month."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--month", help="YYYY-MM, a month that has ended; default: last month.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Count what would be sent; write nothing."
+        )
+
+    def handle(self, *args, month=None, dry_run=False, **options):
+        try:
+            month_date = month_last_closed() if month is None else summary_month_parse(value=month)
+        except ValidationError as exc:
+            raise CommandError(f"--month: {' '.join(exc.messages)}")
+
+        def progress(run: SummaryRun) -> None:
+            self.stderr.write(
+                f"{run.month:%Y-%m}: {run.retailers} retailers looked at, "
+                + (f"{run.would_create} would be sent" if dry_run else f"{run.created} queued")
+                + f", {run.existing} already done, {run.empty_skipped} empty skipped, "
+                f"{len(run.failed)} failed"
+            )
+
+        run = summaries_send_for_month(month=month_date, dry_run=dry_run, progress=progress)
+        for slug, error in sorted(run.failed.items()):
+            self.stderr.write(f"failed: retailer {slug}: {error}")
+        verb = "would send" if dry_run else "queued"
+        count = run.would_create if dry_run else run.created
+        self.stdout.write(
+            f"{run.month:%Y-%m}: {verb} {count} summaries; {run.existing} already sent before, "
+            f"{run.empty_skipped} empty skipped, {len(run.failed)} failed."
+        )
+        if run.failed:
+            raise CommandError(
+                f"{len(run.failed)} retailer summaries could not be built "
+                f"({', '.join(sorted(run.failed)[:10])}); run the command again to retry them."
+            )

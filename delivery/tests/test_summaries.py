@@ -1,0 +1,247 @@
+"""Monthly summaries end to end: the command builds each (retailer, month) once and the email
+reaches a real SMTP server (aiosmtpd) once, whatever is re-run or run at the same time."""
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from django.core.management import CommandError
+from django.db import connection
+
+from delivery.models import Delivery, MonthlySummary
+from delivery.tests.summaries_support import (  # noqa: F401  (fixtures)
+    _body,
+    _settled,
+    month_data_fixture,
+    ny,
+    run,
+    smtp_fixture,
+    summary_emails,
+)
+from orders.services import order_set_status
+from orders.tests.factories import make_retailer, place_order
+
+
+def test_command_sends_each_retailer_one_summary_even_when_run_twice(month_data, smtp):
+    output = run("--month", "2026-07")
+    assert "queued 3 summaries" in output
+    assert "3 retailers looked at" in output  # progress
+    messages = _settled(smtp, 3)
+
+    output = run("--month", "2026-07")
+    assert "queued 0 summaries; 3 already sent before" in output
+    assert not MonthlySummary.objects.filter(sent_at__isnull=True).exists()
+    assert MonthlySummary.objects.count() == 3
+    assert Delivery.objects.filter(purpose="monthly_summary").count() == 3
+    assert len(summary_emails(smtp)) == 3
+
+    by_rcpt = {m.rcpt_tos[0]: m for m in messages}
+    assert set(by_rcpt) == {"buyers@shopco.example", "money@other.example", "hello@quiet.example"}
+    shop = by_rcpt["buyers@shopco.example"]
+    assert shop.subject == "Your monthly summary for July 2026: Shopco"
+    assert shop.message_id.startswith("<summary.shopco.2026-07")
+    text, html = _body(shop, "plain"), _body(shop, "html")
+    shopco_summary = MonthlySummary.objects.get(retailer=month_data["shopco"])
+    figures = shopco_summary.figures
+    for number in [o["number"] for o in figures["orders"]]:
+        assert number in text and number in html
+    assert "ORDERS PLACED: 4" in text
+    assert "placed 2, processing 0, shipped 1, cancelled 1" in text
+    assert "GBP: 2 orders, placed 43.00, cancelled 24.00, sales 19.00" in text
+    assert "commission 1.90, commission due 1.90 GBP" in text
+    assert "EUR: 2 orders, placed 36.00, cancelled 0.00, sales 36.00" in text
+    assert "commission 3.60, commission due 3.60 EUR" in text
+    assert "Reason: Out of stock" in text
+    assert "Note: Back in stock in <September> & not before" in text
+    assert "2026-07-31 23:30" in text and "2026-07-31 23:30" in html
+    assert "Back in stock in &lt;September&gt; &amp; not before" in html
+    assert "<table" in html and "Commission due" in html
+    quiet = by_rcpt["hello@quiet.example"]
+    assert "You placed no orders in July 2026" in _body(quiet, "plain")
+    assert "You placed no orders in July 2026" in _body(quiet, "html")
+
+
+def test_no_summary_for_a_retailer_without_orders_when_the_setting_says_so(
+    month_data, smtp, settings
+):
+    settings.SUMMARY_SEND_EMPTY = False
+    output = run("--month", "2026-07")
+    assert "queued 2 summaries" in output and "1 empty skipped" in output
+    messages = _settled(smtp, 2)
+    assert "hello@quiet.example" not in {m.rcpt_tos[0] for m in messages}
+    assert not MonthlySummary.objects.filter(retailer=month_data["quiet"]).exists()
+
+
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        ("2026-13", "'2026-13' is not a month"),
+        ("July", "'July' is not a month"),
+        ("2026-7", "'2026-7' is not a month"),
+        ("2999-01", "2999-01 has not ended yet"),
+    ],
+)
+def test_bad_month_changes_nothing(month_data, smtp, bad, says):
+    with pytest.raises(CommandError) as raised:
+        run("--month", bad)
+    assert str(raised.value).startswith("--month: ")
+    assert says in str(raised.value)
+    assert "\n" not in str(raised.value)
+    assert not MonthlySummary.objects.exists()
+    assert not Delivery.objects.filter(summary__isnull=False).exists()
+    assert summary_emails(smtp) == []
+
+
+def test_dry_run_writes_and_sends_nothing(month_data, smtp):
+    output = run("--month", "2026-07", "--dry-run")
+    assert "would send 3 summaries" in output
+    assert (
+        not MonthlySummary.objects.exists()
+        and not Delivery.objects.filter(summary__isnull=False).exists()
+    )
+    assert summary_emails(smtp) == []
+
+
+def test_default_month_is_last_month(month_data, smtp):
+    with time_machine.travel(ny(2026, 8, 1, 6, 0), tick=True):
+        output = run()
+    assert "2026-07: queued 3 summaries" in output
+    _settled(smtp, 3)
+
+
+def test_late_cancellation_is_an_adjustment_on_the_next_summary(month_data, smtp):
+    shopco = month_data["shopco"]
+    with time_machine.travel(ny(2026, 7, 31, 12), tick=True):
+        (late,) = place_order(
+            retailer=shopco,
+            lines=[{"sku": "ACME-003", "quantity": 2}],
+            reference="L-1",
+            placed_at=ny(2026, 7, 20, 9).isoformat(),
+        )
+    with time_machine.travel(ny(2026, 8, 1, 6, 0), tick=True):
+        run("--month", "2026-07")
+    _settled(smtp, 3)
+    # Cancelled in August, after July's summary went out.
+    with time_machine.travel(ny(2026, 8, 10, 12), tick=True):
+        order_set_status(
+            order=late, status="cancelled", actor="ops", reason="bad_address", note="No such street"
+        )
+    with time_machine.travel(ny(2026, 9, 1, 6, 0), tick=True):
+        run("--month", "2026-08")
+    messages = _settled(smtp, 6)
+
+    july = MonthlySummary.objects.get(retailer=shopco, month=date(2026, 7, 1)).figures
+    july_row = next(o for o in july["orders"] if o["number"] == late.number)
+    assert (july_row["status"], july_row["commission"]) == ("placed", "4.80")
+    assert [t["commission_due"] for t in july["totals"]] == ["3.60", "6.70"]  # EUR, GBP
+    august = MonthlySummary.objects.get(retailer=shopco, month=date(2026, 8, 1)).figures
+    assert [(a["number"], a["commission"]) for a in august["adjustments"]] == [
+        (late.number, "-4.80")
+    ]
+    assert [(t["currency"], t["commission_due"]) for t in august["totals"]] == [("GBP", "-4.80")]
+    august_mail = next(
+        m
+        for m in messages[3:]
+        if m.rcpt_tos == ["buyers@shopco.example"] and "August 2026" in m.subject
+    )
+    text = _body(august_mail, "plain")
+    assert "ADJUSTMENTS: orders of earlier months cancelled in August 2026" in text
+    assert late.number in text and "placed in July 2026" in text
+    assert "Reason: Bad address" in text and "Note: No such street" in text
+    assert "Commission reversed: -4.80 GBP" in text
+    assert "commission due -4.80 GBP" in text
+
+
+def test_a_failure_for_one_retailer_does_not_stop_the_others(month_data, smtp, monkeypatch):
+    from delivery import summaries
+    from orders import selectors
+
+    real = selectors.retailer_month_figures
+
+    def broken_batch(**kwargs):
+        raise RuntimeError("batch broke")
+
+    def broken_for_other(*, retailer, month):
+        if retailer.slug == "other":
+            raise RuntimeError("figures broke")
+        return real(retailer=retailer, month=month)
+
+    monkeypatch.setattr(summaries, "retailer_month_figures_many", broken_batch)
+    monkeypatch.setattr(summaries, "retailer_month_figures", broken_for_other)
+    with pytest.raises(CommandError, match="1 retailer summaries could not be built \\(other\\)"):
+        run("--month", "2026-07")
+    messages = _settled(smtp, 2)
+    assert {m.rcpt_tos[0] for m in messages} == {"buyers@shopco.example", "hello@quiet.example"}
+    assert not MonthlySummary.objects.filter(retailer=month_data["other"]).exists()
+
+    monkeypatch.undo()
+    assert "queued 1 summaries; 2 already sent before" in run("--month", "2026-07")
+    messages = _settled(smtp, 3)
+    assert messages[2].rcpt_tos == ["money@other.example"]
+
+
+def test_concurrent_runs_send_one_email_per_retailer(on_postgres, month_data, smtp):
+    with time_machine.travel(ny(2026, 6, 1, 12), tick=True):
+        extra = [make_retailer(slug=f"extra{i}")[0] for i in range(20)]
+    barrier = threading.Barrier(3)
+    errors = []
+
+    def worker():
+        try:
+            barrier.wait(timeout=10)
+            run("--month", "2026-07")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    messages = _settled(smtp, 3 + len(extra))
+    recipients = sorted(m.rcpt_tos[0] for m in messages)
+    assert len(recipients) == len(set(recipients)) == 23
+    assert MonthlySummary.objects.count() == 23
+    assert Delivery.objects.filter(summary__isnull=False).count() == 23
+
+
+def test_beat_task_sends_last_months_summaries_once(month_data, smtp, settings):
+    from celery import current_app
+
+    from delivery import tasks  # noqa: F401  (registers the tasks)
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["orders-monthly-summaries"]
+    assert schedule["task"] == "delivery.send_monthly_summaries"
+    task = current_app.tasks["delivery.send_monthly_summaries"]
+    with time_machine.travel(ny(2026, 8, 1, 6, 0), tick=True):
+        task.apply()
+        task.apply()
+    _settled(smtp, 3)
+    assert MonthlySummary.objects.filter(month=date(2026, 7, 1)).count() == 3
+
+
+def test_a_sending_failure_is_retried_by_the_delivery_with_the_same_message(month_data, smtp):
+    from django.utils import timezone
+
+    from delivery.services import deliveries_sweep
+
+    smtp.fail_data = True
+    run("--month", "2026-07")
+    summary_deliveries = Delivery.objects.filter(purpose="monthly_summary")
+    assert summary_deliveries.count() == 3
+    assert all(d.status == "pending" and "451" in d.last_error for d in summary_deliveries)
+    assert summary_emails(smtp) == []
+    assert MonthlySummary.objects.filter(sent_at__isnull=True).count() == 3
+
+    smtp.fail_data = False
+    assert "queued 0 summaries; 3 already sent before" in run("--month", "2026-07")
+    with time_machine.travel(timezone.now() + timedelta(seconds=30), tick=True):
+        deliveries_sweep()
+    messages = _settled(smtp, 3)
+    identities = {d.identity for d in summary_deliveries}
+    assert {m.message_id for m in messages} == identities
+    assert summary_deliveries.filter(status="delivered").count() == 3
