@@ -38,7 +38,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
@@ -273,7 +273,8 @@ def main() -> int:
         statements = [q["sql"] for q in captured.captured_queries]
 
         def raw_sql(statements=statements):
-            with connection.cursor() as c:
+            # In one transaction, so the page's own SET LOCAL (no parallel workers) holds too.
+            with transaction.atomic(), connection.cursor() as c:
                 for sql in statements:
                     c.execute(sql)
                     if c.description:

@@ -315,11 +315,15 @@ def test_history_query_count_does_not_grow_with_page_size(
 ):
     for _ in range(3):
         place_order(retailer=retailer)
-    with django_assert_max_num_queries(12):
+    from django.db import connection
+
+    # 11 queries, plus SAVEPOINT, SET LOCAL and RELEASE around the page read on PostgreSQL.
+    limit = 14 if connection.vendor == "postgresql" else 11
+    with django_assert_max_num_queries(limit):
         small = acme_client.get("/orders/?q=Ann")
     for _ in range(40):
         place_order(retailer=retailer, lines=[{"sku": "ACME-002", "quantity": 1}])
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(limit):
         big = acme_client.get("/orders/?size=200&q=Ann")
     assert len(_numbers(small)) == 3 and len(_numbers(big)) == 43
 
