@@ -567,3 +567,15 @@ def test_api_token_revoke(acme_client, acme):
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert acme_client.get(reverse("suppliers:api-tokens")).status_code == 200
+
+
+def test_history_escapes_what_customers_typed(acme_client, acme, retailer):
+    place_order(
+        retailer=retailer,
+        customer={"name": '<script>alert("x")</script>', "email": "a@example.com"},
+        reference='R"><img src=x>',
+    )
+    body = acme_client.get("/orders/").content.decode()
+    assert "<script>alert" not in body and "<img src=x>" not in body
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+    assert "R&quot;&gt;&lt;img src=x&gt;" in body
