@@ -8,6 +8,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -60,7 +61,10 @@ def api_tokens(request):
         "suppliers/api_tokens.html",
         {
             "nav": "tokens",
-            "tokens": api_tokens_for_supplier(supplier=request.supplier),
+            # Active ones first on every database (PostgreSQL sorts NULLs last).
+            "tokens": api_tokens_for_supplier(supplier=request.supplier).order_by(
+                F("revoked_at").asc(nulls_first=True), "-created_at"
+            ),
             "created_plain": created_plain,
             "name": name,
             "error": error,
