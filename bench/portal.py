@@ -270,7 +270,10 @@ def main() -> int:
         with CaptureQueriesContext(connection) as captured:
             response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-        statements = [q["sql"] for q in captured.captured_queries]
+        # BEGIN/COMMIT of the page read are replayed by the transaction around the replay.
+        statements = [
+            q["sql"] for q in captured.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")
+        ]
 
         def raw_sql(statements=statements):
             # In one transaction, so the page's own SET LOCAL (no parallel workers) holds too.
