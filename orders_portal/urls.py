@@ -18,9 +18,17 @@ from .views import healthz
 delivery_readers_register(
     states_for_orders=lambda order_ids: delivery_states_for_orders(order_ids=order_ids),
     for_order=lambda order: deliveries_for_order(order=order),
+    # Failing (still retrying) or failed for good: one query.
     failing_count=lambda supplier: (
-        deliveries_for_supplier(supplier=supplier, status="failing").count()
-        + deliveries_for_supplier(supplier=supplier, status=DeliveryStatus.FAILED).count()
+        deliveries_for_supplier(supplier=supplier, status="failing")
+        .values("pk")
+        .order_by()
+        .union(
+            deliveries_for_supplier(supplier=supplier, status=DeliveryStatus.FAILED)
+            .values("pk")
+            .order_by()
+        )
+        .count()
     ),
 )
 

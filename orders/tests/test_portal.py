@@ -322,8 +322,8 @@ def test_history_query_count_does_not_grow_with_page_size(
         place_order(retailer=retailer)
     from django.db import connection
 
-    # 10 queries, plus SAVEPOINT, SET LOCAL and RELEASE around the page read on PostgreSQL.
-    limit = 13 if connection.vendor == "postgresql" else 10
+    # 9 queries, plus SAVEPOINT, SET LOCAL and RELEASE around the page read on PostgreSQL.
+    limit = 12 if connection.vendor == "postgresql" else 9
     with django_assert_max_num_queries(limit):
         small = acme_client.get("/orders/?q=Ann")
     for _ in range(40):
