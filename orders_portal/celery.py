@@ -12,8 +12,10 @@ app.autodiscover_tasks()
 
 
 @signals.task_prerun.connect
-def _database_connections_check(**kwargs) -> None:
+def _database_connections_check(task=None, **kwargs) -> None:
     """Drop a broken or too old connection before a task, as Django does per request."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # runs inside the caller's connection and transaction
     from django.db import close_old_connections
 
     close_old_connections()
