@@ -17,7 +17,7 @@ import paramiko
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
 from orders.documents import iso
@@ -325,38 +325,32 @@ BATCHED_CHANNELS = (Channel.EMAIL, Channel.WEBHOOK)
 
 def _claim(
     *,
-    delivery_ids: list[int],
+    delivery_ids: list[int] | None = None,
+    destination_id: int | None = None,
+    limit: int = 0,
     lease_seconds: float | None = None,
     due_only: bool = False,
-    destination_extra: int = 0,
 ):
-    """Take a lease on the rows by one conditional UPDATE; return (token, rows won).
+    """Take a lease on rows by one conditional UPDATE; return (token, rows won).
 
-    The lease end is the token: a row is ours while its claimed_until equals it. A worker
-    killed mid-send lets it lapse; a worker that outlived its lease finds the token changed
-    and records its attempt without moving the row. With `destination_extra`, up to that many
-    other due rows of the same destination are taken along in the same UPDATE (their own
-    tasks then find nothing to do). The rows come back with their order and its lines loaded,
-    so a channel needs no further query to render them.
+    The rows are `delivery_ids`, or up to `limit` due rows of one destination. The lease end
+    is the token: a row is ours while its claimed_until equals it. A worker killed mid-send
+    lets it lapse; a worker that outlived its lease finds the token changed and records its
+    attempt without moving the row. The rows come back with their order and its lines
+    loaded, so a channel needs no further query to render them.
     """
     now = timezone.now()
     token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
-    wanted = scope = Q(pk__in=delivery_ids)
-    if destination_extra and len(delivery_ids) == 1:
-        destination = Subquery(
-            Delivery.objects.filter(pk=delivery_ids[0]).values("destination")[:1]
-        )
-        # What this claim may cover: `wanted` picks the rows, `scope` finds them again.
-        scope |= Q(channel__in=BATCHED_CHANNELS, destination=destination)
-        others = (
-            Delivery.objects.filter(
-                _claimable(now), _due(now), channel__in=BATCHED_CHANNELS, destination=destination
-            )
-            .exclude(pk=delivery_ids[0])
+    if destination_id is not None:
+        scope = Q(destination_id=destination_id, channel__in=BATCHED_CHANNELS)
+        picked = (
+            Delivery.objects.filter(_claimable(now), _due(now), scope)
             .order_by("next_attempt_at", "pk")
-            .values("pk")[:destination_extra]
+            .values("pk")[:limit]
         )
-        wanted |= Q(pk__in=others)
+        wanted = Q(pk__in=picked)
+    else:
+        wanted = scope = Q(pk__in=delivery_ids or [])
     claimable = Delivery.objects.filter(_claimable(now)).filter(wanted)
     if due_only:
         claimable = claimable.filter(_due(now))
@@ -430,31 +424,37 @@ def _cancel_skipped(deliveries) -> list[Delivery]:
 def delivery_send(*, delivery_id: int) -> str:
     """Send one due delivery (if no other worker holds it); return what happened.
 
-    Other due rows of the same destination go along, over the same connection.
+    After a success, the destination's other due rows (up to DELIVERY_DESTINATION_BATCH)
+    go out too, over the same connection; their own tasks then find nothing to do.
     """
-    token, rows = _claim(
-        delivery_ids=[delivery_id],
-        due_only=True,
-        destination_extra=max(settings.DELIVERY_DESTINATION_BATCH - 1, 0),
-    )
+    token, rows = _claim(delivery_ids=[delivery_id], due_only=True)
     rows = _cancel_skipped(rows)
     if not rows:
         return "nothing to send (not due, not pending, held, or its channel is off)"
-    if len(rows) > 1:
-        outcomes = _send_claimed(token=token, rows=rows)
-        return outcomes.get(delivery_id, "sent others of its destination")
     delivery = rows[0]
     started_at = timezone.now()
     t0 = time.monotonic()
     outcome = _outcome_of(channel_get(delivery.channel).send, delivery)
     duration_ms = int((time.monotonic() - t0) * 1000)
-    return _record(
+    result = _record(
         delivery=delivery,
         token=token,
         started_at=started_at,
         duration_ms=duration_ms,
         outcome=outcome,
     )
+    batch = settings.DELIVERY_DESTINATION_BATCH
+    if (
+        result == "delivered"
+        and batch > 1
+        and delivery.destination_id is not None
+        and delivery.channel in BATCHED_CHANNELS
+    ):
+        token, more = _claim(destination_id=delivery.destination_id, limit=batch)
+        more = _cancel_skipped(more)
+        if more:
+            _send_claimed(token=token, rows=more)
+    return result
 
 
 def deliveries_process_batch(*, deliveries) -> dict[int, str]:

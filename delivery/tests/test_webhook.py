@@ -195,42 +195,58 @@ def test_timeout_is_a_retryable_failure(
 
 
 def test_due_rows_of_a_destination_go_together(hook, retailer, http_receiver, settings):
-    """A worker sending one row takes its destination's other due rows along."""
+    """After a success, a worker takes its destination's other due rows along."""
     from delivery.dispatcher import events_dispatch
     from delivery.services import delivery_send
     from orders.models import OrderEvent
 
-    destination, secret = hook
     orders = [
         place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])[0]
-        for _ in range(3)
+        for _ in range(4)
     ]
     events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
-    first, second, third = Delivery.objects.filter(channel="webhook").order_by("pk")
-    # The first row is held by another worker: the others still go, with this task.
-    Delivery.objects.filter(pk=first.pk).update(claimed_until=timezone.now() + timedelta(minutes=1))
-    assert delivery_send(delivery_id=first.pk).startswith("sent others")
-    assert http_receiver.wait_for(2)
-    assert {r.headers["webhook-id"] for r in http_receiver.requests} == {
+    first, second, third, fourth = Delivery.objects.filter(channel="webhook").order_by("pk")
+    # The fourth is held by another worker: it is left alone.
+    Delivery.objects.filter(pk=fourth.pk).update(
+        claimed_until=timezone.now() + timedelta(minutes=1)
+    )
+    assert delivery_send(delivery_id=first.pk) == "delivered"
+    http_receiver.wait_for(3)
+    assert [r.headers["webhook-id"] for r in http_receiver.requests] == [
+        first.identity,
         second.identity,
         third.identity,
-    }
-    for row in (second, third):
+    ]
+    for row in (first, second, third):
         row.refresh_from_db()
         assert row.status == DeliveryStatus.DELIVERED and row.claimed_until is None
         assert row.attempts.get().success
-    first.refresh_from_db()
-    assert first.status == DeliveryStatus.PENDING and first.attempt_count == 0
-    # Their own tasks find nothing left to do.
+    fourth.refresh_from_db()
+    assert fourth.status == DeliveryStatus.PENDING and fourth.attempt_count == 0
+    # Their own tasks find nothing left to do; nothing is sent twice.
     assert delivery_send(delivery_id=second.pk).startswith("nothing to send")
-    # Once the lease lapses, the first goes too; nothing else is sent twice.
-    Delivery.objects.filter(pk=first.pk).update(claimed_until=None)
-    assert delivery_send(delivery_id=first.pk) == "delivered"
-    ids = [r.headers["webhook-id"] for r in http_receiver.requests]
-    assert sorted(ids) == sorted([first.identity, second.identity, third.identity])
+    assert delivery_send(delivery_id=fourth.pk).startswith("nothing to send")  # still held
+    assert len(http_receiver.requests) == 3
     assert {json.loads(r.body)["data"]["number"] for r in http_receiver.requests} == {
-        o.number for o in orders
+        o.number for o in orders[:3]
     }
+
+
+def test_after_a_failure_the_others_wait(hook, retailer, http_receiver):
+    from delivery.dispatcher import events_dispatch
+    from delivery.services import delivery_send
+    from orders.models import OrderEvent
+
+    for _ in range(3):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    first, second, third = Delivery.objects.filter(channel="webhook").order_by("pk")
+    http_receiver.script(503)
+    assert delivery_send(delivery_id=first.pk) == "retry"
+    assert len(http_receiver.requests) == 1
+    assert list(
+        Delivery.objects.filter(pk__in=[second.pk, third.pk]).values_list("status", "attempt_count")
+    ) == [("pending", 0), ("pending", 0)]
 
 
 def test_batching_never_crosses_destinations(cole, retailer, http_receiver, settings):
