@@ -26,6 +26,7 @@ from suppliers.models import Supplier
 from suppliers.services import emails_clean, supplier_create
 
 from .channels import DeliveryFailed, SendResult, channel_get
+from .channels.base import NotSent
 from .db import bookkeeping_atomic
 from .dispatcher import email_identity, events_dispatch
 from .models import (
@@ -450,7 +451,11 @@ def delivery_send(*, delivery_id: int) -> str:
         and delivery.destination_id is not None
         and delivery.channel in BATCHED_CHANNELS
     ):
-        token, more = _claim(destination_id=delivery.destination_id, limit=batch)
+        # The lease covers the whole batch at the channel's timeout for every row.
+        lease = settings.DELIVERY_CLAIM_SECONDS + batch * settings.WEBHOOK_TIMEOUT_SECONDS
+        token, more = _claim(
+            destination_id=delivery.destination_id, limit=batch, lease_seconds=lease
+        )
         more = _cancel_skipped(more)
         if more:
             _send_claimed(token=token, rows=more)
@@ -485,6 +490,10 @@ def _send_claimed(*, token, rows: list[Delivery]) -> dict[int, str]:
         if isinstance(results, DeliveryFailed):
             results = {d.pk: results for d in batch}
         duration_ms = int((time.monotonic() - t0) * 1000 / max(len(batch), 1))
+        skipped = [d for d in batch if isinstance(results.get(d.pk), NotSent)]
+        if skipped:
+            _release(deliveries=skipped, token=token)
+            outcomes.update({d.pk: "released" for d in skipped})
         delivered = [d for d in batch if isinstance(results.get(d.pk), SendResult)]
         if delivered:
             outcomes.update(
@@ -508,6 +517,18 @@ def _send_claimed(*, token, rows: list[Delivery]) -> dict[int, str]:
                 outcome=outcome,
             )
     return outcomes
+
+
+def _release(*, deliveries: list[Delivery], token) -> None:
+    """Give claimed rows back untried: no attempt is counted, the sweeper queues them."""
+    Delivery.objects.filter(
+        pk__in=[d.pk for d in deliveries], claimed_until=token, status=DeliveryStatus.PENDING
+    ).update(
+        claimed_until=None,
+        attempt_count=F("attempt_count") - 1,
+        queued_at=None,
+        updated_at=timezone.now(),
+    )
 
 
 def _delivery_cancel(*, delivery: Delivery, reason: str) -> None:

@@ -275,9 +275,9 @@ DELIVERY_RETRY_SCHEDULE = env.list(
 DELIVERY_MAX_COUNTDOWN_SECONDS = env.int("DELIVERY_MAX_COUNTDOWN_SECONDS", default=300)
 # A worker's lease on a delivery while sending; longer than any channel's timeout.
 DELIVERY_CLAIM_SECONDS = env.int("DELIVERY_CLAIM_SECONDS", default=120)
-# A worker sending to a webhook or email destination takes up to this many of that
-# destination's due deliveries along, over one connection.
-DELIVERY_DESTINATION_BATCH = env.int("DELIVERY_DESTINATION_BATCH", default=20)
+# After a success, a worker takes up to this many of that webhook or email destination's
+# other due deliveries along, over one connection (their lease covers the whole batch).
+DELIVERY_DESTINATION_BATCH = env.int("DELIVERY_DESTINATION_BATCH", default=50)
 # The sweeper queues a due delivery again when its last queuing is older than this.
 DELIVERY_REQUEUE_AFTER_SECONDS = env.int("DELIVERY_REQUEUE_AFTER_SECONDS", default=60)
 # The sweeper dispatches events still undispatched after this many seconds.

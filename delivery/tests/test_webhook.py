@@ -269,3 +269,31 @@ def test_batching_never_crosses_destinations(cole, retailer, http_receiver, sett
     assert Delivery.objects.get(channel="webhook", supplier=other).status == "pending"
     # Email rows of the same supplier are not taken along by a webhook send either.
     assert Delivery.objects.get(channel="email", supplier=cole).status == "pending"
+
+
+def test_a_failure_inside_a_batch_releases_the_rest_untried(hook, retailer, http_receiver):
+    from delivery.dispatcher import events_dispatch
+    from delivery.services import delivery_send
+    from orders.models import OrderEvent
+
+    for _ in range(4):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    first, second, third, fourth = Delivery.objects.filter(channel="webhook").order_by("pk")
+    http_receiver.script(200, 500)
+    assert delivery_send(delivery_id=first.pk) == "delivered"
+    assert [r.headers["webhook-id"] for r in http_receiver.requests] == [
+        first.identity,
+        second.identity,
+    ]
+    second.refresh_from_db()
+    assert second.status == "pending" and second.attempt_count == 1 and "500" in second.last_error
+    for row in (third, fourth):
+        row.refresh_from_db()
+        assert (row.status, row.attempt_count, row.claimed_until, row.queued_at) == (
+            "pending",
+            0,
+            None,
+            None,
+        )
+        assert not row.attempts.exists()
