@@ -452,7 +452,12 @@ def delivery_send(*, delivery_id: int) -> str:
         and delivery.channel in BATCHED_CHANNELS
     ):
         # The lease covers the whole batch at the channel's timeout for every row.
-        lease = settings.DELIVERY_CLAIM_SECONDS + batch * settings.WEBHOOK_TIMEOUT_SECONDS
+        per_row = (
+            settings.WEBHOOK_TIMEOUT_SECONDS
+            if delivery.channel == Channel.WEBHOOK
+            else (settings.EMAIL_TIMEOUT or 60)
+        )
+        lease = settings.DELIVERY_CLAIM_SECONDS + batch * per_row
         token, more = _claim(
             destination_id=delivery.destination_id, limit=batch, lease_seconds=lease
         )
