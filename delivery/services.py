@@ -26,6 +26,7 @@ from suppliers.models import Supplier
 from suppliers.services import emails_clean, supplier_create
 
 from .channels import DeliveryFailed, SendResult, channel_get
+from .channels.base import NotSent
 from .db import bookkeeping_atomic
 from .dispatcher import email_identity, events_dispatch
 from .models import (
@@ -315,21 +316,45 @@ def _claimable(now) -> Q:
     )
 
 
-def _claim(*, delivery_ids: list[int], lease_seconds: float | None = None, due_only=False):
-    """Take a lease on the rows by one conditional UPDATE; return (token, rows won).
+def _due(now) -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
 
-    The lease end is the token: a row is ours while its claimed_until equals it. A worker
-    killed mid-send lets it lapse; a worker that outlived its lease finds the token changed
-    and records its attempt without moving the row. The rows come back with their order
-    (and its lines) loaded, so a channel needs no further query to render it.
+
+# Channels whose due rows for one destination go out together over one connection.
+BATCHED_CHANNELS = (Channel.EMAIL, Channel.WEBHOOK)
+
+
+def _claim(
+    *,
+    delivery_ids: list[int] | None = None,
+    destination_id: int | None = None,
+    limit: int = 0,
+    lease_seconds: float | None = None,
+    due_only: bool = False,
+):
+    """Take a lease on rows by one conditional UPDATE; return (token, rows won).
+
+    The rows are `delivery_ids`, or up to `limit` due rows of one destination. The lease end
+    is the token: a row is ours while its claimed_until equals it. A worker killed mid-send
+    lets it lapse; a worker that outlived its lease finds the token changed and records its
+    attempt without moving the row. The rows come back with their order and its lines
+    loaded, so a channel needs no further query to render them.
     """
     now = timezone.now()
     token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
-    claimable = Delivery.objects.filter(_claimable(now), pk__in=delivery_ids)
-    if due_only:
-        claimable = claimable.filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+    if destination_id is not None:
+        scope = Q(destination_id=destination_id, channel__in=BATCHED_CHANNELS)
+        picked = (
+            Delivery.objects.filter(_claimable(now), _due(now), scope)
+            .order_by("next_attempt_at", "pk")
+            .values("pk")[:limit]
         )
+        wanted = Q(pk__in=picked)
+    else:
+        wanted = scope = Q(pk__in=delivery_ids or [])
+    claimable = Delivery.objects.filter(_claimable(now)).filter(wanted)
+    if due_only:
+        claimable = claimable.filter(_due(now))
     with bookkeeping_atomic():
         won = claimable.update(
             attempt_count=F("attempt_count") + 1, claimed_until=token, updated_at=now
@@ -340,8 +365,9 @@ def _claim(*, delivery_ids: list[int], lease_seconds: float | None = None, due_o
         Delivery.objects.select_related(
             "destination", "event__order__supplier", "event__order__retailer"
         )
-        .filter(pk__in=delivery_ids, claimed_until=token, status=DeliveryStatus.PENDING)
-        .order_by(*(["pk"] if len(delivery_ids) > 1 else []))
+        .filter(claimed_until=token, status=DeliveryStatus.PENDING)
+        .filter(scope)
+        .order_by(*(["pk"] if won > 1 else []))
     )
     _attach_order_lines(rows)
     return token, rows
@@ -397,24 +423,48 @@ def _cancel_skipped(deliveries) -> list[Delivery]:
 
 
 def delivery_send(*, delivery_id: int) -> str:
-    """Send one due delivery (if no other worker holds it); return what happened."""
+    """Send one due delivery (if no other worker holds it); return what happened.
+
+    After a success, the destination's other due rows (up to DELIVERY_DESTINATION_BATCH)
+    go out too, over the same connection; their own tasks then find nothing to do.
+    """
     token, rows = _claim(delivery_ids=[delivery_id], due_only=True)
+    rows = _cancel_skipped(rows)
     if not rows:
-        return "not due, not pending or held by another worker"
+        return "nothing to send (not due, not pending, held, or its channel is off)"
     delivery = rows[0]
-    if not _cancel_skipped([delivery]):
-        return "cancelled"
     started_at = timezone.now()
     t0 = time.monotonic()
     outcome = _outcome_of(channel_get(delivery.channel).send, delivery)
     duration_ms = int((time.monotonic() - t0) * 1000)
-    return _record(
+    result = _record(
         delivery=delivery,
         token=token,
         started_at=started_at,
         duration_ms=duration_ms,
         outcome=outcome,
     )
+    batch = settings.DELIVERY_DESTINATION_BATCH
+    if (
+        result == "delivered"
+        and batch > 1
+        and delivery.destination_id is not None
+        and delivery.channel in BATCHED_CHANNELS
+    ):
+        # The lease covers the whole batch at the channel's timeout for every row.
+        per_row = (
+            settings.WEBHOOK_TIMEOUT_SECONDS
+            if delivery.channel == Channel.WEBHOOK
+            else (settings.EMAIL_TIMEOUT or 60)
+        )
+        lease = settings.DELIVERY_CLAIM_SECONDS + batch * per_row
+        token, more = _claim(
+            destination_id=delivery.destination_id, limit=batch, lease_seconds=lease
+        )
+        more = _cancel_skipped(more)
+        if more:
+            _send_claimed(token=token, rows=more)
+    return result
 
 
 def deliveries_process_batch(*, deliveries) -> dict[int, str]:
@@ -429,6 +479,11 @@ def deliveries_process_batch(*, deliveries) -> dict[int, str]:
         return {}
     lease = max(settings.DELIVERY_CLAIM_SECONDS, 600)
     token, rows = _claim(delivery_ids=[d.pk for d in candidates], lease_seconds=lease)
+    return _send_claimed(token=token, rows=rows)
+
+
+def _send_claimed(*, token, rows: list[Delivery]) -> dict[int, str]:
+    """Send claimed rows, one channel batch per channel, and record every outcome."""
     by_channel: dict[str, list[Delivery]] = {}
     for delivery in rows:
         by_channel.setdefault(delivery.channel, []).append(delivery)
@@ -440,6 +495,10 @@ def deliveries_process_batch(*, deliveries) -> dict[int, str]:
         if isinstance(results, DeliveryFailed):
             results = {d.pk: results for d in batch}
         duration_ms = int((time.monotonic() - t0) * 1000 / max(len(batch), 1))
+        skipped = [d for d in batch if isinstance(results.get(d.pk), NotSent)]
+        if skipped:
+            _release(deliveries=skipped, token=token)
+            outcomes.update({d.pk: "released" for d in skipped})
         delivered = [d for d in batch if isinstance(results.get(d.pk), SendResult)]
         if delivered:
             outcomes.update(
@@ -463,6 +522,18 @@ def deliveries_process_batch(*, deliveries) -> dict[int, str]:
                 outcome=outcome,
             )
     return outcomes
+
+
+def _release(*, deliveries: list[Delivery], token) -> None:
+    """Give claimed rows back untried: no attempt is counted, the sweeper queues them."""
+    Delivery.objects.filter(
+        pk__in=[d.pk for d in deliveries], claimed_until=token, status=DeliveryStatus.PENDING
+    ).update(
+        claimed_until=None,
+        attempt_count=F("attempt_count") - 1,
+        queued_at=None,
+        updated_at=timezone.now(),
+    )
 
 
 def _delivery_cancel(*, delivery: Delivery, reason: str) -> None:

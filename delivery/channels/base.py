@@ -29,6 +29,13 @@ class DeliveryFailed(Exception):
 
 
 @dataclass
+class NotSent:
+    """A batch member the channel chose not to try (its row is released, no attempt counted)."""
+
+    reason: str = ""
+
+
+@dataclass
 class SendResult:
     status_code: int | None = None
     response_excerpt: str = ""
@@ -41,7 +48,7 @@ class BaseChannel:
         """Send one delivery, or raise DeliveryFailed."""
         raise NotImplementedError
 
-    def send_batch(self, deliveries: list) -> dict[int, SendResult | DeliveryFailed]:
+    def send_batch(self, deliveries: list) -> dict[int, SendResult | DeliveryFailed | NotSent]:
         """Send several over one connection where the channel can; keyed by delivery id."""
         results: dict[int, SendResult | DeliveryFailed] = {}
         for delivery in deliveries:

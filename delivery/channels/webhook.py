@@ -12,7 +12,7 @@ from orders.documents import iso, order_document
 
 from ..netguard import AddressRefused, http_session, http_session_shared
 from ..signing import webhook_sign
-from .base import BaseChannel, DeliveryFailed, SendResult, delivery_order
+from .base import BaseChannel, DeliveryFailed, NotSent, SendResult, delivery_order
 
 RESPONSE_EXCERPT_BYTES = 4096
 
@@ -102,10 +102,15 @@ class WebhookChannel(BaseChannel):
         )
 
     def send_batch(self, deliveries: list) -> dict:
+        """One session (kept-alive connections); after a failure, that destination's rest waits."""
         results: dict = {}
+        failed_destinations: set[int] = set()
         with http_session() as session:
             for delivery in deliveries:
                 destination = delivery.destination
+                if delivery.destination_id in failed_destinations:
+                    results[delivery.pk] = NotSent("an earlier delivery there failed just now")
+                    continue
                 try:
                     if destination is None or not destination.webhook_url:
                         raise DeliveryFailed("the webhook destination is gone", retryable=False)
@@ -118,4 +123,5 @@ class WebhookChannel(BaseChannel):
                     )
                 except DeliveryFailed as exc:
                     results[delivery.pk] = exc
+                    failed_destinations.add(delivery.destination_id)
         return results

@@ -128,3 +128,33 @@ def test_sweeper_leaves_a_held_delivery_alone(cole, retailer, email_via_smtp, se
     Delivery.objects.update(claimed_until=past)
     assert deliveries_sweep().deliveries_queued == 1
     email_via_smtp.wait_for(1)
+
+
+def test_supplier_is_emailed_about_cancellations_it_did_not_make(cole, retailer):
+    from suppliers.tests.factories import make_supplier_user
+
+    by_ops, by_supplier = (
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])[0]
+        for _ in range(2)
+    )
+    user = make_supplier_user(supplier=cole)
+    order_set_status(order=by_ops, status="cancelled", actor="ops", reason="other", note="n")
+    order_set_status(
+        order=by_supplier,
+        status="cancelled",
+        actor=f"user:{user.username}",
+        user=user,
+        reason="out_of_stock",
+        note="none left",
+    )
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+
+    def purposes(order):
+        return sorted(
+            Delivery.objects.filter(event__order=order, event__type="order.cancelled").values_list(
+                "purpose", flat=True
+            )
+        )
+
+    assert purposes(by_ops) == ["retailer_cancellation", "supplier_order"]
+    assert purposes(by_supplier) == ["retailer_cancellation"]

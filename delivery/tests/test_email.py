@@ -89,11 +89,15 @@ def test_every_cancellation_emails_the_retailer(
     for order in orders:
         with django_capture_on_commit_callbacks(execute=True):
             order_set_status(order=order, status="cancelled", actor="ops", reason="other", note="n")
-    mails = email_via_smtp.wait_for(3)
+    mails = email_via_smtp.wait_for(6)
     to_retailer = [m for m in mails if m.rcpt_tos == ["buyers@shopco.example"]]
     assert sorted(o.number for o in orders) == sorted(
         next(o.number for o in orders if o.number in m.subject) for m in to_retailer
     )
+    # Ops cancelled them, not the supplier: the supplier is told too.
+    to_supplier = [m for m in mails if m.rcpt_tos == ["po@cole.example"]]
+    assert len(to_supplier) == 3
+    assert all("cancelled" in m.subject and "Do not ship" in m.body("plain") for m in to_supplier)
 
 
 def test_smtp_down_is_retried_and_same_message_id(

@@ -1,8 +1,10 @@
 """Webhooks to a real HTTP server: signatures, retries, 410, redirects, refused addresses."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from standardwebhooks import Webhook
 
 from delivery.models import Delivery, DeliveryPurpose, DeliveryStatus, Destination
@@ -190,3 +192,108 @@ def test_timeout_is_a_retryable_failure(
     assert delivery.last_error == "timed out"
     (attempt,) = delivery.attempts.all()
     assert not attempt.success and attempt.status_code is None and attempt.duration_ms < 4000
+
+
+def test_due_rows_of_a_destination_go_together(hook, retailer, http_receiver, settings):
+    """After a success, a worker takes its destination's other due rows along."""
+    from delivery.dispatcher import events_dispatch
+    from delivery.services import delivery_send
+    from orders.models import OrderEvent
+
+    orders = [
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])[0]
+        for _ in range(4)
+    ]
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    first, second, third, fourth = Delivery.objects.filter(channel="webhook").order_by("pk")
+    # The fourth is held by another worker: it is left alone.
+    Delivery.objects.filter(pk=fourth.pk).update(
+        claimed_until=timezone.now() + timedelta(minutes=1)
+    )
+    assert delivery_send(delivery_id=first.pk) == "delivered"
+    http_receiver.wait_for(3)
+    assert [r.headers["webhook-id"] for r in http_receiver.requests] == [
+        first.identity,
+        second.identity,
+        third.identity,
+    ]
+    for row in (first, second, third):
+        row.refresh_from_db()
+        assert row.status == DeliveryStatus.DELIVERED and row.claimed_until is None
+        assert row.attempts.get().success
+    fourth.refresh_from_db()
+    assert fourth.status == DeliveryStatus.PENDING and fourth.attempt_count == 0
+    # Their own tasks find nothing left to do; nothing is sent twice.
+    assert delivery_send(delivery_id=second.pk).startswith("nothing to send")
+    assert delivery_send(delivery_id=fourth.pk).startswith("nothing to send")  # still held
+    assert len(http_receiver.requests) == 3
+    assert {json.loads(r.body)["data"]["number"] for r in http_receiver.requests} == {
+        o.number for o in orders[:3]
+    }
+
+
+def test_after_a_failure_the_others_wait(hook, retailer, http_receiver):
+    from delivery.dispatcher import events_dispatch
+    from delivery.services import delivery_send
+    from orders.models import OrderEvent
+
+    for _ in range(3):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    first, second, third = Delivery.objects.filter(channel="webhook").order_by("pk")
+    http_receiver.script(503)
+    assert delivery_send(delivery_id=first.pk) == "retry"
+    assert len(http_receiver.requests) == 1
+    assert list(
+        Delivery.objects.filter(pk__in=[second.pk, third.pk]).values_list("status", "attempt_count")
+    ) == [("pending", 0), ("pending", 0)]
+
+
+def test_batching_never_crosses_destinations(cole, retailer, http_receiver, settings):
+    from delivery.dispatcher import events_dispatch
+    from delivery.services import delivery_send, destination_set_email
+    from orders.models import OrderEvent
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination_set_email(supplier=cole, addresses="po@cole.example")
+    destination_set_webhook(supplier=cole, url=http_receiver.url + "/cole")
+    other = supplier_onboard(slug="dune", name="Dune", order_emails="po@dune.example")
+    make_products(supplier=other, skus={"DUNE-1": "1.00"})
+    destination_set_webhook(supplier=other, url=http_receiver.url + "/dune")
+    place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    place_order(retailer=retailer, lines=[{"sku": "DUNE-1", "quantity": 1}])
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    cole_row = Delivery.objects.get(channel="webhook", supplier=cole)
+    assert delivery_send(delivery_id=cole_row.pk) == "delivered"
+    assert [r.path for r in http_receiver.requests] == ["/cole"]
+    assert Delivery.objects.get(channel="webhook", supplier=other).status == "pending"
+    # Email rows of the same supplier are not taken along by a webhook send either.
+    assert Delivery.objects.get(channel="email", supplier=cole).status == "pending"
+
+
+def test_a_failure_inside_a_batch_releases_the_rest_untried(hook, retailer, http_receiver):
+    from delivery.dispatcher import events_dispatch
+    from delivery.services import delivery_send
+    from orders.models import OrderEvent
+
+    for _ in range(4):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    first, second, third, fourth = Delivery.objects.filter(channel="webhook").order_by("pk")
+    http_receiver.script(200, 500)
+    assert delivery_send(delivery_id=first.pk) == "delivered"
+    assert [r.headers["webhook-id"] for r in http_receiver.requests] == [
+        first.identity,
+        second.identity,
+    ]
+    second.refresh_from_db()
+    assert second.status == "pending" and second.attempt_count == 1 and "500" in second.last_error
+    for row in (third, fourth):
+        row.refresh_from_db()
+        assert (row.status, row.attempt_count, row.claimed_until, row.queued_at) == (
+            "pending",
+            0,
+            None,
+            None,
+        )
+        assert not row.attempts.exists()
