@@ -302,8 +302,10 @@ def main() -> None:
         ),
         "updated_after (30 days)": (
             {"updated_after": iso(updated_after)},
-            "o.supplier_id = %(s)s AND o.created_at < %(h)s "
-            "AND o.updated_at >= %(u)s AND o.updated_at < %(h)s",
+            # The same late row lookup as the selector: ids from the covering index first.
+            "o.id IN (SELECT id FROM orders_order WHERE supplier_id = %(s)s "
+            "AND created_at < %(h)s AND updated_at >= %(u)s AND updated_at < %(h)s "
+            "ORDER BY created_at, id LIMIT 101)",
             {"s": supplier.pk, "h": horizon, "u": updated_after},
         ),
     }
