@@ -92,6 +92,12 @@ def order_list_for_supplier(
         queryset = queryset.filter(created_at__gte=after.created_at).filter(
             Q(created_at__gt=after.created_at) | Q(id__gt=after.id)
         )
+    if updated_after is not None:
+        # Late row lookup: pick the page's ids from the (supplier, updated_at) index alone,
+        # then read 100 rows. Filtering the creation-ordered index instead can read the
+        # supplier's whole history to find a few recent changes.
+        ids = queryset.order_by("created_at", "id").values("id")[: limit + 1]
+        queryset = Order.objects.filter(id__in=Subquery(ids))
     rows = list(
         queryset.only(*_DOCUMENT_ORDER_FIELDS)
         .annotate(_retailer_slug=F("retailer__slug"), _retailer_name=F("retailer__name"))

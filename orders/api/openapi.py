@@ -39,9 +39,10 @@ Your orders created in the half-open window `[created_after, created_before)`, o
 (by `created_at`, then order number). Follow `next` until it is `null`.
 
 **No gaps, no repeats.** An order is listed only once its `created_at` is at least
-**{settle:g} seconds** (the settle time) in the past. Every order write is bounded
-to {bound:g} s from its timestamp to its commit (a slower one is rolled back and never
-appears), so by then no order with an earlier `created_at` can still appear. A window whose end
+**{settle:g} seconds** (the settle time) in the past. Every order write commits within
+{2 * bound:g} s of its timestamp or is rolled back and never appears (enforced by the app and
+by the database), so by then no order with an earlier `created_at` can still appear. A window
+whose end
 is more than {settle:g} s in the past therefore never changes membership: a poller that walks
 consecutive windows `[t0, t1)`, `[t1, t2)`, ... sees every order exactly once.
 

@@ -7,6 +7,8 @@ import hypothesis
 import pytest
 import schemathesis
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck
 from schemathesis.checks import not_a_server_error
@@ -24,6 +26,17 @@ from suppliers.services import api_token_create
 
 SCHEMA_URL = "/api/schema/?format=json"
 EPOCH = "2000-01-01T00:00:00Z"
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction():
+    """Requests go straight to the WSGI app; like Django's test client, keep the test's
+    connection (and its transaction) open across them."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(autouse=True)
