@@ -17,7 +17,7 @@ import paramiko
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 
 from orders.documents import iso
@@ -315,21 +315,51 @@ def _claimable(now) -> Q:
     )
 
 
-def _claim(*, delivery_ids: list[int], lease_seconds: float | None = None, due_only=False):
+def _due(now) -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+
+
+# Channels whose due rows for one destination go out together over one connection.
+BATCHED_CHANNELS = (Channel.EMAIL, Channel.WEBHOOK)
+
+
+def _claim(
+    *,
+    delivery_ids: list[int],
+    lease_seconds: float | None = None,
+    due_only: bool = False,
+    destination_extra: int = 0,
+):
     """Take a lease on the rows by one conditional UPDATE; return (token, rows won).
 
     The lease end is the token: a row is ours while its claimed_until equals it. A worker
     killed mid-send lets it lapse; a worker that outlived its lease finds the token changed
-    and records its attempt without moving the row. The rows come back with their order
-    (and its lines) loaded, so a channel needs no further query to render it.
+    and records its attempt without moving the row. With `destination_extra`, up to that many
+    other due rows of the same destination are taken along in the same UPDATE (their own
+    tasks then find nothing to do). The rows come back with their order and its lines loaded,
+    so a channel needs no further query to render them.
     """
     now = timezone.now()
     token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
-    claimable = Delivery.objects.filter(_claimable(now), pk__in=delivery_ids)
-    if due_only:
-        claimable = claimable.filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+    wanted = scope = Q(pk__in=delivery_ids)
+    if destination_extra and len(delivery_ids) == 1:
+        destination = Subquery(
+            Delivery.objects.filter(pk=delivery_ids[0]).values("destination")[:1]
         )
+        # What this claim may cover: `wanted` picks the rows, `scope` finds them again.
+        scope |= Q(channel__in=BATCHED_CHANNELS, destination=destination)
+        others = (
+            Delivery.objects.filter(
+                _claimable(now), _due(now), channel__in=BATCHED_CHANNELS, destination=destination
+            )
+            .exclude(pk=delivery_ids[0])
+            .order_by("next_attempt_at", "pk")
+            .values("pk")[:destination_extra]
+        )
+        wanted |= Q(pk__in=others)
+    claimable = Delivery.objects.filter(_claimable(now)).filter(wanted)
+    if due_only:
+        claimable = claimable.filter(_due(now))
     with bookkeeping_atomic():
         won = claimable.update(
             attempt_count=F("attempt_count") + 1, claimed_until=token, updated_at=now
@@ -340,8 +370,9 @@ def _claim(*, delivery_ids: list[int], lease_seconds: float | None = None, due_o
         Delivery.objects.select_related(
             "destination", "event__order__supplier", "event__order__retailer"
         )
-        .filter(pk__in=delivery_ids, claimed_until=token, status=DeliveryStatus.PENDING)
-        .order_by(*(["pk"] if len(delivery_ids) > 1 else []))
+        .filter(claimed_until=token, status=DeliveryStatus.PENDING)
+        .filter(scope)
+        .order_by(*(["pk"] if won > 1 else []))
     )
     _attach_order_lines(rows)
     return token, rows
@@ -397,13 +428,22 @@ def _cancel_skipped(deliveries) -> list[Delivery]:
 
 
 def delivery_send(*, delivery_id: int) -> str:
-    """Send one due delivery (if no other worker holds it); return what happened."""
-    token, rows = _claim(delivery_ids=[delivery_id], due_only=True)
+    """Send one due delivery (if no other worker holds it); return what happened.
+
+    Other due rows of the same destination go along, over the same connection.
+    """
+    token, rows = _claim(
+        delivery_ids=[delivery_id],
+        due_only=True,
+        destination_extra=max(settings.DELIVERY_DESTINATION_BATCH - 1, 0),
+    )
+    rows = _cancel_skipped(rows)
     if not rows:
-        return "not due, not pending or held by another worker"
+        return "nothing to send (not due, not pending, held, or its channel is off)"
+    if len(rows) > 1:
+        outcomes = _send_claimed(token=token, rows=rows)
+        return outcomes.get(delivery_id, "sent others of its destination")
     delivery = rows[0]
-    if not _cancel_skipped([delivery]):
-        return "cancelled"
     started_at = timezone.now()
     t0 = time.monotonic()
     outcome = _outcome_of(channel_get(delivery.channel).send, delivery)
@@ -429,6 +469,11 @@ def deliveries_process_batch(*, deliveries) -> dict[int, str]:
         return {}
     lease = max(settings.DELIVERY_CLAIM_SECONDS, 600)
     token, rows = _claim(delivery_ids=[d.pk for d in candidates], lease_seconds=lease)
+    return _send_claimed(token=token, rows=rows)
+
+
+def _send_claimed(*, token, rows: list[Delivery]) -> dict[int, str]:
+    """Send claimed rows, one channel batch per channel, and record every outcome."""
     by_channel: dict[str, list[Delivery]] = {}
     for delivery in rows:
         by_channel.setdefault(delivery.channel, []).append(delivery)

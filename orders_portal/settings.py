@@ -202,6 +202,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# Celery's Django fixup closes the database connection around every task unless this is set
+# (a new PostgreSQL connection per task costs more than most tasks). Connections are reused;
+# orders_portal.celery checks them before each task (CONN_MAX_AGE, CONN_HEALTH_CHECKS).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "delivery-sweep": {
@@ -271,6 +275,9 @@ DELIVERY_RETRY_SCHEDULE = env.list(
 DELIVERY_MAX_COUNTDOWN_SECONDS = env.int("DELIVERY_MAX_COUNTDOWN_SECONDS", default=300)
 # A worker's lease on a delivery while sending; longer than any channel's timeout.
 DELIVERY_CLAIM_SECONDS = env.int("DELIVERY_CLAIM_SECONDS", default=120)
+# A worker sending to a webhook or email destination takes up to this many of that
+# destination's due deliveries along, over one connection.
+DELIVERY_DESTINATION_BATCH = env.int("DELIVERY_DESTINATION_BATCH", default=20)
 # The sweeper queues a due delivery again when its last queuing is older than this.
 DELIVERY_REQUEUE_AFTER_SECONDS = env.int("DELIVERY_REQUEUE_AFTER_SECONDS", default=60)
 # The sweeper dispatches events still undispatched after this many seconds.

@@ -1,8 +1,10 @@
 """Webhooks to a real HTTP server: signatures, retries, 410, redirects, refused addresses."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from standardwebhooks import Webhook
 
 from delivery.models import Delivery, DeliveryPurpose, DeliveryStatus, Destination
@@ -190,3 +192,64 @@ def test_timeout_is_a_retryable_failure(
     assert delivery.last_error == "timed out"
     (attempt,) = delivery.attempts.all()
     assert not attempt.success and attempt.status_code is None and attempt.duration_ms < 4000
+
+
+def test_due_rows_of_a_destination_go_together(hook, retailer, http_receiver, settings):
+    """A worker sending one row takes its destination's other due rows along."""
+    from delivery.dispatcher import events_dispatch
+    from delivery.services import delivery_send
+    from orders.models import OrderEvent
+
+    destination, secret = hook
+    orders = [
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])[0]
+        for _ in range(3)
+    ]
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    first, second, third = Delivery.objects.filter(channel="webhook").order_by("pk")
+    # The first row is held by another worker: the others still go, with this task.
+    Delivery.objects.filter(pk=first.pk).update(claimed_until=timezone.now() + timedelta(minutes=1))
+    assert delivery_send(delivery_id=first.pk).startswith("sent others")
+    assert http_receiver.wait_for(2)
+    assert {r.headers["webhook-id"] for r in http_receiver.requests} == {
+        second.identity,
+        third.identity,
+    }
+    for row in (second, third):
+        row.refresh_from_db()
+        assert row.status == DeliveryStatus.DELIVERED and row.claimed_until is None
+        assert row.attempts.get().success
+    first.refresh_from_db()
+    assert first.status == DeliveryStatus.PENDING and first.attempt_count == 0
+    # Their own tasks find nothing left to do.
+    assert delivery_send(delivery_id=second.pk).startswith("nothing to send")
+    # Once the lease lapses, the first goes too; nothing else is sent twice.
+    Delivery.objects.filter(pk=first.pk).update(claimed_until=None)
+    assert delivery_send(delivery_id=first.pk) == "delivered"
+    ids = [r.headers["webhook-id"] for r in http_receiver.requests]
+    assert sorted(ids) == sorted([first.identity, second.identity, third.identity])
+    assert {json.loads(r.body)["data"]["number"] for r in http_receiver.requests} == {
+        o.number for o in orders
+    }
+
+
+def test_batching_never_crosses_destinations(cole, retailer, http_receiver, settings):
+    from delivery.dispatcher import events_dispatch
+    from delivery.services import delivery_send, destination_set_email
+    from orders.models import OrderEvent
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination_set_email(supplier=cole, addresses="po@cole.example")
+    destination_set_webhook(supplier=cole, url=http_receiver.url + "/cole")
+    other = supplier_onboard(slug="dune", name="Dune", order_emails="po@dune.example")
+    make_products(supplier=other, skus={"DUNE-1": "1.00"})
+    destination_set_webhook(supplier=other, url=http_receiver.url + "/dune")
+    place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    place_order(retailer=retailer, lines=[{"sku": "DUNE-1", "quantity": 1}])
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    cole_row = Delivery.objects.get(channel="webhook", supplier=cole)
+    assert delivery_send(delivery_id=cole_row.pk) == "delivered"
+    assert [r.path for r in http_receiver.requests] == ["/cole"]
+    assert Delivery.objects.get(channel="webhook", supplier=other).status == "pending"
+    # Email rows of the same supplier are not taken along by a webhook send either.
+    assert Delivery.objects.get(channel="email", supplier=cole).status == "pending"
