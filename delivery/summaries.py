@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from functools import lru_cache
 
 import jinja2
@@ -377,7 +376,7 @@ def _when(value: str | None) -> str:
 
 @lru_cache(maxsize=64)
 def _percent(rate: str) -> str:
-    return f"{Decimal(rate) * 100:g}%"
+    return f"{float(rate) * 100:.4g}%"  # "0.1250" -> "12.5%", "0.1000" -> "10%"
 
 
 def _month_name(value: str) -> str:

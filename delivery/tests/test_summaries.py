@@ -50,6 +50,7 @@ def test_command_sends_each_retailer_one_summary_even_when_run_twice(month_data,
     assert "placed 2, processing 0, shipped 1, cancelled 1" in text
     assert "GBP: 2 orders, placed 43.00, cancelled 24.00, sales 19.00" in text
     assert "commission 1.90, commission due 1.90 GBP" in text
+    assert "commission 1.90 (10%)" in text and "1.90 (10%)" in html
     assert "EUR: 2 orders, placed 36.00, cancelled 0.00, sales 36.00" in text
     assert "commission 3.60, commission due 3.60 EUR" in text
     assert "Reason: Out of stock" in text
