@@ -161,6 +161,8 @@ def test_cancel_flow_end_to_end(portal, smtp_inbox):
 
 
 def test_refusals_in_the_browser(portal, smtp_inbox):
+    from playwright.sync_api import expect
+
     base = portal["url"]
     placed, to_ship, stale = portal["orders"]
     order_set_status(order=to_ship, status="processing", actor="ops")
@@ -178,9 +180,10 @@ def test_refusals_in_the_browser(portal, smtp_inbox):
         page.get_by_label("New status").select_option("cancelled")
         page.get_by_label("Cancellation reason").select_option("other")
         page.get_by_role("button", name="Update").click()
+        # Waits for the answer page (the refusal) to show its error box.
+        expect(page.locator("#form-errors")).to_contain_text("Nothing was changed")
         assert "A note is required to cancel an order." in page.content()
         assert page.get_by_label("Note").is_visible()
-        assert "Nothing was changed" in page.locator("#form-errors").inner_text()
 
         # A shipped order: final, no form to submit.
         page.goto(f"{base}/orders/{shipped.number}/edit/")
@@ -199,8 +202,8 @@ def test_refusals_in_the_browser(portal, smtp_inbox):
         second.get_by_label("Cancellation reason").select_option("other")
         second.get_by_label("Note").fill("second editor")
         second.get_by_role("button", name="Update").click()
-        errors = second.locator("#form-errors").inner_text()
-        assert "changed by someone else" in errors and "Nothing was changed" in errors
+        expect(second.locator("#form-errors")).to_contain_text("changed by someone else")
+        assert "Nothing was changed" in second.locator("#form-errors").inner_text()
         context.close()
 
     run_in_browser(steps)
