@@ -64,6 +64,19 @@ def supplier_onboard(*, slug: str, name: str, order_emails: str) -> Supplier:
     return supplier
 
 
+def destination_email_ensure(*, supplier: Supplier) -> Destination:
+    """The supplier's email destination, made (on, to its order emails) if it is missing.
+
+    Suppliers made by `supplier_onboard` have it already; this covers ones made otherwise.
+    """
+    destination, _ = Destination.objects.get_or_create(
+        supplier=supplier,
+        channel=Channel.EMAIL,
+        defaults={"email_addresses": supplier.order_emails, "enabled": True},
+    )
+    return destination
+
+
 def _destination_for_update(*, supplier: Supplier, channel: str) -> Destination:
     destination = (
         Destination.objects.select_for_update().filter(supplier=supplier, channel=channel).first()
@@ -913,6 +926,7 @@ __all__ = [
     "delivery_redeliver",
     "delivery_send",
     "destination_disable",
+    "destination_email_ensure",
     "destination_set_email",
     "destination_set_sftp",
     "destination_set_webhook",
