@@ -441,10 +441,16 @@ def delivery_send(*, delivery_id: int) -> str:
     After a success, the destination's other due rows (up to DELIVERY_DESTINATION_BATCH)
     go out too, over the same connection; their own tasks then find nothing to do.
     """
+    nothing = "nothing to send (not due, not pending, held, or its channel is off)"
+    now = timezone.now()
+    # A plain read first: a row that went out with its destination's batch (the common
+    # case for a task that finds nothing) costs one query, not a transaction.
+    if not Delivery.objects.filter(_claimable(now), _due(now), pk=delivery_id).exists():
+        return nothing
     token, rows = _claim(delivery_ids=[delivery_id], due_only=True)
     rows = _cancel_skipped(rows)
     if not rows:
-        return "nothing to send (not due, not pending, held, or its channel is off)"
+        return nothing
     delivery = rows[0]
     started_at = timezone.now()
     t0 = time.monotonic()
