@@ -8,7 +8,7 @@ time as the web request, still leaves one row per (event, target).
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders.models import OrderEvent, OrderEventType
@@ -129,6 +129,15 @@ def events_dispatch(*, event_ids: list[int]) -> list[int]:
     """Make the delivery rows of these events (once) and queue them; return the queued ids."""
     if not event_ids:
         return []
+    try:
+        return _dispatch(event_ids=event_ids, rows_may_exist=False)
+    except IntegrityError:
+        # Rows of an event exist already (its dispatched_at was cleared by hand): add only
+        # the missing ones.
+        return _dispatch(event_ids=event_ids, rows_may_exist=True)
+
+
+def _dispatch(*, event_ids: list[int], rows_may_exist: bool) -> list[int]:
     with bookkeeping_atomic():
         events = list(
             OrderEvent.objects.select_for_update(skip_locked=True, of=("self",))
@@ -167,15 +176,21 @@ def events_dispatch(*, event_ids: list[int]) -> list[int]:
             )
             if event.type == OrderEventType.CANCELLED:
                 rows.append(_retailer_cancellation_row(event=event, now=now))
-        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-        OrderEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=now)
-        to_queue = list(
-            Delivery.objects.filter(
-                event_id__in=[e.pk for e in events], status=DeliveryStatus.PENDING
+        if rows_may_exist or not connection.features.can_return_rows_from_bulk_insert:
+            Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+            to_queue = list(
+                Delivery.objects.filter(
+                    event_id__in=[e.pk for e in events], status=DeliveryStatus.PENDING
+                )
+                .exclude(channel=Channel.SFTP)
+                .order_by("pk")
+                .values_list("pk", flat=True)
             )
-            .exclude(channel=Channel.SFTP)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        else:
+            # The events are locked and undispatched, so their rows are new: the unique
+            # constraint would refuse a duplicate (and send us to the path above).
+            created = Delivery.objects.bulk_create(rows)
+            to_queue = [row.pk for row in created if row.channel != Channel.SFTP]
+        OrderEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=now)
         transaction.on_commit(lambda: deliveries_queue(delivery_ids=to_queue))
     return to_queue

@@ -64,6 +64,19 @@ def supplier_onboard(*, slug: str, name: str, order_emails: str) -> Supplier:
     return supplier
 
 
+def destination_email_ensure(*, supplier: Supplier) -> Destination:
+    """The supplier's email destination, made (on, to its order emails) if it is missing.
+
+    Suppliers made by `supplier_onboard` have it already; this covers ones made otherwise.
+    """
+    destination, _ = Destination.objects.get_or_create(
+        supplier=supplier,
+        channel=Channel.EMAIL,
+        defaults={"email_addresses": supplier.order_emails, "enabled": True},
+    )
+    return destination
+
+
 def _destination_for_update(*, supplier: Supplier, channel: str) -> Destination:
     destination = (
         Destination.objects.select_for_update().filter(supplier=supplier, channel=channel).first()
@@ -428,10 +441,16 @@ def delivery_send(*, delivery_id: int) -> str:
     After a success, the destination's other due rows (up to DELIVERY_DESTINATION_BATCH)
     go out too, over the same connection; their own tasks then find nothing to do.
     """
+    nothing = "nothing to send (not due, not pending, held, or its channel is off)"
+    now = timezone.now()
+    # A plain read first: a row that went out with its destination's batch (the common
+    # case for a task that finds nothing) costs one query, not a transaction.
+    if not Delivery.objects.filter(_claimable(now), _due(now), pk=delivery_id).exists():
+        return nothing
     token, rows = _claim(delivery_ids=[delivery_id], due_only=True)
     rows = _cancel_skipped(rows)
     if not rows:
-        return "nothing to send (not due, not pending, held, or its channel is off)"
+        return nothing
     delivery = rows[0]
     started_at = timezone.now()
     t0 = time.monotonic()
@@ -913,6 +932,7 @@ __all__ = [
     "delivery_redeliver",
     "delivery_send",
     "destination_disable",
+    "destination_email_ensure",
     "destination_set_email",
     "destination_set_sftp",
     "destination_set_webhook",

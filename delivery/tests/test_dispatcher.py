@@ -158,3 +158,18 @@ def test_supplier_is_emailed_about_cancellations_it_did_not_make(cole, retailer)
 
     assert purposes(by_ops) == ["retailer_cancellation", "supplier_order"]
     assert purposes(by_supplier) == ["retailer_cancellation"]
+
+
+def test_email_destination_ensure_for_a_supplier_made_elsewhere(db):
+    from delivery.services import destination_email_ensure
+    from suppliers.tests.factories import make_supplier
+
+    plain = make_supplier(slug="plain", emails="a@plain.example")
+    assert not plain.destinations.exists()
+    destination = destination_email_ensure(supplier=plain)
+    assert (destination.channel, destination.enabled, destination.email_addresses) == (
+        "email",
+        True,
+        "a@plain.example",
+    )
+    assert destination_email_ensure(supplier=plain).pk == destination.pk
