@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -35,12 +36,20 @@ if not DEBUG:
             "SECRET_KEY must be set to a random value of 50+ characters when DEBUG is false "
             "(or set DEBUG=true for local development)."
         )
-    if not FIELD_ENCRYPTION_KEY or FIELD_ENCRYPTION_KEY == _DEV_FIELD_ENCRYPTION_KEY:
+    if not FIELD_ENCRYPTION_KEY or _DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEY.split(","):
         raise ImproperlyConfigured(
             "FIELD_ENCRYPTION_KEY must be set to a Fernet key when DEBUG is false "
             "(generate one with: python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())')."
         )
+    try:
+        for _key in [k.strip() for k in FIELD_ENCRYPTION_KEY.split(",") if k.strip()] or [""]:
+            Fernet(_key)
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes; "
+            "several keys may be given comma-separated, the first one encrypts)."
+        ) from None
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
