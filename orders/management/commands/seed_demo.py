@@ -52,27 +52,37 @@ class Command(BaseCommand):
         if Supplier.objects.filter(slug="acme").exists():
             self.stdout.write("Demo data already present; nothing to do.")
             return
+        # One transaction: a failure half-way leaves no partial demo to block a re-run.
         with transaction.atomic():
-            for slug, name, email, products in SUPPLIERS:
-                supplier = supplier_create(slug=slug, name=name, order_emails=email)
-                products_import(
-                    supplier=supplier,
-                    rows=[
-                        ProductRow(sku=s, name=n, price=Decimal(p), currency="GBP")
-                        for s, n, p in products
-                    ],
-                )
-            acme = Supplier.objects.get(slug="acme")
-            supplier_user_create(
-                supplier=acme, username=DEMO_USER, email="demo@acme.example", password=DEMO_PASSWORD
+            key, plain, count = self._seed()
+        self.stdout.write(
+            f"Demo data: suppliers acme and bolt, retailer shopco, {count} orders.\n"
+            f"  Portal login: {DEMO_USER} / {DEMO_PASSWORD}\n"
+            f"  Retailer API key (shopco): {key}\n"
+            f"  Supplier API token (acme): {plain}"
+        )
+
+    def _seed(self) -> tuple[str, str, int]:
+        for slug, name, email, products in SUPPLIERS:
+            supplier = supplier_create(slug=slug, name=name, order_emails=email)
+            products_import(
+                supplier=supplier,
+                rows=[
+                    ProductRow(sku=s, name=n, price=Decimal(p), currency="GBP")
+                    for s, n, p in products
+                ],
             )
-            retailer, key = retailer_create(
-                slug="shopco",
-                name="Shop Co",
-                email="buyers@shopco.example",
-                commission_rate=Decimal("0.10"),
-            )
-            token, plain = api_token_create(supplier=acme, name="demo")
+        acme = Supplier.objects.get(slug="acme")
+        supplier_user_create(
+            supplier=acme, username=DEMO_USER, email="demo@acme.example", password=DEMO_PASSWORD
+        )
+        retailer, key = retailer_create(
+            slug="shopco",
+            name="Shop Co",
+            email="buyers@shopco.example",
+            commission_rate=Decimal("0.10"),
+        )
+        token, plain = api_token_create(supplier=acme, name="demo")
         orders = []
         for index, (cname, cemail, cphone, line1, city, postcode) in enumerate(CUSTOMERS * 3):
             result = order_place_from_retailer(
@@ -104,9 +114,4 @@ class Command(BaseCommand):
             carrier="Royal Mail",
             tracking_number="RM123456789GB",
         )
-        self.stdout.write(
-            f"Demo data: suppliers acme and bolt, retailer shopco, {len(orders)} orders.\n"
-            f"  Portal login: {DEMO_USER} / {DEMO_PASSWORD}\n"
-            f"  Retailer API key (shopco): {key}\n"
-            f"  Supplier API token (acme): {plain}"
-        )
+        return key, plain, len(orders)
