@@ -1,9 +1,11 @@
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from orders.services import order_place_from_retailer, order_set_status, retailer_create
+from suppliers.cli import validation_error_line
 from suppliers.models import Supplier
 from suppliers.services import (
     ProductRow,
@@ -53,8 +55,11 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present; nothing to do.")
             return
         # One transaction: a failure half-way leaves no partial demo to block a re-run.
-        with transaction.atomic():
-            key, plain, count = self._seed()
+        try:
+            with transaction.atomic():
+                key, plain, count = self._seed()
+        except ValidationError as exc:
+            raise CommandError(f"demo data not loaded: {validation_error_line(exc)}")
         self.stdout.write(
             f"Demo data: suppliers acme and bolt, retailer shopco, {count} orders.\n"
             f"  Portal login: {DEMO_USER} / {DEMO_PASSWORD}\n"
