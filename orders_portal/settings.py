@@ -5,6 +5,7 @@ var/, Celery on kombu's filesystem transport under var/, email written to var/ma
 Production (DEBUG false) refuses to start without a real SECRET_KEY and FIELD_ENCRYPTION_KEY.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,8 +27,14 @@ _DEV_SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production-0123456789ab
 # A Fernet key, for development only: base64 of 32 bytes.
 _DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDE="
 
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
-FIELD_ENCRYPTION_KEY = env.str(
+
+def _secret(name: str, default: str = "") -> str:
+    """A secret read as is: django-environ would treat a leading '$' as a reference."""
+    return os.environ.get(name, default)
+
+
+SECRET_KEY = _secret("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+FIELD_ENCRYPTION_KEY = _secret(
     "FIELD_ENCRYPTION_KEY", default=_DEV_FIELD_ENCRYPTION_KEY if DEBUG else ""
 )
 if not DEBUG:
@@ -263,7 +270,7 @@ HOSTED_SFTP = {
     "HOST": env.str("HOSTED_SFTP_HOST", default=""),
     "PORT": env.int("HOSTED_SFTP_PORT", default=22),
     "USERNAME": env.str("HOSTED_SFTP_USERNAME", default=""),
-    "PASSWORD": env.str("HOSTED_SFTP_PASSWORD", default=""),
+    "PASSWORD": _secret("HOSTED_SFTP_PASSWORD"),
     "KEY_FILE": env.str("HOSTED_SFTP_KEY_FILE", default=""),
     "HOST_KEY": env.str("HOSTED_SFTP_HOST_KEY", default=""),
     "ROOT": env.str("HOSTED_SFTP_ROOT", default="/suppliers"),
