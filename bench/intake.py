@@ -185,17 +185,32 @@ def drive(port: int, key: str, bodies: list[bytes]) -> tuple[float, dict[int, in
     return time.perf_counter() - started, statuses
 
 
-def queries_per_intake(key: str, skus: list[str]) -> int:
+def in_process_profile(key: str, skus: list[str], n: int = 100) -> tuple[int, float, float]:
+    """Queries per intake, and CPU ms per request for intake and bare, without HTTP."""
     from django.db import connection
-    from django.test import Client
+    from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
-    body = payload(f"Q-{secrets.token_hex(6)}", skus)
+    tag = secrets.token_hex(4)
     with CaptureQueriesContext(connection) as ctx:
-        response = client.post(PATH, data=body, content_type="application/json")
+        response = client.post(
+            PATH, data=payload(f"Q-{tag}", skus), content_type="application/json"
+        )
     assert response.status_code == 201, response.content
-    return len(ctx.captured_queries)
+    queries = len(ctx.captured_queries)  # read now: every request resets the log
+
+    def cpu_ms(prefix: str) -> float:
+        bodies = [payload(f"{prefix}-{tag}-{i}", skus) for i in range(n)]
+        started = time.process_time()
+        for body in bodies:
+            client.post(PATH, data=body, content_type="application/json")
+        return (time.process_time() - started) / n * 1000
+
+    app_cpu = cpu_ms("C")
+    with override_settings(ROOT_URLCONF="intake_urls"):
+        bare_cpu = cpu_ms("D")
+    return queries, app_cpu, bare_cpu
 
 
 def main() -> None:
@@ -227,7 +242,12 @@ def main() -> None:
                 print(f"  round {round_no} {name:>4}: {N / seconds:8.1f} orders/s ({seconds:.2f}s)")
         app_rate = N * ROUNDS / totals["app"]
         bare_rate = N * ROUNDS / totals["bare"]
-        print(f"queries per intake (in-process, same database): {queries_per_intake(key, skus)}")
+        sys.path.insert(0, str(BASE_DIR / "bench"))
+        queries, app_cpu, bare_cpu = in_process_profile(key, skus)
+        print(
+            f"in-process, no HTTP: {queries} queries per intake (BEGIN/COMMIT included); "
+            f"CPU per request: intake {app_cpu:.2f} ms, bare {bare_cpu:.2f} ms"
+        )
         print(f"bare Django view (parse JSON, 201): {bare_rate:8.1f} requests/s")
         print(f"retailer intake (real app):         {app_rate:8.1f} orders/s")
         ratio = app_rate / bare_rate

@@ -9,6 +9,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 @csrf_exempt
 def bare(request):
+    if request.method != "POST":
+        return JsonResponse({"errors": {"method": ["POST only."]}}, status=405)
     payload = json.loads(request.body)
     return JsonResponse({"reference": payload["reference"], "orders": []}, status=201)
 
