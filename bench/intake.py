@@ -8,7 +8,8 @@ connections, and prints orders/s for both and the ratio (goal: >= 0.5).
     DEBUG=true .venv/bin/python bench/intake.py            # N=2000, CONCURRENCY=4, ROUNDS=2
     BENCH_N=300 DEBUG=true .venv/bin/python bench/intake.py
 
-Environment: BENCH_N, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_DATABASE_URL
+Environment: BENCH_N, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_GUNICORN_ARGS (extra arguments for
+both gunicorns, e.g. "--threads 4"), BENCH_DATABASE_URL
 (default postgres://postgres@127.0.0.1:5432/op_foundation), BENCH_BROKER_URL
 (default redis://127.0.0.1:6379/1).
 """
@@ -90,6 +91,7 @@ def start_gunicorn(*, settings_module: str, port: int) -> subprocess.Popen:
             "2",
             "--log-level",
             "warning",
+            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
         ],
         cwd=BASE_DIR,
         env=env,
