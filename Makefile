@@ -18,7 +18,7 @@ install: $(VENV)/.installed
 # HOST and PORT (default 127.0.0.1:8000) choose where the web server listens.
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --if-empty
 	exec scripts/run-embedded
 
 lint: install

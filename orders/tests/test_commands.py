@@ -308,6 +308,21 @@ def test_seed_demo_refuses_when_it_would_clash_and_writes_nothing(db):
     no_orders()
 
 
+def test_seed_demo_if_empty_leaves_a_database_with_real_data_alone(db):
+    run("create_supplier", "realco", "--name", "Real Co", "--order-email", "po@real.example")
+    out, _ = run("seed_demo", "--if-empty")
+    assert "not loaded" in out
+    assert list(Supplier.objects.values_list("slug", flat=True)) == ["realco"]
+    assert not Retailer.objects.exists() and not User.objects.exists()
+    no_orders()
+
+
+def test_seed_demo_if_empty_loads_into_an_empty_database(db):
+    out, _ = run("seed_demo", "--if-empty")
+    assert "demo / orders-demo-2026" in out
+    assert Order.objects.count() == 13
+
+
 def test_seed_demo_takes_no_arguments(db):
     refused("seed_demo", "extra")
     assert not Supplier.objects.exists()

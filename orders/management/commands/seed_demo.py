@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from orders.models import Retailer
 from orders.services import order_place_from_retailer, order_set_status, retailer_create
 from suppliers.cli import validation_error_line
 from suppliers.models import Supplier
@@ -50,9 +51,19 @@ CUSTOMERS = [
 class Command(BaseCommand):
     help = "Create the demo suppliers, retailer, products, a portal login and a few orders (once)."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Load only into an empty database (no supplier, no retailer); `make run` uses it.",
+        )
+
+    def handle(self, *args, if_empty=False, **options):
         if Supplier.objects.filter(slug="acme").exists():
             self.stdout.write("Demo data already present; nothing to do.")
+            return
+        if if_empty and (Supplier.objects.exists() or Retailer.objects.exists()):
+            self.stdout.write("The database holds real data; demo data not loaded.")
             return
         # One transaction: a failure half-way leaves no partial demo to block a re-run.
         try:
