@@ -132,3 +132,21 @@ def tasks_inline(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     broker_backoff_reset()
     return settings
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under REQUIRE_ALL_TESTS, a module skipped at collection or a run of no test fails."""
+    if not REQUIRE_ALL_TESTS:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter is not None:
+            reporter.write_line(
+                f"REQUIRE_ALL_TESTS: {len(skipped)} skipped item(s) count as failures", red=True
+            )
+    if session.testscollected == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter is not None:
+            reporter.write_line("REQUIRE_ALL_TESTS: no test was collected", red=True)

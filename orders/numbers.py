@@ -2,8 +2,6 @@
 
 from django.db import connection
 
-from .models import Counter
-
 ORDER_NUMBER_PREFIX = "PO-"
 ORDER_NUMBER_START = 10001
 ORDER_NUMBER_SEQUENCE = "orders_order_number_seq"
@@ -17,15 +15,13 @@ def order_numbers_allocate(*, count: int) -> list[str]:
             )
             values = [row[0] for row in cursor.fetchall()]
     else:
-        # SQLite serialises writers, so an UPDATE ... RETURNING on one row is safe here.
-        Counter.objects.get_or_create(
-            name="order_number", defaults={"value": ORDER_NUMBER_START - 1}
-        )
+        # SQLite serialises writers, so one upsert ... RETURNING on one row is safe here.
         with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE orders_counter SET value = value + %s WHERE name = 'order_number' "
+                "INSERT INTO orders_counter (name, value) VALUES ('order_number', %s) "
+                "ON CONFLICT (name) DO UPDATE SET value = orders_counter.value + %s "
                 "RETURNING value",
-                [count],
+                [ORDER_NUMBER_START - 1 + count, count],
             )
             last = cursor.fetchone()[0]
         values = list(range(last - count + 1, last + 1))

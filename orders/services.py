@@ -163,15 +163,19 @@ def order_place_from_retailer(
     """Validate a retailer's order, split it per supplier and store it with its events.
 
     Idempotent on (retailer, reference): a repeat, or a racing twin, gets the first result.
+    The unique constraint decides, so a new order (the common case) costs no look-up first.
     Validation and catalogue reads happen before the transaction so it stays short.
     """
-    reference = payload.get("reference") if isinstance(payload, dict) else None
-    if isinstance(reference, str) and reference:
-        existing = _existing_intake(retailer=retailer, reference=reference)
-        if existing is not None:
-            return existing
-
-    data, groups = intake_prepare(payload=payload)
+    try:
+        data, groups = intake_prepare(payload=payload)
+    except ValidationError:
+        # A repeat still answers with the first result, even if the catalogue has changed.
+        reference = payload.get("reference") if isinstance(payload, dict) else None
+        if isinstance(reference, str) and reference.strip():
+            existing = _existing_intake(retailer=retailer, reference=reference.strip())
+            if existing is not None:
+                return existing
+        raise
     customer, address = data["customer"], data["shipping_address"]
     try:
         # Bounded: the orders commit within settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS of

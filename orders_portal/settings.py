@@ -5,11 +5,13 @@ var/, Celery on kombu's filesystem transport under var/, email written to var/ma
 Production (DEBUG false) refuses to start without a real SECRET_KEY and FIELD_ENCRYPTION_KEY.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,8 +27,14 @@ _DEV_SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production-0123456789ab
 # A Fernet key, for development only: base64 of 32 bytes.
 _DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDE="
 
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
-FIELD_ENCRYPTION_KEY = env.str(
+
+def _secret(name: str, default: str = "") -> str:
+    """A secret read as is: django-environ would treat a leading '$' as a reference."""
+    return os.environ.get(name, default)
+
+
+SECRET_KEY = _secret("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+FIELD_ENCRYPTION_KEY = _secret(
     "FIELD_ENCRYPTION_KEY", default=_DEV_FIELD_ENCRYPTION_KEY if DEBUG else ""
 )
 if not DEBUG:
@@ -35,12 +43,20 @@ if not DEBUG:
             "SECRET_KEY must be set to a random value of 50+ characters when DEBUG is false "
             "(or set DEBUG=true for local development)."
         )
-    if not FIELD_ENCRYPTION_KEY or FIELD_ENCRYPTION_KEY == _DEV_FIELD_ENCRYPTION_KEY:
+    if not FIELD_ENCRYPTION_KEY or _DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEY.split(","):
         raise ImproperlyConfigured(
             "FIELD_ENCRYPTION_KEY must be set to a Fernet key when DEBUG is false "
             "(generate one with: python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())')."
         )
+    try:
+        for _key in [k.strip() for k in FIELD_ENCRYPTION_KEY.split(",") if k.strip()] or [""]:
+            Fernet(_key)
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes; "
+            "several keys may be given comma-separated, the first one encrypts)."
+        ) from None
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
@@ -176,7 +192,7 @@ USE_TZ = True
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -302,7 +318,7 @@ HOSTED_SFTP = {
     "HOST": env.str("HOSTED_SFTP_HOST", default=""),
     "PORT": env.int("HOSTED_SFTP_PORT", default=22),
     "USERNAME": env.str("HOSTED_SFTP_USERNAME", default=""),
-    "PASSWORD": env.str("HOSTED_SFTP_PASSWORD", default=""),
+    "PASSWORD": _secret("HOSTED_SFTP_PASSWORD"),
     "KEY_FILE": env.str("HOSTED_SFTP_KEY_FILE", default=""),
     "HOST_KEY": env.str("HOSTED_SFTP_HOST_KEY", default=""),
     "ROOT": env.str("HOSTED_SFTP_ROOT", default="/suppliers"),

@@ -254,3 +254,28 @@ def test_mixed_currencies_for_one_supplier_are_refused(retailer_client, acme):
     assert response.status_code == 400
     assert "lines" in response.json()["errors"]
     nothing_written()
+
+
+def test_repeat_after_the_catalogue_changed_still_returns_the_first_orders(retailer_client, acme):
+    payload = intake_payload(reference="R-AGAIN")
+    first = retailer_client.post(URL, payload, format="json")
+    assert first.status_code == 201
+    acme.products.filter(sku="ACME-001").update(is_active=False)
+    second = retailer_client.post(URL, payload, format="json")
+    assert second.status_code == 200, second.content
+    assert second.json() == first.json()
+    assert Order.objects.count() == 1 and OrderEvent.objects.count() == 1
+
+
+def test_new_intake_query_count_is_bounded(retailer_client, acme, django_assert_max_num_queries):
+    payload = intake_payload(
+        lines=[
+            {"sku": "ACME-001", "quantity": 1},
+            {"sku": "ACME-002", "quantity": 1},
+            {"sku": "ACME-003", "quantity": 1},
+        ]
+    )
+    # key, catalogue, savepoint, intake, number, orders, lines, events, release
+    with django_assert_max_num_queries(9):
+        response = retailer_client.post(URL, payload, format="json")
+    assert response.status_code == 201

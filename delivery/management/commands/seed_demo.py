@@ -1,10 +1,13 @@
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from delivery.services import supplier_onboard
+from orders.models import Retailer
 from orders.services import order_place_from_retailer, order_set_status, retailer_create
+from suppliers.cli import validation_error_line
 from suppliers.models import Supplier
 from suppliers.services import (
     ProductRow,
@@ -48,31 +51,54 @@ CUSTOMERS = [
 class Command(BaseCommand):
     help = "Create the demo suppliers, retailer, products, a portal login and a few orders (once)."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Load only into an empty database (no supplier, no retailer); `make run` uses it.",
+        )
+
+    def handle(self, *args, if_empty=False, **options):
         if Supplier.objects.filter(slug="acme").exists():
             self.stdout.write("Demo data already present; nothing to do.")
             return
-        with transaction.atomic():
-            for slug, name, email, products in SUPPLIERS:
-                supplier = supplier_onboard(slug=slug, name=name, order_emails=email)
-                products_import(
-                    supplier=supplier,
-                    rows=[
-                        ProductRow(sku=s, name=n, price=Decimal(p), currency="GBP")
-                        for s, n, p in products
-                    ],
-                )
-            acme = Supplier.objects.get(slug="acme")
-            supplier_user_create(
-                supplier=acme, username=DEMO_USER, email="demo@acme.example", password=DEMO_PASSWORD
+        if if_empty and (Supplier.objects.exists() or Retailer.objects.exists()):
+            self.stdout.write("The database holds real data; demo data not loaded.")
+            return
+        # One transaction: a failure half-way leaves no partial demo to block a re-run.
+        try:
+            with transaction.atomic():
+                key, plain, count = self._seed()
+        except ValidationError as exc:
+            raise CommandError(f"demo data not loaded: {validation_error_line(exc)}")
+        self.stdout.write(
+            f"Demo data: suppliers acme and bolt, retailer shopco, {count} orders.\n"
+            f"  Portal login: {DEMO_USER} / {DEMO_PASSWORD}\n"
+            f"  Retailer API key (shopco): {key}\n"
+            f"  Supplier API token (acme): {plain}"
+        )
+
+    def _seed(self) -> tuple[str, str, int]:
+        for slug, name, email, products in SUPPLIERS:
+            supplier = supplier_onboard(slug=slug, name=name, order_emails=email)
+            products_import(
+                supplier=supplier,
+                rows=[
+                    ProductRow(sku=s, name=n, price=Decimal(p), currency="GBP")
+                    for s, n, p in products
+                ],
             )
-            retailer, key = retailer_create(
-                slug="shopco",
-                name="Shop Co",
-                email="buyers@shopco.example",
-                commission_rate=Decimal("0.10"),
-            )
-            token, plain = api_token_create(supplier=acme, name="demo")
+        acme = Supplier.objects.get(slug="acme")
+        supplier_user_create(
+            supplier=acme, username=DEMO_USER, email="demo@acme.example", password=DEMO_PASSWORD
+        )
+        retailer, key = retailer_create(
+            slug="shopco",
+            name="Shop Co",
+            email="buyers@shopco.example",
+            commission_rate=Decimal("0.10"),
+        )
+        token, plain = api_token_create(supplier=acme, name="demo")
         orders = []
         for index, (cname, cemail, cphone, line1, city, postcode) in enumerate(CUSTOMERS * 3):
             result = order_place_from_retailer(
@@ -104,9 +130,4 @@ class Command(BaseCommand):
             carrier="Royal Mail",
             tracking_number="RM123456789GB",
         )
-        self.stdout.write(
-            f"Demo data: suppliers acme and bolt, retailer shopco, {len(orders)} orders.\n"
-            f"  Portal login: {DEMO_USER} / {DEMO_PASSWORD}\n"
-            f"  Retailer API key (shopco): {key}\n"
-            f"  Supplier API token (acme): {plain}"
-        )
+        return key, plain, len(orders)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from orders.models import Retailer
 from orders.services import intake_prepare, order_place_from_retailer
@@ -115,14 +116,20 @@ class Command(BaseCommand):
         created = existing = 0
         total = len(payloads)
         step = max(1, total // 20)
-        for index, payload in enumerate(payloads, start=1):
-            result = order_place_from_retailer(
-                retailer=retailer, payload=payload, actor="ops:import"
-            )
-            created += result.created
-            existing += not result.created
-            if index % step == 0 or index == total:
-                self.stderr.write(f"  {index}/{total} ({100 * index // total}%)")
+        # All or nothing: a failure after the checks above (a race, a lost connection) leaves
+        # no half-imported file behind.
+        with transaction.atomic():
+            for index, payload in enumerate(payloads, start=1):
+                try:
+                    result = order_place_from_retailer(
+                        retailer=retailer, payload=payload, actor="ops:import"
+                    )
+                except ValidationError as exc:
+                    raise CommandError(f"order {index}: {validation_error_line(exc)}")
+                created += result.created
+                existing += not result.created
+                if index % step == 0 or index == total:
+                    self.stderr.write(f"  {index}/{total} ({100 * index // total}%)")
         self.stdout.write(
             f"{retailer.slug}: {created} orders imported, "
             f"{existing} already present (same reference)."

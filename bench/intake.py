@@ -1,0 +1,265 @@
+"""Benchmark: retailer intake through gunicorn on PostgreSQL, against a bare Django view.
+
+Starts two gunicorns (2 sync workers each, DEBUG=false, production settings): one serving the
+real app, one serving a bench-only view that parses the same JSON and answers 201. Drives the
+same number of POSTs at each from this process over loopback with a few concurrent
+connections, and prints orders/s for both and the ratio (goal: >= 0.5).
+
+    DEBUG=true .venv/bin/python bench/intake.py            # N=2000, CONCURRENCY=4, ROUNDS=2
+    BENCH_N=300 DEBUG=true .venv/bin/python bench/intake.py
+
+Environment: BENCH_N, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_GUNICORN_ARGS (extra arguments for
+both gunicorns, e.g. "--threads 4"), BENCH_DATABASE_URL
+(default postgres://postgres@127.0.0.1:5432/op_foundation), BENCH_BROKER_URL
+(default redis://127.0.0.1:6379/1).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+N = int(os.environ.get("BENCH_N", "2000"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+WARMUP = 50
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/op_foundation"
+)
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/1")
+PATH = "/api/v1/retailer/orders"
+
+os.environ["DATABASE_URL"] = DATABASE_URL
+os.environ["CELERY_BROKER_URL"] = BROKER_URL
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders_portal.settings")
+sys.path.insert(0, str(BASE_DIR))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env() -> dict:
+    from cryptography.fernet import Fernet
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY"))
+    }
+    env.update(
+        DEBUG="false",
+        # Dummy but valid production keys, made for this run only.
+        SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        DATABASE_URL=DATABASE_URL,
+        CELERY_BROKER_URL=BROKER_URL,
+        # The throttle still runs on every request; the limit is only raised above the load.
+        RETAILER_API_RATE="10000000/min",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def start_gunicorn(*, settings_module: str, port: int) -> subprocess.Popen:
+    env = server_env()
+    env["DJANGO_SETTINGS_MODULE"] = settings_module
+    return subprocess.Popen(
+        [
+            str(BASE_DIR / ".venv/bin/gunicorn"),
+            "orders_portal.wsgi:application",
+            "--pythonpath",
+            f"{BASE_DIR},{BASE_DIR / 'bench'}",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def wait_ready(port: int, path: str, proc: subprocess.Popen, deadline_s: float = 60) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn on {port} exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"gunicorn on {port} did not answer within {deadline_s}s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def make_data() -> tuple[str, list[str]]:
+    """A bench supplier with three products and a bench retailer; returns its key and SKUs."""
+    import django
+
+    django.setup()
+    from orders.services import retailer_create
+    from suppliers.tests.factories import make_products, make_supplier
+
+    tag = secrets.token_hex(4)
+    supplier = make_supplier(slug=f"bench-{tag}")
+    skus = [f"BENCH-{tag}-{i}" for i in range(1, 4)]
+    make_products(supplier=supplier, skus=dict.fromkeys(skus, "4.25"))
+    _, key = retailer_create(slug=f"bench-{tag}", name="Bench Retailer", email="bench@example.com")
+    return key, skus
+
+
+def payload(reference: str, skus: list[str]) -> bytes:
+    return json.dumps(
+        {
+            "reference": reference,
+            "placed_at": "2026-11-27T10:00:00Z",
+            "customer": {
+                "name": "Ann Lee",
+                "email": "ann@example.com",
+                "phone": "+44 20 7946 0000",
+            },
+            "shipping_address": {
+                "name": "Ann Lee",
+                "line1": "1 High St",
+                "line2": "",
+                "city": "Leeds",
+                "region": "",
+                "postcode": "LS1 1AA",
+                "country": "GB",
+            },
+            "lines": [{"sku": sku, "quantity": q} for sku, q in zip(skus, (2, 1, 3))],
+        }
+    ).encode()
+
+
+def drive(port: int, key: str, bodies: list[bytes]) -> tuple[float, dict[int, int]]:
+    """POST every body, CONCURRENCY at a time; return seconds taken and status counts."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def post(body: bytes) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("POST", PATH, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            return response.status
+        finally:
+            conn.close()
+
+    statuses: dict[int, int] = {}
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        for status in pool.map(post, bodies):
+            statuses[status] = statuses.get(status, 0) + 1
+    return time.perf_counter() - started, statuses
+
+
+def in_process_profile(key: str, skus: list[str], n: int = 100) -> tuple[int, float, float]:
+    """Queries per intake, and CPU ms per request for intake and bare, without HTTP."""
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    tag = secrets.token_hex(4)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(
+            PATH, data=payload(f"Q-{tag}", skus), content_type="application/json"
+        )
+    assert response.status_code == 201, response.content
+    queries = len(ctx.captured_queries)  # read now: every request resets the log
+
+    def cpu_ms(prefix: str) -> float:
+        bodies = [payload(f"{prefix}-{tag}-{i}", skus) for i in range(n)]
+        started = time.process_time()
+        for body in bodies:
+            client.post(PATH, data=body, content_type="application/json")
+        return (time.process_time() - started) / n * 1000
+
+    app_cpu = cpu_ms("C")
+    with override_settings(ROOT_URLCONF="intake_urls"):
+        bare_cpu = cpu_ms("D")
+    return queries, app_cpu, bare_cpu
+
+
+def main() -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, check=True
+    )
+    key, skus = make_data()
+    run_id = secrets.token_hex(4)
+    app_port, bare_port = free_port(), free_port()
+    app = start_gunicorn(settings_module="orders_portal.settings", port=app_port)
+    bare = start_gunicorn(settings_module="intake_settings", port=bare_port)
+    try:
+        wait_ready(app_port, "/healthz", app)
+        wait_ready(bare_port, PATH, bare)
+        print(
+            f"intake bench: N={N} per round, {ROUNDS} rounds, concurrency {CONCURRENCY}, "
+            f"2 gunicorn workers each, PostgreSQL, single-supplier orders of 3 lines"
+        )
+        for port in (app_port, bare_port):
+            drive(port, key, [payload(f"W-{run_id}-{port}-{i}", skus) for i in range(WARMUP)])
+        totals = {"app": 0.0, "bare": 0.0}
+        for round_no in range(1, ROUNDS + 1):
+            for name, port in (("bare", bare_port), ("app", app_port)):
+                bodies = [payload(f"B-{run_id}-{round_no}-{name}-{i}", skus) for i in range(N)]
+                seconds, statuses = drive(port, key, bodies)
+                if statuses != {201: N}:
+                    raise SystemExit(f"{name}: unexpected answers {statuses}")
+                totals[name] += seconds
+                print(f"  round {round_no} {name:>4}: {N / seconds:8.1f} orders/s ({seconds:.2f}s)")
+        app_rate = N * ROUNDS / totals["app"]
+        bare_rate = N * ROUNDS / totals["bare"]
+        sys.path.insert(0, str(BASE_DIR / "bench"))
+        queries, app_cpu, bare_cpu = in_process_profile(key, skus)
+        print(
+            f"in-process, no HTTP: {queries} queries per intake (BEGIN/COMMIT included); "
+            f"CPU per request: intake {app_cpu:.2f} ms, bare {bare_cpu:.2f} ms"
+        )
+        print(f"bare Django view (parse JSON, 201): {bare_rate:8.1f} requests/s")
+        print(f"retailer intake (real app):         {app_rate:8.1f} orders/s")
+        ratio = app_rate / bare_rate
+        print(
+            f"ratio intake/bare: {ratio:.2f} (goal >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})"
+        )
+    finally:
+        stop(app)
+        stop(bare)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+"""Ops commands for retailers and orders: success, and one-line refusals that change nothing.
+
+Commands are called by name, so these tests hold wherever the command lives.
+"""
+
+import csv
+import hashlib
+import io
+import json
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from rest_framework.test import APIClient
+
+from orders.models import Order, OrderEvent, OrderIntake, OrderLine, Retailer
+from orders.tests.factories import intake_payload
+from suppliers.models import ApiToken, Product, Supplier
+
+User = get_user_model()
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def refused(*args) -> str:
+    with pytest.raises(CommandError) as info:
+        run(*args)
+    message = str(info.value)
+    assert message and "\n" not in message, message
+    return message
+
+
+def no_orders():
+    assert OrderIntake.objects.count() == 0
+    assert Order.objects.count() == 0
+    assert OrderLine.objects.count() == 0
+    assert OrderEvent.objects.count() == 0
+
+
+# --- create_retailer ---------------------------------------------------------------------
+
+
+def test_create_retailer_prints_a_working_key_once(acme):
+    out, err = run(
+        "create_retailer",
+        "shopco",
+        "--name",
+        "Shop Co",
+        "--email",
+        "buyers@shopco.example",
+        "--commission-rate",
+        "0.125",
+    )
+    key = out.strip()
+    retailer = Retailer.objects.get(slug="shopco")
+    assert (retailer.name, retailer.email) == ("Shop Co", "buyers@shopco.example")
+    assert retailer.commission_rate == Decimal("0.125")
+    assert retailer.api_key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert key not in (retailer.api_key_prefix, retailer.api_key_hash)
+    assert "shown once" in err
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.post("/api/v1/retailer/orders", intake_payload(), format="json")
+    assert response.status_code == 201
+    assert Order.objects.get().commission_amount == Decimal("2.38")  # 19.00 * 0.125
+
+
+def test_create_retailer_default_commission(db):
+    run("create_retailer", "shopco", "--name", "Shop Co", "--email", "b@shopco.example")
+    assert Retailer.objects.get().commission_rate == Decimal("0.10")
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["shopco", "--name", "S", "--email", "x@y.example", "--commission-rate", "abc"], "rate"),
+        (["shopco", "--name", "S", "--email", "x@y.example", "--commission-rate", "1.5"], "rate"),
+        (["shopco", "--name", "S", "--email", "x@y.example", "--commission-rate", "-0.1"], "rate"),
+        (["shopco", "--name", "S", "--email", "x@y.example", "--commission-rate", "NaN"], "rate"),
+        (["shopco", "--name", "S", "--email", "nope"], "email"),
+        (["shop co", "--name", "S", "--email", "x@y.example"], "slug"),
+        (["shopco", "--name", " ", "--email", "x@y.example"], "name"),
+        (["shopco", "--email", "x@y.example"], "--name"),
+    ],
+)
+def test_create_retailer_bad_input(db, args, field):
+    message = refused("create_retailer", *args)
+    assert field in message
+    assert not Retailer.objects.exists()
+
+
+def test_create_retailer_twice_is_refused(db):
+    first = run("create_retailer", "shopco", "--name", "First", "--email", "a@x.example")[0]
+    message = refused("create_retailer", "shopco", "--name", "Second", "--email", "b@x.example")
+    assert "slug" in message
+    retailer = Retailer.objects.get()
+    assert retailer.name == "First"
+    assert retailer.api_key_hash == hashlib.sha256(first.strip().encode()).hexdigest()
+
+
+# --- import_orders -----------------------------------------------------------------------
+
+
+def write(tmp_path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_import_orders_json_list(acme, bolt, retailer, tmp_path):
+    documents = [
+        intake_payload(
+            reference="IMP-1",
+            placed_at="2026-10-01T09:30:00Z",
+            lines=[{"sku": "ACME-001", "quantity": 2}, {"sku": "BOLT-7", "quantity": 1}],
+        ),
+        intake_payload(reference="IMP-2", lines=[{"sku": "ACME-003", "quantity": 1}]),
+    ]
+    path = write(tmp_path, "orders.json", json.dumps(documents))
+    out, err = run("import_orders", "shopco", path)
+    assert "2 orders imported, 0 already present" in out
+    assert "2/2 (100%)" in err
+    assert sorted(Order.objects.values_list("retailer_reference", "supplier__slug")) == [
+        ("IMP-1", "acme"),
+        ("IMP-1", "bolt"),
+        ("IMP-2", "acme"),
+    ]
+    acme_order = Order.objects.get(retailer_reference="IMP-1", supplier=acme)
+    assert acme_order.total == Decimal("19.00")
+    assert acme_order.placed_at.isoformat() == "2026-10-01T09:30:00+00:00"
+    assert set(OrderEvent.objects.values_list("type", "actor")) == {("order.created", "ops:import")}
+
+    out, _ = run("import_orders", "shopco", path)
+    assert "0 orders imported, 2 already present" in out
+    assert Order.objects.count() == 3 and OrderEvent.objects.count() == 3
+
+
+def test_import_orders_long_file_shows_progress(acme, retailer, tmp_path):
+    documents = [intake_payload(reference=f"P-{i}") for i in range(40)]
+    _, err = run("import_orders", "shopco", write(tmp_path, "many.json", json.dumps(documents)))
+    progress = [line.strip() for line in err.splitlines() if "/40" in line]
+    assert len(progress) == 20
+    assert progress[0] == "2/40 (5%)" and progress[-1] == "40/40 (100%)"
+    assert Order.objects.count() == 40
+
+
+def csv_text(rows: list[dict]) -> str:
+    from orders.management.commands.import_orders import CSV_COLUMNS
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: row.get(column, "") for column in CSV_COLUMNS})
+    return buffer.getvalue()
+
+
+def csv_row(reference: str, sku: str, quantity, **extra) -> dict:
+    row = {
+        "reference": reference,
+        "customer_name": "Ann Lee",
+        "customer_email": "ann@example.com",
+        "ship_name": "Ann Lee",
+        "ship_line1": "1 High St",
+        "ship_city": "Leeds",
+        "ship_postcode": "LS1 1AA",
+        "ship_country": "GB",
+        "sku": sku,
+        "quantity": str(quantity),
+    }
+    row.update(extra)
+    return row
+
+
+def test_import_orders_csv_groups_rows_by_reference(acme, bolt, retailer, tmp_path):
+    text = csv_text(
+        [
+            csv_row("C-1", "ACME-001", 1, placed_at="2026-10-02T08:00:00+01:00"),
+            csv_row("C-1", "ACME-002", 3),
+            csv_row("C-1", "BOLT-9", 2),
+            csv_row("C-2", "ACME-003", 1),
+        ]
+    )
+    out, err = run("import_orders", "shopco", write(tmp_path, "orders.csv", text))
+    assert "2 orders imported" in out and "2/2 (100%)" in err
+    order = Order.objects.get(retailer_reference="C-1", supplier=acme)
+    assert list(order.lines.values_list("line_no", "sku", "quantity")) == [
+        (1, "ACME-001", 1),
+        (2, "ACME-002", 3),
+    ]
+    assert order.total == Decimal("31.25")
+    assert order.placed_at.isoformat() == "2026-10-02T07:00:00+00:00"
+    assert Order.objects.get(retailer_reference="C-1", supplier=bolt).total == Decimal("6.20")
+    assert Order.objects.count() == 3
+
+
+def test_import_orders_bad_document_in_the_middle_writes_nothing(acme, retailer, tmp_path):
+    documents = [
+        intake_payload(reference="OK-1"),
+        intake_payload(reference="OK-2"),
+        intake_payload(reference="BAD-3", lines=[{"sku": "NOPE", "quantity": 1}]),
+        intake_payload(reference="OK-4"),
+    ]
+    message = refused("import_orders", "shopco", write(tmp_path, "o.json", json.dumps(documents)))
+    assert message.startswith("order 3: lines.0.sku"), message
+    no_orders()
+
+
+def test_import_orders_bad_csv_row_in_the_middle_writes_nothing(acme, retailer, tmp_path):
+    text = csv_text(
+        [
+            csv_row("C-1", "ACME-001", 1),
+            csv_row("C-2", "ACME-001", 1, ship_country="XX"),
+            csv_row("C-3", "ACME-001", 1),
+        ]
+    )
+    message = refused("import_orders", "shopco", write(tmp_path, "o.csv", text))
+    assert "order 2" in message and "shipping_address.country" in message
+    no_orders()
+
+
+@pytest.mark.parametrize(
+    "name, text, field",
+    [
+        ("o.json", "{not json", "file"),
+        ("o.json", json.dumps({"reference": "R-1"}), "file"),
+        ("o.json", "[]", "file"),
+        ("o.json", json.dumps([{"reference": "R-1"}]), "order 1: customer"),
+        ("o.json", json.dumps(["R-1"]), "order 1: body"),
+        (
+            "o.json",
+            json.dumps([intake_payload(reference="D"), intake_payload(reference="D")]),
+            "order 2: reference",
+        ),
+        (
+            "o.json",
+            json.dumps([intake_payload(lines=[{"sku": "ACME-001", "quantity": "2"}])]),
+            "order 1: lines.0.quantity",
+        ),
+        ("o.csv", "reference,sku,quantity\nR-1,ACME-001,1\n", "file"),
+        ("o.csv", None, "line 3"),
+    ],
+)
+def test_import_orders_bad_input(acme, retailer, tmp_path, name, text, field):
+    if text is None:  # a CSV whose second data row has a quantity that is not a number
+        text = csv_text([csv_row("C-1", "ACME-001", 1), csv_row("C-1", "ACME-002", "two")])
+    message = refused("import_orders", "shopco", write(tmp_path, name, text))
+    assert message.startswith(field), message
+    no_orders()
+
+
+def test_import_orders_unknown_retailer_or_missing_file(acme, retailer, tmp_path):
+    path = write(tmp_path, "o.json", json.dumps([intake_payload()]))
+    assert refused("import_orders", "nosuch", path).startswith("retailer_slug")
+    assert refused("import_orders", "shopco", str(tmp_path / "none.json")).startswith("file")
+    no_orders()
+
+
+# --- seed_demo ---------------------------------------------------------------------------
+
+
+def test_seed_demo_loads_once_and_is_idempotent(db):
+    out, _ = run("seed_demo")
+    assert "demo / orders-demo-2026" in out
+    assert set(Supplier.objects.values_list("slug", flat=True)) == {"acme", "bolt"}
+    assert list(Retailer.objects.values_list("slug", flat=True)) == ["shopco"]
+    assert Product.objects.count() == 5
+    user = User.objects.get(username="demo")
+    assert user.check_password("orders-demo-2026")
+    assert user.supplier_membership.supplier.slug == "acme"
+    assert ApiToken.objects.filter(supplier__slug="acme").count() == 1
+    assert Order.objects.count() == 13
+    assert set(Order.objects.values_list("status", flat=True)) == {
+        "placed",
+        "processing",
+        "shipped",
+    }
+    # Every order and every change has its event.
+    assert OrderEvent.objects.filter(type="order.created").count() == 13
+    assert OrderEvent.objects.filter(type="order.updated").count() == 3
+
+    # The printed credentials work.
+    key = next(line.split(": ")[1] for line in out.splitlines() if "Retailer API key" in line)
+    assert Retailer.objects.get().api_key_hash == hashlib.sha256(key.encode()).hexdigest()
+
+    counts = (Supplier.objects.count(), Order.objects.count(), OrderEvent.objects.count())
+    out, _ = run("seed_demo")
+    assert "already present" in out
+    assert (Supplier.objects.count(), Order.objects.count(), OrderEvent.objects.count()) == counts
+
+
+def test_seed_demo_refuses_when_it_would_clash_and_writes_nothing(db):
+    run("create_retailer", "shopco", "--name", "Real Shop", "--email", "real@shop.example")
+    message = refused("seed_demo")
+    assert "slug" in message and "shopco" in message
+    assert not Supplier.objects.exists()
+    assert not Product.objects.exists()
+    assert not User.objects.exists()
+    assert Retailer.objects.get().name == "Real Shop"
+    no_orders()
+
+
+def test_seed_demo_if_empty_leaves_a_database_with_real_data_alone(db):
+    run("create_supplier", "realco", "--name", "Real Co", "--order-email", "po@real.example")
+    out, _ = run("seed_demo", "--if-empty")
+    assert "not loaded" in out
+    assert list(Supplier.objects.values_list("slug", flat=True)) == ["realco"]
+    assert not Retailer.objects.exists() and not User.objects.exists()
+    no_orders()
+
+
+def test_seed_demo_if_empty_loads_into_an_empty_database(db):
+    out, _ = run("seed_demo", "--if-empty")
+    assert "demo / orders-demo-2026" in out
+    assert Order.objects.count() == 13
+
+
+def test_seed_demo_takes_no_arguments(db):
+    refused("seed_demo", "extra")
+    assert not Supplier.objects.exists()

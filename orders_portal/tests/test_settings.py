@@ -1,0 +1,179 @@
+"""Production settings fail fast without real keys; check --deploy is clean; /healthz tells."""
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.management.utils import get_random_secret_key
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+DEV_FIELD_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDE="
+
+
+def clean_env(tmp_path, **values) -> dict:
+    """An environment with nothing from this shell: only what the test gives."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "orders_portal.settings",
+        "VAR_DIR": str(tmp_path / "var"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.update({k: v for k, v in values.items() if v is not None})
+    return env
+
+
+def python(code: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def real_keys() -> dict:
+    # Django's own generator; its keys may start with '$', which must not be read as a reference.
+    return {
+        "SECRET_KEY": get_random_secret_key(),
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+
+
+@pytest.mark.parametrize(
+    "secret_key, field_key, named",
+    [
+        (None, "real", "SECRET_KEY"),
+        ("", "real", "SECRET_KEY"),
+        ("dev-insecure-secret-key-do-not-use-in-production-0123456789abcdef", "real", "SECRET_KEY"),
+        ("too-short", "real", "SECRET_KEY"),
+        ("real", None, "FIELD_ENCRYPTION_KEY"),
+        ("real", "", "FIELD_ENCRYPTION_KEY"),
+        ("real", DEV_FIELD_KEY, "FIELD_ENCRYPTION_KEY"),
+        ("real", "not-a-fernet-key", "FIELD_ENCRYPTION_KEY"),
+    ],
+)
+def test_production_refuses_to_start_without_real_keys(tmp_path, secret_key, field_key, named):
+    keys = real_keys()
+    env = clean_env(
+        tmp_path,
+        DEBUG="false",
+        ALLOWED_HOSTS="orders.example.com",
+        SECRET_KEY=keys["SECRET_KEY"] if secret_key == "real" else secret_key,
+        FIELD_ENCRYPTION_KEY=keys["FIELD_ENCRYPTION_KEY"] if field_key == "real" else field_key,
+    )
+    result = python("import django; django.setup()", env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "var").exists()
+
+
+def test_a_secret_key_starting_with_a_dollar_is_taken_as_is(tmp_path):
+    key = "$" + get_random_secret_key()
+    env = clean_env(
+        tmp_path,
+        DEBUG="false",
+        ALLOWED_HOSTS="orders.example.com",
+        SECRET_KEY=key,
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+    )
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; print(s.SECRET_KEY)"
+    )
+    result = python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == key
+
+
+def test_production_starts_with_real_keys(tmp_path):
+    env = clean_env(tmp_path, DEBUG="false", ALLOWED_HOSTS="orders.example.com", **real_keys())
+    result = python(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DEBUG, settings.SESSION_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS > 0)",
+        env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True"]
+
+
+def test_development_runs_without_keys(tmp_path):
+    result = python("import django; django.setup()", clean_env(tmp_path, DEBUG="true"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_is_clean_with_real_keys(tmp_path):
+    env = clean_env(tmp_path, DEBUG="false", ALLOWED_HOSTS="orders.example.com", **real_keys())
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+# --- /healthz ----------------------------------------------------------------------------
+
+
+def test_healthz_200_when_database_and_broker_answer(db, client):
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+HEALTHZ = (
+    "import json, django; django.setup(); from django.test import Client; "
+    "r = Client().get('/healthz'); print(r.status_code); print(r.content.decode())"
+)
+
+
+def test_healthz_503_names_the_broker_when_it_is_unreachable(tmp_path):
+    env = clean_env(
+        tmp_path, DEBUG="true", CELERY_BROKER_URL=f"redis://127.0.0.1:{closed_port()}/0"
+    )
+    result = python(HEALTHZ, env)
+    assert result.returncode == 0, result.stderr
+    status, body = result.stdout.strip().splitlines()[-2:]
+    assert status == "503"
+    assert '"broker": "error: OperationalError"' in body
+    assert '"database": "ok"' in body
+
+
+def test_healthz_503_names_the_database_when_it_is_unreachable(tmp_path):
+    env = clean_env(
+        tmp_path,
+        DEBUG="true",
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{closed_port()}/nothing",
+    )
+    result = python(HEALTHZ, env)
+    assert result.returncode == 0, result.stderr
+    status, body = result.stdout.strip().splitlines()[-2:]
+    assert status == "503"
+    assert '"database": "error: OperationalError"' in body
+    assert '"broker": "ok"' in body
+
+
+def test_healthz_is_exempt_from_the_https_redirect(tmp_path):
+    env = clean_env(tmp_path, DEBUG="false", ALLOWED_HOSTS="testserver", **real_keys())
+    code = (
+        "import django; django.setup(); from django.test import Client; "
+        "c = Client(); print(c.get('/healthz').status_code, c.get('/admin/login/').status_code)"
+    )
+    result = python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["200", "301"]
