@@ -37,6 +37,7 @@ from .models import (
     DeliveryStatus,
     Destination,
     FileFormat,
+    MonthlySummary,
 )
 from .queue import deliveries_queue, task_publish
 from .signing import webhook_secret_clean, webhook_secret_generate
@@ -599,7 +600,15 @@ def _record_delivered(*, deliveries, results, token, started_at, duration_ms) ->
         last_error="",
         updated_at=now,
     )
+    _summaries_mark_sent(summary_ids=[d.summary_id for d in deliveries], now=now)
     return {d.pk: "delivered" for d in deliveries}
+
+
+def _summaries_mark_sent(*, summary_ids: list, now) -> None:
+    """A monthly summary counts as sent when its first email is delivered."""
+    ids = [pk for pk in summary_ids if pk is not None]
+    if ids:
+        MonthlySummary.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=now)
 
 
 def _record(
@@ -621,7 +630,7 @@ def _record(
             delivery=delivery, started_at=started_at, duration_ms=duration_ms, outcome=outcome
         ).save()
         if ok:
-            ours.update(
+            won = ours.update(
                 status=DeliveryStatus.DELIVERED,
                 delivered_at=now,
                 claimed_until=None,
@@ -629,6 +638,8 @@ def _record(
                 last_error="",
                 updated_at=now,
             )
+            if won:
+                _summaries_mark_sent(summary_ids=[delivery.summary_id], now=now)
             return "delivered"
         error = str(outcome)[:1000]
         delay = retry_delay_seconds(attempt=delivery.attempt_count) if outcome.retryable else None

@@ -223,6 +223,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
         "store_processed": False,
+        # Broadcast (worker control) messages live under var/ too, not in the working dir.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -377,5 +379,5 @@ LOGGING = {
 }
 
 if DEBUG or DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    for _sub in ("mail", "celery/queue", "celery/processed", "static"):
+    for _sub in ("mail", "celery/queue", "celery/processed", "celery/control", "static"):
         (VAR_DIR / _sub).mkdir(parents=True, exist_ok=True)

@@ -246,3 +246,6 @@ def test_a_sending_failure_is_retried_by_the_delivery_with_the_same_message(mont
     identities = {d.identity for d in summary_deliveries}
     assert {m.message_id for m in messages} == identities
     assert summary_deliveries.filter(status="delivered").count() == 3
+    # The engine records the summary as sent when its retried email is delivered, without
+    # waiting for the next command run.
+    assert MonthlySummary.objects.filter(sent_at__isnull=True).count() == 0
