@@ -31,6 +31,23 @@ def deliveries_for_supplier(
     return qs.order_by("-created_at", "-id")
 
 
+def delivery_failing_count(*, supplier) -> int:
+    """The supplier's deliveries failing (still retrying) or failed for good, one query.
+
+    Both statuses in one IN, so the (supplier, status, created_at) index bounds the scan.
+    """
+    return (
+        Delivery.objects.filter(
+            Q(status=DeliveryStatus.FAILED)
+            | Q(attempt_count__gt=0, status=DeliveryStatus.PENDING) & ~Q(last_error=""),
+            supplier=supplier,
+            status__in=(DeliveryStatus.FAILED, DeliveryStatus.PENDING),
+        )
+        .order_by()
+        .count()
+    )
+
+
 def deliveries_for_order(*, order: Order) -> QuerySet[Delivery]:
     return (
         Delivery.objects.filter(event__order=order)
@@ -87,6 +104,7 @@ __all__ = [
     "Channel",
     "deliveries_for_order",
     "deliveries_for_supplier",
+    "delivery_failing_count",
     "delivery_states_for_orders",
     "delivery_status_summary",
     "destinations_for_supplier",

@@ -169,7 +169,7 @@ def _history_rows(orders, states: dict[int, str]) -> str:
                 reference=e(o.retailer_reference),
                 placed_iso=placed.isoformat(),
                 placed=f"{placed.day} {placed:%b %Y, %H:%M}",
-                retailer=e(o.retailer.name),
+                retailer=e(o.retailer_name),
                 customer=e(o.customer_name),
                 email=e(o.customer_email),
                 items=o.item_count,

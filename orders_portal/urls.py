@@ -4,10 +4,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from delivery.models import DeliveryStatus
 from delivery.selectors import (
     deliveries_for_order,
-    deliveries_for_supplier,
+    delivery_failing_count,
     delivery_states_for_orders,
 )
 from orders.views import delivery_readers_register
@@ -19,17 +18,7 @@ delivery_readers_register(
     states_for_orders=lambda order_ids: delivery_states_for_orders(order_ids=order_ids),
     for_order=lambda order: deliveries_for_order(order=order),
     # Failing (still retrying) or failed for good: one query.
-    failing_count=lambda supplier: (
-        deliveries_for_supplier(supplier=supplier, status="failing")
-        .values("pk")
-        .order_by()
-        .union(
-            deliveries_for_supplier(supplier=supplier, status=DeliveryStatus.FAILED)
-            .values("pk")
-            .order_by()
-        )
-        .count()
-    ),
+    failing_count=lambda supplier: delivery_failing_count(supplier=supplier),
 )
 
 urlpatterns = [

@@ -11,11 +11,10 @@ def supplier_get_by_slug(*, slug: str) -> Supplier | None:
 
 
 def supplier_for_user(*, user) -> Supplier | None:
-    """The supplier a portal user belongs to, or None."""
+    """The supplier a portal user belongs to, or None; one query (every portal page asks)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    membership = getattr(user, "supplier_membership", None)
-    return membership.supplier if membership is not None else None
+    return Supplier.objects.filter(memberships__user_id=user.pk).first()
 
 
 def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
