@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import ApiToken, Product, Supplier
+from .models import ApiToken, Product, Supplier, SupplierMembership
 from .secrets import token_digest
 
 
@@ -11,9 +11,16 @@ def supplier_get_by_slug(*, slug: str) -> Supplier | None:
 
 
 def supplier_for_user(*, user) -> Supplier | None:
-    """The supplier a portal user belongs to, or None; one query (every portal page asks)."""
+    """The supplier a portal user belongs to, or None.
+
+    No query when the membership came with the user (suppliers.backends.PortalModelBackend,
+    which serves the portal's requests); else one.
+    """
     if not getattr(user, "is_authenticated", False):
         return None
+    if SupplierMembership.user.field.remote_field.is_cached(user):
+        membership = getattr(user, "supplier_membership", None)
+        return membership.supplier if membership is not None else None
     return Supplier.objects.filter(memberships__user_id=user.pk).first()
 
 
