@@ -139,6 +139,20 @@ else:
 # Rate-limit counters and login-throttle state: Redis when CACHE_URL is set, else per process.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
+# Sessions live in the database. With a cache shared by every process (CACHE_URL: Redis or
+# memcached) they are read through it, saving a query per request. A per-process cache (locmem,
+# the default) would go on serving a session that another process has ended (a logout), so
+# without a shared cache every session read goes to the database.
+_PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.db"
+    if CACHES["default"]["BACKEND"] in _PER_PROCESS_CACHES
+    else "django.contrib.sessions.backends.cached_db"
+)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ---------------------------------------------------------------------------------

@@ -102,6 +102,25 @@ def test_production_starts_with_real_keys(tmp_path):
     assert result.stdout.split() == ["False", "True", "True"]
 
 
+@pytest.mark.parametrize(
+    "cache_url, engine",
+    [
+        (None, "django.contrib.sessions.backends.db"),
+        ("locmemcache://", "django.contrib.sessions.backends.db"),
+        ("redis://127.0.0.1:6379/0", "django.contrib.sessions.backends.cached_db"),
+    ],
+)
+def test_sessions_are_cached_only_in_a_cache_every_process_shares(tmp_path, cache_url, engine):
+    env = clean_env(tmp_path, DEBUG="false", CACHE_URL=cache_url, **real_keys())
+    result = python(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.SESSION_ENGINE)",
+        env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == engine
+
+
 def test_development_runs_without_keys(tmp_path):
     result = python("import django; django.setup()", clean_env(tmp_path, DEBUG="true"))
     assert result.returncode == 0, result.stderr
