@@ -14,6 +14,7 @@ from delivery.models import Delivery, DeliveryStatus, Destination
 from delivery.selectors import (
     deliveries_for_order,
     deliveries_for_supplier,
+    delivery_failing_count,
     delivery_states_for_orders,
 )
 from delivery.services import (
@@ -26,7 +27,7 @@ from delivery.services import (
 )
 from orders.models import OrderEvent
 from orders.tests.factories import place_order
-from suppliers.tests.factories import make_products
+from suppliers.tests.factories import make_products, make_supplier
 
 pytestmark = pytest.mark.django_db
 
@@ -148,6 +149,17 @@ def test_selectors(cole, retailer, django_assert_max_num_queries, settings):
         Delivery.objects.get(pk=db_.pk)
     ]
     assert deliveries_for_supplier(supplier=cole, status="delivered").count() == 1
+    # ORDER HISTORY's strip: failing (still retrying) plus failed for good, this supplier's only.
+    with django_assert_max_num_queries(1):
+        assert delivery_failing_count(supplier=cole) == 1
+    Delivery.objects.filter(pk=dc.pk).update(status=DeliveryStatus.FAILED, attempt_count=2)
+    assert delivery_failing_count(supplier=cole) == 2
+    assert delivery_failing_count(supplier=make_supplier(slug="quiet")) == 0
+    assert delivery_states_for_orders(order_ids=[c.pk, a.pk]) == {
+        c.pk: "failed",
+        a.pk: "delivered",
+    }
+    assert delivery_states_for_orders(order_ids=[]) == {}
     with django_assert_max_num_queries(2):
         rows = list(deliveries_for_order(order=a))
         assert [len(r.attempts.all()) for r in rows] == [1]
