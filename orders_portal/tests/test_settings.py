@@ -126,6 +126,32 @@ def test_development_runs_without_keys(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_embedded_email_lands_in_var_mail_whatever_the_working_directory(tmp_path):
+    """With no EMAIL_URL, a sent message is a file under VAR_DIR/mail/, not under the cwd."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); import django; django.setup(); "
+            "from django.core.mail import send_mail; "
+            "send_mail('PO-1 subject', 'body', 'orders@localhost', ['a@example.com'])",
+            str(BASE_DIR),
+        ],
+        cwd=elsewhere,
+        env=clean_env(tmp_path, DEBUG="true"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    written = list((tmp_path / "var" / "mail").glob("*.log"))
+    assert len(written) == 1
+    assert "PO-1 subject" in written[0].read_text()
+    assert list(elsewhere.rglob("*.log")) == []
+
+
 def test_check_deploy_is_clean_with_real_keys(tmp_path):
     env = clean_env(tmp_path, DEBUG="false", ALLOWED_HOSTS="orders.example.com", **real_keys())
     result = subprocess.run(
