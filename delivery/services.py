@@ -351,8 +351,9 @@ def _claim(
     The rows are `delivery_ids`, or up to `limit` due rows of one destination. The lease end
     is the token: a row is ours while its claimed_until equals it. A worker killed mid-send
     lets it lapse; a worker that outlived its lease finds the token changed and records its
-    attempt without moving the row. The rows come back with their order and its lines
-    loaded, so a channel needs no further query to render them.
+    attempt without moving the row. The rows come back with their order and its lines (or
+    their monthly summary and its retailer) loaded, so a channel needs no further query to
+    render them.
     """
     now = timezone.now()
     token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
@@ -377,7 +378,10 @@ def _claim(
         return token, []
     rows = list(
         Delivery.objects.select_related(
-            "destination", "event__order__supplier", "event__order__retailer"
+            "destination",
+            "event__order__supplier",
+            "event__order__retailer",
+            "summary__retailer",
         )
         .filter(claimed_until=token, status=DeliveryStatus.PENDING)
         .filter(scope)

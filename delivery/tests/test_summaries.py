@@ -249,3 +249,36 @@ def test_a_sending_failure_is_retried_by_the_delivery_with_the_same_message(mont
     # The engine records the summary as sent when its retried email is delivered, without
     # waiting for the next command run.
     assert MonthlySummary.objects.filter(sent_at__isnull=True).count() == 0
+
+
+def test_a_batch_of_summary_emails_is_sent_in_a_fixed_number_of_queries(
+    month_data, smtp, monkeypatch
+):
+    """The engine's batch send loads each summary and its retailer with the claimed rows: one
+    summary or two in a batch cost the same queries (none per summary to render it)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from delivery import summaries
+    from delivery.services import deliveries_process_batch
+
+    queued: list[int] = []
+    monkeypatch.setattr(
+        summaries, "deliveries_queue", lambda *, delivery_ids: queued.extend(delivery_ids)
+    )
+    run("--month", "2026-07")
+    assert len(queued) == 3 and summary_emails(smtp) == []
+
+    def send(ids) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            outcomes = deliveries_process_batch(
+                deliveries=list(Delivery.objects.filter(pk__in=ids))
+            )
+        assert outcomes == {pk: "delivered" for pk in ids}
+        assert not [q for q in queries if 'FROM "delivery_monthlysummary"' in q["sql"]]
+        return len(queries)
+
+    assert send(queued[:1]) == send(queued[1:])
+    messages = _settled(smtp, 3)
+    assert {m.message_id for m in messages} == set(
+        Delivery.objects.filter(pk__in=queued).values_list("identity", flat=True)
+    )
