@@ -411,6 +411,24 @@ def summary_email_parts(*, figures: dict, retailer_name: str) -> tuple[str, str,
     return subject, text, html
 
 
+class _SummaryEmail(EmailMultiAlternatives):
+    """A summary's email with its MIME boundary chosen here, from a random token checked
+    against the two bodies: the standard library would otherwise pick one while writing the
+    message and check it with a regular expression over the whole flattened text (~0.5 ms
+    of a 34 KiB summary's send)."""
+
+    def _create_alternatives(self, msg):
+        msg = super()._create_alternatives(msg)
+        if msg.is_multipart() and msg.get_boundary() is None:
+            bodies = [self.body] + [alternative.content for alternative in self.alternatives]
+            while True:
+                boundary = f"===============summary{uuid.uuid4().hex}=="
+                if not any(boundary in body for body in bodies if isinstance(body, str)):
+                    break
+            msg.set_boundary(boundary)
+        return msg
+
+
 @register_email_renderer(DeliveryPurpose.MONTHLY_SUMMARY)
 def summary_email_render(delivery: Delivery) -> EmailMultiAlternatives:
     if Delivery.summary.is_cached(delivery):  # claimed rows carry it (one query per batch)
@@ -420,7 +438,7 @@ def summary_email_render(delivery: Delivery) -> EmailMultiAlternatives:
     subject, text, html = summary_email_parts(
         figures=summary.figures, retailer_name=summary.retailer.name
     )
-    message = EmailMultiAlternatives(
+    message = _SummaryEmail(
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
