@@ -276,3 +276,25 @@ def test_query_count_is_fixed_per_batch(
     assert many[retailers[0].pk] == one
     assert [many[shop.pk]["counts"]["orders"] for shop in retailers] == [2, 2, 3, 4, 5, 6]
     assert [many[shop.pk]["counts"]["cancelled"] for shop in retailers] == [0, 1, 1, 1, 1, 1]
+
+
+def test_postgresql_rows_read_with_the_compiled_loader_equal_djangos(on_postgres, july):
+    """The summary's rows, read with psycopg's compiled timestamptz loader, are Django's rows:
+    same keys, values and instants (placed, cancelled, the annotation)."""
+    from django.db.models import BooleanField, ExpressionWrapper, Q
+
+    from orders.models import Order
+    from orders.selectors import _SUMMARY_ORDER_FIELDS, _values_rows
+
+    changed = ExpressionWrapper(Q(updated_at__gte=ny(2026, 7, 20)), output_field=BooleanField())
+    queryset = (
+        Order.objects.filter(retailer=july)
+        .order_by("pk")
+        .values(*_SUMMARY_ORDER_FIELDS, changed_after_close=changed)
+    )
+    django_rows = list(queryset)
+    rows = _values_rows(queryset)
+    assert len(rows) == 8 and any(row["cancelled_at"] for row in rows)
+    assert rows == django_rows
+    assert [list(row) for row in rows] == [list(row) for row in django_rows]
+    assert all(row["changed_after_close"] is True for row in rows)  # all updated on 31 July
