@@ -22,6 +22,44 @@ def require_executable(candidates: list[str], debian_package: str) -> str:
     pytest.skip(message)
 
 
+# Debian's Chromium, headless, as root, on a machine without internet.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_executable() -> str:
+    return require_executable(["/usr/bin/chromium", "chromium"], "chromium")
+
+
+def command_run(*args) -> tuple[str, str]:
+    """Call a management command by name; return (stdout, stderr)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def command_refused(*args) -> str:
+    """Run a command that must refuse; return its one-line reason."""
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError) as info:
+        command_run(*args)
+    message = str(info.value)
+    assert message and "\n" not in message, message
+    return message
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

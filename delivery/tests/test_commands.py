@@ -12,7 +12,6 @@ from delivery.models import Delivery, DeliveryStatus, Destination
 from delivery.services import (
     deliveries_process_batch,
     destination_set_webhook,
-    supplier_onboard,
     webhook_secret_rotate,
 )
 from delivery.signing import webhook_secret_key
@@ -28,11 +27,6 @@ def run(*args) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
-
-
-@pytest.fixture
-def cole(db):
-    return supplier_onboard(slug="cole", name="Cole Candles", order_emails="po@cole.example")
 
 
 def snapshot():

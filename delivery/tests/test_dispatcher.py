@@ -12,7 +12,6 @@ from delivery.services import (
     deliveries_sweep,
     destination_disable,
     destination_set_webhook,
-    supplier_onboard,
 )
 from orders.models import OrderEvent
 from orders.services import order_set_status
@@ -20,13 +19,6 @@ from orders.tests.factories import place_order
 from suppliers.tests.factories import make_products
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cole(db):
-    supplier = supplier_onboard(slug="cole", name="Cole Candles", order_emails="po@cole.example")
-    make_products(supplier=supplier, skus={"COLE-1": "12.00"})
-    return supplier
 
 
 def test_dispatch_twice_makes_one_row_per_event_and_destination(cole, retailer, settings):

@@ -3,7 +3,7 @@
 import pytest
 
 from delivery.models import Delivery, DeliveryAttempt, DeliveryPurpose, DeliveryStatus
-from delivery.services import delivery_redeliver, destination_disable, supplier_onboard
+from delivery.services import delivery_redeliver, destination_disable
 from orders.services import order_set_status
 from orders.tests.factories import place_order
 from suppliers.tests.factories import make_products
@@ -12,10 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def cole(db):
-    supplier = supplier_onboard(slug="cole", name="Cole Candles", order_emails="po@cole.example")
-    make_products(supplier=supplier, skus={"COLE-1": "12.00", "COLE-2": "4.50"})
-    return supplier
+def cole(cole):
+    make_products(supplier=cole, skus={"COLE-2": "4.50"})
+    return cole
 
 
 def place(retailer, lines, capture):

@@ -17,13 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def cole(db):
-    supplier = supplier_onboard(slug="cole", name="Cole Candles", order_emails="po@cole.example")
-    make_products(supplier=supplier, skus={"COLE-1": "12.00"})
-    return supplier
-
-
-@pytest.fixture
 def dune(db):
     supplier = supplier_onboard(slug="dune", name="Dune Dyes", order_emails="po@dune.example")
     make_products(supplier=supplier, skus={"DUNE-1": "3.00"})

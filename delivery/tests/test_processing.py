@@ -32,13 +32,6 @@ from suppliers.tests.factories import make_products, make_supplier
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def cole(db):
-    supplier = supplier_onboard(slug="cole", name="Cole Candles", order_emails="po@cole.example")
-    make_products(supplier=supplier, skus={"COLE-1": "12.00"})
-    return supplier
-
-
 def place_and_dispatch(retailer, count=1):
     orders = [
         place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])[0]

@@ -24,11 +24,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def cole(db):
-    supplier = supplier_onboard(slug="cole", name="Cole Candles", order_emails="po@cole.example")
-    make_products(supplier=supplier, skus={"COLE-1": "12.00"})
-    destination_disable(supplier=supplier, channel="email")
-    return supplier
+def cole(cole):
+    """Cole with only the channels a test turns on: its email channel is off."""
+    destination_disable(supplier=cole, channel="email")
+    return cole
 
 
 @pytest.fixture

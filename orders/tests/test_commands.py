@@ -8,33 +8,18 @@ import hashlib
 import io
 import json
 from decimal import Decimal
-from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
+from conftest import command_refused as refused
+from conftest import command_run as run
 from orders.models import Order, OrderEvent, OrderIntake, OrderLine, Retailer
 from orders.tests.factories import intake_payload
 from suppliers.models import ApiToken, Product, Supplier
 
 User = get_user_model()
-
-
-def run(*args) -> tuple[str, str]:
-    out, err = StringIO(), StringIO()
-    call_command(*args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
-
-
-def refused(*args) -> str:
-    with pytest.raises(CommandError) as info:
-        run(*args)
-    message = str(info.value)
-    assert message and "\n" not in message, message
-    return message
 
 
 def no_orders():

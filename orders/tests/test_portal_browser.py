@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 
 import pytest
 from django.core import mail
 
-from conftest import require_executable
+from conftest import CHROMIUM_ARGS, chromium_executable
+from delivery.tests.servers import wait_until
 from orders.models import Order, OrderEvent
 from orders.services import order_set_status
 from orders.tests.factories import place_order
@@ -19,20 +19,11 @@ from suppliers.tests.factories import make_supplier_user
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Corr3ct-Horse-Battery"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def run_in_browser(steps) -> None:
     """Run `steps(browser)` in its own thread: Playwright's sync API wants no running loop."""
-    executable = require_executable(["/usr/bin/chromium", "chromium"], "chromium")
+    executable = chromium_executable()
     errors: list[BaseException] = []
 
     def target():
@@ -54,16 +45,6 @@ def run_in_browser(steps) -> None:
     assert not thread.is_alive(), "the browser steps did not finish"
     if errors:
         raise errors[0]
-
-
-def wait_for(condition, *, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -143,7 +124,7 @@ def test_cancel_flow_end_to_end(portal, smtp_inbox):
     event = order.events.get(type="order.cancelled")
     assert event.actor == "user:ann" and event.actor_user.username == "ann"
 
-    message = wait_for(
+    message = wait_until(
         lambda: next(
             (
                 m
@@ -152,7 +133,8 @@ def test_cancel_flow_end_to_end(portal, smtp_inbox):
             ),
             None,
         ),
-        what="the retailer's cancellation email",
+        timeout=20,
+        message="the retailer's cancellation email did not arrive",
     )
     assert "cancelled" in message.subject.lower()
     assert message.rcpt_tos == [retailer.email]

@@ -2,24 +2,14 @@
 
 import pytest
 
-from conftest import require_executable
-
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from conftest import CHROMIUM_ARGS, chromium_executable
 
 
 @pytest.mark.browser
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 @pytest.mark.parametrize("page_path", ["/api/docs/", "/api/redoc/"])
 def test_docs_render_in_a_browser_from_this_server_only(live_server, page_path, tmp_path):
-    chromium = require_executable(["/usr/bin/chromium", "chromium"], "chromium")
+    chromium = chromium_executable()
     from playwright.sync_api import sync_playwright
 
     requested: list[str] = []

@@ -4,33 +4,17 @@ Commands are called by name, so these tests hold wherever the command lives.
 """
 
 import hashlib
-from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
+from conftest import command_refused as refused
+from conftest import command_run as run
 from suppliers.models import ApiToken, Product, Supplier, SupplierMembership
 from suppliers.selectors import api_token_authenticate
 from suppliers.tests.factories import make_products, make_supplier
 
 User = get_user_model()
-
-
-def run(*args) -> tuple[str, str]:
-    out, err = StringIO(), StringIO()
-    call_command(*args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
-
-
-def refused(*args) -> str:
-    """Run a command that must refuse; return its one-line reason."""
-    with pytest.raises(CommandError) as info:
-        run(*args)
-    message = str(info.value)
-    assert message and "\n" not in message, message
-    return message
 
 
 # --- create_supplier ---------------------------------------------------------------------
