@@ -115,11 +115,19 @@ def errors_flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
+# One serializer for every call: building one (DRF deep-copies its declared fields per
+# instance) cost 0.4 ms, five times the validation itself. Validation keeps no state on the
+# instance or its fields; test_intake_api checks that payloads validated one after another,
+# good and bad, do not leak into each other.
+_INTAKE_SERIALIZER = IntakeSerializer()
+
+
 def intake_validate(*, payload: Any) -> dict:
     """Return the cleaned intake document, or raise ValidationError({field: [messages]})."""
     if not isinstance(payload, dict):
         raise ValidationError({"body": ["Expected a JSON object."]})
-    serializer = IntakeSerializer(data=payload)
-    if not serializer.is_valid():
-        raise ValidationError(errors_flatten(serializer.errors))
-    return dict(serializer.validated_data)
+    try:
+        data = _INTAKE_SERIALIZER.run_validation(payload)
+    except serializers.ValidationError as exc:
+        raise ValidationError(errors_flatten(exc.detail)) from None
+    return dict(data)

@@ -778,3 +778,31 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
 def retailer_month_figures(*, retailer: Retailer, month: date) -> dict:
     """One retailer's month (see the rule above), JSON-ready: money as decimal strings."""
     return retailer_month_figures_many(retailers=[retailer], month=month)[retailer.pk]
+
+
+# --- Retailers ------------------------------------------------------------------------------
+
+_RETAILER_KEY_FIELDS = ("id", "slug", "name", "email", "commission_rate")
+
+
+def retailer_for_api_key(*, digest: str) -> Retailer | None:
+    """The active retailer whose API key has this digest, or None.
+
+    Runs on every intake request: one plain query and a light instance (other fields
+    deferred) instead of the ORM's query building, which cost as much as the query.
+    """
+    qn = connection.ops.quote_name
+    sql = (
+        f"SELECT {', '.join(qn(c) for c in _RETAILER_KEY_FIELDS)} "
+        f"FROM {qn(Retailer._meta.db_table)} WHERE {qn('api_key_hash')} = %s AND {qn('is_active')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    # PostgreSQL returns a Decimal; SQLite a float, which Django's own queries convert.
+    if not isinstance(values[4], Decimal):
+        values[4] = Decimal(str(values[4])).quantize(Decimal("0.0001"))
+    return Retailer.from_db(connection.alias, _RETAILER_KEY_FIELDS, values)

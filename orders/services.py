@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from suppliers.secrets import token_digest, token_generate
 from suppliers.selectors import products_by_sku
 
+from .inserts import rows_insert
 from .intake import intake_validate
 from .models import (
     CancellationReason,
@@ -33,6 +34,7 @@ from .transactions import bounded_atomic, transaction_now
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+MAX_ORDER_TOTAL = Decimal("999999999999.99")
 
 
 class OrderChangedError(ValidationError):
@@ -154,6 +156,19 @@ def intake_prepare(*, payload: Any) -> tuple[dict, dict[int, list[tuple[dict, An
                 }
             )
 
+        # Order.total has 14 digits, 2 after the point; a bigger order cannot be stored.
+        total = sum(product.price * line["quantity"] for line, product in supplier_lines)
+        if total > MAX_ORDER_TOTAL:
+            supplier = supplier_lines[0][1].supplier
+            raise ValidationError(
+                {
+                    "lines": [
+                        f"The items of supplier '{supplier.slug}' total {total:.2f}, more than "
+                        f"one order can hold ({MAX_ORDER_TOTAL})."
+                    ]
+                }
+            )
+
     return data, groups
 
 
@@ -181,7 +196,8 @@ def order_place_from_retailer(
         # Bounded: the orders commit within settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS of
         # `created_at` or not at all, which the supplier API's settle time relies on.
         with bounded_atomic():
-            intake = OrderIntake.objects.create(retailer=retailer, reference=data["reference"])
+            intake = OrderIntake(retailer=retailer, reference=data["reference"])
+            rows_insert([intake])
             now = transaction_now()
             placed_at = data.get("placed_at") or now
             numbers = order_numbers_allocate(count=len(groups))
@@ -232,32 +248,26 @@ def order_place_from_retailer(
                     created_at=now,
                     updated_at=now,
                 )
-                order.full_clean(
-                    exclude=["intake", "supplier", "retailer"],
-                    validate_unique=False,
-                    validate_constraints=False,
-                )
                 orders.append(order)
                 pending_lines.append(order_lines)
-            Order.objects.bulk_create(orders)
+            rows_insert(orders)
             all_lines = []
             for order, order_lines in zip(orders, pending_lines):
                 for order_line in order_lines:
                     order_line.order = order
                     all_lines.append(order_line)
-            OrderLine.objects.bulk_create(all_lines)
-            events = OrderEvent.objects.bulk_create(
-                [
-                    OrderEvent(
-                        order=order,
-                        type=OrderEventType.CREATED,
-                        actor=actor or f"retailer:{retailer.slug}",
-                        data={"status": OrderStatus.PLACED, "reference": data["reference"]},
-                        created_at=now,
-                    )
-                    for order in orders
-                ]
-            )
+            rows_insert(all_lines)
+            events = [
+                OrderEvent(
+                    order=order,
+                    type=OrderEventType.CREATED,
+                    actor=actor or f"retailer:{retailer.slug}",
+                    data={"status": OrderStatus.PLACED, "reference": data["reference"]},
+                    created_at=now,
+                )
+                for order in orders
+            ]
+            rows_insert(events)
             _announce_on_commit([event.pk for event in events])
     except IntegrityError:
         # A racing identical request committed first: answer with its orders.

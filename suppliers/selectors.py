@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.db import connection
+
 from .models import ApiToken, Product, Supplier, SupplierMembership
 from .secrets import token_digest
 
@@ -24,13 +28,53 @@ def supplier_for_user(*, user) -> Supplier | None:
     return Supplier.objects.filter(memberships__user_id=user.pk).first()
 
 
+_PRODUCT_FIELDS = ("id", "supplier_id", "sku", "name", "price", "currency", "is_active")
+_SUPPLIER_FIELDS = ("id", "slug", "name", "is_active")
+
+
+def _products_sql() -> str:
+    product, supplier = Product._meta.db_table, Supplier._meta.db_table
+    qn = connection.ops.quote_name
+    columns = [f"p.{qn(c)}" for c in _PRODUCT_FIELDS] + [f"s.{qn(c)}" for c in _SUPPLIER_FIELDS]
+    return (
+        f"SELECT {', '.join(columns)} FROM {qn(product)} p "
+        f"JOIN {qn(supplier)} s ON s.{qn('id')} = p.{qn('supplier_id')} "
+        f"WHERE p.{qn('sku')} IN (%s) AND p.{qn('is_active')}"
+    )
+
+
 def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
-    return {
-        p.sku: p
-        for p in Product.objects.select_related("supplier").filter(
-            sku__in=set(skus), is_active=True
-        )
-    }
+    """Active products by SKU, each with its supplier (id, slug, name, is_active) loaded.
+
+    Intake's hot read: one plain query and light instances (other fields deferred), because
+    the ORM's query building and `select_related` cost 0.5 ms of a 2 ms intake.
+    """
+    wanted = list(dict.fromkeys(skus))
+    if not wanted:
+        return {}
+    sql = _products_sql().replace("%s", ", ".join(["%s"] * len(wanted)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, wanted)
+        rows = cursor.fetchall()
+    db = connection.alias
+    suppliers: dict[int, Supplier] = {}
+    found: dict[str, Product] = {}
+    n = len(_PRODUCT_FIELDS)
+    for row in rows:
+        values = list(row[:n])
+        # PostgreSQL returns a Decimal; SQLite a float, which Django's own queries convert.
+        if not isinstance(values[4], Decimal):
+            values[4] = Decimal(str(values[4])).quantize(Decimal("0.01"))
+        values[6] = bool(values[6])
+        product = Product.from_db(db, _PRODUCT_FIELDS, values)
+        supplier = suppliers.get(row[n])
+        if supplier is None:
+            s_values = list(row[n:])
+            s_values[3] = bool(s_values[3])
+            supplier = suppliers[row[n]] = Supplier.from_db(db, _SUPPLIER_FIELDS, s_values)
+        product.supplier = supplier
+        found[product.sku] = product
+    return found
 
 
 def api_token_authenticate(*, plain: str) -> ApiToken | None:

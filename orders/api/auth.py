@@ -3,7 +3,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from orders.models import Retailer
+from orders.selectors import retailer_for_api_key
 from suppliers.secrets import token_digest
 from suppliers.selectors import api_token_authenticate
 from suppliers.services import api_token_touch
@@ -22,7 +22,7 @@ class RetailerKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request):
         key = _bearer(request)
-        retailer = Retailer.objects.filter(api_key_hash=token_digest(key), is_active=True).first()
+        retailer = retailer_for_api_key(digest=token_digest(key))
         if retailer is None:
             raise exceptions.AuthenticationFailed("Invalid or inactive API key.")
         return (None, retailer)
