@@ -43,7 +43,10 @@ class Retailer(models.Model):
 class OrderIntake(models.Model):
     """One retailer order as received; the unique (retailer, reference) makes intake idempotent."""
 
-    retailer = models.ForeignKey(Retailer, on_delete=models.PROTECT, related_name="intakes")
+    # Indexed by the unique (retailer, reference) constraint, which leads with it.
+    retailer = models.ForeignKey(
+        Retailer, on_delete=models.PROTECT, related_name="intakes", db_index=False
+    )
     reference = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -89,10 +92,20 @@ class CancellationReason(models.TextChoices):
 
 
 class Order(models.Model):
-    number = models.CharField(max_length=20, unique=True)
-    intake = models.ForeignKey(OrderIntake, on_delete=models.PROTECT, related_name="orders")
-    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="orders")
-    retailer = models.ForeignKey(Retailer, on_delete=models.PROTECT, related_name="orders")
+    # Unique by a constraint in Meta: `unique=True` would add a second, LIKE-pattern index on
+    # PostgreSQL, which no query uses and every intake would have to write.
+    number = models.CharField(max_length=20)
+    # No index of their own: each foreign key leads one of the composite indexes below, and
+    # every index is one more write per intake.
+    intake = models.ForeignKey(
+        OrderIntake, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
+    retailer = models.ForeignKey(
+        Retailer, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     retailer_reference = models.CharField(max_length=100)
     status = models.CharField(
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED
@@ -149,7 +162,6 @@ class Order(models.Model):
             ),
             models.Index(fields=["supplier", "placed_at", "id"], name="order_supplier_placed"),
             models.Index(fields=["retailer", "placed_at"], name="order_retailer_placed"),
-            models.Index(fields=["retailer", "retailer_reference"], name="order_retailer_ref"),
             # ORDER HISTORY's search: a retailer reference, a whole email address.
             models.Index(
                 fields=["supplier", "retailer_reference"], name="order_supplier_reference"
@@ -163,6 +175,7 @@ class Order(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="order_number_unique"),
             models.UniqueConstraint(fields=["intake", "supplier"], name="order_one_per_supplier"),
             models.CheckConstraint(
                 condition=Q(status__in=OrderStatus.values), name="order_status_valid"
@@ -188,7 +201,8 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by the unique (order, line_no) constraint.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64)
@@ -221,7 +235,10 @@ class OrderEvent(models.Model):
     A committed event is delivered; one that rolled back never existed.
     """
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    # Indexed by orderevent_order_time, which leads with it.
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     type = models.CharField(max_length=32, choices=OrderEventType.choices)
     actor = models.CharField(
         max_length=150, help_text="Who: user:NAME, retailer:SLUG, ops, system."
