@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image, several start commands: web (gunicorn), worker (celery worker), beat (celery beat),
-# migrate, manage ARGS. See scripts/docker-entrypoint. Production settings: DEBUG=false and real
-# SECRET_KEY / FIELD_ENCRYPTION_KEY given at run time (the container refuses to start without).
+# dispatcher (manage.py dispatch_events), migrate, manage ARGS. See scripts/docker-entrypoint.
+# Production settings: DEBUG=false and real SECRET_KEY / FIELD_ENCRYPTION_KEY given at run time
+# (the container refuses to start without).
 
 # --- builder: every dependency as a wheel ---------------------------------------------------
 FROM python:3.11-slim-bookworm AS builder

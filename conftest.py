@@ -70,6 +70,13 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under REQUIRE_ALL_TESTS: {reason}"
 
 
+@pytest.fixture(autouse=True)
+def dispatch_inline(settings):
+    """Events are dispatched by the process that commits them, so a test sees its deliveries
+    without running `dispatch_events`; delivery/tests/test_listener.py tests that mode."""
+    settings.DELIVERY_DISPATCH = "inline"
+
+
 @pytest.fixture
 def on_postgres(db):
     from django.db import connection

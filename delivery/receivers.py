@@ -1,5 +1,12 @@
-"""Listens to `orders` and hands committed events to the dispatcher."""
+"""Hands committed order events to the dispatcher, as settings.DELIVERY_DISPATCH says.
 
+- "inline": the process that committed them dispatches them now, from the signal.
+- "listener": nothing happens here; `manage.py dispatch_events` is woken by the NOTIFY that
+  the same commit delivered (delivery/listener.py), so a web request spends nothing on
+  delivery (dispatching in the request was two thirds of an intake's CPU).
+"""
+
+from django.conf import settings
 from django.dispatch import receiver
 
 from orders.signals import order_events_committed
@@ -10,4 +17,5 @@ from .dispatcher import events_dispatch
 @receiver(order_events_committed, dispatch_uid="delivery.events_dispatch")
 def dispatch_committed_events(sender, event_ids, **kwargs) -> None:
     # A failure here is logged by `orders` (send_robust); the sweeper dispatches the event later.
-    events_dispatch(event_ids=list(event_ids))
+    if settings.DELIVERY_DISPATCH == "inline":
+        events_dispatch(event_ids=list(event_ids))

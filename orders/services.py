@@ -28,7 +28,7 @@ from .models import (
     order_transition_allowed,
 )
 from .numbers import order_numbers_allocate
-from .signals import order_events_committed
+from .signals import order_events_committed, order_events_notify
 from .transactions import bounded_atomic, transaction_now
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,11 @@ class OrderChangedError(ValidationError):
 
 
 def _announce_on_commit(event_ids: list[int]) -> None:
-    """After commit, tell listeners about the events; a failing listener never undoes the commit."""
+    """Announce the events (orders/signals.py): NOTIFY now, the signal after commit.
+
+    A failing listener never undoes the commit.
+    """
+    order_events_notify()
 
     def announce() -> None:
         for receiver, result in order_events_committed.send_robust(

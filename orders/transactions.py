@@ -10,7 +10,8 @@ can commit a row whose timestamp is older than that. `bounded_atomic()` gives th
 - From that stamp to the last statement of the block may take at most
   `ORDERS_TRANSACTION_TIMEOUT_SECONDS`; past it the block raises `TransactionTooSlowError`
   and rolls back, so a slow transaction never becomes visible at all.
-- On PostgreSQL the outermost block also sets `statement_timeout`, `lock_timeout` and
+- On PostgreSQL the outermost block also queues `NOTIFY order_events` (every bounded write
+  records order events; orders/signals.py) and sets `statement_timeout`, `lock_timeout` and
   `idle_in_transaction_session_timeout` to the same bound (SET LOCAL): no statement, and no
   pause of the client between statements or before COMMIT (a GC pause, a stopped process),
   can hold the transaction open longer; the server rolls it back instead. PostgreSQL 15 has
@@ -35,6 +36,8 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from .signals import ORDER_EVENTS_CHANNEL
+
 _state = threading.local()
 
 
@@ -46,6 +49,11 @@ def _stack() -> list[dict]:
     if not hasattr(_state, "stack"):
         _state.stack = []
     return _state.stack
+
+
+def bounded_transaction_notified() -> bool:
+    """True inside a bounded transaction that has already queued its NOTIFY order_events."""
+    return any(frame["notified"] for frame in _stack())
 
 
 def transaction_now() -> datetime:
@@ -64,18 +72,22 @@ def bounded_atomic(*, using: str | None = None):
     connection = transaction.get_connection(using)
     outermost = not connection.in_atomic_block
     with transaction.atomic(using=using):
-        frame = {"started": time.monotonic(), "stamped": None}
+        frame = {"started": time.monotonic(), "stamped": None, "notified": False}
         _stack().append(frame)
         try:
             if outermost and connection.vendor == "postgresql":
                 ms = str(max(1, int(bound * 1000)))
                 with connection.cursor() as cursor:
+                    # The same round trip queues the transaction's NOTIFY (orders/signals.py):
+                    # PostgreSQL sends it only if this transaction commits.
                     cursor.execute(
                         "SELECT set_config('statement_timeout', %s, true),"
                         " set_config('lock_timeout', %s, true),"
-                        " set_config('idle_in_transaction_session_timeout', %s, true)",
-                        [ms, ms, ms],
+                        " set_config('idle_in_transaction_session_timeout', %s, true),"
+                        " pg_notify(%s, '')",
+                        [ms, ms, ms, ORDER_EVENTS_CHANNEL],
                     )
+                frame["notified"] = True
             yield
             if outermost:
                 elapsed = time.monotonic() - (frame["stamped"] or frame["started"])

@@ -363,6 +363,18 @@ DELIVERY_CLAIM_SECONDS = env.int("DELIVERY_CLAIM_SECONDS", default=120)
 DELIVERY_DESTINATION_BATCH = env.int("DELIVERY_DESTINATION_BATCH", default=50)
 # The sweeper queues a due delivery again when its last queuing is older than this.
 DELIVERY_REQUEUE_AFTER_SECONDS = env.int("DELIVERY_REQUEUE_AFTER_SECONDS", default=60)
+# Who turns committed order events into deliveries (architecture.md, step 3):
+# - "listener": `manage.py dispatch_events`, woken by PostgreSQL's NOTIFY at each commit; web
+#   requests do no dispatch work at all. The default on PostgreSQL; run at least one.
+# - "inline": the web request (or command) that wrote the events, right after its commit.
+#   The default on SQLite, where nothing else can be woken at commit.
+# Either way the sweeper dispatches whatever is still undispatched after the grace below.
+DELIVERY_DISPATCH = env.str(
+    "DELIVERY_DISPATCH",
+    default="listener" if DATABASES["default"]["ENGINE"].endswith("postgresql") else "inline",
+)
+if DELIVERY_DISPATCH not in ("listener", "inline"):
+    raise ImproperlyConfigured("DELIVERY_DISPATCH must be 'listener' or 'inline'.")
 # The sweeper dispatches events still undispatched after this many seconds.
 DELIVERY_DISPATCH_GRACE_SECONDS = env.int("DELIVERY_DISPATCH_GRACE_SECONDS", default=5)
 # After a failed publish, stop trying the broker for this long (web requests stay fast).

@@ -87,22 +87,90 @@ def database_url_for(settings_dict: dict) -> str:
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
-class CeleryWorker:
-    """`celery worker` (optionally with embedded beat) as a subprocess in its own session."""
+class BackgroundProcess:
+    """A project process (worker, dispatcher) run in its own session, logging to a file."""
 
-    def __init__(self, *, env: dict[str, str], concurrency: int = 2, beat: bool = False):
-        self.env = {**os.environ, "DEBUG": "true", **env}
-        self.concurrency = concurrency
-        self.beat = beat
-        self.dir = Path(tempfile.mkdtemp(prefix="op-worker-"))
+    name = "process"
+    ready_marker = b""
+
+    def __init__(self, *, env: dict[str, str]):
+        self.env = {**os.environ, "DEBUG": "true", "PYTHONUNBUFFERED": "1", **env}
+        self.dir = Path(tempfile.mkdtemp(prefix=f"op-{self.name}-"))
         self.proc: subprocess.Popen | None = None
-        self.log_path = self.dir / "worker.log"
+        self.log_path = self.dir / f"{self.name}.log"
         self.starts = 0
 
-    def start(self, *, timeout: float = 60) -> CeleryWorker:
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self, *, timeout: float = 60):
         self.starts += 1
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.proc = subprocess.Popen(
+            self.command(),
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(
+            lambda: self._ready(offset),
+            timeout=timeout,
+            interval=0.1,
+            message=f"{self.name} did not start; log: {self.log_tail()}",
+        )
+        return self
+
+    def _ready(self, offset: int) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited: {self.log_tail()}")
+        with open(self.log_path, "rb") as handle:
+            handle.seek(offset)
+            return self.ready_marker in handle.read()
+
+    def log_tail(self, size: int = 3000) -> str:
+        try:
+            return self.log_path.read_bytes()[-size:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: main process and every child."""
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+
+    def cleanup(self) -> None:
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class CeleryWorker(BackgroundProcess):
+    """`celery worker` (optionally with embedded beat)."""
+
+    name = "worker"
+    ready_marker = b" ready."
+
+    def __init__(self, *, env: dict[str, str], concurrency: int = 2, beat: bool = False):
+        super().__init__(env=env)
+        self.concurrency = concurrency
+        self.beat = beat
+
+    def command(self) -> list[str]:
         command = [
             sys.executable,
             "-m",
@@ -124,56 +192,17 @@ class CeleryWorker:
         ]
         if self.beat:
             command += ["--beat", "--schedule", str(self.dir / "beat-schedule")]
-        self.proc = subprocess.Popen(
-            command,
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_until(
-            lambda: self._ready(offset),
-            timeout=timeout,
-            interval=0.1,
-            message=f"celery worker did not start; log: {self.log_tail()}",
-        )
-        return self
+        return command
 
-    def _ready(self, offset: int) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"celery worker exited: {self.log_tail()}")
-        with open(self.log_path, "rb") as handle:
-            handle.seek(offset)
-            return b" ready." in handle.read()
 
-    def log_tail(self, size: int = 3000) -> str:
-        try:
-            return self.log_path.read_bytes()[-size:].decode(errors="replace")
-        except OSError:
-            return ""
+class Dispatcher(BackgroundProcess):
+    """`manage.py dispatch_events`: the dispatcher woken by PostgreSQL's NOTIFY."""
 
-    def kill(self) -> None:
-        """SIGKILL the whole process group: main process and every pool child."""
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
+    name = "dispatcher"
+    ready_marker = b"dispatch_events: ready"
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        self.kill()
-
-    def cleanup(self) -> None:
-        self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def command(self) -> list[str]:
+        return [sys.executable, "manage.py", "dispatch_events"]
 
 
 @contextlib.contextmanager
