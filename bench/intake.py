@@ -187,6 +187,98 @@ def drive(port: int, key: str, bodies: list[bytes]) -> tuple[float, dict[int, in
     return time.perf_counter() - started, statuses
 
 
+def raw_floor(key: str, skus: list[str], n: int) -> float:
+    """The database work of n intakes alone: the same statements the app sends, by psycopg
+    from 2 threads (one connection each, as 2 workers), no HTTP, no Django. Returns orders/s.
+
+    An intake must do at least a bare request's work plus this, on the same 2 cores, so
+    orders/s <= 1 / (1/floor + 1/bare): the ceiling of the ratio on this machine.
+    """
+    import threading
+
+    import psycopg
+    from django.utils import timezone
+
+    from suppliers.secrets import token_digest
+
+    digest = token_digest(key)
+    tag = secrets.token_hex(4)
+    sql_retailer = (
+        "SELECT id, slug, name, email, commission_rate FROM orders_retailer "
+        "WHERE api_key_hash = %s AND is_active"
+    )
+    sql_products = (
+        "SELECT p.id, p.supplier_id, p.sku, p.name, p.price, p.currency, p.is_active, s.id, "
+        "s.slug, s.name, s.is_active FROM suppliers_product p JOIN suppliers_supplier s "
+        "ON s.id = p.supplier_id WHERE p.sku IN (%s, %s, %s) AND p.is_active"
+    )
+    sql_order = (
+        "INSERT INTO orders_order (number, intake_id, supplier_id, retailer_id, "
+        "retailer_reference, status, customer_name, customer_email, customer_phone, ship_name, "
+        "ship_line1, ship_line2, ship_city, ship_region, ship_postcode, ship_country, currency, "
+        "total, item_count, commission_rate, commission_amount, placed_at, created_at, "
+        "updated_at, version, cancellation_reason, cancellation_note, cancelled_at, "
+        "shipment_carrier, shipment_tracking_number, shipped_at) VALUES (%s, %s, %s, %s, %s, "
+        "'placed', 'Ann Lee', 'ann@example.com', '+44 20 7946 0000', 'Ann Lee', '1 High St', "
+        "'', 'Leeds', '', 'LS1 1AA', 'GB', %s, %s, 6, %s, %s, %s, %s, %s, 1, '', '', NULL, '', "
+        "'', NULL) RETURNING id"
+    )
+    line = "(%s, %s, %s, %s, %s, %s, %s, %s)"
+    sql_lines = (
+        "INSERT INTO orders_orderline (order_id, line_no, product_id, sku, name, quantity, "
+        f"unit_price, line_total) VALUES {line}, {line}, {line} RETURNING id"
+    )
+    sql_event = (
+        "INSERT INTO orders_orderevent (order_id, type, actor, actor_user_id, note, data, "
+        "created_at, dispatched_at) VALUES (%s, 'order.created', %s, NULL, '', %s::jsonb, %s, "
+        "NULL) RETURNING id"
+    )
+
+    def work(index: int, count: int) -> None:
+        with psycopg.connect(DATABASE_URL.replace("postgres://", "postgresql://")) as conn:
+            for i in range(count):
+                reference = f"F-{tag}-{index}-{i}"
+                retailer = conn.execute(sql_retailer, [digest]).fetchone()
+                products = conn.execute(sql_products, skus).fetchall()
+                conn.commit()  # the reads ran in autocommit in the app
+                now = timezone.now()
+                with conn.transaction():
+                    conn.execute(
+                        "SELECT set_config('statement_timeout', %s, true), set_config("
+                        "'lock_timeout', %s, true), set_config("
+                        "'idle_in_transaction_session_timeout', %s, true), pg_notify(%s, '')",
+                        ["5000", "5000", "5000", "order_events"],
+                    )
+                    intake = conn.execute(
+                        "INSERT INTO orders_orderintake (retailer_id, reference, created_at) "
+                        "VALUES (%s, %s, %s) RETURNING id",
+                        [retailer[0], reference, now],
+                    ).fetchone()[0]
+                    number = conn.execute("SELECT nextval('orders_order_number_seq')").fetchone()
+                    total = sum(p[4] * q for p, q in zip(products, (2, 1, 3)))
+                    order = conn.execute(
+                        sql_order,
+                        [f"PO-{number[0]}", intake, products[0][1], retailer[0], reference]
+                        + [products[0][5], total, retailer[4], total * retailer[4], now, now, now],
+                    ).fetchone()[0]
+                    params = []
+                    for no, (p, q) in enumerate(zip(products, (2, 1, 3)), start=1):
+                        params += [order, no, p[0], p[2], p[3], q, p[4], p[4] * q]
+                    conn.execute(sql_lines, params).fetchall()
+                    conn.execute(
+                        sql_event,
+                        [order, "retailer:bench", json.dumps({"status": "placed"}), now],
+                    ).fetchone()
+
+    threads = [threading.Thread(target=work, args=(k, n // 2)) for k in range(2)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return (n // 2 * 2) / (time.perf_counter() - started)
+
+
 def in_process_profile(key: str, skus: list[str], n: int = 100) -> tuple[int, float, float]:
     """Queries per intake, and CPU ms per request for intake and bare, without HTTP."""
     from django.db import connection
@@ -244,6 +336,7 @@ def main() -> None:
                 print(f"  round {round_no} {name:>4}: {N / seconds:8.1f} orders/s ({seconds:.2f}s)")
         app_rate = N * ROUNDS / totals["app"]
         bare_rate = N * ROUNDS / totals["bare"]
+        floor_rate = raw_floor(key, skus, N)
         sys.path.insert(0, str(BASE_DIR / "bench"))
         queries, app_cpu, bare_cpu = in_process_profile(key, skus)
         print(
@@ -253,6 +346,15 @@ def main() -> None:
         print(f"bare Django view (parse JSON, 201): {bare_rate:8.1f} requests/s")
         print(f"retailer intake (real app):         {app_rate:8.1f} orders/s")
         ratio = app_rate / bare_rate
+        ceiling = floor_rate / (floor_rate + bare_rate)
+        print(
+            f"database work alone (same SQL, psycopg, 2 connections, no HTTP/Django): "
+            f"{floor_rate:8.1f} orders/s"
+        )
+        print(
+            f"ceiling of the ratio here, bare request + database work on the same 2 cores: "
+            f"{ceiling:.2f}; intake reaches {ratio / ceiling:.0%} of it"
+        )
         print(
             f"ratio intake/bare: {ratio:.2f} (goal >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})"
         )
