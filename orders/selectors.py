@@ -17,7 +17,6 @@ from django.db import connection, connections, transaction
 from django.db.models import (
     BooleanField,
     ExpressionWrapper,
-    F,
     Prefetch,
     Q,
     QuerySet,
@@ -27,12 +26,19 @@ from django.utils import timezone
 
 from suppliers.models import Product, Supplier
 
-from .documents import orders_with_document_relations
+from .documents import (
+    document_text,
+    document_text_middle,
+    json_text,
+    order_document,
+    orders_with_document_relations,
+)
 from .models import CancellationReason, Order, OrderEvent, OrderLine, OrderStatus, Retailer
 
 # --- Supplier read API ----------------------------------------------------------------------
-# Orders of one supplier by creation window, change time and cursor. Two queries per page
-# (orders with supplier and retailer joined; their lines), whatever the page size.
+# Orders of one supplier by creation window, change time and cursor. One query per page
+# whatever its size: each row brings its stored document text (see orders/documents.py),
+# and only the head (number, status, supplier, retailer) is joined in front of it.
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,8 @@ class OrderPosition:
 
 @dataclass
 class OrderPage:
-    orders: list[Order]
+    # Each order's contract document as JSON text, in (created_at, id) order.
+    documents: list[str]
     # The position after the last order when more orders follow, else None.
     next_position: OrderPosition | None
     # Everything stamped before this instant has committed; frozen for a whole walk.
@@ -96,94 +103,85 @@ def order_list_for_supplier(
         # supplier's whole history to find a few recent changes.
         ids = queryset.order_by("created_at", "id").values("id")[: limit + 1]
         queryset = Order.objects.filter(id__in=Subquery(ids))
-    rows = list(
-        queryset.only(*_DOCUMENT_ORDER_FIELDS)
-        .annotate(_retailer_slug=F("retailer__slug"), _retailer_name=F("retailer__name"))
-        .order_by("created_at", "id")[: limit + 1]
-    )
+    rows = list(queryset.order_by("created_at", "id").values_list(*_DOCUMENT_ROW)[: limit + 1])
     next_position = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
-        next_position = OrderPosition(created_at=last.created_at, id=last.id)
-    _attach_document_relations(rows, supplier=supplier)
-    return OrderPage(orders=rows, next_position=next_position, settled_before=horizon)
+        next_position = OrderPosition(created_at=rows[-1][1], id=rows[-1][0])
+    return OrderPage(
+        documents=_documents_text(rows, supplier=supplier),
+        next_position=next_position,
+        settled_before=horizon,
+    )
 
 
-# What `order_document` reads. A page loads only these columns, shares one supplier and one
-# Retailer object per retailer instead of a model per row, and carries its lines as light
-# read-only rows: model instances were most of a page's time. Should the document grow a
-# field, the query-count tests fail loudly rather than pages going N+1.
-_DOCUMENT_ORDER_FIELDS = (
+# What a page reads per order: its position, the head's own fields, the stored text.
+_DOCUMENT_ROW = (
     "id",
+    "created_at",
     "number",
     "status",
-    "supplier_id",
-    "retailer_id",
     "retailer_reference",
-    "placed_at",
-    "created_at",
-    "updated_at",
-    "customer_name",
-    "customer_email",
-    "customer_phone",
-    "ship_name",
-    "ship_line1",
-    "ship_line2",
-    "ship_city",
-    "ship_region",
-    "ship_postcode",
-    "ship_country",
-    "currency",
-    "total",
-    "cancellation_reason",
-    "cancellation_note",
-    "cancelled_at",
-    "shipment_carrier",
-    "shipment_tracking_number",
-    "shipped_at",
+    "retailer_id",
+    "retailer__slug",
+    "retailer__name",
+    "document_tail",
+    "document_version",
+    "version",
 )
 
 
-class DocumentLine(NamedTuple):
-    """An order line as `order_document` reads it (a page holds hundreds)."""
+def _documents_text(rows: list[tuple], *, supplier: Supplier) -> list[str]:
+    """Each row's document text; a row whose stored text is not of its version is built."""
+    middles: dict[int, str] = {}
+    documents: list[str] = []
+    stale: dict[int, int] = {}
+    for (
+        order_id,
+        _created_at,
+        number,
+        status,
+        reference,
+        retailer_id,
+        retailer_slug,
+        retailer_name,
+        tail,
+        document_version,
+        version,
+    ) in rows:
+        if document_version != version or not tail:
+            stale[order_id] = len(documents)
+            documents.append("")
+            continue
+        middle = middles.get(retailer_id)
+        if middle is None:
+            middle = middles[retailer_id] = document_text_middle(
+                supplier_slug=supplier.slug,
+                retailer_slug=retailer_slug,
+                retailer_name=retailer_name,
+            )
+        documents.append(
+            document_text(
+                number=number, status=status, middle=middle, reference=reference, tail=tail
+            )
+        )
+    if stale:
+        # Written without its text (a process of the previous release, or before the
+        # backfill reached it): build it as the delivery channels do; two more queries.
+        for order in orders_with_document_relations(Order.objects.filter(id__in=list(stale))):
+            documents[stale[order.id]] = json_text(order_document(order))
+    return documents
 
-    order_id: int
-    line_no: int
-    sku: str
-    name: str
-    quantity: int
-    unit_price: Decimal
-    line_total: Decimal
 
-
-def _attach_document_relations(orders: list[Order], *, supplier: Supplier) -> None:
-    """One query for all the page's lines; supplier and retailers shared, not re-made."""
-    by_order: dict[int, list[DocumentLine]] = {order.id: [] for order in orders}
-    if by_order:
-        for row in (
-            OrderLine.objects.filter(order_id__in=list(by_order))
-            .order_by("order_id", "line_no")
-            .values_list(*DocumentLine._fields)
-        ):
-            by_order[row[0]].append(DocumentLine._make(row))
-    retailers: dict[int, Retailer] = {}
-    for order in orders:
-        retailer = retailers.get(order.retailer_id)
-        if retailer is None:
-            retailer = Retailer(id=order.retailer_id, slug=order._retailer_slug)
-            retailer.name = order._retailer_name
-            retailers[order.retailer_id] = retailer
-        order.retailer = retailer
-        order.supplier = supplier
-        order._prefetched_objects_cache = {"lines": by_order[order.id]}
-
-
-def order_get_for_supplier(*, supplier: Supplier, number: str) -> Order | None:
-    """One of the supplier's orders by number, or None (also for another supplier's order)."""
-    return orders_with_document_relations(
-        Order.objects.filter(supplier=supplier, number=number)
-    ).first()
+def order_get_for_supplier(*, supplier: Supplier, number: str) -> str | None:
+    """One of the supplier's orders by number as document text, or None (also for another
+    supplier's order)."""
+    rows = list(
+        Order.objects.filter(supplier=supplier, number=number).values_list(*_DOCUMENT_ROW)[:1]
+    )
+    if not rows:
+        return None
+    return _documents_text(rows, supplier=supplier)[0]
 
 
 # --- Portal -------------------------------------------------------------------------------
