@@ -114,6 +114,7 @@ def order_list_for_supplier(
         )
         params.append(limit + 1)
     with connection.cursor() as cursor:
+        _compiled_timestamptz(cursor)
         cursor.execute(
             f"{_PAGE_SELECT} WHERE {condition} ORDER BY o.created_at, o.id LIMIT %s",
             [*params, limit + 1],
@@ -131,6 +132,21 @@ def order_list_for_supplier(
         next_position=next_position,
         settled_before=horizon,
     )
+
+
+def _compiled_timestamptz(cursor) -> None:
+    """On PostgreSQL, read this cursor's times with psycopg's compiled loader.
+
+    Django registers a pure-Python one (to set its own UTC tzinfo); for a page's 100
+    `created_at` values it cost about 0.5 ms, as much as the query. Same instants, aware, UTC.
+    """
+    if connection.vendor != "postgresql":
+        return
+    from psycopg import adapters
+    from psycopg.pq import Format
+
+    loader = adapters.get_loader(adapters.types["timestamptz"].oid, Format.TEXT)
+    cursor.cursor.adapters.register_loader("timestamptz", loader)
 
 
 _ORDERS = Order._meta.db_table
