@@ -12,8 +12,9 @@ import time
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
+from types import SimpleNamespace
 
-LAYOUT = "v1"
+LAYOUT = "v1"  # orders' stored document text: filled here, or by migration 0003
 DAYS = 365
 BIG_SLUG = "bench-big"
 
@@ -37,11 +38,19 @@ def _ts(value: datetime) -> str:
     return value.isoformat()
 
 
+def _copy_text(value: str) -> str:
+    """A value for COPY's text format."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
 def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> dict:
     """Replace the bench data; return {"seconds": ..., "end": ...}."""
     import psycopg
     from django.db import connection
 
+    from orders.documents import order_document_tail_text
     from orders.services import retailer_create
     from suppliers.models import Product, Supplier
     from suppliers.services import ProductRow, products_import, supplier_create
@@ -111,6 +120,7 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
         n_lines = 2 if rng.random() < 0.8 else rng.choice((1, 3))
         total = Decimal("0")
         count = 0
+        lines = []
         for line_no in range(1, n_lines + 1):
             product = products[supplier_id][(line_no - 1) % 3]
             quantity = 1 + (order_id + line_no) % 3
@@ -122,6 +132,44 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
                 f"{line_id}\t{line_no}\t{product.sku}\t{product.name}\t{quantity}\t"
                 f"{product.price}\t{line_total}\t{order_id}\t{product.pk}\n"
             )
+            lines.append(
+                SimpleNamespace(
+                    line_no=line_no,
+                    sku=product.sku,
+                    name=product.name,
+                    quantity=quantity,
+                    unit_price=product.price,
+                    line_total=line_total,
+                )
+            )
+        # The stored document text, as the order services write it (orders/documents.py).
+        tail = order_document_tail_text(
+            SimpleNamespace(
+                status=status,
+                placed_at=created,
+                created_at=created,
+                updated_at=updated,
+                customer_name="Ann Lee",
+                customer_email="ann@example.com",
+                customer_phone="+44 20 7946 0000",
+                ship_name="Ann Lee",
+                ship_line1=f"{order_id % 200 + 1} High Street",
+                ship_line2="Flat 2",
+                ship_city="Leeds",
+                ship_region="West Yorkshire",
+                ship_postcode="LS1 1AA",
+                ship_country="GB",
+                currency="GBP",
+                total=total,
+                cancellation_reason=reason,
+                cancellation_note=note,
+                cancelled_at=updated if status == "cancelled" else None,
+                shipment_carrier=carrier,
+                shipment_tracking_number=tracking,
+                shipped_at=updated if status == "shipped" else None,
+            ),
+            lines=lines,
+        )
         created_s = _ts(created)
         intake_rows.append(f"{order_id}\t{retailer.pk}\tB-{order_id}\t{created_s}\n")
         commission = (total * Decimal("0.1")).quantize(Decimal("0.01"))
@@ -160,6 +208,8 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
                     str(supplier_id),
                     str(order_id),
                     str(retailer.pk),
+                    _copy_text(tail),
+                    "1",
                 ]
             )
             + "\n"
@@ -171,7 +221,7 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
         "currency, total, item_count, commission_rate, commission_amount, placed_at, created_at, "
         "updated_at, version, cancellation_reason, cancellation_note, cancelled_at, "
         "shipment_carrier, shipment_tracking_number, shipped_at, supplier_id, intake_id, "
-        "retailer_id"
+        "retailer_id, document_tail, document_version"
     )
     line_columns = "id, line_no, sku, name, quantity, unit_price, line_total, order_id, product_id"
 

@@ -3,12 +3,21 @@
 A plain function, not a serializer class, because it runs for every order in every API page
 and webhook; the OpenAPI description of the same shape lives in `orders/api/schema.py`.
 Callers load orders with `orders_with_document_relations()`.
+
+The supplier API serves pages of stored text rather than building documents per request:
+each order keeps the JSON of its own part of the document (`Order.document_tail`, from
+"placed_at" on), written by the order services in the same transaction as every change and
+stamped with the `version` it was built at. A page joins the other entities' part (supplier
+slug, retailer slug and name, which can be renamed) in front of it.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from json.encoder import encode_basestring
 
 from django.db.models import QuerySet
 
@@ -25,16 +34,9 @@ def orders_with_document_relations(queryset: QuerySet[Order]) -> QuerySet[Order]
     return queryset.select_related("supplier", "retailer").prefetch_related("lines")
 
 
-def order_document(order: Order) -> dict:
+def _document_tail(order, lines: Iterable) -> dict:
+    """The order's own part of the document, from "placed_at" on: what its writers change."""
     return {
-        "number": order.number,
-        "status": order.status,
-        "supplier": order.supplier.slug,
-        "retailer": {
-            "slug": order.retailer.slug,
-            "name": order.retailer.name,
-            "reference": order.retailer_reference,
-        },
         "placed_at": iso(order.placed_at),
         "created_at": iso(order.created_at),
         "updated_at": iso(order.updated_at),
@@ -61,7 +63,7 @@ def order_document(order: Order) -> dict:
                 "unit_price": f"{line.unit_price:.2f}",
                 "line_total": f"{line.line_total:.2f}",
             }
-            for line in order.lines.all()
+            for line in lines
         ],
         "currency": order.currency,
         "total": f"{order.total:.2f}",
@@ -84,3 +86,79 @@ def order_document(order: Order) -> dict:
             else None
         ),
     }
+
+
+def order_document(order: Order) -> dict:
+    return {
+        "number": order.number,
+        "status": order.status,
+        "supplier": order.supplier.slug,
+        "retailer": {
+            "slug": order.retailer.slug,
+            "name": order.retailer.name,
+            "reference": order.retailer_reference,
+        },
+        **_document_tail(order, order.lines.all()),
+    }
+
+
+# --- Stored document text ------------------------------------------------------------------
+
+
+def json_text(value) -> str:
+    """JSON exactly as the API's renderer writes it (DRF's JSONRenderer: compact, UTF-8,
+    U+2028/U+2029 escaped for JavaScript)."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _string(value: str) -> str:
+    text = encode_basestring(value)
+    if "\u2028" in text or "\u2029" in text:
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text
+
+
+def order_document_tail_text(order, *, lines: Iterable) -> str:
+    """`_document_tail` as JSON text without its opening brace (it follows the head)."""
+    return json_text(_document_tail(order, lines))[1:]
+
+
+def order_document_store(*, order: Order, lines: Iterable | None = None) -> list[str]:
+    """Set the order's stored document text for its current state; return the fields set.
+
+    Every order writer calls this in the same transaction as its change, after the change
+    (and after the `version` bump). `lines` saves a query when the caller holds them.
+    """
+    order.document_tail = order_document_tail_text(
+        order, lines=order.lines.all() if lines is None else lines
+    )
+    order.document_version = order.version
+    return ["document_tail", "document_version"]
+
+
+def document_text_middle(*, supplier_slug: str, retailer_slug: str, retailer_name: str) -> str:
+    """The head's part shared by one supplier's orders from one retailer (built once a page)."""
+    return (
+        ',"supplier":'
+        + _string(supplier_slug)
+        + ',"retailer":{"slug":'
+        + _string(retailer_slug)
+        + ',"name":'
+        + _string(retailer_name)
+        + ',"reference":'
+    )
+
+
+def document_text(*, number: str, status: str, middle: str, reference: str, tail: str) -> str:
+    """The whole document's JSON text: its head joined in front of the stored tail."""
+    return (
+        '{"number":'
+        + _string(number)
+        + ',"status":'
+        + _string(status)
+        + middle
+        + _string(reference)
+        + "},"
+        + tail
+    )

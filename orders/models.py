@@ -145,6 +145,16 @@ class Order(models.Model):
     shipment_tracking_number = models.CharField(max_length=100, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
 
+    # The order's own part of its contract document as JSON text (from "placed_at" on; see
+    # orders/documents.py), so a supplier API page is one query of ready texts. Written by
+    # the order services in the same transaction as every change; `text`, not `jsonb`, to
+    # keep the key order. Served only while `document_version` equals `version`: a row
+    # written without it (say by a process still running the previous release) is built
+    # afresh instead. The database defaults let such a process (and bulk loaders) insert
+    # rows without these columns.
+    document_tail = models.TextField(blank=True, default="", db_default="", editable=False)
+    document_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [

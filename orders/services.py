@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from suppliers.secrets import token_digest, token_generate
 from suppliers.selectors import products_by_sku
 
+from .documents import order_document_store
 from .inserts import rows_insert
 from .intake import intake_validate
 from .models import (
@@ -252,6 +253,7 @@ def order_place_from_retailer(
                     created_at=now,
                     updated_at=now,
                 )
+                order_document_store(order=order, lines=order_lines)
                 orders.append(order)
                 pending_lines.append(order_lines)
             rows_insert(orders)
@@ -354,6 +356,7 @@ def order_set_status(
     locked.status = status
     locked.updated_at = now
     locked.version += 1
+    fields += order_document_store(order=locked)
     locked.save(update_fields=fields)
     event = OrderEvent.objects.create(
         order=locked,
