@@ -1,4 +1,16 @@
-"""Per-credential rate limits (429 with Retry-After), counted in the shared cache."""
+"""Per-credential rate limits (429 with Retry-After), counted in the shared cache.
+
+A window of the rate's length opens at a credential's first request and counts requests with
+the cache's atomic `incr`; past the limit, requests get 429 until the window closes, and
+Retry-After says when that is. DRF's default throttle keeps a list of every request time in
+the window instead, read and written back whole on every request: at a high rate that list
+is thousands of entries (most of a page's CPU in bench/api.py), and two workers racing
+between the read and the write lose counts. The rate strings are DRF's ("600/min").
+"""
+
+from __future__ import annotations
+
+import time
 
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -8,6 +20,35 @@ class _CredentialThrottle(SimpleRateThrottle):
         if request.auth is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        self._wait = None
+        try:
+            count = self.cache.incr(key)
+            if count == 1:
+                # The window expired between the backend's existence check and its
+                # increment, which then made a key with no expiry: give it one.
+                self.cache.touch(key, self.duration)
+        except ValueError:  # no open window: open one
+            if self.cache.add(key, 1, self.duration):
+                self.cache.set(f"{key}:opened", time.time(), self.duration)
+                count = 1
+            else:  # another worker opened it just now
+                count = self.cache.incr(key)
+        if count <= self.num_requests:
+            return True
+        opened = self.cache.get(f"{key}:opened")
+        remaining = self.duration - (time.time() - opened) if opened else self.duration
+        self._wait = max(1.0, remaining)
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait
 
 
 class RetailerKeyThrottle(_CredentialThrottle):

@@ -420,3 +420,33 @@ def test_settings_refuse_a_settle_time_too_short_for_the_write_bound(tmp_path):
     assert refused.returncode != 0
     assert "SUPPLIER_API_SETTLE_SECONDS must be more than twice" in refused.stderr
     assert load("7", "3").returncode == 0
+
+
+def test_the_rate_window_closes_and_requests_pass_again(monkeypatch, no_settle, acme):
+    from delivery.tests.servers import wait_until
+
+    monkeypatch.setattr(SupplierTokenThrottle, "rate", "2/second", raising=False)
+    client = token_client(acme)[0]
+    assert [client.get(LIST, {"created_after": EPOCH}).status_code for _ in range(2)] == [200] * 2
+    refused = client.get(LIST, {"created_after": EPOCH})
+    assert refused.status_code == 429 and refused["Retry-After"] == "1"
+    # The window opened at the first request; once it has closed a new one opens.
+    wait_until(
+        lambda: client.get(LIST, {"created_after": EPOCH}).status_code == 200,
+        timeout=5,
+        interval=0.2,
+        message="still refused after the window closed",
+    )
+
+
+def test_a_window_that_expired_under_its_increment_gets_an_expiry(monkeypatch, acme):
+    """Redis's backend checks that the key exists, then increments; if the key expired in
+    between, INCR makes a new key with no expiry, which would refuse the token for ever.
+    The race cannot be timed from a test, so the cache answers as it would in it."""
+    monkeypatch.setattr(SupplierTokenThrottle, "rate", "5/min", raising=False)
+    touched = []
+    monkeypatch.setattr(cache, "incr", lambda key, delta=1: 1)
+    monkeypatch.setattr(cache, "touch", lambda key, timeout: touched.append((key, timeout)))
+    client, token, _ = token_client(acme)
+    assert client.get(LIST, {"created_after": EPOCH}).status_code == 200
+    assert touched == [(f"throttle_supplier_token_{token.pk}", 60)]
