@@ -138,6 +138,9 @@ else:
 
 # Rate-limit counters and login-throttle state: Redis when CACHE_URL is set, else per process.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, reusing its Redis client (orders_portal/cache.py).
+    CACHES["default"]["BACKEND"] = "orders_portal.cache.RedisCache"
 
 # Sessions live in the database. With a cache shared by every process (CACHE_URL: Redis or
 # memcached) they are read through it, saving a query per request. A per-process cache (locmem,

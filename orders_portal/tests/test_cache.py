@@ -1,0 +1,51 @@
+"""The Redis cache backend (orders_portal/cache.py), against a real redis-server of its own."""
+
+import pytest
+
+from conftest import require_executable
+from orders_portal.cache import RedisCache
+
+
+@pytest.fixture
+def redis_cache():
+    from delivery.tests.processes import RedisServer
+
+    require_executable(["redis-server"], "redis-server")
+    server = RedisServer().start()
+    try:
+        yield RedisCache(server.url(0), {})
+    finally:
+        server.cleanup()
+
+
+@pytest.mark.parametrize(
+    "cache_url, backend",
+    [
+        ("redis://127.0.0.1:6379/3", "orders_portal.cache.RedisCache"),
+        ("locmemcache://", "django.core.cache.backends.locmem.LocMemCache"),
+    ],
+)
+def test_settings_pick_it_for_a_redis_cache_url(tmp_path, cache_url, backend):
+    from orders_portal.tests.test_settings import clean_env, python
+
+    result = python(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.CACHES['default']['BACKEND'])",
+        clean_env(tmp_path, DEBUG="true", CACHE_URL=cache_url),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == backend
+
+
+def test_it_is_a_working_cache_that_keeps_one_client(redis_cache):
+    redis_cache.set("greeting", {"hello": "world"}, 30)
+    assert redis_cache.get("greeting") == {"hello": "world"}
+    assert redis_cache.add("counter", 1, 30) is True
+    assert redis_cache.add("counter", 1, 30) is False
+    assert redis_cache.incr("counter") == 2
+    assert redis_cache.touch("counter", 5) is True
+    with pytest.raises(ValueError):
+        redis_cache.incr("missing")
+    client = redis_cache._cache.get_client("greeting", write=True)
+    assert redis_cache._cache.get_client("counter", write=True) is client
+    assert client.ttl(redis_cache.make_and_validate_key("counter")) <= 5
