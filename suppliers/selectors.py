@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .models import ApiToken, Product, Supplier, SupplierMembership
 from .secrets import token_digest
@@ -90,15 +93,25 @@ _TOKEN_SQL = (
 def api_token_authenticate(*, plain: str) -> ApiToken | None:
     """The active token with this value, with its supplier, or None.
 
-    Only the fields authentication needs are loaded; the others load on access.
+    Only the fields authentication needs are loaded; the others load on access. A plain
+    cursor: `ApiToken.objects.raw` cost as much again as the query, on every request.
     """
-    token = next(iter(ApiToken.objects.raw(_TOKEN_SQL, [token_digest(plain)])), None)
-    if token is None or not token._supplier_active:
+    with connection.cursor() as cursor:
+        cursor.execute(_TOKEN_SQL, [token_digest(plain)])
+        row = cursor.fetchone()
+    if row is None or not row[4]:
         return None
+    token_id, supplier_id, last_used_at, supplier_slug, _ = row
+    if isinstance(last_used_at, str):  # SQLite hands back text; Django's queries convert it
+        last_used_at = parse_datetime(last_used_at)
+    if last_used_at is not None and timezone.is_naive(last_used_at):
+        last_used_at = timezone.make_aware(last_used_at, dt_timezone.utc)
+    db = connection.alias
+    token = ApiToken.from_db(
+        db, ["id", "supplier_id", "last_used_at"], [token_id, supplier_id, last_used_at]
+    )
     token.supplier = Supplier.from_db(
-        token._state.db,
-        ["id", "slug", "is_active"],
-        [token.supplier_id, token._supplier_slug, True],
+        db, ["id", "slug", "is_active"], [supplier_id, supplier_slug, True]
     )
     return token
 
