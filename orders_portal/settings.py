@@ -130,6 +130,14 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     DATABASES["default"].setdefault("OPTIONS", {})
+    # Prepared statements: psycopg prepares a statement on its DB_PREPARE_THRESHOLD-th use on a
+    # connection, after which PostgreSQL skips parsing and planning it (planning a supplier
+    # API page cost as much as running it). Needs server-side parameter binding. Set
+    # DB_PREPARE_THRESHOLD=0 behind a transaction-pooling PgBouncer older than 1.21.
+    _prepare_threshold = env.int("DB_PREPARE_THRESHOLD", default=5)
+    if _prepare_threshold > 0:
+        DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", _prepare_threshold)
     # Intake transactions are short by design; a statement that hangs is cut off so a
     # transaction can never stay open longer than the supplier API's settle time.
     DATABASES["default"]["OPTIONS"].setdefault(

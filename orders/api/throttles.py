@@ -1,11 +1,13 @@
 """Per-credential rate limits (429 with Retry-After), counted in the shared cache.
 
-A window of the rate's length opens at a credential's first request and counts requests with
-the cache's atomic `incr`; past the limit, requests get 429 until the window closes, and
-Retry-After says when that is. DRF's default throttle keeps a list of every request time in
-the window instead, read and written back whole on every request: at a high rate that list
-is thousands of entries (most of a page's CPU in bench/api.py), and two workers racing
-between the read and the write lose counts. The rate strings are DRF's ("600/min").
+A window of the rate's length opens at a credential's first request and counts requests;
+past the limit, requests get 429 until the window closes, and Retry-After says when that
+is. On Redis the count, the window's expiry and its remaining time are one script call
+(orders_portal/cache.py); other caches use their atomic add/incr. DRF's default throttle
+keeps a list of every request time in the window instead, read and written back whole on
+every request: at a high rate that list is thousands of entries (most of a page's CPU in
+bench/api.py), and two workers racing between the read and the write lose counts. The rate
+strings are DRF's ("600/min").
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ class _CredentialThrottle(SimpleRateThrottle):
         if key is None:
             return True
         self._wait = None
+        window_incr = getattr(self.cache, "window_incr", None)
+        if window_incr is not None:  # Redis (orders_portal/cache.py): one atomic round trip
+            count, remaining = window_incr(key, self.duration)
+            if count <= self.num_requests:
+                return True
+            self._wait = max(1.0, remaining)
+            return False
         try:
             count = self.cache.incr(key)
             if count == 1:

@@ -49,3 +49,21 @@ def test_it_is_a_working_cache_that_keeps_one_client(redis_cache):
     client = redis_cache._cache.get_client("greeting", write=True)
     assert redis_cache._cache.get_client("counter", write=True) is client
     assert client.ttl(redis_cache.make_and_validate_key("counter")) <= 5
+
+
+def test_a_rate_window_counts_in_one_call_and_closes(redis_cache):
+    from delivery.tests.servers import wait_until
+
+    assert redis_cache.window_incr("throttle_x", 60)[0] == 1
+    count, remaining = redis_cache.window_incr("throttle_x", 60)
+    assert count == 2 and 59 <= remaining <= 60
+    client = redis_cache._cache.get_client("throttle_x", write=True)
+    assert 0 < client.pttl(redis_cache.make_and_validate_key("throttle_x")) <= 60_000
+
+    assert redis_cache.window_incr("throttle_short", 0.3)[0] == 1
+    wait_until(
+        lambda: redis_cache.window_incr("throttle_short", 0.3)[0] == 1,
+        timeout=5,
+        interval=0.05,
+        message="the window never closed",
+    )
