@@ -20,6 +20,7 @@ from orders.selectors import order_get_for_supplier, order_list_for_supplier
 from orders.services import order_place_from_retailer
 
 from .auth import RetailerKeyAuthentication, SupplierTokenAuthentication
+from .negotiation import JSONOnlyContentNegotiation
 from .openapi import list_description
 from .pagination import cursor_encode
 from .params import ALLOWED, order_list_params
@@ -39,6 +40,7 @@ def _too_big() -> Response:
 
 
 class RetailerOrdersView(APIView):
+    content_negotiation_class = JSONOnlyContentNegotiation
     authentication_classes = [RetailerKeyAuthentication]
     throttle_classes = [RetailerKeyThrottle]
 
@@ -80,7 +82,13 @@ class RetailerOrdersView(APIView):
 
 
 def _json_response(text: str, *, headers: dict[str, str]) -> HttpResponse:
-    """A 200 of ready JSON text, as DRF's JSONRenderer would have sent it."""
+    """A 200 of ready JSON text, as DRF's JSONRenderer would have sent it.
+
+    Like the renderer, it escapes U+2028/U+2029 once over the whole text (they can only
+    stand inside strings there), so the parts it is joined from need not.
+    """
+    if "\u2028" in text or "\u2029" in text:
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return HttpResponse(text.encode(), content_type="application/json", headers=headers)
 
 
@@ -110,6 +118,7 @@ _RETRY_AFTER_PARAM = OpenApiParameter(
 
 
 class SupplierOrdersView(APIView):
+    content_negotiation_class = JSONOnlyContentNegotiation
     authentication_classes = [SupplierTokenAuthentication]
     throttle_classes = [SupplierTokenThrottle]
 
@@ -188,6 +197,7 @@ class SupplierOrdersView(APIView):
 
 
 class SupplierOrderDetailView(APIView):
+    content_negotiation_class = JSONOnlyContentNegotiation
     authentication_classes = [SupplierTokenAuthentication]
     throttle_classes = [SupplierTokenThrottle]
 

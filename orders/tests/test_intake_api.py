@@ -330,3 +330,21 @@ def test_stored_prices_and_totals_are_exact(retailer_client, acme):
         Decimal("7.25"),
         Decimal("24.00"),
     ]
+
+
+def test_a_body_that_is_not_json_by_its_content_type_is_415(retailer_client, acme):
+    body = json.dumps(intake_payload(reference="R-TXT"))
+    response = retailer_client.post(URL, data=body, content_type="text/plain")
+    assert response.status_code == 415
+    assert "errors" in response.json()
+    nothing_written()
+
+
+def test_json_with_a_charset_is_accepted_and_any_accept_header_gets_json(retailer_client, acme):
+    body = json.dumps(intake_payload(reference="R-CS"))
+    response = retailer_client.post(
+        URL, data=body, content_type="application/json; charset=utf-8", HTTP_ACCEPT="text/html"
+    )
+    assert response.status_code == 201, response.content
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["reference"] == "R-CS"
