@@ -16,6 +16,8 @@ from functools import cache, lru_cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 
+from orders_portal.db import execute_prepared
+
 # Internal types whose preparation is the identity for a value of these exact Python types
 # (CharField's is str(), an integer field's int(), a boolean's bool()); any other value
 # still goes through the field's own get_db_prep_save.
@@ -80,7 +82,7 @@ def rows_insert(objs: list[Model]) -> None:
                 value if type(value) in plain else field.get_db_prep_save(value, connection)
             )
     with connection.cursor() as cursor:
-        cursor.execute(_sql(model, len(objs), connection.vendor), params)
+        execute_prepared(cursor, _sql(model, len(objs), connection.vendor), params)
         # Rows come back in VALUES order on PostgreSQL and SQLite (bulk_create relies on it).
         pks = cursor.fetchall()
     for obj, (pk,) in zip(objs, pks, strict=True):

@@ -2,6 +2,8 @@
 
 from django.db import connection
 
+from orders_portal.db import execute_prepared
+
 ORDER_NUMBER_PREFIX = "PO-"
 ORDER_NUMBER_START = 10001
 ORDER_NUMBER_SEQUENCE = "orders_order_number_seq"
@@ -10,8 +12,10 @@ ORDER_NUMBER_SEQUENCE = "orders_order_number_seq"
 def order_numbers_allocate(*, count: int) -> list[str]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT nextval('{ORDER_NUMBER_SEQUENCE}') FROM generate_series(1, %s)", [count]
+            execute_prepared(
+                cursor,
+                f"SELECT nextval('{ORDER_NUMBER_SEQUENCE}') FROM generate_series(1, %s)",
+                [count],
             )
             values = [row[0] for row in cursor.fetchall()]
     else:

@@ -24,6 +24,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from orders_portal.db import execute_prepared
 from suppliers.models import Product, Supplier
 
 from .documents import (
@@ -115,7 +116,8 @@ def order_list_for_supplier(
         params.append(limit + 1)
     with connection.cursor() as cursor:
         _compiled_timestamptz(cursor)
-        cursor.execute(
+        execute_prepared(
+            cursor,
             f"{_PAGE_SELECT} WHERE {condition} ORDER BY o.created_at, o.id LIMIT %s",
             [*params, limit + 1],
         )
@@ -204,8 +206,10 @@ def order_get_for_supplier(*, supplier: Supplier, number: str) -> str | None:
     """One of the supplier's orders by number as document text, or None (also for another
     supplier's order)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"{_PAGE_SELECT} WHERE o.supplier_id = %s AND o.number = %s", [supplier.pk, number]
+        execute_prepared(
+            cursor,
+            f"{_PAGE_SELECT} WHERE o.supplier_id = %s AND o.number = %s",
+            [supplier.pk, number],
         )
         rows = cursor.fetchall()
     if not rows:
@@ -824,7 +828,7 @@ def retailer_for_api_key(*, digest: str) -> Retailer | None:
         f"FROM {qn(Retailer._meta.db_table)} WHERE {qn('api_key_hash')} = %s AND {qn('is_active')}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [digest])
+        execute_prepared(cursor, sql, [digest])
         row = cursor.fetchone()
     if row is None:
         return None

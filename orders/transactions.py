@@ -36,6 +36,8 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from orders_portal.db import execute_prepared
+
 from .signals import ORDER_EVENTS_CHANNEL
 
 _state = threading.local()
@@ -80,7 +82,8 @@ def bounded_atomic(*, using: str | None = None):
                 with connection.cursor() as cursor:
                     # The same round trip queues the transaction's NOTIFY (orders/signals.py):
                     # PostgreSQL sends it only if this transaction commits.
-                    cursor.execute(
+                    execute_prepared(
+                        cursor,
                         "SELECT set_config('statement_timeout', %s, true),"
                         " set_config('lock_timeout', %s, true),"
                         " set_config('idle_in_transaction_session_timeout', %s, true),"

@@ -130,19 +130,23 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     DATABASES["default"].setdefault("OPTIONS", {})
-    # Prepared statements: psycopg prepares a statement on its DB_PREPARE_THRESHOLD-th use on a
-    # connection, after which PostgreSQL skips parsing and planning it (planning a supplier
-    # API page cost as much as running it). Needs server-side parameter binding. Set
-    # DB_PREPARE_THRESHOLD=0 behind a transaction-pooling PgBouncer older than 1.21.
-    _prepare_threshold = env.int("DB_PREPARE_THRESHOLD", default=5)
-    if _prepare_threshold > 0:
+    # Prepared statements for the hot fixed statements only (orders_portal/db.py): they need
+    # server-side parameter binding; nothing is prepared automatically (the threshold is out
+    # of reach), the code marks what to prepare.
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
         DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
-        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", _prepare_threshold)
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
     # Intake transactions are short by design; a statement that hangs is cut off so a
     # transaction can never stay open longer than the supplier API's settle time.
     DATABASES["default"]["OPTIONS"].setdefault(
         "options", f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=15000)}"
     )
+
+DB_PREPARED_STATEMENTS = (
+    DATABASES["default"]["ENGINE"].endswith("postgresql")
+    and DATABASES["default"]["OPTIONS"].get("server_side_binding") is True
+    and DATABASES["default"]["OPTIONS"].get("prepare_threshold") is not None
+)
 
 # Rate-limit counters and login-throttle state: Redis when CACHE_URL is set, else per process.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

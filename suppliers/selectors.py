@@ -9,6 +9,8 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from orders_portal.db import execute_prepared
+
 from .models import ApiToken, Product, Supplier, SupplierMembership
 from .secrets import token_digest
 
@@ -57,7 +59,7 @@ def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
         return {}
     sql = _products_sql().replace("%s", ", ".join(["%s"] * len(wanted)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, wanted)
+        execute_prepared(cursor, sql, wanted)
         rows = cursor.fetchall()
     db = connection.alias
     suppliers: dict[int, Supplier] = {}
@@ -97,7 +99,7 @@ def api_token_authenticate(*, plain: str) -> ApiToken | None:
     cursor: `ApiToken.objects.raw` cost as much again as the query, on every request.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_TOKEN_SQL, [token_digest(plain)])
+        execute_prepared(cursor, _TOKEN_SQL, [token_digest(plain)])
         row = cursor.fetchone()
     if row is None or not row[4]:
         return None
