@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet
 
@@ -110,6 +112,14 @@ def delivery_states_for_orders(*, order_ids) -> dict[int, str]:
     return states
 
 
+def events_undispatched_summary() -> tuple[int, datetime | None]:
+    """How many committed order events have no delivery rows yet, and the oldest one's time."""
+    result = OrderEvent.objects.filter(dispatched_at__isnull=True).aggregate(
+        count=Count("id"), oldest=Min("created_at")
+    )
+    return result["count"], result["oldest"]
+
+
 def delivery_status_summary() -> list[dict]:
     """Per supplier and channel: delivered, pending, failing, failed, oldest pending."""
     pending = Q(status=DeliveryStatus.PENDING)
@@ -133,6 +143,7 @@ __all__ = [
     "delivery_failing_count",
     "delivery_states_for_orders",
     "delivery_status_summary",
+    "events_undispatched_summary",
     "destinations_for_supplier",
     "supplier_channels_all_off",
 ]

@@ -110,3 +110,20 @@ def test_the_dispatch_events_process_dispatches_and_stops_on_sigterm(
         assert "dispatch_events: stopped" in dispatcher.log_tail()
     finally:
         dispatcher.cleanup()
+
+
+def test_delivery_status_names_events_waiting_for_the_dispatcher(
+    cole, retailer, listener_mode, settings
+):
+    settings.DELIVERY_DISPATCH_GRACE_SECONDS = -1  # any wait counts as long
+    place_order(retailer=retailer, lines=COLE)
+    place_order(retailer=retailer, lines=COLE)
+    out, _ = command_run("delivery_status")
+    first = out.splitlines()[0]
+    assert first.startswith("Order events waiting for the dispatcher: 2 (oldest ")
+    assert "is `manage.py dispatch_events` running?" in first
+
+    command_run("dispatch_events", "--once")
+    out, _ = command_run("delivery_status")
+    assert "waiting for the dispatcher" not in out
+    assert "cole" in out

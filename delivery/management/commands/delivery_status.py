@@ -1,13 +1,24 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from delivery.selectors import delivery_status_summary
+from delivery.selectors import delivery_status_summary, events_undispatched_summary
 
 
 class Command(BaseCommand):
     help = "Per supplier and channel: delivered, pending, failing, failed, oldest pending."
 
     def handle(self, *args, **options):
+        waiting, oldest = events_undispatched_summary()
+        if waiting:
+            seconds = int((timezone.now() - oldest).total_seconds())
+            line = f"Order events waiting for the dispatcher: {waiting} (oldest {seconds} s)"
+            if seconds > settings.DELIVERY_DISPATCH_GRACE_SECONDS:
+                line += (
+                    "; is `manage.py dispatch_events` running? The sweeper dispatches "
+                    "them meanwhile."
+                )
+            self.stdout.write(line)
         rows = delivery_status_summary()
         if not rows:
             self.stdout.write("No deliveries yet.")
