@@ -194,3 +194,29 @@ def _dispatch(*, event_ids: list[int], rows_may_exist: bool) -> list[int]:
         OrderEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=now)
         transaction.on_commit(lambda: deliveries_queue(delivery_ids=to_queue))
     return to_queue
+
+
+def events_dispatch_pending(
+    *, committed_before=None, limit: int | None = None, batch: int = 200
+) -> int:
+    """Dispatch events still undispatched, oldest first; return how many were looked at.
+
+    One pass by id: events another dispatcher holds are skipped, not waited for.
+    `committed_before` leaves younger events alone (the sweeper gives their own process a
+    grace time); `limit` caps the pass.
+    """
+    seen, last = 0, 0
+    while limit is None or seen < limit:
+        pending = OrderEvent.objects.filter(dispatched_at__isnull=True, pk__gt=last)
+        if committed_before is not None:
+            pending = pending.filter(created_at__lte=committed_before)
+        size = batch if limit is None else min(batch, limit - seen)
+        ids = list(pending.order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            break
+        events_dispatch(event_ids=ids)
+        seen += len(ids)
+        last = ids[-1]
+        if len(ids) < size:
+            break
+    return seen

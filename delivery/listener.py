@@ -17,35 +17,11 @@ import threading
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 
-from orders.models import OrderEvent
 from orders.signals import ORDER_EVENTS_CHANNEL
 
-from .dispatcher import events_dispatch
+from .dispatcher import events_dispatch_pending
 
 logger = logging.getLogger(__name__)
-
-BATCH = 200
-
-
-def events_dispatch_pending(*, batch: int = BATCH) -> int:
-    """Dispatch every event still undispatched, oldest first; return how many were looked at.
-
-    One pass by id: events another dispatcher holds are skipped, not waited for.
-    """
-    seen, last = 0, 0
-    while True:
-        ids = list(
-            OrderEvent.objects.filter(dispatched_at__isnull=True, pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch]
-        )
-        if not ids:
-            return seen
-        events_dispatch(event_ids=ids)
-        seen += len(ids)
-        last = ids[-1]
-        if len(ids) < batch:
-            return seen
 
 
 class _Listener:

@@ -21,14 +21,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from orders.documents import iso
-from orders.models import OrderEvent, OrderEventType, OrderLine
+from orders.models import OrderEventType, OrderLine
 from suppliers.models import Supplier
 from suppliers.services import emails_clean, supplier_create
 
 from .channels import DeliveryFailed, SendResult, channel_get
 from .channels.base import NotSent
 from .db import bookkeeping_atomic
-from .dispatcher import email_identity, events_dispatch
+from .dispatcher import email_identity, events_dispatch, events_dispatch_pending
 from .models import (
     Channel,
     Delivery,
@@ -813,16 +813,7 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
     """Dispatch events nobody dispatched; queue due deliveries whose task was lost."""
     now = timezone.now()
     grace = timedelta(seconds=settings.DELIVERY_DISPATCH_GRACE_SECONDS)
-    event_ids = list(
-        OrderEvent.objects.filter(dispatched_at__isnull=True, created_at__lte=now - grace)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    dispatched = 0
-    for start in range(0, len(event_ids), 200):
-        chunk = event_ids[start : start + 200]
-        events_dispatch(event_ids=chunk)
-        dispatched += len(chunk)
+    dispatched = events_dispatch_pending(committed_before=now - grace, limit=limit)
     stale = now - timedelta(seconds=settings.DELIVERY_REQUEUE_AFTER_SECONDS)
     with transaction.atomic():
         ids = list(
@@ -837,7 +828,7 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
         if ids:
             Delivery.objects.filter(pk__in=ids).update(queued_at=now)
     queued = deliveries_queue(delivery_ids=ids) if ids else []
-    if event_ids or ids:
+    if dispatched or ids:
         logger.info("sweep: %d events dispatched, %d deliveries queued", dispatched, len(queued))
     return SweepResult(events_dispatched=dispatched, deliveries_queued=len(queued))
 

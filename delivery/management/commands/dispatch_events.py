@@ -5,7 +5,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from delivery.listener import events_dispatch_pending, events_listen
+from delivery.dispatcher import events_dispatch_pending
+from delivery.listener import events_listen
 
 
 class Command(BaseCommand):
