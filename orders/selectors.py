@@ -22,9 +22,8 @@ from django.db.models import (
     QuerySet,
 )
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from orders_portal.db import execute_prepared
+from orders_portal.db import execute_prepared, values_from_db
 from suppliers.models import Product, Supplier
 
 from .documents import (
@@ -126,8 +125,7 @@ def order_list_for_supplier(
     if len(rows) > limit:
         rows = rows[:limit]
         created_at = rows[-1][1]
-        if isinstance(created_at, str):  # SQLite hands back text
-            created_at = timezone.make_aware(parse_datetime(created_at), connection.timezone)
+        (created_at,) = values_from_db([Order._meta.get_field("created_at")], [created_at])
         next_position = OrderPosition(created_at=created_at, id=rows[-1][0])
     return OrderPage(
         documents=_documents_text(rows, supplier=supplier),
@@ -832,8 +830,5 @@ def retailer_for_api_key(*, digest: str) -> Retailer | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
-    # PostgreSQL returns a Decimal; SQLite a float, which Django's own queries convert.
-    if not isinstance(values[4], Decimal):
-        values[4] = Decimal(str(values[4])).quantize(Decimal("0.0001"))
-    return Retailer.from_db(connection.alias, _RETAILER_KEY_FIELDS, values)
+    fields = [Retailer._meta.get_field(name) for name in _RETAILER_KEY_FIELDS]
+    return Retailer.from_db(connection.alias, _RETAILER_KEY_FIELDS, values_from_db(fields, row))

@@ -32,3 +32,28 @@ def execute_prepared(cursor, sql: str, params) -> None:
         return
     with db.wrap_database_errors:
         cursor.cursor.execute(sql, params, prepare=True)
+
+
+_converters: dict = {}
+
+
+def values_from_db(fields, row) -> list:
+    """A plain cursor's row as Django's own queries would see it: each value through its
+    field's converters (SQLite returns decimals as floats, times as text, booleans as 0/1;
+    PostgreSQL needs none of them, so there this is a copy)."""
+    from django.db import connection
+
+    values = list(row)
+    for index, field in enumerate(fields):
+        key = (field, connection.alias)
+        converters = _converters.get(key)
+        if converters is None:
+            column = field.get_col(field.model._meta.db_table)
+            converters = _converters[key] = (
+                column,
+                connection.ops.get_db_converters(column) + field.get_db_converters(connection),
+            )
+        column, functions = converters
+        for function in functions:
+            values[index] = function(values[index], column, connection)
+    return values

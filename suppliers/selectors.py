@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timezone as dt_timezone
-from decimal import Decimal
-
 from django.db import connection
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from orders_portal.db import execute_prepared
+from orders_portal.db import execute_prepared, values_from_db
 
 from .models import ApiToken, Product, Supplier, SupplierMembership
 from .secrets import token_digest
@@ -65,17 +60,14 @@ def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
     suppliers: dict[int, Supplier] = {}
     found: dict[str, Product] = {}
     n = len(_PRODUCT_FIELDS)
+    product_fields = [Product._meta.get_field(name) for name in _PRODUCT_FIELDS]
+    supplier_fields = [Supplier._meta.get_field(name) for name in _SUPPLIER_FIELDS]
     for row in rows:
-        values = list(row[:n])
-        # PostgreSQL returns a Decimal; SQLite a float, which Django's own queries convert.
-        if not isinstance(values[4], Decimal):
-            values[4] = Decimal(str(values[4])).quantize(Decimal("0.01"))
-        values[6] = bool(values[6])
+        values = values_from_db(product_fields, row[:n])
         product = Product.from_db(db, _PRODUCT_FIELDS, values)
         supplier = suppliers.get(row[n])
         if supplier is None:
-            s_values = list(row[n:])
-            s_values[3] = bool(s_values[3])
+            s_values = values_from_db(supplier_fields, row[n:])
             supplier = suppliers[row[n]] = Supplier.from_db(db, _SUPPLIER_FIELDS, s_values)
         product.supplier = supplier
         found[product.sku] = product
@@ -92,6 +84,15 @@ _TOKEN_SQL = (
 )
 
 
+_TOKEN_COLUMNS = [
+    ApiToken._meta.get_field("id"),
+    ApiToken._meta.get_field("supplier"),
+    ApiToken._meta.get_field("last_used_at"),
+    Supplier._meta.get_field("slug"),
+    Supplier._meta.get_field("is_active"),
+]
+
+
 def api_token_authenticate(*, plain: str) -> ApiToken | None:
     """The active token with this value, with its supplier, or None.
 
@@ -103,11 +104,7 @@ def api_token_authenticate(*, plain: str) -> ApiToken | None:
         row = cursor.fetchone()
     if row is None or not row[4]:
         return None
-    token_id, supplier_id, last_used_at, supplier_slug, _ = row
-    if isinstance(last_used_at, str):  # SQLite hands back text; Django's queries convert it
-        last_used_at = parse_datetime(last_used_at)
-    if last_used_at is not None and timezone.is_naive(last_used_at):
-        last_used_at = timezone.make_aware(last_used_at, dt_timezone.utc)
+    token_id, supplier_id, last_used_at, supplier_slug, _ = values_from_db(_TOKEN_COLUMNS, row)
     db = connection.alias
     token = ApiToken.from_db(
         db, ["id", "supplier_id", "last_used_at"], [token_id, supplier_id, last_used_at]

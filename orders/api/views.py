@@ -28,6 +28,12 @@ from .schema import ErrorsSchema, IntakeResponseSchema, OrderDocumentSchema, Ord
 from .throttles import RetailerKeyThrottle, SupplierTokenThrottle
 
 
+class _JSONAPIView(APIView):
+    """The APIs' views: JSON in, JSON out, whatever the client asks (api/negotiation.py)."""
+
+    content_negotiation_class = JSONOnlyContentNegotiation
+
+
 def _too_big() -> Response:
     return Response(
         {
@@ -39,8 +45,7 @@ def _too_big() -> Response:
     )
 
 
-class RetailerOrdersView(APIView):
-    content_negotiation_class = JSONOnlyContentNegotiation
+class RetailerOrdersView(_JSONAPIView):
     authentication_classes = [RetailerKeyAuthentication]
     throttle_classes = [RetailerKeyThrottle]
 
@@ -117,8 +122,7 @@ _RETRY_AFTER_PARAM = OpenApiParameter(
 )
 
 
-class SupplierOrdersView(APIView):
-    content_negotiation_class = JSONOnlyContentNegotiation
+class SupplierOrdersView(_JSONAPIView):
     authentication_classes = [SupplierTokenAuthentication]
     throttle_classes = [SupplierTokenThrottle]
 
@@ -196,8 +200,7 @@ class SupplierOrdersView(APIView):
         )
 
 
-class SupplierOrderDetailView(APIView):
-    content_negotiation_class = JSONOnlyContentNegotiation
+class SupplierOrderDetailView(_JSONAPIView):
     authentication_classes = [SupplierTokenAuthentication]
     throttle_classes = [SupplierTokenThrottle]
 
