@@ -57,6 +57,9 @@ os.environ["SUPPLIER_API_RATE"] = "1000000000/min"
 
 import django  # noqa: E402
 
+from bench.databases import database_ensure  # noqa: E402
+
+database_ensure(os.environ["DATABASE_URL"])
 django.setup()
 
 import psycopg  # noqa: E402

@@ -58,6 +58,9 @@ def pct(values: list[float], p: float) -> float:
 def main() -> None:
     import django
 
+    from bench.databases import database_ensure
+
+    database_ensure(DATABASE_URL)
     django.setup()
     import requests
     from celery import current_app

@@ -129,6 +129,9 @@ def make_data() -> tuple[str, list[str]]:
     """A bench supplier with three products and a bench retailer; returns its key and SKUs."""
     import django
 
+    from bench.databases import database_ensure
+
+    database_ensure(DATABASE_URL)
     django.setup()
     from orders.services import retailer_create
     from suppliers.tests.factories import make_products, make_supplier

@@ -51,6 +51,9 @@ os.environ.setdefault(
 
 import django  # noqa: E402
 
+from bench.databases import database_ensure  # noqa: E402
+
+database_ensure(os.environ["DATABASE_URL"])
 django.setup()
 
 from django.conf import settings  # noqa: E402

@@ -37,6 +37,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders_portal.settings")
 
 import django  # noqa: E402
 
+from bench.databases import database_ensure  # noqa: E402
+
+database_ensure(os.environ["DATABASE_URL"])
 django.setup()
 
 from django.core.management import call_command  # noqa: E402

@@ -44,6 +44,9 @@ os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "600000")
 
 import django  # noqa: E402
 
+from bench.databases import database_ensure  # noqa: E402
+
+database_ensure(os.environ["DATABASE_URL"])
 django.setup()
 
 from django.conf import settings  # noqa: E402
