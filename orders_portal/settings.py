@@ -129,6 +129,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, whose health check on a busy connection is a poll of its socket
+        # rather than a SELECT 1 round trip (orders_portal/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "orders_portal.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})
     # Prepared statements for the hot fixed statements only (orders_portal/db.py): they need
     # server-side parameter binding; nothing is prepared automatically (the threshold is out
