@@ -150,19 +150,13 @@ def document_text_middle(*, supplier_slug: str, retailer_slug: str, retailer_nam
     )
 
 
-def document_text(*, number: str, status: str, middle: str, reference: str, tail: str) -> str:
+def document_text(number: str, status: str, middle: str, reference: str, tail: str) -> str:
     """The whole document's JSON text: its head joined in front of the stored tail.
 
     Runs 100 times a page, so it leaves U+2028/U+2029 in the head as they are: the response
     escapes them over the whole body (orders/api/views.py `_json_response`).
     """
     return (
-        '{"number":'
-        + encode_basestring(number)
-        + ',"status":'
-        + encode_basestring(status)
-        + middle
-        + encode_basestring(reference)
-        + "},"
-        + tail
+        f'{{"number":{encode_basestring(number)},"status":{encode_basestring(status)}'
+        f"{middle}{encode_basestring(reference)}}},{tail}"
     )

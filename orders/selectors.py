@@ -153,45 +153,30 @@ _ORDERS = Order._meta.db_table
 # What a page reads per order: its position, the head's own fields, the stored text.
 _PAGE_SELECT = (
     "SELECT o.id, o.created_at, o.number, o.status, o.retailer_reference, o.retailer_id, "
-    "r.slug, r.name, o.document_tail, o.document_version, o.version "
+    "r.slug, r.name, "
+    # The stored text only when it is of the order's current version (else NULL: built).
+    "CASE WHEN o.document_version = o.version THEN o.document_tail END "
     f"FROM {_ORDERS} o JOIN {Retailer._meta.db_table} r ON r.id = o.retailer_id"
 )
 
 
 def _documents_text(rows: list[tuple], *, supplier: Supplier) -> list[str]:
-    """Each row's document text; a row whose stored text is not of its version is built."""
+    """Each row's document text; a row without a stored text of its version is built."""
     middles: dict[int, str] = {}
     documents: list[str] = []
+    append = documents.append
     stale: dict[int, int] = {}
-    for (
-        order_id,
-        _created_at,
-        number,
-        status,
-        reference,
-        retailer_id,
-        retailer_slug,
-        retailer_name,
-        tail,
-        document_version,
-        version,
-    ) in rows:
-        if document_version != version or not tail:
+    for order_id, _, number, status, reference, retailer_id, r_slug, r_name, tail in rows:
+        if not tail:
             stale[order_id] = len(documents)
-            documents.append("")
+            append("")
             continue
         middle = middles.get(retailer_id)
         if middle is None:
             middle = middles[retailer_id] = document_text_middle(
-                supplier_slug=supplier.slug,
-                retailer_slug=retailer_slug,
-                retailer_name=retailer_name,
+                supplier_slug=supplier.slug, retailer_slug=r_slug, retailer_name=r_name
             )
-        documents.append(
-            document_text(
-                number=number, status=status, middle=middle, reference=reference, tail=tail
-            )
-        )
+        append(document_text(number, status, middle, reference, tail))
     if stale:
         # Written without its text (a process of the previous release, or before the
         # backfill reached it): build it as the delivery channels do; two more queries.

@@ -185,11 +185,14 @@ class SupplierOrdersView(_JSONAPIView):
         )
         next_url = None
         if page.next_position is not None:
-            query = request.query_params.copy()
+            # The request's own parameters (each given once: checked above), the cursor
+            # moved on; a dict rather than QueryDict.copy(), which deep-copies.
+            given = request.query_params
+            query = {name: given[name] for name in ALLOWED if name in given}
             query["cursor"] = cursor_encode(
                 position=page.next_position, settled_before=page.settled_before
             )
-            ordered = [(k, query[k]) for k in ALLOWED if k in query]
+            ordered = [(name, query[name]) for name in ALLOWED if name in query]
             next_url = request.build_absolute_uri(request.path) + "?" + urlencode(ordered)
         # The stored document texts joined as they are: the bytes JSONRenderer would write
         # for the same page, without decoding and re-encoding 100 documents.

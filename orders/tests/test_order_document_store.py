@@ -121,12 +121,16 @@ def test_a_row_written_without_its_text_is_built_afresh(retailer, acme, client):
     """A process of the previous release changes an order without the text: never stale."""
     old, changed, current = (place_order(retailer=retailer)[0] for _ in range(3))
     Order.objects.filter(pk=old.pk).update(document_tail="", document_version=0)
-    Order.objects.filter(pk=changed.pk).update(status="processing", version=F("version") + 1)
+    Order.objects.filter(pk=changed.pk).update(
+        status="processing", ship_city="Elsewhere", version=F("version") + 1
+    )
     docs = {d["number"]: d for d in client.get(LIST, {"created_after": EPOCH}).json()["results"]}
     for order in (old, changed, current):
         assert docs[order.number] == fresh(order)
         assert json.loads(client.get(f"{LIST}/{order.number}").content) == fresh(order)
     assert docs[changed.number]["status"] == "processing"
+    # The stored text still holds the old city: the page built this order afresh.
+    assert docs[changed.number]["shipping_address"]["city"] == "Elsewhere"
 
 
 def test_backfill_migration_fills_every_order(retailer, acme, bolt):
