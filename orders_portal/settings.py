@@ -346,6 +346,10 @@ if SUPPLIER_API_SETTLE_SECONDS <= 2 * ORDERS_TRANSACTION_TIMEOUT_SECONDS:
         "SUPPLIER_API_SETTLE_SECONDS must be more than twice ORDERS_TRANSACTION_TIMEOUT_SECONDS, "
         "or a slow write could commit after the supplier API has listed its window."
     )
+# How long a web process remembers a supplier API token it has read; every change to a token
+# or supplier makes all processes forget at once (suppliers/token_memory.py). Redis cache
+# only; 0 reads the token from the database on every request.
+SUPPLIER_API_TOKEN_MEMORY_SECONDS = env.float("SUPPLIER_API_TOKEN_MEMORY_SECONDS", default=10.0)
 SUPPLIER_API_MAX_LIMIT = 250
 SUPPLIER_API_DEFAULT_LIMIT = 100
 

@@ -93,14 +93,14 @@ _TOKEN_COLUMNS = [
 ]
 
 
-def api_token_authenticate(*, plain: str) -> ApiToken | None:
-    """The active token with this value, with its supplier, or None.
+def api_token_authenticate(*, plain: str = "", digest: str = "") -> ApiToken | None:
+    """The active token with this value (or this value's digest), with its supplier, or None.
 
     Only the fields authentication needs are loaded; the others load on access. A plain
     cursor: `ApiToken.objects.raw` cost as much again as the query, on every request.
     """
     with connection.cursor() as cursor:
-        execute_prepared(cursor, _TOKEN_SQL, [token_digest(plain)])
+        execute_prepared(cursor, _TOKEN_SQL, [digest or token_digest(plain)])
         row = cursor.fetchone()
     if row is None or not row[4]:
         return None

@@ -4,9 +4,12 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from orders.selectors import retailer_for_api_key
+from suppliers import token_memory
 from suppliers.secrets import token_digest
 from suppliers.selectors import api_token_authenticate
 from suppliers.services import api_token_touch
+
+from .throttles import SupplierTokenThrottle
 
 
 def _bearer(request) -> str:
@@ -32,14 +35,43 @@ class RetailerKeyAuthentication(authentication.BaseAuthentication):
 
 
 class SupplierTokenAuthentication(authentication.BaseAuthentication):
-    """Authenticates a supplier API token; request.auth is the ApiToken (with its supplier)."""
+    """Authenticates a supplier API token; request.auth is the ApiToken (with its supplier).
+
+    A token this process read recently is taken from its memory when the shared epoch says
+    nothing changed since (suppliers/token_memory.py); the epoch comes back from the same
+    Redis call that counts the request in the token's rate window, which the throttle then
+    uses (api/throttles.py). Otherwise the token is read from the database.
+    """
 
     def authenticate(self, request):
-        token = api_token_authenticate(plain=_bearer(request))
+        digest = token_digest(_bearer(request))
+        epoch = None
+        if token_memory.enabled():
+            remembered = token_memory.recall(digest)
+            if remembered is not None:
+                epoch = SupplierTokenThrottle.count_with_epoch(
+                    request, ident=remembered.token_id, epoch_key=token_memory.EPOCH_KEY
+                )
+                if epoch == remembered.epoch:
+                    token = remembered.token()
+                    self._touch(token, remembered=remembered)
+                    return (None, token)
+                token_memory.forget_all()  # something changed: read it again
+            if epoch is None:
+                epoch = token_memory.epoch_current()
+        token = api_token_authenticate(digest=digest)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
-        api_token_touch(token=token)
+        if epoch is not None:
+            token_memory.remember(digest, token, epoch=epoch)
+        self._touch(token, remembered=token_memory.recall(digest) if epoch else None)
         return (None, token)
+
+    @staticmethod
+    def _touch(token, *, remembered) -> None:
+        api_token_touch(token=token)
+        if remembered is not None:
+            remembered.last_used_at = token.last_used_at
 
     def authenticate_header(self, request):
         return 'Bearer realm="supplier"'

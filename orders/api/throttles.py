@@ -21,7 +21,25 @@ class _CredentialThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view):
         if request.auth is None:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+        return self.key_for(request.auth.pk)
+
+    def key_for(self, ident) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    @classmethod
+    def count_with_epoch(cls, request, *, ident, epoch_key: str) -> str | None:
+        """Count this request in credential `ident`'s window and read an epoch, in one Redis
+        call (orders_portal/cache.py); allow_request then uses the count. For authentication
+        that checks what it remembers against the epoch (orders/api/auth.py)."""
+        throttle = cls()
+        if throttle.rate is None:
+            return throttle.cache.epoch_get(epoch_key)
+        key = throttle.key_for(ident)
+        count, remaining, epoch = throttle.cache.window_incr(
+            key, throttle.duration, epoch=epoch_key
+        )
+        request._throttle_counted = (key, count, remaining)
+        return epoch
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -30,9 +48,13 @@ class _CredentialThrottle(SimpleRateThrottle):
         if key is None:
             return True
         self._wait = None
+        counted = getattr(request, "_throttle_counted", None)
         window_incr = getattr(self.cache, "window_incr", None)
         if window_incr is not None:  # Redis (orders_portal/cache.py): one atomic round trip
-            count, remaining = window_incr(key, self.duration)
+            if counted is not None and counted[0] == key:
+                _, count, remaining = counted  # counted by authentication, same window
+            else:
+                count, remaining, _ = window_incr(key, self.duration)
             if count <= self.num_requests:
                 return True
             self._wait = max(1.0, remaining)

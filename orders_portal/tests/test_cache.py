@@ -55,7 +55,7 @@ def test_a_rate_window_counts_in_one_call_and_closes(redis_cache):
     from delivery.tests.servers import wait_until
 
     assert redis_cache.window_incr("throttle_x", 60)[0] == 1
-    count, remaining = redis_cache.window_incr("throttle_x", 60)
+    count, remaining, _ = redis_cache.window_incr("throttle_x", 60)
     assert count == 2 and 59 <= remaining <= 60
     client = redis_cache._cache.get_client("throttle_x", write=True)
     assert 0 < client.pttl(redis_cache.make_and_validate_key("throttle_x")) <= 60_000

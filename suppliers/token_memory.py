@@ -1,0 +1,102 @@
+"""What a web process remembers of the supplier API tokens it has recently authenticated.
+
+Reading the token from PostgreSQL was one database round trip of a supplier API page's two.
+A process now remembers a token it has read for SUPPLIER_API_TOKEN_MEMORY_SECONDS (default
+10) and, on every request, checks that no token or supplier changed since: the request's
+rate-limit call to Redis also reads a shared epoch (orders/api/auth.py), which every change
+to a token or a supplier replaces once it commits (suppliers/signals.py). A replaced epoch
+makes the process forget all it remembers and read PostgreSQL again, so a revoked token, or
+one of a deactivated supplier, is refused at once by every process, as before.
+
+The epoch is read before the token is, so a change committing in between is never
+remembered under the new epoch. If an epoch cannot be replaced (Redis reachable from the web
+processes but not from the one that made the change; the error is logged), a process may
+accept a revoked token until its memory of it expires. Changes made with QuerySet.update()
+or SQL send no signal and are likewise seen within that time.
+
+Only with the Redis cache backend (orders_portal/cache.py), whose epoch every process
+shares; with any other cache, or 0 seconds, every request reads PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from .models import ApiToken, Supplier
+
+EPOCH_KEY = "suppliers:api_tokens:epoch"
+MAX_REMEMBERED = 10_000
+
+
+@dataclass
+class RememberedToken:
+    token_id: int
+    supplier_id: int
+    supplier_slug: str
+    last_used_at: datetime | None
+    epoch: str
+    expires_at: float
+
+    def token(self) -> ApiToken:
+        """A fresh ApiToken (with its supplier) as api_token_authenticate would load it."""
+        db = connection.alias
+        token = ApiToken.from_db(
+            db,
+            ["id", "supplier_id", "last_used_at"],
+            [self.token_id, self.supplier_id, self.last_used_at],
+        )
+        token.supplier = Supplier.from_db(
+            db, ["id", "slug", "is_active"], [self.supplier_id, self.supplier_slug, True]
+        )
+        return token
+
+
+_remembered: dict[str, RememberedToken] = {}
+
+
+def enabled() -> bool:
+    return settings.SUPPLIER_API_TOKEN_MEMORY_SECONDS > 0 and epochs_shared()
+
+
+def epochs_shared() -> bool:
+    """True when the cache keeps an epoch that every process shares (Redis)."""
+    return hasattr(cache, "epoch_get")
+
+
+def recall(digest: str) -> RememberedToken | None:
+    entry = _remembered.get(digest)
+    if entry is not None and entry.expires_at <= time.monotonic():
+        _remembered.pop(digest, None)
+        return None
+    return entry
+
+
+def remember(digest: str, token: ApiToken, *, epoch: str) -> None:
+    if len(_remembered) >= MAX_REMEMBERED:
+        _remembered.clear()
+    _remembered[digest] = RememberedToken(
+        token_id=token.pk,
+        supplier_id=token.supplier_id,
+        supplier_slug=token.supplier.slug,
+        last_used_at=token.last_used_at,
+        epoch=epoch,
+        expires_at=time.monotonic() + settings.SUPPLIER_API_TOKEN_MEMORY_SECONDS,
+    )
+
+
+def forget_all() -> None:
+    _remembered.clear()
+
+
+def epoch_current() -> str:
+    return cache.epoch_get(EPOCH_KEY)
+
+
+def epoch_bump() -> None:
+    cache.epoch_bump(EPOCH_KEY)
