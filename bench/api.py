@@ -54,6 +54,10 @@ os.environ["DATABASE_URL"] = DSN
 os.environ.setdefault("DEBUG", "true")
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.api_settings"
 os.environ["SUPPLIER_API_RATE"] = "1000000000/min"
+# Production's Redis cache here too, so the query count below is production's (a token a
+# process remembers is not read again: suppliers/token_memory.py).
+CACHE_URL = os.environ.get("BENCH_API_CACHE_URL", "redis://127.0.0.1:6379/7")
+os.environ["CACHE_URL"] = CACHE_URL
 
 import django  # noqa: E402
 
@@ -210,7 +214,7 @@ def start_gunicorn(bare_file: str) -> tuple[subprocess.Popen, int]:
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
-        "CACHE_URL": os.environ.get("BENCH_API_CACHE_URL", "redis://127.0.0.1:6379/7"),
+        "CACHE_URL": CACHE_URL,
         "BENCH_API_BARE_FILE": bare_file,
         "DJANGO_SETTINGS_MODULE": "bench.api_settings",
         "LOG_LEVEL": "WARNING",
