@@ -155,6 +155,7 @@ def test_each_request_is_counted_once_in_the_rate_window(
 
 
 def test_with_a_per_process_cache_every_request_reads_the_token(settings, retailer, acme):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.SUPPLIER_API_SETTLE_SECONDS = 0
     assert not token_memory.enabled()  # locmem: another process would not see the epoch
     client, _, _ = token_client(acme)
@@ -169,3 +170,18 @@ def test_zero_seconds_turns_it_off(redis_cache, settings, retailer, acme):
     place_order(retailer=retailer)
     page_queries(client)
     assert page_queries(client)[0] == 2
+
+
+def test_revoking_in_the_portal_refuses_the_remembered_token_at_once(
+    redis_cache, client, retailer, acme, django_capture_on_commit_callbacks
+):
+    from suppliers.tests.factories import make_supplier_user
+
+    api, token, _ = token_client(acme)
+    place_order(retailer=retailer)
+    page_queries(api)
+    client.force_login(make_supplier_user(supplier=acme, username="ops"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/settings/api-tokens/{token.pk}/revoke/")
+    assert response.status_code == 302
+    assert api.get(LIST, {"created_after": EPOCH}).status_code == 401
