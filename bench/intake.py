@@ -129,9 +129,6 @@ def make_data() -> tuple[str, list[str]]:
     """A bench supplier with three products and a bench retailer; returns its key and SKUs."""
     import django
 
-    from bench.databases import database_ensure
-
-    database_ensure(DATABASE_URL)
     django.setup()
     from orders.services import retailer_create
     from suppliers.tests.factories import make_products, make_supplier
@@ -311,6 +308,9 @@ def in_process_profile(key: str, skus: list[str], n: int = 100) -> tuple[int, fl
 
 
 def main() -> None:
+    from bench.databases import database_ensure
+
+    database_ensure(DATABASE_URL)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, check=True
     )
