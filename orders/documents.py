@@ -112,13 +112,6 @@ def json_text(value) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def _string(value: str) -> str:
-    text = encode_basestring(value)
-    if "\u2028" in text or "\u2029" in text:
-        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return text
-
-
 def order_document_tail_text(order, *, lines: Iterable) -> str:
     """`_document_tail` as JSON text without its opening brace (it follows the head)."""
     return json_text(_document_tail(order, lines))[1:]
@@ -138,15 +131,14 @@ def order_document_store(*, order: Order, lines: Iterable | None = None) -> list
 
 
 def document_text_middle(*, supplier_slug: str, retailer_slug: str, retailer_name: str) -> str:
-    """The head's part shared by one supplier's orders from one retailer (built once a page)."""
+    """The head's part shared by one supplier's orders from one retailer (built once a page).
+
+    Like `document_text`, it leaves U+2028/U+2029 to the response's one pass.
+    """
     return (
-        ',"supplier":'
-        + _string(supplier_slug)
-        + ',"retailer":{"slug":'
-        + _string(retailer_slug)
-        + ',"name":'
-        + _string(retailer_name)
-        + ',"reference":'
+        f',"supplier":{encode_basestring(supplier_slug)}'
+        f',"retailer":{{"slug":{encode_basestring(retailer_slug)}'
+        f',"name":{encode_basestring(retailer_name)},"reference":'
     )
 
 

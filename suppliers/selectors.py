@@ -105,6 +105,16 @@ def api_token_authenticate(*, plain: str = "", digest: str = "") -> ApiToken | N
     if row is None or not row[4]:
         return None
     token_id, supplier_id, last_used_at, supplier_slug, _ = values_from_db(_TOKEN_COLUMNS, row)
+    return api_token_loaded(
+        token_id=token_id,
+        supplier_id=supplier_id,
+        last_used_at=last_used_at,
+        supplier_slug=supplier_slug,
+    )
+
+
+def api_token_loaded(*, token_id, supplier_id, last_used_at, supplier_slug) -> ApiToken:
+    """An active token with its active supplier, holding only what authentication needs."""
     db = connection.alias
     token = ApiToken.from_db(
         db, ["id", "supplier_id", "last_used_at"], [token_id, supplier_id, last_used_at]

@@ -26,9 +26,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 
-from .models import ApiToken, Supplier
+from .models import ApiToken
+from .selectors import api_token_loaded
 
 EPOCH_KEY = "suppliers:api_tokens:epoch"
 MAX_REMEMBERED = 10_000
@@ -45,16 +45,12 @@ class RememberedToken:
 
     def token(self) -> ApiToken:
         """A fresh ApiToken (with its supplier) as api_token_authenticate would load it."""
-        db = connection.alias
-        token = ApiToken.from_db(
-            db,
-            ["id", "supplier_id", "last_used_at"],
-            [self.token_id, self.supplier_id, self.last_used_at],
+        return api_token_loaded(
+            token_id=self.token_id,
+            supplier_id=self.supplier_id,
+            last_used_at=self.last_used_at,
+            supplier_slug=self.supplier_slug,
         )
-        token.supplier = Supplier.from_db(
-            db, ["id", "slug", "is_active"], [self.supplier_id, self.supplier_slug, True]
-        )
-        return token
 
 
 _remembered: dict[str, RememberedToken] = {}
@@ -77,10 +73,10 @@ def recall(digest: str) -> RememberedToken | None:
     return entry
 
 
-def remember(digest: str, token: ApiToken, *, epoch: str) -> None:
+def remember(digest: str, token: ApiToken, *, epoch: str) -> RememberedToken:
     if len(_remembered) >= MAX_REMEMBERED:
         _remembered.clear()
-    _remembered[digest] = RememberedToken(
+    entry = _remembered[digest] = RememberedToken(
         token_id=token.pk,
         supplier_id=token.supplier_id,
         supplier_slug=token.supplier.slug,
@@ -88,6 +84,7 @@ def remember(digest: str, token: ApiToken, *, epoch: str) -> None:
         epoch=epoch,
         expires_at=time.monotonic() + settings.SUPPLIER_API_TOKEN_MEMORY_SECONDS,
     )
+    return entry
 
 
 def forget_all() -> None:

@@ -62,9 +62,10 @@ class SupplierTokenAuthentication(authentication.BaseAuthentication):
         token = api_token_authenticate(digest=digest)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
+        remembered = None
         if epoch is not None:
-            token_memory.remember(digest, token, epoch=epoch)
-        self._touch(token, remembered=token_memory.recall(digest) if epoch else None)
+            remembered = token_memory.remember(digest, token, epoch=epoch)
+        self._touch(token, remembered=remembered)
         return (None, token)
 
     @staticmethod

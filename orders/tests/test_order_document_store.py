@@ -93,6 +93,7 @@ def test_pages_are_the_bytes_the_renderer_would_write(retailer, acme, client):
     )
     second = place_order(retailer=retailer)[0]
     order_set_status(order=second, status="cancelled", actor="x", reason="other", note="Ä\u2029")
+    Retailer.objects.filter(pk=retailer.pk).update(name="Shop\u2028Co")  # in the joined head
     response = client.get(LIST, {"created_after": EPOCH})
     expected = {"results": [fresh(order), fresh(second)], "next": None}
     assert response.content == JSONRenderer().render(expected)

@@ -185,3 +185,20 @@ def test_revoking_in_the_portal_refuses_the_remembered_token_at_once(
         response = client.post(f"/settings/api-tokens/{token.pk}/revoke/")
     assert response.status_code == 302
     assert api.get(LIST, {"created_after": EPOCH}).status_code == 401
+
+
+def test_a_remembered_token_still_records_its_use_once_a_minute(redis_cache, retailer, acme):
+    from datetime import timedelta
+
+    client, token, plain = token_client(acme)
+    place_order(retailer=retailer)
+    assert page_queries(client)[0] == 3  # token, its use, page
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first is not None
+    assert page_queries(client)[0] == 1
+    # A minute on, as this process remembers it: the next request records the use again.
+    remembered = token_memory.recall(token.token_hash)
+    remembered.last_used_at -= timedelta(minutes=2)
+    assert page_queries(client)[0] == 2  # its use, page
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first
+    assert page_queries(client)[0] == 1
