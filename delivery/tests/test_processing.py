@@ -8,7 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from delivery.channels import CHANNELS, channel_get
-from delivery.channels.base import BaseChannel, DeliveryFailed, SendResult
+from delivery.channels.base import DeliveryFailed, SendResult
+from delivery.channels.sftp import SftpChannel
 from delivery.dispatcher import events_dispatch
 from delivery.models import Delivery, DeliveryStatus, Destination
 from delivery.selectors import (
@@ -59,8 +60,11 @@ def test_permanent_smtp_refusal_fails_at_once(cole, retailer, email_via_smtp):
     assert email_via_smtp.messages == []
 
 
-class RecordingSftp(BaseChannel):
-    """Stands in for the SFTP channel (built and tested against sshd elsewhere)."""
+class RecordingSftp(SftpChannel):
+    """Stands in for the SFTP channel's sending (built and tested against sshd elsewhere).
+
+    It keeps the channel's facts (scheduled, one file per new order); only the upload is faked.
+    """
 
     name = "sftp"
     batches: list[list[str]] = []
