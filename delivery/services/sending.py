@@ -30,9 +30,9 @@ from ..models import (
     DeliveryPurpose,
     DeliveryStatus,
     Destination,
-    MonthlySummary,
 )
 from ..queue import deliveries_queue
+from ..signals import deliveries_delivered
 
 logger = logging.getLogger(__name__)
 
@@ -349,15 +349,9 @@ def _mark_delivered(*, deliveries: list[Delivery], token) -> list[Delivery]:
             ).values_list("pk", flat=True)
         )
         delivered = [d for d in deliveries if d.pk in ids]
-    _summaries_mark_sent(summary_ids=[d.summary_id for d in delivered], now=now)
+    if delivered:
+        deliveries_delivered.send(sender=Delivery, deliveries=delivered, delivered_at=now)
     return delivered
-
-
-def _summaries_mark_sent(*, summary_ids: list, now) -> None:
-    """A monthly summary counts as sent when its first email is delivered."""
-    ids = [pk for pk in summary_ids if pk is not None]
-    if ids:
-        MonthlySummary.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=now)
 
 
 def _record(
