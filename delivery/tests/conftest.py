@@ -3,7 +3,7 @@
 import pytest
 
 from delivery.services import supplier_onboard
-from suppliers.tests.factories import make_products
+from testsupport.factories import make_products
 
 
 @pytest.fixture

@@ -11,15 +11,15 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from conftest import require_executable
 from delivery.models import Delivery, DeliveryStatus
 from delivery.queue import broker_backoff_reset
 from delivery.services import destination_disable, destination_set_webhook, supplier_onboard
-from delivery.tests.processes import CeleryWorker, RedisServer, celery_broker, database_url_for
-from delivery.tests.servers import Answer, wait_until
 from orders.models import OrderEvent
-from orders.tests.factories import make_retailer, place_order
-from suppliers.tests.factories import make_products
+from testsupport.executables import require_executable
+from testsupport.factories import make_products, make_retailer, place_order
+from testsupport.http import Answer
+from testsupport.processes import CeleryWorker, RedisServer, celery_broker, database_url_for
+from testsupport.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -9,9 +9,8 @@ from standardwebhooks import Webhook
 
 from delivery.models import Delivery, DeliveryStatus, Destination
 from delivery.services import destination_set_email, destination_set_webhook, supplier_onboard
-from delivery.tests.sftp_server import sftp_server_fixture  # noqa: F401  (the fixture)
-from orders.tests.factories import place_order
-from suppliers.tests.factories import make_products, make_supplier_user
+from testsupport.factories import make_products, make_supplier_user, place_order
+from testsupport.sshd import sftp_server_fixture  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
 

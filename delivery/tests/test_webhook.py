@@ -15,10 +15,9 @@ from delivery.services import (
     supplier_onboard,
     webhook_send_test,
 )
-from delivery.tests.servers import Answer
 from orders.services import order_set_status
-from orders.tests.factories import place_order
-from suppliers.tests.factories import make_products
+from testsupport.factories import make_products, place_order
+from testsupport.http import Answer
 
 pytestmark = pytest.mark.django_db
 

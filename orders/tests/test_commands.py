@@ -13,11 +13,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from conftest import command_refused as refused
-from conftest import command_run as run
 from orders.models import Order, OrderEvent, OrderIntake, OrderLine, Retailer
-from orders.tests.factories import intake_payload
 from suppliers.models import ApiToken, Product, Supplier
+from testsupport.commands import command_refused as refused
+from testsupport.commands import command_run as run
+from testsupport.factories import intake_payload
 
 User = get_user_model()
 

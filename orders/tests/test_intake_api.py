@@ -9,8 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from orders.models import Order, OrderEvent, OrderIntake, OrderLine
-from orders.tests.factories import intake_payload
-from suppliers.tests.factories import make_products, make_supplier
+from testsupport.factories import intake_payload, make_products, make_supplier
 
 URL = "/api/v1/retailer/orders"
 
@@ -88,7 +87,7 @@ def test_same_reference_twice_returns_the_same_orders(retailer_client, acme, bol
 
 
 def test_same_reference_from_another_retailer_is_a_new_order(retailer_client, acme):
-    from orders.tests.factories import make_retailer
+    from testsupport.factories import make_retailer
 
     _, other_key = make_retailer(slug="other")
     other = APIClient()

@@ -14,11 +14,10 @@ from django.utils import timezone
 
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import order_set_status
-from orders.tests.factories import place_order
 from orders.views import csv_safe
 from suppliers.models import ApiToken
 from suppliers.services import api_token_create
-from suppliers.tests.factories import make_supplier_user
+from testsupport.factories import make_supplier_user, place_order
 
 PASSWORD = "Corr3ct-Horse-Battery"
 
@@ -417,7 +416,7 @@ def test_order_page_shows_lines_customer_address_and_timeline(acme_client, acme,
 def test_order_page_query_count_does_not_grow_with_lines(
     acme_client, acme, retailer, django_assert_max_num_queries
 ):
-    from suppliers.tests.factories import make_products
+    from testsupport.factories import make_products
 
     make_products(supplier=acme, skus={f"ACME-1{i:02d}": "1.00" for i in range(12)})
     small = place_order(retailer=retailer)[0]

@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 from orders.api.throttles import SupplierTokenThrottle
 from orders.models import Order
 from orders.services import order_set_status
-from orders.tests.factories import place_order
 from suppliers.models import ApiToken
 from suppliers.services import api_token_create
+from testsupport.factories import place_order
 
 LIST = "/api/v1/orders"
 EPOCH = "2000-01-01T00:00:00Z"
@@ -432,7 +432,7 @@ def test_settings_refuse_a_settle_time_too_short_for_the_write_bound(tmp_path):
 
 
 def test_the_rate_window_closes_and_requests_pass_again(monkeypatch, no_settle, acme):
-    from delivery.tests.servers import wait_until
+    from testsupport.waiting import wait_until
 
     monkeypatch.setattr(SupplierTokenThrottle, "rate", "2/second", raising=False)
     client = token_client(acme)[0]
