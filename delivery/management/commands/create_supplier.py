@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 
+from common.cli import command_error
 from delivery.services import supplier_onboard
-from suppliers.cli import command_error
 
 
 class Command(BaseCommand):

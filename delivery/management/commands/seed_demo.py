@@ -4,10 +4,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from common.cli import validation_error_line
 from delivery.services import supplier_onboard
 from orders.models import Retailer
 from orders.services import order_place_from_retailer, order_set_status, retailer_create
-from suppliers.cli import validation_error_line
 from suppliers.models import Supplier
 from suppliers.services import (
     ProductRow,

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from common.cli import validation_error_line
 from orders.models import Retailer
 from orders.services import intake_prepare, order_place_from_retailer
-from suppliers.cli import validation_error_line
 
 CSV_COLUMNS = [
     "reference",
