@@ -138,7 +138,7 @@ def test_import_orders_long_file_shows_progress(acme, retailer, tmp_path):
 
 
 def csv_text(rows: list[dict]) -> str:
-    from orders.management.commands.import_orders import CSV_COLUMNS
+    from orders.intake.csv import CSV_COLUMNS
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)

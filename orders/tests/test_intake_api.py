@@ -284,7 +284,7 @@ def test_new_intake_query_count_is_bounded(retailer_client, acme, django_assert_
 
 
 def test_requests_validated_one_after_another_keep_their_own_errors(retailer_client, acme):
-    """One serializer validates every request (orders/intake.py); nothing carries over."""
+    """One serializer validates every request (orders/intake/); nothing carries over."""
     bad_city = intake_payload(reference="R-1")
     bad_city["shipping_address"].pop("city")
     bad_qty = intake_payload(reference="R-2", lines=[{"sku": "ACME-001", "quantity": 0}])
