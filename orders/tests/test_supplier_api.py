@@ -101,6 +101,7 @@ def test_list_document_is_the_contract_document(no_settle, retailer, acme, acme_
     response = acme_client.get(LIST, {"created_after": EPOCH})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+    assert "no-store" in response["Cache-Control"].split(", ")  # never_cache: no cache keeps it
     body = response.json()
     assert body["next"] is None
     (doc,) = body["results"]
@@ -111,7 +112,8 @@ def test_list_document_is_the_contract_document(no_settle, retailer, acme, acme_
         ("ACME-003", 1, "24.00"),
     ]
     assert doc["created_at"].endswith("Z")
-    assert acme_client.get(f"{LIST}/{order.number}").json() == doc
+    detail = acme_client.get(f"{LIST}/{order.number}")
+    assert detail.json() == doc and "no-store" in detail["Cache-Control"].split(", ")
 
 
 def test_half_open_windows_partition_the_orders(no_settle, retailer, acme, acme_client):
