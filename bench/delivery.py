@@ -68,11 +68,12 @@ def main() -> None:
     from django.core.management import call_command
 
     from delivery.models import Delivery, DeliveryStatus
-    from delivery.services import destination_disable, destination_set_webhook, supplier_onboard
+    from delivery.services import destination_disable, destination_set_webhook
     from orders.documents import order_document, orders_with_document_relations
     from orders.models import Order
     from orders.services import order_place_from_retailer, retailer_create
     from orders.signals import order_events_committed
+    from suppliers.services import supplier_create
     from testsupport.factories import make_products
     from testsupport.http import HTTPReceiver
     from testsupport.processes import CeleryWorker, Dispatcher
@@ -80,7 +81,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     run = f"b{int(time.time())}"
-    supplier = supplier_onboard(slug=run, name="Bench", order_emails=f"po@{run}.example")
+    supplier = supplier_create(slug=run, name="Bench", order_emails=f"po@{run}.example")
     make_products(supplier=supplier, skus={f"{run.upper()}-1": "9.50"})
     destination_disable(supplier=supplier, channel="email")
     retailer, _ = retailer_create(slug=f"r{run}", name="Bench Retailer", email="r@bench.example")

@@ -13,8 +13,9 @@ from django.db.models import Count
 
 from delivery.models import Delivery, DeliveryStatus
 from delivery.queue import broker_backoff_reset
-from delivery.services import destination_disable, destination_set_webhook, supplier_onboard
+from delivery.services import destination_disable, destination_set_webhook
 from orders.models import OrderEvent
+from suppliers.services import supplier_create
 from testsupport.executables import require_executable
 from testsupport.factories import make_products, make_retailer, place_order
 from testsupport.http import Answer
@@ -44,7 +45,7 @@ def stack(on_postgres, http_receiver):
         },
         beat=True,
     )
-    supplier = supplier_onboard(slug="cole", name="Cole", order_emails="po@cole.example")
+    supplier = supplier_create(slug="cole", name="Cole", order_emails="po@cole.example")
     make_products(supplier=supplier, skus={"COLE-1": "12.00"})
     destination_disable(supplier=supplier, channel="email")
     destination_set_webhook(supplier=supplier, url=http_receiver.url + "/hook")

@@ -8,7 +8,8 @@ import pytest
 from standardwebhooks import Webhook
 
 from delivery.models import Delivery, DeliveryStatus, Destination
-from delivery.services import destination_set_email, destination_set_webhook, supplier_onboard
+from delivery.services import destination_set_email, destination_set_webhook
+from suppliers.services import supplier_create
 from testsupport.factories import make_products, make_supplier_user, place_order
 from testsupport.sshd import sftp_server_fixture  # noqa: F401  (the fixture)
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def dune(db):
-    supplier = supplier_onboard(slug="dune", name="Dune Dyes", order_emails="po@dune.example")
+    supplier = supplier_create(slug="dune", name="Dune Dyes", order_emails="po@dune.example")
     make_products(supplier=supplier, skus={"DUNE-1": "3.00"})
     return supplier
 

@@ -23,9 +23,9 @@ from delivery.services import (
     destination_disable,
     sftp_run,
     sftp_runs_due,
-    supplier_onboard,
 )
 from orders.models import OrderEvent
+from suppliers.services import supplier_create
 from testsupport.factories import make_products, make_supplier, place_order
 
 pytestmark = pytest.mark.django_db
@@ -200,7 +200,7 @@ def test_broker_down_at_order_time_does_not_fail_the_request(retailer_client, se
     from testsupport.processes import celery_broker
     from testsupport.waiting import free_port
 
-    supplier = supplier_onboard(slug="cole", name="Cole", order_emails="po@cole.example")
+    supplier = supplier_create(slug="cole", name="Cole", order_emails="po@cole.example")
     make_products(supplier=supplier, skus={"COLE-1": "12.00"})
     broker_backoff_reset()
     try:
