@@ -51,7 +51,12 @@ from delivery.models import Channel, Delivery, DeliveryPurpose, Destination  # n
 from orders.documents import orders_with_document_relations  # noqa: E402
 from orders.models import Order, OrderEventType  # noqa: E402
 from orders.signals import order_events_committed  # noqa: E402
-from testsupport.factories import make_products, make_retailer, make_supplier, place_order  # noqa: E402  # noqa: E402
+from testsupport.factories import (  # noqa: E402
+    make_products,
+    make_retailer,
+    make_supplier,
+    place_order,
+)
 from testsupport.sshd import (  # noqa: E402
     SftpTestServer,
     find_binaries,
