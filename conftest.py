@@ -1,63 +1,8 @@
 """Shared fixtures. Data is made through services, as the app makes it."""
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
-# In CI every test must run: a test that would skip for a missing server package fails instead.
-REQUIRE_ALL_TESTS = os.environ.get("REQUIRE_ALL_TESTS", "").lower() in ("1", "true", "yes")
-
-
-def require_executable(candidates: list[str], debian_package: str) -> str:
-    """Return the first executable found, else skip naming the package (fail under CI)."""
-    for candidate in candidates:
-        found = shutil.which(candidate) or (candidate if Path(candidate).is_file() else None)
-        if found and os.access(found, os.X_OK):
-            return found
-    message = f"needs {candidates[0]} (Debian package '{debian_package}')"
-    if REQUIRE_ALL_TESTS:
-        pytest.fail(f"{message}; REQUIRE_ALL_TESTS forbids skipping", pytrace=False)
-    pytest.skip(message)
-
-
-# Debian's Chromium, headless, as root, on a machine without internet.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def chromium_executable() -> str:
-    return require_executable(["/usr/bin/chromium", "chromium"], "chromium")
-
-
-def command_run(*args) -> tuple[str, str]:
-    """Call a management command by name; return (stdout, stderr)."""
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    out, err = StringIO(), StringIO()
-    call_command(*args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
-
-
-def command_refused(*args) -> str:
-    """Run a command that must refuse; return its one-line reason."""
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError) as info:
-        command_run(*args)
-    message = str(info.value)
-    assert message and "\n" not in message, message
-    return message
+from testsupport.executables import REQUIRE_ALL_TESTS
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -89,7 +34,7 @@ def on_postgres(db):
 
 @pytest.fixture
 def acme(db):
-    from suppliers.tests.factories import make_products, make_supplier
+    from testsupport.factories import make_products, make_supplier
 
     supplier = make_supplier(slug="acme", name="Acme Home Goods", emails="orders@acme.example")
     make_products(
@@ -100,7 +45,7 @@ def acme(db):
 
 @pytest.fixture
 def bolt(db):
-    from suppliers.tests.factories import make_products, make_supplier
+    from testsupport.factories import make_products, make_supplier
 
     supplier = make_supplier(slug="bolt", name="Bolt Hardware", emails="po@bolt.example")
     make_products(supplier=supplier, skus={"BOLT-7": "5.80", "BOLT-9": "3.10"})
@@ -109,7 +54,7 @@ def bolt(db):
 
 @pytest.fixture
 def retailer_and_key(db):
-    from orders.tests.factories import make_retailer
+    from testsupport.factories import make_retailer
 
     return make_retailer(slug="shopco", rate="0.10", email="buyers@shopco.example")
 
@@ -128,13 +73,13 @@ def retailer_client(retailer_and_key):
     return client
 
 
-# --- Real servers for delivery tests (delivery/tests/servers.py) --------------------------
+# --- Real servers for delivery tests (testsupport/smtp.py, testsupport/http.py) ---------
 
 
 @pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on 127.0.0.1; `.messages` holds what it received."""
-    from delivery.tests.servers import SMTPServer
+    from testsupport.smtp import SMTPServer
 
     server = SMTPServer().start()
     try:
@@ -146,7 +91,7 @@ def smtp_server():
 @pytest.fixture
 def http_receiver():
     """A real threaded HTTP server on 127.0.0.1; `.script(...)` its answers, `.requests`."""
-    from delivery.tests.servers import HTTPReceiver
+    from testsupport.http import HTTPReceiver
 
     receiver = HTTPReceiver().start()
     try:

@@ -68,18 +68,20 @@ def main() -> None:
     from django.core.management import call_command
 
     from delivery.models import Delivery, DeliveryStatus
-    from delivery.services import destination_disable, destination_set_webhook, supplier_onboard
-    from delivery.tests.processes import CeleryWorker, Dispatcher
-    from delivery.tests.servers import HTTPReceiver, wait_until
+    from delivery.services import destination_disable, destination_set_webhook
     from orders.documents import order_document, orders_with_document_relations
     from orders.models import Order
     from orders.services import order_place_from_retailer, retailer_create
     from orders.signals import order_events_committed
-    from suppliers.tests.factories import make_products
+    from suppliers.services import supplier_create
+    from testsupport.factories import make_products
+    from testsupport.http import HTTPReceiver
+    from testsupport.processes import CeleryWorker, Dispatcher
+    from testsupport.waiting import wait_until
 
     call_command("migrate", verbosity=0)
     run = f"b{int(time.time())}"
-    supplier = supplier_onboard(slug=run, name="Bench", order_emails=f"po@{run}.example")
+    supplier = supplier_create(slug=run, name="Bench", order_emails=f"po@{run}.example")
     make_products(supplier=supplier, skus={f"{run.upper()}-1": "9.50"})
     destination_disable(supplier=supplier, channel="email")
     retailer, _ = retailer_create(slug=f"r{run}", name="Bench Retailer", email="r@bench.example")

@@ -131,7 +131,7 @@ def make_data() -> tuple[str, list[str]]:
 
     django.setup()
     from orders.services import retailer_create
-    from suppliers.tests.factories import make_products, make_supplier
+    from testsupport.factories import make_products, make_supplier
 
     tag = secrets.token_hex(4)
     supplier = make_supplier(slug=f"bench-{tag}")

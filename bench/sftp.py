@@ -3,7 +3,7 @@
     DEBUG=true .venv/bin/python bench/sftp.py            # 1,000 orders
     BENCH_SFTP_ORDERS=200 DEBUG=true .venv/bin/python bench/sftp.py
 
-Starts its own sshd (delivery/tests/sftp_server.py). Orders are placed through the intake
+Starts its own sshd (testsupport/sshd.py). Orders are placed through the intake
 service into a throwaway SQLite database (or BENCH_DATABASE_URL, e.g. postgres://.../op_sftp).
 
 Ours: `SftpChannel().send_batch(deliveries)`: loads the orders, renders each CSV, and uploads
@@ -48,16 +48,20 @@ from delivery.channels.base import SendResult  # noqa: E402
 from delivery.channels.sftp import SftpChannel  # noqa: E402
 from delivery.formats import FORMATS  # noqa: E402
 from delivery.models import Channel, Delivery, DeliveryPurpose, Destination  # noqa: E402
-from delivery.tests.sftp_server import (  # noqa: E402
+from orders.documents import orders_with_document_relations  # noqa: E402
+from orders.models import Order, OrderEventType  # noqa: E402
+from orders.signals import order_events_committed  # noqa: E402
+from testsupport.factories import (  # noqa: E402
+    make_products,
+    make_retailer,
+    make_supplier,
+    place_order,
+)
+from testsupport.sshd import (  # noqa: E402
     SftpTestServer,
     find_binaries,
     find_sftp_client,
 )
-from orders.documents import orders_with_document_relations  # noqa: E402
-from orders.models import Order, OrderEventType  # noqa: E402
-from orders.signals import order_events_committed  # noqa: E402
-from orders.tests.factories import make_retailer, place_order  # noqa: E402
-from suppliers.tests.factories import make_products, make_supplier  # noqa: E402
 
 
 def setup_orders(server: SftpTestServer, directory: Path) -> tuple[list[Delivery], list[Order]]:

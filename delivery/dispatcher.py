@@ -78,19 +78,17 @@ def _retailer_cancellation_row(*, event: OrderEvent, now) -> Delivery:
 
 
 def _email_destinations_ensure(*, supplier_ids: set[int], existing: dict) -> None:
-    """Suppliers made without onboarding (admin, old data) get their email channel now."""
+    """Suppliers made without `supplier_create` (admin, old data) get their email channel now."""
     from suppliers.models import Supplier
+
+    # Imported here: delivery.services imports this module (its events_dispatch).
+    from .services.destinations import destination_email_ensure
 
     missing = [sid for sid in supplier_ids if (sid, Channel.EMAIL) not in existing]
     if not missing:
         return
     for supplier in Supplier.objects.filter(pk__in=missing):
-        destination, _ = Destination.objects.get_or_create(
-            supplier=supplier,
-            channel=Channel.EMAIL,
-            defaults={"email_addresses": supplier.order_emails, "enabled": True},
-        )
-        existing[(supplier.pk, Channel.EMAIL)] = destination
+        existing[(supplier.pk, Channel.EMAIL)] = destination_email_ensure(supplier=supplier)
 
 
 def events_dispatch(*, event_ids: list[int]) -> list[int]:

@@ -1,5 +1,9 @@
-"""Hands committed order events to the dispatcher, as settings.DELIVERY_DISPATCH says.
+"""What delivery does when the apps below it announce something.
 
+A new supplier (`suppliers.signals.supplier_created`, in its creating transaction) gets its
+email channel, on, to its order emails.
+
+Committed order events go to the dispatcher, as settings.DELIVERY_DISPATCH says:
 - "inline": the process that committed them dispatches them now, from the signal.
 - "listener": nothing happens here; `manage.py dispatch_events` is woken by the NOTIFY that
   the same commit delivered (delivery/listener.py), so a web request spends nothing on
@@ -10,8 +14,15 @@ from django.conf import settings
 from django.dispatch import receiver
 
 from orders.signals import order_events_committed
+from suppliers.signals import supplier_created
 
 from .dispatcher import events_dispatch
+from .services import destination_email_ensure
+
+
+@receiver(supplier_created, dispatch_uid="delivery.supplier_email_channel")
+def supplier_email_channel(sender, supplier, **kwargs) -> None:
+    destination_email_ensure(supplier=supplier)
 
 
 @receiver(order_events_committed, dispatch_uid="delivery.events_dispatch")

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -81,7 +82,9 @@ def _settings_page(request, *, status: int = 200, **overrides):
     }
     context.update(overrides)
     response = render(request, "delivery/settings.html", context, status=status)
-    response["Cache-Control"] = "no-store"  # it may hold a secret shown once
+    # It may hold a secret shown once: no cache may keep it. What `never_cache` sets, here
+    # where the page is made, so every view that renders it (GET and each form) gets it.
+    add_never_cache_headers(response)
     return response
 
 

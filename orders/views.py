@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from suppliers.views import supplier_required
@@ -256,6 +257,7 @@ def _export_lines(orders: Iterable) -> Iterable[str]:
 
 @supplier_required
 @require_GET
+@never_cache
 def order_export(request):
     """The filtered ORDER HISTORY as CSV, streamed in keyset chunks, whatever its size."""
     form = OrderFilterForm(request.GET or None)
@@ -267,7 +269,6 @@ def order_export(request):
     response["Content-Disposition"] = (
         f'attachment; filename="orders-{request.supplier.slug}-{stamp}.csv"'
     )
-    response["Cache-Control"] = "no-store"
     return response
 
 

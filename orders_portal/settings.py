@@ -72,11 +72,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "orders_portal",  # the project package: only for its seed_demo command (it uses every app)
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "common",
     "suppliers",
     "orders",
     "delivery",

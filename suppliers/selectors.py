@@ -10,10 +10,6 @@ from .models import ApiToken, Product, Supplier, SupplierMembership
 from .secrets import token_digest
 
 
-def supplier_get_by_slug(*, slug: str) -> Supplier | None:
-    return Supplier.objects.filter(slug=slug).first()
-
-
 def supplier_for_user(*, user) -> Supplier | None:
     """The supplier a portal user belongs to, or None.
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from .models import ApiToken, Product, Supplier, SupplierMembership
 from .secrets import token_digest, token_generate
+from .signals import supplier_created
 
 
 def emails_clean(*, value: str, field: str = "order_emails") -> str:
@@ -33,6 +34,7 @@ def emails_clean(*, value: str, field: str = "order_emails") -> str:
 
 @transaction.atomic
 def supplier_create(*, slug: str, name: str, order_emails: str) -> Supplier:
+    """A new supplier; `supplier_created` lets delivery turn its email channel on with it."""
     try:
         validate_slug(slug)
     except ValidationError:
@@ -42,6 +44,9 @@ def supplier_create(*, slug: str, name: str, order_emails: str) -> Supplier:
     supplier = Supplier(slug=slug, name=name.strip(), order_emails=emails_clean(value=order_emails))
     supplier.full_clean()
     supplier.save()
+    # In this transaction: what other apps add for a new supplier (its email channel) is made
+    # with it or not at all (suppliers/signals.py).
+    supplier_created.send(sender=Supplier, supplier=supplier)
     return supplier
 
 

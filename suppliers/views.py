@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .models import ApiToken
@@ -42,6 +43,7 @@ def _token_for_supplier(*, supplier, token_id) -> ApiToken:
 
 @supplier_required
 @require_http_methods(["GET", "POST"])
+@never_cache  # the page holds a new token's secret once; no cache may keep it
 def api_tokens(request):
     """List the tokens; POST creates one and shows its value this once."""
     created_plain = None
@@ -71,8 +73,6 @@ def api_tokens(request):
         },
         status=400 if error else 200,
     )
-    # The page holds a secret once; no cache may keep it.
-    response["Cache-Control"] = "no-store"
     return response
 
 

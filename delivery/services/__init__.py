@@ -13,7 +13,6 @@ from .destinations import (
     destination_set_webhook,
     sftp_host_key_clean,
     sftp_private_key_clean,
-    supplier_onboard,
     webhook_secret_rotate,
     webhook_url_clean,
 )
@@ -54,7 +53,6 @@ __all__ = [
     "sftp_run",
     "sftp_runs_due",
     "supplier_notice_addresses",
-    "supplier_onboard",
     "webhook_secret_rotate",
     "webhook_send_test",
     "webhook_url_clean",

@@ -1,4 +1,4 @@
-"""Destinations: onboarding a supplier, turning channels on and off, and their validation."""
+"""Destinations: turning channels on and off, and their validation."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from orders.models import OrderEventType
 from suppliers.models import Supplier
-from suppliers.services import emails_clean, supplier_create
+from suppliers.services import emails_clean
 
 from ..channels import channel_get
 from ..formats import FORMATS
@@ -26,25 +26,12 @@ from ..netguard import address_refused
 from ..signing import webhook_secret_clean, webhook_secret_generate
 
 
-@transaction.atomic
-def supplier_onboard(*, slug: str, name: str, order_emails: str) -> Supplier:
-    """A new supplier with its email channel on, in one transaction."""
-    supplier = supplier_create(slug=slug, name=name, order_emails=order_emails)
-    destination = Destination(
-        supplier=supplier,
-        channel=Channel.EMAIL,
-        enabled=True,
-        email_addresses=supplier.order_emails,
-    )
-    destination.full_clean()
-    destination.save()
-    return supplier
-
-
 def destination_email_ensure(*, supplier: Supplier) -> Destination:
     """The supplier's email destination, made (on, to its order emails) if it is missing.
 
-    Suppliers made by `supplier_onboard` have it already; this covers ones made otherwise.
+    The one way an email channel is made: for a new supplier when `supplier_create` announces
+    it (delivery/receivers.py), and at dispatch for suppliers made otherwise (the admin, old
+    data) that have none yet (delivery/dispatcher.py).
     """
     destination, _ = Destination.objects.get_or_create(
         supplier=supplier,

@@ -4,14 +4,14 @@ import socket
 
 import pytest
 
-from delivery.services import supplier_onboard
-from suppliers.tests.factories import make_products
+from suppliers.services import supplier_create
+from testsupport.factories import make_products
 
 
 @pytest.fixture
 def cole(db):
     """A supplier onboarded as ops would (email channel on), with one product, COLE-1."""
-    supplier = supplier_onboard(slug="cole", name="Cole Candles", order_emails="po@cole.example")
+    supplier = supplier_create(slug="cole", name="Cole Candles", order_emails="po@cole.example")
     make_products(supplier=supplier, skus={"COLE-1": "12.00"})
     return supplier
 

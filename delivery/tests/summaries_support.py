@@ -10,10 +10,9 @@ import time_machine
 from django.core.management import call_command
 
 from delivery.models import Delivery
-from delivery.tests.servers import wait_until
 from orders.services import order_set_status
-from orders.tests.factories import make_retailer, place_order
-from suppliers.tests.factories import make_products, make_supplier
+from testsupport.factories import make_products, make_retailer, make_supplier, place_order
+from testsupport.waiting import wait_until
 
 NY = ZoneInfo("America/New_York")
 

@@ -16,9 +16,8 @@ from delivery.services import (
 )
 from delivery.signing import webhook_secret_key
 from orders.models import OrderEvent
-from orders.tests.factories import place_order
 from suppliers.models import Supplier
-from suppliers.tests.factories import make_products
+from testsupport.factories import make_products, place_order
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,7 @@ from delivery.services import (
 )
 from orders.models import OrderEvent
 from orders.services import order_set_status
-from orders.tests.factories import place_order
-from suppliers.tests.factories import make_products
+from testsupport.factories import make_products, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -68,9 +67,12 @@ def test_updates_go_to_webhook_only(cole, retailer, settings):
 
 
 def test_supplier_made_without_onboarding_still_gets_email(retailer):
-    from suppliers.tests.factories import make_supplier
+    from suppliers.models import Supplier
 
-    plain = make_supplier(slug="plain", emails="a@plain.example,b@plain.example")
+    # Made as the admin makes one: the model saved, no supplier_create, so no email channel.
+    plain = Supplier.objects.create(
+        slug="plain", name="Plain", order_emails="a@plain.example,b@plain.example"
+    )
     make_products(supplier=plain, skus={"PL-1": "1.00"})
     (order,) = place_order(retailer=retailer, lines=[{"sku": "PL-1", "quantity": 1}])
     events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
@@ -124,7 +126,7 @@ def test_sweeper_leaves_a_held_delivery_alone(cole, retailer, email_via_smtp, se
 
 
 def test_supplier_is_emailed_about_cancellations_it_did_not_make(cole, retailer):
-    from suppliers.tests.factories import make_supplier_user
+    from testsupport.factories import make_supplier_user
 
     by_ops, by_supplier = (
         place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])[0]
@@ -155,9 +157,10 @@ def test_supplier_is_emailed_about_cancellations_it_did_not_make(cole, retailer)
 
 def test_email_destination_ensure_for_a_supplier_made_elsewhere(db):
     from delivery.services import destination_email_ensure
-    from suppliers.tests.factories import make_supplier
+    from suppliers.models import Supplier
 
-    plain = make_supplier(slug="plain", emails="a@plain.example")
+    # Made as the admin makes one: the model saved, no supplier_create, so no email channel.
+    plain = Supplier.objects.create(slug="plain", name="Plain", order_emails="a@plain.example")
     assert not plain.destinations.exists()
     destination = destination_email_ensure(supplier=plain)
     assert (destination.channel, destination.enabled, destination.email_addresses) == (

@@ -5,8 +5,7 @@ import pytest
 from delivery.models import Delivery, DeliveryAttempt, DeliveryPurpose, DeliveryStatus
 from delivery.services import delivery_redeliver, destination_disable
 from orders.services import order_set_status
-from orders.tests.factories import place_order
-from suppliers.tests.factories import make_products
+from testsupport.factories import make_products, place_order
 
 pytestmark = pytest.mark.django_db
 

@@ -11,15 +11,16 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from conftest import require_executable
 from delivery.models import Delivery, DeliveryStatus
 from delivery.queue import broker_backoff_reset
-from delivery.services import destination_disable, destination_set_webhook, supplier_onboard
-from delivery.tests.processes import CeleryWorker, RedisServer, celery_broker, database_url_for
-from delivery.tests.servers import Answer, wait_until
+from delivery.services import destination_disable, destination_set_webhook
 from orders.models import OrderEvent
-from orders.tests.factories import make_retailer, place_order
-from suppliers.tests.factories import make_products
+from suppliers.services import supplier_create
+from testsupport.executables import require_executable
+from testsupport.factories import make_products, make_retailer, place_order
+from testsupport.http import Answer
+from testsupport.processes import CeleryWorker, RedisServer, celery_broker, database_url_for
+from testsupport.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -44,7 +45,7 @@ def stack(on_postgres, http_receiver, settings):
         },
         beat=True,
     )
-    supplier = supplier_onboard(slug="cole", name="Cole", order_emails="po@cole.example")
+    supplier = supplier_create(slug="cole", name="Cole", order_emails="po@cole.example")
     make_products(supplier=supplier, skus={"COLE-1": "12.00"})
     destination_disable(supplier=supplier, channel="email")
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the receiver is on loopback

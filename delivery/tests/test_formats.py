@@ -16,7 +16,7 @@ from delivery.formats import (
 )
 from orders.documents import order_document, orders_with_document_relations
 from orders.models import Order
-from orders.tests.factories import place_order
+from testsupport.factories import place_order
 
 CONTRACT_HEADER = (
     "order_number,placed_at,retailer,retailer_reference,customer_name,customer_email,"

@@ -10,13 +10,13 @@ import threading
 import pytest
 from django.db import connection
 
-from conftest import command_refused, command_run
 from delivery.listener import events_listen
 from delivery.models import Delivery
-from delivery.tests.processes import Dispatcher, database_url_for
-from delivery.tests.servers import wait_until
 from orders.models import OrderEvent
-from orders.tests.factories import intake_payload, place_order
+from testsupport.commands import command_refused, command_run
+from testsupport.factories import intake_payload, place_order
+from testsupport.processes import Dispatcher, database_url_for
+from testsupport.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -24,11 +24,10 @@ from delivery.services import (
     destination_disable,
     sftp_run,
     sftp_runs_due,
-    supplier_onboard,
 )
 from orders.models import OrderEvent
-from orders.tests.factories import place_order
-from suppliers.tests.factories import make_products, make_supplier
+from suppliers.services import supplier_create
+from testsupport.factories import make_products, make_supplier, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -224,10 +223,10 @@ def test_redeliver_keeps_identity(cole, retailer, email_via_smtp):
 def test_broker_down_at_order_time_does_not_fail_the_request(retailer_client, settings):
     """The intake API answers 201 with the broker unreachable; the rows wait for the sweeper."""
     from delivery.queue import broker_backoff_reset
-    from delivery.tests.processes import celery_broker
-    from delivery.tests.servers import free_port
+    from testsupport.processes import celery_broker
+    from testsupport.waiting import free_port
 
-    supplier = supplier_onboard(slug="cole", name="Cole", order_emails="po@cole.example")
+    supplier = supplier_create(slug="cole", name="Cole", order_emails="po@cole.example")
     make_products(supplier=supplier, skus={"COLE-1": "12.00"})
     broker_backoff_reset()
     try:

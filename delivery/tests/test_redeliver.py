@@ -11,8 +11,7 @@ from django.core.management import call_command
 
 from delivery.models import Delivery, DeliveryAttempt, DeliveryPurpose, DeliveryStatus
 from delivery.services import delivery_redeliver
-from orders.tests.factories import place_order
-from suppliers.tests.factories import make_supplier_user
+from testsupport.factories import make_supplier_user, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -144,11 +143,11 @@ def test_concurrent_redelivers_reset_the_row_once(on_postgres, retailer):
     from django.db import connection
 
     from delivery.dispatcher import events_dispatch
-    from delivery.services import supplier_onboard
     from orders.models import OrderEvent
-    from suppliers.tests.factories import make_products
+    from suppliers.services import supplier_create
+    from testsupport.factories import make_products
 
-    supplier = supplier_onboard(slug="cole", name="Cole", order_emails="po@cole.example")
+    supplier = supplier_create(slug="cole", name="Cole", order_emails="po@cole.example")
     make_products(supplier=supplier, skus={"COLE-1": "12.00"})
     place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
     events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))

@@ -1,4 +1,4 @@
-"""The SFTP file drop against a real OpenSSH server (sshd on 127.0.0.1, see sftp_server.py)."""
+"""The SFTP file drop against a real OpenSSH server (sshd on 127.0.0.1, see testsupport/sshd.py)."""
 
 from __future__ import annotations
 
@@ -24,15 +24,15 @@ from delivery.formats import FORMATS
 from delivery.models import Delivery, Destination
 from delivery.services import destination_set_sftp
 from delivery.sftp import SftpError, sftp_fetch_host_key, sftp_test_connection
-from delivery.tests.sftp_server import (
+from delivery.tests.test_formats import CONTRACT_HEADER
+from orders.documents import order_document, orders_with_document_relations
+from orders.models import Order, OrderEvent, OrderEventType
+from testsupport.factories import place_order
+from testsupport.sshd import (
     DirectoryWatch,
     SftpTestServer,
     sftp_server_fixture,  # noqa: F401  (the fixture)
 )
-from delivery.tests.test_formats import CONTRACT_HEADER
-from orders.documents import order_document, orders_with_document_relations
-from orders.models import Order, OrderEvent, OrderEventType
-from orders.tests.factories import place_order
 
 # --- Fixtures and helpers ----------------------------------------------------------------
 

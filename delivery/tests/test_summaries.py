@@ -20,7 +20,7 @@ from delivery.tests.summaries_support import (  # noqa: F401  (fixtures)
     summary_emails,
 )
 from orders.services import order_set_status
-from orders.tests.factories import make_retailer, place_order
+from testsupport.factories import make_retailer, place_order
 
 
 def test_command_sends_each_retailer_one_summary_even_when_run_twice(month_data, smtp):

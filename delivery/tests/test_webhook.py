@@ -12,13 +12,12 @@ from delivery.services import (
     deliveries_sweep,
     destination_disable,
     destination_set_webhook,
-    supplier_onboard,
     webhook_send_test,
 )
-from delivery.tests.servers import Answer
 from orders.services import order_set_status
-from orders.tests.factories import place_order
-from suppliers.tests.factories import make_products
+from suppliers.services import supplier_create
+from testsupport.factories import make_products, place_order
+from testsupport.http import Answer
 
 pytestmark = pytest.mark.django_db
 
@@ -266,7 +265,7 @@ def test_batching_never_crosses_destinations(cole, retailer, http_receiver, sett
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     destination_set_email(supplier=cole, addresses="po@cole.example")
     destination_set_webhook(supplier=cole, url=http_receiver.url + "/cole")
-    other = supplier_onboard(slug="dune", name="Dune", order_emails="po@dune.example")
+    other = supplier_create(slug="dune", name="Dune", order_emails="po@dune.example")
     make_products(supplier=other, skus={"DUNE-1": "1.00"})
     destination_set_webhook(supplier=other, url=http_receiver.url + "/dune")
     place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])

@@ -6,6 +6,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -122,6 +124,7 @@ _RETRY_AFTER_PARAM = OpenApiParameter(
 )
 
 
+@method_decorator(never_cache, name="dispatch")  # a supplier's orders: no shared cache keeps them
 class SupplierOrdersView(_JSONAPIView):
     authentication_classes = [SupplierTokenAuthentication]
     throttle_classes = [SupplierTokenThrottle]
@@ -199,10 +202,11 @@ class SupplierOrdersView(_JSONAPIView):
         body = '{"results":[' + ",".join(page.documents) + '],"next":' + json_text(next_url) + "}"
         return _json_response(
             body,
-            headers={_SETTLED_HEADER: iso(page.settled_before), "Cache-Control": "no-store"},
+            headers={_SETTLED_HEADER: iso(page.settled_before)},
         )
 
 
+@method_decorator(never_cache, name="dispatch")
 class SupplierOrderDetailView(_JSONAPIView):
     authentication_classes = [SupplierTokenAuthentication]
     throttle_classes = [SupplierTokenThrottle]
@@ -224,4 +228,4 @@ class SupplierOrderDetailView(_JSONAPIView):
         document = order_get_for_supplier(supplier=request.auth.supplier, number=number)
         if document is None:
             raise NotFound(f"You have no order '{number}'.")
-        return _json_response(document, headers={"Cache-Control": "no-store"})
+        return _json_response(document, headers={})

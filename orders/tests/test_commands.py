@@ -10,16 +10,12 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from conftest import command_refused as refused
-from conftest import command_run as run
 from orders.models import Order, OrderEvent, OrderIntake, OrderLine, Retailer
-from orders.tests.factories import intake_payload
-from suppliers.models import ApiToken, Product, Supplier
-
-User = get_user_model()
+from testsupport.commands import command_refused as refused
+from testsupport.commands import command_run as run
+from testsupport.factories import intake_payload
 
 
 def no_orders():
@@ -138,7 +134,7 @@ def test_import_orders_long_file_shows_progress(acme, retailer, tmp_path):
 
 
 def csv_text(rows: list[dict]) -> str:
-    from orders.management.commands.import_orders import CSV_COLUMNS
+    from orders.intake.csv import CSV_COLUMNS
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
@@ -247,67 +243,3 @@ def test_import_orders_unknown_retailer_or_missing_file(acme, retailer, tmp_path
     assert refused("import_orders", "nosuch", path).startswith("retailer_slug")
     assert refused("import_orders", "shopco", str(tmp_path / "none.json")).startswith("file")
     no_orders()
-
-
-# --- seed_demo ---------------------------------------------------------------------------
-
-
-def test_seed_demo_loads_once_and_is_idempotent(db):
-    out, _ = run("seed_demo")
-    assert "demo / orders-demo-2026" in out
-    assert set(Supplier.objects.values_list("slug", flat=True)) == {"acme", "bolt"}
-    assert list(Retailer.objects.values_list("slug", flat=True)) == ["shopco"]
-    assert Product.objects.count() == 5
-    user = User.objects.get(username="demo")
-    assert user.check_password("orders-demo-2026")
-    assert user.supplier_membership.supplier.slug == "acme"
-    assert ApiToken.objects.filter(supplier__slug="acme").count() == 1
-    assert Order.objects.count() == 13
-    assert set(Order.objects.values_list("status", flat=True)) == {
-        "placed",
-        "processing",
-        "shipped",
-    }
-    # Every order and every change has its event.
-    assert OrderEvent.objects.filter(type="order.created").count() == 13
-    assert OrderEvent.objects.filter(type="order.updated").count() == 3
-
-    # The printed credentials work.
-    key = next(line.split(": ")[1] for line in out.splitlines() if "Retailer API key" in line)
-    assert Retailer.objects.get().api_key_hash == hashlib.sha256(key.encode()).hexdigest()
-
-    counts = (Supplier.objects.count(), Order.objects.count(), OrderEvent.objects.count())
-    out, _ = run("seed_demo")
-    assert "already present" in out
-    assert (Supplier.objects.count(), Order.objects.count(), OrderEvent.objects.count()) == counts
-
-
-def test_seed_demo_refuses_when_it_would_clash_and_writes_nothing(db):
-    run("create_retailer", "shopco", "--name", "Real Shop", "--email", "real@shop.example")
-    message = refused("seed_demo")
-    assert "slug" in message and "shopco" in message
-    assert not Supplier.objects.exists()
-    assert not Product.objects.exists()
-    assert not User.objects.exists()
-    assert Retailer.objects.get().name == "Real Shop"
-    no_orders()
-
-
-def test_seed_demo_if_empty_leaves_a_database_with_real_data_alone(db):
-    run("create_supplier", "realco", "--name", "Real Co", "--order-email", "po@real.example")
-    out, _ = run("seed_demo", "--if-empty")
-    assert "not loaded" in out
-    assert list(Supplier.objects.values_list("slug", flat=True)) == ["realco"]
-    assert not Retailer.objects.exists() and not User.objects.exists()
-    no_orders()
-
-
-def test_seed_demo_if_empty_loads_into_an_empty_database(db):
-    out, _ = run("seed_demo", "--if-empty")
-    assert "demo / orders-demo-2026" in out
-    assert Order.objects.count() == 13
-
-
-def test_seed_demo_takes_no_arguments(db):
-    refused("seed_demo", "extra")
-    assert not Supplier.objects.exists()

@@ -9,8 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from orders.models import Order, OrderEvent, OrderIntake, OrderLine
-from orders.tests.factories import intake_payload
-from suppliers.tests.factories import make_products, make_supplier
+from testsupport.factories import intake_payload, make_products, make_supplier
 
 URL = "/api/v1/retailer/orders"
 
@@ -88,7 +87,7 @@ def test_same_reference_twice_returns_the_same_orders(retailer_client, acme, bol
 
 
 def test_same_reference_from_another_retailer_is_a_new_order(retailer_client, acme):
-    from orders.tests.factories import make_retailer
+    from testsupport.factories import make_retailer
 
     _, other_key = make_retailer(slug="other")
     other = APIClient()
@@ -285,7 +284,7 @@ def test_new_intake_query_count_is_bounded(retailer_client, acme, django_assert_
 
 
 def test_requests_validated_one_after_another_keep_their_own_errors(retailer_client, acme):
-    """One serializer validates every request (orders/intake.py); nothing carries over."""
+    """One serializer validates every request (orders/intake/); nothing carries over."""
     bad_city = intake_payload(reference="R-1")
     bad_city["shipping_address"].pop("city")
     bad_qty = intake_payload(reference="R-2", lines=[{"sku": "ACME-001", "quantity": 0}])

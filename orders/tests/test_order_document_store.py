@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 from orders.documents import json_text, order_document, orders_with_document_relations
 from orders.models import Order, Retailer
 from orders.services import order_set_status
-from orders.tests.factories import place_order
 from suppliers.services import api_token_create
+from testsupport.factories import place_order
 
 LIST = "/api/v1/orders"
 EPOCH = "2000-01-01T00:00:00Z"

@@ -9,12 +9,11 @@ import threading
 import pytest
 from django.core import mail
 
-from conftest import CHROMIUM_ARGS, chromium_executable
-from delivery.tests.servers import wait_until
 from orders.models import Order, OrderEvent
 from orders.services import order_set_status
-from orders.tests.factories import place_order
-from suppliers.tests.factories import make_supplier_user
+from testsupport.executables import CHROMIUM_ARGS, chromium_executable
+from testsupport.factories import make_supplier_user, place_order
+from testsupport.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -17,8 +17,7 @@ from orders.models import (
 )
 from orders.services import OrderChangedError, order_set_status
 from orders.signals import order_events_committed
-from orders.tests.factories import place_order
-from suppliers.tests.factories import make_supplier_user
+from testsupport.factories import make_supplier_user, place_order
 
 # The shortest way from a new order to each status, through the service itself.
 PATH_TO = {

@@ -15,8 +15,7 @@ from orders.selectors import (
     retailer_month_figures_many,
 )
 from orders.services import order_set_status
-from orders.tests.factories import make_retailer, place_order
-from suppliers.tests.factories import make_products, make_supplier
+from testsupport.factories import make_products, make_retailer, make_supplier, place_order
 
 NY = ZoneInfo("America/New_York")
 JULY = date(2026, 7, 1)

@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 from orders.api.throttles import SupplierTokenThrottle
 from orders.models import Order
 from orders.services import order_set_status
-from orders.tests.factories import place_order
 from suppliers.models import ApiToken
 from suppliers.services import api_token_create
+from testsupport.factories import place_order
 
 LIST = "/api/v1/orders"
 EPOCH = "2000-01-01T00:00:00Z"
@@ -101,6 +101,7 @@ def test_list_document_is_the_contract_document(no_settle, retailer, acme, acme_
     response = acme_client.get(LIST, {"created_after": EPOCH})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+    assert "no-store" in response["Cache-Control"].split(", ")  # never_cache: no cache keeps it
     body = response.json()
     assert body["next"] is None
     (doc,) = body["results"]
@@ -111,7 +112,8 @@ def test_list_document_is_the_contract_document(no_settle, retailer, acme, acme_
         ("ACME-003", 1, "24.00"),
     ]
     assert doc["created_at"].endswith("Z")
-    assert acme_client.get(f"{LIST}/{order.number}").json() == doc
+    detail = acme_client.get(f"{LIST}/{order.number}")
+    assert detail.json() == doc and "no-store" in detail["Cache-Control"].split(", ")
 
 
 def test_half_open_windows_partition_the_orders(no_settle, retailer, acme, acme_client):
@@ -432,7 +434,7 @@ def test_settings_refuse_a_settle_time_too_short_for_the_write_bound(tmp_path):
 
 
 def test_the_rate_window_closes_and_requests_pass_again(monkeypatch, no_settle, acme):
-    from delivery.tests.servers import wait_until
+    from testsupport.waiting import wait_until
 
     monkeypatch.setattr(SupplierTokenThrottle, "rate", "2/second", raising=False)
     client = token_client(acme)[0]

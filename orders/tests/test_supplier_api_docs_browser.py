@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import CHROMIUM_ARGS, chromium_executable
+from testsupport.executables import CHROMIUM_ARGS, chromium_executable
 
 
 @pytest.mark.browser

@@ -8,8 +8,8 @@ import requests
 from django.core.cache import cache
 
 from orders.services import order_set_status
-from orders.tests.factories import place_order
 from suppliers.services import api_token_create
+from testsupport.factories import place_order
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "polling.md"
 

@@ -18,9 +18,9 @@ from orders import services
 from orders.api.throttles import SupplierTokenThrottle
 from orders.models import Order, OrderIntake
 from orders.services import order_set_status
-from orders.tests.factories import place_order
 from orders.transactions import TransactionTooSlowError
 from suppliers.services import api_token_create
+from testsupport.factories import place_order
 
 LIST = "/api/v1/orders"
 BOUND = 1.5
@@ -282,7 +282,7 @@ def test_a_transaction_longer_than_the_bound_rolls_back(monkeypatch, retailer, a
 def test_intake_api_answers_503_with_retry_after_when_too_slow(
     monkeypatch, retailer, retailer_client, acme
 ):
-    from orders.tests.factories import intake_payload
+    from testsupport.factories import intake_payload
 
     original = services._announce_on_commit
 

@@ -21,8 +21,8 @@ from schemathesis.specs.openapi.checks import (
 
 from orders.api.throttles import RetailerKeyThrottle, SupplierTokenThrottle
 from orders.models import Order, OrderIntake
-from orders.tests.factories import place_order
 from suppliers.services import api_token_create
+from testsupport.factories import place_order
 
 SCHEMA_URL = "/api/schema/?format=json"
 EPOCH = "2000-01-01T00:00:00Z"

@@ -12,17 +12,17 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conftest import require_executable
 from orders.api.throttles import SupplierTokenThrottle
-from orders.tests.factories import place_order
 from orders.tests.test_supplier_api import EPOCH, LIST, numbers, token_client
 from suppliers import token_memory
 from suppliers.models import ApiToken
+from testsupport.executables import require_executable
+from testsupport.factories import place_order
 
 
 @pytest.fixture
 def redis_cache(settings):
-    from delivery.tests.processes import RedisServer
+    from testsupport.processes import RedisServer
 
     require_executable(["redis-server"], "redis-server")
     server = RedisServer().start()
@@ -131,7 +131,7 @@ def test_memory_expires(redis_cache, settings, retailer, acme):
     client, _, _ = token_client(acme)
     place_order(retailer=retailer)
     page_queries(client)
-    from delivery.tests.servers import wait_until
+    from testsupport.waiting import wait_until
 
     wait_until(
         lambda: page_queries(client)[0] == 2,
@@ -175,7 +175,7 @@ def test_zero_seconds_turns_it_off(redis_cache, settings, retailer, acme):
 def test_revoking_in_the_portal_refuses_the_remembered_token_at_once(
     redis_cache, client, retailer, acme, django_capture_on_commit_callbacks
 ):
-    from suppliers.tests.factories import make_supplier_user
+    from testsupport.factories import make_supplier_user
 
     api, token, _ = token_client(acme)
     place_order(retailer=retailer)

@@ -2,13 +2,13 @@
 
 import pytest
 
-from conftest import require_executable
 from orders_portal.cache import RedisCache
+from testsupport.executables import require_executable
 
 
 @pytest.fixture
 def redis_cache():
-    from delivery.tests.processes import RedisServer
+    from testsupport.processes import RedisServer
 
     require_executable(["redis-server"], "redis-server")
     server = RedisServer().start()
@@ -52,7 +52,7 @@ def test_it_is_a_working_cache_that_keeps_one_client(redis_cache):
 
 
 def test_a_rate_window_counts_in_one_call_and_closes(redis_cache):
-    from delivery.tests.servers import wait_until
+    from testsupport.waiting import wait_until
 
     assert redis_cache.window_incr("throttle_x", 60)[0] == 1
     count, remaining, _ = redis_cache.window_incr("throttle_x", 60)

@@ -8,11 +8,11 @@ import hashlib
 import pytest
 from django.contrib.auth import get_user_model
 
-from conftest import command_refused as refused
-from conftest import command_run as run
 from suppliers.models import ApiToken, Product, Supplier, SupplierMembership
 from suppliers.selectors import api_token_authenticate
-from suppliers.tests.factories import make_products, make_supplier
+from testsupport.commands import command_refused as refused
+from testsupport.commands import command_run as run
+from testsupport.factories import make_products, make_supplier
 
 User = get_user_model()
 

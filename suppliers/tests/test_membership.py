@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from suppliers.backends import PortalModelBackend
 from suppliers.selectors import supplier_for_user
-from suppliers.tests.factories import make_supplier_user
+from testsupport.factories import make_supplier_user
 
 pytestmark = pytest.mark.django_db
 

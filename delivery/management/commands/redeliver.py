@@ -4,9 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
+from common.cli import command_error, supplier_by_slug_or_error
 from delivery.services import deliveries_redeliver
-from suppliers.cli import command_error
-from suppliers.models import Supplier
 
 
 def _when(value: str | None, name: str):
@@ -35,11 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--failed-only", action="store_true", dest="failed_only")
 
     def handle(self, *args, supplier, channel, since, until, failed_only, **options):
-        supplier_obj = None
-        if supplier:
-            supplier_obj = Supplier.objects.filter(slug=supplier).first()
-            if supplier_obj is None:
-                raise CommandError(f"supplier: no supplier '{supplier}'.")
+        supplier_obj = supplier_by_slug_or_error(supplier, field="supplier") if supplier else None
         try:
             result = deliveries_redeliver(
                 supplier=supplier_obj,

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from common.cli import command_error, supplier_by_slug_or_error
 from delivery.models import Channel
 from delivery.selectors import supplier_channels_all_off
 from delivery.services import (
@@ -9,8 +10,6 @@ from delivery.services import (
     destination_set_sftp,
     destination_set_webhook,
 )
-from suppliers.cli import command_error
-from suppliers.models import Supplier
 
 
 class Command(BaseCommand):
@@ -43,9 +42,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, slug, channel, off, **opts):
-        supplier = Supplier.objects.filter(slug=slug).first()
-        if supplier is None:
-            raise CommandError(f"slug: no supplier '{slug}'.")
+        supplier = supplier_by_slug_or_error(slug)
         try:
             if off:
                 self._off(supplier, channel)

@@ -3,8 +3,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from common.cli import command_error
 from orders.services import retailer_create
-from suppliers.cli import command_error
 
 
 class Command(BaseCommand):

@@ -1,5 +1,3 @@
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -7,70 +5,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from common.cli import validation_error_line
+from orders.intake.csv import IntakeCsvError, payloads_from_csv
 from orders.models import Retailer
 from orders.services import intake_prepare, order_place_from_retailer
-from suppliers.cli import validation_error_line
-
-CSV_COLUMNS = [
-    "reference",
-    "placed_at",
-    "customer_name",
-    "customer_email",
-    "customer_phone",
-    "ship_name",
-    "ship_line1",
-    "ship_line2",
-    "ship_city",
-    "ship_region",
-    "ship_postcode",
-    "ship_country",
-    "sku",
-    "quantity",
-]
-
-
-def payloads_from_csv(text: str) -> list[dict]:
-    """One intake document per reference; one CSV row per line, header row required."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise CommandError(f"file: CSV header lacks column(s) {', '.join(missing)}.")
-    documents: dict[str, dict] = {}
-    for row_number, row in enumerate(reader, start=2):
-        reference = (row["reference"] or "").strip()
-        if not reference:
-            raise CommandError(f"line {row_number}: reference is empty.")
-        try:
-            quantity = int(row["quantity"])
-        except (TypeError, ValueError):
-            raise CommandError(
-                f"line {row_number}: quantity '{row['quantity']}' is not a whole number."
-            )
-        document = documents.setdefault(
-            reference,
-            {
-                "reference": reference,
-                "customer": {
-                    "name": row["customer_name"],
-                    "email": row["customer_email"],
-                    "phone": row["customer_phone"],
-                },
-                "shipping_address": {
-                    "name": row["ship_name"],
-                    "line1": row["ship_line1"],
-                    "line2": row["ship_line2"],
-                    "city": row["ship_city"],
-                    "region": row["ship_region"],
-                    "postcode": row["ship_postcode"],
-                    "country": row["ship_country"],
-                },
-                "lines": [],
-            },
-        )
-        if row["placed_at"]:
-            document["placed_at"] = row["placed_at"]
-        document["lines"].append({"sku": row["sku"], "quantity": quantity})
-    return list(documents.values())
 
 
 class Command(BaseCommand):
@@ -92,7 +30,10 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"file: cannot read {file}: {exc}")
         if file.lower().endswith(".csv"):
-            payloads = payloads_from_csv(text)
+            try:
+                payloads = payloads_from_csv(text)
+            except IntakeCsvError as exc:
+                raise CommandError(str(exc))
         else:
             try:
                 payloads = json.loads(text)

@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from suppliers.selectors import supplier_get_by_slug
+from common.cli import supplier_by_slug_or_error
 from suppliers.services import api_token_create
 
 
@@ -12,9 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="")
 
     def handle(self, *args, slug, name, **options):
-        supplier = supplier_get_by_slug(slug=slug)
-        if supplier is None:
-            raise CommandError(f"slug: no supplier '{slug}'.")
+        supplier = supplier_by_slug_or_error(slug)
         token, plain = api_token_create(supplier=supplier, name=name)
         self.stderr.write(f"API token for {supplier.slug} (shown once, store it now):")
         self.stdout.write(plain)

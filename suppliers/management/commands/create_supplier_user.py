@@ -1,8 +1,7 @@
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from suppliers.cli import command_error
-from suppliers.selectors import supplier_get_by_slug
+from common.cli import command_error, supplier_by_slug_or_error
 from suppliers.services import supplier_user_create
 
 
@@ -16,9 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="Omit to let the user set one by password reset.")
 
     def handle(self, *args, slug, username, email, password, **options):
-        supplier = supplier_get_by_slug(slug=slug)
-        if supplier is None:
-            raise CommandError(f"slug: no supplier '{slug}'.")
+        supplier = supplier_by_slug_or_error(slug)
         try:
             user = supplier_user_create(
                 supplier=supplier, username=username, email=email, password=password

@@ -3,8 +3,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from suppliers.cli import command_error
-from suppliers.selectors import supplier_get_by_slug
+from common.cli import command_error, supplier_by_slug_or_error
 from suppliers.services import products_import, products_parse_csv
 
 
@@ -16,9 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("file")
 
     def handle(self, *args, slug, file, **options):
-        supplier = supplier_get_by_slug(slug=slug)
-        if supplier is None:
-            raise CommandError(f"slug: no supplier '{slug}'.")
+        supplier = supplier_by_slug_or_error(slug)
         path = Path(file)
         try:
             text = path.read_text(encoding="utf-8-sig")

@@ -1,6 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from suppliers.selectors import api_tokens_for_supplier, supplier_get_by_slug
+from common.cli import supplier_by_slug_or_error
+from suppliers.selectors import api_tokens_for_supplier
 
 
 def _when(value) -> str:
@@ -14,9 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("slug")
 
     def handle(self, *args, slug, **options):
-        supplier = supplier_get_by_slug(slug=slug)
-        if supplier is None:
-            raise CommandError(f"slug: no supplier '{slug}'.")
+        supplier = supplier_by_slug_or_error(slug)
         tokens = list(api_tokens_for_supplier(supplier=supplier))
         if not tokens:
             self.stdout.write(f"{supplier.slug} has no API tokens.")

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from suppliers.selectors import api_tokens_for_supplier, supplier_get_by_slug
+from common.cli import supplier_by_slug_or_error
+from suppliers.selectors import api_tokens_for_supplier
 from suppliers.services import api_token_revoke
 
 
@@ -15,9 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("prefix", help="The token's start, e.g. sup_AbCdEfGh (4+ characters).")
 
     def handle(self, *args, slug, prefix, **options):
-        supplier = supplier_get_by_slug(slug=slug)
-        if supplier is None:
-            raise CommandError(f"slug: no supplier '{slug}'.")
+        supplier = supplier_by_slug_or_error(slug)
         prefix = prefix.strip()
         if len(prefix) < 4:
             raise CommandError("prefix: give at least 4 characters of the token.")

@@ -4,15 +4,15 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from delivery.services import supplier_onboard
+from common.cli import validation_error_line
 from orders.models import Retailer
 from orders.services import order_place_from_retailer, order_set_status, retailer_create
-from suppliers.cli import validation_error_line
 from suppliers.models import Supplier
 from suppliers.services import (
     ProductRow,
     api_token_create,
     products_import,
+    supplier_create,
     supplier_user_create,
 )
 
@@ -80,7 +80,7 @@ class Command(BaseCommand):
 
     def _seed(self) -> tuple[str, str, int]:
         for slug, name, email, products in SUPPLIERS:
-            supplier = supplier_onboard(slug=slug, name=name, order_emails=email)
+            supplier = supplier_create(slug=slug, name=name, order_emails=email)
             products_import(
                 supplier=supplier,
                 rows=[

@@ -1,7 +1,8 @@
 """The intake document: its fields, its validation, and errors keyed by the field's path.
 
 The API and `import_orders` both validate through `intake_validate`, so both follow one rule
-set. Types are strict: a quantity must be a JSON integer, a name a JSON string.
+set. Types are strict: a quantity must be a JSON integer, a name a JSON string. The CSV form
+of the same documents (`import_orders FILE.csv`) is read in orders/intake/csv.py.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django_countries import countries
 from rest_framework import serializers
-
-from .countries import ISO_3166_ALPHA2
 
 MAX_LINES = 500
 MAX_QUANTITY = 100_000
@@ -71,8 +71,10 @@ class AddressSerializer(serializers.Serializer):
     country = StrictCharField(min_length=2, max_length=2)
 
     def validate_country(self, value: str) -> str:
+        # django-countries' list of the assigned ISO 3166-1 codes; an exact alpha-2 match
+        # only (its alpha2() would also turn alpha-3 and numeric codes into one).
         code = value.upper()
-        if code not in ISO_3166_ALPHA2:
+        if code not in countries:
             raise serializers.ValidationError(f"'{value}' is not an ISO 3166-1 alpha-2 code.")
         return code
 

@@ -15,9 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from delivery.tests.servers import free_port, wait_until
+from testsupport.waiting import free_port, wait_until
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[1]
 
 
 class RedisServer:

@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 
-from delivery.services import supplier_onboard
-from suppliers.cli import command_error
+from common.cli import command_error
+from suppliers.services import supplier_create
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, slug, name, order_email, **options):
         try:
-            supplier = supplier_onboard(slug=slug, name=name, order_emails=order_email)
+            supplier = supplier_create(slug=slug, name=name, order_emails=order_email)
         except ValidationError as exc:
             raise command_error(exc)
         self.stdout.write(

@@ -383,7 +383,7 @@ def sftp_server_fixture():
     also the remote path, files land in), log_text(); stop() and start(port=...) to take it
     down and bring it back. Import `sftp_server_fixture` into a test module to use it.
     """
-    from conftest import require_executable
+    from testsupport.executables import require_executable
 
     sshd = require_executable(SSHD_CANDIDATES, "openssh-server")
     keygen = require_executable(SSH_KEYGEN_CANDIDATES, "openssh-client")

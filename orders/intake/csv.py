@@ -1,0 +1,75 @@
+"""Intake documents from CSV: one row per order line, rows grouped into orders by reference.
+
+Only the file's shape is checked here (header, reference, whole-number quantity); each
+document then goes through the same `intake_validate` as the API's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+CSV_COLUMNS = [
+    "reference",
+    "placed_at",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "ship_name",
+    "ship_line1",
+    "ship_line2",
+    "ship_city",
+    "ship_region",
+    "ship_postcode",
+    "ship_country",
+    "sku",
+    "quantity",
+]
+
+
+class IntakeCsvError(ValueError):
+    """The file cannot be read as intake rows; the message is one line naming where."""
+
+
+def payloads_from_csv(text: str) -> list[dict]:
+    """One intake document per reference; one CSV row per line, header row required."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise IntakeCsvError(f"file: CSV header lacks column(s) {', '.join(missing)}.")
+    documents: dict[str, dict] = {}
+    for row_number, row in enumerate(reader, start=2):
+        reference = (row["reference"] or "").strip()
+        if not reference:
+            raise IntakeCsvError(f"line {row_number}: reference is empty.")
+        try:
+            quantity = int(row["quantity"])
+        except (TypeError, ValueError):
+            raise IntakeCsvError(
+                f"line {row_number}: quantity '{row['quantity']}' is not a whole number."
+            )
+        document = documents.setdefault(
+            reference,
+            {
+                "reference": reference,
+                "customer": {
+                    "name": row["customer_name"],
+                    "email": row["customer_email"],
+                    "phone": row["customer_phone"],
+                },
+                "shipping_address": {
+                    "name": row["ship_name"],
+                    "line1": row["ship_line1"],
+                    "line2": row["ship_line2"],
+                    "city": row["ship_city"],
+                    "region": row["ship_region"],
+                    "postcode": row["ship_postcode"],
+                    "country": row["ship_country"],
+                },
+                "lines": [],
+            },
+        )
+        if row["placed_at"]:
+            document["placed_at"] = row["placed_at"]
+        document["lines"].append({"sku": row["sku"], "quantity": quantity})
+    return list(documents.values())
