@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from suppliers.views import supplier_required
 
+from .channels.sftp import SftpError, host_key_parse, sftp_fetch_host_key, sha256_fingerprint
+from .channels.sftp import sftp_test_connection as sftp_connection_test
 from .forms import DeliveryFilterForm, EmailChannelForm, SftpChannelForm, WebhookChannelForm
 from .models import Channel, DeliveryStatus
 from .selectors import deliveries_for_supplier, destinations_for_supplier
@@ -30,8 +32,6 @@ from .services import (
     webhook_secret_rotate,
     webhook_send_test,
 )
-from .sftp import SftpError, sftp_fetch_host_key, sftp_host_key_parse, sha256_fingerprint
-from .sftp import sftp_test_connection as sftp_connection_test
 
 CHANNEL_LABELS = dict(Channel.choices)
 
@@ -41,7 +41,7 @@ CHANNEL_LABELS = dict(Channel.choices)
 
 def _fingerprint(host_key: str) -> str:
     try:
-        _, blob = sftp_host_key_parse(host_key)
+        _, blob = host_key_parse(host_key)
     except (SftpError, ValueError):
         return ""
     return sha256_fingerprint(blob)
