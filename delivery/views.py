@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -20,6 +21,7 @@ from suppliers.views import supplier_required
 from .channels.sftp import SftpError, host_key_parse, sftp_fetch_host_key, sha256_fingerprint
 from .channels.sftp import sftp_test_connection as sftp_connection_test
 from .forms import DeliveryFilterForm, EmailChannelForm, SftpChannelForm, WebhookChannelForm
+from .limits import sftp_probe_wait
 from .models import Channel, DeliveryStatus
 from .selectors import deliveries_for_supplier, destinations_for_supplier
 from .services import (
@@ -210,6 +212,10 @@ def sftp_save(request):
         return _settings_page(request, status=400, sftp_form=form)
     data = form.cleaned_data
     if request.POST.get("action") == "fetch":
+        wait = sftp_probe_wait(supplier_id=request.supplier.pk)
+        if wait is not None:
+            form.add_error("host", _too_often(wait))
+            return _settings_page(request, status=429, sftp_form=form)
         try:
             key_type, key_b64, fingerprint = sftp_fetch_host_key(
                 host=data["host"], port=data["port"] or 22
@@ -226,7 +232,13 @@ def sftp_save(request):
             sftp_fetched_fingerprint=fingerprint,
         )
 
-    host_key = " ".join(data["host_key"].split()[:2])
+    if (
+        current is not None
+        and current.sftp_hosted
+        and not (data["password"] or data["private_key"])
+    ):
+        return _sftp_save_hosted(request, form, current)
+    host_key = data["host_key"]
     pinned = current.sftp_host_key if current else ""
     if host_key and host_key != pinned and not data["host_key_confirmed"]:
         form.add_error(
@@ -239,19 +251,16 @@ def sftp_save(request):
             sftp_form=form,
             sftp_fetched_fingerprint=_fingerprint(host_key),
         )
-    password, private_key = data["password"] or None, data["private_key"] or None
-    if not password and not private_key and current is not None:
-        # Blank means "keep the stored one".
-        password = current.sftp_password or None
-        private_key = current.sftp_private_key or None
     try:
+        # A blank password and key keep the stored one only while host, port and user name
+        # stay the same (the service decides).
         destination_set_sftp(
             supplier=request.supplier,
             host=data["host"],
             port=data["port"] if data["port"] is not None else 22,
             username=data["username"],
-            password=password,
-            private_key=private_key,
+            password=data["password"] or None,
+            private_key=data["private_key"] or None,
             path=data["path"],
             host_key=host_key,
             interval_minutes=(
@@ -268,12 +277,60 @@ def sftp_save(request):
     return redirect("delivery:settings")
 
 
+def _too_often(wait: float) -> str:
+    return (
+        f"At most {settings.SFTP_PROBES_PER_MINUTE} fingerprint fetches and connection tests "
+        f"a minute; try again in {int(wait + 0.999)} s."
+    )
+
+
+def _sftp_save_hosted(request, form, current):
+    """A hosted drop: only the interval and the format are the supplier's. Host, port, user
+    name, directory and pinned key are the platform's; a form that changes them is refused
+    (to move to an own server, the supplier gives that server's password or key)."""
+    data = form.cleaned_data
+    fixed = {
+        "host": current.sftp_host,
+        "port": current.sftp_port,
+        "username": current.sftp_username,
+        "path": current.sftp_path,
+        "host_key": current.sftp_host_key,
+    }
+    changed = [name for name, value in fixed.items() if data[name] not in ("", None, value)]
+    if changed:
+        for name in changed:
+            form.add_error(
+                name,
+                "Your file drop is on the platform's hosted server: this is set by the "
+                "platform. To use your own server, give its password or private key too.",
+            )
+        return _settings_page(request, status=400, sftp_form=form)
+    try:
+        destination_set_sftp(
+            supplier=request.supplier,
+            hosted=True,
+            interval_minutes=(
+                data["interval_minutes"] if data["interval_minutes"] is not None else 15
+            ),
+            file_format=data["file_format"],
+        )
+    except ValidationError as exc:
+        form.add_service_errors(exc.message_dict)
+        return _settings_page(request, status=400, sftp_form=form)
+    messages.success(request, "The SFTP file drop on our hosted server is on.")
+    return redirect("delivery:settings")
+
+
 @supplier_required
 @require_POST
 def sftp_test(request):
     sftp = destinations_for_supplier(supplier=request.supplier).get(Channel.SFTP)
     if sftp is None:
         raise Http404("No SFTP drop is set up.")
+    wait = sftp_probe_wait(supplier_id=request.supplier.pk)
+    if wait is not None:
+        messages.error(request, f"Connection test not run: {_too_often(wait)}")
+        return redirect("delivery:settings")
     ok, message = sftp_connection_test(destination=sftp)
     (messages.success if ok else messages.error)(
         request, message if ok else f"Connection test failed: {message}"
