@@ -75,9 +75,11 @@ def host_key_parse(line: str) -> tuple[str, bytes]:
             f"{key_type} key."
         )
     try:
-        paramiko.PKey.from_type_string(key_type, blob)
+        key = paramiko.PKey.from_type_string(key_type, blob)
     except Exception as exc:  # noqa: BLE001 - paramiko raises many types for bad key data
         raise _host_key_error(f"Not a valid SSH public key: {exc or 'malformed key data'}.")
+    if key.asbytes() != blob:  # paramiko pads a short Ed25519 blob instead of refusing it
+        raise _host_key_error("Not a valid SSH public key: the key data is cut short or padded.")
     return key_type, blob
 
 
