@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -18,10 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from suppliers.views import supplier_required
 
-from .channels.sftp import SftpError, host_key_parse, sftp_fetch_host_key, sha256_fingerprint
-from .channels.sftp import sftp_test_connection as sftp_connection_test
+from .channels.sftp import SftpError, host_key_parse, sha256_fingerprint
 from .forms import DeliveryFilterForm, EmailChannelForm, SftpChannelForm, WebhookChannelForm
-from .limits import sftp_probe_wait
 from .models import Channel, DeliveryStatus
 from .selectors import deliveries_for_supplier, destinations_for_supplier
 from .services import (
@@ -29,7 +26,6 @@ from .services import (
     delivery_redeliver,
     destination_disable,
     destination_set_email,
-    destination_set_sftp,
     destination_set_webhook,
     webhook_secret_rotate,
     webhook_send_test,
@@ -41,7 +37,7 @@ CHANNEL_LABELS = dict(Channel.choices)
 # --- Settings -----------------------------------------------------------------------------
 
 
-def _fingerprint(host_key: str) -> str:
+def host_key_fingerprint(host_key: str) -> str:
     try:
         _, blob = host_key_parse(host_key)
     except (SftpError, ValueError):
@@ -49,7 +45,7 @@ def _fingerprint(host_key: str) -> str:
     return sha256_fingerprint(blob)
 
 
-def _settings_page(request, *, status: int = 200, **overrides):
+def settings_page_render(request, *, status: int = 200, **overrides):
     """The settings page; `overrides` replace one section's form (bound, with errors)."""
     destinations = destinations_for_supplier(supplier=request.supplier)
     email, webhook, sftp = (destinations.get(c) for c in Channel.values)
@@ -77,7 +73,7 @@ def _settings_page(request, *, status: int = 200, **overrides):
             if sftp
             else None
         ),
-        "sftp_pinned_fingerprint": _fingerprint(sftp.sftp_host_key) if sftp else "",
+        "sftp_pinned_fingerprint": host_key_fingerprint(sftp.sftp_host_key) if sftp else "",
         "all_off": not any(d.enabled for d in destinations.values()),
     }
     context.update(overrides)
@@ -89,7 +85,7 @@ def _settings_page(request, *, status: int = 200, **overrides):
 @supplier_required
 @require_GET
 def settings_page(request):
-    return _settings_page(request)
+    return settings_page_render(request)
 
 
 @supplier_required
@@ -106,7 +102,7 @@ def email_save(request):
         else:
             messages.success(request, "Order emails are on and go to the addresses given.")
             return redirect("delivery:settings")
-    return _settings_page(request, status=400, email_form=form, open_section="email")
+    return settings_page_render(request, status=400, email_form=form, open_section="email")
 
 
 @supplier_required
@@ -143,7 +139,7 @@ def webhook_save(request):
             form.add_service_errors(exc.message_dict)
         else:
             if generated:
-                return _settings_page(
+                return settings_page_render(
                     request,
                     webhook_secret_shown=generated,
                     shown_note="The webhook is on. This is its signing secret; it is shown "
@@ -151,7 +147,7 @@ def webhook_save(request):
                 )
             messages.success(request, "The webhook is on.")
             return redirect("delivery:settings")
-    return _settings_page(request, status=400, webhook_form=form)
+    return settings_page_render(request, status=400, webhook_form=form)
 
 
 def _webhook_or_404(request):
@@ -165,7 +161,7 @@ def _webhook_or_404(request):
 @require_POST
 def webhook_secret_reveal(request):
     webhook = _webhook_or_404(request)
-    return _settings_page(
+    return settings_page_render(
         request,
         webhook_secret_shown=webhook.webhook_secret,
         shown_note="Your current signing secret.",
@@ -177,7 +173,7 @@ def webhook_secret_reveal(request):
 def webhook_secret_rotate_view(request):
     webhook = _webhook_or_404(request)
     secret = webhook_secret_rotate(destination=webhook)
-    return _settings_page(
+    return settings_page_render(
         request,
         webhook_secret_shown=secret,
         shown_note="A new signing secret is in use from now on; the old one no longer "
@@ -199,142 +195,6 @@ def webhook_test(request):
     else:
         code = f" (HTTP {result.status_code})" if result.status_code else ""
         messages.error(request, f"Test event failed{code}: {result.error}")
-    return redirect("delivery:settings")
-
-
-@supplier_required
-@require_POST
-def sftp_save(request):
-    """Two steps: "fetch" reads the server's key and shows its fingerprint; "save" pins it."""
-    form = SftpChannelForm(request.POST)
-    current = destinations_for_supplier(supplier=request.supplier).get(Channel.SFTP)
-    if not form.is_valid():
-        return _settings_page(request, status=400, sftp_form=form)
-    data = form.cleaned_data
-    if request.POST.get("action") == "fetch":
-        wait = sftp_probe_wait(supplier_id=request.supplier.pk)
-        if wait is not None:
-            form.add_error("host", _too_often(wait))
-            return _settings_page(request, status=429, sftp_form=form)
-        try:
-            key_type, key_b64, fingerprint = sftp_fetch_host_key(
-                host=data["host"], port=data["port"] or 22
-            )
-        except SftpError as exc:
-            form.add_error("host", exc.message)
-            return _settings_page(request, status=400, sftp_form=form)
-        values = request.POST.copy()
-        values["host_key"] = f"{key_type} {key_b64}"
-        values.pop("host_key_confirmed", None)
-        return _settings_page(
-            request,
-            sftp_form=SftpChannelForm(values),
-            sftp_fetched_fingerprint=fingerprint,
-        )
-
-    if (
-        current is not None
-        and current.sftp_hosted
-        and not (data["password"] or data["private_key"])
-    ):
-        return _sftp_save_hosted(request, form, current)
-    host_key = data["host_key"]
-    pinned = current.sftp_host_key if current else ""
-    if host_key and host_key != pinned and not data["host_key_confirmed"]:
-        form.add_error(
-            "host_key_confirmed",
-            "Confirm that this fingerprint is your server's before it is pinned.",
-        )
-        return _settings_page(
-            request,
-            status=400,
-            sftp_form=form,
-            sftp_fetched_fingerprint=_fingerprint(host_key),
-        )
-    try:
-        # A blank password and key keep the stored one only while host, port and user name
-        # stay the same (the service decides).
-        destination_set_sftp(
-            supplier=request.supplier,
-            host=data["host"],
-            port=data["port"] if data["port"] is not None else 22,
-            username=data["username"],
-            password=data["password"] or None,
-            private_key=data["private_key"] or None,
-            path=data["path"],
-            host_key=host_key,
-            interval_minutes=(
-                data["interval_minutes"] if data["interval_minutes"] is not None else 15
-            ),
-            file_format=data["file_format"],
-        )
-    except ValidationError as exc:
-        form.add_service_errors(exc.message_dict)
-        return _settings_page(request, status=400, sftp_form=form)
-    messages.success(
-        request, "The SFTP file drop is on. Use “Test connection” to check it end to end."
-    )
-    return redirect("delivery:settings")
-
-
-def _too_often(wait: float) -> str:
-    return (
-        f"At most {settings.SFTP_PROBES_PER_MINUTE} fingerprint fetches and connection tests "
-        f"a minute; try again in {int(wait + 0.999)} s."
-    )
-
-
-def _sftp_save_hosted(request, form, current):
-    """A hosted drop: only the interval and the format are the supplier's. Host, port, user
-    name, directory and pinned key are the platform's; a form that changes them is refused
-    (to move to an own server, the supplier gives that server's password or key)."""
-    data = form.cleaned_data
-    fixed = {
-        "host": current.sftp_host,
-        "port": current.sftp_port,
-        "username": current.sftp_username,
-        "path": current.sftp_path,
-        "host_key": current.sftp_host_key,
-    }
-    changed = [name for name, value in fixed.items() if data[name] not in ("", None, value)]
-    if changed:
-        for name in changed:
-            form.add_error(
-                name,
-                "Your file drop is on the platform's hosted server: this is set by the "
-                "platform. To use your own server, give its password or private key too.",
-            )
-        return _settings_page(request, status=400, sftp_form=form)
-    try:
-        destination_set_sftp(
-            supplier=request.supplier,
-            hosted=True,
-            interval_minutes=(
-                data["interval_minutes"] if data["interval_minutes"] is not None else 15
-            ),
-            file_format=data["file_format"],
-        )
-    except ValidationError as exc:
-        form.add_service_errors(exc.message_dict)
-        return _settings_page(request, status=400, sftp_form=form)
-    messages.success(request, "The SFTP file drop on our hosted server is on.")
-    return redirect("delivery:settings")
-
-
-@supplier_required
-@require_POST
-def sftp_test(request):
-    sftp = destinations_for_supplier(supplier=request.supplier).get(Channel.SFTP)
-    if sftp is None:
-        raise Http404("No SFTP drop is set up.")
-    wait = sftp_probe_wait(supplier_id=request.supplier.pk)
-    if wait is not None:
-        messages.error(request, f"Connection test not run: {_too_often(wait)}")
-        return redirect("delivery:settings")
-    ok, message = sftp_connection_test(destination=sftp)
-    (messages.success if ok else messages.error)(
-        request, message if ok else f"Connection test failed: {message}"
-    )
     return redirect("delivery:settings")
 
 
