@@ -7,5 +7,5 @@ class DeliveryConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             receivers,  # noqa: F401  (connects to orders' committed-events signal)
-            summaries,  # noqa: F401  (registers the monthly summary email renderer)
+            summaries,  # noqa: F401  (the summary email renderer; marks summaries sent)
         )

@@ -4,7 +4,8 @@ from django import forms
 
 from .channels.sftp.errors import SftpError
 from .channels.sftp.keys import host_key_clean, private_key_clean
-from .models import Channel, DeliveryStatus, FileFormat
+from .formats import format_choices
+from .models import Channel, DeliveryStatus
 
 
 class ServiceErrorsMixin:
@@ -79,7 +80,7 @@ class SftpChannelForm(ServiceErrorsMixin, forms.Form):
     interval_minutes = forms.IntegerField(
         label="Send files every (minutes)", initial=15, required=False
     )
-    file_format = forms.ChoiceField(label="File format", choices=FileFormat.choices)
+    file_format = forms.ChoiceField(label="File format", choices=format_choices)
 
     # The same readers as the services and the connection (delivery/channels/sftp/keys.py),
     # so a key accepted here is the key the connection uses.

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import JSONField, OuterRef, Subquery, Value
+from django.dispatch import receiver
 from django.utils import timezone
 
 from orders.models import Retailer
@@ -37,6 +38,7 @@ from .dispatcher import email_identity
 from .emails import register_email_renderer
 from .models import Channel, Delivery, DeliveryPurpose, DeliveryStatus, MonthlySummary
 from .queue import deliveries_queue
+from .signals import deliveries_delivered
 
 logger = logging.getLogger(__name__)
 
@@ -446,3 +448,14 @@ def summary_email_render(delivery: Delivery) -> EmailMultiAlternatives:
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+# --- Sent --------------------------------------------------------------------------------
+
+
+@receiver(deliveries_delivered, sender=Delivery, dispatch_uid="delivery.summaries_sent_on_delivery")
+def summaries_sent_on_delivery(sender, deliveries, delivered_at, **kwargs) -> None:
+    """A monthly summary counts as sent when its first email is delivered."""
+    ids = [d.summary_id for d in deliveries if d.summary_id is not None]
+    if ids:
+        MonthlySummary.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=delivered_at)

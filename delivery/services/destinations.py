@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import dataclass
+import ipaddress
+import socket
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from orders.documents import iso
 from orders.models import OrderEventType
 from suppliers.models import Supplier
 from suppliers.services import emails_clean, supplier_create
 
-from ..channels import DeliveryFailed
+from ..channels import channel_get
 from ..channels.sftp.errors import SftpError
 from ..channels.sftp.keys import host_key_clean, private_key_clean
 from ..channels.sftp.target import hosted_sftp, hosted_sftp_credentials
-from ..models import Channel, Destination, FileFormat
+from ..formats import FORMATS
+from ..models import Channel, Destination
+from ..netguard import address_refused
 from ..signing import webhook_secret_clean, webhook_secret_generate
 
 
@@ -79,8 +80,8 @@ def _event_types_clean(event_types) -> list[str]:
 
 
 def _save(destination: Destination) -> Destination:
-    # The URL was checked by webhook_url_clean, which also takes numeric hosts (2130706433):
-    # where a URL may point is decided when connecting, by netguard.
+    # The URL was checked by webhook_url_clean, which also takes numeric hosts (2130706433)
+    # that URLField refuses; netguard checks the address again on every connection.
     destination.full_clean(exclude=["webhook_url"], validate_unique=False)
     destination.save()
     return destination
@@ -99,11 +100,17 @@ def destination_set_email(*, supplier: Supplier, addresses) -> Destination:
 
 
 def webhook_url_clean(url: str) -> str:
-    """An http(s) URL with a host. Where it may point is checked when connecting (netguard)."""
+    """An http(s) URL with a host whose every address we may connect to.
+
+    The host is resolved (getaddrinfo only: nothing is connected to) and refused when any of
+    its addresses is refused by netguard, unless WEBHOOK_ALLOW_PRIVATE_NETWORKS. A name that
+    does not resolve now is accepted: DNS may come later, and netguard checks the address
+    actually connected to on every send either way.
+    """
     url = (url or "").strip()
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
+        port = parts.port
     except ValueError:
         parts = None
     if (
@@ -115,7 +122,36 @@ def webhook_url_clean(url: str) -> str:
         or any(c.isspace() for c in url)
     ):
         raise ValidationError({"url": [f"'{url}' is not a valid http(s) URL."]})
+    if not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
+        host = parts.hostname
+        refused = _address_refused_for(host=host, port=port or 443)
+        if refused is not None:
+            shown = host if host == str(refused) else f"{host} ({refused})"
+            raise ValidationError(
+                {
+                    "url": [
+                        f"The URL's host {shown} is not a public internet address; "
+                        "webhooks are only sent to public addresses."
+                    ]
+                }
+            )
     return url
+
+
+def _address_refused_for(*, host: str, port: int):
+    """The first address of `host` netguard refuses; None also when it does not resolve."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return None
+    for info in infos:
+        try:
+            ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        except ValueError:
+            continue
+        if address_refused(ip):
+            return ip
+    return None
 
 
 @transaction.atomic
@@ -144,7 +180,7 @@ def destination_set_webhook(
 @transaction.atomic
 def webhook_secret_rotate(*, destination: Destination) -> str:
     """A new secret, effective at once; returned to be shown once."""
-    if destination.channel != Channel.WEBHOOK:
+    if not channel_get(destination.channel).signed:
         raise ValidationError({"channel": ["Only a webhook has a signing secret."]})
     secret = webhook_secret_generate()
     Destination.objects.filter(pk=destination.pk).update(
@@ -270,7 +306,7 @@ def destination_set_sftp(
     path: str = "",
     host_key: str = "",
     interval_minutes: int = 15,
-    file_format: str = FileFormat.CSV,
+    file_format: str = "csv",
     hosted: bool = False,
 ) -> Destination:
     """Turn the file drop on: the supplier's own server, or with hosted=True the platform's
@@ -283,9 +319,9 @@ def destination_set_sftp(
         raise ValidationError({"every": ["The interval is a whole number of minutes."]})
     if not 1 <= interval_minutes <= 24 * 60:
         raise ValidationError({"every": ["The interval is 1 to 1440 minutes."]})
-    if file_format not in FileFormat.values:
+    if file_format not in FORMATS:
         raise ValidationError(
-            {"format": [f"Unknown format '{file_format}'; use {', '.join(FileFormat.values)}."]}
+            {"format": [f"Unknown format '{file_format}'; use {', '.join(FORMATS)}."]}
         )
     destination = _destination_for_update(supplier=supplier, channel=Channel.SFTP)
     if hosted:
@@ -326,52 +362,3 @@ def destination_disable(
     destination.disabled_reason = (reason or "turned off")[:300]
     destination.save(update_fields=["enabled", "disabled_reason", "updated_at"])
     return destination
-
-
-@dataclass
-class WebhookTestResult:
-    ok: bool
-    status_code: int | None
-    error: str
-    response_excerpt: str
-    duration_ms: int
-
-
-def webhook_send_test(*, destination: Destination) -> WebhookTestResult:
-    """POST a signed `webhook.test` message now; nothing is stored."""
-    from ..channels.webhook import webhook_post
-
-    if destination.channel != Channel.WEBHOOK or not destination.webhook_url:
-        raise ValidationError({"channel": ["This destination is not a webhook."]})
-    now = timezone.now()
-    body = json.dumps(
-        {
-            "type": "webhook.test",
-            "timestamp": iso(now),
-            "data": {"supplier": destination.supplier.slug},
-        },
-        separators=(",", ":"),
-    ).encode()
-    t0 = time.monotonic()
-    try:
-        result = webhook_post(
-            url=destination.webhook_url,
-            secret=destination.webhook_secret,
-            msg_id=f"msg_test_{destination.pk}_{int(now.timestamp() * 1000)}",
-            body=body,
-        )
-        return WebhookTestResult(
-            ok=True,
-            status_code=result.status_code,
-            error="",
-            response_excerpt=result.response_excerpt,
-            duration_ms=int((time.monotonic() - t0) * 1000),
-        )
-    except DeliveryFailed as exc:
-        return WebhookTestResult(
-            ok=False,
-            status_code=exc.status_code,
-            error=str(exc),
-            response_excerpt=exc.response_excerpt,
-            duration_ms=int((time.monotonic() - t0) * 1000),
-        )

@@ -155,11 +155,21 @@ def test_redirect_is_a_failure_and_not_followed(
     ],
 )
 def test_private_addresses_are_refused(
-    url, cole, http_receiver, settings, retailer, django_capture_on_commit_callbacks, tasks_inline
+    url,
+    cole,
+    http_receiver,
+    settings,
+    retailer,
+    django_capture_on_commit_callbacks,
+    tasks_inline,
+    connections_to_loopback_only,
 ):
+    """Refused when sending too, not only when saving: the URL was saved while private
+    networks were allowed (or its name pointed elsewhere then)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination, _ = destination_set_webhook(supplier=cole, url=url.format(port=http_receiver.port))
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
     settings.WEBHOOK_TIMEOUT_SECONDS = 2
-    destination, _ = destination_set_webhook(supplier=cole, url=url.format(port=http_receiver.port))
     result = webhook_send_test(destination=destination)
     assert not result.ok
     assert "not public" in result.error
@@ -296,3 +306,19 @@ def test_a_failure_inside_a_batch_releases_the_rest_untried(hook, retailer, http
             None,
         )
         assert not row.attempts.exists()
+
+
+def test_signature_is_the_contract_v1_hmac_of_id_timestamp_body():
+    """Byte for byte what the contract says, so receivers that check by hand keep working."""
+    import base64
+    import hashlib
+    import hmac
+
+    from delivery.channels.webhook import webhook_signature
+
+    key = bytes(range(24))
+    secret = "whsec_" + base64.b64encode(key).decode()
+    body = '{"type":"order.created","data":{"name":"Zoë"}}'.encode()
+    expected = hmac.new(key, b"msg_1_2.1700000000." + body, hashlib.sha256).digest()
+    signature = webhook_signature(secret=secret, msg_id="msg_1_2", timestamp=1700000000, body=body)
+    assert signature == "v1," + base64.b64encode(expected).decode()

@@ -17,6 +17,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("delivery", "0001_initial")]
+    dependencies = [("delivery", "0002_sftp_format_from_registry")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
