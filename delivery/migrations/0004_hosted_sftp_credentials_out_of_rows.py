@@ -17,6 +17,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("delivery", "0002_sftp_format_from_registry")]
+    dependencies = [("delivery", "0003_delivery_redelivered_at")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
