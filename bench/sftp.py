@@ -34,6 +34,8 @@ os.environ["DATABASE_URL"] = os.environ.get(
     "BENCH_DATABASE_URL", f"sqlite:///{_db_dir}/bench.sqlite3"
 )
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders_portal.settings")
+# The benchmark's sshd listens on 127.0.0.1, which the SFTP address check refuses otherwise.
+os.environ["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "true"
 
 import django  # noqa: E402
 

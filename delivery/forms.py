@@ -2,6 +2,8 @@
 
 from django import forms
 
+from .channels.sftp.errors import SftpError
+from .channels.sftp.keys import host_key_clean, private_key_clean
 from .formats import format_choices
 from .models import Channel, DeliveryStatus
 
@@ -52,7 +54,9 @@ class SftpChannelForm(ServiceErrorsMixin, forms.Form):
         label="Password",
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Give a password or a private key. Leave both empty to keep the current one.",
+        help_text="Give a password or a private key. Leave both empty to keep the stored one; "
+        "if you change the host, port or user name, the stored one is dropped and you give it "
+        "again (it is never sent to another server).",
     )
     private_key = forms.CharField(
         label="Private key (instead of a password)",
@@ -77,6 +81,27 @@ class SftpChannelForm(ServiceErrorsMixin, forms.Form):
         label="Send files every (minutes)", initial=15, required=False
     )
     file_format = forms.ChoiceField(label="File format", choices=format_choices)
+
+    # The same readers as the services and the connection (delivery/channels/sftp/keys.py),
+    # so a key accepted here is the key the connection uses.
+
+    def clean_host_key(self) -> str:
+        value = self.cleaned_data["host_key"]
+        if not value.strip():
+            return ""
+        try:
+            return host_key_clean(value)
+        except SftpError as exc:
+            raise forms.ValidationError(exc.message)
+
+    def clean_private_key(self) -> str:
+        value = self.cleaned_data["private_key"]
+        if not value.strip():
+            return ""
+        try:
+            return private_key_clean(value)
+        except SftpError as exc:
+            raise forms.ValidationError(exc.message)
 
 
 class DeliveryFilterForm(forms.Form):

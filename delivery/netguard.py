@@ -39,6 +39,14 @@ EXTRA_REFUSED = tuple(
 )
 
 
+def private_networks_allowed() -> bool:
+    """Whether outgoing connections (webhooks and SFTP alike) may go to non-public addresses.
+
+    One setting for both channels; its name is the webhook's, kept so existing deployments
+    keep their behaviour (README's configuration table)."""
+    return bool(settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS)
+
+
 class AddressRefused(requests.RequestException):
     """The webhook address is not on the public internet."""
 
@@ -83,7 +91,7 @@ class StrictIPFilterAdapter(IPFilterAdapter):
 def http_session() -> requests.Session:
     """A session for one delivery or one batch; settings are read now, not at import."""
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
-    allow_private = settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS
+    allow_private = private_networks_allowed()
     session = HTTPSession(
         Config(
             ip_filter_enable=False,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_sftp
 
 app_name = "delivery"
 
@@ -11,8 +11,8 @@ urlpatterns = [
     path("settings/webhook/reveal/", views.webhook_secret_reveal, name="webhook-reveal"),
     path("settings/webhook/rotate/", views.webhook_secret_rotate_view, name="webhook-rotate"),
     path("settings/webhook/test/", views.webhook_test, name="webhook-test"),
-    path("settings/sftp/", views.sftp_save, name="sftp-save"),
-    path("settings/sftp/test/", views.sftp_test, name="sftp-test"),
+    path("settings/sftp/", views_sftp.sftp_save, name="sftp-save"),
+    path("settings/sftp/test/", views_sftp.sftp_test, name="sftp-test"),
     path("settings/<str:channel>/off/", views.channel_off, name="channel-off"),
     path("deliveries/", views.deliveries_page, name="deliveries"),
     path(

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from suppliers.views import supplier_required
 
+from .channels.sftp import SftpError, host_key_parse, sha256_fingerprint
 from .forms import DeliveryFilterForm, EmailChannelForm, SftpChannelForm, WebhookChannelForm
 from .models import Channel, DeliveryStatus
 from .selectors import deliveries_for_supplier, destinations_for_supplier
@@ -27,13 +28,10 @@ from .services import (
     delivery_redeliver,
     destination_disable,
     destination_set_email,
-    destination_set_sftp,
     destination_set_webhook,
     webhook_secret_rotate,
     webhook_send_test,
 )
-from .sftp import SftpError, sftp_fetch_host_key, sftp_host_key_parse, sha256_fingerprint
-from .sftp import sftp_test_connection as sftp_connection_test
 
 CHANNEL_LABELS = dict(Channel.choices)
 
@@ -41,15 +39,15 @@ CHANNEL_LABELS = dict(Channel.choices)
 # --- Settings -----------------------------------------------------------------------------
 
 
-def _fingerprint(host_key: str) -> str:
+def host_key_fingerprint(host_key: str) -> str:
     try:
-        _, blob = sftp_host_key_parse(host_key)
+        _, blob = host_key_parse(host_key)
     except (SftpError, ValueError):
         return ""
     return sha256_fingerprint(blob)
 
 
-def _settings_page(request, *, status: int = 200, **overrides):
+def settings_page_render(request, *, status: int = 200, **overrides):
     """The settings page; `overrides` replace one section's form (bound, with errors)."""
     destinations = destinations_for_supplier(supplier=request.supplier)
     email, webhook, sftp = (destinations.get(c) for c in Channel.values)
@@ -77,7 +75,7 @@ def _settings_page(request, *, status: int = 200, **overrides):
             if sftp
             else None
         ),
-        "sftp_pinned_fingerprint": _fingerprint(sftp.sftp_host_key) if sftp else "",
+        "sftp_pinned_fingerprint": host_key_fingerprint(sftp.sftp_host_key) if sftp else "",
         "all_off": not any(d.enabled for d in destinations.values()),
     }
     context.update(overrides)
@@ -91,7 +89,7 @@ def _settings_page(request, *, status: int = 200, **overrides):
 @supplier_required
 @require_GET
 def settings_page(request):
-    return _settings_page(request)
+    return settings_page_render(request)
 
 
 @supplier_required
@@ -108,7 +106,7 @@ def email_save(request):
         else:
             messages.success(request, "Order emails are on and go to the addresses given.")
             return redirect("delivery:settings")
-    return _settings_page(request, status=400, email_form=form, open_section="email")
+    return settings_page_render(request, status=400, email_form=form, open_section="email")
 
 
 @supplier_required
@@ -145,7 +143,7 @@ def webhook_save(request):
             form.add_service_errors(exc.message_dict)
         else:
             if generated:
-                return _settings_page(
+                return settings_page_render(
                     request,
                     webhook_secret_shown=generated,
                     shown_note="The webhook is on. This is its signing secret; it is shown "
@@ -153,7 +151,7 @@ def webhook_save(request):
                 )
             messages.success(request, "The webhook is on.")
             return redirect("delivery:settings")
-    return _settings_page(request, status=400, webhook_form=form)
+    return settings_page_render(request, status=400, webhook_form=form)
 
 
 def _webhook_or_404(request):
@@ -167,7 +165,7 @@ def _webhook_or_404(request):
 @require_POST
 def webhook_secret_reveal(request):
     webhook = _webhook_or_404(request)
-    return _settings_page(
+    return settings_page_render(
         request,
         webhook_secret_shown=webhook.webhook_secret,
         shown_note="Your current signing secret.",
@@ -179,7 +177,7 @@ def webhook_secret_reveal(request):
 def webhook_secret_rotate_view(request):
     webhook = _webhook_or_404(request)
     secret = webhook_secret_rotate(destination=webhook)
-    return _settings_page(
+    return settings_page_render(
         request,
         webhook_secret_shown=secret,
         shown_note="A new signing secret is in use from now on; the old one no longer "
@@ -201,87 +199,6 @@ def webhook_test(request):
     else:
         code = f" (HTTP {result.status_code})" if result.status_code else ""
         messages.error(request, f"Test event failed{code}: {result.error}")
-    return redirect("delivery:settings")
-
-
-@supplier_required
-@require_POST
-def sftp_save(request):
-    """Two steps: "fetch" reads the server's key and shows its fingerprint; "save" pins it."""
-    form = SftpChannelForm(request.POST)
-    current = destinations_for_supplier(supplier=request.supplier).get(Channel.SFTP)
-    if not form.is_valid():
-        return _settings_page(request, status=400, sftp_form=form)
-    data = form.cleaned_data
-    if request.POST.get("action") == "fetch":
-        try:
-            key_type, key_b64, fingerprint = sftp_fetch_host_key(
-                host=data["host"], port=data["port"] or 22
-            )
-        except SftpError as exc:
-            form.add_error("host", exc.message)
-            return _settings_page(request, status=400, sftp_form=form)
-        values = request.POST.copy()
-        values["host_key"] = f"{key_type} {key_b64}"
-        values.pop("host_key_confirmed", None)
-        return _settings_page(
-            request,
-            sftp_form=SftpChannelForm(values),
-            sftp_fetched_fingerprint=fingerprint,
-        )
-
-    host_key = " ".join(data["host_key"].split()[:2])
-    pinned = current.sftp_host_key if current else ""
-    if host_key and host_key != pinned and not data["host_key_confirmed"]:
-        form.add_error(
-            "host_key_confirmed",
-            "Confirm that this fingerprint is your server's before it is pinned.",
-        )
-        return _settings_page(
-            request,
-            status=400,
-            sftp_form=form,
-            sftp_fetched_fingerprint=_fingerprint(host_key),
-        )
-    password, private_key = data["password"] or None, data["private_key"] or None
-    if not password and not private_key and current is not None:
-        # Blank means "keep the stored one".
-        password = current.sftp_password or None
-        private_key = current.sftp_private_key or None
-    try:
-        destination_set_sftp(
-            supplier=request.supplier,
-            host=data["host"],
-            port=data["port"] if data["port"] is not None else 22,
-            username=data["username"],
-            password=password,
-            private_key=private_key,
-            path=data["path"],
-            host_key=host_key,
-            interval_minutes=(
-                data["interval_minutes"] if data["interval_minutes"] is not None else 15
-            ),
-            file_format=data["file_format"],
-        )
-    except ValidationError as exc:
-        form.add_service_errors(exc.message_dict)
-        return _settings_page(request, status=400, sftp_form=form)
-    messages.success(
-        request, "The SFTP file drop is on. Use “Test connection” to check it end to end."
-    )
-    return redirect("delivery:settings")
-
-
-@supplier_required
-@require_POST
-def sftp_test(request):
-    sftp = destinations_for_supplier(supplier=request.supplier).get(Channel.SFTP)
-    if sftp is None:
-        raise Http404("No SFTP drop is set up.")
-    ok, message = sftp_connection_test(destination=sftp)
-    (messages.success if ok else messages.error)(
-        request, message if ok else f"Connection test failed: {message}"
-    )
     return redirect("delivery:settings")
 
 

@@ -369,8 +369,14 @@ HOSTED_SFTP = {
     "PASSWORD": _secret("HOSTED_SFTP_PASSWORD"),
     "KEY_FILE": env.str("HOSTED_SFTP_KEY_FILE", default=""),
     "HOST_KEY": env.str("HOSTED_SFTP_HOST_KEY", default=""),
-    "ROOT": env.str("HOSTED_SFTP_ROOT", default="/suppliers"),
+    # Empty: delivery.channels.sftp.target.DEFAULT_HOSTED_ROOT ("/suppliers"), the one default.
+    "ROOT": env.str("HOSTED_SFTP_ROOT", default=""),
 }
+# "Fetch fingerprint" and "Test connection" run in a web request: connect, handshake and each
+# request are bounded by this (deliveries have their own, longer bounds).
+SFTP_PROBE_TIMEOUT_SECONDS = env.float("SFTP_PROBE_TIMEOUT_SECONDS", default=5.0)
+# How many of those two a supplier may run per minute (each opens a connection).
+SFTP_PROBES_PER_MINUTE = env.int("SFTP_PROBES_PER_MINUTE", default=10)
 # Seconds before each try of a delivery: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
 # 14 h, 20 h, 24 h (about three days); each delay gets +-10% jitter. After the last, it fails.
 DELIVERY_RETRY_SCHEDULE = env.list(

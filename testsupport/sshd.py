@@ -375,8 +375,10 @@ class DirectoryWatch:
 
 
 @pytest.fixture(name="sftp_server")
-def sftp_server_fixture():
-    """A running OpenSSH sshd for one test.
+def sftp_server_fixture(settings):
+    """A running OpenSSH sshd for one test, on 127.0.0.1: private networks are allowed for
+    the test (delivery.netguard.private_networks_allowed), or the SFTP address check would
+    refuse it, as it must in production.
 
     Attributes: host, port, host_key_line ("TYPE BASE64"), host_key_fingerprint, username,
     private_key (OpenSSH text) and private_key_path, upload_root (the local directory, which is
@@ -387,6 +389,7 @@ def sftp_server_fixture():
 
     sshd = require_executable(SSHD_CANDIDATES, "openssh-server")
     keygen = require_executable(SSH_KEYGEN_CANDIDATES, "openssh-client")
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     server = SftpTestServer(sshd=sshd, ssh_keygen=keygen)
     try:
         server.start()

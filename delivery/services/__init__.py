@@ -11,8 +11,6 @@ from .destinations import (
     destination_set_email,
     destination_set_sftp,
     destination_set_webhook,
-    sftp_host_key_clean,
-    sftp_private_key_clean,
     webhook_secret_rotate,
     webhook_url_clean,
 )
@@ -48,8 +46,6 @@ __all__ = [
     "destination_set_webhook",
     "events_dispatch",
     "retry_delay_seconds",
-    "sftp_host_key_clean",
-    "sftp_private_key_clean",
     "sftp_run",
     "sftp_runs_due",
     "supplier_notice_addresses",

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-import paramiko
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,6 +16,9 @@ from suppliers.models import Supplier
 from suppliers.services import emails_clean
 
 from ..channels import channel_get
+from ..channels.sftp.errors import SftpError
+from ..channels.sftp.keys import host_key_clean, private_key_clean
+from ..channels.sftp.target import hosted_sftp, hosted_sftp_credentials
 from ..formats import FORMATS
 from ..models import Channel, Destination
 from ..netguard import address_refused
@@ -179,35 +178,107 @@ def webhook_secret_rotate(*, destination: Destination) -> str:
     return secret
 
 
-def sftp_host_key_clean(value: str) -> str:
-    """'TYPE BASE64' (as in known_hosts, without the host name), parsed by paramiko."""
-    parts = (value or "").split()
-    if len(parts) < 2:
-        raise ValidationError({"host_key": ['Give the server key as "TYPE BASE64".']})
-    key_type, data = parts[0], parts[1]
+def _sftp_error(exc: SftpError) -> ValidationError:
+    """A key or hosted-settings problem as the ValidationError of the field it concerns."""
+    return ValidationError({exc.field or "host": [exc.message]})
+
+
+def _sftp_hosted(destination: Destination, *, supplier: Supplier) -> None:
+    """Point the destination at the platform's hosted server. Its host, port, user name and
+    pinned key are stored for display only (the connection reads them from the settings, see
+    delivery/channels/sftp/target.py); the platform's password and key are never stored."""
     try:
-        blob = base64.b64decode(data, validate=True)
-        key = paramiko.PKey.from_type_string(key_type, blob)
-    except (binascii.Error, ValueError, paramiko.SSHException, TypeError) as exc:
-        raise ValidationError({"host_key": [f"Not a valid SSH public key: {exc}"]})
-    return f"{key.get_name()} {key.get_base64()}"
+        conf = hosted_sftp()
+        hosted_sftp_credentials()  # a key file that cannot be read is an error now, not later
+        host_key = host_key_clean(conf.host_key)
+    except SftpError as exc:
+        raise _sftp_error(exc)
+    destination.sftp_hosted = True
+    destination.sftp_host, destination.sftp_port = conf.host, conf.port
+    destination.sftp_username = conf.username
+    destination.sftp_host_key = host_key
+    destination.sftp_path = conf.directory_for(supplier.slug)
+    destination.sftp_password = ""
+    destination.sftp_private_key = ""
 
 
-def sftp_private_key_clean(value: str) -> str:
-    text = (value or "").strip()
-    for key_class in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
-        try:
-            key_class.from_private_key(io.StringIO(text))
-            return text + "\n"
-        except paramiko.PasswordRequiredException:
-            raise ValidationError(
-                {"private_key": ["The private key is encrypted; give one without a passphrase."]}
-            )
-        except (paramiko.SSHException, ValueError, IndexError, TypeError):
-            continue
-    raise ValidationError(
-        {"private_key": ["Not a private key paramiko can read (Ed25519, ECDSA or RSA)."]}
+def _sftp_own_server(
+    destination: Destination, *, host, port, username, password, private_key, path, host_key
+) -> None:
+    """Point the destination at the supplier's own server. A blank password and key keep the
+    stored credential only while host, port and user name stay what they were: a stored
+    credential is never sent to another server or account (nor the hosted server's, which no
+    row holds)."""
+    host = (host or "").strip()
+    username = (username or "").strip()
+    path = (path or "").strip()
+    if not host:
+        raise ValidationError({"host": ["Give the SFTP server's host name."]})
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise ValidationError({"port": ["The port is a number."]})
+    if not 1 <= port <= 65535:
+        raise ValidationError({"port": ["The port is between 1 and 65535."]})
+    if not username:
+        raise ValidationError({"username": ["Give the SFTP user name."]})
+    if password and private_key:
+        raise ValidationError(
+            {"password": ["Give either a password or a private key (exactly one)."]}
+        )
+    same_account = (
+        destination.pk is not None
+        and not destination.sftp_hosted
+        and (destination.sftp_host, destination.sftp_port, destination.sftp_username)
+        == (host, port, username)
     )
+    if not password and not private_key:
+        if same_account and (destination.sftp_password or destination.sftp_private_key):
+            password = destination.sftp_password
+            private_key = destination.sftp_private_key
+        elif destination.pk is not None and destination.sftp_hosted:
+            raise ValidationError(
+                {
+                    "password": [
+                        "This file drop is on the platform's hosted server, whose host, port, "
+                        "user name and directory cannot be changed. To use your own server "
+                        "instead, give its password or private key."
+                    ]
+                }
+            )
+        elif destination.pk is not None and (
+            destination.sftp_password or destination.sftp_private_key
+        ):
+            raise ValidationError(
+                {
+                    "password": [
+                        "The host, port or user name changed, so the stored password or key "
+                        "was not kept: give the password or private key for this server."
+                    ]
+                }
+            )
+        else:
+            raise ValidationError(
+                {"password": ["Give either a password or a private key (exactly one)."]}
+            )
+    elif private_key:
+        try:
+            private_key = private_key_clean(private_key)
+        except SftpError as exc:
+            raise _sftp_error(exc)
+    if not path:
+        raise ValidationError({"path": ["Give the directory files go to."]})
+    try:
+        host_key = host_key_clean(host_key)
+    except SftpError as exc:
+        raise _sftp_error(exc)
+    destination.sftp_hosted = False
+    destination.sftp_host, destination.sftp_port = host, port
+    destination.sftp_username = username
+    destination.sftp_password = password or ""
+    destination.sftp_private_key = private_key or ""
+    destination.sftp_path = path
+    destination.sftp_host_key = host_key
 
 
 @transaction.atomic
@@ -225,46 +296,10 @@ def destination_set_sftp(
     file_format: str = "csv",
     hosted: bool = False,
 ) -> Destination:
-    """Turn the file drop on; with hosted=True, on the platform's SFTP server."""
-    if hosted:
-        conf = settings.HOSTED_SFTP
-        if not conf.get("HOST"):
-            raise ValidationError(
-                {"hosted": ["No hosted SFTP server is configured (HOSTED_SFTP_HOST)."]}
-            )
-        host, port, username = conf["HOST"], conf["PORT"], conf["USERNAME"]
-        password = conf.get("PASSWORD") or None
-        private_key = None
-        if conf.get("KEY_FILE"):
-            try:
-                with open(conf["KEY_FILE"]) as handle:
-                    private_key = handle.read()
-            except OSError as exc:
-                raise ValidationError({"hosted": [f"HOSTED_SFTP_KEY_FILE: {exc.strerror}"]})
-        host_key = conf.get("HOST_KEY", "")
-        path = f"{conf.get('ROOT', '/suppliers').rstrip('/')}/{supplier.slug}"
-    host = (host or "").strip()
-    username = (username or "").strip()
-    path = (path or "").strip()
-    if not host:
-        raise ValidationError({"host": ["Give the SFTP server's host name."]})
-    try:
-        port = int(port)
-    except (TypeError, ValueError):
-        raise ValidationError({"port": ["The port is a number."]})
-    if not 1 <= port <= 65535:
-        raise ValidationError({"port": ["The port is between 1 and 65535."]})
-    if not username:
-        raise ValidationError({"username": ["Give the SFTP user name."]})
-    if bool(password) == bool(private_key):
-        raise ValidationError(
-            {"password": ["Give either a password or a private key (exactly one)."]}
-        )
-    if private_key:
-        private_key = sftp_private_key_clean(private_key)
-    if not path:
-        raise ValidationError({"path": ["Give the directory files go to."]})
-    host_key = sftp_host_key_clean(host_key)
+    """Turn the file drop on: the supplier's own server, or with hosted=True the platform's
+    (then host, port, user name, credentials, directory and key are the platform's, and the
+    arguments for them are ignored). A blank password and key keep the stored one, as long
+    as host, port and user name are unchanged."""
     try:
         interval_minutes = int(interval_minutes)
     except (TypeError, ValueError):
@@ -276,13 +311,19 @@ def destination_set_sftp(
             {"format": [f"Unknown format '{file_format}'; use {', '.join(FORMATS)}."]}
         )
     destination = _destination_for_update(supplier=supplier, channel=Channel.SFTP)
-    destination.sftp_hosted = hosted
-    destination.sftp_host, destination.sftp_port = host, port
-    destination.sftp_username = username
-    destination.sftp_password = password or ""
-    destination.sftp_private_key = private_key or ""
-    destination.sftp_path = path
-    destination.sftp_host_key = host_key
+    if hosted:
+        _sftp_hosted(destination, supplier=supplier)
+    else:
+        _sftp_own_server(
+            destination,
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            private_key=private_key,
+            path=path,
+            host_key=host_key,
+        )
     destination.sftp_interval_minutes = interval_minutes
     destination.sftp_format = file_format
     destination.enabled = True

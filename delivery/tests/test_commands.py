@@ -259,7 +259,9 @@ def test_set_channel_sftp_hosted(cole, settings):
     out = run("set_channel", "cole", "sftp", "--hosted")
     assert "(hosted)" in out
     d = Destination.objects.get(channel="sftp")
-    assert d.sftp_hosted and d.sftp_path == "/srv/suppliers/cole" and d.sftp_password == "pw"
+    assert d.sftp_hosted and d.sftp_path == "/srv/suppliers/cole"
+    # The platform's credential is read when connecting, never copied into a supplier's row.
+    assert d.sftp_password == "" and d.sftp_private_key == ""
 
 
 def test_off_says_when_every_channel_is_off(cole):

@@ -16,14 +16,21 @@ import time
 import paramiko
 import pytest
 
-from delivery import sftp as sftp_module
 from delivery.channels.base import DeliveryFailed, SendResult
-from delivery.channels.sftp import SftpChannel
+from delivery.channels.sftp import (
+    SftpChannel,
+    SftpError,
+    sftp_fetch_host_key,
+    sftp_session,
+    sftp_target_for,
+    sftp_test_connection,
+)
+from delivery.channels.sftp import session as sftp_session_module
+from delivery.channels.sftp import upload as sftp_upload
 from delivery.dispatcher import events_dispatch
 from delivery.formats import FORMATS
 from delivery.models import Delivery, Destination
 from delivery.services import destination_set_sftp
-from delivery.sftp import SftpError, sftp_fetch_host_key, sftp_test_connection
 from delivery.tests.test_formats import CONTRACT_HEADER
 from orders.documents import order_document, orders_with_document_relations
 from orders.models import Order, OrderEvent, OrderEventType
@@ -272,15 +279,16 @@ def test_a_server_that_is_down_is_retried_and_a_later_run_delivers(acme, retaile
     assert files_in(sftp_server.upload_root) == sorted(f"{o.number}.csv" for o in orders)
 
 
-def test_a_server_that_never_answers_times_out(acme, retailer, monkeypatch):
+def test_a_server_that_never_answers_times_out(acme, retailer, monkeypatch, settings):
     """A TCP peer that accepts but never speaks SSH: the run ends within the bound."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the peer is on 127.0.0.1
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     accepted = []
     thread = threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True)
     thread.start()
-    monkeypatch.setattr(sftp_module, "CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(sftp_session_module, "CONNECT_TIMEOUT", 1.0)
     destination = destination_set_sftp(
         supplier=acme,
         host="127.0.0.1",
@@ -300,19 +308,20 @@ def test_a_server_that_never_answers_times_out(acme, retailer, monkeypatch):
             conn.close()
     assert time.monotonic() - started < 10
     assert isinstance(failure, DeliveryFailed) and failure.retryable
-    assert "127.0.0.1" in str(failure)
+    assert "127.0.0.1" in str(failure) and "handshake" in str(failure)
+    assert accepted, "the connection was made (the address check let it through)"
 
 
 def test_a_server_that_stops_answering_mid_run_is_a_bounded_retryable_failure(
     acme, retailer, sftp_server, monkeypatch
 ):
     """sshd frozen (SIGSTOP) after login: the write times out, the rest wait for the next run."""
-    monkeypatch.setattr(sftp_module, "IO_TIMEOUT", 1.0)
-    monkeypatch.setattr(sftp_module, "PIPELINE_FILES", 2)  # windows of 2 files, 3 windows
+    monkeypatch.setattr(sftp_session_module, "IO_TIMEOUT", 1.0)
+    monkeypatch.setattr(sftp_upload, "PIPELINE_FILES", 2)  # windows of 2 files, 3 windows
     destination = sftp_destination(acme, sftp_server)
     orders = place(retailer, 6)
     deliveries = deliveries_for(destination, orders)
-    prepare = sftp_module.SftpSession.prepare_directory
+    prepare = sftp_session_module.SftpSession.prepare_directory
 
     def prepare_then_freeze(session):
         prepare(session)
@@ -323,7 +332,7 @@ def test_a_server_that_stops_answering_mid_run_is_a_bounded_retryable_failure(
 
     frozen: list[int] = []
 
-    monkeypatch.setattr(sftp_module.SftpSession, "prepare_directory", prepare_then_freeze)
+    monkeypatch.setattr(sftp_session_module.SftpSession, "prepare_directory", prepare_then_freeze)
     started = time.monotonic()
     try:
         results = SftpChannel().send_batch(deliveries)
@@ -449,7 +458,7 @@ def test_a_retry_replaces_the_file_atomically(acme, retailer, sftp_server, watch
 def test_without_posix_rename_the_file_is_removed_then_renamed(
     acme, retailer, sftp_server, watch, monkeypatch
 ):
-    monkeypatch.setattr(sftp_module, "POSIX_RENAME", "no-such-extension@example.com")
+    monkeypatch.setattr(sftp_upload, "POSIX_RENAME", "no-such-extension@example.com")
     destination = sftp_destination(acme, sftp_server)
     [order] = place(retailer)
     name = f"{order.number}.csv"
@@ -468,7 +477,7 @@ def test_without_posix_rename_the_file_is_removed_then_renamed(
 
 def test_the_server_offers_posix_rename(sftp_server, acme):
     destination = sftp_destination(acme, sftp_server)
-    with sftp_module.sftp_session(sftp_module.sftp_target_for(destination)) as session:
+    with sftp_session(sftp_target_for(destination)) as session:
         assert session.use_posix_rename
 
 

@@ -2,8 +2,9 @@
 
 `send_batch` takes the due deliveries of a destination (several destinations are handled one
 connection each), renders each order with the destination's format and uploads it through
-`delivery.sftp` (pinned host key, temporary name then rename). The file name comes from the
-order number, so a retry (or a redelivery) replaces the same file instead of adding one.
+this package's session (checked address, pinned host key, temporary name then rename). The
+file name comes from the order number, so a retry (or a redelivery) replaces the same file
+instead of adding one.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from datetime import timedelta
 from orders.documents import orders_with_document_relations
 from orders.models import Order, OrderEvent, OrderEventType
 
-from .. import sftp as sftp_plumbing
-from ..formats import UnknownFormat, format_get
-from ..sftp import SftpError, sftp_session, sftp_target_for
-from .base import BaseChannel, DeliveryFailed, SendResult
+from ...formats import UnknownFormat, format_get
+from ..base import BaseChannel, DeliveryFailed, SendResult
+from . import upload
+from .errors import SftpError
+from .session import sftp_session
+from .target import sftp_target_for
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +125,7 @@ class SftpChannel(BaseChannel):
             target = sftp_target_for(destination)
             with sftp_session(target) as session:
                 session.prepare_directory()
-                step = sftp_plumbing.PIPELINE_FILES
+                step = upload.PIPELINE_FILES
                 for start in range(0, len(work), step):
                     window = work[start : start + step]
                     files = [(file_format.file_name(o), file_format.render(o)) for _, o in window]
