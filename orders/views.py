@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 
+from common.csv import csv_cell_neutralise
 from suppliers.views import supplier_required
 
 from .forms import OrderEditForm, OrderFilterForm
@@ -187,15 +188,6 @@ def _history_rows(orders, states: dict[int, str]) -> str:
     return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
 
 
-# Cells a spreadsheet would read as a formula get a leading apostrophe.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -229,7 +221,7 @@ def _export_lines(orders: Iterable) -> Iterable[str]:
     for o in orders:
         yield writer.writerow(
             [
-                csv_safe(v)
+                csv_cell_neutralise(v)
                 for v in (
                     o.number,
                     o.placed_at.isoformat(),

@@ -15,7 +15,6 @@ from django.utils import timezone
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import order_set_status
 from orders.tests.factories import place_order
-from orders.views import csv_safe
 from suppliers.models import ApiToken
 from suppliers.services import api_token_create
 from suppliers.tests.factories import make_supplier_user
@@ -386,16 +385,11 @@ def test_export_makes_formulas_inert(acme_client, acme, retailer):
     rows = _csv(acme_client.get("/orders/export.csv"))
     assert rows[0]["customer_name"] == "'" + evil
     assert rows[0]["retailer_reference"] == "'@SUM(A1)"
-    assert rows[0]["customer_phone"] == "'+44 1"
+    # The SFTP files' rule (common/csv.py): a number-like cell cannot call a function.
+    assert rows[0]["customer_phone"] == "+44 1"
     for row in rows:
         for value in row.values():
-            assert not value.startswith(("=", "+", "-", "@", "\t", "\r"))
-
-
-@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@x", "\tx", "\rx"])
-def test_csv_safe_prefixes_formula_starts(value):
-    assert csv_safe(value) == "'" + value
-    assert csv_safe("PO-1") == "PO-1"
+            assert not value.startswith(("=", "@", "\t", "\r", "\uff1d", "\uff20"))
 
 
 # --- Order page ---------------------------------------------------------------------------
