@@ -6,6 +6,7 @@ Production (DEBUG false) refuses to start without a real SECRET_KEY and FIELD_EN
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -209,6 +210,13 @@ AXES_LOCKOUT_CALLABLE = "suppliers.auth_views.login_locked_out"
 
 # Password reset links are built from the request's host; they expire after a day.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
+# Reset requests per client address and per email address (common.ratelimit rates); over
+# either the page looks the same and nothing is sent.
+PASSWORD_RESET_ADDRESS_RATE = env.str("PASSWORD_RESET_ADDRESS_RATE", default="5/hour")
+PASSWORD_RESET_EMAIL_RATE = env.str("PASSWORD_RESET_EMAIL_RATE", default="3/hour")
+for _rate in ("PASSWORD_RESET_ADDRESS_RATE", "PASSWORD_RESET_EMAIL_RATE"):
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", globals()[_rate]):
+        raise ImproperlyConfigured(f"{_rate} must be a rate such as '5/hour' or '3/day'.")
 
 # --- Content security policy (django-csp 4) -----------------------------------------------
 # Everything the portal loads is its own: one stylesheet, one small script, no inline code.

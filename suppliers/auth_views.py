@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
 from common.http import client_address
+
+from .password_reset import password_reset_request
 
 
 def login_locked_out(request, original_response=None, credentials=None):
@@ -28,3 +32,17 @@ def login_locked_out(request, original_response=None, credentials=None):
         },
         status=settings.AXES_HTTP_RESPONSE_CODE,
     )
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page; the email is queued (suppliers/password_reset.py), never sent here,
+    and every valid request gets the same "check your email" page, limited or not."""
+
+    def form_valid(self, form):
+        password_reset_request(
+            email=form.cleaned_data["email"],
+            address=client_address(self.request),
+            domain=self.request.get_host(),
+            use_https=self.request.is_secure(),
+        )
+        return HttpResponseRedirect(self.get_success_url())

@@ -110,28 +110,6 @@ def test_login_locks_out_after_the_configured_failures(client, acme_user):
     assert client.get("/orders/").status_code == 302
 
 
-def test_password_reset_sends_a_link_that_sets_a_new_password(client, acme_user):
-    response = client.post("/accounts/password_reset/", {"email": acme_user.email})
-    assert response.status_code == 302
-    assert len(mail.outbox) == 1
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
-    form_page = client.get(link, follow=True)
-    assert "Set a new password" in form_page.content.decode()
-    response = client.post(
-        form_page.redirect_chain[-1][0],
-        {"new_password1": "An0ther-Long-Pass", "new_password2": "An0ther-Long-Pass"},
-    )
-    assert response.status_code == 302
-    acme_user.refresh_from_db()
-    assert acme_user.check_password("An0ther-Long-Pass")
-
-
-def test_password_reset_for_an_unknown_address_sends_nothing(client, db):
-    response = client.post("/accounts/password_reset/", {"email": "nobody@example.com"})
-    assert response.status_code == 302
-    assert mail.outbox == []
-
-
 def test_password_change(acme_client, acme_user):
     response = acme_client.post(
         "/accounts/password_change/",
