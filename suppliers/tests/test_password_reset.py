@@ -2,8 +2,11 @@
 itself sends nothing and looks the same for a known address, an unknown one, and over a limit."""
 
 import re
+import socket
+import time
 
 import pytest
+from celery import Celery, current_app
 from django.core import mail
 from django.core.cache import cache
 
@@ -123,3 +126,31 @@ def test_a_bad_address_is_the_forms_error_and_queues_nothing(
     for bad in ["not-an-address", "a\x00b@example.com"]:
         response, callbacks = _ask(client, django_capture_on_commit_callbacks, bad)
         assert response.status_code == 200 and callbacks == []
+
+
+def _closed_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_with_the_broker_unreachable_the_page_still_answers_at_once_and_sends_nothing(
+    client, ann, email_via_smtp, django_capture_on_commit_callbacks, caplog
+):
+    # A real broker that is down: a Redis URL on a loopback port nothing listens on.
+    down = Celery("broker-down", broker=f"redis://127.0.0.1:{_closed_loopback_port()}/0")
+    down.conf.broker_connection_timeout = 1
+    previous = current_app._get_current_object()
+    down.set_current()
+    try:
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            response = client.post(PAGE, {"email": ann.email})
+        elapsed = time.monotonic() - started
+    finally:
+        previous.set_current()
+    _assert_check_your_email(response)
+    assert len(callbacks) == 1  # it tried to queue, failed, logged, and answered anyway
+    assert elapsed < 5
+    assert "could not queue the password reset email" in caplog.text
+    assert email_via_smtp.messages == [] and mail.outbox == []
