@@ -26,7 +26,7 @@ def client_address(request) -> str:
     remote = request.META.get("REMOTE_ADDR", "") or ""
     count = getattr(settings, "PROXY_COUNT", 0)
     if count > 0:
-        hops = [hop for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
         if len(hops) >= count:
             found = _address(hops[-count])
             if found is not None:
