@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 
 from orders.models import CancellationReason, Order, OrderEventType
 
@@ -58,8 +59,16 @@ def recipients_of(delivery: Delivery) -> list[str]:
     return [a.strip() for a in (delivery.recipient or "").split(",") if a.strip()]
 
 
+def email_subject(template_name: str, context: dict) -> str:
+    """A subject line is plain text: rendered without HTML escaping (a `&lt;` in a subject is
+    what the reader would see), then put on one line (any run of whitespace, CR and LF
+    included, becomes one space), since a header cannot hold a newline."""
+    template = get_template(template_name).template  # the engine's Template, not the wrapper
+    return " ".join(template.render(Context(context, autoescape=False)).split())
+
+
 def _message(*, delivery: Delivery, template: str, context: dict) -> EmailMultiAlternatives:
-    subject = " ".join(render_to_string(f"{template}.subject.txt", context).split())
+    subject = email_subject(f"{template}.subject.txt", context)
     text = render_to_string(f"{template}.txt", context)
     html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(

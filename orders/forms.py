@@ -2,6 +2,7 @@
 
 from django import forms
 
+from .inputs import InputError, date_in_range
 from .models import CancellationReason, Order, OrderStatus
 from .selectors import HistoryFilters
 
@@ -24,6 +25,21 @@ class OrderFilterForm(forms.Form):
     placed_to = forms.DateField(
         label="Placed to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def _date_in_range(self, name: str):
+        value = self.cleaned_data.get(name)
+        if value is not None:
+            try:
+                date_in_range(value)
+            except InputError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return value
+
+    def clean_placed_from(self):
+        return self._date_in_range("placed_from")
+
+    def clean_placed_to(self):
+        return self._date_in_range("placed_to")
 
     def clean(self):
         data = super().clean()

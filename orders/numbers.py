@@ -1,5 +1,7 @@
 """Order numbers: unique, increasing, never reused, allocated without a table-wide lock."""
 
+import re
+
 from django.db import connection
 
 from orders_portal.db import execute_prepared
@@ -7,6 +9,27 @@ from orders_portal.db import execute_prepared
 ORDER_NUMBER_PREFIX = "PO-"
 ORDER_NUMBER_START = 10001
 ORDER_NUMBER_SEQUENCE = "orders_order_number_seq"
+# The shape of every number ever allocated (the sequence is a bigint): a path or parameter
+# of another shape names no order, and is answered 404 without asking the database.
+ORDER_NUMBER_PATTERN = re.escape(ORDER_NUMBER_PREFIX) + "[0-9]{1,19}"
+_ORDER_NUMBER = re.compile(ORDER_NUMBER_PATTERN)
+
+
+def order_number_plausible(text: str) -> bool:
+    """Whether `text` could be an order number at all."""
+    return _ORDER_NUMBER.fullmatch(text) is not None
+
+
+class OrderNumberConverter:
+    """URL converter: only what could be an order number matches (anything else is a 404)."""
+
+    regex = ORDER_NUMBER_PATTERN
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
 
 
 def order_numbers_allocate(*, count: int) -> list[str]:

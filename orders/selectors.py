@@ -33,6 +33,7 @@ from .documents import (
     order_document,
     orders_with_document_relations,
 )
+from .inputs import InputError, time_in_range
 from .models import CancellationReason, Order, OrderEvent, OrderLine, OrderStatus, Retailer
 
 # --- Supplier read API ----------------------------------------------------------------------
@@ -243,9 +244,12 @@ def order_history_cursor_decode(*, cursor: str) -> tuple[datetime, int] | None:
         pk = int(pk_text)
     except (ValueError, UnicodeDecodeError, binascii.Error):
         return None
-    if timezone.is_naive(created_at):
+    if timezone.is_naive(created_at) or not 0 < pk < 2**63:
         return None
-    return created_at, pk
+    try:
+        return time_in_range(created_at), pk  # the input range (orders/inputs.py), in UTC
+    except InputError:
+        return None
 
 
 def _day_start(day: date) -> datetime:

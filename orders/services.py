@@ -188,10 +188,13 @@ def order_place_from_retailer(
     """
     try:
         data, groups = intake_prepare(payload=payload)
-    except ValidationError:
-        # A repeat still answers with the first result, even if the catalogue has changed.
+    except ValidationError as exc:
+        # A repeat still answers with the first result, even if the catalogue has changed;
+        # only a reference that passed validation is looked up (a NUL, say, never reaches
+        # the database).
         reference = payload.get("reference") if isinstance(payload, dict) else None
-        if isinstance(reference, str) and reference.strip():
+        valid = "reference" not in getattr(exc, "error_dict", {"reference": None})
+        if valid and isinstance(reference, str) and reference.strip():
             existing = _existing_intake(retailer=retailer, reference=reference.strip())
             if existing is not None:
                 return existing

@@ -11,11 +11,12 @@ import csv
 import html
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain, islice
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,10 +24,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from common.csv import csv_cell_neutralise
 from suppliers.views import supplier_required
 
 from .forms import OrderEditForm, OrderFilterForm
 from .models import OrderStatus
+from .numbers import ORDER_NUMBER_PREFIX
 from .selectors import (
     PORTAL_PAGE_SIZE,
     order_history_dashboard,
@@ -157,7 +160,8 @@ _NO_DELIVERY = '<span class="muted">—</span>'
 def _history_rows(orders, states: dict[int, str]) -> str:
     """The table's rows as one escaped HTML string."""
     e = html.escape
-    detail_prefix = reverse("orders:detail", args=["NUMBER"]).replace("NUMBER/", "")
+    sample = f"{ORDER_NUMBER_PREFIX}1"
+    detail_prefix = reverse("orders:detail", args=[sample]).removesuffix(f"{sample}/")
     tz = timezone.get_current_timezone()
     parts = []
     for o in orders:
@@ -186,15 +190,6 @@ def _history_rows(orders, states: dict[int, str]) -> str:
             )
         )
     return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
-
-
-# Cells a spreadsheet would read as a formula get a leading apostrophe.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
 class _Echo:
@@ -230,7 +225,7 @@ def _export_lines(orders: Iterable) -> Iterable[str]:
     for o in orders:
         yield writer.writerow(
             [
-                csv_safe(v)
+                csv_cell_neutralise(v)
                 for v in (
                     o.number,
                     o.placed_at.isoformat(),
@@ -261,10 +256,19 @@ def _export_lines(orders: Iterable) -> Iterable[str]:
 def order_export(request):
     """The filtered ORDER HISTORY as CSV, streamed in keyset chunks, whatever its size."""
     form = OrderFilterForm(request.GET or None)
-    if form.is_bound:
-        form.is_valid()
-    rows = order_history_export_rows(supplier=request.supplier, filters=form.filters())
-    response = StreamingHttpResponse(_export_lines(rows), content_type="text/csv; charset=utf-8")
+    if form.is_bound and not form.is_valid():
+        # Everything is checked before the first byte: a stream cannot report an error, and
+        # an export must never be a silently unfiltered (or cut-off) file.
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return HttpResponseBadRequest(
+            f"Nothing exported: {problems}", content_type="text/plain; charset=utf-8"
+        )
+    rows = iter(order_history_export_rows(supplier=request.supplier, filters=form.filters()))
+    # The first chunk is read here, so a failing query is an error page, not a cut-off file.
+    first = list(islice(rows, 1))
+    response = StreamingHttpResponse(
+        _export_lines(chain(first, rows)), content_type="text/csv; charset=utf-8"
+    )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = (
         f'attachment; filename="orders-{request.supplier.slug}-{stamp}.csv"'

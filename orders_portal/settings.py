@@ -6,6 +6,7 @@ Production (DEBUG false) refuses to start without a real SECRET_KEY and FIELD_EN
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -194,13 +195,29 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# A lockout is of one user name from one address: failures from an address do not lock the
+# user out everywhere, and failures on unknown names do not lock out a known one.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client's address: REMOTE_ADDR, or with PROXY_COUNT proxies in front the address they
+# recorded in X-Forwarded-For (common/http.py). django-ipware (axes' own way) is not installed.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+if PROXY_COUNT < 0:
+    raise ImproperlyConfigured("PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "common.http.client_address"
 AXES_RESET_ON_SUCCESS = True
-# A locked-out login gets a page that says so (HTTP 429), not a bare error.
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# A locked-out login gets a page that says which user name from which address is paused, and
+# for how long (HTTP 429), not a bare error.
+AXES_LOCKOUT_CALLABLE = "suppliers.auth_views.login_locked_out"
 
 # Password reset links are built from the request's host; they expire after a day.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
+# Reset requests per client address and per email address (common.ratelimit rates); over
+# either the page looks the same and nothing is sent.
+PASSWORD_RESET_ADDRESS_RATE = env.str("PASSWORD_RESET_ADDRESS_RATE", default="5/hour")
+PASSWORD_RESET_EMAIL_RATE = env.str("PASSWORD_RESET_EMAIL_RATE", default="3/hour")
+for _rate in ("PASSWORD_RESET_ADDRESS_RATE", "PASSWORD_RESET_EMAIL_RATE"):
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", globals()[_rate]):
+        raise ImproperlyConfigured(f"{_rate} must be a rate such as '5/hour' or '3/day'.")
 
 # --- Content security policy (django-csp 4) -----------------------------------------------
 # Everything the portal loads is its own: one stylesheet, one small script, no inline code.
@@ -312,7 +329,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["orders.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "orders.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

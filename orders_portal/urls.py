@@ -10,6 +10,7 @@ from delivery.selectors import (
     delivery_states_for_orders,
 )
 from orders.views import delivery_readers_register
+from suppliers.auth_views import PasswordResetView
 
 from .views import healthz
 
@@ -35,6 +36,8 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
+    # Limited, and the email is queued, so the answer never tells a registered address.
+    path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("orders/", include("orders.urls")),
     path("", include("suppliers.urls")),

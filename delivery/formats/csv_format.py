@@ -7,48 +7,24 @@ module (comma, double quotes where needed, CRLF line ends), a header row.
 A supplier that needs other columns gets one new `CsvFormat(name=..., columns=[...])` and a line
 in `FORMATS`: a column is a header and a getter `(order, line) -> value`.
 
-Formula injection (OWASP "CSV Injection"): a cell that starts with `=`, `+`, `-`, `@`, a tab
-or a carriage return (or their full-width forms, which some spreadsheet versions accept, or
-one of those after leading spaces) is prefixed with a single quote, so a spreadsheet shows it as
-text instead of running it. One deliberate exception to OWASP's "prefix anyway": a cell made
-only of a sign, digits, spaces, parentheses, dots and hyphens, such as the phone number
-"+44 20 7946 0000" or "-12.50", is left as it is. Such a cell cannot name a function or reach
-DDE (those need letters, `|` or `!`), so the worst a spreadsheet can do with it is arithmetic,
-while the prefix would corrupt every international phone number for every importer that is not
-a spreadsheet (which is most of them).
+Every cell passes `common.csv.csv_cell_neutralise`, the neutraliser the portal's export uses
+too (formula injection; the rule and its one exception are described there).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from common.csv import csv_cell_neutralise
 from orders.documents import iso
 from orders.models import Order, OrderLine
 
 from .base import OrderFormat
 
 Getter = Callable[[Order, OrderLine], Any]
-
-_FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
-_NUMBER_LIKE = re.compile(r"[+-]?[0-9][0-9 ().\-]*")
-
-
-def csv_cell_neutralise(value: str) -> str:
-    """Prefix a quote to a cell a spreadsheet would run as a formula."""
-    if not value:
-        return value
-    first = value[0]
-    if first not in _FORMULA_TRIGGERS:
-        stripped = value.lstrip(" ")
-        if not stripped or stripped[0] not in _FORMULA_TRIGGERS:
-            return value
-    if _NUMBER_LIKE.fullmatch(value):
-        return value
-    return "'" + value
 
 
 def _text(value: Any) -> str:

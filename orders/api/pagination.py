@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
+from orders.inputs import InputError, time_parse
 from orders.selectors import OrderPosition
 
 _MAX_CURSOR_CHARS = 200
@@ -26,12 +27,13 @@ def _iso(value: datetime) -> str:
 
 
 def _aware(value) -> datetime:
+    """A time of ours: aware, within the input range (orders/inputs.py), in UTC."""
     if not isinstance(value, str):
         raise CursorError("bad time")
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise CursorError("naive time")
-    return parsed
+    try:
+        return time_parse(value)
+    except InputError as exc:
+        raise CursorError(str(exc)) from None
 
 
 def cursor_encode(*, position: OrderPosition, settled_before: datetime) -> str:

@@ -9,19 +9,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
+from orders.inputs import EXAMPLE, time_parse
 from orders.models import OrderStatus
 from orders.selectors import OrderPosition
 
 from .pagination import CursorError, cursor_decode
 
 ALLOWED = ("created_after", "created_before", "updated_after", "status", "limit", "cursor")
-EXAMPLE = "2026-11-27T10:00:00Z"
 
 
 @dataclass
@@ -36,26 +34,8 @@ class OrderListParams:
 
 
 def _datetime(raw: str) -> datetime:
-    value = raw.strip()
-    if not value:
-        raise ValueError(f"Give an ISO 8601 date-time with a UTC offset, e.g. {EXAMPLE}.")
-    try:
-        parsed = parse_datetime(value)
-    except (ValueError, OverflowError):
-        raise ValueError(f"'{raw}' is not a valid date-time, e.g. {EXAMPLE}.")
-    if parsed is None:
-        if re.search(r"\d \d{2}:?\d{2}$", value):
-            raise ValueError(
-                f"'{raw}' is not a valid date-time: a '+' in a URL means a space; "
-                "write the offset as %2B01:00, or use Z."
-            )
-        raise ValueError(f"'{raw}' is not an ISO 8601 date-time, e.g. {EXAMPLE}.")
-    if parsed.tzinfo is None:
-        raise ValueError(f"'{raw}' has no UTC offset; add one, e.g. {EXAMPLE} or +01:00.")
-    try:
-        return parsed.astimezone(dt_timezone.utc)
-    except (ValueError, OverflowError):
-        raise ValueError(f"'{raw}' is out of range.")
+    """The one time rule of every input layer (orders/inputs.py); ValueError says why not."""
+    return time_parse(raw)
 
 
 def order_list_params(query) -> OrderListParams:

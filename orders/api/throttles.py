@@ -12,9 +12,9 @@ strings are DRF's ("600/min").
 
 from __future__ import annotations
 
-import time
-
 from rest_framework.throttling import SimpleRateThrottle
+
+from common.ratelimit import window_count
 
 
 class _CredentialThrottle(SimpleRateThrottle):
@@ -49,32 +49,12 @@ class _CredentialThrottle(SimpleRateThrottle):
             return True
         self._wait = None
         counted = getattr(request, "_throttle_counted", None)
-        window_incr = getattr(self.cache, "window_incr", None)
-        if window_incr is not None:  # Redis (orders_portal/cache.py): one atomic round trip
-            if counted is not None and counted[0] == key:
-                _, count, remaining = counted  # counted by authentication, same window
-            else:
-                count, remaining, _ = window_incr(key, self.duration)
-            if count <= self.num_requests:
-                return True
-            self._wait = max(1.0, remaining)
-            return False
-        try:
-            count = self.cache.incr(key)
-            if count == 1:
-                # The window expired between the backend's existence check and its
-                # increment, which then made a key with no expiry: give it one.
-                self.cache.touch(key, self.duration)
-        except ValueError:  # no open window: open one
-            if self.cache.add(key, 1, self.duration):
-                self.cache.set(f"{key}:opened", time.time(), self.duration)
-                count = 1
-            else:  # another worker opened it just now
-                count = self.cache.incr(key)
+        if counted is not None and counted[0] == key:
+            _, count, remaining = counted  # counted by authentication, same window
+        else:
+            count, remaining = window_count(key, self.duration, cache=self.cache)
         if count <= self.num_requests:
             return True
-        opened = self.cache.get(f"{key}:opened")
-        remaining = self.duration - (time.time() - opened) if opened else self.duration
         self._wait = max(1.0, remaining)
         return False
 

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from orders.documents import iso, json_text, order_document
 from orders.intake import IntakeSerializer
 from orders.models import OrderStatus
+from orders.numbers import order_number_plausible
 from orders.selectors import order_get_for_supplier, order_list_for_supplier
 from orders.services import order_place_from_retailer
 
@@ -225,6 +226,10 @@ class SupplierOrderDetailView(_JSONAPIView):
         tags=["supplier"],
     )
     def get(self, request, number: str):
+        if not order_number_plausible(number):
+            # Not even the shape of an order number (a NUL, say, which PostgreSQL refuses):
+            # no order has it, and the database is not asked.
+            raise NotFound("No order has that number.")
         document = order_get_for_supplier(supplier=request.auth.supplier, number=number)
         if document is None:
             raise NotFound(f"You have no order '{number}'.")

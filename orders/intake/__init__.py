@@ -7,14 +7,13 @@ of the same documents (`import_orders FILE.csv`) is read in orders/intake/csv.py
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django_countries import countries
 from rest_framework import serializers
+
+from ..inputs import InputError, time_parse
 
 MAX_LINES = 500
 MAX_QUANTITY = 100_000
@@ -37,22 +36,15 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class AwareDateTimeField(serializers.DateTimeField):
-    default_error_messages = {
-        "naive": "Give the time with a UTC offset, e.g. 2026-11-27T10:00:00Z.",
-    }
+    """An ISO 8601 time with a UTC offset, within the input range (orders/inputs.py)."""
 
     def to_internal_value(self, value):
         if not isinstance(value, str):
-            self.fail("invalid", format="ISO 8601")
-        try:
-            parsed = parse_datetime(value)
-        except ValueError:
-            parsed = None
-        if parsed is None:
             self.fail("invalid", format="ISO 8601, e.g. 2026-11-27T10:00:00Z")
-        if timezone.is_naive(parsed):
-            self.fail("naive")
-        return parsed.astimezone(datetime.UTC)
+        try:
+            return time_parse(value)
+        except InputError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
 
 class CustomerSerializer(serializers.Serializer):

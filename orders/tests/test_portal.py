@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import order_set_status
-from orders.views import csv_safe
 from suppliers.models import ApiToken
 from suppliers.services import api_token_create
 from testsupport.factories import make_supplier_user, place_order
@@ -108,28 +107,6 @@ def test_login_locks_out_after_the_configured_failures(client, acme_user):
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
     assert client.get("/orders/").status_code == 302
-
-
-def test_password_reset_sends_a_link_that_sets_a_new_password(client, acme_user):
-    response = client.post("/accounts/password_reset/", {"email": acme_user.email})
-    assert response.status_code == 302
-    assert len(mail.outbox) == 1
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
-    form_page = client.get(link, follow=True)
-    assert "Set a new password" in form_page.content.decode()
-    response = client.post(
-        form_page.redirect_chain[-1][0],
-        {"new_password1": "An0ther-Long-Pass", "new_password2": "An0ther-Long-Pass"},
-    )
-    assert response.status_code == 302
-    acme_user.refresh_from_db()
-    assert acme_user.check_password("An0ther-Long-Pass")
-
-
-def test_password_reset_for_an_unknown_address_sends_nothing(client, db):
-    response = client.post("/accounts/password_reset/", {"email": "nobody@example.com"})
-    assert response.status_code == 302
-    assert mail.outbox == []
 
 
 def test_password_change(acme_client, acme_user):
@@ -386,16 +363,11 @@ def test_export_makes_formulas_inert(acme_client, acme, retailer):
     rows = _csv(acme_client.get("/orders/export.csv"))
     assert rows[0]["customer_name"] == "'" + evil
     assert rows[0]["retailer_reference"] == "'@SUM(A1)"
-    assert rows[0]["customer_phone"] == "'+44 1"
+    # The SFTP files' rule (common/csv.py): a number-like cell cannot call a function.
+    assert rows[0]["customer_phone"] == "+44 1"
     for row in rows:
         for value in row.values():
-            assert not value.startswith(("=", "+", "-", "@", "\t", "\r"))
-
-
-@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@x", "\tx", "\rx"])
-def test_csv_safe_prefixes_formula_starts(value):
-    assert csv_safe(value) == "'" + value
-    assert csv_safe("PO-1") == "PO-1"
+            assert not value.startswith(("=", "@", "\t", "\r", "\uff1d", "\uff20"))
 
 
 # --- Order page ---------------------------------------------------------------------------

@@ -1,0 +1,48 @@
+"""The portal's login pages beyond Django's own: the lockout page and the password reset.
+
+The lockout page says exactly what is locked: axes locks one user name from one address
+(AXES_LOCKOUT_PARAMETERS), so the page names both, and how long the pause lasts.
+"""
+
+from __future__ import annotations
+
+from axes.helpers import get_client_username, get_cool_off, get_failure_limit
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+
+from common.http import client_address
+
+from .password_reset import password_reset_request
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """AXES_LOCKOUT_CALLABLE: the page a locked-out login gets (HTTP 429)."""
+    cool_off = get_cool_off(request)
+    minutes = max(1, round(cool_off.total_seconds() / 60)) if cool_off else None
+    return render(
+        request,
+        "registration/locked_out.html",
+        {
+            "username": get_client_username(request, credentials) or "",
+            "address": client_address(request),
+            "failure_limit": get_failure_limit(request, credentials),
+            "cooloff_minutes": minutes,
+        },
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page; the email is queued (suppliers/password_reset.py), never sent here,
+    and every valid request gets the same "check your email" page, limited or not."""
+
+    def form_valid(self, form):
+        password_reset_request(
+            email=form.cleaned_data["email"],
+            address=client_address(self.request),
+            domain=self.request.get_host(),
+            use_https=self.request.is_secure(),
+        )
+        return HttpResponseRedirect(self.get_success_url())

@@ -1,0 +1,72 @@
+"""Portal password reset: limited per client address and per email, sent by a Celery task.
+
+The request does the same work whether or not a login has the address: it counts the
+request against both limits and queues one task after commit. Only the task looks the
+address up and sends, so neither the response nor its timing tells whether the address is
+registered. Over a limit the request queues nothing; the page is the same "check your email".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from celery import current_app
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
+from django.db import transaction
+
+from common.ratelimit import rate_parse, window_count
+
+logger = logging.getLogger(__name__)
+
+TASK_NAME = "suppliers.password_reset_send"
+
+
+def _within(key: str, rate: str) -> bool:
+    limit, seconds = rate_parse(rate)
+    count, _ = window_count(key, seconds)
+    return count <= limit
+
+
+def password_reset_request(*, email: str, address: str, domain: str, use_https: bool) -> bool:
+    """Queue the reset email for `email` (after commit) unless a limit is reached.
+
+    Returns whether it was queued. The address is counted first; a request refused for its
+    address does not use up the email's allowance.
+    """
+    if not _within(f"pwreset:addr:{address}", settings.PASSWORD_RESET_ADDRESS_RATE):
+        logger.info("password reset refused: address over PASSWORD_RESET_ADDRESS_RATE")
+        return False
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    if not _within(f"pwreset:email:{digest}", settings.PASSWORD_RESET_EMAIL_RATE):
+        logger.info("password reset refused: email over PASSWORD_RESET_EMAIL_RATE")
+        return False
+    args = [email, domain, use_https]
+    transaction.on_commit(lambda: _publish(args))
+    return True
+
+
+def _publish(args: list) -> None:
+    """Send the task by name; log instead of raising when the broker cannot take it."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        from . import tasks  # noqa: F401  (registers the task in this process)
+
+        current_app.tasks[TASK_NAME].apply(args=args)
+        return
+    try:
+        current_app.send_task(TASK_NAME, args=args, retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure; the user may ask again
+        logger.warning("could not queue the password reset email: %r", exc)
+
+
+def password_reset_send(*, email: str, domain: str, use_https: bool) -> int:
+    """Email a reset link to each active login with this address; return how many were sent."""
+    form = PasswordResetForm({"email": email})
+    if not form.is_valid():
+        return 0
+    users = list(form.get_users(form.cleaned_data["email"]))
+    if not users:
+        return 0
+    form.save(domain_override=domain, use_https=use_https)
+    return len(users)
