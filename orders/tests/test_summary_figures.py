@@ -284,7 +284,7 @@ def test_postgresql_rows_read_with_the_compiled_loader_equal_djangos(on_postgres
     from django.db.models import BooleanField, ExpressionWrapper, Q
 
     from orders.models import Order
-    from orders.selectors import _SUMMARY_ORDER_FIELDS, _values_rows
+    from orders.selectors.figures import _SUMMARY_ORDER_FIELDS, _values_rows
 
     changed = ExpressionWrapper(Q(updated_at__gte=ny(2026, 7, 20)), output_field=BooleanField())
     queryset = (
