@@ -1,0 +1,60 @@
+"""Every write of the delivery app, by concern: destinations, sending, recovery.
+
+`from delivery.services import X` is the way in; the modules are how it is kept readable.
+"""
+
+from ..dispatcher import events_dispatch
+from .destinations import (
+    WebhookTestResult,
+    destination_disable,
+    destination_email_ensure,
+    destination_set_email,
+    destination_set_sftp,
+    destination_set_webhook,
+    sftp_host_key_clean,
+    sftp_private_key_clean,
+    supplier_onboard,
+    webhook_secret_rotate,
+    webhook_send_test,
+    webhook_url_clean,
+)
+from .recovery import (
+    SweepResult,
+    deliveries_redeliver,
+    deliveries_sweep,
+    delivery_redeliver,
+    sftp_run,
+    sftp_runs_due,
+)
+from .sending import (
+    deliveries_process_batch,
+    delivery_send,
+    retry_delay_seconds,
+    supplier_notice_addresses,
+)
+
+__all__ = [
+    "SweepResult",
+    "WebhookTestResult",
+    "deliveries_process_batch",
+    "deliveries_redeliver",
+    "deliveries_sweep",
+    "delivery_redeliver",
+    "delivery_send",
+    "destination_disable",
+    "destination_email_ensure",
+    "destination_set_email",
+    "destination_set_sftp",
+    "destination_set_webhook",
+    "events_dispatch",
+    "retry_delay_seconds",
+    "sftp_host_key_clean",
+    "sftp_private_key_clean",
+    "sftp_run",
+    "sftp_runs_due",
+    "supplier_notice_addresses",
+    "supplier_onboard",
+    "webhook_secret_rotate",
+    "webhook_send_test",
+    "webhook_url_clean",
+]

@@ -1,0 +1,337 @@
+"""Destinations: onboarding a supplier, turning channels on and off, and their validation."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import paramiko
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from orders.documents import iso
+from orders.models import OrderEventType
+from suppliers.models import Supplier
+from suppliers.services import emails_clean, supplier_create
+
+from ..channels import DeliveryFailed
+from ..models import Channel, Destination, FileFormat
+from ..signing import webhook_secret_clean, webhook_secret_generate
+
+
+@transaction.atomic
+def supplier_onboard(*, slug: str, name: str, order_emails: str) -> Supplier:
+    """A new supplier with its email channel on, in one transaction."""
+    supplier = supplier_create(slug=slug, name=name, order_emails=order_emails)
+    destination = Destination(
+        supplier=supplier,
+        channel=Channel.EMAIL,
+        enabled=True,
+        email_addresses=supplier.order_emails,
+    )
+    destination.full_clean()
+    destination.save()
+    return supplier
+
+
+def destination_email_ensure(*, supplier: Supplier) -> Destination:
+    """The supplier's email destination, made (on, to its order emails) if it is missing.
+
+    Suppliers made by `supplier_onboard` have it already; this covers ones made otherwise.
+    """
+    destination, _ = Destination.objects.get_or_create(
+        supplier=supplier,
+        channel=Channel.EMAIL,
+        defaults={"email_addresses": supplier.order_emails, "enabled": True},
+    )
+    return destination
+
+
+def _destination_for_update(*, supplier: Supplier, channel: str) -> Destination:
+    destination = (
+        Destination.objects.select_for_update().filter(supplier=supplier, channel=channel).first()
+    )
+    return destination or Destination(supplier=supplier, channel=channel)
+
+
+def _event_types_clean(event_types) -> list[str]:
+    if not event_types:
+        return []
+    if isinstance(event_types, str):
+        event_types = [t.strip() for t in event_types.split(",") if t.strip()]
+    unknown = sorted(set(event_types) - set(OrderEventType.values))
+    if unknown:
+        raise ValidationError(
+            {
+                "event_types": [
+                    f"Unknown event type {', '.join(unknown)}; use "
+                    + ", ".join(OrderEventType.values)
+                    + "."
+                ]
+            }
+        )
+    return sorted(set(event_types))
+
+
+def _save(destination: Destination) -> Destination:
+    # The URL was checked by webhook_url_clean, which also takes numeric hosts (2130706433):
+    # where a URL may point is decided when connecting, by netguard.
+    destination.full_clean(exclude=["webhook_url"], validate_unique=False)
+    destination.save()
+    return destination
+
+
+@transaction.atomic
+def destination_set_email(*, supplier: Supplier, addresses) -> Destination:
+    if isinstance(addresses, (list, tuple)):
+        addresses = ",".join(addresses)
+    cleaned = emails_clean(value=addresses or "", field="to")
+    destination = _destination_for_update(supplier=supplier, channel=Channel.EMAIL)
+    destination.email_addresses = cleaned
+    destination.enabled = True
+    destination.disabled_reason = ""
+    return _save(destination)
+
+
+def webhook_url_clean(url: str) -> str:
+    """An http(s) URL with a host. Where it may point is checked when connecting (netguard)."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or any(c.isspace() for c in url)
+    ):
+        raise ValidationError({"url": [f"'{url}' is not a valid http(s) URL."]})
+    return url
+
+
+@transaction.atomic
+def destination_set_webhook(
+    *, supplier: Supplier, url: str, secret: str | None = None, event_types=None
+) -> tuple[Destination, str | None]:
+    """Turn the webhook on; return it and the secret when one was generated (shown once)."""
+    url = webhook_url_clean(url)
+    if len(url) > 2000:
+        raise ValidationError({"url": ["The URL is longer than 2000 characters."]})
+    types = _event_types_clean(event_types)
+    destination = _destination_for_update(supplier=supplier, channel=Channel.WEBHOOK)
+    generated = None
+    if secret:
+        destination.webhook_secret = webhook_secret_clean(value=secret, field="secret")
+    elif not destination.webhook_secret:
+        generated = webhook_secret_generate()
+        destination.webhook_secret = generated
+    destination.webhook_url = url
+    destination.event_types = types
+    destination.enabled = True
+    destination.disabled_reason = ""
+    return _save(destination), generated
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, destination: Destination) -> str:
+    """A new secret, effective at once; returned to be shown once."""
+    if destination.channel != Channel.WEBHOOK:
+        raise ValidationError({"channel": ["Only a webhook has a signing secret."]})
+    secret = webhook_secret_generate()
+    Destination.objects.filter(pk=destination.pk).update(
+        webhook_secret=secret,  # encrypted by the field
+        updated_at=timezone.now(),
+    )
+    destination.webhook_secret = secret
+    return secret
+
+
+def sftp_host_key_clean(value: str) -> str:
+    """'TYPE BASE64' (as in known_hosts, without the host name), parsed by paramiko."""
+    parts = (value or "").split()
+    if len(parts) < 2:
+        raise ValidationError({"host_key": ['Give the server key as "TYPE BASE64".']})
+    key_type, data = parts[0], parts[1]
+    try:
+        blob = base64.b64decode(data, validate=True)
+        key = paramiko.PKey.from_type_string(key_type, blob)
+    except (binascii.Error, ValueError, paramiko.SSHException, TypeError) as exc:
+        raise ValidationError({"host_key": [f"Not a valid SSH public key: {exc}"]})
+    return f"{key.get_name()} {key.get_base64()}"
+
+
+def sftp_private_key_clean(value: str) -> str:
+    text = (value or "").strip()
+    for key_class in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            key_class.from_private_key(io.StringIO(text))
+            return text + "\n"
+        except paramiko.PasswordRequiredException:
+            raise ValidationError(
+                {"private_key": ["The private key is encrypted; give one without a passphrase."]}
+            )
+        except (paramiko.SSHException, ValueError, IndexError, TypeError):
+            continue
+    raise ValidationError(
+        {"private_key": ["Not a private key paramiko can read (Ed25519, ECDSA or RSA)."]}
+    )
+
+
+@transaction.atomic
+def destination_set_sftp(
+    *,
+    supplier: Supplier,
+    host: str = "",
+    port: int = 22,
+    username: str = "",
+    password: str | None = None,
+    private_key: str | None = None,
+    path: str = "",
+    host_key: str = "",
+    interval_minutes: int = 15,
+    file_format: str = FileFormat.CSV,
+    hosted: bool = False,
+) -> Destination:
+    """Turn the file drop on; with hosted=True, on the platform's SFTP server."""
+    if hosted:
+        conf = settings.HOSTED_SFTP
+        if not conf.get("HOST"):
+            raise ValidationError(
+                {"hosted": ["No hosted SFTP server is configured (HOSTED_SFTP_HOST)."]}
+            )
+        host, port, username = conf["HOST"], conf["PORT"], conf["USERNAME"]
+        password = conf.get("PASSWORD") or None
+        private_key = None
+        if conf.get("KEY_FILE"):
+            try:
+                with open(conf["KEY_FILE"]) as handle:
+                    private_key = handle.read()
+            except OSError as exc:
+                raise ValidationError({"hosted": [f"HOSTED_SFTP_KEY_FILE: {exc.strerror}"]})
+        host_key = conf.get("HOST_KEY", "")
+        path = f"{conf.get('ROOT', '/suppliers').rstrip('/')}/{supplier.slug}"
+    host = (host or "").strip()
+    username = (username or "").strip()
+    path = (path or "").strip()
+    if not host:
+        raise ValidationError({"host": ["Give the SFTP server's host name."]})
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise ValidationError({"port": ["The port is a number."]})
+    if not 1 <= port <= 65535:
+        raise ValidationError({"port": ["The port is between 1 and 65535."]})
+    if not username:
+        raise ValidationError({"username": ["Give the SFTP user name."]})
+    if bool(password) == bool(private_key):
+        raise ValidationError(
+            {"password": ["Give either a password or a private key (exactly one)."]}
+        )
+    if private_key:
+        private_key = sftp_private_key_clean(private_key)
+    if not path:
+        raise ValidationError({"path": ["Give the directory files go to."]})
+    host_key = sftp_host_key_clean(host_key)
+    try:
+        interval_minutes = int(interval_minutes)
+    except (TypeError, ValueError):
+        raise ValidationError({"every": ["The interval is a whole number of minutes."]})
+    if not 1 <= interval_minutes <= 24 * 60:
+        raise ValidationError({"every": ["The interval is 1 to 1440 minutes."]})
+    if file_format not in FileFormat.values:
+        raise ValidationError(
+            {"format": [f"Unknown format '{file_format}'; use {', '.join(FileFormat.values)}."]}
+        )
+    destination = _destination_for_update(supplier=supplier, channel=Channel.SFTP)
+    destination.sftp_hosted = hosted
+    destination.sftp_host, destination.sftp_port = host, port
+    destination.sftp_username = username
+    destination.sftp_password = password or ""
+    destination.sftp_private_key = private_key or ""
+    destination.sftp_path = path
+    destination.sftp_host_key = host_key
+    destination.sftp_interval_minutes = interval_minutes
+    destination.sftp_format = file_format
+    destination.enabled = True
+    destination.disabled_reason = ""
+    return _save(destination)
+
+
+@transaction.atomic
+def destination_disable(
+    *, supplier: Supplier, channel: str, reason: str = ""
+) -> Destination | None:
+    """Turn a channel off; its pending deliveries wait (and go if it is turned on again)."""
+    if channel not in Channel.values:
+        raise ValidationError(
+            {"channel": [f"Unknown channel '{channel}'; use {', '.join(Channel.values)}."]}
+        )
+    destination = (
+        Destination.objects.select_for_update().filter(supplier=supplier, channel=channel).first()
+    )
+    if destination is None:
+        return None
+    destination.enabled = False
+    destination.disabled_reason = (reason or "turned off")[:300]
+    destination.save(update_fields=["enabled", "disabled_reason", "updated_at"])
+    return destination
+
+
+@dataclass
+class WebhookTestResult:
+    ok: bool
+    status_code: int | None
+    error: str
+    response_excerpt: str
+    duration_ms: int
+
+
+def webhook_send_test(*, destination: Destination) -> WebhookTestResult:
+    """POST a signed `webhook.test` message now; nothing is stored."""
+    from ..channels.webhook import webhook_post
+
+    if destination.channel != Channel.WEBHOOK or not destination.webhook_url:
+        raise ValidationError({"channel": ["This destination is not a webhook."]})
+    now = timezone.now()
+    body = json.dumps(
+        {
+            "type": "webhook.test",
+            "timestamp": iso(now),
+            "data": {"supplier": destination.supplier.slug},
+        },
+        separators=(",", ":"),
+    ).encode()
+    t0 = time.monotonic()
+    try:
+        result = webhook_post(
+            url=destination.webhook_url,
+            secret=destination.webhook_secret,
+            msg_id=f"msg_test_{destination.pk}_{int(now.timestamp() * 1000)}",
+            body=body,
+        )
+        return WebhookTestResult(
+            ok=True,
+            status_code=result.status_code,
+            error="",
+            response_excerpt=result.response_excerpt,
+            duration_ms=int((time.monotonic() - t0) * 1000),
+        )
+    except DeliveryFailed as exc:
+        return WebhookTestResult(
+            ok=False,
+            status_code=exc.status_code,
+            error=str(exc),
+            response_excerpt=exc.response_excerpt,
+            duration_ms=int((time.monotonic() - t0) * 1000),
+        )

@@ -1,0 +1,173 @@
+"""Recovery: redelivering on request, the sweeper for lost work, and the SFTP runs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from suppliers.models import Supplier
+
+from ..dispatcher import events_dispatch_pending
+from ..models import Channel, Delivery, DeliveryStatus, Destination
+from ..queue import deliveries_queue, task_publish
+from .sending import _claimable, deliveries_process_batch
+
+logger = logging.getLogger(__name__)
+
+
+def _deliveries_reset(*, ids: list[int], now) -> int:
+    """Put rows back to pending, due now, with their identity; queue the immediate ones.
+
+    One conditional UPDATE: a row a worker holds right now (pending, claimed) is left alone.
+    Returns how many rows were reset.
+    """
+    if not ids:
+        return 0
+    won = (
+        Delivery.objects.filter(pk__in=ids)
+        .exclude(status=DeliveryStatus.PENDING, claimed_until__gt=now)
+        .update(
+            status=DeliveryStatus.PENDING,
+            attempt_count=0,
+            next_attempt_at=now,
+            claimed_until=None,
+            delivered_at=None,
+            queued_at=now,
+            updated_at=now,
+        )
+    )
+    if won:
+        # A row queued that was not reset finds nothing to do (delivery_send checks).
+        queue_ids = list(
+            Delivery.objects.filter(pk__in=ids)
+            .exclude(channel=Channel.SFTP)
+            .values_list("pk", flat=True)
+        )
+        if queue_ids:
+            transaction.on_commit(lambda: deliveries_queue(delivery_ids=queue_ids))
+    return won
+
+
+def delivery_redeliver(*, delivery: Delivery) -> Delivery:
+    """Send it again with the same identity: back to pending, due now, queued."""
+    with transaction.atomic():
+        _deliveries_reset(ids=[delivery.pk], now=timezone.now())
+    delivery.refresh_from_db()
+    return delivery
+
+
+def deliveries_redeliver(
+    *,
+    supplier: Supplier | None = None,
+    channel: str | None = None,
+    since=None,
+    until=None,
+    failed_only: bool = False,
+) -> int:
+    """Redeliver every matching delivery; return how many were reset."""
+    if channel and channel not in Channel.values:
+        raise ValidationError(
+            {"channel": [f"Unknown channel '{channel}'; use {', '.join(Channel.values)}."]}
+        )
+    if since and until and since >= until:
+        raise ValidationError({"until": ["--until must be after --since."]})
+    qs = Delivery.objects.all()
+    if supplier is not None:
+        qs = qs.filter(supplier=supplier)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if since:
+        qs = qs.filter(created_at__gte=since)
+    if until:
+        qs = qs.filter(created_at__lt=until)
+    qs = (
+        qs.filter(status=DeliveryStatus.FAILED)
+        if failed_only
+        else qs.exclude(status=DeliveryStatus.PENDING)
+    )
+    with transaction.atomic():
+        ids = list(qs.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        return _deliveries_reset(ids=ids, now=timezone.now())
+
+
+@dataclass
+class SweepResult:
+    events_dispatched: int
+    deliveries_queued: int
+
+
+def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
+    """Dispatch events nobody dispatched; queue due deliveries whose task was lost."""
+    now = timezone.now()
+    grace = timedelta(seconds=settings.DELIVERY_DISPATCH_GRACE_SECONDS)
+    dispatched = events_dispatch_pending(committed_before=now - grace, limit=limit)
+    stale = now - timedelta(seconds=settings.DELIVERY_REQUEUE_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(_claimable(now))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=stale))
+            .exclude(channel=Channel.SFTP)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(queued_at=now)
+    queued = deliveries_queue(delivery_ids=ids) if ids else []
+    if dispatched or ids:
+        logger.info("sweep: %d events dispatched, %d deliveries queued", dispatched, len(queued))
+    return SweepResult(events_dispatched=dispatched, deliveries_queued=len(queued))
+
+
+def sftp_runs_due() -> list[int]:
+    """Claim the SFTP destinations whose interval has come round and queue one run each."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = [
+            d
+            for d in Destination.objects.select_for_update(skip_locked=True).filter(
+                channel=Channel.SFTP, enabled=True
+            )
+            if d.sftp_last_run_at is None
+            or d.sftp_last_run_at + timedelta(minutes=d.sftp_interval_minutes)
+            <= now + timedelta(seconds=5)
+        ]
+        ids = [d.pk for d in due]
+        if ids:
+            Destination.objects.filter(pk__in=ids).update(sftp_last_run_at=now)
+
+            def publish() -> None:
+                for pk in ids:
+                    task_publish("delivery.sftp_run", args=[pk])
+
+            transaction.on_commit(publish)
+    return ids
+
+
+def sftp_run(*, destination_id: int, limit: int = 5000) -> dict[int, str]:
+    """One run of one SFTP destination: its due deliveries over one connection."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                _claimable(now),
+                destination_id=destination_id,
+                channel=Channel.SFTP,
+                next_attempt_at__lte=now,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+    if not ids:
+        return {}
+    deliveries = list(Delivery.objects.filter(pk__in=ids).order_by("pk"))
+    return deliveries_process_batch(deliveries=deliveries)

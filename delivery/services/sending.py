@@ -1,0 +1,463 @@
+"""Sending: claim due rows, send them through their channel, record every attempt.
+
+A failure for good tells the supplier once (a failure notice); a 410 turns the destination off.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from orders.documents import iso
+from orders.models import OrderLine
+from suppliers.models import Supplier
+
+from ..channels import DeliveryFailed, SendResult, channel_get
+from ..channels.base import NotSent
+from ..db import bookkeeping_atomic
+from ..dispatcher import email_identity
+from ..models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryPurpose,
+    DeliveryStatus,
+    Destination,
+    MonthlySummary,
+)
+from ..queue import deliveries_queue
+
+logger = logging.getLogger(__name__)
+
+RESPONSE_EXCERPT_CHARS = 4096
+
+
+def retry_delay_seconds(*, attempt: int) -> float | None:
+    """Delay before try `attempt + 1` after try `attempt` failed; None when none is left."""
+    schedule = list(settings.DELIVERY_RETRY_SCHEDULE)
+    if attempt >= len(schedule):
+        return None
+    delay = float(schedule[attempt])
+    return delay * random.uniform(0.9, 1.1) if delay else 0.0  # noqa: S311 - jitter
+
+
+def _claimable(now) -> Q:
+    return Q(status=DeliveryStatus.PENDING) & (
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+
+
+def _due(now) -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+
+
+# Channels whose due rows for one destination go out together over one connection.
+BATCHED_CHANNELS = (Channel.EMAIL, Channel.WEBHOOK)
+
+
+def _claim(
+    *,
+    delivery_ids: list[int] | None = None,
+    destination_id: int | None = None,
+    limit: int = 0,
+    lease_seconds: float | None = None,
+    due_only: bool = False,
+):
+    """Take a lease on rows by one conditional UPDATE; return (token, rows won).
+
+    The rows are `delivery_ids`, or up to `limit` due rows of one destination. The lease end
+    is the token: a row is ours while its claimed_until equals it. A worker killed mid-send
+    lets it lapse; a worker that outlived its lease finds the token changed and records its
+    attempt without moving the row. The rows come back with their order and its lines (or
+    their monthly summary and its retailer) loaded, so a channel needs no further query to
+    render them.
+    """
+    now = timezone.now()
+    token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
+    if destination_id is not None:
+        scope = Q(destination_id=destination_id, channel__in=BATCHED_CHANNELS)
+        picked = (
+            Delivery.objects.filter(_claimable(now), _due(now), scope)
+            .order_by("next_attempt_at", "pk")
+            .values("pk")[:limit]
+        )
+        wanted = Q(pk__in=picked)
+    else:
+        wanted = scope = Q(pk__in=delivery_ids or [])
+    claimable = Delivery.objects.filter(_claimable(now)).filter(wanted)
+    if due_only:
+        claimable = claimable.filter(_due(now))
+    with bookkeeping_atomic():
+        won = claimable.update(
+            attempt_count=F("attempt_count") + 1, claimed_until=token, updated_at=now
+        )
+    if not won:
+        return token, []
+    rows = list(
+        Delivery.objects.select_related(
+            "destination",
+            "event__order__supplier",
+            "event__order__retailer",
+            "summary__retailer",
+        )
+        .filter(claimed_until=token, status=DeliveryStatus.PENDING)
+        .filter(scope)
+        .order_by(*(["pk"] if won > 1 else []))
+    )
+    _attach_order_lines(rows)
+    return token, rows
+
+
+def _attach_order_lines(deliveries: list[Delivery]) -> None:
+    """Load the lines of every delivery's order in one query (a lean prefetch)."""
+    orders = {d.event.order_id: d.event.order for d in deliveries if d.event_id is not None}
+    if not orders:
+        return
+    lines: dict[int, list[OrderLine]] = {pk: [] for pk in orders}
+    for line in OrderLine.objects.filter(order_id__in=list(orders)).order_by("order_id", "line_no"):
+        lines[line.order_id].append(line)
+    for pk, order in orders.items():
+        order._prefetched_objects_cache = {"lines": _lines_queryset(order, lines[pk])}
+
+
+def _lines_queryset(order, lines: list[OrderLine]):
+    """A lines manager result that `order.lines.all()` serves from memory."""
+    queryset = order.lines.all()
+    queryset._result_cache = lines
+    queryset._prefetch_done = True
+    return queryset
+
+
+def _skip_reason(delivery: Delivery) -> str | None:
+    destination = delivery.destination
+    if destination is not None and not destination.enabled:
+        return f"the {destination.channel} channel is off"
+    return None
+
+
+def _outcome_of(func, *args):
+    try:
+        return func(*args)
+    except DeliveryFailed as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - a bug or unexpected error: retry, and log it
+        logger.exception("delivery: unexpected error in %s", getattr(func, "__qualname__", func))
+        return DeliveryFailed(f"internal error: {type(exc).__name__}: {exc}"[:500])
+
+
+def _cancel_skipped(deliveries) -> list[Delivery]:
+    """Drop (cancel) rows whose destination is off; return the rest."""
+    keep = []
+    for delivery in deliveries:
+        skip = _skip_reason(delivery)
+        if skip:
+            _delivery_cancel(delivery=delivery, reason=skip)
+        else:
+            keep.append(delivery)
+    return keep
+
+
+def delivery_send(*, delivery_id: int) -> str:
+    """Send one due delivery (if no other worker holds it); return what happened.
+
+    After a success, the destination's other due rows (up to DELIVERY_DESTINATION_BATCH)
+    go out too, over the same connection; their own tasks then find nothing to do.
+    """
+    nothing = "nothing to send (not due, not pending, held, or its channel is off)"
+    now = timezone.now()
+    # A plain read first: a row that went out with its destination's batch (the common
+    # case for a task that finds nothing) costs one query, not a transaction.
+    if not Delivery.objects.filter(_claimable(now), _due(now), pk=delivery_id).exists():
+        return nothing
+    token, rows = _claim(delivery_ids=[delivery_id], due_only=True)
+    rows = _cancel_skipped(rows)
+    if not rows:
+        return nothing
+    delivery = rows[0]
+    started_at = timezone.now()
+    t0 = time.monotonic()
+    outcome = _outcome_of(channel_get(delivery.channel).send, delivery)
+    duration_ms = int((time.monotonic() - t0) * 1000)
+    result = _record(
+        delivery=delivery,
+        token=token,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        outcome=outcome,
+    )
+    batch = settings.DELIVERY_DESTINATION_BATCH
+    if (
+        result == "delivered"
+        and batch > 1
+        and delivery.destination_id is not None
+        and delivery.channel in BATCHED_CHANNELS
+    ):
+        # The lease covers the whole batch at the channel's timeout for every row.
+        per_row = (
+            settings.WEBHOOK_TIMEOUT_SECONDS
+            if delivery.channel == Channel.WEBHOOK
+            else (settings.EMAIL_TIMEOUT or 60)
+        )
+        lease = settings.DELIVERY_CLAIM_SECONDS + batch * per_row
+        token, more = _claim(
+            destination_id=delivery.destination_id, limit=batch, lease_seconds=lease
+        )
+        more = _cancel_skipped(more)
+        if more:
+            _send_claimed(token=token, rows=more)
+    return result
+
+
+def deliveries_process_batch(*, deliveries) -> dict[int, str]:
+    """Send several deliveries, one channel batch (one connection) per channel."""
+    ids = [d.pk for d in deliveries]
+    candidates = _cancel_skipped(
+        Delivery.objects.select_related("destination").filter(
+            pk__in=ids, status=DeliveryStatus.PENDING
+        )
+    )
+    if not candidates:
+        return {}
+    lease = max(settings.DELIVERY_CLAIM_SECONDS, 600)
+    token, rows = _claim(delivery_ids=[d.pk for d in candidates], lease_seconds=lease)
+    return _send_claimed(token=token, rows=rows)
+
+
+def _send_claimed(*, token, rows: list[Delivery]) -> dict[int, str]:
+    """Send claimed rows, one channel batch per channel, and record every outcome."""
+    by_channel: dict[str, list[Delivery]] = {}
+    for delivery in rows:
+        by_channel.setdefault(delivery.channel, []).append(delivery)
+    outcomes: dict[int, str] = {}
+    for channel_name, batch in by_channel.items():
+        started_at = timezone.now()
+        t0 = time.monotonic()
+        results = _outcome_of(channel_get(channel_name).send_batch, batch)
+        if isinstance(results, DeliveryFailed):
+            results = {d.pk: results for d in batch}
+        duration_ms = int((time.monotonic() - t0) * 1000 / max(len(batch), 1))
+        skipped = [d for d in batch if isinstance(results.get(d.pk), NotSent)]
+        if skipped:
+            _release(deliveries=skipped, token=token)
+            outcomes.update({d.pk: "released" for d in skipped})
+        delivered = [d for d in batch if isinstance(results.get(d.pk), SendResult)]
+        if delivered:
+            outcomes.update(
+                _record_delivered(
+                    deliveries=delivered,
+                    results=results,
+                    token=token,
+                    started_at=started_at,
+                    duration_ms=duration_ms,
+                )
+            )
+        for delivery in batch:
+            if delivery.pk in outcomes:
+                continue
+            outcome = results.get(delivery.pk) or DeliveryFailed("the channel gave no result")
+            outcomes[delivery.pk] = _record(
+                delivery=delivery,
+                token=token,
+                started_at=started_at,
+                duration_ms=duration_ms,
+                outcome=outcome,
+            )
+    return outcomes
+
+
+def _release(*, deliveries: list[Delivery], token) -> None:
+    """Give claimed rows back untried: no attempt is counted, the sweeper queues them."""
+    Delivery.objects.filter(
+        pk__in=[d.pk for d in deliveries], claimed_until=token, status=DeliveryStatus.PENDING
+    ).update(
+        claimed_until=None,
+        attempt_count=F("attempt_count") - 1,
+        queued_at=None,
+        updated_at=timezone.now(),
+    )
+
+
+def _delivery_cancel(*, delivery: Delivery, reason: str) -> None:
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.CANCELLED,
+        last_error=reason[:1000],
+        claimed_until=None,
+        next_attempt_at=None,
+        updated_at=timezone.now(),
+    )
+
+
+def _attempt(*, delivery: Delivery, started_at, duration_ms: int, outcome) -> DeliveryAttempt:
+    ok = isinstance(outcome, SendResult)
+    return DeliveryAttempt(
+        delivery_id=delivery.pk,
+        started_at=started_at,
+        duration_ms=max(duration_ms, 0),
+        success=ok,
+        status_code=outcome.status_code,
+        error="" if ok else str(outcome)[:2000],
+        response_excerpt=(outcome.response_excerpt or "")[:RESPONSE_EXCERPT_CHARS],
+    )
+
+
+@bookkeeping_atomic()
+def _record_delivered(*, deliveries, results, token, started_at, duration_ms) -> dict[int, str]:
+    DeliveryAttempt.objects.bulk_create(
+        [
+            _attempt(
+                delivery=d, started_at=started_at, duration_ms=duration_ms, outcome=results[d.pk]
+            )
+            for d in deliveries
+        ]
+    )
+    _mark_delivered(deliveries=deliveries, token=token)
+    return {d.pk: "delivered" for d in deliveries}
+
+
+def _mark_delivered(*, deliveries: list[Delivery], token) -> list[Delivery]:
+    """Move the rows still ours (claimed with `token`) to delivered; return those.
+
+    One UPDATE in the common case (every row still ours); only when some lease was lost is
+    a second query needed to tell which rows this worker moved (its `delivered_at`).
+    """
+    now = timezone.now()
+    won = Delivery.objects.filter(
+        pk__in=[d.pk for d in deliveries], claimed_until=token, status=DeliveryStatus.PENDING
+    ).update(
+        status=DeliveryStatus.DELIVERED,
+        delivered_at=now,
+        claimed_until=None,
+        next_attempt_at=None,
+        last_error="",
+        updated_at=now,
+    )
+    if won == len(deliveries):
+        delivered = list(deliveries)
+    elif not won:
+        delivered = []
+    else:
+        ids = set(
+            Delivery.objects.filter(
+                pk__in=[d.pk for d in deliveries], delivered_at=now
+            ).values_list("pk", flat=True)
+        )
+        delivered = [d for d in deliveries if d.pk in ids]
+    _summaries_mark_sent(summary_ids=[d.summary_id for d in delivered], now=now)
+    return delivered
+
+
+def _summaries_mark_sent(*, summary_ids: list, now) -> None:
+    """A monthly summary counts as sent when its first email is delivered."""
+    ids = [pk for pk in summary_ids if pk is not None]
+    if ids:
+        MonthlySummary.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=now)
+
+
+def _record(
+    *,
+    delivery: Delivery,
+    token,
+    started_at,
+    duration_ms: int,
+    outcome: SendResult | DeliveryFailed,
+) -> str:
+    """Write the attempt and move the row on: delivered, next try, or failed for good."""
+    now = timezone.now()
+    ok = isinstance(outcome, SendResult)
+    ours = Delivery.objects.filter(
+        pk=delivery.pk, claimed_until=token, status=DeliveryStatus.PENDING
+    )
+    with bookkeeping_atomic():
+        _attempt(
+            delivery=delivery, started_at=started_at, duration_ms=duration_ms, outcome=outcome
+        ).save()
+        if ok:
+            _mark_delivered(deliveries=[delivery], token=token)
+            return "delivered"
+        error = str(outcome)[:1000]
+        delay = retry_delay_seconds(attempt=delivery.attempt_count) if outcome.retryable else None
+        if delay is not None:
+            countdown = delay if delay <= settings.DELIVERY_MAX_COUNTDOWN_SECONDS else None
+            won = ours.update(
+                next_attempt_at=now + timedelta(seconds=delay),
+                claimed_until=None,
+                last_error=error,
+                queued_at=now + timedelta(seconds=delay) if countdown is not None else None,
+                updated_at=now,
+            )
+            if won and countdown is not None and delivery.channel != Channel.SFTP:
+                transaction.on_commit(
+                    lambda: deliveries_queue(delivery_ids=[delivery.pk], countdown=countdown)
+                )
+            return "retry"
+        won = ours.update(
+            status=DeliveryStatus.FAILED,
+            claimed_until=None,
+            next_attempt_at=None,
+            last_error=error,
+            updated_at=now,
+        )
+        if won:
+            delivery.last_error, delivery.status = error, DeliveryStatus.FAILED
+            if outcome.disable_destination and delivery.destination_id:
+                _destination_gone(delivery=delivery, error=error)
+            _failure_notice_create(failed=delivery)
+        return "failed"
+
+
+def _destination_gone(*, delivery: Delivery, error: str) -> None:
+    """The receiver said 410 Gone: turn that destination off; its other pending rows stop."""
+    now = timezone.now()
+    Destination.objects.filter(pk=delivery.destination_id).update(
+        enabled=False, disabled_reason=f"{error} ({iso(now)})"[:300], updated_at=now
+    )
+    Delivery.objects.filter(
+        destination_id=delivery.destination_id, status=DeliveryStatus.PENDING
+    ).exclude(pk=delivery.pk).update(
+        status=DeliveryStatus.CANCELLED,
+        last_error="the destination was turned off after 410 Gone",
+        claimed_until=None,
+        next_attempt_at=None,
+        updated_at=now,
+    )
+
+
+def supplier_notice_addresses(*, supplier: Supplier) -> str:
+    email = Destination.objects.filter(supplier=supplier, channel=Channel.EMAIL).first()
+    return (email.email_addresses if email and email.email_addresses else "") or (
+        supplier.order_emails
+    )
+
+
+def _failure_notice_create(*, failed: Delivery) -> Delivery | None:
+    """Tell the supplier's order email that a delivery of theirs failed for good (once)."""
+    if failed.supplier_id is None or failed.purpose != DeliveryPurpose.SUPPLIER_ORDER:
+        return None  # retailer mail and notices themselves: ops sees them in the log
+    supplier = failed.supplier
+    now = timezone.now()
+    notice = Delivery(
+        event_id=failed.event_id,
+        summary_id=failed.summary_id,
+        supplier=supplier,
+        destination=None,
+        channel=Channel.EMAIL,
+        purpose=DeliveryPurpose.FAILURE_NOTICE,
+        target_key=f"notice:{failed.pk}",
+        recipient=supplier_notice_addresses(supplier=supplier),
+        identity=email_identity(key=f"notice-{failed.pk}"),
+        cause=failed,
+        next_attempt_at=now,
+        queued_at=now,
+    )
+    if Delivery.objects.filter(identity=notice.identity).exists():
+        return None
+    notice.save()
+    transaction.on_commit(lambda: deliveries_queue(delivery_ids=[notice.pk]))
+    return notice
