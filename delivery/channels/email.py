@@ -7,7 +7,7 @@ import socket
 
 from django.core.mail import get_connection
 
-from ..emails import email_render
+from ..emails import email_prepare, email_render
 from .base import BaseChannel, DeliveryFailed, SendResult
 
 
@@ -40,6 +40,7 @@ class EmailChannel(BaseChannel):
     def _send_all(self, deliveries: list) -> dict:
         results: dict = {}
         messages = {}
+        email_prepare(deliveries)
         for delivery in deliveries:
             try:
                 messages[delivery.pk] = email_render(delivery)

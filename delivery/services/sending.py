@@ -30,9 +30,9 @@ from ..models import (
     DeliveryPurpose,
     DeliveryStatus,
     Destination,
-    MonthlySummary,
 )
 from ..queue import deliveries_queue
+from ..signals import deliveries_delivered
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +75,9 @@ def _claim(
     The rows are `delivery_ids`, or up to `limit` due rows of one destination. The lease end
     is the token: a row is ours while its claimed_until equals it. A worker killed mid-send
     lets it lapse; a worker that outlived its lease finds the token changed and records its
-    attempt without moving the row. The rows come back with their order and its lines (or
-    their monthly summary and its retailer) loaded, so a channel needs no further query to
-    render them.
+    attempt without moving the row. The rows come back with their order and its lines
+    loaded, so a channel needs no further query to render them (rows of another source, e.g.
+    a monthly summary, are loaded by their renderer's `prepare`, once per batch).
     """
     now = timezone.now()
     token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
@@ -105,7 +105,6 @@ def _claim(
             "destination",
             "event__order__supplier",
             "event__order__retailer",
-            "summary__retailer",
         )
         .filter(claimed_until=token, status=DeliveryStatus.PENDING)
         .filter(scope)
@@ -349,15 +348,12 @@ def _mark_delivered(*, deliveries: list[Delivery], token) -> list[Delivery]:
             ).values_list("pk", flat=True)
         )
         delivered = [d for d in deliveries if d.pk in ids]
-    _summaries_mark_sent(summary_ids=[d.summary_id for d in delivered], now=now)
+    if delivered:
+        for delivery in delivered:
+            delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
+        # In this transaction: a source (statements' summaries) records it with the rows.
+        deliveries_delivered.send(sender=Delivery, deliveries=delivered)
     return delivered
-
-
-def _summaries_mark_sent(*, summary_ids: list, now) -> None:
-    """A monthly summary counts as sent when its first email is delivered."""
-    ids = [pk for pk in summary_ids if pk is not None]
-    if ids:
-        MonthlySummary.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=now)
 
 
 def _record(
@@ -444,7 +440,6 @@ def _failure_notice_create(*, failed: Delivery) -> Delivery | None:
     now = timezone.now()
     notice = Delivery(
         event_id=failed.event_id,
-        summary_id=failed.summary_id,
         supplier=supplier,
         destination=None,
         channel=Channel.EMAIL,

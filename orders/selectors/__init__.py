@@ -7,16 +7,6 @@
 `from orders.selectors import X` keeps working for each public name.
 """
 
-from .figures import (
-    SUMMARY_FIGURES_VERSION,
-    month_bounds,
-    month_first_day,
-    month_last_closed,
-    month_next,
-    month_previous,
-    retailer_month_figures,
-    retailer_month_figures_many,
-)
 from .history import (
     HISTORY_FIELDS,
     PORTAL_MAX_PAGE_SIZE,
@@ -48,18 +38,12 @@ __all__ = [
     "HISTORY_FIELDS",
     "PORTAL_MAX_PAGE_SIZE",
     "PORTAL_PAGE_SIZE",
-    "SUMMARY_FIGURES_VERSION",
     "HistoryDashboard",
     "HistoryFilters",
     "HistoryPage",
     "HistoryRow",
     "OrderPage",
     "OrderPosition",
-    "month_bounds",
-    "month_first_day",
-    "month_last_closed",
-    "month_next",
-    "month_previous",
     "order_get_for_supplier",
     "order_history_cursor_decode",
     "order_history_cursor_encode",
@@ -72,7 +56,5 @@ __all__ = [
     "order_portal_detail",
     "order_portal_get",
     "retailer_for_api_key",
-    "retailer_month_figures",
-    "retailer_month_figures_many",
     "supplier_api_settled_before",
 ]

@@ -1,4 +1,6 @@
-"""A retailer's month: the figures of its monthly summary and the commission rules."""
+"""A retailer's month: the figures of its monthly summary and the commission rules.
+
+Reads orders only (statements depends on orders, never the other way round)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ from django.db import connections
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
+from orders.models import CancellationReason, Order, OrderEvent, OrderStatus, Retailer
 from orders_portal.db import timestamptz_compiled
 from suppliers.models import Supplier
 
-from ..models import CancellationReason, Order, OrderEvent, OrderStatus, Retailer
+from .months import month_bounds, month_first_day
 
 # The rule (docs/summaries.md): a month's summary counts the orders placed in that month
 # (placed_at in [local midnight on the 1st, local midnight on the next 1st), TIME_ZONE) as
@@ -42,33 +45,6 @@ _SUMMARY_ORDER_FIELDS = (
     "cancellation_reason",
     "cancellation_note",
 )
-
-
-def month_first_day(value: date) -> date:
-    return date(value.year, value.month, 1)
-
-
-def month_next(month: date) -> date:
-    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-
-
-def month_previous(month: date) -> date:
-    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
-
-
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    """[start, end) of a month: local midnight on its 1st to local midnight on the next 1st."""
-    tz = timezone.get_default_timezone()
-    start = datetime(month.year, month.month, 1, tzinfo=tz)
-    nxt = month_next(month)
-    end = datetime(nxt.year, nxt.month, 1, tzinfo=tz)
-    return start, end
-
-
-def month_last_closed(*, now: datetime | None = None) -> date:
-    """The month before the current one, in TIME_ZONE: what the 1st-of-month run summarises."""
-    local = timezone.localtime(now or timezone.now())
-    return month_previous(month_first_day(local.date()))
 
 
 def _money(value: Decimal) -> str:
