@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 
+from .channels import channel_get
 from .models import Delivery, DeliveryAttempt, Destination
 from .services import delivery_redeliver
 
@@ -24,11 +25,7 @@ class DestinationAdmin(admin.ModelAdmin):
 
     @admin.display(description="target")
     def target(self, obj):
-        if obj.channel == "email":
-            return obj.email_addresses
-        if obj.channel == "webhook":
-            return obj.webhook_url
-        return f"{obj.sftp_username}@{obj.sftp_host}:{obj.sftp_port}{obj.sftp_path}"
+        return channel_get(obj.channel).target(obj)
 
     @admin.display(description="secret set", boolean=True)
     def secret_set(self, obj):

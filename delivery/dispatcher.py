@@ -14,33 +14,20 @@ from django.utils import timezone
 from orders.models import OrderEvent, OrderEventType
 from suppliers.models import SupplierMembership
 
+from .channels import channel_get, channels_where
+from .channels.email import email_identity
 from .db import bookkeeping_atomic
-from .emails import email_domain
 from .models import Channel, Delivery, DeliveryPurpose, DeliveryStatus, Destination
 from .queue import deliveries_queue
 
-# What each channel sends when the destination lists no event types of its own.
-CHANNEL_EVENT_TYPES: dict[str, frozenset[str]] = {
-    Channel.EMAIL: frozenset({OrderEventType.CREATED}),
-    Channel.WEBHOOK: frozenset(OrderEventType.values),
-    # One file per order: only new orders go to the file drop.
-    Channel.SFTP: frozenset({OrderEventType.CREATED}),
-}
 
-
-def destination_wants(*, destination: Destination, event: OrderEvent) -> bool:
-    supported = CHANNEL_EVENT_TYPES[destination.channel]
-    if destination.channel == Channel.SFTP:
-        return event.type in supported
-    if destination.event_types:
-        return event.type in destination.event_types and (
-            destination.channel != Channel.EMAIL or event.type != OrderEventType.UPDATED
-        )
-    return event.type in supported
-
-
-def email_identity(*, key: str) -> str:
-    return f"<{key}@{email_domain()}>"
+def destination_wants(
+    *, destination: Destination, event: OrderEvent, cancelled_by_supplier: bool = False
+) -> bool:
+    """Whether this destination gets a message about this event (its channel decides)."""
+    return channel_get(destination.channel).wants(
+        destination=destination, event=event, cancelled_by_supplier=cancelled_by_supplier
+    )
 
 
 def _supplier_rows(
@@ -51,30 +38,11 @@ def _supplier_rows(
     for destination in destinations:
         if not destination.enabled:
             continue
-        wants = destination_wants(destination=destination, event=event)
-        if (
-            not wants
-            and destination.channel == Channel.EMAIL
-            and not destination.event_types
-            and event.type == OrderEventType.CANCELLED
-            and not cancelled_by_supplier
+        if not destination_wants(
+            destination=destination, event=event, cancelled_by_supplier=cancelled_by_supplier
         ):
-            # A cancellation the supplier did not make itself (ops, the retailer): tell it.
-            wants = True
-        if not wants:
             continue
-        target_key = f"destination:{destination.pk}"
-        if destination.channel == Channel.EMAIL:
-            identity = email_identity(key=f"order-event-{event.pk}.d{destination.pk}")
-            recipient = destination.email_addresses or order.supplier.order_emails
-        elif destination.channel == Channel.WEBHOOK:
-            identity = f"msg_{event.pk}_{destination.pk}"
-            recipient = destination.webhook_url
-        else:
-            identity = f"{order.number}.{destination.sftp_format}"
-            recipient = (
-                f"sftp://{destination.sftp_host}:{destination.sftp_port}{destination.sftp_path}"
-            )
+        channel = channel_get(destination.channel)
         rows.append(
             Delivery(
                 event=event,
@@ -82,11 +50,11 @@ def _supplier_rows(
                 destination=destination,
                 channel=destination.channel,
                 purpose=DeliveryPurpose.SUPPLIER_ORDER,
-                target_key=target_key,
-                recipient=recipient,
-                identity=identity,
+                target_key=f"destination:{destination.pk}",
+                recipient=channel.recipient(destination=destination, order=order),
+                identity=channel.identity(destination=destination, event=event),
                 next_attempt_at=now,
-                queued_at=None if destination.channel == Channel.SFTP else now,
+                queued_at=None if channel.scheduled else now,
             )
         )
     return rows
@@ -182,7 +150,7 @@ def _dispatch(*, event_ids: list[int], rows_may_exist: bool) -> list[int]:
                 Delivery.objects.filter(
                     event_id__in=[e.pk for e in events], status=DeliveryStatus.PENDING
                 )
-                .exclude(channel=Channel.SFTP)
+                .exclude(channel__in=channels_where(scheduled=True))
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
@@ -190,7 +158,7 @@ def _dispatch(*, event_ids: list[int], rows_may_exist: bool) -> list[int]:
             # The events are locked and undispatched, so their rows are new: the unique
             # constraint would refuse a duplicate (and send us to the path above).
             created = Delivery.objects.bulk_create(rows)
-            to_queue = [row.pk for row in created if row.channel != Channel.SFTP]
+            to_queue = [row.pk for row in created if not channel_get(row.channel).scheduled]
         OrderEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=now)
         transaction.on_commit(lambda: deliveries_queue(delivery_ids=to_queue))
     return to_queue

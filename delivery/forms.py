@@ -2,7 +2,8 @@
 
 from django import forms
 
-from .models import Channel, DeliveryStatus, FileFormat
+from .formats import format_choices
+from .models import Channel, DeliveryStatus
 
 
 class ServiceErrorsMixin:
@@ -75,7 +76,7 @@ class SftpChannelForm(ServiceErrorsMixin, forms.Form):
     interval_minutes = forms.IntegerField(
         label="Send files every (minutes)", initial=15, required=False
     )
-    file_format = forms.ChoiceField(label="File format", choices=FileFormat.choices)
+    file_format = forms.ChoiceField(label="File format", choices=format_choices)
 
 
 class DeliveryFilterForm(forms.Form):

@@ -1,11 +1,12 @@
-"""Standard Webhooks v1 signatures and secrets (https://www.standardwebhooks.com/)."""
+"""Standard Webhooks secrets (https://www.standardwebhooks.com/): made, checked, decoded.
+
+Messages are signed by the `standardwebhooks` library (delivery/channels/webhook.py).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import secrets
 
 from django.core.exceptions import ValidationError
@@ -33,9 +34,3 @@ def webhook_secret_clean(*, value: str, field: str = "secret") -> str:
     if len(key) < 16:
         raise ValidationError({field: ["The secret must hold at least 16 random bytes."]})
     return value
-
-
-def webhook_sign(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(webhook_secret_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()

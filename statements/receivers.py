@@ -5,7 +5,6 @@ the rows delivered, so a summary is marked sent exactly when its delivery is.
 """
 
 from django.dispatch import receiver
-from django.utils import timezone
 
 from delivery.models import Delivery
 from delivery.signals import deliveries_delivered
@@ -14,6 +13,5 @@ from .services import summaries_mark_sent_for
 
 
 @receiver(deliveries_delivered, sender=Delivery, dispatch_uid="statements.summaries_mark_sent")
-def summaries_delivered(sender, *, deliveries: list[Delivery], **kwargs) -> None:
-    now = max((d.delivered_at for d in deliveries if d.delivered_at), default=None)
-    summaries_mark_sent_for(deliveries=deliveries, now=now or timezone.now())
+def summaries_delivered(sender, *, deliveries: list[Delivery], delivered_at, **kwargs) -> None:
+    summaries_mark_sent_for(deliveries=deliveries, now=delivered_at)

@@ -23,7 +23,7 @@ from django.db.models import CharField, Exists, JSONField, OuterRef, Subquery, V
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from delivery.dispatcher import email_identity
+from delivery.channels.email import email_identity
 from delivery.models import Channel, Delivery, DeliveryPurpose, DeliveryStatus
 from delivery.queue import deliveries_queue
 from orders.models import Retailer

@@ -26,4 +26,20 @@ def channel_get(name: str) -> BaseChannel:
     return import_string(CHANNELS[name])()
 
 
-__all__ = ["CHANNELS", "BaseChannel", "DeliveryFailed", "SendResult", "channel_get"]
+def channels_where(**facts) -> list[str]:
+    """The names of the channels with these facts, e.g. channels_where(scheduled=True)."""
+    return [
+        name
+        for name in CHANNELS
+        if all(getattr(channel_get(name), fact) == value for fact, value in facts.items())
+    ]
+
+
+__all__ = [
+    "CHANNELS",
+    "BaseChannel",
+    "DeliveryFailed",
+    "SendResult",
+    "channel_get",
+    "channels_where",
+]

@@ -42,7 +42,24 @@ class SendResult:
 
 
 class BaseChannel:
+    """How one kind of destination is reached, and the facts the engine asks of it.
+
+    The dispatcher and the sending code ask these instead of testing a channel's name.
+    """
+
     name: str = ""
+    # What a destination of this channel gets when it lists no event types of its own.
+    default_event_types: frozenset[str] = frozenset()
+    # Event types a destination may list; others are never sent on this channel.
+    allowed_event_types: frozenset[str] = frozenset()
+    # Scheduled channels send at the destination's interval, in one run over one connection,
+    # and their rows are never queued one by one; immediate ones are queued at once.
+    scheduled: bool = False
+    # After a success, an immediate channel sends that destination's other due rows too,
+    # over the same connection (DELIVERY_DESTINATION_BATCH).
+    batched: bool = False
+    # The destination holds a signing secret (rotated in the portal).
+    signed: bool = False
 
     def send(self, delivery) -> SendResult:
         """Send one delivery, or raise DeliveryFailed."""
@@ -57,6 +74,38 @@ class BaseChannel:
             except DeliveryFailed as exc:
                 results[delivery.pk] = exc
         return results
+
+    def wants(self, *, destination, event, cancelled_by_supplier: bool) -> bool:
+        """Whether this destination gets a message about this order event."""
+        if destination.event_types:
+            return event.type in destination.event_types and event.type in self.allowed_event_types
+        return event.type in self.default_event_types
+
+    def identity(self, *, destination, event) -> str:
+        """What the receiver dedupes on; the same for every try and redelivery of the row."""
+        raise NotImplementedError
+
+    def recipient(self, *, destination, order) -> str:
+        """Where the message goes, as a person reads it in the portal."""
+        raise NotImplementedError
+
+    def target(self, destination) -> str:
+        """The destination's address as ops reads it in the admin."""
+        return ""
+
+    def row_timeout_seconds(self) -> float:
+        """How long one row may take to send (its share of a batch's lease)."""
+        return 60.0
+
+    def lease_seconds(self, *, rows: int) -> float:
+        """How long a worker holds `rows` claimed rows of this channel before they lapse."""
+        from django.conf import settings
+
+        return settings.DELIVERY_CLAIM_SECONDS + rows * self.row_timeout_seconds()
+
+    def run_due(self, *, destination, now) -> bool:
+        """For a scheduled channel: whether the destination's next run has come."""
+        return False
 
 
 def delivery_order(delivery):

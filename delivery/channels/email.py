@@ -5,9 +5,12 @@ from __future__ import annotations
 import smtplib
 import socket
 
+from django.conf import settings
 from django.core.mail import get_connection
 
-from ..emails import email_prepare, email_render
+from orders.models import OrderEventType
+
+from ..emails import email_domain, email_prepare, email_render
 from .base import BaseChannel, DeliveryFailed, SendResult
 
 
@@ -28,8 +31,41 @@ def _failure(exc: Exception) -> DeliveryFailed:
     raise exc
 
 
+def email_identity(*, key: str) -> str:
+    """A Message-ID on our own domain; `key` makes it the row's for good."""
+    return f"<{key}@{email_domain()}>"
+
+
 class EmailChannel(BaseChannel):
     name = "email"
+    default_event_types = frozenset({OrderEventType.CREATED})
+    # An edit of an order is not mailed: the supplier works from the first email and the portal.
+    allowed_event_types = frozenset(set(OrderEventType.values) - {OrderEventType.UPDATED})
+    batched = True
+
+    def wants(self, *, destination, event, cancelled_by_supplier: bool) -> bool:
+        if super().wants(
+            destination=destination, event=event, cancelled_by_supplier=cancelled_by_supplier
+        ):
+            return True
+        # A cancellation the supplier did not make itself (ops, the retailer): tell it.
+        return (
+            not destination.event_types
+            and event.type == OrderEventType.CANCELLED
+            and not cancelled_by_supplier
+        )
+
+    def identity(self, *, destination, event) -> str:
+        return email_identity(key=f"order-event-{event.pk}.d{destination.pk}")
+
+    def target(self, destination) -> str:
+        return destination.email_addresses
+
+    def recipient(self, *, destination, order) -> str:
+        return destination.email_addresses or order.supplier.order_emails
+
+    def row_timeout_seconds(self) -> float:
+        return float(settings.EMAIL_TIMEOUT or 60)
 
     def send(self, delivery) -> SendResult:
         return self._send_all([delivery])[delivery.pk]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from datetime import timedelta
 
 from orders.documents import orders_with_document_relations
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderEventType
 
 from .. import sftp as sftp_plumbing
 from ..formats import UnknownFormat, format_get
@@ -42,6 +43,35 @@ def _orders_by_delivery(deliveries: list) -> dict[int, Order]:
 
 class SftpChannel(BaseChannel):
     name = "sftp"
+    # One file per order: only new orders go to the file drop, whatever the destination lists.
+    default_event_types = frozenset({OrderEventType.CREATED})
+    allowed_event_types = default_event_types
+    scheduled = True
+
+    def wants(self, *, destination, event, cancelled_by_supplier: bool) -> bool:
+        return event.type in self.default_event_types
+
+    def identity(self, *, destination, event) -> str:
+        # The file name: a retry or a redelivery replaces the same file.
+        return f"{event.order.number}.{destination.sftp_format}"
+
+    def target(self, destination) -> str:
+        d = destination
+        return f"{d.sftp_username}@{d.sftp_host}:{d.sftp_port}{d.sftp_path}"
+
+    def recipient(self, *, destination, order) -> str:
+        return f"sftp://{destination.sftp_host}:{destination.sftp_port}{destination.sftp_path}"
+
+    def lease_seconds(self, *, rows: int) -> float:
+        from django.conf import settings
+
+        # A run holds its rows for the whole upload over one connection.
+        return max(settings.DELIVERY_CLAIM_SECONDS, 600)
+
+    def run_due(self, *, destination, now) -> bool:
+        return destination.sftp_last_run_at is None or destination.sftp_last_run_at + timedelta(
+            minutes=destination.sftp_interval_minutes
+        ) <= now + timedelta(seconds=5)
 
     def send(self, delivery) -> SendResult:
         result = self.send_batch([delivery])[delivery.pk]

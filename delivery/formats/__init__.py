@@ -1,7 +1,8 @@
 """Order file formats for the SFTP drop, by name (`Destination.sftp_format`).
 
 Adding a format (say one supplier's own column set) is one `OrderFormat` instance and one line
-here, plus a `FileFormat` choice in delivery/models.py so a destination can select it.
+here: the portal's choices and the service's check read `FORMATS`, and the model field has no
+choices, so no migration is needed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ FORMATS: dict[str, OrderFormat] = {
 
 class UnknownFormat(LookupError):
     pass
+
+
+def format_choices() -> list[tuple[str, str]]:
+    """(name, label) of every format, for a form's choices."""
+    return [(name, fmt.label or name.upper()) for name, fmt in FORMATS.items()]
 
 
 def format_get(name: str) -> OrderFormat:
@@ -37,5 +43,6 @@ __all__ = [
     "OrderFormat",
     "UnknownFormat",
     "csv_cell_neutralise",
+    "format_choices",
     "format_get",
 ]

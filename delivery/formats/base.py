@@ -14,6 +14,7 @@ class OrderFormat:
     """
 
     name: str = ""
+    label: str = ""  # as the portal shows it; the upper-cased name when empty
     extension: str = ""
     content_type: str = "application/octet-stream"
 

@@ -3,9 +3,9 @@
 `from delivery.services import X` is the way in; the modules are how it is kept readable.
 """
 
+from ..channels.webhook import WebhookTestResult, webhook_send_test
 from ..dispatcher import events_dispatch
 from .destinations import (
-    WebhookTestResult,
     destination_disable,
     destination_email_ensure,
     destination_set_email,
@@ -15,7 +15,6 @@ from .destinations import (
     sftp_private_key_clean,
     supplier_onboard,
     webhook_secret_rotate,
-    webhook_send_test,
     webhook_url_clean,
 )
 from .recovery import (

@@ -5,9 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
-import time
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import paramiko
@@ -16,13 +13,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from orders.documents import iso
 from orders.models import OrderEventType
 from suppliers.models import Supplier
 from suppliers.services import emails_clean, supplier_create
 
-from ..channels import DeliveryFailed
-from ..models import Channel, Destination, FileFormat
+from ..channels import channel_get
+from ..formats import FORMATS
+from ..models import Channel, Destination
 from ..signing import webhook_secret_clean, webhook_secret_generate
 
 
@@ -146,7 +143,7 @@ def destination_set_webhook(
 @transaction.atomic
 def webhook_secret_rotate(*, destination: Destination) -> str:
     """A new secret, effective at once; returned to be shown once."""
-    if destination.channel != Channel.WEBHOOK:
+    if not channel_get(destination.channel).signed:
         raise ValidationError({"channel": ["Only a webhook has a signing secret."]})
     secret = webhook_secret_generate()
     Destination.objects.filter(pk=destination.pk).update(
@@ -200,7 +197,7 @@ def destination_set_sftp(
     path: str = "",
     host_key: str = "",
     interval_minutes: int = 15,
-    file_format: str = FileFormat.CSV,
+    file_format: str = "csv",
     hosted: bool = False,
 ) -> Destination:
     """Turn the file drop on; with hosted=True, on the platform's SFTP server."""
@@ -249,9 +246,9 @@ def destination_set_sftp(
         raise ValidationError({"every": ["The interval is a whole number of minutes."]})
     if not 1 <= interval_minutes <= 24 * 60:
         raise ValidationError({"every": ["The interval is 1 to 1440 minutes."]})
-    if file_format not in FileFormat.values:
+    if file_format not in FORMATS:
         raise ValidationError(
-            {"format": [f"Unknown format '{file_format}'; use {', '.join(FileFormat.values)}."]}
+            {"format": [f"Unknown format '{file_format}'; use {', '.join(FORMATS)}."]}
         )
     destination = _destination_for_update(supplier=supplier, channel=Channel.SFTP)
     destination.sftp_hosted = hosted
@@ -286,52 +283,3 @@ def destination_disable(
     destination.disabled_reason = (reason or "turned off")[:300]
     destination.save(update_fields=["enabled", "disabled_reason", "updated_at"])
     return destination
-
-
-@dataclass
-class WebhookTestResult:
-    ok: bool
-    status_code: int | None
-    error: str
-    response_excerpt: str
-    duration_ms: int
-
-
-def webhook_send_test(*, destination: Destination) -> WebhookTestResult:
-    """POST a signed `webhook.test` message now; nothing is stored."""
-    from ..channels.webhook import webhook_post
-
-    if destination.channel != Channel.WEBHOOK or not destination.webhook_url:
-        raise ValidationError({"channel": ["This destination is not a webhook."]})
-    now = timezone.now()
-    body = json.dumps(
-        {
-            "type": "webhook.test",
-            "timestamp": iso(now),
-            "data": {"supplier": destination.supplier.slug},
-        },
-        separators=(",", ":"),
-    ).encode()
-    t0 = time.monotonic()
-    try:
-        result = webhook_post(
-            url=destination.webhook_url,
-            secret=destination.webhook_secret,
-            msg_id=f"msg_test_{destination.pk}_{int(now.timestamp() * 1000)}",
-            body=body,
-        )
-        return WebhookTestResult(
-            ok=True,
-            status_code=result.status_code,
-            error="",
-            response_excerpt=result.response_excerpt,
-            duration_ms=int((time.monotonic() - t0) * 1000),
-        )
-    except DeliveryFailed as exc:
-        return WebhookTestResult(
-            ok=False,
-            status_code=exc.status_code,
-            error=str(exc),
-            response_excerpt=exc.response_excerpt,
-            duration_ms=int((time.monotonic() - t0) * 1000),
-        )

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from suppliers.models import Supplier
 
+from ..channels import channel_get, channels_where
 from ..dispatcher import events_dispatch_pending
 from ..models import Channel, Delivery, DeliveryStatus, Destination
 from ..queue import deliveries_queue, task_publish
@@ -47,7 +48,7 @@ def _deliveries_reset(*, ids: list[int], now) -> int:
         # A row queued that was not reset finds nothing to do (delivery_send checks).
         queue_ids = list(
             Delivery.objects.filter(pk__in=ids)
-            .exclude(channel=Channel.SFTP)
+            .exclude(channel__in=channels_where(scheduled=True))
             .values_list("pk", flat=True)
         )
         if queue_ids:
@@ -115,7 +116,7 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
             .filter(_claimable(now))
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=stale))
-            .exclude(channel=Channel.SFTP)
+            .exclude(channel__in=channels_where(scheduled=True))
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )
@@ -128,17 +129,15 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
 
 
 def sftp_runs_due() -> list[int]:
-    """Claim the SFTP destinations whose interval has come round and queue one run each."""
+    """Claim the scheduled destinations whose interval has come round; queue one run each."""
     now = timezone.now()
     with transaction.atomic():
         due = [
             d
             for d in Destination.objects.select_for_update(skip_locked=True).filter(
-                channel=Channel.SFTP, enabled=True
+                channel__in=channels_where(scheduled=True), enabled=True
             )
-            if d.sftp_last_run_at is None
-            or d.sftp_last_run_at + timedelta(minutes=d.sftp_interval_minutes)
-            <= now + timedelta(seconds=5)
+            if channel_get(d.channel).run_due(destination=d, now=now)
         ]
         ids = [d.pk for d in due]
         if ids:
@@ -161,7 +160,7 @@ def sftp_run(*, destination_id: int, limit: int = 5000) -> dict[int, str]:
             .filter(
                 _claimable(now),
                 destination_id=destination_id,
-                channel=Channel.SFTP,
+                channel__in=channels_where(scheduled=True),
                 next_attempt_at__lte=now,
             )
             .order_by("pk")

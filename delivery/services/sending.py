@@ -19,10 +19,10 @@ from orders.documents import iso
 from orders.models import OrderLine
 from suppliers.models import Supplier
 
-from ..channels import DeliveryFailed, SendResult, channel_get
+from ..channels import DeliveryFailed, SendResult, channel_get, channels_where
 from ..channels.base import NotSent
+from ..channels.email import email_identity
 from ..db import bookkeeping_atomic
-from ..dispatcher import email_identity
 from ..models import (
     Channel,
     Delivery,
@@ -58,10 +58,6 @@ def _due(now) -> Q:
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
 
 
-# Channels whose due rows for one destination go out together over one connection.
-BATCHED_CHANNELS = (Channel.EMAIL, Channel.WEBHOOK)
-
-
 def _claim(
     *,
     delivery_ids: list[int] | None = None,
@@ -82,7 +78,7 @@ def _claim(
     now = timezone.now()
     token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
     if destination_id is not None:
-        scope = Q(destination_id=destination_id, channel__in=BATCHED_CHANNELS)
+        scope = Q(destination_id=destination_id, channel__in=channels_where(batched=True))
         picked = (
             Delivery.objects.filter(_claimable(now), _due(now), scope)
             .order_by("next_attempt_at", "pk")
@@ -192,19 +188,15 @@ def delivery_send(*, delivery_id: int) -> str:
         outcome=outcome,
     )
     batch = settings.DELIVERY_DESTINATION_BATCH
+    channel = channel_get(delivery.channel)
     if (
         result == "delivered"
         and batch > 1
         and delivery.destination_id is not None
-        and delivery.channel in BATCHED_CHANNELS
+        and channel.batched
     ):
         # The lease covers the whole batch at the channel's timeout for every row.
-        per_row = (
-            settings.WEBHOOK_TIMEOUT_SECONDS
-            if delivery.channel == Channel.WEBHOOK
-            else (settings.EMAIL_TIMEOUT or 60)
-        )
-        lease = settings.DELIVERY_CLAIM_SECONDS + batch * per_row
+        lease = channel.lease_seconds(rows=batch)
         token, more = _claim(
             destination_id=delivery.destination_id, limit=batch, lease_seconds=lease
         )
@@ -224,7 +216,15 @@ def deliveries_process_batch(*, deliveries) -> dict[int, str]:
     )
     if not candidates:
         return {}
-    lease = max(settings.DELIVERY_CLAIM_SECONDS, 600)
+    counts: dict[str, int] = {}
+    for delivery in candidates:
+        counts[delivery.channel] = counts.get(delivery.channel, 0) + 1
+    # At least ten minutes, and as long as the slowest channel's share needs.
+    lease = max(
+        settings.DELIVERY_CLAIM_SECONDS,
+        600,
+        *(channel_get(name).lease_seconds(rows=n) for name, n in counts.items()),
+    )
     token, rows = _claim(delivery_ids=[d.pk for d in candidates], lease_seconds=lease)
     return _send_claimed(token=token, rows=rows)
 
@@ -349,10 +349,7 @@ def _mark_delivered(*, deliveries: list[Delivery], token) -> list[Delivery]:
         )
         delivered = [d for d in deliveries if d.pk in ids]
     if delivered:
-        for delivery in delivered:
-            delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
-        # In this transaction: a source (statements' summaries) records it with the rows.
-        deliveries_delivered.send(sender=Delivery, deliveries=delivered)
+        deliveries_delivered.send(sender=Delivery, deliveries=delivered, delivered_at=now)
     return delivered
 
 
@@ -388,7 +385,7 @@ def _record(
                 queued_at=now + timedelta(seconds=delay) if countdown is not None else None,
                 updated_at=now,
             )
-            if won and countdown is not None and delivery.channel != Channel.SFTP:
+            if won and countdown is not None and not channel_get(delivery.channel).scheduled:
                 transaction.on_commit(
                     lambda: deliveries_queue(delivery_ids=[delivery.pk], countdown=countdown)
                 )

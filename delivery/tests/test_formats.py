@@ -177,3 +177,55 @@ def test_rendering_makes_no_queries(two_line_order, django_assert_num_queries):
     with django_assert_num_queries(0):
         FORMATS["csv"].render(two_line_order)
         FORMATS["json"].render(two_line_order)
+
+
+def _host_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    public = Ed25519PrivateKey.generate().public_key()
+    return public.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+
+
+def test_a_registered_format_is_selectable_without_a_migration(acme, monkeypatch):
+    """One line in FORMATS: the portal offers it and the service accepts it."""
+    from delivery.forms import SftpChannelForm
+    from delivery.services import destination_set_sftp
+
+    picklist = CsvFormat(name="acme-picklist", columns=[("PO", lambda o, ln: o.number)])
+    monkeypatch.setitem(FORMATS, "acme-picklist", picklist)
+    assert ("acme-picklist", "ACME-PICKLIST") in SftpChannelForm().fields["file_format"].choices
+    destination = destination_set_sftp(
+        supplier=acme,
+        host="127.0.0.1",
+        username="u",
+        password="p",
+        path="/in",
+        host_key=_host_key(),
+        file_format="acme-picklist",
+    )
+    destination.refresh_from_db()
+    assert destination.sftp_format == "acme-picklist"
+
+
+def test_an_unknown_format_is_refused_and_nothing_saved(acme):
+    from django.core.exceptions import ValidationError
+
+    from delivery.models import Destination
+    from delivery.services import destination_set_sftp
+
+    with pytest.raises(ValidationError) as caught:
+        destination_set_sftp(
+            supplier=acme,
+            host="127.0.0.1",
+            username="u",
+            password="p",
+            path="/in",
+            host_key=_host_key(),
+            file_format="xml",
+        )
+    assert "format" in caught.value.message_dict
+    assert "csv" in caught.value.message_dict["format"][0]
+    assert not Destination.objects.filter(supplier=acme, channel="sftp").exists()

@@ -8,7 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from delivery.channels import CHANNELS, channel_get
-from delivery.channels.base import BaseChannel, DeliveryFailed, SendResult
+from delivery.channels.base import DeliveryFailed, SendResult
+from delivery.channels.sftp import SftpChannel
 from delivery.dispatcher import events_dispatch
 from delivery.models import Delivery, DeliveryStatus, Destination
 from delivery.selectors import (
@@ -50,6 +51,28 @@ def test_email_batch_uses_one_smtp_connection(cole, retailer, email_via_smtp):
     assert len({m.message_id for m in email_via_smtp.messages}) == 4
 
 
+def test_delivered_rows_are_announced_once_by_signal(cole, retailer, email_via_smtp):
+    """Sending knows nothing of its listeners: it announces what it marked delivered."""
+    from delivery.signals import deliveries_delivered
+
+    seen = []
+
+    def listener(sender, deliveries, delivered_at, **kwargs):
+        seen.append((sender, sorted(d.pk for d in deliveries), delivered_at))
+
+    deliveries_delivered.connect(listener)
+    try:
+        place_and_dispatch(retailer, count=2)
+        deliveries_process_batch(deliveries=Delivery.objects.all())
+        deliveries_process_batch(deliveries=Delivery.objects.all())  # nothing left to send
+    finally:
+        deliveries_delivered.disconnect(listener)
+    email_via_smtp.wait_for(2)
+    rows = list(Delivery.objects.order_by("pk"))
+    assert {r.status for r in rows} == {DeliveryStatus.DELIVERED}
+    assert seen == [(Delivery, [r.pk for r in rows], rows[0].delivered_at)]
+
+
 def test_permanent_smtp_refusal_fails_at_once(cole, retailer, email_via_smtp):
     email_via_smtp.refuse.add("po@cole.example")
     place_and_dispatch(retailer)
@@ -59,8 +82,11 @@ def test_permanent_smtp_refusal_fails_at_once(cole, retailer, email_via_smtp):
     assert email_via_smtp.messages == []
 
 
-class RecordingSftp(BaseChannel):
-    """Stands in for the SFTP channel (built and tested against sshd elsewhere)."""
+class RecordingSftp(SftpChannel):
+    """Stands in for the SFTP channel's sending (built and tested against sshd elsewhere).
+
+    It keeps the channel's facts (scheduled, one file per new order); only the upload is faked.
+    """
 
     name = "sftp"
     batches: list[list[str]] = []
