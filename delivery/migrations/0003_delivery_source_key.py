@@ -24,6 +24,9 @@ def summaries_from_source_keys(apps, schema_editor):
     rows = Delivery.objects.filter(source_key__startswith="summary:")
     for pk, key in rows.values_list("pk", "source_key").iterator():
         Delivery.objects.filter(pk=pk).update(summary_id=int(key.removeprefix("summary:")))
+    if schema_editor.connection.vendor == "postgresql":
+        # Check the foreign keys now, so that dropping source_key next is allowed.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
