@@ -288,3 +288,26 @@ def test_a_batch_of_summary_emails_is_sent_in_a_fixed_number_of_queries(
     assert {m.message_id for m in messages} == set(
         Delivery.objects.filter(pk__in=queued).values_list("identity", flat=True)
     )
+
+
+def test_a_summary_delivery_whose_summary_is_gone_fails_without_sending(retailer, email_via_smtp):
+    """The email channel knows a summary only by the row's source key: a key naming no summary
+    fails the row for good (no retry can help) and sends nothing."""
+    from django.utils import timezone
+
+    from delivery.services import delivery_send
+
+    delivery = Delivery.objects.create(
+        source_key="summary:999999",
+        channel="email",
+        purpose="monthly_summary",
+        target_key=f"retailer:{retailer.pk}",
+        recipient=retailer.email,
+        identity="<summary.gone.2026-07@orders.localhost>",
+        next_attempt_at=timezone.now(),
+    )
+    assert delivery_send(delivery_id=delivery.pk) == "failed"
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and "summary:999999" in delivery.last_error
+    assert email_via_smtp.messages == []
+    assert not MonthlySummary.objects.exists()
