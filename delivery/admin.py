@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from .channels import channel_get
@@ -45,11 +46,19 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 @admin.action(description="Redeliver (same identity)")
 def redeliver(modeladmin, request, queryset):
-    count = 0
+    count, refused = 0, []
     for delivery in queryset:
-        delivery_redeliver(delivery=delivery)
-        count += 1
+        try:
+            delivery_redeliver(delivery=delivery)
+        except ValidationError as exc:
+            refused.append(f"{delivery.identity}: {' '.join(exc.message_dict['delivery'])}")
+        else:
+            count += 1
     modeladmin.message_user(request, f"Queued {count} deliveries again.", messages.SUCCESS)
+    if refused:
+        modeladmin.message_user(
+            request, f"Left alone: {'; '.join(refused)}"[:2000], messages.WARNING
+        )
 
 
 @admin.register(Delivery)

@@ -76,6 +76,12 @@ class DeliveryPurpose(models.TextChoices):
     MONTHLY_SUMMARY = "monthly_summary", "Monthly summary to retailer"
 
 
+# Messages to a retailer: a supplier may not send one again once it was delivered.
+RETAILER_FACING_PURPOSES = frozenset(
+    {DeliveryPurpose.RETAILER_CANCELLATION, DeliveryPurpose.MONTHLY_SUMMARY}
+)
+
+
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     DELIVERED = "delivered", "Delivered"
@@ -125,6 +131,9 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The last redelivery on request; set by the conditional UPDATE that enforces the cooldown
+    # (DELIVERY_REDELIVER_COOLDOWN_SECONDS), so concurrent clicks reset the row once.
+    redelivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -154,6 +163,13 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return self.identity
+
+    @property
+    def supplier_may_redeliver(self) -> bool:
+        """Whether the portal offers Redeliver: not for a retailer's message once delivered."""
+        return not (
+            self.purpose in RETAILER_FACING_PURPOSES and self.status == DeliveryStatus.DELIVERED
+        )
 
 
 class DeliveryAttempt(models.Model):

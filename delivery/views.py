@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -344,7 +345,11 @@ def delivery_redeliver_view(request, delivery_id: int):
     delivery = deliveries_for_supplier(supplier=request.supplier).filter(pk=delivery_id).first()
     if delivery is None:
         raise Http404("No such delivery.")
-    delivery = delivery_redeliver(delivery=delivery)
+    try:
+        delivery = delivery_redeliver(delivery=delivery, by_supplier=True)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.message_dict["delivery"]))
+        return redirect(_next_url(request, "/deliveries/"))
     messages.success(
         request,
         f"Redelivery queued: {delivery.get_channel_display()} to {delivery.recipient or '—'} "
@@ -360,9 +365,16 @@ def deliveries_redeliver_failed(request):
     if channel and channel not in Channel.values:
         messages.error(request, f"Unknown channel “{channel}”.")
         return redirect("delivery:deliveries")
-    count = deliveries_redeliver(
-        supplier=request.supplier, channel=channel or None, failed_only=True
+    result = deliveries_redeliver(
+        supplier=request.supplier, channel=channel or None, failed_only=True, by_supplier=True
     )
+    count = result.queued
+    if result.cooling:
+        messages.info(
+            request,
+            f"{result.cooling} redelivered moments ago were left alone; try again in "
+            f"{settings.DELIVERY_REDELIVER_COOLDOWN_SECONDS} seconds if they have not arrived.",
+        )
     what = CHANNEL_LABELS.get(channel, "all channels")
     messages.success(
         request,

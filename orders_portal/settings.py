@@ -385,6 +385,8 @@ DELIVERY_CLAIM_SECONDS = env.int("DELIVERY_CLAIM_SECONDS", default=120)
 # After a success, a worker takes up to this many of that webhook or email destination's
 # other due deliveries along, over one connection (their lease covers the whole batch).
 DELIVERY_DESTINATION_BATCH = env.int("DELIVERY_DESTINATION_BATCH", default=50)
+# A delivery redelivered on request (portal, admin, `redeliver`) cannot be again for this long.
+DELIVERY_REDELIVER_COOLDOWN_SECONDS = env.int("DELIVERY_REDELIVER_COOLDOWN_SECONDS", default=60)
 # The sweeper queues a due delivery again when its last queuing is older than this.
 DELIVERY_REQUEUE_AFTER_SECONDS = env.int("DELIVERY_REQUEUE_AFTER_SECONDS", default=60)
 # Who turns committed order events into deliveries (architecture.md, step 3):

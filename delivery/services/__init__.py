@@ -18,6 +18,7 @@ from .destinations import (
     webhook_url_clean,
 )
 from .recovery import (
+    RedeliverResult,
     SweepResult,
     deliveries_redeliver,
     deliveries_sweep,
@@ -33,6 +34,7 @@ from .sending import (
 )
 
 __all__ = [
+    "RedeliverResult",
     "SweepResult",
     "WebhookTestResult",
     "deliveries_process_batch",

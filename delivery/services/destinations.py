@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 import paramiko
@@ -20,6 +22,7 @@ from suppliers.services import emails_clean, supplier_create
 from ..channels import channel_get
 from ..formats import FORMATS
 from ..models import Channel, Destination
+from ..netguard import address_refused
 from ..signing import webhook_secret_clean, webhook_secret_generate
 
 
@@ -78,8 +81,8 @@ def _event_types_clean(event_types) -> list[str]:
 
 
 def _save(destination: Destination) -> Destination:
-    # The URL was checked by webhook_url_clean, which also takes numeric hosts (2130706433):
-    # where a URL may point is decided when connecting, by netguard.
+    # The URL was checked by webhook_url_clean, which also takes numeric hosts (2130706433)
+    # that URLField refuses; netguard checks the address again on every connection.
     destination.full_clean(exclude=["webhook_url"], validate_unique=False)
     destination.save()
     return destination
@@ -98,11 +101,17 @@ def destination_set_email(*, supplier: Supplier, addresses) -> Destination:
 
 
 def webhook_url_clean(url: str) -> str:
-    """An http(s) URL with a host. Where it may point is checked when connecting (netguard)."""
+    """An http(s) URL with a host whose every address we may connect to.
+
+    The host is resolved (getaddrinfo only: nothing is connected to) and refused when any of
+    its addresses is refused by netguard, unless WEBHOOK_ALLOW_PRIVATE_NETWORKS. A name that
+    does not resolve now is accepted: DNS may come later, and netguard checks the address
+    actually connected to on every send either way.
+    """
     url = (url or "").strip()
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
+        port = parts.port
     except ValueError:
         parts = None
     if (
@@ -114,7 +123,36 @@ def webhook_url_clean(url: str) -> str:
         or any(c.isspace() for c in url)
     ):
         raise ValidationError({"url": [f"'{url}' is not a valid http(s) URL."]})
+    if not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
+        host = parts.hostname
+        refused = _address_refused_for(host=host, port=port or 443)
+        if refused is not None:
+            shown = host if host == str(refused) else f"{host} ({refused})"
+            raise ValidationError(
+                {
+                    "url": [
+                        f"The URL's host {shown} is not a public internet address; "
+                        "webhooks are only sent to public addresses."
+                    ]
+                }
+            )
     return url
+
+
+def _address_refused_for(*, host: str, port: int):
+    """The first address of `host` netguard refuses; None also when it does not resolve."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return None
+    for info in infos:
+        try:
+            ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        except ValueError:
+            continue
+        if address_refused(ip):
+            return ip
+    return None
 
 
 @transaction.atomic

@@ -16,23 +16,30 @@ from suppliers.models import Supplier
 
 from ..channels import channel_get, channels_where
 from ..dispatcher import events_dispatch_pending
-from ..models import Channel, Delivery, DeliveryStatus, Destination
+from ..models import RETAILER_FACING_PURPOSES, Channel, Delivery, DeliveryStatus, Destination
 from ..queue import deliveries_queue, task_publish
 from .sending import _claimable, deliveries_process_batch
 
 logger = logging.getLogger(__name__)
 
 
+def _cooled(now) -> Q:
+    """Rows not redelivered on request within the cooldown."""
+    cooldown = timedelta(seconds=settings.DELIVERY_REDELIVER_COOLDOWN_SECONDS)
+    return Q(redelivered_at__isnull=True) | Q(redelivered_at__lte=now - cooldown)
+
+
 def _deliveries_reset(*, ids: list[int], now) -> int:
     """Put rows back to pending, due now, with their identity; queue the immediate ones.
 
-    One conditional UPDATE: a row a worker holds right now (pending, claimed) is left alone.
-    Returns how many rows were reset.
+    One conditional UPDATE, so concurrent requests reset a row once: a row a worker holds
+    right now (pending, claimed) or one redelivered within the cooldown is left alone; the
+    UPDATE stamps `redelivered_at`. Returns how many rows were reset.
     """
     if not ids:
         return 0
     won = (
-        Delivery.objects.filter(pk__in=ids)
+        Delivery.objects.filter(_cooled(now), pk__in=ids)
         .exclude(status=DeliveryStatus.PENDING, claimed_until__gt=now)
         .update(
             status=DeliveryStatus.PENDING,
@@ -41,13 +48,13 @@ def _deliveries_reset(*, ids: list[int], now) -> int:
             claimed_until=None,
             delivered_at=None,
             queued_at=now,
+            redelivered_at=now,
             updated_at=now,
         )
     )
     if won:
-        # A row queued that was not reset finds nothing to do (delivery_send checks).
         queue_ids = list(
-            Delivery.objects.filter(pk__in=ids)
+            Delivery.objects.filter(pk__in=ids, redelivered_at=now)
             .exclude(channel__in=channels_where(scheduled=True))
             .values_list("pk", flat=True)
         )
@@ -56,12 +63,42 @@ def _deliveries_reset(*, ids: list[int], now) -> int:
     return won
 
 
-def delivery_redeliver(*, delivery: Delivery) -> Delivery:
-    """Send it again with the same identity: back to pending, due now, queued."""
+def delivery_redeliver(*, delivery: Delivery, by_supplier: bool = False) -> Delivery:
+    """Send it again with the same identity: back to pending, due now, queued.
+
+    Refused (ValidationError on `delivery`, nothing changed) within the cooldown of the last
+    redelivery, while a worker is sending it, and, for a supplier (`by_supplier`), when it
+    is a retailer's message already delivered: the supplier may not mail the retailer again.
+    """
+    if by_supplier and not delivery.supplier_may_redeliver:
+        raise ValidationError(
+            {"delivery": ["This message to the retailer was delivered; it is not sent again."]}
+        )
+    now = timezone.now()
     with transaction.atomic():
-        _deliveries_reset(ids=[delivery.pk], now=timezone.now())
+        reset = _deliveries_reset(ids=[delivery.pk], now=now)
     delivery.refresh_from_db()
+    if not reset:
+        if delivery.redelivered_at and delivery.redelivered_at > now - timedelta(
+            seconds=settings.DELIVERY_REDELIVER_COOLDOWN_SECONDS
+        ):
+            raise ValidationError(
+                {
+                    "delivery": [
+                        "It was redelivered moments ago; nothing was changed. Try again in "
+                        f"{settings.DELIVERY_REDELIVER_COOLDOWN_SECONDS} seconds if it has "
+                        "not arrived."
+                    ]
+                }
+            )
+        raise ValidationError({"delivery": ["It is being sent right now; nothing was changed."]})
     return delivery
+
+
+@dataclass
+class RedeliverResult:
+    queued: int
+    cooling: int  # matched, but redelivered within the cooldown (or being sent): left alone
 
 
 def deliveries_redeliver(
@@ -71,8 +108,9 @@ def deliveries_redeliver(
     since=None,
     until=None,
     failed_only: bool = False,
-) -> int:
-    """Redeliver every matching delivery; return how many were reset."""
+    by_supplier: bool = False,
+) -> RedeliverResult:
+    """Redeliver every matching delivery; say how many were reset and how many left alone."""
     if channel and channel not in Channel.values:
         raise ValidationError(
             {"channel": [f"Unknown channel '{channel}'; use {', '.join(Channel.values)}."]}
@@ -88,6 +126,8 @@ def deliveries_redeliver(
         qs = qs.filter(created_at__gte=since)
     if until:
         qs = qs.filter(created_at__lt=until)
+    if by_supplier:
+        qs = qs.exclude(purpose__in=RETAILER_FACING_PURPOSES, status=DeliveryStatus.DELIVERED)
     qs = (
         qs.filter(status=DeliveryStatus.FAILED)
         if failed_only
@@ -95,7 +135,8 @@ def deliveries_redeliver(
     )
     with transaction.atomic():
         ids = list(qs.select_for_update(skip_locked=True).values_list("pk", flat=True))
-        return _deliveries_reset(ids=ids, now=timezone.now())
+        queued = _deliveries_reset(ids=ids, now=timezone.now())
+    return RedeliverResult(queued=queued, cooling=len(ids) - queued)
 
 
 @dataclass

@@ -146,6 +146,31 @@ def test_set_channel_bad_input_changes_nothing(cole, args, field):
     assert snapshot() == before
 
 
+@pytest.mark.parametrize(
+    "url, address",
+    [
+        ("http://127.0.0.1:8080/hook", "127.0.0.1"),
+        ("http://[::1]/hook", "::1"),
+        ("https://10.0.0.1/hook", "10.0.0.1"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
+        ("http://0x7f000001/hook", "127.0.0.1"),
+        ("http://localhost/hook", "127.0.0.1"),
+    ],
+)
+def test_set_channel_refuses_a_webhook_to_a_refused_address(
+    cole, settings, no_connections, url, address
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    run("set_channel", "cole", "webhook", "--url", "https://hooks.cole.example/in")
+    before = snapshot()
+    with pytest.raises(CommandError) as excinfo:
+        run("set_channel", "cole", "webhook", "--url", url)
+    message = str(excinfo.value)
+    assert message.startswith("url") and "not a public internet address" in message
+    assert address in message
+    assert snapshot() == before
+
+
 def test_set_channel_unknown_supplier():
     with pytest.raises(CommandError, match="slug: no supplier"):
         run("set_channel", "ghost", "email", "--to", "a@b.example")

@@ -56,6 +56,7 @@ def test_cancellation_always_makes_a_retailer_delivery(cole, retailer):
 
 
 def test_updates_go_to_webhook_only(cole, retailer, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     destination_set_webhook(supplier=cole, url="http://127.0.0.1:9/hook")
     (order,) = place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
     order_set_status(order=order, status="processing", actor="ops")

@@ -155,11 +155,21 @@ def test_redirect_is_a_failure_and_not_followed(
     ],
 )
 def test_private_addresses_are_refused(
-    url, cole, http_receiver, settings, retailer, django_capture_on_commit_callbacks, tasks_inline
+    url,
+    cole,
+    http_receiver,
+    settings,
+    retailer,
+    django_capture_on_commit_callbacks,
+    tasks_inline,
+    connections_to_loopback_only,
 ):
+    """Refused when sending too, not only when saving: the URL was saved while private
+    networks were allowed (or its name pointed elsewhere then)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination, _ = destination_set_webhook(supplier=cole, url=url.format(port=http_receiver.port))
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
     settings.WEBHOOK_TIMEOUT_SECONDS = 2
-    destination, _ = destination_set_webhook(supplier=cole, url=url.format(port=http_receiver.port))
     result = webhook_send_test(destination=destination)
     assert not result.ok
     assert "not public" in result.error

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
@@ -40,7 +41,7 @@ class Command(BaseCommand):
             if supplier_obj is None:
                 raise CommandError(f"supplier: no supplier '{supplier}'.")
         try:
-            count = deliveries_redeliver(
+            result = deliveries_redeliver(
                 supplier=supplier_obj,
                 channel=channel,
                 since=_when(since, "since"),
@@ -49,4 +50,10 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise command_error(exc)
-        self.stdout.write(f"Queued {count} deliveries again (same identities).")
+        self.stdout.write(f"Queued {result.queued} deliveries again (same identities).")
+        if result.cooling:
+            self.stdout.write(
+                f"Left {result.cooling} alone: redelivered less than "
+                f"{settings.DELIVERY_REDELIVER_COOLDOWN_SECONDS} s ago, or being sent now; "
+                "nothing was changed for them."
+            )

@@ -1,0 +1,181 @@
+"""Redelivery on request is bounded: a cooldown per delivery, and no resending retailer mail."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from delivery.models import Delivery, DeliveryAttempt, DeliveryPurpose, DeliveryStatus
+from delivery.services import delivery_redeliver
+from orders.tests.factories import place_order
+from suppliers.tests.factories import make_supplier_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cole_client(client, cole):
+    client.force_login(make_supplier_user(supplier=cole, username="cora"))
+    return client
+
+
+def place(retailer, capture):
+    with capture(execute=True):
+        return place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])[0]
+
+
+def test_ten_redeliver_posts_send_one_message(
+    cole_client, cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    place(retailer, django_capture_on_commit_callbacks)
+    (first,) = email_via_smtp.wait_for(1)
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    assert delivery.status == DeliveryStatus.DELIVERED
+    pages = []
+    for _ in range(10):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = cole_client.post(
+                f"/deliveries/{delivery.pk}/redeliver/", {"next": "/deliveries/"}, follow=True
+            )
+        assert response.status_code == 200
+        pages.append(response.content.decode())
+    # Every send ran inline before its POST answered: what the server has now is all there is.
+    mails = email_via_smtp.wait_for(2)
+    assert len(email_via_smtp.messages) == 2
+    assert mails[1].message_id == first.message_id == delivery.identity
+    assert DeliveryAttempt.objects.filter(delivery=delivery).count() == 2
+    assert "Redelivery queued" in pages[0]
+    assert all("redelivered moments ago; nothing was changed" in p for p in pages[1:])
+
+
+def test_cooldown_over_the_delivery_can_be_redelivered_again(
+    cole, retailer, email_via_smtp, tasks_inline, settings, django_capture_on_commit_callbacks
+):
+    settings.DELIVERY_REDELIVER_COOLDOWN_SECONDS = 0
+    place(retailer, django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            delivery_redeliver(delivery=delivery)
+    assert len(email_via_smtp.wait_for(3)) == 3
+
+
+def test_a_supplier_cannot_resend_the_delivered_retailer_cancellation(
+    cole_client, cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    from orders.services import order_set_status
+
+    order = place(retailer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=order, status="cancelled", actor="ops", reason="other", note="n")
+    mail = Delivery.objects.get(purpose=DeliveryPurpose.RETAILER_CANCELLATION)
+    assert mail.status == DeliveryStatus.DELIVERED
+    sent = len(email_via_smtp.wait_for(3))  # order, cancellation to supplier, to retailer
+    before = Delivery.objects.filter(pk=mail.pk).values().get()
+
+    # Not offered...
+    for url in ("/deliveries/", f"/orders/{order.number}/"):
+        assert f"/deliveries/{mail.pk}/redeliver/" not in cole_client.get(url).content.decode()
+    # ...and refused when asked for anyway.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = cole_client.post(f"/deliveries/{mail.pk}/redeliver/", follow=True)
+    assert response.status_code == 200
+    assert "message to the retailer was delivered; it is not sent again" in (
+        response.content.decode()
+    )
+    assert Delivery.objects.filter(pk=mail.pk).values().get() == before
+    assert len(email_via_smtp.messages) == sent
+    # Ops may still resend it (admin, command): the rule binds the supplier.
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_redeliver(delivery=mail)
+    assert len(email_via_smtp.wait_for(sent + 1)) == sent + 1
+
+
+def test_redeliver_command_respects_the_cooldown(
+    cole, retailer, email_via_smtp, django_capture_on_commit_callbacks
+):
+    place(retailer, django_capture_on_commit_callbacks)
+    Delivery.objects.update(status=DeliveryStatus.FAILED)
+
+    def run() -> str:
+        out = io.StringIO()
+        call_command("redeliver", "--supplier", "cole", stdout=out)
+        return out.getvalue()
+
+    assert "Queued 1 deliveries" in run()
+    Delivery.objects.update(status=DeliveryStatus.FAILED)  # it failed again at once
+    before = list(Delivery.objects.values())
+    out = run()
+    assert "Queued 0 deliveries" in out and "Left 1 alone" in out
+    assert list(Delivery.objects.values()) == before
+
+
+def test_admin_redeliver_respects_the_cooldown(cole, retailer, admin_client):
+    from delivery.dispatcher import events_dispatch
+    from orders.models import OrderEvent
+
+    place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    Delivery.objects.filter(pk=delivery.pk).update(status="failed", attempt_count=10)
+
+    def action():
+        return admin_client.post(
+            "/admin/delivery/delivery/",
+            {"action": "redeliver", "_selected_action": [delivery.pk]},
+            follow=True,
+        ).content.decode()
+
+    assert "Queued 1 deliveries again" in action()
+    Delivery.objects.filter(pk=delivery.pk).update(status="failed", attempt_count=10)
+    before = Delivery.objects.filter(pk=delivery.pk).values().get()
+    page = action()
+    assert "Queued 0 deliveries again" in page and "redelivered moments ago" in page
+    assert Delivery.objects.filter(pk=delivery.pk).values().get() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_redelivers_reset_the_row_once(on_postgres, retailer):
+    """Ten requests at the same moment: the conditional UPDATE lets exactly one through."""
+    from django.db import connection
+
+    from delivery.dispatcher import events_dispatch
+    from delivery.services import supplier_onboard
+    from orders.models import OrderEvent
+    from suppliers.tests.factories import make_products
+
+    supplier = supplier_onboard(slug="cole", name="Cole", order_emails="po@cole.example")
+    make_products(supplier=supplier, skus={"COLE-1": "12.00"})
+    place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    Delivery.objects.filter(pk=delivery.pk).update(status="failed", queued_at=None)
+    barrier = threading.Barrier(10)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def click():
+        try:
+            barrier.wait(timeout=30)
+            try:
+                delivery_redeliver(delivery=Delivery.objects.get(pk=delivery.pk))
+                outcome = "reset"
+            except ValidationError:
+                outcome = "refused"
+            with lock:
+                outcomes.append(outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["refused"] * 9 + ["reset"]
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING and delivery.redelivered_at is not None
