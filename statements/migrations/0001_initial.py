@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("delivery", "0005_monthlysummary_to_statements"),
+        ("delivery", "0006_monthlysummary_to_statements"),
         ("orders", "0004_order_document"),
     ]
 

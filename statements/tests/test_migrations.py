@@ -1,14 +1,14 @@
 """Moving MonthlySummary from delivery to statements keeps every summary and its deliveries.
 
 Runs the real migrations on the test database: back to main's schema before the move
-(delivery 0002, no statements), rows written with the historical models, then forward.
+(delivery 0003, no statements), rows written with the historical models, then forward.
 """
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-DELIVERY_BEFORE = ("delivery", "0002_sftp_format_from_registry")
+DELIVERY_BEFORE = ("delivery", "0003_delivery_redelivered_at")
 
 
 def _latest():

@@ -1,4 +1,4 @@
-"""Step 2 of 3 (see 0003): one delivery per (source_key, target_key) instead of per
+"""Step 2 of 3 (see 0004): one delivery per (source_key, target_key) instead of per
 (summary, target_key); the foreign key into summaries goes."""
 
 from django.db import migrations, models
@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("delivery", "0003_delivery_source_key"),
+        ("delivery", "0004_delivery_source_key"),
     ]
 
     operations = [

@@ -2,7 +2,7 @@
 summaries, so that the statements app can own the summaries (issue 20). Step 1 of 3: the
 column, filled from each summary delivery's `summary_id`.
 
-Separate from step 2 (0004) (the constraint swap and dropping `summary`): on PostgreSQL a data
+Separate from step 2 (0005: the constraint swap and dropping `summary`): on PostgreSQL a data
 change and a later ALTER TABLE of the same table in one transaction can meet pending
 foreign-key trigger events.
 """
@@ -31,7 +31,7 @@ def summaries_from_source_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("delivery", "0002_sftp_format_from_registry"),
+        ("delivery", "0003_delivery_redelivered_at"),
     ]
 
     operations = [

@@ -1,4 +1,4 @@
-"""Step 3 of 3 (see 0003): MonthlySummary leaves delivery's state; statements' 0001 takes it
+"""Step 3 of 3 (see 0004): MonthlySummary leaves delivery's state; statements' 0001 takes it
 over with its table and rows (nothing happens in the database here)."""
 
 from django.db import migrations
@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("delivery", "0004_delivery_remove_summary"),
+        ("delivery", "0005_delivery_remove_summary"),
     ]
 
     operations = [
