@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def stack(on_postgres, http_receiver):
+def stack(on_postgres, http_receiver, settings):
     """Own redis-server, a worker with beat (sweeper every second), a webhook supplier."""
     require_executable(["redis-server"], "redis-server")
     redis = RedisServer().start()
@@ -47,6 +47,7 @@ def stack(on_postgres, http_receiver):
     supplier = supplier_onboard(slug="cole", name="Cole", order_emails="po@cole.example")
     make_products(supplier=supplier, skus={"COLE-1": "12.00"})
     destination_disable(supplier=supplier, channel="email")
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the receiver is on loopback
     destination_set_webhook(supplier=supplier, url=http_receiver.url + "/hook")
     retailer, _ = make_retailer(slug="shopco")
     broker_backoff_reset()
