@@ -102,14 +102,14 @@ def loaded(month) -> bool:
 
 
 def load(month) -> None:
-    from orders.selectors import month_bounds, month_previous
+    from statements.months import month_bounds, month_previous
     from suppliers.services import supplier_create
 
     print(f"loading {RETAILERS:,} retailers and {ORDERS:,} orders with COPY ...", flush=True)
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE delivery_deliveryattempt, delivery_delivery, delivery_monthlysummary, "
+            "TRUNCATE delivery_deliveryattempt, delivery_delivery, statements_monthlysummary, "
             "orders_orderevent, orders_orderline, orders_order, orders_orderintake, "
             "orders_retailer, delivery_destination, suppliers_supplier RESTART IDENTITY CASCADE"
         )
@@ -233,7 +233,7 @@ def load(month) -> None:
 
 
 def sql_aggregate(month) -> tuple[float, int]:
-    from orders.selectors import month_bounds
+    from statements.months import month_bounds
 
     start, end = month_bounds(month)
     started = time.perf_counter()
@@ -273,9 +273,14 @@ def send_worker(tasks, results) -> None:
 
 
 def main() -> None:
-    from delivery import summaries
-    from delivery.models import Delivery, MonthlySummary
-    from orders.selectors import month_last_closed
+    from delivery.models import Delivery
+    from statements import services as summaries
+    from statements.models import MonthlySummary, summary_source_key
+    from statements.months import month_last_closed
+
+    def month_deliveries():
+        ids = MonthlySummary.objects.filter(month=month).values_list("pk", flat=True)
+        return Delivery.objects.filter(source_key__in=[summary_source_key(pk) for pk in ids])
 
     call_command("migrate", verbosity=0)
     month = month_last_closed()
@@ -285,7 +290,7 @@ def main() -> None:
         load(month)
 
     # A clean run: no summaries or summary deliveries of this month yet.
-    Delivery.objects.filter(summary__month=month).delete()
+    month_deliveries().delete()
     MonthlySummary.objects.filter(month=month).delete()
 
     smtp = subprocess.Popen(  # noqa: S603
@@ -361,7 +366,7 @@ def main() -> None:
 
     summaries.summaries_mark_sent()
     total_s = build_s + send_s
-    delivered = Delivery.objects.filter(summary__month=month, status="delivered").count()
+    delivered = month_deliveries().filter(status="delivered").count()
     marked = MonthlySummary.objects.filter(month=month, sent_at__isnull=False).count()
     print()
     print(f"month {month:%Y-%m}: {RETAILERS:,} retailers, {ORDERS:,} orders (PostgreSQL)")

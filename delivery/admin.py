@@ -95,6 +95,3 @@ class DeliveryAttemptAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
-
-
-from . import admin_summaries  # noqa: E402, F401  (monthly summaries: delivery/admin_summaries.py)

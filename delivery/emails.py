@@ -1,8 +1,11 @@
 """Email renderers by delivery purpose: renderer(delivery) -> EmailMultiAlternatives.
 
-Another module adds a purpose with `@register_email_renderer(purpose)`; the email channel
-sends any delivery whose purpose has a renderer. The Message-ID is set from the delivery's
-identity here, so a retry is the same message to the receiver.
+Another app adds a purpose with `@register_email_renderer(purpose)` from its
+AppConfig.ready() (statements: the monthly summary); the email channel sends any delivery
+whose purpose has a renderer. A renderer may come with `prepare(deliveries)`, which the
+channel calls once per batch before rendering (to load what the rows' `source_key` names in
+one query). The Message-ID is set from the delivery's identity here, so a retry is the same
+message to the receiver.
 """
 
 from __future__ import annotations
@@ -20,15 +23,33 @@ from .channels.base import DeliveryFailed, delivery_order
 from .models import Delivery, DeliveryPurpose
 
 EmailRenderer = Callable[[Delivery], EmailMultiAlternatives]
+EmailPrepare = Callable[[list[Delivery]], None]
 EMAIL_RENDERERS: dict[str, EmailRenderer] = {}
+EMAIL_PREPARERS: dict[str, EmailPrepare] = {}
 
 
-def register_email_renderer(purpose: str) -> Callable[[EmailRenderer], EmailRenderer]:
+def register_email_renderer(
+    purpose: str, *, prepare: EmailPrepare | None = None
+) -> Callable[[EmailRenderer], EmailRenderer]:
     def decorator(func: EmailRenderer) -> EmailRenderer:
         EMAIL_RENDERERS[str(purpose)] = func
+        if prepare is None:
+            EMAIL_PREPARERS.pop(str(purpose), None)
+        else:
+            EMAIL_PREPARERS[str(purpose)] = prepare
         return func
 
     return decorator
+
+
+def email_prepare(deliveries: list[Delivery]) -> None:
+    """Let each purpose's `prepare` load what its rows need, once for the whole batch."""
+    by_purpose: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        if delivery.purpose in EMAIL_PREPARERS:
+            by_purpose.setdefault(delivery.purpose, []).append(delivery)
+    for purpose, rows in by_purpose.items():
+        EMAIL_PREPARERS[purpose](rows)
 
 
 def email_domain() -> str:

@@ -1,14 +1,15 @@
 """Telling people: where each supplier wants orders (destinations), and every message as a row.
 
 A `Delivery` is one message to one place, made by the dispatcher from one committed
-`OrderEvent` (or one monthly summary); each try is a `DeliveryAttempt`. Retrying is re-running
-the row; its `identity` (webhook-id, file name, Message-ID) never changes.
+`OrderEvent` (or by another app, naming its source by `source_key`: a monthly summary); each
+try is a `DeliveryAttempt`. Retrying is re-running the row; its `identity` (webhook-id, file
+name, Message-ID) never changes.
 """
 
 from django.db import models
 from django.db.models import Q
 
-from orders.models import OrderEvent, Retailer
+from orders.models import OrderEvent
 from suppliers.models import Supplier
 
 from .fields import EncryptedTextField
@@ -88,32 +89,13 @@ class DeliveryStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class MonthlySummary(models.Model):
-    """One retailer's month; the unique row makes sure a summary is made (and sent) once."""
-
-    retailer = models.ForeignKey(Retailer, on_delete=models.PROTECT, related_name="summaries")
-    month = models.DateField(help_text="The first day of the month summarised.")
-    figures = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-month", "retailer_id"]
-        constraints = [
-            models.UniqueConstraint(fields=["retailer", "month"], name="summary_one_per_month"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.retailer_id}:{self.month:%Y-%m}"
-
-
 class Delivery(models.Model):
     event = models.ForeignKey(
         OrderEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
     )
-    summary = models.ForeignKey(
-        MonthlySummary, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
-    )
+    # What made the row when it is not an order event, named by its owner (e.g. "summary:<id>",
+    # see statements): delivery never imports the apps that send through it.
+    source_key = models.CharField(max_length=64, blank=True, default="")
     # Whose it is: the supplier sees its own deliveries in the portal.
     supplier = models.ForeignKey(
         Supplier, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
@@ -123,7 +105,7 @@ class Delivery(models.Model):
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     purpose = models.CharField(max_length=32, choices=DeliveryPurpose.choices)
-    # "destination:<id>", "retailer:<id>", ...: with `event` (or `summary`) it is unique, so
+    # "destination:<id>", "retailer:<id>", ...: with `event` (or `source_key`) it is unique, so
     # the dispatcher can run twice and still make one row per (event, destination).
     target_key = models.CharField(max_length=64)
     # Where it went when made: addresses or URL (never a secret).
@@ -162,9 +144,9 @@ class Delivery(models.Model):
                 name="delivery_once_per_event_target",
             ),
             models.UniqueConstraint(
-                fields=["summary", "target_key"],
-                condition=Q(summary__isnull=False),
-                name="delivery_once_per_summary_target",
+                fields=["source_key", "target_key"],
+                condition=~Q(source_key=""),
+                name="delivery_once_per_source_target",
             ),
         ]
         indexes = [

@@ -33,24 +33,3 @@ def sftp_run_due() -> list[int]:
 @shared_task(name="delivery.sftp_run", acks_late=True, ignore_result=True)
 def sftp_run(destination_id: int) -> int:
     return len(services.sftp_run(destination_id=destination_id))
-
-
-# --- Monthly summaries (summaries work) ---------------------------------------------------
-
-
-@shared_task(
-    name="delivery.send_monthly_summaries",
-    bind=True,
-    acks_late=True,
-    ignore_result=True,
-    max_retries=6,
-    default_retry_delay=900,
-)
-def send_monthly_summaries(self, month: str | None = None) -> dict:
-    """Beat, on the 1st: last month's summaries, once each; retried while some fail to build."""
-    from .summaries import summaries_send_for_month_task
-
-    result = summaries_send_for_month_task(month=month)
-    if result["failed"]:
-        raise self.retry(kwargs={"month": result["month"]})
-    return result

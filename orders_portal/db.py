@@ -57,3 +57,19 @@ def values_from_db(fields, row) -> list:
         for function in functions:
             values[index] = function(values[index], column, connection)
     return values
+
+
+def timestamptz_compiled(cursor) -> None:
+    """On PostgreSQL, read this Django cursor's times with psycopg's compiled loader.
+
+    Django registers a pure-Python one (to set its own UTC tzinfo); for a supplier API page's
+    100 `created_at` values it cost about 0.5 ms, as much as the query, and a month of a
+    summary's orders read about 3x slower. Same instants, aware, UTC.
+    """
+    if cursor.db.vendor != "postgresql":
+        return
+    from psycopg import adapters
+    from psycopg.pq import Format
+
+    loader = adapters.get_loader(adapters.types["timestamptz"].oid, Format.TEXT)
+    cursor.cursor.adapters.register_loader("timestamptz", loader)

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "suppliers",
     "orders",
     "delivery",
+    "statements",
 ]
 
 MIDDLEWARE = [
@@ -318,8 +319,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.sftp_run_due",
         "schedule": timedelta(minutes=1),
     },
-    "orders-monthly-summaries": {
-        "task": "delivery.send_monthly_summaries",
+    "statements-monthly-summaries": {
+        "task": "statements.send_monthly_summaries",
         "schedule": crontab(minute=0, hour=6, day_of_month=1),
     },
 }

@@ -10,7 +10,7 @@ from django.core.mail import get_connection
 
 from orders.models import OrderEventType
 
-from ..emails import email_domain, email_render
+from ..emails import email_domain, email_prepare, email_render
 from .base import BaseChannel, DeliveryFailed, SendResult
 
 
@@ -76,6 +76,7 @@ class EmailChannel(BaseChannel):
     def _send_all(self, deliveries: list) -> dict:
         results: dict = {}
         messages = {}
+        email_prepare(deliveries)
         for delivery in deliveries:
             try:
                 messages[delivery.pk] = email_render(delivery)

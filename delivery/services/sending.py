@@ -71,9 +71,9 @@ def _claim(
     The rows are `delivery_ids`, or up to `limit` due rows of one destination. The lease end
     is the token: a row is ours while its claimed_until equals it. A worker killed mid-send
     lets it lapse; a worker that outlived its lease finds the token changed and records its
-    attempt without moving the row. The rows come back with their order and its lines (or
-    their monthly summary and its retailer) loaded, so a channel needs no further query to
-    render them.
+    attempt without moving the row. The rows come back with their order and its lines
+    loaded, so a channel needs no further query to render them (rows of another source, e.g.
+    a monthly summary, are loaded by their renderer's `prepare`, once per batch).
     """
     now = timezone.now()
     token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
@@ -101,7 +101,6 @@ def _claim(
             "destination",
             "event__order__supplier",
             "event__order__retailer",
-            "summary__retailer",
         )
         .filter(claimed_until=token, status=DeliveryStatus.PENDING)
         .filter(scope)
@@ -438,7 +437,6 @@ def _failure_notice_create(*, failed: Delivery) -> Delivery | None:
     now = timezone.now()
     notice = Delivery(
         event_id=failed.event_id,
-        summary_id=failed.summary_id,
         supplier=supplier,
         destination=None,
         channel=Channel.EMAIL,

@@ -263,15 +263,14 @@ def test_no_query_storm_in_dispatch(cole, retailer):
 
 
 def test_a_delivery_without_event_is_sent_by_its_purpose_renderer(retailer, email_via_smtp):
-    """Summaries make rows with summary=... and their own renderer; the engine sends any row."""
+    """Other apps (statements' summaries) make rows naming their source by `source_key`, with
+    their own renderer and its `prepare`; the engine sends any row."""
     from django.core.mail import EmailMultiAlternatives
 
-    from delivery.emails import EMAIL_RENDERERS, register_email_renderer
-    from delivery.models import MonthlySummary
+    from delivery.emails import EMAIL_PREPARERS, EMAIL_RENDERERS, register_email_renderer
 
-    summary = MonthlySummary.objects.create(retailer=retailer, month="2026-10-01")
     delivery = Delivery.objects.create(
-        summary=summary,
+        source_key="report:2026-10",
         channel="email",
         purpose="monthly_summary",
         target_key=f"retailer:{retailer.pk}",
@@ -280,19 +279,31 @@ def test_a_delivery_without_event_is_sent_by_its_purpose_renderer(retailer, emai
         next_attempt_at=timezone.now(),
     )
     previous = EMAIL_RENDERERS.pop("monthly_summary", None)
+    previous_prepare = EMAIL_PREPARERS.pop("monthly_summary", None)
+    prepared: list[list[int]] = []
+
+    def prepare(rows):
+        prepared.append([d.pk for d in rows])
+        for d in rows:
+            d.report_month = d.source_key.removeprefix("report:")
+
     try:
 
-        @register_email_renderer("monthly_summary")
+        @register_email_renderer("monthly_summary", prepare=prepare)
         def render(d):
-            return EmailMultiAlternatives(subject=f"Summary {d.summary.month:%Y-%m}", body="x")
+            return EmailMultiAlternatives(subject=f"Summary {d.report_month}", body="x")
 
         from delivery.services import delivery_send
 
         assert delivery_send(delivery_id=delivery.pk) == "delivered"
     finally:
         EMAIL_RENDERERS.pop("monthly_summary", None)
+        EMAIL_PREPARERS.pop("monthly_summary", None)
         if previous:
             EMAIL_RENDERERS["monthly_summary"] = previous
+        if previous_prepare:
+            EMAIL_PREPARERS["monthly_summary"] = previous_prepare
     (mail,) = email_via_smtp.wait_for(1)
     assert mail.subject == "Summary 2026-10" and mail.rcpt_tos == [retailer.email]
     assert mail.message_id == delivery.identity
+    assert prepared == [[delivery.pk]]

@@ -223,7 +223,7 @@ def test_the_migration_drops_hosted_credentials_copied_into_rows(acme, hosted):
     import importlib
 
     migration = importlib.import_module(
-        "delivery.migrations.0004_hosted_sftp_credentials_out_of_rows"
+        "delivery.migrations.0007_hosted_sftp_credentials_out_of_rows"
     )
     destination = destination_set_sftp(supplier=acme, hosted=True)
     destination.sftp_password = HOSTED_PASSWORD

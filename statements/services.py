@@ -1,76 +1,38 @@
 """Retailer monthly summaries: build each (retailer, month) once, send it as a Delivery.
 
-The figures come from `orders.selectors.retailer_month_figures_many` (the rule for late
+The figures come from `statements.selectors.retailer_month_figures_many` (the rule for late
 cancellations is in docs/summaries.md). A summary row and its Delivery row are written in one
 transaction, guarded by the unique (retailer, month) row: a re-run, a retry or two beats at
 once never make a second summary, so never a second email. Sending, retrying and giving up are
-the delivery engine's job; this module registers the email renderer for MONTHLY_SUMMARY.
+the delivery engine's job; the Delivery names its summary by `source_key` ("summary:<id>"),
+the email is rendered by statements/emails.py and the summary marked sent by
+statements/receivers.py.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 
-import jinja2
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import JSONField, OuterRef, Subquery, Value
-from django.dispatch import receiver
+from django.db.models import CharField, Exists, JSONField, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from delivery.channels.email import email_identity
+from delivery.models import Channel, Delivery, DeliveryPurpose, DeliveryStatus
+from delivery.queue import deliveries_queue
 from orders.models import Retailer
-from orders.selectors import (
-    month_bounds,
-    month_last_closed,
-    retailer_month_figures,
-    retailer_month_figures_many,
-)
 
-from .dispatcher import email_identity
-from .emails import register_email_renderer
-from .models import Channel, Delivery, DeliveryPurpose, DeliveryStatus, MonthlySummary
-from .queue import deliveries_queue
-from .signals import deliveries_delivered
+from .models import SOURCE_PREFIX, MonthlySummary, summary_id_from_source_key, summary_source_key
+from .months import month_bounds, month_last_closed, summary_month_check_closed, summary_month_parse
+from .selectors import retailer_month_figures, retailer_month_figures_many
 
 logger = logging.getLogger(__name__)
-
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-# --- Months ------------------------------------------------------------------------------
-
-
-def summary_month_parse(*, value: str, now: datetime | None = None) -> date:
-    """'YYYY-MM' of a month that has closed (in TIME_ZONE); ValidationError naming --month."""
-    match = _MONTH_RE.match(value or "")
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
-        raise ValidationError({"month": [f"'{value}' is not a month; use YYYY-MM, e.g. 2026-10."]})
-    month = date(int(match.group(1)), int(match.group(2)), 1)
-    summary_month_check_closed(month=month, now=now)
-    return month
-
-
-def summary_month_check_closed(*, month: date, now: datetime | None = None) -> None:
-    """A month is summarised once it has ended: its figures can no longer change."""
-    _, end = month_bounds(month)
-    if end > (now or timezone.now()):
-        latest = month_last_closed(now=now)
-        raise ValidationError(
-            {
-                "month": [
-                    f"{month:%Y-%m} has not ended yet in {settings.TIME_ZONE}; "
-                    f"the latest month that can be summarised is {latest:%Y-%m}."
-                ]
-            }
-        )
 
 
 # --- Rows --------------------------------------------------------------------------------
@@ -90,7 +52,7 @@ def _delivery_for(
 ) -> Delivery:
     now = timezone.now()
     delivery = Delivery(
-        summary=summary,
+        source_key=summary_source_key(summary.pk),
         channel=Channel.EMAIL,
         purpose=DeliveryPurpose.MONTHLY_SUMMARY,
         target_key=target_key,
@@ -101,7 +63,7 @@ def _delivery_for(
         queued_at=now,
     )
     delivery.full_clean(
-        exclude=["summary", "event", "supplier", "destination", "cause"],
+        exclude=["event", "supplier", "destination", "cause"],
         validate_unique=False,
         validate_constraints=False,
     )
@@ -204,27 +166,30 @@ def summary_resend(*, summary: MonthlySummary) -> Delivery:
     return delivery
 
 
-def summary_mark_sent(*, delivery: Delivery) -> None:
-    """Record when a summary first reached the retailer (called once its delivery succeeded)."""
-    if delivery.summary_id is None:
-        return
-    MonthlySummary.objects.filter(pk=delivery.summary_id, sent_at__isnull=True).update(
-        sent_at=delivery.delivered_at or timezone.now()
-    )
+def summaries_mark_sent_for(*, deliveries: list[Delivery], now: datetime) -> int:
+    """Summaries count as sent when their first email is delivered: mark those of these
+    delivered rows that are not marked yet (one UPDATE; none when no row is a summary's)."""
+    ids = {summary_id_from_source_key(d.source_key) for d in deliveries if d.source_key}
+    ids.discard(None)
+    if not ids:
+        return 0
+    return MonthlySummary.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=now)
+
+
+def _deliveries_of_summary():
+    """The deliveries of the summary in the outer query (by their source key)."""
+    key = Concat(Value(SOURCE_PREFIX), Cast(OuterRef("pk"), output_field=CharField()))
+    return Delivery.objects.filter(source_key=key)
 
 
 def summaries_mark_sent() -> int:
     """Fill sent_at from the first delivered email of each summary that has none yet."""
-    delivered = Delivery.objects.filter(
-        summary__isnull=False, summary__sent_at__isnull=True, status=DeliveryStatus.DELIVERED
-    )
-    first = (
-        Delivery.objects.filter(summary=OuterRef("pk"), status=DeliveryStatus.DELIVERED)
-        .order_by("delivered_at")
-        .values("delivered_at")[:1]
-    )
-    return MonthlySummary.objects.filter(pk__in=delivered.values("summary_id")).update(
-        sent_at=Subquery(first)
+    delivered = _deliveries_of_summary().filter(status=DeliveryStatus.DELIVERED)
+    first = delivered.order_by("delivered_at").values("delivered_at")[:1]
+    return (
+        MonthlySummary.objects.filter(sent_at__isnull=True)
+        .filter(Exists(delivered))
+        .update(sent_at=Subquery(first))
     )
 
 
@@ -362,100 +327,3 @@ def _create_items(*, items: list[tuple[Retailer, dict]], month: date, run: Summa
         except Exception as exc:  # noqa: BLE001
             logger.exception("storing the summary failed for retailer %s", retailer.slug)
             run.failed[retailer.slug] = f"{type(exc).__name__}: {exc}"
-
-
-# --- The email --------------------------------------------------------------------------
-#
-# Jinja2, not Django templates, for this one email: a summary has a row per order, and the
-# benchmark (bench/summaries.py) needs hundreds of them a second; Django's engine spends
-# ~10 ms on a 100-order month, Jinja2's compiled templates well under 1 ms.
-
-
-def _when(value: str | None) -> str:
-    """'2026-07-31T23:30:00-04:00' (already in TIME_ZONE) -> '2026-07-31 23:30'."""
-    return f"{value[:10]} {value[11:16]}" if value else ""
-
-
-@lru_cache(maxsize=64)
-def _percent(rate: str) -> str:
-    return f"{float(rate) * 100:.4g}%"  # "0.1250" -> "12.5%", "0.1000" -> "10%"
-
-
-def _month_name(value: str) -> str:
-    return date.fromisoformat(f"{value}-01").strftime("%B %Y")
-
-
-@lru_cache(maxsize=1)
-def _templates() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(path) for path in settings.TEMPLATES[0]["DIRS"]]),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.filters.update(when=_when, percent=_percent, month_name=_month_name)
-    return environment
-
-
-def summary_email_parts(*, figures: dict, retailer_name: str) -> tuple[str, str, str]:
-    """Subject, text and HTML of a summary, from its stored figures."""
-    context = {
-        "f": figures,
-        "retailer_name": retailer_name,
-        "month_label": _month_name(figures["month"]),
-    }
-    subject = f"Your monthly summary for {context['month_label']}: {retailer_name}"
-    environment = _templates()
-    text = environment.get_template("delivery/email/monthly_summary.txt").render(context)
-    html = environment.get_template("delivery/email/monthly_summary.html").render(context)
-    return subject, text, html
-
-
-class _SummaryEmail(EmailMultiAlternatives):
-    """A summary's email with its MIME boundary chosen here, from a random token checked
-    against the two bodies: the standard library would otherwise pick one while writing the
-    message and check it with a regular expression over the whole flattened text (~0.5 ms
-    of a 34 KiB summary's send)."""
-
-    def _create_alternatives(self, msg):
-        msg = super()._create_alternatives(msg)
-        if msg.is_multipart() and msg.get_boundary() is None:
-            bodies = [self.body] + [alternative.content for alternative in self.alternatives]
-            while True:
-                boundary = f"===============summary{uuid.uuid4().hex}=="
-                if not any(boundary in body for body in bodies if isinstance(body, str)):
-                    break
-            msg.set_boundary(boundary)
-        return msg
-
-
-@register_email_renderer(DeliveryPurpose.MONTHLY_SUMMARY)
-def summary_email_render(delivery: Delivery) -> EmailMultiAlternatives:
-    if Delivery.summary.is_cached(delivery):  # claimed rows carry it (one query per batch)
-        summary = delivery.summary
-    else:
-        summary = MonthlySummary.objects.select_related("retailer").get(pk=delivery.summary_id)
-    subject, text, html = summary_email_parts(
-        figures=summary.figures, retailer_name=summary.retailer.name
-    )
-    message = _SummaryEmail(
-        subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[address.strip() for address in delivery.recipient.split(",") if address.strip()],
-    )
-    message.attach_alternative(html, "text/html")
-    return message
-
-
-# --- Sent --------------------------------------------------------------------------------
-
-
-@receiver(deliveries_delivered, sender=Delivery, dispatch_uid="delivery.summaries_sent_on_delivery")
-def summaries_sent_on_delivery(sender, deliveries, delivered_at, **kwargs) -> None:
-    """A monthly summary counts as sent when its first email is delivered."""
-    ids = [d.summary_id for d in deliveries if d.summary_id is not None]
-    if ids:
-        MonthlySummary.objects.filter(pk__in=ids, sent_at__isnull=True).update(sent_at=delivered_at)

@@ -8,13 +8,9 @@ import pytest
 import time_machine
 
 from orders.models import Retailer
-from orders.selectors import (
-    month_bounds,
-    month_last_closed,
-    retailer_month_figures,
-    retailer_month_figures_many,
-)
 from orders.services import order_set_status
+from statements.months import month_bounds, month_last_closed
+from statements.selectors import retailer_month_figures, retailer_month_figures_many
 from testsupport.factories import make_products, make_retailer, make_supplier, place_order
 
 NY = ZoneInfo("America/New_York")
@@ -283,7 +279,7 @@ def test_postgresql_rows_read_with_the_compiled_loader_equal_djangos(on_postgres
     from django.db.models import BooleanField, ExpressionWrapper, Q
 
     from orders.models import Order
-    from orders.selectors import _SUMMARY_ORDER_FIELDS, _values_rows
+    from statements.selectors import _SUMMARY_ORDER_FIELDS, _values_rows
 
     changed = ExpressionWrapper(Q(updated_at__gte=ny(2026, 7, 20)), output_field=BooleanField())
     queryset = (

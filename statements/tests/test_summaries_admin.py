@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from delivery.models import Delivery, MonthlySummary
-from delivery.tests.summaries_support import (  # noqa: F401  (fixtures)
+from delivery.models import Delivery
+from statements.models import MonthlySummary
+from statements.tests.summaries_support import (  # noqa: F401  (fixtures)
     _body,
     _settled,
     month_data_fixture,
@@ -30,21 +31,21 @@ def sent(month_data, smtp):
 
 
 def test_changelist_and_figures_are_shown_read_only(admin_client_, sent):
-    response = admin_client_.get(reverse("admin:delivery_monthlysummary_changelist"))
+    response = admin_client_.get(reverse("admin:statements_monthlysummary_changelist"))
     assert response.status_code == 200
     assert "shopco" in response.text and "2026-07" in response.text
     assert "1.90 GBP" in response.text  # commission due per currency
-    response = admin_client_.get(reverse("admin:delivery_monthlysummary_change", args=[sent.pk]))
+    response = admin_client_.get(reverse("admin:statements_monthlysummary_change", args=[sent.pk]))
     assert response.status_code == 200
     for order in sent.figures["orders"]:
         assert order["number"] in response.text
     assert f"retailer:{sent.retailer_id}" in response.text
     assert 'name="figures"' not in response.text  # no editable field
-    assert admin_client_.get(reverse("admin:delivery_monthlysummary_add")).status_code == 403
+    assert admin_client_.get(reverse("admin:statements_monthlysummary_add")).status_code == 403
 
 
 def test_resend_sends_the_same_summary_again_as_a_new_delivery(admin_client_, sent, smtp):
-    url = reverse("admin:delivery_monthlysummary_changelist")
+    url = reverse("admin:statements_monthlysummary_changelist")
     for expected in (1, 2):
         response = admin_client_.post(
             url, {"action": "resend_summaries", "_selected_action": [sent.pk]}, follow=True
@@ -62,7 +63,7 @@ def test_resend_sends_the_same_summary_again_as_a_new_delivery(admin_client_, se
     assert MonthlySummary.objects.count() == 3
     # A normal run still sends nothing more.
     assert "queued 0 summaries" in run("--month", "2026-07")
-    assert Delivery.objects.filter(summary__isnull=False).count() == 5
+    assert Delivery.objects.filter(source_key__startswith="summary:").count() == 5
     assert len(summary_emails(smtp)) == 5
 
 
@@ -72,8 +73,8 @@ def test_resend_needs_the_permission(client, transactional_db, sent, smtp):
 
     user.user_permissions.add(Permission.objects.get(codename="view_monthlysummary"))
     client.force_login(user)
-    url = reverse("admin:delivery_monthlysummary_changelist")
+    url = reverse("admin:statements_monthlysummary_changelist")
     response = client.post(url, {"action": "resend_summaries", "_selected_action": [sent.pk]})
     assert response.status_code in (200, 302)
-    assert Delivery.objects.filter(summary__isnull=False).count() == 3
+    assert Delivery.objects.filter(source_key__startswith="summary:").count() == 3
     assert len(summary_emails(smtp)) == 3

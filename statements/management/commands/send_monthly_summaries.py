@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from delivery.summaries import SummaryRun, summaries_send_for_month, summary_month_parse
-from orders.selectors import month_last_closed
+from statements.months import month_last_closed, summary_month_parse
+from statements.services import SummaryRun, summaries_send_for_month
 
 
 class Command(BaseCommand):

@@ -9,8 +9,10 @@ import time_machine
 from django.core.management import CommandError
 from django.db import connection
 
-from delivery.models import Delivery, MonthlySummary
-from delivery.tests.summaries_support import (  # noqa: F401  (fixtures)
+from delivery.models import Delivery
+from orders.services import order_set_status
+from statements.models import MonthlySummary
+from statements.tests.summaries_support import (  # noqa: F401  (fixtures)
     _body,
     _settled,
     month_data_fixture,
@@ -19,7 +21,6 @@ from delivery.tests.summaries_support import (  # noqa: F401  (fixtures)
     smtp_fixture,
     summary_emails,
 )
-from orders.services import order_set_status
 from testsupport.factories import make_retailer, place_order
 
 
@@ -90,7 +91,7 @@ def test_bad_month_changes_nothing(month_data, smtp, bad, says):
     assert says in str(raised.value)
     assert "\n" not in str(raised.value)
     assert not MonthlySummary.objects.exists()
-    assert not Delivery.objects.filter(summary__isnull=False).exists()
+    assert not Delivery.objects.filter(source_key__startswith="summary:").exists()
     assert summary_emails(smtp) == []
 
 
@@ -99,7 +100,7 @@ def test_dry_run_writes_and_sends_nothing(month_data, smtp):
     assert "would send 3 summaries" in output
     assert (
         not MonthlySummary.objects.exists()
-        and not Delivery.objects.filter(summary__isnull=False).exists()
+        and not Delivery.objects.filter(source_key__startswith="summary:").exists()
     )
     assert summary_emails(smtp) == []
 
@@ -155,8 +156,8 @@ def test_late_cancellation_is_an_adjustment_on_the_next_summary(month_data, smtp
 
 
 def test_a_failure_for_one_retailer_does_not_stop_the_others(month_data, smtp, monkeypatch):
-    from delivery import summaries
-    from orders import selectors
+    from statements import selectors
+    from statements import services as summaries
 
     real = selectors.retailer_month_figures
 
@@ -207,20 +208,23 @@ def test_concurrent_runs_send_one_email_per_retailer(on_postgres, month_data, sm
     recipients = sorted(m.rcpt_tos[0] for m in messages)
     assert len(recipients) == len(set(recipients)) == 23
     assert MonthlySummary.objects.count() == 23
-    assert Delivery.objects.filter(summary__isnull=False).count() == 23
+    assert Delivery.objects.filter(source_key__startswith="summary:").count() == 23
 
 
 def test_beat_task_sends_last_months_summaries_once(month_data, smtp, settings):
     from celery import current_app
 
-    from delivery import tasks  # noqa: F401  (registers the tasks)
+    from statements import tasks  # noqa: F401  (registers the tasks)
 
-    schedule = settings.CELERY_BEAT_SCHEDULE["orders-monthly-summaries"]
-    assert schedule["task"] == "delivery.send_monthly_summaries"
-    task = current_app.tasks["delivery.send_monthly_summaries"]
+    schedule = settings.CELERY_BEAT_SCHEDULE["statements-monthly-summaries"]
+    assert schedule["task"] == "statements.send_monthly_summaries"
+    task = current_app.tasks["statements.send_monthly_summaries"]
+    # A retry queued under the name the task had in delivery still runs (and sends nothing new).
+    old_name = current_app.tasks["delivery.send_monthly_summaries"]
     with time_machine.travel(ny(2026, 8, 1, 6, 0), tick=True):
         task.apply()
         task.apply()
+        old_name.apply()
     _settled(smtp, 3)
     assert MonthlySummary.objects.filter(month=date(2026, 7, 1)).count() == 3
 
@@ -254,12 +258,13 @@ def test_a_sending_failure_is_retried_by_the_delivery_with_the_same_message(mont
 def test_a_batch_of_summary_emails_is_sent_in_a_fixed_number_of_queries(
     month_data, smtp, monkeypatch
 ):
-    """The engine's batch send loads each summary and its retailer with the claimed rows: one
-    summary or two in a batch cost the same queries (none per summary to render it)."""
+    """The engine's batch send loads the batch's summaries and their retailers before rendering
+    (the renderer's `prepare`, one query): one summary or two in a batch cost the same queries
+    (none per summary to render it)."""
     from django.test.utils import CaptureQueriesContext
 
-    from delivery import summaries
     from delivery.services import deliveries_process_batch
+    from statements import services as summaries
 
     queued: list[int] = []
     monkeypatch.setattr(
@@ -274,7 +279,8 @@ def test_a_batch_of_summary_emails_is_sent_in_a_fixed_number_of_queries(
                 deliveries=list(Delivery.objects.filter(pk__in=ids))
             )
         assert outcomes == {pk: "delivered" for pk in ids}
-        assert not [q for q in queries if 'FROM "delivery_monthlysummary"' in q["sql"]]
+        reads = [q for q in queries if 'FROM "statements_monthlysummary"' in q["sql"]]
+        assert len(reads) == 1, reads  # the batch's summaries, together
         return len(queries)
 
     assert send(queued[:1]) == send(queued[1:])
@@ -282,3 +288,26 @@ def test_a_batch_of_summary_emails_is_sent_in_a_fixed_number_of_queries(
     assert {m.message_id for m in messages} == set(
         Delivery.objects.filter(pk__in=queued).values_list("identity", flat=True)
     )
+
+
+def test_a_summary_delivery_whose_summary_is_gone_fails_without_sending(retailer, email_via_smtp):
+    """The email channel knows a summary only by the row's source key: a key naming no summary
+    fails the row for good (no retry can help) and sends nothing."""
+    from django.utils import timezone
+
+    from delivery.services import delivery_send
+
+    delivery = Delivery.objects.create(
+        source_key="summary:999999",
+        channel="email",
+        purpose="monthly_summary",
+        target_key=f"retailer:{retailer.pk}",
+        recipient=retailer.email,
+        identity="<summary.gone.2026-07@orders.localhost>",
+        next_attempt_at=timezone.now(),
+    )
+    assert delivery_send(delivery_id=delivery.pk) == "failed"
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and "summary:999999" in delivery.last_error
+    assert email_via_smtp.messages == []
+    assert not MonthlySummary.objects.exists()

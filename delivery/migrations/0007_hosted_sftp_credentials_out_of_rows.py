@@ -17,6 +17,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("delivery", "0003_delivery_redelivered_at")]
+    dependencies = [("delivery", "0006_monthlysummary_to_statements")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

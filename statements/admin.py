@@ -3,11 +3,14 @@
 import json
 
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import CharField, Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.html import format_html, format_html_join
 
-from .models import MonthlySummary
-from .summaries import summary_resend
+from delivery.models import Delivery
+
+from .models import SOURCE_PREFIX, MonthlySummary
+from .services import summary_resend
 
 
 @admin.register(MonthlySummary)
@@ -40,7 +43,21 @@ class MonthlySummaryAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(delivery_total=Count("deliveries"))
+        # A summary's deliveries name it by source key: count them by that key (the index of
+        # the unique (source_key, target_key) constraint).
+        key = Concat(Value(SOURCE_PREFIX), Cast(OuterRef("pk"), output_field=CharField()))
+        total = (
+            Delivery.objects.filter(source_key=key)
+            .order_by()
+            .values("source_key")
+            .annotate(total=Count("pk"))
+            .values("total")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(delivery_total=Coalesce(Subquery(total, output_field=IntegerField()), 0))
+        )
 
     def has_add_permission(self, request):
         return False  # Summaries are built by `send_monthly_summaries`, once per month.
@@ -49,7 +66,7 @@ class MonthlySummaryAdmin(admin.ModelAdmin):
         return False
 
     def has_resend_permission(self, request):
-        return request.user.has_perm("delivery.change_monthlysummary")
+        return request.user.has_perm("statements.change_monthlysummary")
 
     @admin.display(description="month", ordering="month")
     def month_label(self, obj):

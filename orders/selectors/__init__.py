@@ -1,0 +1,60 @@
+"""Every non-trivial read of orders, with bounded query counts, one module per concern:
+
+- `supplier_api`: the supplier read API's pages and single orders (document text);
+- `history`: ORDER HISTORY and the portal's order pages;
+- `retailers`: the retailer behind an intake API key.
+
+`from orders.selectors import X` keeps working for each public name.
+"""
+
+from .history import (
+    HISTORY_FIELDS,
+    PORTAL_MAX_PAGE_SIZE,
+    PORTAL_PAGE_SIZE,
+    HistoryDashboard,
+    HistoryFilters,
+    HistoryPage,
+    HistoryRow,
+    order_history_cursor_decode,
+    order_history_cursor_encode,
+    order_history_dashboard,
+    order_history_export_rows,
+    order_history_page,
+    order_history_queryset,
+    order_history_search_sku,
+    order_portal_detail,
+    order_portal_get,
+)
+from .retailers import retailer_for_api_key
+from .supplier_api import (
+    OrderPage,
+    OrderPosition,
+    order_get_for_supplier,
+    order_list_for_supplier,
+    supplier_api_settled_before,
+)
+
+__all__ = [
+    "HISTORY_FIELDS",
+    "PORTAL_MAX_PAGE_SIZE",
+    "PORTAL_PAGE_SIZE",
+    "HistoryDashboard",
+    "HistoryFilters",
+    "HistoryPage",
+    "HistoryRow",
+    "OrderPage",
+    "OrderPosition",
+    "order_get_for_supplier",
+    "order_history_cursor_decode",
+    "order_history_cursor_encode",
+    "order_history_dashboard",
+    "order_history_export_rows",
+    "order_history_page",
+    "order_history_queryset",
+    "order_history_search_sku",
+    "order_list_for_supplier",
+    "order_portal_detail",
+    "order_portal_get",
+    "retailer_for_api_key",
+    "supplier_api_settled_before",
+]
