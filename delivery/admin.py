@@ -7,19 +7,47 @@ from django.db import models
 
 from .channels import channel_get
 from .models import Delivery, DeliveryAttempt, Destination
-from .services import delivery_redeliver
+from .services import delivery_redeliver, webhook_url_clean
 
 SECRET_FIELDS = ("webhook_secret", "sftp_password", "sftp_private_key")
+# Where an SFTP drop connects and as whom: changed only by `set_channel` or the portal, whose
+# service drops the stored password or key when host, port or user name change (docs/delivery.md).
+SFTP_CONNECTION_FIELDS = (
+    "sftp_hosted",
+    "sftp_host",
+    "sftp_port",
+    "sftp_username",
+    "sftp_path",
+    "sftp_host_key",
+)
+
+
+class DestinationAdminForm(forms.ModelForm):
+    def clean_webhook_url(self):
+        url = self.cleaned_data.get("webhook_url") or ""
+        if not url:
+            return url
+        try:
+            return webhook_url_clean(url)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict.get("url", exc.messages)) from None
 
 
 @admin.register(Destination)
 class DestinationAdmin(admin.ModelAdmin):
+    form = DestinationAdminForm
     list_display = ("supplier", "channel", "enabled", "target", "secret_set", "updated_at")
     list_filter = ("channel", "enabled")
     search_fields = ("supplier__slug", "webhook_url", "sftp_host", "email_addresses")
     # Secrets are set with `set_channel` or the portal; never shown or edited here.
     exclude = SECRET_FIELDS
-    readonly_fields = ("secret_set", "sftp_last_run_at", "created_at", "updated_at")
+    readonly_fields = (
+        "secret_set",
+        *SFTP_CONNECTION_FIELDS,
+        "sftp_last_run_at",
+        "created_at",
+        "updated_at",
+    )
     formfield_overrides = {
         models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"},
     }

@@ -61,7 +61,10 @@ def summary_email_parts(*, figures: dict, retailer_name: str) -> tuple[str, str,
         "retailer_name": retailer_name,
         "month_label": _month_name(figures["month"]),
     }
-    subject = f"Your monthly summary for {context['month_label']}: {retailer_name}"
+    # A header holds one line: a retailer name with a newline must not break it.
+    subject = " ".join(
+        f"Your monthly summary for {context['month_label']}: {retailer_name}".split()
+    )
     environment = _templates()
     text = environment.get_template("statements/email/monthly_summary.txt").render(context)
     html = environment.get_template("statements/email/monthly_summary.html").render(context)

@@ -1,0 +1,80 @@
+"""Ops in the admin follow the same rules as the portal and `set_channel`."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from delivery.models import Destination
+from delivery.services import destination_set_sftp, destination_set_webhook
+
+pytestmark = pytest.mark.django_db
+
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb8yWvwCkkXBb0p1dLJV6NP5n4q0wC4S6A0dWQ4Ykx2"
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_superuser("ops", "ops@example.com", "Ops-Pass-2026!")
+    client.force_login(user)
+    return client
+
+
+def _change_form(staff_client, destination):
+    response = staff_client.get(f"/admin/delivery/destination/{destination.pk}/change/")
+    assert response.status_code == 200
+    return response.context["adminform"].form
+
+
+def test_sftp_connection_fields_are_read_only_in_admin(staff_client, acme, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination = destination_set_sftp(
+        supplier=acme,
+        host="sftp.acme.example",
+        port=22,
+        username="acme",
+        password="s3cret-pass",
+        path="/in",
+        host_key=HOST_KEY,
+    )
+    form = _change_form(staff_client, destination)
+    for name in ("sftp_host", "sftp_port", "sftp_username", "sftp_path", "sftp_hosted"):
+        assert name not in form.fields, name
+    # A POST naming another host is ignored for that field: the credential stays bound to
+    # the server it was given for.
+    staff_client.post(
+        f"/admin/delivery/destination/{destination.pk}/change/",
+        {
+            "supplier": acme.pk,
+            "channel": "sftp",
+            "enabled": "on",
+            "event_types": "[]",
+            "sftp_host": "attacker.example",
+            "sftp_interval_minutes": 15,
+            "sftp_format": "csv",
+        },
+    )
+    destination.refresh_from_db()
+    assert destination.sftp_host == "sftp.acme.example"
+    assert destination.sftp_password == "s3cret-pass"
+
+
+def test_a_webhook_url_to_a_refused_address_is_refused_in_admin(staff_client, acme, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination, _secret = destination_set_webhook(supplier=acme, url="https://hooks.example/in")
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    response = staff_client.post(
+        f"/admin/delivery/destination/{destination.pk}/change/",
+        {
+            "supplier": acme.pk,
+            "channel": "webhook",
+            "enabled": "on",
+            "event_types": "[]",
+            "webhook_url": "http://169.254.169.254/latest/meta-data",
+            "sftp_interval_minutes": 15,
+            "sftp_format": "csv",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the reason
+    assert "169.254.169.254" in " ".join(response.context["adminform"].form.errors["webhook_url"])
+    destination.refresh_from_db()
+    assert destination.webhook_url == "https://hooks.example/in"
+    assert Destination.objects.filter(webhook_url__contains="169.254").count() == 0
