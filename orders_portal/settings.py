@@ -3,6 +3,10 @@
 With no environment at all and DEBUG=true the project runs embedded: SQLite (WAL) under
 var/, Celery on kombu's filesystem transport under var/, email written to var/mail/.
 Production (DEBUG false) refuses to start without a real SECRET_KEY and FIELD_ENCRYPTION_KEY.
+
+One module on purpose, over the usual size: every setting, its environment variable, its
+default and its check read top to bottom in one place, as README's configuration table lists
+them; split, a reader would hunt for where a variable is read.
 """
 
 import os
