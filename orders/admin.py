@@ -14,26 +14,26 @@ class RetailerAdmin(admin.ModelAdmin):
         return False  # `manage.py create_retailer` creates one and prints its key once.
 
 
-class OrderLineInline(admin.TabularInline):
-    model = OrderLine
+class _ReadOnlyInline(admin.TabularInline):
+    """An order's lines and events are written by the order services only; the admin shows them."""
+
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderLineInline(_ReadOnlyInline):
+    model = OrderLine
     readonly_fields = ["line_no", "sku", "name", "quantity", "unit_price", "line_total"]
     exclude = ["product"]
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(_ReadOnlyInline):
     model = OrderEvent
-    extra = 0
-    can_delete = False
     readonly_fields = ["type", "actor", "note", "data", "created_at", "dispatched_at"]
     exclude = ["actor_user"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Order)
