@@ -18,6 +18,9 @@ Goals: <= 3 queries per page; p50 <= 3 x (raw SQL + serialization); req/s >= 0.3
 BENCH_API_LOAD_ONLY=1 loads and stops. BENCH_API_REQUESTS (default 300) sets requests per
 latency figure, BENCH_API_SECONDS (default 6) the time each throughput figure takes (two
 halves, in the order page, bare, bare, page).
+
+One script on purpose, over the usual module size: load, measure and report read top to
+bottom, and nothing imports it.
 """
 
 from __future__ import annotations

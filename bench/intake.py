@@ -142,27 +142,12 @@ def make_data() -> tuple[str, list[str]]:
 
 
 def payload(reference: str, skus: list[str]) -> bytes:
-    return json.dumps(
-        {
-            "reference": reference,
-            "placed_at": "2026-11-27T10:00:00Z",
-            "customer": {
-                "name": "Ann Lee",
-                "email": "ann@example.com",
-                "phone": "+44 20 7946 0000",
-            },
-            "shipping_address": {
-                "name": "Ann Lee",
-                "line1": "1 High St",
-                "line2": "",
-                "city": "Leeds",
-                "region": "",
-                "postcode": "LS1 1AA",
-                "country": "GB",
-            },
-            "lines": [{"sku": sku, "quantity": q} for sku, q in zip(skus, (2, 1, 3))],
-        }
-    ).encode()
+    """The tests' intake order (after `make_data`, which sets Django up), three lines."""
+    from testsupport.factories import intake_payload
+
+    lines = [{"sku": sku, "quantity": q} for sku, q in zip(skus, (2, 1, 3))]
+    body = intake_payload(reference=reference, lines=lines, placed_at="2026-11-27T10:00:00Z")
+    return json.dumps(body).encode()
 
 
 def drive(port: int, key: str, bodies: list[bytes]) -> tuple[float, dict[int, int]]:

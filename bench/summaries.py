@@ -19,6 +19,9 @@ BENCH_SEND_WORKERS worker processes (default 2, this machine's cores; forked, fe
 ids through a multiprocessing queue) while the build goes on in this process; with
 BENCH_SEND_WORKERS=0 it runs synchronously in this process after the build. Prints time,
 queries per retailer, summaries/s and the ratio to the aggregate.
+
+One script on purpose, over the usual module size: load, measure and report read top to
+bottom, and nothing imports it.
 """
 
 from __future__ import annotations

@@ -76,29 +76,39 @@ def sftp_save(request):
             sftp_form=form,
             sftp_fetched_fingerprint=host_key_fingerprint(host_key),
         )
+    # A blank password and key keep the stored one only while host, port and user name stay
+    # the same (the service decides).
+    return _sftp_store(
+        request,
+        form,
+        success="The SFTP file drop is on. Use “Test connection” to check it end to end.",
+        host=data["host"],
+        port=data["port"] if data["port"] is not None else 22,
+        username=data["username"],
+        password=data["password"] or None,
+        private_key=data["private_key"] or None,
+        path=data["path"],
+        host_key=host_key,
+    )
+
+
+def _sftp_store(request, form, *, success: str, **connection):
+    """Save through the service with the form's interval and format; its refusals go back
+    onto the form (400), nothing stored."""
+    data = form.cleaned_data
     try:
-        # A blank password and key keep the stored one only while host, port and user name
-        # stay the same (the service decides).
         destination_set_sftp(
             supplier=request.supplier,
-            host=data["host"],
-            port=data["port"] if data["port"] is not None else 22,
-            username=data["username"],
-            password=data["password"] or None,
-            private_key=data["private_key"] or None,
-            path=data["path"],
-            host_key=host_key,
             interval_minutes=(
                 data["interval_minutes"] if data["interval_minutes"] is not None else 15
             ),
             file_format=data["file_format"],
+            **connection,
         )
     except ValidationError as exc:
         form.add_service_errors(exc.message_dict)
         return settings_page_render(request, status=400, sftp_form=form)
-    messages.success(
-        request, "The SFTP file drop is on. Use “Test connection” to check it end to end."
-    )
+    messages.success(request, success)
     return redirect("delivery:settings")
 
 
@@ -130,20 +140,9 @@ def _sftp_save_hosted(request, form, current):
                 "platform. To use your own server, give its password or private key too.",
             )
         return settings_page_render(request, status=400, sftp_form=form)
-    try:
-        destination_set_sftp(
-            supplier=request.supplier,
-            hosted=True,
-            interval_minutes=(
-                data["interval_minutes"] if data["interval_minutes"] is not None else 15
-            ),
-            file_format=data["file_format"],
-        )
-    except ValidationError as exc:
-        form.add_service_errors(exc.message_dict)
-        return settings_page_render(request, status=400, sftp_form=form)
-    messages.success(request, "The SFTP file drop on our hosted server is on.")
-    return redirect("delivery:settings")
+    return _sftp_store(
+        request, form, success="The SFTP file drop on our hosted server is on.", hosted=True
+    )
 
 
 @supplier_required

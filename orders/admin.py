@@ -14,30 +14,43 @@ class RetailerAdmin(admin.ModelAdmin):
         return False  # `manage.py create_retailer` creates one and prints its key once.
 
 
-class OrderLineInline(admin.TabularInline):
-    model = OrderLine
+class _ReadOnlyInline(admin.TabularInline):
+    """An order's lines and events are written by the order services only; the admin shows them."""
+
     extra = 0
     can_delete = False
-    readonly_fields = ["line_no", "sku", "name", "quantity", "unit_price", "line_total"]
-    exclude = ["product"]
 
     def has_add_permission(self, request, obj=None):
         return False
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderLineInline(_ReadOnlyInline):
+    model = OrderLine
+    readonly_fields = ["line_no", "sku", "name", "quantity", "unit_price", "line_total"]
+    exclude = ["product"]
+
+
+class OrderEventInline(_ReadOnlyInline):
     model = OrderEvent
-    extra = 0
-    can_delete = False
     readonly_fields = ["type", "actor", "note", "data", "created_at", "dispatched_at"]
     exclude = ["actor_user"]
 
-    def has_add_permission(self, request, obj=None):
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Orders and their events change through the order services only, never a raw save."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(_ReadOnlyAdmin):
     """Read-only: status changes go through `order_set_status` (the portal), never a raw save."""
 
     list_display = [
@@ -57,29 +70,11 @@ class OrderAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [OrderLineInline, OrderEventInline]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(admin.ModelAdmin):
+class OrderEventAdmin(_ReadOnlyAdmin):
     list_display = ["id", "type", "order", "actor", "created_at", "dispatched_at"]
     list_filter = ["type"]
     search_fields = ["order__number", "actor"]
     raw_id_fields = ["order", "actor_user"]
     show_full_result_count = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,4 +1,4 @@
-"""The order document of contract.md: one shape for the API, webhooks and JSON files.
+"""The order document of docs/interface.md: one shape for the API, webhooks and JSON files.
 
 A plain function, not a serializer class, because it runs for every order in every API page
 and webhook; the OpenAPI description of the same shape lives in `orders/api/schema.py`.

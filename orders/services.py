@@ -97,13 +97,6 @@ def retailer_create(
     return retailer, key
 
 
-def retailer_rotate_key(*, retailer: Retailer) -> str:
-    key = token_generate(prefix="rtl")
-    retailer.api_key_prefix, retailer.api_key_hash = key[:12], token_digest(key)
-    retailer.save(update_fields=["api_key_prefix", "api_key_hash"])
-    return key
-
-
 # --- Intake ------------------------------------------------------------------------------
 
 

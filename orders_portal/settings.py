@@ -3,6 +3,10 @@
 With no environment at all and DEBUG=true the project runs embedded: SQLite (WAL) under
 var/, Celery on kombu's filesystem transport under var/, email written to var/mail/.
 Production (DEBUG false) refuses to start without a real SECRET_KEY and FIELD_ENCRYPTION_KEY.
+
+One module on purpose, over the usual size: every setting, its environment variable, its
+default and its check read top to bottom in one place, as README's configuration table lists
+them; split, a reader would hunt for where a variable is read.
 """
 
 import os
@@ -415,7 +419,7 @@ DELIVERY_DESTINATION_BATCH = env.int("DELIVERY_DESTINATION_BATCH", default=50)
 DELIVERY_REDELIVER_COOLDOWN_SECONDS = env.int("DELIVERY_REDELIVER_COOLDOWN_SECONDS", default=60)
 # The sweeper queues a due delivery again when its last queuing is older than this.
 DELIVERY_REQUEUE_AFTER_SECONDS = env.int("DELIVERY_REQUEUE_AFTER_SECONDS", default=60)
-# Who turns committed order events into deliveries (architecture.md, step 3):
+# Who turns committed order events into deliveries (docs/architecture.md, the flow's step 3):
 # - "listener": `manage.py dispatch_events`, woken by PostgreSQL's NOTIFY at each commit; web
 #   requests do no dispatch work at all. The default on PostgreSQL; run at least one.
 # - "inline": the web request (or command) that wrote the events, right after its commit.

@@ -261,13 +261,6 @@ class SftpTestServer:
             todo.extend(children.get(pid, []))
         return found
 
-    def signal_sessions(self, signum: int) -> None:
-        for pid in self.session_pids():
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
-
     def stop(self) -> None:
         """Stop sshd and the sessions it forked, as a crashed server would; connects fail."""
         if self.process is None:

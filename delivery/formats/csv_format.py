@@ -1,7 +1,7 @@
 """CSV order files: one row per order line, columns chosen per format.
 
-The standard format is contract.md's: UTF-8 (no byte-order mark: the contract says UTF-8, and a
-BOM would end up inside the first header name for many readers), RFC 4180 through the csv
+The standard format is the one docs/interface.md promises: UTF-8 (no byte-order mark: a BOM
+would end up inside the first header name for many readers), RFC 4180 through the csv
 module (comma, double quotes where needed, CRLF line ends), a header row.
 
 A supplier that needs other columns gets one new `CsvFormat(name=..., columns=[...])` and a line

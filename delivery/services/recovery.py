@@ -18,7 +18,8 @@ from ..channels import channel_get, channels_where
 from ..dispatcher import events_dispatch_pending
 from ..models import RETAILER_FACING_PURPOSES, Channel, Delivery, DeliveryStatus, Destination
 from ..queue import deliveries_queue, task_publish
-from .sending import _claimable, deliveries_process_batch
+from .claims import claimable_now
+from .sending import deliveries_process_batch
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
     with transaction.atomic():
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(now))
+            .filter(claimable_now(now))
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=stale))
             .exclude(channel__in=channels_where(scheduled=True))
@@ -199,7 +200,7 @@ def sftp_run(*, destination_id: int, limit: int = 5000) -> dict[int, str]:
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(
-                _claimable(now),
+                claimable_now(now),
                 destination_id=destination_id,
                 channel__in=channels_where(scheduled=True),
                 next_attempt_at__lte=now,

@@ -12,14 +12,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from orders.documents import iso
-from orders.models import OrderLine
 from suppliers.models import Supplier
 
-from ..channels import DeliveryFailed, SendResult, channel_get, channels_where
+from ..channels import DeliveryFailed, SendResult, channel_get
 from ..channels.base import NotSent
 from ..channels.email import email_identity
 from ..db import bookkeeping_atomic
@@ -33,6 +31,7 @@ from ..models import (
 )
 from ..queue import deliveries_queue
 from ..signals import deliveries_delivered
+from .claims import claimable_now, deliveries_claim, deliveries_release, due_now
 
 logger = logging.getLogger(__name__)
 
@@ -46,88 +45,6 @@ def retry_delay_seconds(*, attempt: int) -> float | None:
         return None
     delay = float(schedule[attempt])
     return delay * random.uniform(0.9, 1.1) if delay else 0.0  # noqa: S311 - jitter
-
-
-def _claimable(now) -> Q:
-    return Q(status=DeliveryStatus.PENDING) & (
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    )
-
-
-def _due(now) -> Q:
-    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
-
-
-def _claim(
-    *,
-    delivery_ids: list[int] | None = None,
-    destination_id: int | None = None,
-    limit: int = 0,
-    lease_seconds: float | None = None,
-    due_only: bool = False,
-):
-    """Take a lease on rows by one conditional UPDATE; return (token, rows won).
-
-    The rows are `delivery_ids`, or up to `limit` due rows of one destination. The lease end
-    is the token: a row is ours while its claimed_until equals it. A worker killed mid-send
-    lets it lapse; a worker that outlived its lease finds the token changed and records its
-    attempt without moving the row. The rows come back with their order and its lines
-    loaded, so a channel needs no further query to render them (rows of another source, e.g.
-    a monthly summary, are loaded by their renderer's `prepare`, once per batch).
-    """
-    now = timezone.now()
-    token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
-    if destination_id is not None:
-        scope = Q(destination_id=destination_id, channel__in=channels_where(batched=True))
-        picked = (
-            Delivery.objects.filter(_claimable(now), _due(now), scope)
-            .order_by("next_attempt_at", "pk")
-            .values("pk")[:limit]
-        )
-        wanted = Q(pk__in=picked)
-    else:
-        wanted = scope = Q(pk__in=delivery_ids or [])
-    claimable = Delivery.objects.filter(_claimable(now)).filter(wanted)
-    if due_only:
-        claimable = claimable.filter(_due(now))
-    with bookkeeping_atomic():
-        won = claimable.update(
-            attempt_count=F("attempt_count") + 1, claimed_until=token, updated_at=now
-        )
-    if not won:
-        return token, []
-    rows = list(
-        Delivery.objects.select_related(
-            "destination",
-            "event__order__supplier",
-            "event__order__retailer",
-        )
-        .filter(claimed_until=token, status=DeliveryStatus.PENDING)
-        .filter(scope)
-        .order_by(*(["pk"] if won > 1 else []))
-    )
-    _attach_order_lines(rows)
-    return token, rows
-
-
-def _attach_order_lines(deliveries: list[Delivery]) -> None:
-    """Load the lines of every delivery's order in one query (a lean prefetch)."""
-    orders = {d.event.order_id: d.event.order for d in deliveries if d.event_id is not None}
-    if not orders:
-        return
-    lines: dict[int, list[OrderLine]] = {pk: [] for pk in orders}
-    for line in OrderLine.objects.filter(order_id__in=list(orders)).order_by("order_id", "line_no"):
-        lines[line.order_id].append(line)
-    for pk, order in orders.items():
-        order._prefetched_objects_cache = {"lines": _lines_queryset(order, lines[pk])}
-
-
-def _lines_queryset(order, lines: list[OrderLine]):
-    """A lines manager result that `order.lines.all()` serves from memory."""
-    queryset = order.lines.all()
-    queryset._result_cache = lines
-    queryset._prefetch_done = True
-    return queryset
 
 
 def _skip_reason(delivery: Delivery) -> str | None:
@@ -169,9 +86,9 @@ def delivery_send(*, delivery_id: int) -> str:
     now = timezone.now()
     # A plain read first: a row that went out with its destination's batch (the common
     # case for a task that finds nothing) costs one query, not a transaction.
-    if not Delivery.objects.filter(_claimable(now), _due(now), pk=delivery_id).exists():
+    if not Delivery.objects.filter(claimable_now(now), due_now(now), pk=delivery_id).exists():
         return nothing
-    token, rows = _claim(delivery_ids=[delivery_id], due_only=True)
+    token, rows = deliveries_claim(delivery_ids=[delivery_id], due_only=True)
     rows = _cancel_skipped(rows)
     if not rows:
         return nothing
@@ -197,7 +114,7 @@ def delivery_send(*, delivery_id: int) -> str:
     ):
         # The lease covers the whole batch at the channel's timeout for every row.
         lease = channel.lease_seconds(rows=batch)
-        token, more = _claim(
+        token, more = deliveries_claim(
             destination_id=delivery.destination_id, limit=batch, lease_seconds=lease
         )
         more = _cancel_skipped(more)
@@ -225,7 +142,7 @@ def deliveries_process_batch(*, deliveries) -> dict[int, str]:
         600,
         *(channel_get(name).lease_seconds(rows=n) for name, n in counts.items()),
     )
-    token, rows = _claim(delivery_ids=[d.pk for d in candidates], lease_seconds=lease)
+    token, rows = deliveries_claim(delivery_ids=[d.pk for d in candidates], lease_seconds=lease)
     return _send_claimed(token=token, rows=rows)
 
 
@@ -244,7 +161,7 @@ def _send_claimed(*, token, rows: list[Delivery]) -> dict[int, str]:
         duration_ms = int((time.monotonic() - t0) * 1000 / max(len(batch), 1))
         skipped = [d for d in batch if isinstance(results.get(d.pk), NotSent)]
         if skipped:
-            _release(deliveries=skipped, token=token)
+            deliveries_release(deliveries=skipped, token=token)
             outcomes.update({d.pk: "released" for d in skipped})
         delivered = [d for d in batch if isinstance(results.get(d.pk), SendResult)]
         if delivered:
@@ -269,18 +186,6 @@ def _send_claimed(*, token, rows: list[Delivery]) -> dict[int, str]:
                 outcome=outcome,
             )
     return outcomes
-
-
-def _release(*, deliveries: list[Delivery], token) -> None:
-    """Give claimed rows back untried: no attempt is counted, the sweeper queues them."""
-    Delivery.objects.filter(
-        pk__in=[d.pk for d in deliveries], claimed_until=token, status=DeliveryStatus.PENDING
-    ).update(
-        claimed_until=None,
-        attempt_count=F("attempt_count") - 1,
-        queued_at=None,
-        updated_at=timezone.now(),
-    )
 
 
 def _delivery_cancel(*, delivery: Delivery, reason: str) -> None:

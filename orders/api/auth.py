@@ -1,6 +1,5 @@
 """Bearer-key authentication for the two APIs: retailer API keys and supplier tokens."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from orders.selectors import retailer_for_api_key
@@ -76,23 +75,3 @@ class SupplierTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="supplier"'
-
-
-class RetailerKeyScheme(OpenApiAuthenticationExtension):
-    """Describes the retailer key in the OpenAPI document."""
-
-    target_class = RetailerKeyAuthentication
-    name = "retailerKey"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer"}
-
-
-class SupplierTokenScheme(OpenApiAuthenticationExtension):
-    """Describes the supplier API token in the OpenAPI document."""
-
-    target_class = SupplierTokenAuthentication
-    name = "supplierToken"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer"}

@@ -5,30 +5,29 @@ from django.utils.functional import lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class SupplierTokenScheme(OpenApiAuthenticationExtension):
+class _BearerScheme(OpenApiAuthenticationExtension):
+    """Both APIs take a bearer key; only the scheme's name, class and text differ. With no
+    target class this base matches nothing itself."""
+
+    description = ""
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": self.description}
+
+
+class SupplierTokenScheme(_BearerScheme):
     target_class = "orders.api.auth.SupplierTokenAuthentication"
     name = "supplierToken"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A supplier API token (`sup_...`), from the portal's API tokens "
-            "page or `manage.py create_api_token SLUG`. Revoked tokens fail at once with 401.",
-        }
+    description = (
+        "A supplier API token (`sup_...`), from the portal's API tokens "
+        "page or `manage.py create_api_token SLUG`. Revoked tokens fail at once with 401."
+    )
 
 
-class RetailerKeyScheme(OpenApiAuthenticationExtension):
+class RetailerKeyScheme(_BearerScheme):
     target_class = "orders.api.auth.RetailerKeyAuthentication"
     name = "retailerKey"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A retailer API key (`rtl_...`), printed once by "
-            "`manage.py create_retailer`.",
-        }
+    description = "A retailer API key (`rtl_...`), printed once by `manage.py create_retailer`."
 
 
 def _list_description() -> str:
