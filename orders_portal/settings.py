@@ -138,7 +138,7 @@ else:
         # rather than a SELECT 1 round trip (orders_portal/postgresql/base.py).
         DATABASES["default"]["ENGINE"] = "orders_portal.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})
-    # Prepared statements for the hot fixed statements only (orders_portal/db.py): they need
+    # Prepared statements for the hot fixed statements only (common/db.py): they need
     # server-side parameter binding; nothing is prepared automatically (the threshold is out
     # of reach), the code marks what to prepare.
     if env.bool("DB_PREPARED_STATEMENTS", default=True):
