@@ -21,7 +21,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import NamedTuple
 
-from django.core.cache import BaseCache
+from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache import cache as default_cache
 
 
@@ -50,6 +50,14 @@ class CounterCache(ABC):
         """Give the epoch a new value."""
 
 
+def _backend(cache: BaseCache | None) -> BaseCache:
+    """The backend itself: `django.core.cache.cache` (DRF's throttles' too) is a proxy that no
+    isinstance sees through."""
+    if cache is None or cache is default_cache:
+        return caches[DEFAULT_CACHE_ALIAS]
+    return cache
+
+
 def epoch_new() -> str:
     return secrets.token_hex(16)
 
@@ -57,14 +65,14 @@ def epoch_new() -> str:
 def counters_native(cache: BaseCache | None = None) -> bool:
     """True when the cache counts windows and keeps epochs natively (one round trip, shared by
     every process: the Redis backend); other caches work through the fallback below."""
-    return isinstance(cache or default_cache, CounterCache)
+    return isinstance(_backend(cache), CounterCache)
 
 
 def window_incr(
     key: str, seconds: float, *, epoch: str | None = None, cache: BaseCache | None = None
 ) -> Window:
     """Count one event in `key`'s window of `seconds` (opened by its first event)."""
-    cache = cache or default_cache
+    cache = _backend(cache)
     if isinstance(cache, CounterCache):
         return Window(*cache.window_incr(key, seconds, epoch=epoch))
     count, remaining = _window_incr_generic(cache, key, seconds)
@@ -73,7 +81,7 @@ def window_incr(
 
 def epoch_get(key: str, *, cache: BaseCache | None = None) -> str:
     """The epoch's value, giving it a new one first if it has none."""
-    cache = cache or default_cache
+    cache = _backend(cache)
     if isinstance(cache, CounterCache):
         return cache.epoch_get(key)
     cache.add(key, epoch_new(), None)
@@ -86,7 +94,7 @@ def epoch_get(key: str, *, cache: BaseCache | None = None) -> str:
 
 def epoch_bump(key: str, *, cache: BaseCache | None = None) -> None:
     """Give the epoch a new value: everything remembered under the old one is forgotten."""
-    cache = cache or default_cache
+    cache = _backend(cache)
     if isinstance(cache, CounterCache):
         cache.epoch_bump(key)
     else:

@@ -72,3 +72,24 @@ def test_a_counter_cache_is_asked_natively():
     shared.epoch_bump("e", cache=cache)
     assert calls == [("window", "k", 60, "e"), ("get", "e"), ("bump", "e")]
     assert cache.get("k") is None  # nothing went through the fallback
+
+
+def test_the_default_cache_is_seen_through_its_proxy(settings):
+    """`django.core.cache.cache` (DRF's throttles use it) is a proxy to the backend."""
+    from django.core.cache import cache
+
+    # Django's test signals give the proxy the new setting's backend.
+    settings.CACHES = {"default": {"BACKEND": "common.tests.test_cache.NativeCache"}}
+    assert shared.counters_native(cache) and shared.counters_native()
+    assert shared.window_incr("k", 60, cache=cache) == (7, 12.5, "e1")
+
+
+class NativeCache(LocMemCache, shared.CounterCache):
+    def window_incr(self, key, seconds, *, epoch=None):
+        return 7, 12.5, "e1"
+
+    def epoch_get(self, key):
+        return "e1"
+
+    def epoch_bump(self, key):
+        pass
