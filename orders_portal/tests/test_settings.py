@@ -233,7 +233,7 @@ def test_celery_refuses_to_start_with_a_bad_setting(tmp_path, command):
     env = clean_env(tmp_path, DEBUG="true", DELIVERY_DISPATCH="celery")
     args = ["--pool", "solo"] if command == "worker" else ["-s", str(tmp_path / "beat")]
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("celery")), "-A", "orders_portal", command, *args],
+        [sys.executable, "-m", "celery", "-A", "orders_portal", command, *args],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
