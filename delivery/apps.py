@@ -5,4 +5,10 @@ class DeliveryConfig(AppConfig):
     name = "delivery"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects to orders' committed-events signal)
+        from . import (
+            checks,  # noqa: F401  (registers delivery's settings checks)
+            receivers,  # noqa: F401  (connects to orders' committed-events signal)
+        )
+        from .readers import readers_register
+
+        readers_register()  # orders' portal pages read deliveries through these

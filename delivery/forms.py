@@ -2,24 +2,12 @@
 
 from django import forms
 
+from common.forms import ServiceErrorsMixin
+
 from .channels.sftp.errors import SftpError
 from .channels.sftp.keys import host_key_clean, private_key_clean
 from .formats import format_choices
 from .models import Channel, DeliveryStatus
-
-
-class ServiceErrorsMixin:
-    """Show a service's ValidationError({key: [...]}) on the matching field."""
-
-    # service error key -> form field name
-    service_fields: dict[str, str] = {}
-
-    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
-        for key, messages in errors.items():
-            name = self.service_fields.get(key, key)
-            target = name if name in self.fields else None
-            for message in messages:
-                self.add_error(target, message)
 
 
 class EmailChannelForm(ServiceErrorsMixin, forms.Form):

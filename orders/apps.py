@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers orders' settings checks)

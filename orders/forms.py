@@ -2,6 +2,8 @@
 
 from django import forms
 
+from common.forms import ServiceErrorsMixin
+
 from .inputs import InputError, date_in_range
 from .models import CancellationReason, Order, OrderStatus
 from .selectors import HistoryFilters
@@ -59,7 +61,7 @@ class OrderFilterForm(forms.Form):
         )
 
 
-class OrderEditForm(forms.Form):
+class OrderEditForm(ServiceErrorsMixin, forms.Form):
     """Update an order's status. Which changes are allowed, and what each needs, is checked by
     `order_set_status`; its errors are shown on these fields."""
 
@@ -87,6 +89,9 @@ class OrderEditForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
+    # A stale version is the form's error, not the hidden field's (which nobody would see).
+    service_fields = {"version": None}
+
     def __init__(self, *args, order: Order, **kwargs):
         super().__init__(*args, **kwargs)
         self.order = order
@@ -95,10 +100,3 @@ class OrderEditForm(forms.Form):
             (value, labels[value]) for value in order.allowed_next_statuses
         ]
         self.initial.setdefault("version", order.version)
-
-    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
-        """Show a service's ValidationError on the matching fields (the rest on the form)."""
-        for key, messages in errors.items():
-            target = key if key in self.fields and key != "version" else None
-            for message in messages:
-                self.add_error(target, message)

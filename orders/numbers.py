@@ -4,7 +4,7 @@ import re
 
 from django.db import connection
 
-from orders_portal.db import execute_prepared
+from common.db import execute_prepared
 
 ORDER_NUMBER_PREFIX = "PO-"
 ORDER_NUMBER_START = 10001

@@ -11,11 +11,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
 from django.db import IntegrityError, transaction
 
+from common.inserts import rows_insert
 from suppliers.secrets import token_digest, token_generate
 from suppliers.selectors import products_by_sku
 
 from .documents import order_document_store
-from .inserts import rows_insert
 from .intake import intake_validate
 from .models import (
     CancellationReason,

@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from orders_portal.db import execute_prepared
+from common.db import execute_prepared
 
 from .signals import ORDER_EVENTS_CHANNEL
 

@@ -1,7 +1,7 @@
 """Portal pages for orders: ORDER HISTORY, its CSV export, the order page and its edit form.
 
 Views parse input, call one selector or service, and render. `orders` never imports
-`delivery`: the delivery app's read functions are plugged in by orders_portal/urls.py
+`delivery`: the delivery app's read functions are plugged in at start (delivery/readers.py)
 through `delivery_readers_register`, and the pages show no delivery data without them.
 """
 
@@ -40,7 +40,7 @@ from .selectors import (
 )
 from .services import OrderChangedError, order_set_status
 
-# --- Delivery readers (plugged in by orders_portal/urls.py) -------------------------------
+# --- Delivery readers (plugged in by delivery/readers.py) ---------------------------------
 
 
 @dataclass

@@ -4,12 +4,15 @@ Django's `RedisCacheClient.get_client` builds a new `redis.Redis` for every cach
 redis-py's constructor fills a table of ~200 response callbacks each time: two throttle
 calls per API request cost more CPU than their round trips. The client is thread-safe and
 its pool checks the process id after a fork, so one per pool is enough.
-"""
 
-import secrets
+It is also the project's `CounterCache` (common/cache.py): window counters and epochs as one
+Lua script call each.
+"""
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+
+from common.cache import CounterCache, epoch_new
 
 # INCR a counter and give a new one its expiry, in one round trip; returns the count, the
 # milliseconds until the window closes and, given a second key, that key's value (an epoch).
@@ -42,7 +45,7 @@ class ReusingRedisCacheClient(RedisCacheClient):
         return client
 
 
-class RedisCache(DjangoRedisCache):
+class RedisCache(DjangoRedisCache, CounterCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
@@ -65,19 +68,18 @@ class RedisCache(DjangoRedisCache):
         )
         return int(count), max(0, int(ttl_ms)) / 1000, _text(value)
 
-    # Epochs: a shared value that changes whenever what processes remember must be forgotten
-    # (suppliers/token_memory.py). It is a random string, not a counter, so that a Redis that
-    # lost its data never hands back a value seen before.
+    # Epochs (common/cache.py): random strings, so a Redis that lost its data never hands
+    # back a value seen before.
 
     def epoch_get(self, key: str) -> str:
         """The epoch's value, giving it a new one if it has none. One round trip."""
         key = self.make_and_validate_key(key)
-        return _text(self._script("epoch", _EPOCH_SCRIPT, key)(keys=[key], args=[_new_epoch()]))
+        return _text(self._script("epoch", _EPOCH_SCRIPT, key)(keys=[key], args=[epoch_new()]))
 
     def epoch_bump(self, key: str) -> None:
         """Give the epoch a new value: everything remembered under the old one is forgotten."""
         key = self.make_and_validate_key(key)
-        self._cache.get_client(key, write=True).set(key, _new_epoch())
+        self._cache.get_client(key, write=True).set(key, epoch_new())
 
     def _script(self, name: str, source: str, key: str):
         client = self._cache.get_client(key, write=True)
@@ -85,10 +87,6 @@ class RedisCache(DjangoRedisCache):
         if script is None:
             script = self._scripts[(name, id(client))] = client.register_script(source)
         return script
-
-
-def _new_epoch() -> str:
-    return secrets.token_hex(16)
 
 
 def _text(value) -> str | None:

@@ -11,6 +11,27 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _settings_checks_enforce(**kwargs) -> None:
+    """Celery's Django fixup runs the system checks but ignores what they find: a worker or
+    beat with a bad setting stops at start, with its message (common/checks.py)."""
+    import django
+    from django.apps import apps
+
+    if not apps.ready:
+        django.setup()
+    from django.core.exceptions import ImproperlyConfigured
+
+    from common.checks import settings_checks_enforce
+
+    try:
+        settings_checks_enforce()
+    except ImproperlyConfigured as exc:
+        # Celery logs and swallows an Exception from a signal handler; SystemExit it does not.
+        raise SystemExit(f"ImproperlyConfigured: {exc}") from None
+
+
 @signals.task_prerun.connect
 def _database_connections_check(task=None, **kwargs) -> None:
     """Drop a broken or too old connection before a task, as Django does per request."""

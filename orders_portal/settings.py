@@ -3,6 +3,8 @@
 With no environment at all and DEBUG=true the project runs embedded: SQLite (WAL) under
 var/, Celery on kombu's filesystem transport under var/, email written to var/mail/.
 Production (DEBUG false) refuses to start without a real SECRET_KEY and FIELD_ENCRYPTION_KEY.
+Those, and values that do not parse, are refused here, before Django is set up; every other
+rule about a setting's value is a system check in the app that reads it (common/checks.py).
 
 One module on purpose, over the usual size: every setting, its environment variable, its
 default and its check read top to bottom in one place, as README's configuration table lists
@@ -10,7 +12,6 @@ them; split, a reader would hunt for where a variable is read.
 """
 
 import os
-import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -143,7 +144,7 @@ else:
         # rather than a SELECT 1 round trip (orders_portal/postgresql/base.py).
         DATABASES["default"]["ENGINE"] = "orders_portal.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})
-    # Prepared statements for the hot fixed statements only (orders_portal/db.py): they need
+    # Prepared statements for the hot fixed statements only (common/db.py): they need
     # server-side parameter binding; nothing is prepared automatically (the threshold is out
     # of reach), the code marks what to prepare.
     if env.bool("DB_PREPARED_STATEMENTS", default=True):
@@ -206,9 +207,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The client's address: REMOTE_ADDR, or with PROXY_COUNT proxies in front the address they
 # recorded in X-Forwarded-For (common/http.py). django-ipware (axes' own way) is not installed.
-PROXY_COUNT = env.int("PROXY_COUNT", default=0)
-if PROXY_COUNT < 0:
-    raise ImproperlyConfigured("PROXY_COUNT must be 0 or more.")
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)  # 0 or more: common/checks.py
 AXES_CLIENT_IP_CALLABLE = "common.http.client_address"
 AXES_RESET_ON_SUCCESS = True
 # A locked-out login gets a page that says which user name from which address is paused, and
@@ -218,12 +217,9 @@ AXES_LOCKOUT_CALLABLE = "suppliers.auth_views.login_locked_out"
 # Password reset links are built from the request's host; they expire after a day.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
 # Reset requests per client address and per email address (common.ratelimit rates); over
-# either the page looks the same and nothing is sent.
+# either the page looks the same and nothing is sent (checked: suppliers/checks.py).
 PASSWORD_RESET_ADDRESS_RATE = env.str("PASSWORD_RESET_ADDRESS_RATE", default="5/hour")
 PASSWORD_RESET_EMAIL_RATE = env.str("PASSWORD_RESET_EMAIL_RATE", default="3/hour")
-for _rate in ("PASSWORD_RESET_ADDRESS_RATE", "PASSWORD_RESET_EMAIL_RATE"):
-    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", globals()[_rate]):
-        raise ImproperlyConfigured(f"{_rate} must be a rate such as '5/hour' or '3/day'.")
 
 # --- Content security policy (django-csp 4) -----------------------------------------------
 # Everything the portal loads is its own: one stylesheet, one small script, no inline code.
@@ -361,16 +357,9 @@ SPECTACULAR_SETTINGS = {
 # orders/transactions.py), or they roll back. The supplier API lists an order only once its
 # created_at (updated_at for `updated_after`) is SUPPLIER_API_SETTLE_SECONDS old, so a poller
 # walking consecutive windows never misses one. The settle time must cover 2 x the bound plus
-# commit latency and clock skew between app servers.
+# commit latency and clock skew between app servers (checked: orders/checks.py).
 ORDERS_TRANSACTION_TIMEOUT_SECONDS = env.float("ORDERS_TRANSACTION_TIMEOUT_SECONDS", default=3.0)
 SUPPLIER_API_SETTLE_SECONDS = env.float("SUPPLIER_API_SETTLE_SECONDS", default=10.0)
-if ORDERS_TRANSACTION_TIMEOUT_SECONDS <= 0:
-    raise ImproperlyConfigured("ORDERS_TRANSACTION_TIMEOUT_SECONDS must be positive.")
-if SUPPLIER_API_SETTLE_SECONDS <= 2 * ORDERS_TRANSACTION_TIMEOUT_SECONDS:
-    raise ImproperlyConfigured(
-        "SUPPLIER_API_SETTLE_SECONDS must be more than twice ORDERS_TRANSACTION_TIMEOUT_SECONDS, "
-        "or a slow write could commit after the supplier API has listed its window."
-    )
 # How long a web process remembers a supplier API token it has read; every change to a token
 # or supplier makes all processes forget at once (suppliers/token_memory.py). Redis cache
 # only; 0 reads the token from the database on every request.
@@ -425,12 +414,11 @@ DELIVERY_REQUEUE_AFTER_SECONDS = env.int("DELIVERY_REQUEUE_AFTER_SECONDS", defau
 # - "inline": the web request (or command) that wrote the events, right after its commit.
 #   The default on SQLite, where nothing else can be woken at commit.
 # Either way the sweeper dispatches whatever is still undispatched after the grace below.
+# Any other value is refused (delivery/checks.py).
 DELIVERY_DISPATCH = env.str(
     "DELIVERY_DISPATCH",
     default="listener" if DATABASES["default"]["ENGINE"].endswith("postgresql") else "inline",
 )
-if DELIVERY_DISPATCH not in ("listener", "inline"):
-    raise ImproperlyConfigured("DELIVERY_DISPATCH must be 'listener' or 'inline'.")
 # The sweeper dispatches events still undispatched after this many seconds.
 DELIVERY_DISPATCH_GRACE_SECONDS = env.int("DELIVERY_DISPATCH_GRACE_SECONDS", default=5)
 # After a failed publish, stop trying the broker for this long (web requests stay fast).

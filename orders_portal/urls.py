@@ -1,26 +1,14 @@
+"""The project's URLs. Only patterns: what apps register at start is in their AppConfig.ready()."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from delivery.selectors import (
-    deliveries_for_order,
-    delivery_failing_count,
-    delivery_states_for_orders,
-)
-from orders.views import delivery_readers_register
 from suppliers.auth_views import PasswordResetView
 
 from .views import healthz
-
-# `orders` never imports `delivery`; its portal pages get delivery data through these readers.
-delivery_readers_register(
-    states_for_orders=lambda order_ids: delivery_states_for_orders(order_ids=order_ids),
-    for_order=lambda order: deliveries_for_order(order=order),
-    # Failing (still retrying) or failed for good: one query.
-    failing_count=lambda supplier: delivery_failing_count(supplier=supplier),
-)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:history"), name="home"),

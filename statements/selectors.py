@@ -13,8 +13,8 @@ from django.db import connections
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
+from common.db import timestamptz_compiled
 from orders.models import CancellationReason, Order, OrderEvent, OrderStatus, Retailer
-from orders_portal.db import timestamptz_compiled
 from suppliers.models import Supplier
 
 from .months import month_bounds, month_first_day

@@ -5,4 +5,7 @@ class SuppliersConfig(AppConfig):
     name = "suppliers"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import (
+            checks,  # noqa: F401  (registers suppliers' settings checks)
+            signals,  # noqa: F401
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from orders_portal.db import execute_prepared, values_from_db
+from common.db import execute_prepared, values_from_db
 
 from .models import ApiToken, Product, Supplier, SupplierMembership
 from .secrets import token_digest

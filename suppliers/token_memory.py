@@ -14,8 +14,9 @@ processes but not from the one that made the change; the error is logged), a pro
 accept a revoked token until its memory of it expires. Changes made with QuerySet.update()
 or SQL send no signal and are likewise seen within that time.
 
-Only with the Redis cache backend (orders_portal/cache.py), whose epoch every process
-shares; with any other cache, or 0 seconds, every request reads PostgreSQL.
+Only with a cache that keeps epochs natively, in the rate-limit call's round trip (the Redis
+backend: common/cache.py's CounterCache); with any other cache, or 0 seconds, every request
+reads PostgreSQL.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
+
+from common import cache as shared_cache
 
 from .models import ApiToken
 from .selectors import api_token_loaded
@@ -62,7 +64,7 @@ def enabled() -> bool:
 
 def epochs_shared() -> bool:
     """True when the cache keeps an epoch that every process shares (Redis)."""
-    return hasattr(cache, "epoch_get")
+    return shared_cache.counters_native()
 
 
 def recall(digest: str) -> RememberedToken | None:
@@ -92,8 +94,8 @@ def forget_all() -> None:
 
 
 def epoch_current() -> str:
-    return cache.epoch_get(EPOCH_KEY)
+    return shared_cache.epoch_get(EPOCH_KEY)
 
 
 def epoch_bump() -> None:
-    cache.epoch_bump(EPOCH_KEY)
+    shared_cache.epoch_bump(EPOCH_KEY)

@@ -2,8 +2,8 @@
 
 A window of the rate's length opens at a credential's first request and counts requests;
 past the limit, requests get 429 until the window closes, and Retry-After says when that
-is. On Redis the count, the window's expiry and its remaining time are one script call
-(orders_portal/cache.py); other caches use their atomic add/incr. DRF's default throttle
+is. The window is common/cache.py's counter: one script call on Redis, the atomic add/incr
+on other caches. DRF's default throttle
 keeps a list of every request time in the window instead, read and written back whole on
 every request: at a high rate that list is thousands of entries (most of a page's CPU in
 bench/api.py), and two workers racing between the read and the write lose counts. The rate
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from common.cache import epoch_get, window_incr
 from common.ratelimit import window_count
 
 
@@ -29,14 +30,14 @@ class _CredentialThrottle(SimpleRateThrottle):
     @classmethod
     def count_with_epoch(cls, request, *, ident, epoch_key: str) -> str | None:
         """Count this request in credential `ident`'s window and read an epoch, in one Redis
-        call (orders_portal/cache.py); allow_request then uses the count. For authentication
+        call (common/cache.py); allow_request then uses the count. For authentication
         that checks what it remembers against the epoch (orders/api/auth.py)."""
         throttle = cls()
         if throttle.rate is None:
-            return throttle.cache.epoch_get(epoch_key)
+            return epoch_get(epoch_key, cache=throttle.cache)
         key = throttle.key_for(ident)
-        count, remaining, epoch = throttle.cache.window_incr(
-            key, throttle.duration, epoch=epoch_key
+        count, remaining, epoch = window_incr(
+            key, throttle.duration, epoch=epoch_key, cache=throttle.cache
         )
         request._throttle_counted = (key, count, remaining)
         return epoch

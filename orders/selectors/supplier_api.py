@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from orders_portal.db import execute_prepared, timestamptz_compiled, values_from_db
+from common.db import execute_prepared, timestamptz_compiled, values_from_db
 from suppliers.models import Supplier
 
 from ..documents import (

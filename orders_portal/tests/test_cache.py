@@ -67,3 +67,17 @@ def test_a_rate_window_counts_in_one_call_and_closes(redis_cache):
         interval=0.05,
         message="the window never closed",
     )
+
+
+def test_it_is_the_counter_cache_the_shared_helpers_use(redis_cache):
+    """common/cache.py takes the native path on it: one call, and the epoch read with it."""
+    from common import cache as shared
+
+    assert shared.counters_native(redis_cache)
+    first = shared.window_incr("w", 60, epoch="e", cache=redis_cache)
+    assert first.count == 1 and 59 <= first.remaining <= 60 and first.epoch is None
+    value = shared.epoch_get("e", cache=redis_cache)
+    window = shared.window_incr("w", 60, epoch="e", cache=redis_cache)
+    assert window.count == 2 and window.epoch == value
+    shared.epoch_bump("e", cache=redis_cache)
+    assert shared.epoch_get("e", cache=redis_cache) != value

@@ -222,3 +222,76 @@ def test_healthz_is_exempt_from_the_https_redirect(tmp_path):
     result = python(code, env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["200", "301"]
+
+
+# --- Settings checks stop every process at start (common/checks.py) ------------------------
+
+
+@pytest.mark.parametrize("command", ["worker", "beat"])
+def test_celery_refuses_to_start_with_a_bad_setting(tmp_path, command):
+    """Celery ignores what system checks find; a worker or beat with a bad setting exits."""
+    env = clean_env(tmp_path, DEBUG="true", DELIVERY_DISPATCH="celery")
+    args = ["--pool", "solo"] if command == "worker" else ["-s", str(tmp_path / "beat")]
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "orders_portal", command, *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "DELIVERY_DISPATCH must be 'listener' or 'inline'. (delivery.E001)" in (
+        result.stdout + result.stderr
+    )
+
+
+def test_manage_py_check_lists_every_bad_setting(tmp_path):
+    env = clean_env(
+        tmp_path,
+        DEBUG="true",
+        PROXY_COUNT="-1",
+        PASSWORD_RESET_ADDRESS_RATE="5/week",
+        SUPPLIER_API_RATE="fast",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    for message in (
+        "(common.E001) PROXY_COUNT must be 0 or more.",
+        "(suppliers.E001) PASSWORD_RESET_ADDRESS_RATE must be a rate such as '5/hour' or '3/day'.",
+        "(orders.E003) SUPPLIER_API_RATE must be a rate such as '600/min' (got 'fast').",
+    ):
+        assert message in result.stderr
+
+
+def test_orders_pages_get_their_delivery_readers_without_the_urls(tmp_path):
+    """Registered by delivery's AppConfig.ready(): a process that never loads the URLs (a
+    worker, a command) has them too."""
+    code = (
+        "import sys, django; django.setup(); from orders.views import delivery_readers as r; "
+        "print(all((r.states_for_orders, r.for_order, r.failing_count)), "
+        "'orders_portal.urls' in sys.modules)"
+    )
+    result = python(code, clean_env(tmp_path, DEBUG="true"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False"]
+
+
+def test_the_urls_module_holds_only_url_patterns():
+    import ast
+
+    tree = ast.parse((BASE_DIR / "orders_portal" / "urls.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # the docstring
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        assert isinstance(node, ast.Assign), ast.dump(node)[:80]
+        assert [t.id for t in node.targets] == ["urlpatterns"]

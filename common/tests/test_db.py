@@ -1,10 +1,10 @@
-"""Prepared statements for the hot fixed statements (orders_portal/db.py)."""
+"""Prepared statements for the hot fixed statements (common/db.py)."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from orders_portal.db import execute_prepared
+from common.db import execute_prepared
 
 
 def _prepared(fragment: str) -> int:

@@ -16,7 +16,7 @@ from functools import cache, lru_cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 
-from orders_portal.db import execute_prepared
+from common.db import execute_prepared
 
 # Internal types whose preparation is the identity for a value of these exact Python types
 # (CharField's is str(), an integer field's int(), a boolean's bool()); any other value
