@@ -5,6 +5,7 @@ exactly the difference, with the lines named, in the month it was made."""
 from datetime import date
 from decimal import Decimal
 
+import pytest
 import time_machine
 
 from orders.models import Order
@@ -12,9 +13,14 @@ from orders.services import LineQuantity, order_lines_cancel
 from statements.emails import summary_email_parts
 from statements.selectors import retailer_month_figures
 
-from .test_figures import JULY, new_york, ny, place  # noqa: F401 - new_york is a fixture
+from .test_figures import JULY, ny, place
 
 AUGUST = date(2026, 8, 1)
+
+
+@pytest.fixture
+def new_york(settings):
+    settings.TIME_ZONE = "America/New_York"
 
 
 def test_three_lines_one_unit_in_its_month_one_line_after_the_close(new_york, acme, retailer):
