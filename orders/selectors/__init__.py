@@ -9,6 +9,8 @@
 
 from .history import (
     HISTORY_FIELDS,
+    MARK_PART_SHIPPED,
+    MARK_PARTLY_CANCELLED,
     PORTAL_MAX_PAGE_SIZE,
     PORTAL_PAGE_SIZE,
     HistoryDashboard,
@@ -19,11 +21,13 @@ from .history import (
     order_history_cursor_encode,
     order_history_dashboard,
     order_history_export_rows,
+    order_history_marks,
     order_history_page,
     order_history_queryset,
     order_history_search_sku,
     order_portal_detail,
     order_portal_get,
+    order_portal_with_lines,
 )
 from .retailers import retailer_for_api_key
 from .supplier_api import (
@@ -36,6 +40,8 @@ from .supplier_api import (
 
 __all__ = [
     "HISTORY_FIELDS",
+    "MARK_PART_SHIPPED",
+    "MARK_PARTLY_CANCELLED",
     "PORTAL_MAX_PAGE_SIZE",
     "PORTAL_PAGE_SIZE",
     "HistoryDashboard",
@@ -49,12 +55,14 @@ __all__ = [
     "order_history_cursor_encode",
     "order_history_dashboard",
     "order_history_export_rows",
+    "order_history_marks",
     "order_history_page",
     "order_history_queryset",
     "order_history_search_sku",
     "order_list_for_supplier",
     "order_portal_detail",
     "order_portal_get",
+    "order_portal_with_lines",
     "retailer_for_api_key",
     "supplier_api_settled_before",
 ]
