@@ -12,15 +12,13 @@ import re
 from django import forms
 
 from .models import CancellationReason, Order
+from .services import LineQuantity
 
 # A quantity field is named after its line's number (the "#" the order page shows).
 QUANTITY_PREFIX = "qty-"
-_QUANTITY_NAME = re.compile(rf"^{QUANTITY_PREFIX}(.*)$")
-
-
-def line_open(line) -> int:
-    """Units of the line neither cancelled nor shipped."""
-    return line.quantity - line.quantity_cancelled - line.quantity_shipped
+_QUANTITY_NAME = re.compile(rf"^{QUANTITY_PREFIX}(.*)$", re.DOTALL)
+# How the services name a line of the `lines` they were given: "lines.0.quantity".
+_SERVICE_LINE_KEY = re.compile(r"^lines\.(\d+)(?:\.|$)")
 
 
 class _LineQuantitiesForm(forms.Form):
@@ -36,7 +34,7 @@ class _LineQuantitiesForm(forms.Form):
         self.line_fields: list[tuple[object, forms.BoundField]] = []
         for line in self.lines:
             name = f"{QUANTITY_PREFIX}{line.line_no}"
-            available = line_open(line)
+            available = line.quantity_open
             self.fields[name] = forms.IntegerField(
                 label=f"Line {line.line_no}: {line.sku}",
                 min_value=0,
@@ -59,29 +57,46 @@ class _LineQuantitiesForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if not any(line.quantity_open for line in self.lines):
+            # Nothing left to choose from: say why once, rather than once per line.
+            self.errors.clear()
+            self.add_error(
+                None,
+                f"Order {self.order.number} is {self.order.get_status_display().lower()}, "
+                f"which is final: nothing is left to {self.verb}.",
+            )
+            return data
         numbers = {str(line.line_no) for line in self.lines}
         for key in self.data if self.is_bound else ():
             match = _QUANTITY_NAME.match(key)
             if match and match.group(1) not in numbers:
-                self.add_error(
-                    None, f"Order {self.order.number} has no line {match.group(1)[:20]!r}."
-                )
+                shown = "".join(ch for ch in match.group(1)[:20] if ch.isprintable())
+                self.add_error(None, f"Order {self.order.number} has no line “{shown}”.")
         if not self.errors and not self.chosen():
             self.add_error(None, f"Nothing chosen: give the number of units to {self.verb}.")
         return data
 
     def chosen(self) -> list[tuple[object, int]]:
-        """(line, quantity) for every line given more than 0 units, in line order."""
+        """(line, quantity) for every line given more than 0 units, in line order: the
+        `lines` the service is called with, in this order."""
         return [
             (line, self.cleaned_data.get(f"{QUANTITY_PREFIX}{line.line_no}") or 0)
             for line in self.lines
             if self.cleaned_data.get(f"{QUANTITY_PREFIX}{line.line_no}")
         ]
 
+    def line_quantities(self) -> list[LineQuantity]:
+        return [LineQuantity(line=line.line_no, quantity=qty) for line, qty in self.chosen()]
+
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
-        """Show a service's ValidationError on the matching fields (the rest on the form)."""
+        """Show a service's ValidationError on the matching fields (the rest on the form):
+        `lines.<i>.…` is the field of the i-th line in `chosen()`."""
+        chosen = self.chosen()
         for key, messages in errors.items():
             target = key if key in self.fields else None
+            match = _SERVICE_LINE_KEY.match(key)
+            if match and int(match.group(1)) < len(chosen):
+                target = f"{QUANTITY_PREFIX}{chosen[int(match.group(1))][0].line_no}"
             for message in messages:
                 self.add_error(target, message)
 
@@ -115,4 +130,4 @@ class OrderShipForm(_LineQuantitiesForm):
     tracking_number = forms.CharField(label="Tracking number", required=False, max_length=100)
 
     def initial_quantity(self, line) -> int:
-        return line_open(line)
+        return line.quantity_open

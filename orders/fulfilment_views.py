@@ -17,15 +17,11 @@ from suppliers.views import supplier_required
 
 from .fulfilment_forms import OrderLinesCancelForm, OrderShipForm
 from .selectors import order_portal_with_lines
-from .services import LineQuantity, order_lines_cancel, order_shipment_create
+from .services import order_lines_cancel, order_shipment_create
 
 
 def _actor(request) -> str:
     return f"user:{request.user.get_username()}"
-
-
-def _line_quantities(form) -> list[LineQuantity]:
-    return [LineQuantity(line_no=line.line_no, quantity=qty) for line, qty in form.chosen()]
 
 
 def _units(chosen) -> str:
@@ -61,17 +57,19 @@ def _page(request, number: str, *, form_class, template: str, act):
 def order_cancel_items(request, number: str):
     def act(order, form) -> str:
         data = form.cleaned_data
-        updated = order_lines_cancel(
+        cancellation = order_lines_cancel(
             order=order,
             actor=_actor(request),
             actor_user=request.user,
             reason=data["reason"],
             note=data["note"],
-            lines=_line_quantities(form),
+            lines=form.line_quantities(),
         )
+        updated = cancellation.order
         return (
-            f"Cancelled {_units(form.chosen())} of order {updated.number}. The retailer, "
-            f"{updated.retailer.name}, has been notified by email at {updated.retailer.email}."
+            f"Cancelled {_units(form.chosen())} of order {updated.number}; it is now "
+            f"{updated.get_status_display().lower()}. The retailer, {order.retailer.name}, "
+            f"has been notified by email at {order.retailer.email}."
         )
 
     return _page(
@@ -91,8 +89,8 @@ def order_ship(request, number: str):
             actor_user=request.user,
             carrier=data["carrier"],
             tracking_number=data["tracking_number"],
-            lines=_line_quantities(form),
-        )
+            lines=form.line_quantities(),
+        ).order
         return (
             f"Shipped {_units(form.chosen())} of order {updated.number}; "
             f"it is now {updated.get_status_display().lower()}."

@@ -1,7 +1,8 @@
 """Every non-trivial read of orders, with bounded query counts, one module per concern:
 
 - `supplier_api`: the supplier read API's pages and single orders (document text);
-- `history`: ORDER HISTORY and the portal's order pages;
+- `history`: ORDER HISTORY, its part-way marks and its export;
+- `order_page`: the portal's pages of one order (order page, edit, cancel items, ship);
 - `retailers`: the retailer behind an intake API key.
 
 `from orders.selectors import X` keeps working for each public name.
@@ -25,10 +26,8 @@ from .history import (
     order_history_page,
     order_history_queryset,
     order_history_search_sku,
-    order_portal_detail,
-    order_portal_get,
-    order_portal_with_lines,
 )
+from .order_page import order_portal_detail, order_portal_get, order_portal_with_lines
 from .retailers import retailer_for_api_key
 from .supplier_api import (
     OrderPage,

@@ -1,4 +1,4 @@
-"""ORDER HISTORY and the portal's order pages: the supplier's own orders, newest first."""
+"""ORDER HISTORY: the supplier's own orders, newest first; their part-way marks; the export."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.utils import timezone
 from suppliers.models import Product, Supplier
 
 from ..inputs import InputError, time_in_range
-from ..models import Order, OrderEvent, OrderLine, OrderStatus
+from ..models import Order, OrderLine, OrderStatus
 
 # ORDER HISTORY: keyset pagination on (created_at, id), newest first. A page never counts the
 # whole list; it fetches one row more than it shows to know whether there is an older page.
@@ -334,36 +334,3 @@ def order_history_dashboard(*, supplier: Supplier) -> HistoryDashboard:
         )
         today, awaiting = cursor.fetchone()
     return HistoryDashboard(today=today or 0, awaiting=awaiting or 0)
-
-
-def order_portal_get(*, supplier: Supplier, number: str) -> Order | None:
-    """One of the supplier's orders by number, or None (also for another supplier's number)."""
-    return Order.objects.filter(supplier=supplier, number=number).select_related("retailer").first()
-
-
-def order_portal_detail(*, supplier: Supplier, number: str) -> Order | None:
-    """The order with its lines and its timeline (events with their users), in three queries."""
-    return (
-        Order.objects.filter(supplier=supplier, number=number)
-        .select_related("retailer")
-        .prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.order_by("line_no")),
-            Prefetch(
-                "events",
-                queryset=OrderEvent.objects.select_related("actor_user").order_by(
-                    "created_at", "id"
-                ),
-            ),
-        )
-        .first()
-    )
-
-
-def order_portal_with_lines(*, supplier: Supplier, number: str) -> Order | None:
-    """One of the supplier's orders with its lines (for the cancel-items and ship forms)."""
-    return (
-        Order.objects.filter(supplier=supplier, number=number)
-        .select_related("retailer")
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("line_no")))
-        .first()
-    )

@@ -62,7 +62,7 @@ def _cancel(order, *, line_no: int, quantity: int, note: str = "one is broken"):
         actor="ops",
         reason="out_of_stock",
         note=note,
-        lines=[LineQuantity(line_no=line_no, quantity=quantity)],
+        lines=[LineQuantity(line=line_no, quantity=quantity)],
     )
 
 
@@ -72,7 +72,7 @@ def _ship(order, *, line_no: int, quantity: int, tracking: str = "TRK1"):
         actor="ops",
         carrier="DPD",
         tracking_number=tracking,
-        lines=[LineQuantity(line_no=line_no, quantity=quantity)],
+        lines=[LineQuantity(line=line_no, quantity=quantity)],
     )
 
 
@@ -126,7 +126,7 @@ BAD_CANCELS = [
     ({"qty-1": "-1"}, "qty-1", "Enter 0 or more units."),
     ({"qty-1": "9" * 40}, "qty-1", "Only 3 units"),
     ({"qty-1": "1e3"}, "qty-1", "Enter a whole number"),
-    ({"qty-1": "1", "qty-7": "1"}, None, "has no line '7'"),
+    ({"qty-1": "1", "qty-7": "1"}, None, "has no line “7”"),
     ({"qty-1": "1", "qty-x\u0000": "1"}, None, "has no line"),
     ({"qty-1": "1", "reason": ""}, "reason", "Choose a cancellation reason"),
     ({"qty-1": "1", "note": "   "}, "note", "A note is required"),
@@ -203,7 +203,7 @@ def test_a_line_number_of_another_order_is_refused(acme_client, acme, retailer, 
         f"/orders/{order.number}/cancel-items/", {"qty-3": "1", "reason": "other", "note": "x"}
     )
     assert response.status_code == 400
-    assert f"Order {order.number} has no line &#x27;3&#x27;." in response.content.decode()
+    assert f"Order {order.number} has no line “3”." in response.content.decode()
     assert (_state(order), _state(bigger)) == before
 
 
@@ -245,8 +245,9 @@ BAD_SHIPS = [
     ({"qty-1": "lots"}, "qty-1", "Enter a whole number"),
     ({"qty-2": "-3"}, "qty-2", "Enter 0 or more units."),
     ({"qty-2": "1" * 30}, "qty-2", "Only 1 unit of line 2 (ACME-003) is open."),
-    ({"qty-1": "1", "qty-99": "1"}, None, "has no line '99'"),
+    ({"qty-1": "1", "qty-99": "1"}, None, "has no line “99”"),
     ({"qty-1": "1", "carrier": "x" * 101}, "carrier", "at most 100 characters"),
+    ({"qty-1": "1", "carrier": "  "}, "carrier", "Name the carrier."),
 ]
 
 
@@ -258,10 +259,24 @@ def test_ship_refusals_change_nothing(acme_client, order, data, field, message):
     )
     assert response.status_code == 400
     body = response.content.decode()
-    assert message.replace("'", "&#x27;") in body and "Nothing was changed" in body
+    assert message in body and "Nothing was changed" in body
     assert (field or "__all__") in response.context["form"].errors
     assert _state(order) == before
     assert mail.outbox == []
+
+
+def test_a_service_refusal_shows_on_the_line_it_names(order):
+    """A race the form cannot see (another cancellation between its read and the service's
+    lock) is refused by the service, naming `lines.<i>`: shown on that line's field."""
+    from orders.fulfilment_forms import OrderShipForm
+
+    form = OrderShipForm(
+        {"qty-1": "0", "qty-2": "1", "carrier": "DPD"}, order=order, lines=order.lines.all()
+    )
+    assert form.is_valid() and form.line_quantities()[0].line == 2
+    form.add_service_errors({"lines.0.quantity": ["Line 2 has 0 of 1 open."], "lines": ["x"]})
+    assert form.errors["qty-2"] == ["Line 2 has 0 of 1 open."]
+    assert form.non_field_errors() == ["x"]
 
 
 def test_ship_of_a_cancelled_order_is_refused(acme_client, order):
@@ -300,8 +315,9 @@ def test_order_page_shows_each_lines_state_cancellations_shipments_and_timeline(
     shipments = body.split('id="shipments"')[1].split("</section>")[0]
     assert "DPD" in shipments and "TRK-9" in shipments and "1 × ACME-001" in shipments
     timeline = body.split('id="timeline"')[1].split("</ol>")[0]
-    assert "Items cancelled" in timeline and "1 × ACME-001 cancelled" in timeline
-    assert "Shipment" in timeline and "1 × ACME-001 shipped" in timeline
+    assert "Lines cancelled" in timeline and "1 × ACME-001 cancelled (Out of stock)" in timeline
+    assert "Shipment created" in timeline
+    assert "1 × ACME-001 shipped by DPD, tracking TRK-9" in timeline
     for action in ("Cancel items", "Ship", "Edit"):
         assert f">{action}</a>" in body.split('class="page-head"')[1].split("</div>")[0]
 
