@@ -335,7 +335,7 @@ def test_order_page_query_count_does_not_grow_with_cancellations_and_shipments(
     for line_no in range(1, 9):
         _cancel(big, line_no=line_no, quantity=1)
         _ship(big, line_no=line_no, quantity=1, tracking=f"T{line_no}")
-    limit = 15
+    limit = 12  # as before issue 12: the records add four queries, fixed in number
     with django_assert_max_num_queries(limit):
         assert acme_client.get(f"/orders/{small.number}/").status_code == 200
     with django_assert_max_num_queries(limit):
