@@ -46,6 +46,9 @@ if "FIELD_ENCRYPTION_KEY" not in os.environ:
     os.environ["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# The load's COPY of 100,000 orders can outlast the app's 15 s statement timeout on a busy
+# machine (as bench/summaries.py does).
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "600000")
 os.environ.setdefault(
     "STATIC_ROOT", str(Path(tempfile.gettempdir()) / f"orders-portal-bench-static-{os.getuid()}")
 )

@@ -354,7 +354,7 @@ def order_edit(request, number: str):
             except ValidationError as exc:
                 form.add_service_errors(exc.message_dict)
             else:
-                messages.success(request, _updated_message(updated))
+                messages.success(request, _updated_message(updated, asked=data["status"]))
                 return redirect("orders:detail", number=updated.number)
         status = 409 if stale else 400
     else:
@@ -368,7 +368,15 @@ def order_edit(request, number: str):
     )
 
 
-def _updated_message(order) -> str:
+def _updated_message(order, *, asked: str) -> str:
+    if asked == OrderStatus.CANCELLED and order.status != OrderStatus.CANCELLED:
+        # Some units had shipped already: the open ones are cancelled, the order is shipped.
+        return (
+            f"The open items of order {order.number} are cancelled; what had shipped stays "
+            f"shipped, so the order is now {order.get_status_display().lower()}. The "
+            f"retailer, {order.retailer.name}, has been notified by email at "
+            f"{order.retailer.email}."
+        )
     if order.status == OrderStatus.CANCELLED:
         return (
             f"Order {order.number} is cancelled. The retailer, {order.retailer.name}, "

@@ -421,3 +421,19 @@ def test_export_keeps_its_columns_and_adds_line_state_at_the_end(acme_client, or
         "#1 ACME-001: 3 ordered, 1 cancelled, 0 shipped; "
         "#2 ACME-003: 1 ordered, 0 cancelled, 1 shipped"
     )
+
+
+def test_edit_cancel_of_a_part_shipped_order_cancels_what_is_open(acme_client, order):
+    """The seed's path on an order part shipped: "cancelled" cancels the open units only."""
+    _ship(order, line_no=1, quantity=3)
+    order.refresh_from_db()
+    response = acme_client.post(
+        f"/orders/{order.number}/edit/",
+        {"status": "cancelled", "reason": "other", "note": "rest gone", "version": order.version},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "The open items of order" in body and "now shipped" in body
+    assert "has been notified by email" in body
+    order.refresh_from_db()
+    assert order.status == "shipped" and _lines(order) == [(0, 3), (1, 0)]
