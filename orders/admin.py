@@ -43,7 +43,7 @@ class OrderLineInline(admin.TabularInline):
 
 
 def _record_lines(record) -> str:
-    """"line 1 x 2, line 3 x 1": the units of each line a cancellation or shipment took."""
+    """ "line 1 x 2, line 3 x 1": the units of each line a cancellation or shipment took."""
     return ", ".join(f"line {item.line.line_no} x {item.quantity}" for item in record.lines.all())
 
 
