@@ -9,8 +9,9 @@ SECURE_SSL_REDIRECT=false (the test client speaks plain HTTP), and the static fi
 (manifest storage) into a temporary STATIC_ROOT. Any of these set in the environment wins.
 
 Needs PostgreSQL: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/op_portal). The
-first run migrates and loads the data with COPY (about 2 lines per order); later runs find it
-and skip the load (--reload drops and loads it again).
+first run migrates and loads the data with COPY (about 2 lines per order; some orders partly
+cancelled or part shipped, see `_line_state`); later runs find it and skip the load (--reload
+drops and loads it again).
 
 Each page is requested through Django's test Client, in process, as a logged-in user of the
 largest supplier (middleware, session, auth, selectors, template: the whole server side).
@@ -45,6 +46,9 @@ if "FIELD_ENCRYPTION_KEY" not in os.environ:
     os.environ["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# The load's COPY of 100,000 orders can outlast the app's 15 s statement timeout on a busy
+# machine (as bench/summaries.py does).
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "600000")
 os.environ.setdefault(
     "STATIC_ROOT", str(Path(tempfile.gettempdir()) / f"orders-portal-bench-static-{os.getuid()}")
 )
@@ -88,6 +92,28 @@ def _copy(cursor, table: str, columns: list[str], rows) -> None:
                 copy.write(buf.getvalue())
                 buf = io.StringIO()
         copy.write(buf.getvalue())
+
+
+def _line_state(rng: random.Random, status: str, qtys: list[int]) -> list[tuple[int, int]]:
+    """(cancelled, shipped) units per line, agreeing with the order's status (issue 12's rule):
+    a cancelled order has every unit cancelled, a shipped one every unit not cancelled shipped.
+    Part way, as ORDER HISTORY marks them: a quarter of the shipped orders of more than one
+    unit had one unit cancelled first; half the processing ones shipped their first line
+    (when more is left); a quarter of the placed ones had one unit cancelled."""
+    if status == "cancelled":
+        return [(q, 0) for q in qtys]
+    state = [[0, 0] for _ in qtys]
+    several = sum(qtys) > 1
+    if status == "shipped":
+        if several and rng.random() < 0.25:
+            state[0][0] = 1
+        for line, q in zip(state, qtys):
+            line[1] = q - line[0]
+    elif status == "processing" and several and rng.random() < 0.5:
+        state[0][1] = qtys[0] if len(qtys) > 1 else qtys[0] - 1
+    elif status == "placed" and several and rng.random() < 0.25:
+        state[0][0] = 1
+    return [tuple(line) for line in state]
 
 
 def load(*, orders: int, suppliers: int, largest: int) -> None:
@@ -157,10 +183,10 @@ def load(*, orders: int, suppliers: int, largest: int) -> None:
         "ship_country", "currency", "total", "item_count", "commission_rate",
         "commission_amount", "placed_at", "created_at", "updated_at", "version",
         "cancellation_reason", "cancellation_note", "cancelled_at", "shipment_carrier",
-        "shipment_tracking_number", "shipped_at",
+        "shipment_tracking_number", "shipped_at", "processing_set",
     ]  # fmt: skip
     line_cols = ["id", "order_id", "line_no", "product_id", "sku", "name", "quantity",
-                 "unit_price", "line_total"]  # fmt: skip
+                 "unit_price", "line_total", "quantity_cancelled", "quantity_shipped"]  # fmt: skip
     line_id = 0
     chunk = 100_000
     for chunk_start in range(0, orders, chunk):
@@ -174,6 +200,7 @@ def load(*, orders: int, suppliers: int, largest: int) -> None:
             status = rng.choice(STATUSES)
             prods = rng.sample(by_supplier[supplier_id], rng.choice((1, 2, 2, 3)))
             qtys = [rng.randint(1, 3) for _ in prods]
+            taken = _line_state(rng, status, qtys)
             total = sum(q * 950 for q in qtys)
             cancelled = status == "cancelled"
             intake_rows.append((str(oid), str(retailer.pk), f"R-{oid}", created))
@@ -188,13 +215,17 @@ def load(*, orders: int, suppliers: int, largest: int) -> None:
                     "out_of_stock" if cancelled else "", "bench" if cancelled else "",
                     created if cancelled else "\\N", "", "",
                     created if status == "shipped" else "\\N",
+                    "t" if status == "processing" else "f",
                 )
             )  # fmt: skip
-            for n, (product, qty) in enumerate(zip(prods, qtys), start=1):
+            for n, (product, qty, (cancelled_units, shipped_units)) in enumerate(
+                zip(prods, qtys, taken), start=1
+            ):
                 line_id += 1
                 line_rows.append(
                     (str(line_id), str(oid), str(n), str(product.pk), product.sku,
-                     product.name, str(qty), "9.50", f"{qty * 9.5:.2f}")
+                     product.name, str(qty), "9.50", f"{qty * 9.5:.2f}",
+                     str(cancelled_units), str(shipped_units))
                 )  # fmt: skip
         with connection.cursor() as c:
             raw = c.cursor
@@ -262,6 +293,20 @@ def main() -> int:
     client = Client()
     client.force_login(user)
     big_count = Order.objects.filter(supplier=big).count()
+    from django.db.models import Q
+
+    from orders.models import OrderLine
+
+    part_way = (
+        OrderLine.objects.filter(order__supplier=big)
+        .filter(
+            Q(quantity_cancelled__gt=0, order__status__in=["placed", "processing", "shipped"])
+            | Q(quantity_shipped__gt=0, order__status="processing")
+        )
+        .values("order_id")
+        .distinct()
+        .count()
+    )
 
     # A deep page: a cursor 90% of the way down the largest supplier's history.
     deep = Order.objects.filter(supplier=big).order_by("-created_at", "-id")[int(big_count * 0.9)]
@@ -283,7 +328,8 @@ def main() -> int:
         + (datetime.now(UTC) - timedelta(days=300)).date().isoformat(),
     }
     print(
-        f"\nlargest supplier: {big_count:,} orders; page size 50; median of {args.repeat} runs; "
+        f"\nlargest supplier: {big_count:,} orders ({part_way:,} partly cancelled or part "
+        f"shipped); page size 50; median of {args.repeat} runs; "
         f"DEBUG={DEBUG_AT_START}; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )

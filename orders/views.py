@@ -34,6 +34,7 @@ from .selectors import (
     PORTAL_PAGE_SIZE,
     order_history_dashboard,
     order_history_export_rows,
+    order_history_marks,
     order_history_page,
     order_portal_detail,
     order_portal_get,
@@ -98,7 +99,7 @@ def order_history(request):
     states = {}
     if delivery_readers.states_for_orders and page.orders:
         states = delivery_readers.states_for_orders([o.pk for o in page.orders])
-    rows = _history_rows(page.orders, states)
+    rows = _history_rows(page.orders, states, order_history_marks(orders=page.orders))
 
     dashboard = order_history_dashboard(supplier=request.supplier)
     failing = (
@@ -151,13 +152,20 @@ _ROW_HTML = (
     '<td data-label="Customer">{customer}<div class="muted small">{email}</div></td>'
     '<td data-label="Items" class="num">{items}</td>'
     '<td data-label="Total" class="num">{total}</td>'
-    '<td data-label="Status"><span class="badge status-{status}">{status_label}</span></td>'
+    '<td data-label="Status"><span class="badge status-{status}">{status_label}</span>{marks}</td>'
     '<td data-label="Delivery">{delivery}</td></tr>\n'
 )
 _NO_DELIVERY = '<span class="muted">—</span>'
 
 
-def _history_rows(orders, states: dict[int, str]) -> str:
+def _marks_html(marks: list[str]) -> str:
+    return "".join(
+        f' <span class="badge mark mark-{html.escape(m.replace(" ", "-"))}">{html.escape(m)}</span>'
+        for m in marks
+    )
+
+
+def _history_rows(orders, states: dict[int, str], marks: dict[int, list[str]]) -> str:
     """The table's rows as one escaped HTML string."""
     e = html.escape
     sample = f"{ORDER_NUMBER_PREFIX}1"
@@ -181,6 +189,7 @@ def _history_rows(orders, states: dict[int, str]) -> str:
                 total=f"{o.total} {e(o.currency)}",
                 status=e(o.status),
                 status_label=e(_STATUS_LABELS.get(o.status, o.status)),
+                marks=_marks_html(marks[o.pk]) if o.pk in marks else "",
                 delivery=(
                     f'<span class="badge dstate-{e(state.lower().replace(" ", "-"))}">'
                     f"{e(state.capitalize())}</span>"
@@ -216,13 +225,34 @@ EXPORT_COLUMNS = [
     "cancellation_reason",
     "shipment_carrier",
     "shipment_tracking_number",
+    # Line state (issue 12), after the columns exports had before.
+    "items_cancelled",
+    "items_shipped",
+    "items_open",
+    "lines",
 ]
+
+
+def _line_states(lines) -> tuple[int, int, str]:
+    """Units cancelled and shipped over the lines, and each line's state as one cell:
+    `#1 ACME-001: 2 ordered, 1 cancelled, 1 shipped; #2 ...`."""
+    cancelled = shipped = 0
+    parts = []
+    for line in lines:
+        cancelled += line.quantity_cancelled
+        shipped += line.quantity_shipped
+        parts.append(
+            f"#{line.line_no} {line.sku}: {line.quantity} ordered, "
+            f"{line.quantity_cancelled} cancelled, {line.quantity_shipped} shipped"
+        )
+    return cancelled, shipped, "; ".join(parts)
 
 
 def _export_lines(orders: Iterable) -> Iterable[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(EXPORT_COLUMNS)
     for o in orders:
+        cancelled, shipped, lines = _line_states(o.lines.all())
         yield writer.writerow(
             [
                 csv_cell_neutralise(v)
@@ -245,6 +275,10 @@ def _export_lines(orders: Iterable) -> Iterable[str]:
                     o.cancellation_reason,
                     o.shipment_carrier,
                     o.shipment_tracking_number,
+                    cancelled,
+                    shipped,
+                    o.item_count - cancelled - shipped,
+                    lines,
                 )
             ]
         )
@@ -320,7 +354,7 @@ def order_edit(request, number: str):
             except ValidationError as exc:
                 form.add_service_errors(exc.message_dict)
             else:
-                messages.success(request, _updated_message(updated))
+                messages.success(request, _updated_message(updated, asked=data["status"]))
                 return redirect("orders:detail", number=updated.number)
         status = 409 if stale else 400
     else:
@@ -334,7 +368,15 @@ def order_edit(request, number: str):
     )
 
 
-def _updated_message(order) -> str:
+def _updated_message(order, *, asked: str) -> str:
+    if asked == OrderStatus.CANCELLED and order.status != OrderStatus.CANCELLED:
+        # Some units had shipped already: the open ones are cancelled, the order is shipped.
+        return (
+            f"The open items of order {order.number} are cancelled; what had shipped stays "
+            f"shipped, so the order is now {order.get_status_display().lower()}. The "
+            f"retailer, {order.retailer.name}, has been notified by email at "
+            f"{order.retailer.email}."
+        )
     if order.status == OrderStatus.CANCELLED:
         return (
             f"Order {order.number} is cancelled. The retailer, {order.retailer.name}, "

@@ -1,7 +1,8 @@
 """Every non-trivial read of orders, with bounded query counts, one module per concern:
 
 - `supplier_api`: the supplier read API's pages and single orders (document text);
-- `history`: ORDER HISTORY and the portal's order pages;
+- `history`: ORDER HISTORY, its part-way marks and its export;
+- `order_page`: the portal's pages of one order (order page, edit, cancel items, ship);
 - `retailers`: the retailer behind an intake API key.
 
 `from orders.selectors import X` keeps working for each public name.
@@ -9,6 +10,8 @@
 
 from .history import (
     HISTORY_FIELDS,
+    MARK_PART_SHIPPED,
+    MARK_PARTLY_CANCELLED,
     PORTAL_MAX_PAGE_SIZE,
     PORTAL_PAGE_SIZE,
     HistoryDashboard,
@@ -19,12 +22,12 @@ from .history import (
     order_history_cursor_encode,
     order_history_dashboard,
     order_history_export_rows,
+    order_history_marks,
     order_history_page,
     order_history_queryset,
     order_history_search_sku,
-    order_portal_detail,
-    order_portal_get,
 )
+from .order_page import order_portal_detail, order_portal_get, order_portal_with_lines
 from .retailers import retailer_for_api_key
 from .supplier_api import (
     OrderPage,
@@ -36,6 +39,8 @@ from .supplier_api import (
 
 __all__ = [
     "HISTORY_FIELDS",
+    "MARK_PART_SHIPPED",
+    "MARK_PARTLY_CANCELLED",
     "PORTAL_MAX_PAGE_SIZE",
     "PORTAL_PAGE_SIZE",
     "HistoryDashboard",
@@ -49,12 +54,14 @@ __all__ = [
     "order_history_cursor_encode",
     "order_history_dashboard",
     "order_history_export_rows",
+    "order_history_marks",
     "order_history_page",
     "order_history_queryset",
     "order_history_search_sku",
     "order_list_for_supplier",
     "order_portal_detail",
     "order_portal_get",
+    "order_portal_with_lines",
     "retailer_for_api_key",
     "supplier_api_settled_before",
 ]

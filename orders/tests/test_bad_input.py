@@ -213,5 +213,5 @@ def test_portal_cursor_that_is_not_ours_shows_the_first_page(portal, direction, 
 
 @pytest.mark.parametrize("number", ["PO-1\x00", "\x00", "PO-%ED%A0%80", "x/../PO-1"])
 def test_portal_order_urls_of_a_number_that_cannot_exist_are_404(portal, number):
-    for suffix in ("/", "/edit/"):
+    for suffix in ("/", "/edit/", "/cancel-items/", "/ship/"):
         assert portal.get(f"/orders/{number}{suffix}").status_code == 404

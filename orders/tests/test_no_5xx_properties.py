@@ -199,7 +199,7 @@ def test_portal_history_search_and_export_with_any_filters_are_never_a_5xx(porta
 @PROPERTY
 @given(number=st.one_of(any_text, any_number.map(str), st.just("PO-10001")))
 def test_portal_order_pages_of_any_number_are_never_a_5xx(portal, number):
-    for suffix in ("/", "/edit/"):
+    for suffix in ("/", "/edit/", "/cancel-items/", "/ship/"):
         response = portal.get("/orders/" + url_text(number) + suffix)
         assert response.status_code < 500
     form = {"status": "cancelled", "reason": "other", "note": number, "version": "1"}
@@ -225,6 +225,27 @@ def test_portal_edit_form_with_any_values_is_never_a_5xx(portal, form):
     number = Order.objects.values_list("number", flat=True).first()
     response = portal.post(
         f"/orders/{number}/edit/",
+        query_string(form),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code < 500
+
+
+@PROPERTY
+@given(
+    form=st.fixed_dictionaries(
+        {},
+        optional={
+            name: query_value
+            for name in ("qty-1", "qty-2", "qty-", "qty-x", "reason", "note", "carrier")
+        },
+    ),
+    page=st.sampled_from(["cancel-items", "ship"]),
+)
+def test_portal_cancel_items_and_ship_with_any_values_are_never_a_5xx(portal, form, page):
+    number = Order.objects.values_list("number", flat=True).first()
+    response = portal.post(
+        f"/orders/{number}/{page}/",
         query_string(form),
         content_type="application/x-www-form-urlencoded",
     )

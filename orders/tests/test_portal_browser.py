@@ -194,3 +194,65 @@ def test_refusals_in_the_browser(portal, smtp_inbox):
     assert not OrderEvent.objects.filter(note="second editor").exists()
     assert not OrderEvent.objects.filter(type="order.cancelled").exists()
     assert [m for m in smtp_inbox.messages if "cancel" in m.subject.lower()] == []
+
+
+def test_cancel_one_line_in_the_browser(portal, smtp_inbox):
+    from playwright.sync_api import expect
+
+    base = portal["url"]
+    target = portal["orders"][1]  # two lines: 2 x ACME-001, 1 x ACME-003
+    retailer = portal["retailer"]
+    csp_violations: list[str] = []
+
+    def steps(browser):
+        page = browser.new_page()
+        _watch_csp(page, csp_violations)
+        _login(page, base)
+        page.goto(f"{base}/orders/{target.number}/")
+        page.get_by_role("link", name="Cancel items").click()
+        page.wait_for_url(f"{base}/orders/{target.number}/cancel-items/")
+        # Every line starts at 0; cancel one unit of the first line only.
+        assert page.get_by_label("Cancel: Line 2: ACME-003").input_value() == "0"
+        page.get_by_label("Cancel: Line 1: ACME-001").fill("1")
+        page.get_by_label("Cancellation reason").select_option("out_of_stock")
+        page.get_by_label("Note").fill("Only one ACME-001 left")
+        page.get_by_role("button", name="Cancel these items").click()
+        page.wait_for_url(f"{base}/orders/{target.number}/")
+        expect(page.locator(".messages")).to_contain_text("has been notified by email")
+        # The order stays open, and its page shows the line's new state.
+        assert page.locator("#order-status").inner_text() == "Placed"
+        first = page.locator("#items tbody tr").first
+        assert first.locator('[data-label="Cancelled"]').inner_text() == "1"
+        assert first.locator('[data-label="Open"]').inner_text() == "1"
+        assert "Only one ACME-001 left" in page.locator("#cancellations").inner_text()
+        timeline = page.locator("#timeline").inner_text()
+        assert "1 × ACME-001 cancelled" in timeline and "ann" in timeline
+        # ORDER HISTORY marks it.
+        page.goto(f"{base}/orders/?q={target.number}")
+        expect(page.locator("table.orders tbody tr")).to_contain_text("partly cancelled")
+
+    run_in_browser(steps)
+    assert csp_violations == []
+
+    order = Order.objects.get(pk=target.pk)
+    assert order.status == "placed"
+    assert [(ln.quantity_cancelled, ln.quantity_shipped) for ln in order.lines.all()] == [
+        (1, 0),
+        (0, 0),
+    ]
+    event = order.events.get(type="order.lines_cancelled")
+    assert event.actor == "user:ann" and event.actor_user.username == "ann"
+    message = wait_until(
+        lambda: next(
+            (
+                m
+                for m in smtp_inbox.messages
+                if target.number in m.subject and retailer.email in m.rcpt_tos
+            ),
+            None,
+        ),
+        timeout=20,
+        message="the retailer's email for the cancelled item did not arrive",
+    )
+    assert "cancelled" in message.subject.lower()
+    assert "Only one ACME-001 left" in message.body() and "ACME-001" in message.body()

@@ -1,0 +1,133 @@
+"""Portal forms for line-level fulfilment: cancel some items, ship some items.
+
+They parse the quantities a person typed, one field per line of the order; which quantities
+are allowed, and what a cancellation or shipment needs, is decided by the services
+(`order_lines_cancel`, `order_shipment_create`), whose errors are shown on these fields.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from .models import CancellationReason, Order
+from .services import LineQuantity
+
+# A quantity field is named after its line's number (the "#" the order page shows).
+QUANTITY_PREFIX = "qty-"
+_QUANTITY_NAME = re.compile(rf"^{QUANTITY_PREFIX}(.*)$", re.DOTALL)
+# How the services name a line of the `lines` they were given: "lines.0.quantity".
+_SERVICE_LINE_KEY = re.compile(r"^lines\.(\d+)(?:\.|$)")
+
+
+class _LineQuantitiesForm(forms.Form):
+    """One whole-number field per line of the order, `qty-<line_no>`, between 0 and open."""
+
+    # What the quantities are for, as the errors say it ("cancel", "ship").
+    verb = ""
+
+    def __init__(self, *args, order: Order, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.lines = list(lines)
+        self.line_fields: list[tuple[object, forms.BoundField]] = []
+        for line in self.lines:
+            name = f"{QUANTITY_PREFIX}{line.line_no}"
+            available = line.quantity_open
+            self.fields[name] = forms.IntegerField(
+                label=f"Line {line.line_no}: {line.sku}",
+                min_value=0,
+                max_value=available,
+                required=False,
+                initial=self.initial_quantity(line),
+                widget=forms.NumberInput(attrs={"min": 0, "max": available, "step": 1}),
+                error_messages={
+                    "invalid": "Enter a whole number of units.",
+                    "min_value": "Enter 0 or more units.",
+                    "max_value": f"Only {available} unit{'s' if available != 1 else ''} "
+                    f"of line {line.line_no} ({line.sku}) "
+                    f"{'is' if available == 1 else 'are'} open.",
+                },
+            )
+            self.line_fields.append((line, self[name]))
+
+    def initial_quantity(self, line) -> int:
+        return 0
+
+    def clean(self):
+        data = super().clean()
+        if not any(line.quantity_open for line in self.lines):
+            # Nothing left to choose from: say why once, rather than once per line.
+            self.errors.clear()
+            self.add_error(
+                None,
+                f"Order {self.order.number} is {self.order.get_status_display().lower()}, "
+                f"which is final: nothing is left to {self.verb}.",
+            )
+            return data
+        numbers = {str(line.line_no) for line in self.lines}
+        for key in self.data if self.is_bound else ():
+            match = _QUANTITY_NAME.match(key)
+            if match and match.group(1) not in numbers:
+                shown = "".join(ch for ch in match.group(1)[:20] if ch.isprintable())
+                self.add_error(None, f"Order {self.order.number} has no line “{shown}”.")
+        if not self.errors and not self.chosen():
+            self.add_error(None, f"Nothing chosen: give the number of units to {self.verb}.")
+        return data
+
+    def chosen(self) -> list[tuple[object, int]]:
+        """(line, quantity) for every line given more than 0 units, in line order: the
+        `lines` the service is called with, in this order."""
+        return [
+            (line, self.cleaned_data.get(f"{QUANTITY_PREFIX}{line.line_no}") or 0)
+            for line in self.lines
+            if self.cleaned_data.get(f"{QUANTITY_PREFIX}{line.line_no}")
+        ]
+
+    def line_quantities(self) -> list[LineQuantity]:
+        return [LineQuantity(line=line.line_no, quantity=qty) for line, qty in self.chosen()]
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        """Show a service's ValidationError on the matching fields (the rest on the form):
+        `lines.<i>.…` is the field of the i-th line in `chosen()`."""
+        chosen = self.chosen()
+        for key, messages in errors.items():
+            target = key if key in self.fields else None
+            match = _SERVICE_LINE_KEY.match(key)
+            if match and int(match.group(1)) < len(chosen):
+                target = f"{QUANTITY_PREFIX}{chosen[int(match.group(1))][0].line_no}"
+            for message in messages:
+                self.add_error(target, message)
+
+
+class OrderLinesCancelForm(_LineQuantitiesForm):
+    """Cancel some units of some lines: quantities (default 0), reason, note."""
+
+    verb = "cancel"
+
+    reason = forms.ChoiceField(
+        label="Cancellation reason",
+        required=False,
+        choices=[("", "Choose a reason…"), *CancellationReason.choices],
+        help_text="Required. The retailer sees it.",
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Required; it is emailed to the retailer and kept on the timeline.",
+    )
+
+
+class OrderShipForm(_LineQuantitiesForm):
+    """Ship some units of some lines: quantities (default: all that is open), carrier, tracking."""
+
+    verb = "ship"
+
+    carrier = forms.CharField(label="Carrier", required=False, max_length=100)
+    tracking_number = forms.CharField(label="Tracking number", required=False, max_length=100)
+
+    def initial_quantity(self, line) -> int:
+        return line.quantity_open
