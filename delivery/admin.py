@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from .channels import channel_get
+from .formats import admin as formats_admin  # noqa: F401 - registers FileFormat
 from .models import Delivery, DeliveryAttempt, Destination
 from .services import delivery_redeliver
 

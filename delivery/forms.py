@@ -82,6 +82,12 @@ class SftpChannelForm(ServiceErrorsMixin, forms.Form):
     )
     file_format = forms.ChoiceField(label="File format", choices=format_choices)
 
+    def __init__(self, *args, supplier=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if supplier is not None:
+            # The built-in formats and the ones made available to this supplier.
+            self.fields["file_format"].choices = format_choices(supplier)
+
     # The same readers as the services and the connection (delivery/channels/sftp/keys.py),
     # so a key accepted here is the key the connection uses.
 

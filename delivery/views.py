@@ -71,10 +71,11 @@ def settings_page_render(request, *, status: int = 200, **overrides):
                 "host_key": sftp.sftp_host_key,
                 "interval_minutes": sftp.sftp_interval_minutes,
                 "file_format": sftp.sftp_format,
-            }
-            if sftp
-            else None
-        ),
+            },
+            supplier=request.supplier,
+        )
+        if sftp
+        else None,
         "sftp_pinned_fingerprint": host_key_fingerprint(sftp.sftp_host_key) if sftp else "",
         "all_off": not any(d.enabled for d in destinations.values()),
     }
