@@ -140,7 +140,7 @@ def value_getter(key: str):
     """A function (document, line) -> the field's value (None when that part is null)."""
     if key.startswith("line."):
         name = key[5:]
-        return lambda doc, line: None if line is None else line.get(name)
+        return lambda doc, line: line.get(name)  # line cells are only asked with a line
     part, _, name = key.partition(".")
     if not name:
         return lambda doc, line: doc.get(part)

@@ -70,6 +70,9 @@ def _cell_function(column: dict, *, decimal_separator: str = "."):
         steps.insert(0, lambda s: s.replace(".", decimal_separator))
     if not steps:
         return get
+    if len(steps) == 1:
+        [step] = steps
+        return lambda doc, line: step(_str(get(doc, line)))
 
     def cell(doc, line):
         value = get(doc, line)
@@ -79,6 +82,10 @@ def _cell_function(column: dict, *, decimal_separator: str = "."):
         return text
 
     return cell
+
+
+def _str(value) -> str:
+    return "" if value is None else str(value)
 
 
 def _safe(value) -> str:
@@ -123,6 +130,20 @@ class CustomFormat(OrderFormat):
         separator = spec.get("decimal_separator", ".")
         self.cells = [_cell_function(c, decimal_separator=separator) for c in self.columns]
         self.per_line = spec.get("row_per", "line") == "line"
+        self.order_cells = [
+            (i, cell) for i, cell in enumerate(self.cells) if not self.columns[i]["per_line"]
+        ]
+        self.line_cells = [
+            (i, cell) for i, cell in enumerate(self.cells) if self.columns[i]["per_line"]
+        ]
+        # Parsed once: a render makes no format-string or header work of its own.
+        self.pattern_parts = [
+            (literal, name, spec or "")
+            for literal, name, spec, _ in string.Formatter().parse(file_name_pattern)
+        ]
+        self.header_cells = (
+            [csv_cell_neutralise(h) for h in self.headers] if neutralise else list(self.headers)
+        )
         self.content_type = {
             FormatKind.DELIMITED: f"text/csv; charset={spec.get('encoding', 'utf-8')}",
             FormatKind.JSON: "application/json",
@@ -133,18 +154,21 @@ class CustomFormat(OrderFormat):
     # --- file name ---
 
     def file_name(self, order: Order) -> str:
-        name = string.Formatter().vformat(
-            self.pattern,
-            (),
-            {
-                "number": _safe(order.number),
-                "retailer_reference": _safe(order.retailer_reference),
-                "placed_at": _SafeDate(order.placed_at),
-                "supplier": _safe(order.supplier.slug),
-                "ext": self.extension,
-            },
-        )
-        return name[:200]
+        values = {
+            "number": order.number,
+            "retailer_reference": order.retailer_reference,
+            "supplier": order.supplier.slug,
+        }
+        parts = []
+        for literal, name, spec in self.pattern_parts:
+            parts.append(literal)
+            if name == "placed_at":
+                parts.append(format(_SafeDate(order.placed_at), spec))
+            elif name == "ext":
+                parts.append(self.extension)
+            elif name:
+                parts.append(_safe(values[name]))
+        return "".join(parts)[:200]
 
     # --- rendering ---
 
@@ -159,16 +183,31 @@ class CustomFormat(OrderFormat):
         return x12_850(doc, sender_id=self.x12_ids[0], receiver_id=self.x12_ids[1], order=order)
 
     def _rows(self, doc: dict) -> list[list[str]]:
-        cells = self.cells
-        lines = doc["lines"] if self.per_line else [None]
+        """The cells: order fields once per order, then each line's own.
+
+        A cell starting with a letter or digit cannot be a formula, so only the others go
+        through the neutraliser (this loop is the renderer's hot path: bench/formats.py).
+        """
         neutralise = self.neutralise
+        base: list = [None] * len(self.cells)
+        line_cells = self.line_cells
+        for i, cell in self.order_cells:
+            value = cell(doc, None)
+            text = "" if value is None else value if value.__class__ is str else str(value)
+            if neutralise and text and not text[0].isalnum():
+                text = csv_cell_neutralise(text)
+            base[i] = text
+        if not self.per_line:
+            return [base]
         rows = []
-        for line in lines:
-            row = []
-            for cell in cells:
+        for line in doc["lines"]:
+            row = base.copy()
+            for i, cell in line_cells:
                 value = cell(doc, line)
-                text = "" if value is None else value if isinstance(value, str) else str(value)
-                row.append(csv_cell_neutralise(text) if neutralise else text)
+                text = "" if value is None else value if value.__class__ is str else str(value)
+                if neutralise and text and not text[0].isalnum():
+                    text = csv_cell_neutralise(text)
+                row[i] = text
             rows.append(row)
         return rows
 
@@ -185,11 +224,7 @@ class CustomFormat(OrderFormat):
         rows = self._rows(doc)
         try:
             if spec["header_row"]:
-                writer.writerow(
-                    [csv_cell_neutralise(h) for h in self.headers]
-                    if self.neutralise
-                    else self.headers
-                )
+                writer.writerow(self.header_cells)
             writer.writerows(rows)
         except csv.Error:
             raise FormatError(
