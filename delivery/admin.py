@@ -79,7 +79,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("supplier",)
     actions = [redeliver]
-    inlines = [DeliveryAttemptInline]
+    inlines = [DeliveryAttemptInline, formats_admin.DeliveryFileInline]
     readonly_fields = [f.name for f in Delivery._meta.fields]
 
     def has_add_permission(self, request):

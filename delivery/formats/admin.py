@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from .catalogue import catalogue
 from .lookup import latest_version
-from .models import FileFormat
+from .models import DeliveryFile, FileFormat
 from .preview import format_preview, preview_order
 from .registry import FORMATS
 from .services import SPEC_FIELDS, file_format_save, file_format_values
@@ -156,3 +156,20 @@ class FileFormatAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra = {"builtin_formats": sorted(FORMATS)} | (extra_context or {})
         return super().changelist_view(request, extra_context=extra)
+
+
+class DeliveryFileInline(admin.StackedInline):
+    """On a delivery's page: the file it sent (format, version, name, size), read-only."""
+
+    model = DeliveryFile
+    extra = 0
+    can_delete = False
+    fields = ("format_name", "format_version", "file_name", "content_type", "size", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="bytes")
+    def size(self, obj):
+        return len(obj.content)
+
+    def has_add_permission(self, request, obj=None):
+        return False

@@ -52,6 +52,8 @@ def test_redelivery_after_a_new_version_is_byte_identical(
     v1, v2 = FileFormatVersion.objects.order_by("number")
     assert (v1.number, v1.spec["delimiter"], v2.number, v2.spec["delimiter"]) == (1, ";", 2, "|")
     assert DeliveryFile.objects.get(delivery=delivery).format_version == v1
+    page = admin_client.get(reverse("admin:delivery_delivery_change", args=[delivery.pk]))
+    assert name in page.content.decode() and "acme-semicolon v1" in page.content.decode()
 
     (sftp_server.upload_root / name).unlink()
     delivery_redeliver(delivery=delivery)
