@@ -23,7 +23,7 @@ class ServiceErrorsMixin:
 
 
 class EmailChannelForm(ServiceErrorsMixin, forms.Form):
-    service_fields = {"to": "addresses"}
+    service_fields = {"to": "addresses", "attach": "attach_format"}
 
     addresses = forms.CharField(
         label="Send new orders to",
@@ -31,6 +31,20 @@ class EmailChannelForm(ServiceErrorsMixin, forms.Form):
         help_text="One or more addresses, separated by commas.",
         widget=forms.TextInput(attrs={"autocomplete": "email"}),
     )
+    attach_format = forms.ChoiceField(
+        label="Attach the order file",
+        required=False,
+        choices=[("", "No attachment")],
+        help_text="Each new order's email carries its file in this format.",
+    )
+
+    def __init__(self, *args, supplier=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if supplier is not None:
+            self.fields["attach_format"].choices = [
+                ("", "No attachment"),
+                *format_choices(supplier),
+            ]
 
 
 class WebhookChannelForm(ServiceErrorsMixin, forms.Form):

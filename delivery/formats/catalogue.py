@@ -89,7 +89,12 @@ def sample_order() -> Order:
             line_total=Decimal("24.00"),
         ),
     ]
-    order._prefetched_objects_cache = {"lines": _Prefetched(lines)}
+    # Every relation the document may read, as loaded (none of them queries the database).
+    order._prefetched_objects_cache = {
+        "lines": _Prefetched(lines),
+        "cancellations": _Prefetched([]),
+        "shipments": _Prefetched([]),
+    }
     return order
 
 

@@ -75,12 +75,21 @@ def _save(destination: Destination) -> Destination:
 
 
 @transaction.atomic
-def destination_set_email(*, supplier: Supplier, addresses) -> Destination:
+def destination_set_email(
+    *, supplier: Supplier, addresses, attach_format: str | None = None
+) -> Destination:
+    """Order emails on, to these addresses; `attach_format` names the format of the order
+    file attached to new-order emails ("": none; None: keep what is set)."""
     if isinstance(addresses, (list, tuple)):
         addresses = ",".join(addresses)
     cleaned = emails_clean(value=addresses or "", field="to")
+    if attach_format and not format_available(attach_format, supplier=supplier):
+        names = ", ".join(name for name, _ in format_choices(supplier))
+        raise ValidationError({"attach": [f"Unknown format '{attach_format}'; use {names}."]})
     destination = _destination_for_update(supplier=supplier, channel=Channel.EMAIL)
     destination.email_addresses = cleaned
+    if attach_format is not None:
+        destination.email_attach_format = attach_format
     destination.enabled = True
     destination.disabled_reason = ""
     return _save(destination)

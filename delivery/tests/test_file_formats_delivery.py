@@ -134,3 +134,30 @@ def test_no_attachment_by_default(cole, retailer, mail, django_capture_on_commit
     [received] = mail.wait_for(1)
     assert list(received.message.iter_attachments()) == []
     assert not DeliveryFile.objects.exists()
+
+
+def test_the_supplier_switches_the_attachment_on_in_the_portal(admin_client, client, cole):
+    from testsupport.factories import make_supplier_user
+
+    make_format(admin_client)
+    client.force_login(make_supplier_user(supplier=cole, username="cara"))
+    url = reverse("delivery:email-save")
+
+    page = client.get(reverse("delivery:settings")).content.decode()
+    assert "Attach the order file" in page and 'value="acme-semicolon"' in page
+
+    response = client.post(url, {"addresses": "po@cole.example", "attach_format": "nope"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    email = Destination.objects.get(supplier=cole, channel="email")
+    assert email.email_attach_format == ""
+
+    response = client.post(url, {"addresses": "po@cole.example", "attach_format": "acme-semicolon"})
+    assert response.status_code == 302
+    email.refresh_from_db()
+    assert email.email_attach_format == "acme-semicolon"
+
+    # A post without the field (an older page) leaves it as it is.
+    assert client.post(url, {"addresses": "po@cole.example"}).status_code == 302
+    email.refresh_from_db()
+    assert email.email_attach_format == "acme-semicolon"
