@@ -6,6 +6,7 @@ try is a `DeliveryAttempt`. Retrying is re-running the row; its `identity` (webh
 name, Message-ID) never changes.
 """
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -19,6 +20,10 @@ class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
     SFTP = "sftp", "SFTP"
+
+
+# An interchange ID: X12's basic characters only, so it can never hold a separator.
+X12_ID = RegexValidator(r"^[A-Za-z0-9 ]{1,15}$", "An X12 ID is 1 to 15 letters, digits or spaces.")
 
 
 class Destination(models.Model):
@@ -69,12 +74,17 @@ class Destination(models.Model):
         "spreadsheets. Turn off only for an importer that needs the raw values.",
     )
     x12_sender_id = models.CharField(
-        "X12 sender ID", max_length=15, blank=True, help_text="ISA06/GS02; blank: DROPSHIPHUB."
+        "X12 sender ID",
+        max_length=15,
+        blank=True,
+        validators=[X12_ID],
+        help_text="ISA06/GS02; blank: DROPSHIPHUB.",
     )
     x12_receiver_id = models.CharField(
         "X12 receiver ID",
         max_length=15,
         blank=True,
+        validators=[X12_ID],
         help_text="ISA08/GS03; blank: the supplier's slug, upper-cased.",
     )
 

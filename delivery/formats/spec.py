@@ -26,7 +26,6 @@ RESERVED_NAMES = {"con", "prn", "aux", "nul"} | {
     f"{p}{i}" for p in ("com", "lpt") for i in range(10)
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ID = re.compile(r"^[A-Za-z0-9 ]{1,15}$")
 
 
 def _column(line: str, *, number: int, kind: str) -> dict:
@@ -186,10 +185,3 @@ def spec_compile(values: dict) -> dict:
     if errors:
         raise ValidationError(errors)
     return spec
-
-
-def x12_id_check(value: str, *, field: str) -> str:
-    value = (value or "").strip()
-    if value and not _ID.match(value):
-        raise ValidationError({field: ["An X12 ID is 1 to 15 letters, digits or spaces."]})
-    return value

@@ -272,3 +272,24 @@ def test_the_catalogue_is_the_order_document_and_is_documented(settings):
         documented = handle.read()
     # docs/formats.md holds `manage.py format_catalogue`'s table: regenerate it when this fails.
     assert catalogue_markdown() in documented
+
+
+def test_x12_ids_are_the_suppliers_and_checked(admin_client, zero_order):
+    from django.core.exceptions import ValidationError
+
+    from delivery.models import Destination
+
+    admin_client.post(
+        reverse("admin:delivery_fileformat_add"),
+        admin_form(name="edi", kind="x12_850", columns="", extension="edi"),
+    )
+    destination = Destination(
+        supplier=zero_order.supplier, channel="sftp", x12_sender_id="HUB01", x12_receiver_id="ACME7"
+    )
+    data = format_for("edi", destination=destination).render(zero_order)
+    header = x12.parse_x12_interchange(x12.tokenize_x12(data)).header
+    assert (header.elements[5], header.elements[7]) == (b"HUB01".ljust(15), b"ACME7".ljust(15))
+    destination.x12_sender_id = "HUB*01"
+    with pytest.raises(ValidationError) as caught:
+        destination.full_clean(exclude=["supplier"])
+    assert "x12_sender_id" in caught.value.message_dict
