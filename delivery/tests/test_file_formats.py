@@ -293,3 +293,21 @@ def test_x12_ids_are_the_suppliers_and_checked(admin_client, zero_order):
     with pytest.raises(ValidationError) as caught:
         destination.full_clean(exclude=["supplier"])
     assert "x12_sender_id" in caught.value.message_dict
+
+
+def test_formats_read_the_same_document_as_the_api(zero_order):
+    """Custom formats parse the order's stored document tail (bench/formats.py): it must be the
+    document itself, before and after a change, and a stale tail is never used."""
+    from delivery.formats.custom import document_of
+    from orders.services import order_set_status
+
+    assert document_of(zero_order) == order_document(zero_order)
+    order_set_status(
+        order=zero_order, status="cancelled", actor="ops", reason="out_of_stock", note="gone"
+    )
+    changed = loaded(zero_order)
+    assert document_of(changed) == order_document(changed)
+    assert changed.document_tail
+    changed.ship_city = "Salem"  # changed in memory, tail not rebuilt: version still matches
+    changed.version += 1  # ...unless the version moved on, when the document is built
+    assert document_of(changed)["shipping_address"]["city"] == "Salem"
