@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from .channels import channel_get
+from .formats import admin as formats_admin  # noqa: F401 - registers FileFormat
 from .models import Delivery, DeliveryAttempt, Destination
 from .services import delivery_redeliver, webhook_url_clean
 
@@ -106,7 +107,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("supplier",)
     actions = [redeliver]
-    inlines = [DeliveryAttemptInline]
+    inlines = [DeliveryAttemptInline, formats_admin.DeliveryFileInline]
     readonly_fields = [f.name for f in Delivery._meta.fields]
 
     def has_add_permission(self, request):

@@ -11,13 +11,15 @@ message to the receiver.
 from __future__ import annotations
 
 from collections.abc import Callable
+from email import encoders
+from email.mime.base import MIMEBase
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 
-from orders.models import CancellationReason, Order
+from orders.models import CancellationReason, Order, OrderEventType
 
 from .channels.base import CANCELLATION_EVENT_TYPES, DeliveryFailed, delivery_order
 from .models import Delivery, DeliveryPurpose
@@ -175,7 +177,35 @@ def render_supplier_order(delivery: Delivery) -> EmailMultiAlternatives:
         template = "delivery/email/supplier_cancellation"
     else:
         template = "delivery/email/supplier_order"
-    return _message(delivery=delivery, template=template, context=context)
+    message = _message(delivery=delivery, template=template, context=context)
+    destination = delivery.destination
+    if (
+        destination is not None
+        and destination.email_attach_format
+        and delivery.event.type == OrderEventType.CREATED
+    ):
+        _attach_order_file(message, delivery=delivery, order=order, destination=destination)
+    return message
+
+
+def _attach_order_file(message, *, delivery: Delivery, order: Order, destination) -> None:
+    """ "Attach the order file": the destination's format, kept from the first try, so a
+    retry or redelivery attaches the same bytes (delivery/formats/files.py)."""
+    from .formats.files import delivery_files, file_bytes
+
+    kept = delivery_files(
+        [(delivery, order)], format_name=destination.email_attach_format, destination=destination
+    )[delivery.pk]
+    if isinstance(kept, Exception):
+        raise DeliveryFailed(f"The order file could not be written: {kept}", retryable=False)
+    # Base64 with its own type, so the bytes arrive as kept (a text part's line ends and
+    # charset would be rewritten on the way).
+    maintype, _, subtype = kept.content_type.split(";")[0].partition("/")
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(file_bytes(kept))
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=kept.file_name)
+    message.attach(part)
 
 
 @register_email_renderer(DeliveryPurpose.RETAILER_CANCELLATION)

@@ -11,7 +11,7 @@ from .models import Channel, DeliveryStatus
 
 
 class EmailChannelForm(ServiceErrorsMixin, forms.Form):
-    service_fields = {"to": "addresses"}
+    service_fields = {"to": "addresses", "attach": "attach_format"}
 
     addresses = forms.CharField(
         label="Send new orders to",
@@ -19,6 +19,20 @@ class EmailChannelForm(ServiceErrorsMixin, forms.Form):
         help_text="One or more addresses, separated by commas.",
         widget=forms.TextInput(attrs={"autocomplete": "email"}),
     )
+    attach_format = forms.ChoiceField(
+        label="Attach the order file",
+        required=False,
+        choices=[("", "No attachment")],
+        help_text="Each new order's email carries its file in this format.",
+    )
+
+    def __init__(self, *args, supplier=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if supplier is not None:
+            self.fields["attach_format"].choices = [
+                ("", "No attachment"),
+                *format_choices(supplier),
+            ]
 
 
 class WebhookChannelForm(ServiceErrorsMixin, forms.Form):
@@ -69,6 +83,12 @@ class SftpChannelForm(ServiceErrorsMixin, forms.Form):
         label="Send files every (minutes)", initial=15, required=False
     )
     file_format = forms.ChoiceField(label="File format", choices=format_choices)
+
+    def __init__(self, *args, supplier=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if supplier is not None:
+            # The built-in formats and the ones made available to this supplier.
+            self.fields["file_format"].choices = format_choices(supplier)
 
     # The same readers as the services and the connection (delivery/channels/sftp/keys.py),
     # so a key accepted here is the key the connection uses.

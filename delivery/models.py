@@ -6,6 +6,7 @@ try is a `DeliveryAttempt`. Retrying is re-running the row; its `identity` (webh
 name, Message-ID) never changes.
 """
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -19,6 +20,10 @@ class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
     SFTP = "sftp", "SFTP"
+
+
+# An interchange ID: X12's basic characters only, so it can never hold a separator.
+X12_ID = RegexValidator(r"^[A-Za-z0-9 ]{1,15}$", "An X12 ID is 1 to 15 letters, digits or spaces.")
 
 
 class Destination(models.Model):
@@ -50,10 +55,38 @@ class Destination(models.Model):
     sftp_path = models.CharField(max_length=500, blank=True)
     sftp_host_key = models.TextField(blank=True, help_text='Pinned key: "TYPE BASE64".')
     sftp_interval_minutes = models.PositiveIntegerField(default=15)
-    # A name in delivery.formats.FORMATS (checked by the service): a new format needs no
-    # migration.
-    sftp_format = models.CharField(max_length=16, default="csv")
+    # A built-in format (delivery.formats.FORMATS) or a FileFormat's name, checked by the
+    # service against what the supplier may use.
+    sftp_format = models.CharField(max_length=64, default="csv")
     sftp_last_run_at = models.DateTimeField(null=True, blank=True)
+
+    # files, whatever carries them (docs/formats.md)
+    email_attach_format = models.CharField(
+        "attach the order file",
+        max_length=64,
+        blank=True,
+        help_text="Email only: a format name to attach each new order as a file; blank: none.",
+    )
+    csv_neutralise = models.BooleanField(
+        "neutralise formulas",
+        default=True,
+        help_text="Delimited files: cells starting =, +, - or @ are made inert for "
+        "spreadsheets. Turn off only for an importer that needs the raw values.",
+    )
+    x12_sender_id = models.CharField(
+        "X12 sender ID",
+        max_length=15,
+        blank=True,
+        validators=[X12_ID],
+        help_text="ISA06/GS02; blank: DROPSHIPHUB.",
+    )
+    x12_receiver_id = models.CharField(
+        "X12 receiver ID",
+        max_length=15,
+        blank=True,
+        validators=[X12_ID],
+        help_text="ISA08/GS03; blank: the supplier's slug, upper-cased.",
+    )
 
     class Meta:
         constraints = [
@@ -187,3 +220,7 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id}@{self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+# Formats made in admin and the files deliveries sent: the delivery app's models too.
+from .formats.models import DeliveryFile, FileFormat, FileFormatVersion  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_sftp
+from . import views, views_formats, views_sftp
 
 app_name = "delivery"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/webhook/test/", views.webhook_test, name="webhook-test"),
     path("settings/sftp/", views_sftp.sftp_save, name="sftp-save"),
     path("settings/sftp/test/", views_sftp.sftp_test, name="sftp-test"),
+    path("settings/formats/", views_formats.formats_page, name="formats"),
     path("settings/<str:channel>/off/", views.channel_off, name="channel-off"),
     path("deliveries/", views.deliveries_page, name="deliveries"),
     path(

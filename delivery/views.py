@@ -58,8 +58,10 @@ def settings_page_render(request, *, status: int = 200, **overrides):
         "sftp": sftp,
         "email_form": EmailChannelForm(
             initial={
-                "addresses": (email.email_addresses if email else request.supplier.order_emails)
-            }
+                "addresses": (email.email_addresses if email else request.supplier.order_emails),
+                "attach_format": email.email_attach_format if email else "",
+            },
+            supplier=request.supplier,
         ),
         "webhook_form": WebhookChannelForm(initial={"url": webhook.webhook_url if webhook else ""}),
         "sftp_form": SftpChannelForm(
@@ -71,10 +73,11 @@ def settings_page_render(request, *, status: int = 200, **overrides):
                 "host_key": sftp.sftp_host_key,
                 "interval_minutes": sftp.sftp_interval_minutes,
                 "file_format": sftp.sftp_format,
-            }
-            if sftp
-            else None
-        ),
+            },
+            supplier=request.supplier,
+        )
+        if sftp
+        else None,
         "sftp_pinned_fingerprint": host_key_fingerprint(sftp.sftp_host_key) if sftp else "",
         "all_off": not any(d.enabled for d in destinations.values()),
     }
@@ -95,11 +98,16 @@ def settings_page(request):
 @supplier_required
 @require_POST
 def email_save(request):
-    form = EmailChannelForm(request.POST)
+    form = EmailChannelForm(request.POST, supplier=request.supplier)
     if form.is_valid():
         try:
             destination_set_email(
-                supplier=request.supplier, addresses=form.cleaned_data["addresses"]
+                supplier=request.supplier,
+                addresses=form.cleaned_data["addresses"],
+                # A form without the field (an older page) leaves the attachment as it is.
+                attach_format=(
+                    form.cleaned_data["attach_format"] if "attach_format" in request.POST else None
+                ),
             )
         except ValidationError as exc:
             form.add_service_errors(exc.message_dict)

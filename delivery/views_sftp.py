@@ -31,7 +31,7 @@ from .views import host_key_fingerprint, settings_page_render
 @require_POST
 def sftp_save(request):
     """Two steps: "fetch" reads the server's key and shows its fingerprint; "save" pins it."""
-    form = SftpChannelForm(request.POST)
+    form = SftpChannelForm(request.POST, supplier=request.supplier)
     current = destinations_for_supplier(supplier=request.supplier).get(Channel.SFTP)
     if not form.is_valid():
         return settings_page_render(request, status=400, sftp_form=form)
@@ -53,7 +53,7 @@ def sftp_save(request):
         values.pop("host_key_confirmed", None)
         return settings_page_render(
             request,
-            sftp_form=SftpChannelForm(values),
+            sftp_form=SftpChannelForm(values, supplier=request.supplier),
             sftp_fetched_fingerprint=fingerprint,
         )
 

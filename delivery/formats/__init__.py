@@ -1,8 +1,9 @@
-"""Order file formats for the SFTP drop, by name (`Destination.sftp_format`).
+"""Order file formats, by name (`Destination.sftp_format`, `Destination.email_attach_format`).
 
-Adding a format (say one supplier's own column set) is one `OrderFormat` instance and one line
-here: the portal's choices and the service's check read `FORMATS`, and the model field has no
-choices, so no migration is needed.
+Built-in formats are code (`registry.FORMATS`: the contract's `csv` and `json`, never edited);
+every other format is a row made in admin (`models.FileFormat`, rendered by `custom.py`, see
+docs/formats.md). `format_for(name, destination=...)` gives either, ready to render;
+`files.delivery_file` pins the bytes a delivery sent.
 """
 
 from __future__ import annotations
@@ -10,30 +11,7 @@ from __future__ import annotations
 from .base import OrderFormat
 from .csv_format import STANDARD_COLUMNS, CsvFormat, csv_cell_neutralise
 from .json_format import JsonFormat
-
-FORMATS: dict[str, OrderFormat] = {
-    "csv": CsvFormat(name="csv", columns=STANDARD_COLUMNS),
-    "json": JsonFormat(name="json"),
-}
-
-
-class UnknownFormat(LookupError):
-    pass
-
-
-def format_choices() -> list[tuple[str, str]]:
-    """(name, label) of every format, for a form's choices."""
-    return [(name, fmt.label or name.upper()) for name, fmt in FORMATS.items()]
-
-
-def format_get(name: str) -> OrderFormat:
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise UnknownFormat(
-            f"unknown file format {name!r}; known: {', '.join(sorted(FORMATS))}"
-        ) from None
-
+from .registry import FORMATS, UnknownFormat, format_get
 
 __all__ = [
     "FORMATS",
@@ -43,6 +21,18 @@ __all__ = [
     "OrderFormat",
     "UnknownFormat",
     "csv_cell_neutralise",
+    "format_available",
     "format_choices",
+    "format_for",
     "format_get",
 ]
+
+
+def __getattr__(name):
+    # The lookups read the database's formats: imported when first used, so importing this
+    # package (from delivery/models.py) does not import the models it defines.
+    if name in ("format_available", "format_choices", "format_for"):
+        from . import lookup
+
+        return getattr(lookup, name)
+    raise AttributeError(name)

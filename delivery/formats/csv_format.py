@@ -74,12 +74,23 @@ class CsvFormat(OrderFormat):
         self.name = name
         self.columns = list(columns)
         self.extension = extension
+        self.neutralise = True
+
+    def without_neutralising(self) -> CsvFormat:
+        """The same format with formula neutralising off (a destination's choice, for an
+        importer that needs the raw values)."""
+        copy = CsvFormat(name=self.name, columns=self.columns, extension=self.extension)
+        copy.label = self.label
+        copy.neutralise = False
+        return copy
 
     @property
     def header(self) -> list[str]:
         return [column for column, _ in self.columns]
 
     def rows(self, order: Order) -> list[list[str]]:
+        if not self.neutralise:
+            return [[_text(get(order, ln)) for _, get in self.columns] for ln in order.lines.all()]
         return [
             [csv_cell_neutralise(_text(get(order, line))) for _, get in self.columns]
             for line in order.lines.all()

@@ -19,7 +19,7 @@ from ..channels import channel_get
 from ..channels.sftp.errors import SftpError
 from ..channels.sftp.keys import host_key_clean, private_key_clean
 from ..channels.sftp.target import hosted_sftp, hosted_sftp_credentials
-from ..formats import FORMATS
+from ..formats import format_available, format_choices
 from ..models import Channel, Destination
 from ..netguard import address_refused
 from ..signing import webhook_secret_clean, webhook_secret_generate
@@ -75,12 +75,21 @@ def _save(destination: Destination) -> Destination:
 
 
 @transaction.atomic
-def destination_set_email(*, supplier: Supplier, addresses) -> Destination:
+def destination_set_email(
+    *, supplier: Supplier, addresses, attach_format: str | None = None
+) -> Destination:
+    """Order emails on, to these addresses; `attach_format` names the format of the order
+    file attached to new-order emails ("": none; None: keep what is set)."""
     if isinstance(addresses, (list, tuple)):
         addresses = ",".join(addresses)
     cleaned = emails_clean(value=addresses or "", field="to")
+    if attach_format and not format_available(attach_format, supplier=supplier):
+        names = ", ".join(name for name, _ in format_choices(supplier))
+        raise ValidationError({"attach": [f"Unknown format '{attach_format}'; use {names}."]})
     destination = _destination_for_update(supplier=supplier, channel=Channel.EMAIL)
     destination.email_addresses = cleaned
+    if attach_format is not None:
+        destination.email_attach_format = attach_format
     destination.enabled = True
     destination.disabled_reason = ""
     return _save(destination)
@@ -306,10 +315,9 @@ def destination_set_sftp(
         raise ValidationError({"every": ["The interval is a whole number of minutes."]})
     if not 1 <= interval_minutes <= 24 * 60:
         raise ValidationError({"every": ["The interval is 1 to 1440 minutes."]})
-    if file_format not in FORMATS:
-        raise ValidationError(
-            {"format": [f"Unknown format '{file_format}'; use {', '.join(FORMATS)}."]}
-        )
+    if not format_available(file_format, supplier=supplier):
+        names = ", ".join(name for name, _ in format_choices(supplier))
+        raise ValidationError({"format": [f"Unknown format '{file_format}'; use {names}."]})
     destination = _destination_for_update(supplier=supplier, channel=Channel.SFTP)
     if hosted:
         _sftp_hosted(destination, supplier=supplier)

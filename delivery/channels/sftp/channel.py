@@ -1,10 +1,11 @@
-"""The SFTP file drop: one file per order, `<number>.<ext>`, over one connection per run.
+"""The SFTP file drop: one file per order, over one connection per run.
 
 `send_batch` takes the due deliveries of a destination (several destinations are handled one
-connection each), renders each order with the destination's format and uploads it through
-this package's session (checked address, pinned host key, temporary name then rename). The
-file name comes from the order number, so a retry (or a redelivery) replaces the same file
-instead of adding one.
+connection each), takes each order's file (rendered with the destination's format on the first
+try and kept: delivery/formats/files.py) and uploads it through this package's session
+(checked address, pinned host key, temporary name then rename). The file name is the format's
+(`<number>.<ext>` for the built-in ones) and the kept file's, so a retry (or a redelivery)
+replaces the same file, with the same bytes, instead of adding one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from datetime import timedelta
 from orders.documents import orders_with_document_relations
 from orders.models import Order, OrderEvent, OrderEventType
 
-from ...formats import UnknownFormat, format_get
+from ...formats import UnknownFormat, format_for
+from ...formats.files import delivery_files, file_bytes
 from ..base import BaseChannel, DeliveryFailed, SendResult
 from . import upload
 from .errors import SftpError
@@ -56,7 +58,12 @@ class SftpChannel(BaseChannel):
 
     def identity(self, *, destination, event) -> str:
         # The file name: a retry or a redelivery replaces the same file.
-        return f"{event.order.number}.{destination.sftp_format}"
+        try:
+            return format_for(destination.sftp_format, destination=destination).file_name(
+                event.order
+            )
+        except UnknownFormat:
+            return f"{event.order.number}.{destination.sftp_format}"
 
     def target(self, destination) -> str:
         d = destination
@@ -104,10 +111,6 @@ class SftpChannel(BaseChannel):
         self, destination, deliveries: list, orders: dict[int, Order]
     ) -> dict[int, SendResult | DeliveryFailed]:
         results: dict[int, SendResult | DeliveryFailed] = {}
-        try:
-            file_format = format_get(destination.sftp_format)
-        except UnknownFormat as exc:
-            return {d.pk: DeliveryFailed(str(exc), retryable=False) for d in deliveries}
         work = []
         for delivery in deliveries:
             order = orders.get(delivery.pk)
@@ -117,6 +120,17 @@ class SftpChannel(BaseChannel):
                 )
             else:
                 work.append((delivery, order))
+        # Each order's file, kept from its first try; an order the format cannot hold fails
+        # alone, with the reason.
+        kept = delivery_files(work, format_name=destination.sftp_format, destination=destination)
+        files_by_pk = {}
+        for delivery, _ in work:
+            made = kept[delivery.pk]
+            if isinstance(made, Exception):
+                results[delivery.pk] = DeliveryFailed(str(made), retryable=False)
+            else:
+                files_by_pk[delivery.pk] = (made.file_name, file_bytes(made))
+        work = [(d, o) for d, o in work if d.pk in files_by_pk]
         if not work:
             return results
         started = time.monotonic()
@@ -128,7 +142,7 @@ class SftpChannel(BaseChannel):
                 step = upload.PIPELINE_FILES
                 for start in range(0, len(work), step):
                     window = work[start : start + step]
-                    files = [(file_format.file_name(o), file_format.render(o)) for _, o in window]
+                    files = [files_by_pk[d.pk] for d, _ in window]
                     outcomes = session.put_many(files)
                     for (delivery, _), (_, data), outcome in zip(window, files, outcomes):
                         if isinstance(outcome, SftpError):

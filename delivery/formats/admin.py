@@ -1,0 +1,175 @@
+"""Formats in admin: made, checked and previewed by ops; the built-in ones listed, read-only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .catalogue import catalogue
+from .lookup import latest_version
+from .models import DeliveryFile, FileFormat
+from .preview import format_preview, preview_order
+from .registry import FORMATS
+from .services import SPEC_FIELDS, file_format_save, file_format_values
+from .spec import spec_compile
+
+
+class FileFormatForm(forms.ModelForm):
+    class Meta:
+        model = FileFormat
+        fields = [
+            "name",
+            "label",
+            "availability",
+            "owner",
+            "suppliers",
+            *SPEC_FIELDS,
+        ]
+        widgets = {"columns": forms.Textarea(attrs={"rows": 12, "spellcheck": "false"})}
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if name in FORMATS:
+            raise ValidationError(f"{name!r} is a built-in format; choose another name.")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        values = {
+            k: cleaned.get(k, getattr(self.instance, k)) for k in file_format_values(self.instance)
+        }
+        if values.get("kind"):
+            try:
+                spec_compile(values)
+            except ValidationError as exc:
+                for field, problems in exc.message_dict.items():
+                    for problem in problems:
+                        self.add_error(field if field in self.fields else None, problem)
+        availability = cleaned.get("availability")
+        if availability == "own" and not cleaned.get("owner"):
+            self.add_error("owner", "A supplier's own format names its supplier.")
+        return cleaned
+
+
+@admin.register(FileFormat)
+class FileFormatAdmin(admin.ModelAdmin):
+    form = FileFormatForm
+    list_display = ("name", "label", "kind", "availability", "owner", "version", "updated_at")
+    list_filter = ("kind", "availability")
+    search_fields = ("name", "label", "owner__slug")
+    filter_horizontal = ("suppliers",)
+    readonly_fields = ("version", "versions_sent", "preview")
+    change_list_template = "admin/delivery/fileformat/change_list.html"
+    fieldsets = (
+        (None, {"fields": ("name", "label", "kind", "availability", "owner", "suppliers")}),
+        (
+            "Columns / elements",
+            {
+                "fields": ("columns",),
+                "description": "One a line: <code>Header = field | transform</code>; fields "
+                "and transformations are in docs/formats.md and listed below the preview.",
+            },
+        ),
+        (
+            "Delimited text",
+            {
+                "fields": (
+                    "delimiter",
+                    "quoting",
+                    "header_row",
+                    "row_per",
+                    "encoding",
+                    "line_end",
+                    "decimal_separator",
+                )
+            },
+        ),
+        ("File", {"fields": ("extension", "file_name_pattern")}),
+        ("Versions and preview", {"fields": ("version", "versions_sent", "preview")}),
+    )
+
+    def save_model(self, request, obj, form, change):
+        version = file_format_save(file_format=obj)
+        messages.info(request, f"{obj.name} renders with version {version.number}.")
+
+    @admin.display(description="version")
+    def version(self, obj):
+        latest = latest_version(obj) if obj.pk else None
+        return latest.number if latest else "-"
+
+    @admin.display(description="versions")
+    def versions_sent(self, obj):
+        if not obj.pk:
+            return "-"
+        return ", ".join(
+            f"v{v.number}: {v.files.count()} files sent" for v in obj.versions.order_by("number")
+        )
+
+    @admin.display(description="preview (sample order)")
+    def preview(self, obj):
+        if not obj.pk:
+            return "Save to preview."
+        shown = format_preview(obj.name)
+        url = reverse("admin:delivery_fileformat_preview", args=[obj.name])
+        return format_html(
+            '<p>File name: <code class="preview-file-name">{}</code> ({} bytes) '
+            '<a href="{}">Preview with a real order</a></p><pre class="preview">{}</pre>'
+            '<p class="small">Fields: {}</p>',
+            shown.file_name,
+            shown.size,
+            url,
+            shown.error or shown.text,
+            ", ".join(catalogue()),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "preview/<str:name>/",
+                self.admin_site.admin_view(self.preview_view),
+                name="delivery_fileformat_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, name: str):
+        number = request.GET.get("order", "")
+        order = preview_order(number) if number else None
+        shown = format_preview(name, order=order)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {name}",
+            "preview": shown,
+            "number": number,
+            "missing": bool(number) and order is None,
+            "opts": self.model._meta,
+        }
+        status = 404 if context["missing"] else 200
+        return TemplateResponse(
+            request, "admin/delivery/fileformat/preview.html", context, status=status
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"builtin_formats": sorted(FORMATS)} | (extra_context or {})
+        return super().changelist_view(request, extra_context=extra)
+
+
+class DeliveryFileInline(admin.StackedInline):
+    """On a delivery's page: the file it sent (format, version, name, size), read-only."""
+
+    model = DeliveryFile
+    extra = 0
+    can_delete = False
+    fields = ("format_name", "format_version", "file_name", "content_type", "size", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="bytes")
+    def size(self, obj):
+        return len(obj.content)
+
+    def has_add_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,81 @@
+"""Which formats a supplier may use, and a format by name ready for one destination.
+
+Built-in formats (code, `FORMATS`) come first and are offered to everyone; formats made in
+admin follow, by availability: all suppliers, listed suppliers, or one supplier's own. A
+destination's options (formula neutralising, X12 IDs) are applied here, so channels only call
+`render` and `file_name`.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from . import registry
+from .csv_format import CsvFormat
+from .custom import CustomFormat
+from .models import Availability, FileFormat, FileFormatVersion
+from .registry import UnknownFormat
+
+
+def file_formats_for_supplier(supplier):
+    """The admin-made formats this supplier may pick (None: every one, for ops)."""
+    queryset = FileFormat.objects.all()
+    if supplier is not None:
+        queryset = queryset.filter(
+            Q(availability=Availability.ALL)
+            | Q(availability=Availability.LISTED, suppliers=supplier)
+            | Q(availability=Availability.OWN, owner=supplier)
+        ).distinct()
+    return queryset.order_by("name")
+
+
+def format_choices(supplier=None) -> list[tuple[str, str]]:
+    """(name, label) of every format the supplier may pick, built-in ones first."""
+    choices = [(name, fmt.label or name.upper()) for name, fmt in registry.FORMATS.items()]
+    choices += [(f.name, f.label or f.name) for f in file_formats_for_supplier(supplier)]
+    return choices
+
+
+def format_available(name: str, *, supplier) -> bool:
+    return (
+        name in registry.FORMATS or file_formats_for_supplier(supplier).filter(name=name).exists()
+    )
+
+
+def latest_version(file_format: FileFormat) -> FileFormatVersion | None:
+    return file_format.versions.order_by("-number").first()
+
+
+def custom_format(version: FileFormatVersion, *, destination=None) -> CustomFormat:
+    d = destination
+    return CustomFormat(
+        name=version.file_format.name,
+        label=version.file_format.label,
+        kind=version.kind,
+        spec=version.spec,
+        file_name_pattern=version.file_name_pattern,
+        version=version,
+        neutralise=getattr(d, "csv_neutralise", True),
+        x12_sender_id=getattr(d, "x12_sender_id", ""),
+        x12_receiver_id=getattr(d, "x12_receiver_id", ""),
+    )
+
+
+def format_for(name: str, *, destination=None):
+    """The format called `name` (its latest version), with the destination's options."""
+    builtin = registry.FORMATS.get(name)
+    if builtin is not None:
+        if isinstance(builtin, CsvFormat) and destination is not None:
+            if not destination.csv_neutralise:
+                return builtin.without_neutralising()
+        return builtin
+    version = (
+        FileFormatVersion.objects.select_related("file_format")
+        .filter(file_format__name=name)
+        .order_by("-number")
+        .first()
+    )
+    if version is None:
+        known = ", ".join([*registry.FORMATS, *FileFormat.objects.values_list("name", flat=True)])
+        raise UnknownFormat(f"unknown file format {name!r}; known: {known}")
+    return custom_format(version, destination=destination)

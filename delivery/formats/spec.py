@@ -1,0 +1,187 @@
+"""A format's spec: checked and compiled from what ops typed, with the reason when refused.
+
+Columns are text, one a line, in file order: `Header = source | transform | ...`, where the
+source is a catalogue field (`line.sku`) or a constant (`const:ACME`), and the transforms are
+`date:%Y%m%d` (datetime fields), `upper`, `lower`, `pad:N` (fixed width, left-aligned with
+spaces, cut at N) and `zpad:N` (fixed width, right-aligned with zeros). Without `= ...` the
+line is a field and its header is the field's key. `spec_compile` returns the JSON kept in a
+`FileFormatVersion`; `ValidationError` (keyed by the admin form's field names) otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+from django.core.exceptions import ValidationError
+from lxml import etree
+
+from .catalogue import catalogue
+from .models import FormatKind, Quoting, RowPer
+
+TRANSFORMS_WITH_ARGUMENT = {"date", "pad", "zpad"}
+TRANSFORMS = {"upper", "lower"} | TRANSFORMS_WITH_ARGUMENT
+PLACEHOLDERS = {"number", "retailer_reference", "placed_at", "supplier", "ext"}
+RESERVED_NAMES = {"con", "prn", "aux", "nul"} | {
+    f"{p}{i}" for p in ("com", "lpt") for i in range(10)
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _column(line: str, *, number: int, kind: str) -> dict:
+    where = f"column {number} ({line.strip()!r})"
+    if "=" in line and not line.strip().startswith("const:"):
+        header, _, rest = line.partition("=")
+        header = header.strip()
+    else:
+        header, rest = "", line
+    source, *transforms = [part.strip() for part in rest.split("|")]
+    if not source:
+        raise ValidationError(f"{where}: no field after '='.")
+    fields = catalogue()
+    if source.startswith("const:"):
+        field = None
+        if not header:
+            raise ValidationError(f"{where}: a constant needs a header (`Header = const:...`).")
+    elif source not in fields:
+        raise ValidationError(
+            f"{where}: unknown field {source!r}; the catalogue is in docs/formats.md."
+        )
+    else:
+        field = fields[source]
+    header = header or source
+    compiled = []
+    for transform in transforms:
+        name, _, argument = transform.partition(":")
+        if name not in TRANSFORMS:
+            raise ValidationError(
+                f"{where}: unknown transformation {name!r}; use {', '.join(sorted(TRANSFORMS))}."
+            )
+        if name in TRANSFORMS_WITH_ARGUMENT and not argument:
+            raise ValidationError(f"{where}: {name} needs a value, e.g. {name}:8.")
+        if name == "date":
+            if field is None or field.kind != "datetime":
+                raise ValidationError(f"{where}: date: applies to a date-time field only.")
+            if "%" not in argument or _CONTROL.search(argument):
+                raise ValidationError(f"{where}: {argument!r} is not a date pattern (%Y%m%d).")
+        if name in ("pad", "zpad"):
+            if not argument.isdigit() or not 1 <= int(argument) <= 200:
+                raise ValidationError(f"{where}: {name} takes a width of 1 to 200.")
+        compiled.append([name, argument])
+    if kind == FormatKind.XML:
+        try:
+            etree.Element(header.replace(" ", "_"))
+        except ValueError:
+            raise ValidationError(f"{where}: {header!r} is not a valid XML element name.")
+    return {
+        "header": header,
+        "source": source,
+        "per_line": bool(field and field.per_line),
+        "kind": field.kind if field else "text",
+        "transforms": compiled,
+    }
+
+
+def file_name_pattern_check(pattern: str) -> None:
+    """A pattern must name each order's file uniquely ({number}) and safely."""
+    if "{number}" not in pattern:
+        raise ValidationError("must include {number}, so each order gets its own file.")
+    literal = []
+    for text, name, fmt, _ in string.Formatter().parse(pattern):
+        literal.append(text)
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS:
+            raise ValidationError(
+                f"unknown placeholder {{{name}}}; use {', '.join(sorted(PLACEHOLDERS))}."
+            )
+        if fmt and name != "placed_at":
+            raise ValidationError(f"{{{name}}} takes no format; only {{placed_at:%Y%m%d}} does.")
+        if fmt and ("/" in fmt or "\\" in fmt or _CONTROL.search(fmt)):
+            raise ValidationError("the date format may not hold / or \\.")
+    text = "".join(literal)
+    if "/" in text or "\\" in text:
+        raise ValidationError("may not hold / or \\ (a file name, not a path).")
+    if ".." in text:
+        raise ValidationError("may not hold '..'.")
+    if _CONTROL.search(text):
+        raise ValidationError("may not hold control characters.")
+    if pattern.startswith("."):
+        raise ValidationError("may not start with '.' (hidden files, and the upload's own).")
+    stem = pattern.split(".")[0].strip().lower()
+    if stem in RESERVED_NAMES:
+        raise ValidationError(f"{stem!r} is a reserved file name on Windows.")
+
+
+def spec_compile(values: dict) -> dict:
+    """The spec of a version from the admin form's values; ValidationError by field."""
+    kind = values["kind"]
+    errors: dict[str, list[str]] = {}
+    columns = []
+    if kind != FormatKind.X12_850:
+        for number, line in enumerate(
+            [ln for ln in (values.get("columns") or "").splitlines() if ln.strip()], start=1
+        ):
+            try:
+                columns.append(_column(line, number=number, kind=kind))
+            except ValidationError as exc:
+                errors.setdefault("columns", []).extend(exc.messages)
+        if not columns and "columns" not in errors:
+            errors["columns"] = ["a format needs at least one column."]
+        headers = [c["header"] for c in columns]
+        duplicates = sorted({h for h in headers if headers.count(h) > 1})
+        if duplicates and kind != FormatKind.DELIMITED:
+            errors.setdefault("columns", []).append(
+                f"the names {', '.join(duplicates)} are used twice."
+            )
+    spec: dict = {"columns": columns, "extension": values.get("extension") or "txt"}
+    if kind == FormatKind.DELIMITED:
+        delimiter = values.get("delimiter") or ""
+        delimiter = "\t" if delimiter in ("\\t", "tab", "TAB") else delimiter
+        problems = []
+        if len(delimiter) != 1:
+            problems.append("the delimiter is exactly one character (\\t for a tab).")
+        elif delimiter in '"\r\n' or _CONTROL.search(delimiter.replace("\t", "")):
+            problems.append("the delimiter may not be a quote or a line end.")
+        elif delimiter == values.get("decimal_separator"):
+            problems.append("the delimiter may not be the decimal separator.")
+        else:
+            for column in columns:
+                inside = [a for n, a in column["transforms"] if n == "date" and delimiter in a]
+                if inside or (
+                    column["source"].startswith("const:") and delimiter in column["source"]
+                ):
+                    if values.get("quoting") == Quoting.NONE:
+                        problems.append(
+                            f"the delimiter {delimiter!r} is inside the pattern of column "
+                            f"{column['header']!r}, and cells are never quoted."
+                        )
+        if problems:
+            errors["delimiter"] = problems
+        if values.get("row_per") == RowPer.ORDER:
+            per_line = [c["source"] for c in columns if c["per_line"]]
+            if per_line:
+                errors.setdefault("row_per", []).append(
+                    f"one row per order cannot hold line fields: {', '.join(per_line)}."
+                )
+        spec |= {
+            "delimiter": delimiter,
+            "quoting": values.get("quoting") or Quoting.MINIMAL,
+            "header_row": bool(values.get("header_row")),
+            "row_per": values.get("row_per") or RowPer.LINE,
+            "encoding": values.get("encoding") or "utf-8",
+            "line_end": "\r\n" if values.get("line_end", "crlf") == "crlf" else "\n",
+            "decimal_separator": values.get("decimal_separator") or ".",
+        }
+    else:
+        spec["encoding"] = "utf-8"
+    extension = spec["extension"]
+    if not re.fullmatch(r"[A-Za-z0-9]{1,10}", extension):
+        errors["extension"] = ["the extension is 1 to 10 letters or digits."]
+    try:
+        file_name_pattern_check(values.get("file_name_pattern") or "")
+    except ValidationError as exc:
+        errors["file_name_pattern"] = [f"The file name pattern {m}" for m in exc.messages]
+    if errors:
+        raise ValidationError(errors)
+    return spec
