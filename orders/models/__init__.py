@@ -1,5 +1,5 @@
 """The orders app's models: orders and their lines (order.py), cancellations and shipments
-(fulfilment.py)."""
+(fulfilment.py), update files (updates.py)."""
 
 from .fulfilment import Cancellation, CancellationLine, Shipment, ShipmentLine
 from .order import (
@@ -16,6 +16,7 @@ from .order import (
     order_status_derive,
     order_transition_allowed,
 )
+from .updates import UpdateFile, UpdateFileSource, UpdateFileStatus
 
 __all__ = [
     "ORDER_TRANSITIONS",
@@ -32,6 +33,9 @@ __all__ = [
     "Retailer",
     "Shipment",
     "ShipmentLine",
+    "UpdateFile",
+    "UpdateFileSource",
+    "UpdateFileStatus",
     "order_status_derive",
     "order_transition_allowed",
 ]
