@@ -1,5 +1,8 @@
 """What happened: retailers, their orders (one per supplier), lines and the event outbox."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -68,7 +71,8 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-# The one map of allowed status changes. `order_set_status` is the only code that applies it.
+# The one map of the status changes the portal's edit may ask for; `order_set_status` applies
+# it. The status itself is always `order_status_derive` of the lines (below).
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.PROCESSING, OrderStatus.CANCELLED}),
     OrderStatus.PROCESSING: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
@@ -79,6 +83,28 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
 
 def order_transition_allowed(*, current: str, new: str) -> bool:
     return new in ORDER_TRANSITIONS.get(current, frozenset())
+
+
+def order_status_derive(order, lines: Iterable) -> str:
+    """The one rule for an order's status, from its lines' quantities (issue 12).
+
+    cancelled: every unit is cancelled; shipped: every unit not cancelled has shipped and at
+    least one has; processing: some unit has shipped, or the supplier said so
+    (`Order.processing_set`); otherwise placed. The order services assign `Order.status`
+    only from this.
+    """
+    total = cancelled = shipped = 0
+    for line in lines:
+        total += line.quantity
+        cancelled += line.quantity_cancelled
+        shipped += line.quantity_shipped
+    if total and cancelled == total:
+        return OrderStatus.CANCELLED
+    if shipped and cancelled + shipped == total:
+        return OrderStatus.SHIPPED
+    if shipped or order.processing_set:
+        return OrderStatus.PROCESSING
+    return OrderStatus.PLACED
 
 
 class CancellationReason(models.TextChoices):
@@ -134,13 +160,19 @@ class Order(models.Model):
     updated_at = models.DateTimeField()
     # Bumped by every change; the portal's edit form carries it to refuse stale writes.
     version = models.PositiveIntegerField(default=1)
+    # The supplier said "processing" (the portal's edit); one input of order_status_derive.
+    processing_set = models.BooleanField(default=False, db_default=False)
 
+    # Set when the whole order is cancelled (the document's `cancellation`): the reason and
+    # note of the cancellation that left nothing open. Every cancellation, partial or whole,
+    # is a `Cancellation` row (orders/models/fulfilment.py).
     cancellation_reason = models.CharField(
         max_length=32, choices=CancellationReason.choices, blank=True
     )
     cancellation_note = models.TextField(blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
+    # The latest shipment (the document's `shipment`); every shipment is a `Shipment` row.
     shipment_carrier = models.CharField(max_length=100, blank=True)
     shipment_tracking_number = models.CharField(max_length=100, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
@@ -220,23 +252,38 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     line_total = models.DecimalField(max_digits=14, decimal_places=2)
+    # Changed only by the cancel and ship services, with F() updates; the constraint below
+    # holds whatever races.
+    quantity_cancelled = models.PositiveIntegerField(default=0, db_default=0)
+    quantity_shipped = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["order_id", "line_no"]
         constraints = [
             models.UniqueConstraint(fields=["order", "line_no"], name="orderline_unique_line_no"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=F("quantity_cancelled") + F("quantity_shipped")),
+                name="orderline_cancelled_shipped_within_quantity",
+            ),
         ]
         indexes = [models.Index(fields=["sku"], name="orderline_sku")]
 
     def __str__(self) -> str:
         return f"{self.order_id}#{self.line_no}"
 
+    @property
+    def quantity_open(self) -> int:
+        """Units neither cancelled nor shipped: what can still be cancelled or shipped."""
+        return self.quantity - self.quantity_cancelled - self.quantity_shipped
+
 
 class OrderEventType(models.TextChoices):
     CREATED = "order.created", "Created"
     UPDATED = "order.updated", "Updated"
     CANCELLED = "order.cancelled", "Cancelled"
+    LINES_CANCELLED = "order.lines_cancelled", "Lines cancelled"
+    SHIPMENT_CREATED = "order.shipment_created", "Shipment created"
 
 
 class OrderEvent(models.Model):
