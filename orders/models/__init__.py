@@ -1,7 +1,9 @@
 """The orders app's models: orders and their lines (order.py), cancellations and shipments
-(fulfilment.py), update files (updates.py)."""
+(fulfilment.py),
+the update API's idempotency keys (idempotency.py), update files (updates.py)."""
 
 from .fulfilment import Cancellation, CancellationLine, Shipment, ShipmentLine
+from .idempotency import IdempotencyKey
 from .order import (
     ORDER_TRANSITIONS,
     CancellationReason,
@@ -13,6 +15,7 @@ from .order import (
     OrderLine,
     OrderStatus,
     Retailer,
+    UpdateChannel,
     order_status_derive,
     order_transition_allowed,
 )
@@ -24,6 +27,7 @@ __all__ = [
     "CancellationLine",
     "CancellationReason",
     "Counter",
+    "IdempotencyKey",
     "Order",
     "OrderEvent",
     "OrderEventType",
@@ -33,6 +37,7 @@ __all__ = [
     "Retailer",
     "Shipment",
     "ShipmentLine",
+    "UpdateChannel",
     "UpdateFile",
     "UpdateFileSource",
     "UpdateFileStatus",

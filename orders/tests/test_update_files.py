@@ -278,9 +278,33 @@ def test_preview_says_what_each_row_would_do_and_changes_nothing(acme, orders):
     assert world(*orders.values()) != before
 
 
-def test_acknowledge_rows_are_answered_per_row(acme, orders):
-    content = f"order_number,action\n{orders['a'].number},acknowledge\n".encode()
+def test_acknowledge_rows_record_the_acknowledgement_once(acme, orders):
+    a, b = orders["a"], orders["b"]
+    content = f"order_number,action\n{a.number},acknowledge\n{a.number},acknowledge\n".encode()
     _, result = update_file_receive_and_apply(
         supplier=acme, name="ack.csv", content=content, source="portal"
     )
-    assert result_rows(result)[0]["result"] in ("applied", "unchanged")
+    # one order's acknowledge rows are one acknowledgement
+    assert [r["result"] for r in result_rows(result)] == ["applied", "applied"]
+    a.refresh_from_db()
+    assert a.acknowledged_via == "file" and a.acknowledged_at is not None
+    event = a.events.get(type=OrderEventType.ACKNOWLEDGED)
+    assert event.actor == "file:ack.csv rows 2, 3"
+    assert event.data["channel"] == {"via": "file", "by": "ack.csv", "row": 2}
+
+    # acknowledging again, or an order a shipment already acknowledged, changes nothing
+    update_file_receive_and_apply(
+        supplier=acme,
+        name="ship.csv",
+        content=f"order_number,action,carrier\n{b.number},ship,UPS\n".encode(),
+        source="portal",
+    )
+    before = world(a, b)
+    _, result = update_file_receive_and_apply(
+        supplier=acme,
+        name="ack2.csv",
+        content=f"order_number,action\n{a.number},acknowledge\n{b.number},acknowledge\n".encode(),
+        source="portal",
+    )
+    assert [r["result"] for r in result_rows(result)] == ["unchanged", "unchanged"]
+    assert world(a, b) == before

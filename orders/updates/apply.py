@@ -24,9 +24,14 @@ from django.core.exceptions import ValidationError
 
 from ..models import Order, OrderLine
 from ..numbers import order_number_plausible
-from ..services import LineQuantity, order_lines_cancel, order_shipment_create
+from ..services import (
+    LineQuantity,
+    order_acknowledge,
+    order_lines_cancel,
+    order_shipment_create,
+)
+from ..services.sources import UpdateSource, source_file
 from ..transactions import bounded_atomic
-from .acknowledge import order_acknowledge_from_file
 from .parse import UpdateRow
 
 APPLIED, UNCHANGED, ERROR = "applied", "unchanged", "error"
@@ -111,13 +116,23 @@ def _describe(lines: list[LineQuantity] | None) -> str:
     return ", ".join(f"line {item.line} x{item.quantity}" for item in lines)
 
 
-def _apply_group(*, order: Order, rows: list[UpdateRow], actor: str, actor_user, dry: bool):
+def _apply_group(
+    *,
+    order: Order,
+    rows: list[UpdateRow],
+    actor: str,
+    actor_user,
+    source: UpdateSource,
+    dry: bool,
+):
     action = rows[0].action
     if action == "acknowledge":
-        changed, message = order_acknowledge_from_file(
-            order=order, actor=actor, actor_user=actor_user
+        _, changed = order_acknowledge(
+            order=order, actor=actor, actor_user=actor_user, channel=source
         )
-        return (APPLIED if changed else UNCHANGED), message
+        if not changed:
+            return UNCHANGED, f"Order {order.number} was already acknowledged."
+        return APPLIED, "Would acknowledge the order." if dry else "Acknowledged."
     if action == "cancel":
         lines = _lines(order, rows, "cancel")
         cancellation = order_lines_cancel(
@@ -127,6 +142,7 @@ def _apply_group(*, order: Order, rows: list[UpdateRow], actor: str, actor_user,
             reason=rows[0].reason,
             note=rows[0].note,
             lines=lines,
+            source=source,
         )
         status = cancellation.order.status
         verb = "Would cancel" if dry else "Cancelled"
@@ -139,6 +155,7 @@ def _apply_group(*, order: Order, rows: list[UpdateRow], actor: str, actor_user,
         carrier=rows[0].carrier,
         tracking_number=rows[0].tracking_number,
         lines=lines,
+        source=source,
     )
     status = shipment.order.status
     verb = "Would ship" if dry else "Shipped"
@@ -153,11 +170,18 @@ def _is(dry: bool) -> str:
 
 
 def _run_group(*, order: Order, rows: list[UpdateRow], file_name: str, actor_user, dry: bool):
-    actor = _actor(file_name, [row.row for row in rows])
+    numbers = [row.row for row in rows]
+    # The event's channel names the file and the group's first row; its actor every row.
+    source = source_file(name=file_name, row=numbers[0])
     try:
         with bounded_atomic():
             outcome = _apply_group(
-                order=order, rows=rows, actor=actor, actor_user=actor_user, dry=dry
+                order=order,
+                rows=rows,
+                actor=_actor(file_name, numbers),
+                actor_user=actor_user,
+                source=source,
+                dry=dry,
             )
             if dry:
                 raise _Rollback(outcome)
