@@ -70,6 +70,9 @@ def test_upload_previews_without_changing_anything_then_applies_on_confirmation(
         ("4", "error"),
     ]
 
+    progress = client.get(reverse("orders:update-progress", args=[update_file.pk])).json()
+    assert progress == {"status": "applied", "done": 3, "total": 3}
+
     listing = client.get(reverse("orders:updates")).content.decode()
     assert "friday.csv" in listing and ">2</td>" in listing
 
@@ -129,7 +132,7 @@ def test_another_supplier_never_sees_an_upload(setup, client, bolt):
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(username="bob"))
-    for name in ("orders:update-file", "orders:update-result"):
+    for name in ("orders:update-file", "orders:update-result", "orders:update-progress"):
         assert client.get(reverse(name, args=[update_file.pk])).status_code == 404
     assert client.post(reverse("orders:update-file", args=[update_file.pk])).status_code == 404
     assert "friday.csv" not in client.get(reverse("orders:updates")).content.decode()

@@ -11,7 +11,7 @@ import csv
 import io
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -155,3 +155,20 @@ def update_file_template(request):
     response = HttpResponse(",".join(COLUMNS) + "\r\n", content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="order-updates-template.csv"'
     return response
+
+
+@supplier_required
+@require_GET
+@never_cache
+def update_file_progress(request, pk: int):
+    """How far applying has got, for the page of the person waiting (static/portal/portal.js)."""
+    update_file = update_file_for_supplier(supplier=request.supplier, pk=pk)
+    if update_file is None:
+        raise Http404("No such update file.")
+    return JsonResponse(
+        {
+            "status": update_file.status,
+            "done": update_file.progress_rows,
+            "total": update_file.row_count,
+        }
+    )
