@@ -329,3 +329,16 @@ def test_a_refused_change_leaves_the_same_orders_other_changes_applied(acme, ord
         (0, 2),
     ]
     assert list(Shipment.objects.filter(order=a).values_list("carrier", flat=True)) == ["DPD"]
+
+
+def test_a_nul_in_a_cell_or_the_name_is_an_error_row_not_a_failure(acme, orders):
+    content = f"order_number,action,note\n{orders['a'].number},cancel,bad\x00note\n".encode()
+    update_file, result = update_file_receive_and_apply(
+        supplier=acme, name="n\x00ul.csv", content=content, source="portal"
+    )
+    row = result_rows(result)[0]
+    assert row["result"] == "error" and "note: Null characters are not allowed." in row["message"]
+    assert row["note"] == "badnote"
+    assert update_file.name == "nul.csv"
+    orders["a"].refresh_from_db()
+    assert orders["a"].version == 1

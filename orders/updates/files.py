@@ -48,7 +48,7 @@ def update_file_receive(
     if source not in UpdateFileSource.values:
         raise ValueError(f"unknown update file source {source!r}")
     sha256 = hashlib.sha256(content).hexdigest()
-    name = (name or "updates.csv")[:255]
+    name = "".join(c for c in (name or "") if c.isprintable())[:255] or "updates.csv"
     existing = UpdateFile.objects.filter(supplier=supplier, sha256=sha256).first()
     if existing is not None:
         return existing

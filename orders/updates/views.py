@@ -28,7 +28,7 @@ from .files import (
     update_file_preview,
     update_file_receive,
 )
-from .parse import COLUMNS, UpdateFileError, update_rows_read
+from .parse import COLUMNS, MAX_FILE_BYTES, UpdateFileError, update_rows_read
 
 # Rows shown on the page besides every error (the result CSV always has every row).
 PREVIEW_ROWS_SHOWN = 200
@@ -43,6 +43,10 @@ def update_files(request):
         upload = request.FILES.get("file")
         if upload is None:
             error, status = "file: choose a CSV file to upload.", 400
+        elif upload.size > MAX_FILE_BYTES:
+            megabytes = MAX_FILE_BYTES // 2**20
+            error = f"file: larger than {megabytes} MB; split it. Nothing was changed."
+            status = 413
         else:
             try:
                 update_file = update_file_receive(
