@@ -137,3 +137,18 @@ def test_another_supplier_never_sees_an_upload(setup, client, bolt):
     assert client.post(reverse("orders:update-file", args=[update_file.pk])).status_code == 404
     assert "friday.csv" not in client.get(reverse("orders:updates")).content.decode()
     assert world(setup["a"], setup["b"]) == before
+
+
+def test_a_file_being_applied_elsewhere_shows_its_progress_and_is_not_applied_again(setup):
+    client = setup["client"]
+    upload(client, setup["content"])
+    update_file = UpdateFile.objects.get()
+    UpdateFile.objects.filter(pk=update_file.pk).update(status="applying", progress_rows=1)
+    before = world(setup["a"], setup["b"])
+
+    page = client.get(reverse("orders:update-file", args=[update_file.pk]))
+    client.post(reverse("orders:update-file", args=[update_file.pk]))
+
+    assert page.status_code == 200
+    assert "Being applied: 1 of 3 rows answered" in page.content.decode()
+    assert world(setup["a"], setup["b"]) == before

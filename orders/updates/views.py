@@ -116,11 +116,12 @@ def update_file_detail(request, pk: int):
             )
         return redirect("orders:update-file", pk=update_file.pk)
     pending = update_file.status == UpdateFileStatus.PENDING
-    outcomes = (
-        update_file_preview(update_file=update_file)
-        if pending
-        else _outcomes_from_result(update_file)
-    )
+    if pending:
+        outcomes = update_file_preview(update_file=update_file)
+    elif update_file.status == UpdateFileStatus.APPLIED:
+        outcomes = _outcomes_from_result(update_file)
+    else:  # being applied by another request: no result yet, and no preview either
+        outcomes = {}
     counts = {"applied": 0, "unchanged": 0, "error": 0}
     for result, _ in outcomes.values():
         counts[result] = counts.get(result, 0) + 1
@@ -131,7 +132,7 @@ def update_file_detail(request, pk: int):
             "nav": "updates",
             "file": update_file,
             "pending": pending,
-            "rows": _rows_shown(update_file, outcomes),
+            "rows": _rows_shown(update_file, outcomes) if outcomes else [],
             "counts": counts,
             "total": len(outcomes),
             "shown_limit": PREVIEW_ROWS_SHOWN,
