@@ -18,7 +18,8 @@ its lines, updates the order (status, version, acknowledgement) and inserts the 
 least a database must do for these changes (no stored document, no validation).
 
 Prints rows/s of each and the ratio; goal: the file at 500 rows/s or more. The function
-`bench_update_file(orders=...)` returns the figures for bench/updates.py to join.
+`bench_update_file(orders=...)` returns these figures; `measure_file(supplier=, numbers=,
+requests_for=)` is bench/updates.py's slot (b): its API requests, as one file.
 """
 
 from __future__ import annotations
@@ -29,17 +30,17 @@ import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders_portal.settings")
-os.environ["DATABASE_URL"] = os.environ.get(
-    "BENCH_UPDATES_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/op_updates"
-)
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-
 GOAL_ROWS_PER_SECOND = 500
 
 
 def _setup() -> None:
+    """Run as a script: its own database. Imported (bench/updates.py), the caller's setup."""
+    sys.path.insert(0, str(BASE_DIR))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orders_portal.settings")
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_UPDATES_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/op_updates"
+    )
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
     from bench.databases import database_ensure
@@ -135,11 +136,71 @@ def _raw_sql_apply(numbers: list[str]) -> None:
             )
 
 
+def _timed_apply(*, supplier, content: bytes) -> dict:
+    from orders.updates import update_file_receive_and_apply
+
+    Path("/proc/self/clear_refs").write_text("5")  # peak resident := now
+    before_kib = _status_kib("VmRSS")
+    started = time.perf_counter()
+    update_file, _result = update_file_receive_and_apply(
+        supplier=supplier, name=f"bench-{time.time_ns()}.csv", content=content, source="sftp"
+    )
+    seconds = time.perf_counter() - started
+    return {
+        "update_file": update_file,
+        "seconds": seconds,
+        "peak_memory_growth_mib": (_status_kib("VmHWM") - before_kib) / 1024,
+    }
+
+
+def _rows_from_requests(number: str, requests: list[tuple[str, str, dict]]) -> list[str]:
+    """bench/updates.py's API requests for one order as update-file rows."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for kind, _path, body in requests:
+        base = {"reason": "", "note": "", "carrier": "", "tracking_number": ""}
+        base.update({k: body.get(k, "") for k in base})
+        lines = body.get("lines") or [{"line": "", "quantity": ""}]
+        for item in lines:
+            writer.writerow(
+                [
+                    number,
+                    kind,
+                    item["line"],
+                    item["quantity"],
+                    base["reason"],
+                    base["note"],
+                    base["carrier"],
+                    base["tracking_number"],
+                ]
+            )
+    return out.getvalue().splitlines()
+
+
+def measure_file(*, supplier, numbers: list[str], requests_for) -> dict:
+    """(b) of bench/updates.py: the updates `requests_for(number)` describes, for every
+    order, applied as one update file; {"rows", "seconds", "peak_memory_growth_mib"}."""
+    from testsupport.updates import HEADER
+
+    rows = [row for number in numbers for row in _rows_from_requests(number, requests_for(number))]
+    content = ("\n".join([HEADER, *rows]) + "\n").encode()
+    run = _timed_apply(supplier=supplier, content=content)
+    update_file = run["update_file"]
+    assert update_file.error_count == 0, update_file.result[:2000]
+    return {
+        "rows": update_file.row_count,
+        "seconds": run["seconds"],
+        "peak_memory_growth_mib": run["peak_memory_growth_mib"],
+    }
+
+
 def bench_update_file(*, orders: int = 1000) -> dict:
     """Figures of one run: rows, seconds and rows/s of the file and of raw SQL, memory."""
     import secrets
 
-    from orders.updates import update_file_receive_and_apply
     from testsupport.factories import make_retailer, make_supplier
     from testsupport.updates import ROWS_PER_ORDER, workload_file, workload_orders
 
@@ -154,15 +215,9 @@ def bench_update_file(*, orders: int = 1000) -> dict:
     content = workload_file(file_numbers)
     rows = orders * ROWS_PER_ORDER
 
-    Path("/proc/self/clear_refs").write_text("5")  # peak resident := now
-    before_kib = _status_kib("VmRSS")
-    started = time.perf_counter()
-    update_file, _result = update_file_receive_and_apply(
-        supplier=supplier, name="bench.csv", content=content, source="sftp"
-    )
-    file_seconds = time.perf_counter() - started
-    peak_growth_mib = (_status_kib("VmHWM") - before_kib) / 1024
-    assert update_file.applied_count == rows, (update_file.applied_count, rows)
+    run = _timed_apply(supplier=supplier, content=content)
+    file_seconds, peak_growth_mib = run["seconds"], run["peak_memory_growth_mib"]
+    assert run["update_file"].applied_count == rows, (run["update_file"].applied_count, rows)
 
     started = time.perf_counter()
     _raw_sql_apply(sql_numbers)
