@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from json.encoder import encode_basestring
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from .models import Order, OrderStatus
+
+
+def acknowledge_by(order) -> datetime:
+    """When the supplier should have acknowledged the order (ORDER_ACKNOWLEDGE_HOURS)."""
+    return order.placed_at + timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -57,6 +63,9 @@ def _document_tail(order, lines: Iterable, cancellations: Iterable, shipments: I
         "placed_at": iso(order.placed_at),
         "created_at": iso(order.created_at),
         "updated_at": iso(order.updated_at),
+        # getattr: migration 0007 builds documents from a model without the field.
+        "acknowledged_at": iso(getattr(order, "acknowledged_at", None)),
+        "acknowledge_by": iso(acknowledge_by(order)),
         "customer": {
             "name": order.customer_name,
             "email": order.customer_email,

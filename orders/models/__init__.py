@@ -1,7 +1,9 @@
 """The orders app's models: orders and their lines (order.py), cancellations and shipments
-(fulfilment.py)."""
+(fulfilment.py),
+the update API's idempotency keys (idempotency.py), update files (updates.py)."""
 
 from .fulfilment import Cancellation, CancellationLine, Shipment, ShipmentLine
+from .idempotency import IdempotencyKey
 from .order import (
     ORDER_TRANSITIONS,
     CancellationReason,
@@ -13,9 +15,11 @@ from .order import (
     OrderLine,
     OrderStatus,
     Retailer,
+    UpdateChannel,
     order_status_derive,
     order_transition_allowed,
 )
+from .updates import UpdateFile, UpdateFileSource, UpdateFileStatus
 
 __all__ = [
     "ORDER_TRANSITIONS",
@@ -23,6 +27,7 @@ __all__ = [
     "CancellationLine",
     "CancellationReason",
     "Counter",
+    "IdempotencyKey",
     "Order",
     "OrderEvent",
     "OrderEventType",
@@ -32,6 +37,10 @@ __all__ = [
     "Retailer",
     "Shipment",
     "ShipmentLine",
+    "UpdateChannel",
+    "UpdateFile",
+    "UpdateFileSource",
+    "UpdateFileStatus",
     "order_status_derive",
     "order_transition_allowed",
 ]

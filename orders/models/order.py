@@ -117,6 +117,14 @@ class CancellationReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class UpdateChannel(models.TextChoices):
+    """How a supplier told us something about an order (issue 13)."""
+
+    PORTAL = "portal", "Portal"
+    API = "api", "API"
+    FILE = "file", "File"
+
+
 class Order(models.Model):
     # Unique by a constraint in Meta: `unique=True` would add a second, LIKE-pattern index on
     # PostgreSQL, which no query uses and every intake would have to write.
@@ -177,6 +185,14 @@ class Order(models.Model):
     shipment_tracking_number = models.CharField(max_length=100, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
 
+    # The supplier has the order (issue 13): the first acknowledgement, shipment or
+    # cancellation sets these (order_acknowledge, orders/services/changes.py). The deadline
+    # is placed_at + ORDER_ACKNOWLEDGE_HOURS; the reminder task sets acknowledge_reminded_at
+    # when it lists the order in a reminder, so an order is reminded once.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_via = models.CharField(max_length=8, choices=UpdateChannel.choices, blank=True)
+    acknowledge_reminded_at = models.DateTimeField(null=True, blank=True)
+
     # The order's own part of its contract document as JSON text (from "placed_at" on; see
     # orders/documents.py), so a supplier API page is one query of ready texts. Written by
     # the order services in the same transaction as every change; `text`, not `jsonb`, to
@@ -209,6 +225,12 @@ class Order(models.Model):
                 fields=["supplier", "retailer_reference"], name="order_supplier_reference"
             ),
             models.Index(F("supplier"), Upper("customer_email"), name="order_supplier_email_upper"),
+            # The overdue reminder and ORDER HISTORY's overdue filter: open, unacknowledged.
+            models.Index(
+                fields=["supplier", "placed_at"],
+                name="order_unacknowledged",
+                condition=Q(acknowledged_at__isnull=True, status__in=["placed", "processing"]),
+            ),
             # Monthly summaries: cancellations made in a month, for orders of earlier months.
             models.Index(
                 fields=["retailer", "cancelled_at"],
@@ -284,6 +306,7 @@ class OrderEventType(models.TextChoices):
     CANCELLED = "order.cancelled", "Cancelled"
     LINES_CANCELLED = "order.lines_cancelled", "Lines cancelled"
     SHIPMENT_CREATED = "order.shipment_created", "Shipment created"
+    ACKNOWLEDGED = "order.acknowledged", "Acknowledged"
 
 
 class OrderEvent(models.Model):

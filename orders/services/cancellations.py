@@ -26,6 +26,7 @@ from .changes import (
     text_clean,
 )
 from .events import OrderStateError
+from .sources import UpdateSource
 
 
 def _cancellation_input(*, reason, note) -> str:
@@ -56,6 +57,7 @@ def order_lines_cancel(
     note: str,
     lines: Sequence[LineQuantity] | None = None,
     expected_version: int | None = None,
+    source: UpdateSource | None = None,
 ) -> Cancellation:
     """Cancel `lines` (None: every open unit) as one Cancellation, with its event.
 
@@ -101,6 +103,7 @@ def order_lines_cancel(
         event_type=OrderEventType.CANCELLED if whole else OrderEventType.LINES_CANCELLED,
         actor=actor,
         actor_user=actor_user,
+        source=source,
         note=note,
         data={
             "reason": reason,

@@ -16,6 +16,7 @@ from ..inputs import text_problem
 from ..models import Order, OrderEvent, OrderLine, order_status_derive
 from . import events
 from .events import OrderChangedError, OrderStateError
+from .sources import UpdateSource, source_resolve
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,20 @@ def order_change_finish(
     actor_user,
     note: str,
     data: dict[str, Any],
+    source: UpdateSource | None = None,
 ) -> OrderEvent:
     """Derive the status, keep the commission, bump version/updated_at, rewrite the stored
-    document, save, and write the event announced on commit."""
+    document, save, and write the event announced on commit.
+
+    A supplier's update (`source`, or a portal user's) is recorded in the event's
+    `data["channel"]`, and the first one acknowledges the order (issue 13).
+    """
+    source = source_resolve(source=source, actor=actor, actor_user=actor_user)
+    if source is not None:
+        data = {**data, "channel": source.data()}
+        if order.acknowledged_at is None:
+            order.acknowledged_at, order.acknowledged_via = now, source.via
+            fields = [*fields, "acknowledged_at", "acknowledged_via"]
     before = order.status
     order.status = order_status_derive(order, lines)
     order.commission_amount = order_commission(rate=order.commission_rate, lines=lines)

@@ -21,6 +21,7 @@ from .changes import (
     text_clean,
 )
 from .events import OrderStateError
+from .sources import UpdateSource
 
 # A shipment may be recorded after the fact, not ahead of it (clocks differ a little).
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -60,6 +61,7 @@ def order_shipment_create(
     lines: Sequence[LineQuantity] | None = None,
     shipped_at: datetime | None = None,
     expected_version: int | None = None,
+    source: UpdateSource | None = None,
     _carrier_required: bool = True,
 ) -> Shipment:
     """Ship `lines` (None: every open unit) as one Shipment, with `order.shipment_created`.
@@ -114,6 +116,7 @@ def order_shipment_create(
         event_type=OrderEventType.SHIPMENT_CREATED,
         actor=actor,
         actor_user=actor_user,
+        source=source,
         note="",
         data={
             "carrier": carrier,
