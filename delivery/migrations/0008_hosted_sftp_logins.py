@@ -4,6 +4,18 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def hosted_rows_to_storage(apps, schema_editor):
+    """Hosted destinations pointed at an external server; now they are written locally into
+    HOSTED_SFTP_ROOT/<slug>/orders: the row keeps no host, key or directory of it."""
+    Destination = apps.get_model("delivery", "Destination")
+    for destination in Destination.objects.filter(sftp_hosted=True).select_related("supplier"):
+        destination.sftp_host, destination.sftp_port = "", 22
+        destination.sftp_username = destination.supplier.slug
+        destination.sftp_host_key, destination.sftp_path = "", "orders"
+        destination.sftp_password = destination.sftp_private_key = ""
+        destination.save()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -12,6 +24,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(hosted_rows_to_storage, migrations.RunPython.noop),
         migrations.CreateModel(
             name='HostedSftpPassword',
             fields=[

@@ -4,7 +4,9 @@
 connection each), renders each order with the destination's format and uploads it through
 this package's session (checked address, pinned host key, temporary name then rename). The
 file name comes from the order number, so a retry (or a redelivery) replaces the same file
-instead of adding one.
+instead of adding one. A hosted destination (our own server, delivery/hosted/) is not
+reached over the network: each file is written into the hosted storage, ROOT/<slug>/orders/,
+under a temporary name and renamed (`_write_hosted`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from orders.documents import orders_with_document_relations
 from orders.models import Order, OrderEvent, OrderEventType
 
 from ...formats import UnknownFormat, format_get
+from ...hosted.storage import file_write_atomic, supplier_folder
 from ..base import BaseChannel, DeliveryFailed, SendResult
 from . import upload
 from .errors import SftpError
@@ -60,9 +63,13 @@ class SftpChannel(BaseChannel):
 
     def target(self, destination) -> str:
         d = destination
+        if d.sftp_hosted:
+            return f"hosted:{d.supplier.slug}/orders"
         return f"{d.sftp_username}@{d.sftp_host}:{d.sftp_port}{d.sftp_path}"
 
     def recipient(self, *, destination, order) -> str:
+        if destination.sftp_hosted:
+            return f"hosted:{destination.supplier.slug}/orders"
         return f"sftp://{destination.sftp_host}:{destination.sftp_port}{destination.sftp_path}"
 
     def lease_seconds(self, *, rows: int) -> float:
@@ -119,6 +126,8 @@ class SftpChannel(BaseChannel):
                 work.append((delivery, order))
         if not work:
             return results
+        if destination.sftp_hosted:
+            return results | self._write_hosted(destination, work, file_format)
         started = time.monotonic()
         uploaded = 0
         try:
@@ -160,4 +169,28 @@ class SftpChannel(BaseChannel):
             len(work),
             time.monotonic() - started,
         )
+        return results
+
+    def _write_hosted(
+        self, destination, work: list, file_format
+    ) -> dict[int, SendResult | DeliveryFailed]:
+        """Write each order file into the hosted storage: ROOT/<slug>/orders/<name>."""
+        results: dict[int, SendResult | DeliveryFailed] = {}
+        try:
+            orders_dir = supplier_folder(destination.supplier.slug) / "orders"
+        except OSError as exc:
+            message = f"The hosted storage cannot be written: {exc.strerror}"
+            return {d.pk: DeliveryFailed(message) for d, _ in work}
+        for delivery, order in work:
+            name, data = file_format.file_name(order), file_format.render(order)
+            try:
+                file_write_atomic(orders_dir, name, data)
+            except OSError as exc:
+                results[delivery.pk] = DeliveryFailed(
+                    f"Could not write orders/{name} to the hosted storage: {exc.strerror}"
+                )
+            else:
+                results[delivery.pk] = SendResult(
+                    response_excerpt=f"written orders/{name} ({len(data)} bytes)"
+                )
         return results
