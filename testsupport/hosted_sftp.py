@@ -133,7 +133,12 @@ def hosted_sftp_fixture(settings, transactional_db):
     base = Path(tempfile.mkdtemp(prefix="op-hosted-"))
     settings.HOSTED_SFTP_ROOT = str(base / "storage")
     settings.HOSTED_SFTP_HOST_KEY_FILE = str(base / "host_key")
-    server = HostedSftpTestServer().start()
+    from delivery.hosted.updates import hosted_update_apply
+
+    # The apply runs in the server's executor thread (in production a Celery task does it).
+    server = HostedSftpTestServer(
+        on_upload_closed=lambda slug, name: hosted_update_apply(slug=slug, name=name)
+    ).start()
     server.base = base
     try:
         yield server

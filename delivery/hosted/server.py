@@ -123,6 +123,15 @@ class _Server(asyncssh.SSHServer):
         )
 
 
+def _queue(on_upload_closed: UploadClosed, slug: str, name: str) -> None:
+    try:
+        on_upload_closed(slug, name)
+    except Exception:
+        logger.exception("hosted sftp: could not queue updates/%s of %s", name, slug)
+    finally:
+        close_old_connections()
+
+
 def _sftp_factory(on_upload_closed: UploadClosed):
     class SupplierSftp(asyncssh.SFTPServer):
         """One session, chrooted to the supplier's folder; links refused."""
@@ -160,10 +169,10 @@ def _sftp_factory(on_upload_closed: UploadClosed):
                 )
                 return
             logger.info("hosted sftp: %s uploaded updates/%s", self._slug, name)
-            try:
-                on_upload_closed(self._slug, name)
-            except Exception:
-                logger.exception("hosted sftp: could not queue updates/%s of %s", name, self._slug)
+            # Queueing talks to the broker: off the event loop, so no session waits on it.
+            asyncio.get_running_loop().run_in_executor(
+                None, _queue, on_upload_closed, self._slug, name
+            )
 
         def symlink(self, oldpath: bytes, newpath: bytes) -> None:
             raise asyncssh.SFTPPermissionDenied("Links cannot be created here.")

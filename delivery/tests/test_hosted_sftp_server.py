@@ -87,6 +87,87 @@ def test_openssh_client_logs_in_with_its_key_lists_downloads_and_uploads(
     wait_until(lambda: ("acme", "ship.csv") in hosted_sftp.closed_uploads, timeout=10)
 
 
+def test_an_update_file_uploaded_with_openssh_is_applied_moved_and_answered(
+    hosted_sftp, acme, tmp_path
+):
+    from orders.models import Order
+    from testsupport.factories import make_products, make_retailer, place_order
+
+    make_products(supplier=acme, skus={"SKU-1": "5.00"})
+    retailer, _ = make_retailer()
+    [order] = place_order(retailer=retailer, lines=[{"sku": "SKU-1", "quantity": 1}])
+    body = f"order_number,action,line,carrier,tracking_number\n{order.number},ship,1,UPS,1ZTEST1\n"
+    (tmp_path / "ship.csv").write_text(body)
+    updates = supplier_folder("acme") / "updates"
+    result = openssh_sftp(
+        hosted_sftp,
+        user="acme",
+        key=tmp_path / "acme_key",
+        workdir=tmp_path,
+        batch="put ship.csv updates/ship.csv\n",
+    )
+    assert result.returncode == 0, result.stderr
+    wait_until(lambda: (updates / "results" / "ship.csv.results.csv").exists(), timeout=20)
+    wait_until(lambda: (updates / "processed" / "ship.csv").exists(), timeout=10)
+    assert not (updates / "ship.csv").exists()
+    got = openssh_sftp(
+        hosted_sftp,
+        user="acme",
+        key=tmp_path / "acme_key",
+        workdir=tmp_path,
+        batch="get updates/results/ship.csv.results.csv answer.csv\n",
+    )
+    assert got.returncode == 0, got.stderr
+    answer = (tmp_path / "answer.csv").read_text()
+    assert "applied" in answer, answer
+    assert Order.objects.get(pk=order.pk).shipments.filter(tracking_number="1ZTEST1").exists()
+
+    # The same file again is answered, not applied twice.
+    (tmp_path / "ship2.csv").write_text(body)
+    openssh_sftp(
+        hosted_sftp,
+        user="acme",
+        key=tmp_path / "acme_key",
+        workdir=tmp_path,
+        batch="put ship2.csv updates/ship2.csv\n",
+    )
+    wait_until(lambda: (updates / "results" / "ship2.csv.results.csv").exists(), timeout=20)
+    assert "already applied" in (updates / "results" / "ship2.csv.results.csv").read_text()
+    assert Order.objects.get(pk=order.pk).shipments.count() == 1
+
+
+def test_an_unreadable_update_goes_to_failed_with_a_reason(hosted_sftp, acme, tmp_path):
+    password = hosted_password_generate(supplier=acme)
+    client = paramiko_client(hosted_sftp, user="acme", password=password)
+    try:
+        with client.open_sftp().open("updates/bad.csv", "w") as out:
+            out.write(b"\xff\xfe not utf-8 \x00")
+    finally:
+        client.close()
+    updates = supplier_folder("acme") / "updates"
+    wait_until(lambda: (updates / "failed" / "bad.csv").exists(), timeout=20)
+    assert "error" in (updates / "results" / "bad.csv.results.csv").read_text()
+
+
+def test_temporary_and_dot_names_are_left_alone(hosted_sftp, acme, tmp_path):
+    password = hosted_password_generate(supplier=acme)
+    client = paramiko_client(hosted_sftp, user="acme", password=password)
+    try:
+        sftp = client.open_sftp()
+        for name in (".hidden.csv", "ship.csv.part", "notes.txt"):
+            with sftp.open(f"updates/{name}", "w") as out:
+                out.write(UPDATE)
+    finally:
+        client.close()
+    updates = supplier_folder("acme") / "updates"
+    assert sorted(p.name for p in updates.iterdir() if p.is_file()) == [
+        ".hidden.csv",
+        "notes.txt",
+        "ship.csv.part",
+    ]
+    assert hosted_sftp.closed_uploads == []
+
+
 def test_paths_outside_the_folder_stay_inside_and_links_are_refused(hosted_sftp, acme, tmp_path):
     other = make_supplier(slug="other")
     (supplier_folder("other") / "orders" / "PO-SECRET.csv").write_text("secret")
@@ -198,6 +279,10 @@ def test_a_partial_upload_is_never_handed_on(hosted_sftp, acme):
     again = paramiko_client(hosted_sftp, user="acme", password=password)
     again.close()
     assert ("acme", "half.csv") not in hosted_sftp.closed_uploads
+    from orders.models import UpdateFile
+
+    assert not UpdateFile.objects.exists()
+    assert path.exists() and not (path.parent / "results" / "half.csv.results.csv").exists()
 
 
 def test_sftp_keys_command_lists_adds_and_removes(acme, tmp_path):
