@@ -48,6 +48,9 @@ class Destination(models.Model):
     sftp_password = EncryptedTextField(blank=True)
     sftp_private_key = EncryptedTextField(blank=True)
     sftp_path = models.CharField(max_length=500, blank=True)
+    # Where the supplier drops update files on its own server (relative to the login's
+    # directory, or absolute); blank: not looked at. Hosted drops use updates/ in the storage.
+    sftp_updates_path = models.CharField(max_length=500, blank=True, default="updates")
     sftp_host_key = models.TextField(blank=True, help_text='Pinned key: "TYPE BASE64".')
     sftp_interval_minutes = models.PositiveIntegerField(default=15)
     # A name in delivery.formats.FORMATS (checked by the service): a new format needs no

@@ -290,6 +290,7 @@ def destination_set_sftp(
     file_format: str = "csv",
     hosted: bool = False,
     public_key: str | None = None,
+    updates_path: str | None = None,
 ) -> Destination:
     """Turn the file drop on: the supplier's own server, or with hosted=True the platform's
     (then host, port, user name, credentials, directory and key are the platform's, and the
@@ -321,6 +322,13 @@ def destination_set_sftp(
             path=path,
             host_key=host_key,
         )
+    if updates_path is not None and not hosted:
+        updates_path = updates_path.strip()
+        if len(updates_path) > 500 or "\0" in updates_path:
+            raise ValidationError(
+                {"updates_path": ["Give a directory path (500 characters at most)."]}
+            )
+        destination.sftp_updates_path = updates_path
     destination.sftp_interval_minutes = interval_minutes
     destination.sftp_format = file_format
     destination.enabled = True

@@ -42,6 +42,11 @@ class Command(BaseCommand):
             "--hosted", action="store_true", help="sftp: use the platform's hosted SFTP server."
         )
         parser.add_argument(
+            "--updates-path",
+            dest="updates_path",
+            help='sftp (own server): where update files are dropped (default "updates"; "" off).',
+        )
+        parser.add_argument(
             "--public-key",
             dest="public_key",
             metavar="FILE.pub",
@@ -133,6 +138,7 @@ class Command(BaseCommand):
                 private_key=private_key,
                 path=opts["path"],
                 host_key=opts["host_key"],
+                updates_path=opts["updates_path"],
                 interval_minutes=opts["every"],
                 file_format=opts["file_format"],
             )
