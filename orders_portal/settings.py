@@ -458,6 +458,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # asyncssh logs every channel and SFTP request at INFO; serve_sftp logs logins itself.
+        "asyncssh": {"level": "WARNING"},
     },
 }
 
