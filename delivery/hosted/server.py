@@ -3,8 +3,8 @@
 Logins: user name = supplier slug; a public key from its HostedSftpKey rows or its generated
 password (Django's hasher). Failures are throttled per user and address (throttle.py) and
 logged with the user name and address only, never the password or key. Every database
-read runs off the event loop (sync_to_async, in one worker thread) and closes stale
-connections first, so a long-running server never holds a dead one.
+read runs off the event loop (sync_to_async, in one worker thread) and closes its
+connection after, so a long-running server never holds a dead one.
 
 Files: asyncssh's SFTPServer with chroot=ROOT/<slug>: every path the client names (`..`,
 absolute, `/`) is normalised inside that folder by asyncssh before it touches the disk;
@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import asyncssh
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from . import throttle
 from .credentials import login_key_allowed, login_password_allowed
@@ -51,14 +51,19 @@ def is_update_name(name: str) -> bool:
 
 
 def _db(func):
-    """Run a database read in the worker thread, with stale connections closed first."""
+    """Run a database read in the worker thread, and close its connection after.
+
+    Logins are rare next to the requests of a session, so a fresh connection each time
+    costs little, and the server never holds a connection that went stale (or one that
+    keeps a database from being dropped or migrated) between logins.
+    """
 
     def call(*args):
         close_old_connections()
         try:
             return func(*args)
         finally:
-            close_old_connections()
+            connection.close()
 
     return sync_to_async(call, thread_sensitive=True)
 
@@ -129,7 +134,7 @@ def _queue(on_upload_closed: UploadClosed, slug: str, name: str) -> None:
     except Exception:
         logger.exception("hosted sftp: could not queue updates/%s of %s", name, slug)
     finally:
-        close_old_connections()
+        connection.close()
 
 
 def _sftp_factory(on_upload_closed: UploadClosed):
