@@ -321,3 +321,20 @@ def test_the_portal_form_says_the_credential_is_dropped(acme_client, acme, sftp_
     response = acme_client.post("/settings/sftp/", _form(destination, username="other"))
     assert response.status_code == 400
     assert "the stored password or key was not kept" in response.content.decode()
+
+
+def test_the_upload_closed_hook_queues_the_apply_as_a_celery_task(
+    acme, retailer, storage, tasks_inline
+):
+    """serve_sftp's hook in production: `update_queue` -> delivery.hosted_update_apply."""
+    from delivery.hosted.storage import supplier_folder
+    from delivery.hosted.updates import update_queue
+    from orders.models import Order
+
+    [order] = place(retailer)
+    updates = supplier_folder("acme") / "updates"
+    (updates / "ack.csv").write_text(f"order_number,action\n{order.number},acknowledge\n")
+    update_queue("acme", "ack.csv")
+    assert (updates / "processed" / "ack.csv").exists()
+    assert "applied" in (updates / "results" / "ack.csv.results.csv").read_text()
+    assert Order.objects.get(pk=order.pk).acknowledged_at is not None
