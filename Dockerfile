@@ -33,11 +33,12 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app
 WORKDIR /app
-# Code belongs to root and is read-only for the app user; only var/ and staticfiles/ are its.
+# Code belongs to root and is read-only for the app user; only var/, staticfiles/ and
+# /srv/sftp (the hosted SFTP storage and host key, a volume in compose) are its.
 COPY . /app
 RUN chmod 0755 /app/scripts/docker-entrypoint \
-    && mkdir -p /app/var /app/staticfiles \
-    && chown app:app /app/var /app/staticfiles
+    && mkdir -p /app/var /app/staticfiles /srv/sftp \
+    && chown app:app /app/var /app/staticfiles /srv/sftp
 USER app
 # Static files are collected at build time. The keys here are throw-away build-time values,
 # set for this one command only: they are not in the image's environment and never used at
@@ -48,8 +49,9 @@ RUN DEBUG=false \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput -v 0 \
     && rm -f /tmp/build.sqlite3
-EXPOSE 8000
+EXPOSE 8000 2222
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz\", timeout=8)"]
+# Start commands (scripts/docker-entrypoint): web, worker, beat, dispatcher, sftp, migrate, manage.
 ENTRYPOINT ["/app/scripts/docker-entrypoint"]
 CMD ["web"]

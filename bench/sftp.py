@@ -13,6 +13,10 @@ Baseline: OpenSSH's `sftp -b` with the same files already rendered on disk, one 
 over one connection, with StrictHostKeyChecking=yes against a known_hosts holding the pinned
 key and key auth. It writes straight to the final names (no temporary name, no rename).
 Goal: our files/s at least 0.3 of sftp -b's.
+
+Then the hosted server (bench/sftp_hosted.py): the same files downloaded from serve_sftp and
+from OpenSSH's sftp-server, and a 10,000-row update file applied end to end
+(BENCH_SFTP_UPDATE_ORDERS orders of ten rows, default 1,000; 0 skips it).
 """
 
 from __future__ import annotations
@@ -191,6 +195,16 @@ def main() -> None:
         )
         ratio = ours_rate / theirs_rate
         print(f"  ratio ours/sftp-b throughput: {ratio:.2f} (goal >= 0.3)")
+
+        from bench.sftp_hosted import hosted_section
+
+        hosted_section(
+            server=server,
+            sftp=sftp,
+            rendered=local,
+            n=N,
+            update_orders=int(os.environ.get("BENCH_SFTP_UPDATE_ORDERS", "1000")),
+        )
 
 
 if __name__ == "__main__":

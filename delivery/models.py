@@ -53,6 +53,9 @@ class Destination(models.Model):
     sftp_password = EncryptedTextField(blank=True)
     sftp_private_key = EncryptedTextField(blank=True)
     sftp_path = models.CharField(max_length=500, blank=True)
+    # Where the supplier drops update files on its own server (relative to the login's
+    # directory, or absolute); blank: not looked at. Hosted drops use updates/ in the storage.
+    sftp_updates_path = models.CharField(max_length=500, blank=True, default="updates")
     sftp_host_key = models.TextField(blank=True, help_text='Pinned key: "TYPE BASE64".')
     sftp_interval_minutes = models.PositiveIntegerField(default=15)
     # A built-in format (delivery.formats.FORMATS) or a FileFormat's name, checked by the
@@ -224,3 +227,44 @@ class DeliveryAttempt(models.Model):
 
 # Formats made in admin and the files deliveries sent: the delivery app's models too.
 from .formats.models import DeliveryFile, FileFormat, FileFormatVersion  # noqa: E402, F401
+
+
+class HostedSftpKey(models.Model):
+    """An SSH public key that logs a supplier in to the hosted SFTP server (user: its slug).
+
+    Only the public half is kept; the fingerprint (SHA256, as OpenSSH prints it) names the key
+    in the portal and in `sftp_keys`.
+    """
+
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.CASCADE, related_name="hosted_sftp_keys"
+    )
+    key_type = models.CharField(max_length=64)
+    key_base64 = models.TextField()
+    comment = models.CharField(max_length=200, blank=True)
+    fingerprint = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "fingerprint"], name="hosted_sftp_key_once_per_supplier"
+            )
+        ]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.key_type} {self.fingerprint} {self.comment}".strip()
+
+
+class HostedSftpPassword(models.Model):
+    """A supplier's generated hosted-SFTP password, as Django's password hash (shown once)."""
+
+    supplier = models.OneToOneField(
+        Supplier, on_delete=models.CASCADE, related_name="hosted_sftp_password"
+    )
+    password_hash = models.CharField(max_length=256)
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"hosted SFTP password of {self.supplier_id}"

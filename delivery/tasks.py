@@ -33,3 +33,11 @@ def sftp_run_due() -> list[int]:
 @shared_task(name="delivery.sftp_run", acks_late=True, ignore_result=True)
 def sftp_run(destination_id: int) -> int:
     return len(services.sftp_run(destination_id=destination_id))
+
+
+@shared_task(name="delivery.hosted_update_apply", acks_late=True, ignore_result=True)
+def hosted_update_apply(slug: str, name: str) -> str | None:
+    """An update file uploaded to the hosted server (queued when its upload closed)."""
+    from .hosted.updates import hosted_update_apply as apply
+
+    return apply(slug=slug, name=name)

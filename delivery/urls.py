@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_formats, views_sftp
+from . import views, views_formats, views_hosted, views_sftp
 
 app_name = "delivery"
 
@@ -14,6 +14,15 @@ urlpatterns = [
     path("settings/sftp/", views_sftp.sftp_save, name="sftp-save"),
     path("settings/sftp/test/", views_sftp.sftp_test, name="sftp-test"),
     path("settings/formats/", views_formats.formats_page, name="formats"),
+    path("settings/hosted-sftp/keys/", views_hosted.hosted_key_add_view, name="hosted-key-add"),
+    path(
+        "settings/hosted-sftp/keys/remove/",
+        views_hosted.hosted_key_remove_view,
+        name="hosted-key-remove",
+    ),
+    path(
+        "settings/hosted-sftp/password/", views_hosted.hosted_password_view, name="hosted-password"
+    ),
     path("settings/<str:channel>/off/", views.channel_off, name="channel-off"),
     path("deliveries/", views.deliveries_page, name="deliveries"),
     path(

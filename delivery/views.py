@@ -21,6 +21,7 @@ from suppliers.views import supplier_required
 
 from .channels.sftp import SftpError, host_key_parse, sha256_fingerprint
 from .forms import DeliveryFilterForm, EmailChannelForm, SftpChannelForm, WebhookChannelForm
+from .hosted.selectors import hosted_overview
 from .models import Channel, DeliveryStatus
 from .selectors import deliveries_for_supplier, destinations_for_supplier
 from .services import (
@@ -80,6 +81,7 @@ def settings_page_render(request, *, status: int = 200, **overrides):
         else None,
         "sftp_pinned_fingerprint": host_key_fingerprint(sftp.sftp_host_key) if sftp else "",
         "all_off": not any(d.enabled for d in destinations.values()),
+        "hosted": hosted_overview(supplier=request.supplier),
     }
     context.update(overrides)
     response = render(request, "delivery/settings.html", context, status=status)

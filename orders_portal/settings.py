@@ -381,16 +381,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(INTAKE_MAX_BODY_BYTES, 2_621_440)
 # --- Delivery -----------------------------------------------------------------------------
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
-HOSTED_SFTP = {
-    "HOST": env.str("HOSTED_SFTP_HOST", default=""),
-    "PORT": env.int("HOSTED_SFTP_PORT", default=22),
-    "USERNAME": env.str("HOSTED_SFTP_USERNAME", default=""),
-    "PASSWORD": _secret("HOSTED_SFTP_PASSWORD"),
-    "KEY_FILE": env.str("HOSTED_SFTP_KEY_FILE", default=""),
-    "HOST_KEY": env.str("HOSTED_SFTP_HOST_KEY", default=""),
-    # Empty: delivery.channels.sftp.target.DEFAULT_HOSTED_ROOT ("/suppliers"), the one default.
-    "ROOT": env.str("HOSTED_SFTP_ROOT", default=""),
-}
+# The hosted SFTP server (delivery/hosted/, `manage.py serve_sftp`). ROOT is the hosted
+# storage the server and every worker share; ADDRESS is the host name suppliers are told.
+HOSTED_SFTP_PORT = env.int("HOSTED_SFTP_PORT", default=2222)
+HOSTED_SFTP_BIND = env.str("HOSTED_SFTP_BIND", default="127.0.0.1")
+HOSTED_SFTP_ADDRESS = env.str("HOSTED_SFTP_ADDRESS", default="localhost")
+HOSTED_SFTP_ROOT = env.str("HOSTED_SFTP_ROOT", default=str(VAR_DIR / "sftp"))
+HOSTED_SFTP_HOST_KEY_FILE = env.str(
+    "HOSTED_SFTP_HOST_KEY_FILE", default=str(VAR_DIR / "sftp_host_key")
+)
 # "Fetch fingerprint" and "Test connection" run in a web request: connect, handshake and each
 # request are bounded by this (deliveries have their own, longer bounds).
 SFTP_PROBE_TIMEOUT_SECONDS = env.float("SFTP_PROBE_TIMEOUT_SECONDS", default=5.0)
@@ -459,6 +458,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # asyncssh logs every channel and SFTP request at INFO; serve_sftp logs logins itself.
+        "asyncssh": {"level": "WARNING"},
     },
 }
 

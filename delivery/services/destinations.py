@@ -18,8 +18,8 @@ from suppliers.services import emails_clean
 from ..channels import channel_get
 from ..channels.sftp.errors import SftpError
 from ..channels.sftp.keys import host_key_clean, private_key_clean
-from ..channels.sftp.target import hosted_sftp, hosted_sftp_credentials
 from ..formats import format_available, format_choices
+from ..hosted.credentials import hosted_key_add
 from ..models import Channel, Destination
 from ..netguard import address_refused
 from ..signing import webhook_secret_clean, webhook_secret_generate
@@ -193,20 +193,14 @@ def _sftp_error(exc: SftpError) -> ValidationError:
 
 
 def _sftp_hosted(destination: Destination, *, supplier: Supplier) -> None:
-    """Point the destination at the platform's hosted server. Its host, port, user name and
-    pinned key are stored for display only (the connection reads them from the settings, see
-    delivery/channels/sftp/target.py); the platform's password and key are never stored."""
-    try:
-        conf = hosted_sftp()
-        hosted_sftp_credentials()  # a key file that cannot be read is an error now, not later
-        host_key = host_key_clean(conf.host_key)
-    except SftpError as exc:
-        raise _sftp_error(exc)
+    """Point the destination at our hosted server: files are written into the hosted storage
+    under the supplier's slug (delivery/hosted/storage.py); the row holds no host, no
+    credential and no directory that could point elsewhere."""
     destination.sftp_hosted = True
-    destination.sftp_host, destination.sftp_port = conf.host, conf.port
-    destination.sftp_username = conf.username
-    destination.sftp_host_key = host_key
-    destination.sftp_path = conf.directory_for(supplier.slug)
+    destination.sftp_host, destination.sftp_port = "", 22
+    destination.sftp_username = supplier.slug
+    destination.sftp_host_key = ""
+    destination.sftp_path = "orders"
     destination.sftp_password = ""
     destination.sftp_private_key = ""
 
@@ -304,6 +298,8 @@ def destination_set_sftp(
     interval_minutes: int = 15,
     file_format: str = "csv",
     hosted: bool = False,
+    public_key: str | None = None,
+    updates_path: str | None = None,
 ) -> Destination:
     """Turn the file drop on: the supplier's own server, or with hosted=True the platform's
     (then host, port, user name, credentials, directory and key are the platform's, and the
@@ -321,6 +317,8 @@ def destination_set_sftp(
     destination = _destination_for_update(supplier=supplier, channel=Channel.SFTP)
     if hosted:
         _sftp_hosted(destination, supplier=supplier)
+        if public_key:
+            hosted_key_add(supplier=supplier, public_key=public_key)
     else:
         _sftp_own_server(
             destination,
@@ -332,6 +330,13 @@ def destination_set_sftp(
             path=path,
             host_key=host_key,
         )
+    if updates_path is not None and not hosted:
+        updates_path = updates_path.strip()
+        if len(updates_path) > 500 or "\0" in updates_path:
+            raise ValidationError(
+                {"updates_path": ["Give a directory path (500 characters at most)."]}
+            )
+        destination.sftp_updates_path = updates_path
     destination.sftp_interval_minutes = interval_minutes
     destination.sftp_format = file_format
     destination.enabled = True

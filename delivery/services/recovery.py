@@ -15,6 +15,7 @@ from django.utils import timezone
 from suppliers.models import Supplier
 
 from ..channels import channel_get, channels_where
+from ..channels.sftp.updates import own_server_updates_collect
 from ..dispatcher import events_dispatch_pending
 from ..models import RETAILER_FACING_PURPOSES, Channel, Delivery, DeliveryStatus, Destination
 from ..queue import deliveries_queue, task_publish
@@ -194,7 +195,8 @@ def sftp_runs_due() -> list[int]:
 
 
 def sftp_run(*, destination_id: int, limit: int = 5000) -> dict[int, str]:
-    """One run of one SFTP destination: its due deliveries over one connection."""
+    """One run of one SFTP destination: its due deliveries over one connection, then (own
+    server) the update files in its updates directory over another."""
     now = timezone.now()
     with transaction.atomic():
         ids = list(
@@ -208,7 +210,12 @@ def sftp_run(*, destination_id: int, limit: int = 5000) -> dict[int, str]:
             .order_by("pk")
             .values_list("pk", flat=True)[:limit]
         )
-    if not ids:
-        return {}
-    deliveries = list(Delivery.objects.filter(pk__in=ids).order_by("pk"))
-    return deliveries_process_batch(deliveries=deliveries)
+    results = {}
+    if ids:
+        deliveries = list(Delivery.objects.filter(pk__in=ids).order_by("pk"))
+        results = deliveries_process_batch(deliveries=deliveries)
+    destination = Destination.objects.filter(pk=destination_id).select_related("supplier").first()
+    if destination is not None and destination.channel == Channel.SFTP:
+        # A supplier's own server: pick up the update files it dropped since the last run.
+        own_server_updates_collect(destination)
+    return results

@@ -133,7 +133,7 @@ def test_set_channel_webhook_given_secret(cole):
             ],
             "password",
         ),
-        (["sftp", "--hosted"], "hosted"),
+        (["sftp", "--public-key", "/nonexistent.pub"], "public-key"),
     ],
 )
 def test_set_channel_bad_input_changes_nothing(cole, args, field):
@@ -245,22 +245,13 @@ def test_set_channel_sftp_bad_private_key(cole, tmp_path):
     assert not Destination.objects.filter(channel="sftp").exists()
 
 
-def test_set_channel_sftp_hosted(cole, settings):
-    host_key, _ = keypair()
-    settings.HOSTED_SFTP = {
-        "HOST": "sftp.platform.example",
-        "PORT": 22,
-        "USERNAME": "drop",
-        "PASSWORD": "pw",
-        "KEY_FILE": "",
-        "HOST_KEY": f"{host_key.get_name()} {host_key.get_base64()}",
-        "ROOT": "/srv/suppliers",
-    }
+def test_set_channel_sftp_hosted(cole, settings, tmp_path):
+    settings.HOSTED_SFTP_ROOT = str(tmp_path)
     out = run("set_channel", "cole", "sftp", "--hosted")
-    assert "(hosted)" in out
+    assert "sftp on (hosted)" in out and "logs in as 'cole'" in out
     d = Destination.objects.get(channel="sftp")
-    assert d.sftp_hosted and d.sftp_path == "/srv/suppliers/cole"
-    # The platform's credential is read when connecting, never copied into a supplier's row.
+    assert d.sftp_hosted and d.sftp_path == "orders" and d.sftp_host == ""
+    # There is no platform credential: nothing of the kind in a supplier's row.
     assert d.sftp_password == "" and d.sftp_private_key == ""
 
 

@@ -519,24 +519,12 @@ def test_a_read_only_directory_fails_every_file_and_writes_nothing(acme, retaile
     assert list(read_only.iterdir()) == []
 
 
-# --- Hosted mode -------------------------------------------------------------------------
+# --- Hosted mode (our own server: files written into the hosted storage) ------------------
 
 
-def hosted_settings(settings, server, root):
-    settings.HOSTED_SFTP = {
-        "HOST": server.host,
-        "PORT": server.port,
-        "USERNAME": server.username,
-        "PASSWORD": "",
-        "KEY_FILE": str(server.private_key_path),
-        "HOST_KEY": server.host_key_line,
-        "ROOT": str(root),
-    }
-
-
-def test_hosted_mode_writes_into_root_slash_slug(acme, bolt, retailer, sftp_server, settings):
-    hosted_root = sftp_server.upload_root / "hosted"  # not there yet: made on first use
-    hosted_settings(settings, sftp_server, hosted_root)
+def test_hosted_mode_writes_into_root_slash_slug_orders(acme, bolt, retailer, settings, tmp_path):
+    hosted_root = tmp_path / "hosted"  # not there yet: made on first use
+    settings.HOSTED_SFTP_ROOT = str(hosted_root)
     acme_destination = destination_set_sftp(supplier=acme, hosted=True)
     bolt_destination = destination_set_sftp(supplier=bolt, hosted=True)
     acme_orders = place(retailer, 2)
@@ -549,21 +537,23 @@ def test_hosted_mode_writes_into_root_slash_slug(acme, bolt, retailer, sftp_serv
 
     assert all(isinstance(r, SendResult) for r in results.values()), results
     assert files_in(hosted_root) == ["acme", "bolt"]
-    assert files_in(hosted_root / "acme") == sorted(f"{o.number}.csv" for o in acme_orders)
-    assert files_in(hosted_root / "bolt") == [f"{bolt_orders[0].number}.csv"]
-    ok, message = sftp_test_connection(destination=acme_destination)
-    assert ok, message
-    assert str(hosted_root / "acme") in message
+    assert files_in(hosted_root / "acme" / "orders") == sorted(
+        f"{o.number}.csv" for o in acme_orders
+    )
+    assert files_in(hosted_root / "bolt" / "orders") == [f"{bolt_orders[0].number}.csv"]
 
 
-def test_hosted_mode_unconfigured_is_a_clear_failure(acme, retailer, sftp_server, settings):
-    hosted_settings(settings, sftp_server, sftp_server.upload_root / "hosted")
+def test_hosted_storage_that_cannot_be_written_is_a_clear_failure(
+    acme, retailer, settings, tmp_path
+):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    settings.HOSTED_SFTP_ROOT = str(blocker)
     destination = destination_set_sftp(supplier=acme, hosted=True)
-    settings.HOSTED_SFTP = {"HOST": "", "PORT": 22, "USERNAME": "", "HOST_KEY": "", "ROOT": "/x"}
     [failure] = SftpChannel().send_batch(deliveries_for(destination, place(retailer))).values()
     assert isinstance(failure, DeliveryFailed)
-    assert "HOSTED_SFTP_HOST" in str(failure)
-    assert files_in(sftp_server.upload_root) == []
+    assert "hosted storage" in str(failure)
+    assert blocker.read_text() == "not a folder"
 
 
 # --- Test connection (settings page) -----------------------------------------------------
@@ -715,15 +705,15 @@ def test_end_to_end_a_wrong_host_key_keeps_the_order_pending_and_uploads_nothing
 
 
 def test_end_to_end_set_channel_command_then_hosted_file_drop(
-    acme, retailer, sftp_server, settings, tasks_inline, django_capture_on_commit_callbacks
+    acme, retailer, settings, tmp_path, tasks_inline, django_capture_on_commit_callbacks
 ):
-    """`set_channel acme sftp --hosted` as ops types it, then an order lands in ROOT/acme."""
+    """`set_channel acme sftp --hosted` as ops types it, then an order lands in ROOT/acme/orders."""
     from django.core.management import call_command
 
     from delivery import tasks
 
-    hosted_root = sftp_server.upload_root / "suppliers"
-    hosted_settings(settings, sftp_server, hosted_root)
+    settings.HOSTED_SFTP_ROOT = str(tmp_path / "suppliers")
+    hosted_root = tmp_path / "suppliers"
     out = io.StringIO()
     call_command("set_channel", "acme", "sftp", "--hosted", "--format", "json", stdout=out)
     assert "sftp on" in out.getvalue()
@@ -733,6 +723,6 @@ def test_end_to_end_set_channel_command_then_hosted_file_drop(
         tasks.sftp_run_due()
     row = Delivery.objects.get(channel="sftp")
     assert row.status == "delivered", row.last_error
-    assert files_in(hosted_root / "acme") == [f"{order.number}.json"]
-    body = json.loads((hosted_root / "acme" / f"{order.number}.json").read_text())
+    assert files_in(hosted_root / "acme" / "orders") == [f"{order.number}.json"]
+    body = json.loads((hosted_root / "acme" / "orders" / f"{order.number}.json").read_text())
     assert body == order_document(loaded(order))

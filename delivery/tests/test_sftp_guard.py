@@ -2,8 +2,8 @@
 
 "Fetch fingerprint", "Test connection" and every delivery resolve the host once and refuse
 non-public addresses before connecting, unless private networks are allowed
-(WEBHOOK_ALLOW_PRIVATE_NETWORKS); the configured hosted server is excepted. Fetch and test are
-limited per supplier and bounded by a short timeout.
+(WEBHOOK_ALLOW_PRIVATE_NETWORKS); hosted destinations never connect (they are written
+locally). Fetch and test are limited per supplier and bounded by a short timeout.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 import pytest
 from django.core.cache import cache
 
-from delivery.channels.base import DeliveryFailed, SendResult
+from delivery.channels.base import DeliveryFailed
 from delivery.channels.sftp import SftpChannel, SftpError, sftp_fetch_host_key
 from delivery.channels.sftp import session as sftp_session_module
 from delivery.models import Delivery
@@ -24,8 +24,6 @@ from delivery.services import destination_set_sftp
 from delivery.tests.test_sftp import (
     PINNED_ELSEWHERE,
     deliveries_for,
-    files_in,
-    hosted_settings,
     place,
     sftp_destination,
 )
@@ -239,17 +237,9 @@ def test_with_private_networks_allowed_fetch_and_test_work(
     assert "the host key matches" in body and "is writable" in body
 
 
-def test_the_configured_hosted_server_is_excepted(acme, retailer, sftp_server, settings):
-    hosted_root = sftp_server.upload_root / "hosted"
-    hosted_settings(settings, sftp_server, hosted_root)
-    destination = destination_set_sftp(supplier=acme, hosted=True)
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False  # the hosted server is on 127.0.0.1
-    orders = place(retailer)
-    results = SftpChannel().send_batch(deliveries_for(destination, orders))
-    assert all(isinstance(r, SendResult) for r in results.values()), results
-    assert files_in(hosted_root / "acme") == [f"{orders[0].number}.csv"]
-
-    # A supplier's own destination on that same address is not excepted.
+def test_an_own_server_on_a_loopback_address_is_refused(acme, retailer, sftp_server, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    # A supplier's own destination on 127.0.0.1 is refused (hosted ones never connect).
     own = sftp_destination(acme, sftp_server)
     [failure] = SftpChannel().send_batch(deliveries_for(own, place(retailer))).values()
     assert isinstance(failure, DeliveryFailed) and REFUSED in str(failure)

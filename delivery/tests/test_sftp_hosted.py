@@ -1,62 +1,49 @@
-"""Hosted SFTP credentials are the platform's, never a supplier's.
+"""A hosted file drop writes into its supplier's own folder, and holds no credential.
 
-The attacks a supplier could make on a hosted file drop, and the general rule: a stored
-password or key never follows a change of host, port or user name.
+The hosted server is ours (delivery/hosted/): a hosted destination is never reached over the
+network, its files are written into HOSTED_SFTP_ROOT/<slug>/orders/ whatever its row says, and
+there is no platform credential at all (the old "log in to an external hosted server with a
+platform account" mode is gone). The attacks a supplier could make on a hosted file drop,
+and the general rule: a stored password or key never follows a change of host, port or user.
 """
 
 from __future__ import annotations
 
 import io
+import threading
+from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from delivery.channels.base import SendResult
 from delivery.channels.sftp import SftpChannel
-from delivery.models import Destination
+from delivery.hosted.storage import file_write_atomic
+from delivery.models import Destination, HostedSftpKey
 from delivery.services import destination_set_sftp
 from delivery.tests.test_sftp import deliveries_for, files_in, place
 from testsupport.factories import make_supplier_user
+from testsupport.hosted_sftp import keygen
 from testsupport.sshd import (
-    SftpTestServer,
     sftp_server_fixture,  # noqa: F401  (the fixture)
 )
 
 pytestmark = pytest.mark.django_db
 
-HOSTED_PASSWORD = "platform-hosted-secret-7f3a"
-
 
 @pytest.fixture
-def hosted(sftp_server, settings):
-    """The platform's hosted server (the test sshd), with both a password and a key."""
-    root = sftp_server.upload_root / "suppliers"
-    settings.HOSTED_SFTP = {
-        "HOST": sftp_server.host,
-        "PORT": sftp_server.port,
-        "USERNAME": sftp_server.username,
-        "PASSWORD": HOSTED_PASSWORD,
-        "KEY_FILE": str(sftp_server.private_key_path),
-        "HOST_KEY": sftp_server.host_key_line,
-        "ROOT": str(root),
-    }
-    sftp_server.root = root
-    return sftp_server
+def storage(settings, tmp_path) -> Path:
+    settings.HOSTED_SFTP_ROOT = str(tmp_path / "hosted")
+    return tmp_path / "hosted"
 
 
 @pytest.fixture
 def attacker(sftp_server):
-    """Another sshd: a server of the supplier's own, which must never see the platform's
-    credential."""
-    server = SftpTestServer(sshd=sftp_server.sshd, ssh_keygen=sftp_server.ssh_keygen)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+    """A server of the supplier's own, which a hosted drop must never connect to."""
+    return sftp_server
 
 
 @pytest.fixture
@@ -88,102 +75,99 @@ def _row(destination) -> dict:
     return dict(Destination.objects.filter(pk=destination.pk).values(*fields).get())
 
 
-def _hosted_key_text(server) -> str:
-    return server.private_key_path.read_text().strip()
-
-
-def assert_no_row_holds_the_hosted_credential(server):
-    key_text = _hosted_key_text(server)
-    for password, private_key in Destination.objects.values_list(
-        "sftp_password", "sftp_private_key"
-    ):  # decrypted by the field
-        assert HOSTED_PASSWORD not in password and HOSTED_PASSWORD not in private_key
-        assert (
-            key_text not in private_key and key_text.splitlines()[2] not in private_key
-        )  # the key bytes
+def assert_no_row_holds_a_credential_for(destinations):
+    for row in Destination.objects.filter(pk__in=[d.pk for d in destinations]).values(
+        "sftp_password", "sftp_private_key", "sftp_host"
+    ):
+        assert row == {"sftp_password": "", "sftp_private_key": "", "sftp_host": ""}
 
 
 # --- (a) another supplier's folder -------------------------------------------------------
 
 
 def test_a_hosted_drop_cannot_be_pointed_at_another_suppliers_folder(
-    acme_client, acme, bolt, retailer, hosted
+    acme_client, acme, bolt, retailer, storage
 ):
     destination = destination_set_sftp(supplier=acme, hosted=True)
     destination_set_sftp(supplier=bolt, hosted=True)
     before = _row(destination)
-    bolt_folder = str(hosted.root / "bolt")
 
-    # The directory edited with the password fields blank ("keep the stored one").
-    response = acme_client.post("/settings/sftp/", _form(destination, path=bolt_folder))
+    # The directory edited in the portal with the password fields blank.
+    response = acme_client.post("/settings/sftp/", _form(destination, path="../bolt/orders"))
     assert response.status_code == 400
     assert "set by the platform" in response.content.decode()
     assert _row(destination) == before
 
-    # Even a row edited behind the portal's back: the target is ROOT/<slug>, always.
-    Destination.objects.filter(pk=destination.pk).update(sftp_path=bolt_folder)
+    # Even a row edited behind the portal's back: the folder is the slug's, always.
+    Destination.objects.filter(pk=destination.pk).update(
+        sftp_path="../bolt/orders", sftp_username="bolt"
+    )
     destination.refresh_from_db()
     orders = place(retailer)
     results = SftpChannel().send_batch(deliveries_for(destination, orders))
     assert all(isinstance(r, SendResult) for r in results.values()), results
-    assert files_in(hosted.root / "acme") == [f"{orders[0].number}.csv"]
-    assert not (hosted.root / "bolt").exists() or files_in(hosted.root / "bolt") == []
+    assert files_in(storage / "acme" / "orders") == [f"{orders[0].number}.csv"]
+    assert not (storage / "bolt" / "orders").exists() or files_in(storage / "bolt" / "orders") == []
 
 
-def test_a_hosted_drop_may_change_its_interval_and_format_only(acme_client, acme, hosted):
+def test_a_hosted_drop_may_change_its_interval_and_format_only(acme_client, acme, storage):
     destination = destination_set_sftp(supplier=acme, hosted=True)
     response = acme_client.post(
         "/settings/sftp/", _form(destination, interval_minutes=9, file_format="json")
     )
     assert response.status_code == 302
     row = _row(destination)
-    assert row["sftp_hosted"] and row["sftp_path"] == str(hosted.root / "acme")
+    assert row["sftp_hosted"] and row["sftp_path"] == "orders"
     destination.refresh_from_db()
     assert (destination.sftp_interval_minutes, destination.sftp_format) == (9, "json")
-    assert_no_row_holds_the_hosted_credential(hosted)
+    assert_no_row_holds_a_credential_for([destination])
 
 
-# --- (b) the platform's credential sent to another server ---------------------------------
+# --- (b) never over the network -----------------------------------------------------------
 
 
-def test_the_hosted_credential_never_reaches_another_server(
-    acme_client, acme, retailer, hosted, attacker, settings
+def test_a_hosted_drop_never_connects_anywhere(
+    acme_client, acme, retailer, storage, attacker, monkeypatch
 ):
     destination = destination_set_sftp(supplier=acme, hosted=True)
-    before = _row(destination)
     attacker_log = attacker.log_text()
-    pointed_at_attacker = _form(
-        destination,
-        host=attacker.host,
-        port=attacker.port,
-        username=hosted.username,
-        host_key=attacker.host_key_line,
-        host_key_confirmed="on",
-    )
-    response = acme_client.post("/settings/sftp/", pointed_at_attacker)
-    assert response.status_code == 400
-    assert _row(destination) == before
-    assert acme_client.post("/settings/sftp/test/").status_code == 302
-
-    # Even a row edited behind the portal's back: the connection is the configured server's.
+    # A row edited behind the portal's back to point at another server.
     Destination.objects.filter(pk=destination.pk).update(
         sftp_host=attacker.host, sftp_port=attacker.port, sftp_host_key=attacker.host_key_line
     )
     destination.refresh_from_db()
+    import socket
+
+    def refuse(*args, **kwargs):  # a hosted write must not open any connection
+        raise AssertionError("a hosted drop opened a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
     orders = place(retailer)
     results = SftpChannel().send_batch(deliveries_for(destination, orders))
     assert all(isinstance(r, SendResult) for r in results.values()), results
-    assert files_in(hosted.root / "acme") == [f"{orders[0].number}.csv"]
-
-    # The attacker's sshd saw no connection at all, let alone a password or key.
+    assert files_in(storage / "acme" / "orders") == [f"{orders[0].number}.csv"]
+    monkeypatch.undo()
     assert attacker.log_text() == attacker_log
-    assert "Failed" not in attacker.log_text() and "Accepted" not in attacker.log_text()
 
 
 def test_moving_off_hosted_needs_the_new_servers_own_credential(
-    acme_client, acme, hosted, attacker, settings
+    acme_client, acme, storage, attacker
 ):
     destination = destination_set_sftp(supplier=acme, hosted=True)
+    response = acme_client.post(
+        "/settings/sftp/",
+        _form(
+            destination,
+            host=attacker.host,
+            port=attacker.port,
+            username=attacker.username,
+            path=str(attacker.upload_root),
+            host_key=attacker.host_key_line,
+            host_key_confirmed="on",
+        ),
+    )
+    assert response.status_code == 400
+    assert _row(destination)["sftp_hosted"]
     response = acme_client.post(
         "/settings/sftp/",
         _form(
@@ -201,38 +185,92 @@ def test_moving_off_hosted_needs_the_new_servers_own_credential(
     row = _row(destination)
     assert not row["sftp_hosted"] and row["sftp_port"] == attacker.port
     assert row["sftp_private_key"].strip() == attacker.private_key.strip()
-    assert row["sftp_password"] == ""
-    assert_no_row_holds_the_hosted_credential(hosted)
 
 
 # --- (c) never in a row -------------------------------------------------------------------
 
 
-def test_the_hosted_credential_is_in_no_destination_row(acme, bolt, acme_client, hosted):
+def test_set_channel_hosted_adds_a_key_and_no_row_holds_a_credential(
+    acme, bolt, acme_client, storage, tmp_path
+):
+    keygen(tmp_path / "acme_key")
     out = io.StringIO()
-    call_command("set_channel", "acme", "sftp", "--hosted", stdout=out)
+    call_command(
+        "set_channel",
+        "acme",
+        "sftp",
+        "--hosted",
+        "--public-key",
+        str(tmp_path / "acme_key.pub"),
+        stdout=out,
+    )
+    assert "logs in as 'acme'" in out.getvalue()
+    assert HostedSftpKey.objects.filter(supplier=acme).count() == 1
     destination_set_sftp(supplier=bolt, hosted=True, interval_minutes=5)
     destination = Destination.objects.get(supplier=acme, channel="sftp")
     acme_client.post("/settings/sftp/", _form(destination, interval_minutes=3))
     acme_client.post("/settings/sftp/test/")
-    assert Destination.objects.filter(channel="sftp", sftp_hosted=True).count() == 2
-    assert_no_row_holds_the_hosted_credential(hosted)
+    hosted = Destination.objects.filter(channel="sftp", sftp_hosted=True)
+    assert hosted.count() == 2
+    assert_no_row_holds_a_credential_for(list(hosted))
 
 
-def test_the_migration_drops_hosted_credentials_copied_into_rows(acme, hosted):
+def test_set_channel_hosted_with_a_bad_key_changes_nothing(acme, storage, tmp_path):
+    (tmp_path / "bad.pub").write_text("ssh-ed25519 not-base64 x")
+    with pytest.raises(CommandError, match="public_key"):
+        call_command(
+            "set_channel", "acme", "sftp", "--hosted", "--public-key", str(tmp_path / "bad.pub")
+        )
+    assert not Destination.objects.filter(supplier=acme, channel="sftp").exists()
+    assert not HostedSftpKey.objects.exists()
+
+
+def test_the_migration_drops_credentials_copied_into_hosted_rows(acme, storage):
     import importlib
 
     migration = importlib.import_module(
         "delivery.migrations.0007_hosted_sftp_credentials_out_of_rows"
     )
     destination = destination_set_sftp(supplier=acme, hosted=True)
-    destination.sftp_password = HOSTED_PASSWORD
-    destination.sftp_private_key = _hosted_key_text(hosted)
+    destination.sftp_password = "platform-hosted-secret-7f3a"
     destination.save()  # as the old code stored it
-
     migration.forwards(apps, None)
+    destination.refresh_from_db()
+    assert destination.sftp_password == ""
 
-    assert_no_row_holds_the_hosted_credential(hosted)
+
+# --- (d) a concurrent reader never sees half a file ---------------------------------------
+
+
+def test_an_order_file_is_never_seen_half_written(tmp_path):
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    bodies = [bytes([65 + i % 26]) * 2_000_000 for i in range(8)]
+    seen: list[bytes] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            for path in folder.iterdir():
+                if path.name.startswith("."):
+                    continue  # the temporary name, which a supplier's client also skips
+                try:
+                    seen.append(path.read_bytes())
+                except FileNotFoundError:
+                    pass
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for body in bodies:
+            file_write_atomic(folder, "PO-1.csv", body)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert seen, "the reader never saw the file"
+    assert all(data in bodies for data in seen)
+    assert (folder / "PO-1.csv").read_bytes() == bodies[-1]
+    assert [p.name for p in folder.iterdir()] == ["PO-1.csv"]
 
 
 # --- Any destination: a changed host, port or user name drops the stored credential ------
@@ -283,3 +321,20 @@ def test_the_portal_form_says_the_credential_is_dropped(acme_client, acme, sftp_
     response = acme_client.post("/settings/sftp/", _form(destination, username="other"))
     assert response.status_code == 400
     assert "the stored password or key was not kept" in response.content.decode()
+
+
+def test_the_upload_closed_hook_queues_the_apply_as_a_celery_task(
+    acme, retailer, storage, tasks_inline
+):
+    """serve_sftp's hook in production: `update_queue` -> delivery.hosted_update_apply."""
+    from delivery.hosted.storage import supplier_folder
+    from delivery.hosted.updates import update_queue
+    from orders.models import Order
+
+    [order] = place(retailer)
+    updates = supplier_folder("acme") / "updates"
+    (updates / "ack.csv").write_text(f"order_number,action\n{order.number},acknowledge\n")
+    update_queue("acme", "ack.csv")
+    assert (updates / "processed" / "ack.csv").exists()
+    assert "applied" in (updates / "results" / "ack.csv.results.csv").read_text()
+    assert Order.objects.get(pk=order.pk).acknowledged_at is not None

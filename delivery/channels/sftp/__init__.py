@@ -2,7 +2,7 @@
 
 - errors.py: SftpError, the one error every step raises.
 - keys.py: the one host-key and one private-key reader (form, services and connection).
-- target.py: where a destination's files go; the hosted server's settings, read once.
+- target.py: where a supplier's own server is (hosted destinations are written locally).
 - session.py: address check, connect, host-key pinning, authentication, SFTP.
 - upload.py: the pipelined upload (the only user of paramiko's private methods).
 - checks.py: the settings page's "Fetch fingerprint" and "Test connection".
@@ -20,7 +20,7 @@ from .keys import (
     sha256_fingerprint,
 )
 from .session import SftpSession, sftp_session
-from .target import SftpTarget, hosted_sftp, sftp_target_for
+from .target import SftpTarget, sftp_target_for
 from .upload import PIPELINE_FILES
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "SftpTarget",
     "host_key_clean",
     "host_key_parse",
-    "hosted_sftp",
     "private_key_clean",
     "private_key_load",
     "sftp_fetch_host_key",

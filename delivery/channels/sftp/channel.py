@@ -5,7 +5,9 @@ connection each), takes each order's file (rendered with the destination's forma
 try and kept: delivery/formats/files.py) and uploads it through this package's session
 (checked address, pinned host key, temporary name then rename). The file name is the format's
 (`<number>.<ext>` for the built-in ones) and the kept file's, so a retry (or a redelivery)
-replaces the same file, with the same bytes, instead of adding one.
+replaces the same file, with the same bytes, instead of adding one. A hosted destination (our
+own server, delivery/hosted/) is not reached over the network: each kept file is written into
+the hosted storage, ROOT/<slug>/orders/, under a temporary name and renamed (`_write_hosted`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from orders.models import Order, OrderEvent, OrderEventType
 
 from ...formats import UnknownFormat, format_for
 from ...formats.files import delivery_files, file_bytes
+from ...hosted.storage import file_write_atomic, supplier_folder
 from ..base import BaseChannel, DeliveryFailed, SendResult
 from . import upload
 from .errors import SftpError
@@ -67,9 +70,13 @@ class SftpChannel(BaseChannel):
 
     def target(self, destination) -> str:
         d = destination
+        if d.sftp_hosted:
+            return f"hosted:{d.supplier.slug}/orders"
         return f"{d.sftp_username}@{d.sftp_host}:{d.sftp_port}{d.sftp_path}"
 
     def recipient(self, *, destination, order) -> str:
+        if destination.sftp_hosted:
+            return f"hosted:{destination.supplier.slug}/orders"
         return f"sftp://{destination.sftp_host}:{destination.sftp_port}{destination.sftp_path}"
 
     def lease_seconds(self, *, rows: int) -> float:
@@ -133,6 +140,8 @@ class SftpChannel(BaseChannel):
         work = [(d, o) for d, o in work if d.pk in files_by_pk]
         if not work:
             return results
+        if destination.sftp_hosted:
+            return results | self._write_hosted(destination, work, files_by_pk)
         started = time.monotonic()
         uploaded = 0
         try:
@@ -174,4 +183,28 @@ class SftpChannel(BaseChannel):
             len(work),
             time.monotonic() - started,
         )
+        return results
+
+    def _write_hosted(
+        self, destination, work: list, files_by_pk: dict[int, tuple[str, bytes]]
+    ) -> dict[int, SendResult | DeliveryFailed]:
+        """Write each order file into the hosted storage: ROOT/<slug>/orders/<name>."""
+        results: dict[int, SendResult | DeliveryFailed] = {}
+        try:
+            orders_dir = supplier_folder(destination.supplier.slug) / "orders"
+        except OSError as exc:
+            message = f"The hosted storage cannot be written: {exc.strerror}"
+            return {d.pk: DeliveryFailed(message) for d, _ in work}
+        for delivery, _order in work:
+            name, data = files_by_pk[delivery.pk]
+            try:
+                file_write_atomic(orders_dir, name, data)
+            except OSError as exc:
+                results[delivery.pk] = DeliveryFailed(
+                    f"Could not write orders/{name} to the hosted storage: {exc.strerror}"
+                )
+            else:
+                results[delivery.pk] = SendResult(
+                    response_excerpt=f"written orders/{name} ({len(data)} bytes)"
+                )
         return results

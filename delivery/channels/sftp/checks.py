@@ -53,7 +53,7 @@ def sftp_test_connection(*, destination) -> tuple[bool, str]:
             session.probe()
     except SftpError as exc:
         return False, exc.message
-    where = "our hosted server" if target.hosted else target.address
+    where = target.address
     return True, (
         f"Connected to {where} as {target.username!r}; the host key matches and "
         f"{target.directory} is writable."

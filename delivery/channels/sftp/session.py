@@ -5,8 +5,7 @@ are allowed (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`, which covers every outgoing conne
 `delivery.netguard.private_networks_allowed`) every address it resolves to must pass the same
 check as a webhook's (`delivery.netguard.address_refused`: no loopback, private, link-local,
 CGNAT, metadata or other non-public address), and the TCP connection goes to the address that
-was checked, never to a second resolution (no DNS-rebinding gap). The configured hosted
-server is the one exception: its address is the platform's own setting, not a supplier's.
+was checked, never to a second resolution (no DNS-rebinding gap).
 
 Then the SSH handshake, bounded by the connect timeout, and the server's host key is compared
 with the pinned one BEFORE any authentication, so a server with the wrong key never sees a
@@ -65,7 +64,7 @@ class SftpSession:
         return not self.lost and self.transport.is_active()
 
     def prepare_directory(self) -> None:
-        """Check the directory exists (hosted: create it), or raise SftpError."""
+        """Check the directory exists (or create it when the target says so), or SftpError."""
         try:
             attributes = self.client.stat(self.directory)
         except OSError as exc:
@@ -206,13 +205,11 @@ def tcp_connect(family: int, sockaddr: tuple, timeout: float) -> socket.socket:
 
 
 def open_transport(
-    *, host: str, port: int, prefer_key_type: str | None, timeout: float, hosted: bool = False
+    *, host: str, port: int, prefer_key_type: str | None, timeout: float
 ) -> paramiko.Transport:
-    """Checked TCP connect and SSH handshake, both bounded by `timeout`; no authentication.
-
-    `hosted` (the configured hosted server, from settings) skips the address check."""
+    """Checked TCP connect and SSH handshake, both bounded by `timeout`; no authentication."""
     address = f"{host}:{port}"
-    guarded = not hosted and not private_networks_allowed()
+    guarded = not private_networks_allowed()
     sock = None
     last: OSError | None = None
     for family, sockaddr in addresses_checked(host, port, guarded=guarded):
@@ -311,7 +308,6 @@ def sftp_session(
         port=target.port,
         prefer_key_type=key_type,
         timeout=connect_timeout,
-        hosted=target.hosted,
     )
     try:
         _verify_host_key(transport, target, key_type, pinned_blob)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -39,6 +40,17 @@ class Command(BaseCommand):
         parser.add_argument("--format", dest="file_format", default="csv")
         parser.add_argument(
             "--hosted", action="store_true", help="sftp: use the platform's hosted SFTP server."
+        )
+        parser.add_argument(
+            "--updates-path",
+            dest="updates_path",
+            help='sftp (own server): where update files are dropped (default "updates"; "" off).',
+        )
+        parser.add_argument(
+            "--public-key",
+            dest="public_key",
+            metavar="FILE.pub",
+            help="sftp --hosted: let this SSH public key log in as the supplier.",
         )
 
     def handle(self, *args, slug, channel, off, **opts):
@@ -89,10 +101,18 @@ class Command(BaseCommand):
             )
 
     def _sftp(self, supplier, opts):
+        if opts["public_key"] and not opts["hosted"]:
+            raise CommandError("public-key: only with --hosted (it logs in to our server).")
         if opts["hosted"]:
+            public_key = None
+            if opts["public_key"]:
+                from delivery.management.commands.sftp_keys import read_public_key_file
+
+                public_key = read_public_key_file(opts["public_key"])
             destination = destination_set_sftp(
                 supplier=supplier,
                 hosted=True,
+                public_key=public_key,
                 interval_minutes=opts["every"],
                 file_format=opts["file_format"],
             )
@@ -118,12 +138,20 @@ class Command(BaseCommand):
                 private_key=private_key,
                 path=opts["path"],
                 host_key=opts["host_key"],
+                updates_path=opts["updates_path"],
                 interval_minutes=opts["every"],
                 file_format=opts["file_format"],
             )
+        if destination.sftp_hosted:
+            self.stdout.write(
+                f"{supplier.slug}: sftp on (hosted), {destination.sftp_format} files to its "
+                f"orders/ folder; it logs in as {supplier.slug!r} to "
+                f"{settings.HOSTED_SFTP_ADDRESS}:{settings.HOSTED_SFTP_PORT}."
+            )
+            return
         self.stdout.write(
             f"{supplier.slug}: sftp on, {destination.sftp_format} files to "
             f"{destination.sftp_username}@{destination.sftp_host}:{destination.sftp_port}"
             f"{destination.sftp_path} every {destination.sftp_interval_minutes} min"
-            f"{' (hosted)' if destination.sftp_hosted else ''}."
+            "."
         )

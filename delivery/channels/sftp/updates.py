@@ -1,0 +1,87 @@
+"""Update files on a supplier's own SFTP server, picked up at each run (its interval).
+
+One connection: list the configured updates directory; take each complete `.csv` (not a
+dot or temporary name, a regular file whose size is the same at two stats and when read);
+apply it (delivery/hosted/updates.py `update_answer`, the same as the hosted server); write
+results/<name>.results.csv (temporary name, then rename); move the file to processed/ (or
+failed/). Nothing is deleted; a name already in processed/ gets a dated variant.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import stat
+
+from ...hosted.server import is_update_name
+from ...hosted.updates import free_name, result_name, update_answer
+from .errors import SftpError
+from .session import sftp_session
+from .target import sftp_target_for
+
+logger = logging.getLogger(__name__)
+
+MAX_FILES_PER_RUN = 50
+
+
+def _mkdir_quiet(client, path: str) -> None:
+    try:
+        client.stat(path)
+    except OSError:
+        client.mkdir(path)
+
+
+def _rename(client, source: str, target: str) -> None:
+    """posix-rename (replaces) when offered, else plain rename (target must not exist)."""
+    try:
+        client.posix_rename(source, target)
+    except OSError:
+        client.rename(source, target)
+
+
+def own_server_updates_collect(destination) -> dict[str, str]:
+    """{file name: "processed" | "failed"} for the update files taken this run."""
+    directory = (destination.sftp_updates_path or "").strip()
+    if destination.sftp_hosted or not directory or not destination.enabled:  # hosted: on close
+        return {}
+    taken: dict[str, str] = {}
+    try:
+        target = sftp_target_for(destination)
+        with sftp_session(target) as session:
+            client = session.client
+            try:
+                entries = client.listdir_attr(directory)
+            except OSError:
+                return {}  # no updates directory: nothing dropped
+            candidates = [
+                e
+                for e in entries
+                if is_update_name(e.filename) and e.st_mode and stat.S_ISREG(e.st_mode)
+            ][:MAX_FILES_PER_RUN]
+            for entry in candidates:
+                path = posixpath.join(directory, entry.filename)
+                again = client.stat(path)
+                if again.st_size != entry.st_size or again.st_mtime != entry.st_mtime:
+                    continue  # still being written: the next run takes it
+                with client.open(path, "rb") as remote:
+                    content = remote.read()
+                if len(content) != again.st_size:
+                    continue
+                answer = update_answer(
+                    supplier=destination.supplier, name=entry.filename, content=content
+                )
+                for sub in ("results", answer.folder):
+                    _mkdir_quiet(client, posixpath.join(directory, sub))
+                results_dir = posixpath.join(directory, "results")
+                temporary = posixpath.join(results_dir, f".{entry.filename}.part")
+                with client.open(temporary, "wb") as out:
+                    out.write(answer.result)
+                _rename(client, temporary, posixpath.join(results_dir, result_name(entry.filename)))
+                moved_dir = posixpath.join(directory, answer.folder)
+                name = free_name(set(client.listdir(moved_dir)), entry.filename)
+                client.rename(path, posixpath.join(moved_dir, name))
+                taken[entry.filename] = answer.folder
+    except (SftpError, OSError) as exc:
+        message = exc.message if isinstance(exc, SftpError) else str(exc)
+        logger.warning("sftp %s: update files not collected: %s", destination, message)
+    return taken

@@ -1,0 +1,229 @@
+"""The hosted SFTP server on asyncssh: per-supplier logins, each session chrooted to its folder.
+
+Logins: user name = supplier slug; a public key from its HostedSftpKey rows or its generated
+password (Django's hasher). Failures are throttled per user and address (throttle.py) and
+logged with the user name and address only, never the password or key. Every database
+read runs off the event loop (sync_to_async, in one worker thread) and closes its
+connection after, so a long-running server never holds a dead one.
+
+Files: asyncssh's SFTPServer with chroot=ROOT/<slug>: every path the client names (`..`,
+absolute, `/`) is normalised inside that folder by asyncssh before it touches the disk;
+symlinks and hard links cannot be created (a link is the one way a path could leave the
+folder), and the storage only holds files we or the supplier wrote. No shell, exec, port
+forwarding or SCP: only the sftp subsystem.
+
+Update files: a `.csv` upload into updates/ (not a dot or temporary name) that the client
+closes is handed to `on_upload_closed` (the apply runs elsewhere, the session is not
+blocked). A file left open when the connection drops (a partial upload) is closed by
+asyncssh's cleanup, not by the client, and is not handed on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import posixpath
+import sys
+from collections.abc import Callable
+
+import asyncssh
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections, connection
+
+from . import throttle
+from .credentials import login_key_allowed, login_password_allowed
+from .storage import supplier_folder
+
+logger = logging.getLogger(__name__)
+
+UploadClosed = Callable[[str, str], None]  # (supplier slug, file name in updates/)
+
+
+def is_update_name(name: str) -> bool:
+    """A complete update file's name: ends .csv, not a dot file, not a temporary name."""
+    lower = name.lower()
+    return (
+        lower.endswith(".csv")
+        and not name.startswith(".")
+        and "/" not in name
+        and not any(mark in lower for mark in (".part", ".tmp", ".filepart", "~"))
+    )
+
+
+def _db(func):
+    """Run a database read in the worker thread, and close its connection after.
+
+    Logins are rare next to the requests of a session, so a fresh connection each time
+    costs little, and the server never holds a connection that went stale (or one that
+    keeps a database from being dropped or migrated) between logins.
+    """
+
+    def call(*args):
+        close_old_connections()
+        try:
+            return func(*args)
+        finally:
+            connection.close()
+
+    return sync_to_async(call, thread_sensitive=True)
+
+
+_key_allowed = _db(login_key_allowed)
+_password_allowed = _db(login_password_allowed)
+_locked = _db(throttle.login_locked)
+_failed = _db(throttle.login_failed)
+_succeeded = _db(throttle.login_succeeded)
+
+
+class _Server(asyncssh.SSHServer):
+    """One connection's authentication."""
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        peer = conn.get_extra_info("peername") or ("?", 0)
+        self._address = str(peer[0])
+
+    def begin_auth(self, username: str) -> bool:
+        return True  # every user must authenticate
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    async def _check(self, username: str, method: str, check) -> bool:
+        if await _locked(username, self._address):
+            logger.warning(
+                "hosted sftp: %s login for %r from %s refused: too many failures",
+                method,
+                username,
+                self._address,
+            )
+            return False
+        ok = await check()
+        if ok:
+            await _succeeded(username, self._address)
+            logger.info("hosted sftp: %r logged in from %s (%s)", username, self._address, method)
+        else:
+            failures = await _failed(username, self._address)
+            logger.warning(
+                "hosted sftp: %s login for %r from %s failed (%d in the window)",
+                method,
+                username,
+                self._address,
+                failures,
+            )
+        return ok
+
+    async def validate_password(self, username: str, password: str) -> bool:
+        return await self._check(
+            username, "password", lambda: _password_allowed(username, password)
+        )
+
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        key_type, key_base64 = key.export_public_key("openssh").decode().split()[:2]
+        return await self._check(
+            username, "publickey", lambda: _key_allowed(username, key_type, key_base64)
+        )
+
+
+def _queue(on_upload_closed: UploadClosed, slug: str, name: str) -> None:
+    try:
+        on_upload_closed(slug, name)
+    except Exception:
+        logger.exception("hosted sftp: could not queue updates/%s of %s", name, slug)
+    finally:
+        connection.close()
+
+
+def _sftp_factory(on_upload_closed: UploadClosed):
+    class SupplierSftp(asyncssh.SFTPServer):
+        """One session, chrooted to the supplier's folder; links refused."""
+
+        def __init__(self, chan: asyncssh.SSHServerChannel):
+            self._slug = chan.get_extra_info("username")
+            folder = supplier_folder(self._slug)
+            super().__init__(chan, chroot=str(folder).encode())
+            self._folder = folder
+            self._written: dict[int, str] = {}
+
+        def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):
+            file_obj = super().open(path, pflags, attrs)
+            if pflags & asyncssh.FXF_WRITE:
+                self._written[id(file_obj)] = self.map_path(path).decode(errors="replace")
+            return file_obj
+
+        def close(self, file_obj) -> None:
+            local = self._written.pop(id(file_obj), None)
+            super().close(file_obj)
+            # The handler's _cleanup closes what a dropped connection left open; only the
+            # client's own close (_process_close) means the upload is complete.
+            by_client = sys._getframe(1).f_code.co_name == "_process_close"
+            if local is None:
+                return
+            directory, name = posixpath.split(local)
+            if directory != str(self._folder / "updates") or not is_update_name(name):
+                return
+            if not by_client:
+                logger.warning(
+                    "hosted sftp: %s's upload of updates/%s was not closed (connection lost); "
+                    "it is not applied",
+                    self._slug,
+                    name,
+                )
+                return
+            logger.info("hosted sftp: %s uploaded updates/%s", self._slug, name)
+            # Queueing talks to the broker: off the event loop, so no session waits on it.
+            asyncio.get_running_loop().run_in_executor(
+                None, _queue, on_upload_closed, self._slug, name
+            )
+
+        def symlink(self, oldpath: bytes, newpath: bytes) -> None:
+            raise asyncssh.SFTPPermissionDenied("Links cannot be created here.")
+
+        def link(self, oldpath: bytes, newpath: bytes) -> None:
+            raise asyncssh.SFTPPermissionDenied("Links cannot be created here.")
+
+    return SupplierSftp
+
+
+async def server_start(
+    *,
+    host: str,
+    port: int,
+    host_key: asyncssh.SSHKey,
+    on_upload_closed: UploadClosed,
+) -> asyncssh.SSHAcceptor:
+    """Listen on host:port; return the acceptor (`.close()`, `.sockets` for the bound port)."""
+    return await asyncssh.create_server(
+        _Server,
+        host,
+        port,
+        server_host_keys=[host_key],
+        sftp_factory=_sftp_factory(on_upload_closed),
+        allow_scp=False,
+        agent_forwarding=False,
+        x11_forwarding=False,
+        allow_pty=False,
+        login_timeout=60,
+    )
+
+
+def run_forever(*, host: str, port: int, host_key, on_upload_closed: UploadClosed, ready=None):
+    """Serve until interrupted (the command's body); `ready(port)` once listening."""
+
+    async def main() -> None:
+        acceptor = await server_start(
+            host=host, port=port, host_key=host_key, on_upload_closed=on_upload_closed
+        )
+        bound = acceptor.sockets[0].getsockname()[1]
+        if ready:
+            ready(bound)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            acceptor.close()
+            await acceptor.wait_closed()
+
+    asyncio.run(main())

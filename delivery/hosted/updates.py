@@ -1,0 +1,114 @@
+"""Update files a supplier drops over SFTP: applied once, moved, answered; nothing deleted.
+
+The same steps for both kinds of server: `update_answer` applies the bytes through the
+orders service (orders/updates: one UpdateFile per supplier and SHA-256, so the same file
+twice is applied once and answered "unchanged") and says where the file goes next:
+updates/processed/ with its result CSV in updates/results/<name>.results.csv, or, when it
+cannot be read at all, updates/failed/ with a result file saying why. The result is written
+before the move: a crash between the two leaves the file in updates/, and the next try is
+answered "already applied" instead of applying it twice.
+
+Hosted server: `update_queue` (the server's upload-closed hook) queues a Celery task, and
+`hosted_update_apply` does the work on the shared storage. A supplier's own server: see
+delivery/channels/sftp/updates.py, which uses `update_answer` over the connection.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from orders.models import UpdateFileSource
+from orders.updates import UpdateFileError, update_file_receive_and_apply
+from suppliers.models import Supplier
+
+from .server import is_update_name
+from .storage import file_write_atomic, supplier_folder
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UpdateAnswer:
+    applied: bool  # False: unreadable, the file goes to failed/
+    result: bytes  # the result CSV (or the failure's)
+
+    @property
+    def folder(self) -> str:
+        return "processed" if self.applied else "failed"
+
+
+def result_name(name: str) -> str:
+    return f"{name}.results.csv"
+
+
+def failure_csv(message: str) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["result", "message"])
+    writer.writerow(["error", message])
+    return out.getvalue().encode()
+
+
+def update_answer(*, supplier: Supplier, name: str, content: bytes) -> UpdateAnswer:
+    """Apply one complete update file; the result to write and where the file goes."""
+    try:
+        update_file, result = update_file_receive_and_apply(
+            supplier=supplier, name=name, content=content, source=UpdateFileSource.SFTP
+        )
+    except UpdateFileError as exc:
+        logger.info("update file %s of %s not readable: %s", name, supplier.slug, exc)
+        return UpdateAnswer(applied=False, result=failure_csv(f"The file was not read: {exc}"))
+    logger.info(
+        "update file %s of %s: %d applied, %d unchanged, %d errors",
+        name,
+        supplier.slug,
+        update_file.applied_count,
+        update_file.unchanged_count,
+        update_file.error_count,
+    )
+    return UpdateAnswer(applied=True, result=result.encode())
+
+
+def free_name(existing: set[str], name: str) -> str:
+    """`name`, or a dated variant when the folder has one already (nothing is overwritten)."""
+    if name not in existing:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
+    return f"{stem}.{stamp}.{ext}" if dot else f"{name}.{stamp}"
+
+
+def update_queue(slug: str, name: str) -> None:
+    """The hosted server's upload-closed hook: queue the apply (the session is not blocked)."""
+    from ..tasks import hosted_update_apply
+
+    hosted_update_apply.delay(slug, name)
+
+
+def hosted_update_apply(*, slug: str, name: str) -> str | None:
+    """Apply updates/<name> of the hosted supplier `slug`; the folder it went to, or None."""
+    if not is_update_name(name):
+        return None
+    supplier = Supplier.objects.filter(slug=slug).first()
+    if supplier is None:
+        return None
+    folder = supplier_folder(slug) / "updates"
+    path = folder / name
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return None  # already moved by an earlier try
+    answer = update_answer(supplier=supplier, name=name, content=content)
+    file_write_atomic(folder / "results", result_name(name), answer.result)
+    target = folder / answer.folder
+    try:
+        os.replace(path, target / free_name({p.name for p in target.iterdir()}, name))
+    except FileNotFoundError:
+        return None  # a concurrent try of the same upload moved it first
+    return answer.folder

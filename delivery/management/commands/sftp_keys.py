@@ -1,0 +1,42 @@
+"""`manage.py sftp_keys SLUG [--add FILE.pub] [--remove FINGERPRINT]`: hosted SFTP logins."""
+
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from common.cli import command_error, supplier_by_slug_or_error
+from delivery.hosted.credentials import hosted_key_add, hosted_key_remove, hosted_keys_for
+
+
+def read_public_key_file(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"public-key: cannot read {path}: {getattr(exc, 'strerror', exc)}")
+
+
+class Command(BaseCommand):
+    help = "List a supplier's hosted SFTP keys; --add FILE.pub or --remove FINGERPRINT."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("--add", dest="public_key", metavar="FILE.pub")
+        parser.add_argument("--remove", metavar="FINGERPRINT")
+
+    def handle(self, *args, slug, public_key, remove, **opts):
+        supplier = supplier_by_slug_or_error(slug)
+        try:
+            if public_key:
+                key = hosted_key_add(supplier=supplier, public_key=read_public_key_file(public_key))
+                self.stdout.write(f"Added {key.key_type} {key.fingerprint} for {slug}.")
+            if remove:
+                hosted_key_remove(supplier=supplier, fingerprint=remove)
+                self.stdout.write(f"Removed {remove} for {slug}.")
+        except ValidationError as exc:
+            raise command_error(exc)
+        keys = hosted_keys_for(supplier)
+        if not keys:
+            self.stdout.write(f"{slug} has no hosted SFTP keys.")
+        for key in keys:
+            self.stdout.write(f"{key.key_type} {key.fingerprint} {key.comment}".rstrip())

@@ -1,0 +1,91 @@
+"""Update files on a supplier's own SFTP server (the real test sshd), picked up on the run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from delivery.services import sftp_run
+from delivery.tests.test_sftp import place, sftp_destination
+from orders.models import Order, UpdateFile
+from testsupport.sshd import sftp_server_fixture  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def _give(server, path):
+    """A file we drop as the supplier would, owned by the SFTP account so it can move it."""
+    if os.geteuid() == 0:
+        os.chown(path, server._uid, server._gid)
+
+
+def test_update_files_are_applied_on_the_run_moved_and_answered(acme, retailer, sftp_server):
+    destination = sftp_destination(acme, sftp_server)  # updates directory: "updates"
+    updates = sftp_server.make_dir("updates")
+    [order] = place(retailer)
+    ship = updates / "ship.csv"
+    ship.write_text(
+        f"order_number,action,line,carrier,tracking_number\n{order.number},ship,1,UPS,1ZOWN1\n"
+    )
+    bad = updates / "bad.csv"
+    bad.write_bytes(b"\xff\xfe\x00 not a csv")
+    for name in (".dot.csv", "ship.csv.part", "readme.txt"):
+        (updates / name).write_text("order_number,action\n")
+    for path in updates.iterdir():
+        _give(sftp_server, path)
+
+    sftp_run(destination_id=destination.pk)
+
+    assert (updates / "processed" / "ship.csv").exists() and not ship.exists()
+    assert "applied" in (updates / "results" / "ship.csv.results.csv").read_text()
+    assert Order.objects.get(pk=order.pk).shipments.filter(tracking_number="1ZOWN1").exists()
+    assert (updates / "failed" / "bad.csv").exists()
+    assert "error" in (updates / "results" / "bad.csv.results.csv").read_text()
+    # Left alone: dot files, temporary names, other extensions.
+    left = sorted(p.name for p in updates.iterdir() if p.is_file())
+    assert left == [".dot.csv", "readme.txt", "ship.csv.part"]
+
+    # The same bytes dropped again are answered, not applied twice; nothing is overwritten.
+    (updates / "ship.csv").write_bytes((updates / "processed" / "ship.csv").read_bytes())
+    _give(sftp_server, updates / "ship.csv")
+    sftp_run(destination_id=destination.pk)
+    assert "already applied" in (updates / "results" / "ship.csv.results.csv").read_text()
+    assert len(list((updates / "processed").iterdir())) == 2
+    assert UpdateFile.objects.filter(supplier=acme).count() == 1  # ship.csv once, bad.csv never
+    assert Order.objects.get(pk=order.pk).shipments.count() == 1
+
+
+def test_no_updates_directory_is_not_an_error(acme, retailer, sftp_server):
+    destination = sftp_destination(acme, sftp_server)
+    assert sftp_run(destination_id=destination.pk) == {}
+    assert not UpdateFile.objects.exists()
+
+
+def test_a_file_still_growing_is_left_for_the_next_run(acme, retailer, sftp_server, monkeypatch):
+    import paramiko
+
+    destination = sftp_destination(acme, sftp_server)
+    updates = sftp_server.make_dir("updates")
+    [order] = place(retailer)
+    growing = updates / "ship.csv"
+    growing.write_text("order_number,action,line,carrier,tracking_number\n")
+    _give(sftp_server, growing)
+    real_stat = paramiko.SFTPClient.stat
+
+    def stat_while_the_supplier_writes(client, path):
+        # The supplier's upload goes on between our listing and our second look.
+        if path.endswith("ship.csv"):
+            with growing.open("a") as out:
+                out.write(f"{order.number},ship,1,UPS,1ZGROW\n")
+        return real_stat(client, path)
+
+    monkeypatch.setattr(paramiko.SFTPClient, "stat", stat_while_the_supplier_writes)
+    sftp_run(destination_id=destination.pk)
+    assert growing.exists() and not (updates / "results").exists()
+    assert not UpdateFile.objects.exists()
+
+    monkeypatch.setattr(paramiko.SFTPClient, "stat", real_stat)
+    sftp_run(destination_id=destination.pk)  # complete now: taken
+    assert (updates / "processed" / "ship.csv").exists()
+    assert Order.objects.get(pk=order.pk).shipments.filter(tracking_number="1ZGROW").exists()

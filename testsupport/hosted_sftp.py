@@ -1,0 +1,147 @@
+"""The hosted SFTP server (delivery/hosted/server.py) for tests and the benchmark.
+
+It runs in a thread of the test process, on its own event loop and a free 127.0.0.1 port,
+so it reads the test database (tests using it need `transactional_db`: the server's
+thread has its own connection and sees only committed rows). Storage and host key live in a
+temporary directory the fixture points HOSTED_SFTP_ROOT / HOSTED_SFTP_HOST_KEY_FILE at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from testsupport.waiting import wait_until
+
+
+class HostedSftpTestServer:
+    def __init__(self, *, on_upload_closed=None):
+        self.closed_uploads: list[tuple[str, str]] = []
+        self._on_upload_closed = on_upload_closed
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._acceptor = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def _closed(self, slug: str, name: str) -> None:
+        self.closed_uploads.append((slug, name))
+        if self._on_upload_closed:
+            self._on_upload_closed(slug, name)
+
+    def start(self) -> HostedSftpTestServer:
+        from delivery.hosted.hostkey import host_key_load
+        from delivery.hosted.server import server_start
+
+        host_key = host_key_load()
+        self.fingerprint = host_key.get_fingerprint("sha256")
+        self.host_key_line = host_key.export_public_key("openssh").decode().split()[:2]
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                self._acceptor = loop.run_until_complete(
+                    server_start(
+                        host="127.0.0.1", port=0, host_key=host_key, on_upload_closed=self._closed
+                    )
+                )
+                self.port = self._acceptor.sockets[0].getsockname()[1]
+                loop.run_forever()
+                self._acceptor.close()
+                loop.run_until_complete(self._acceptor.wait_closed())
+            except BaseException as exc:  # noqa: BLE001 - surfaced by start()'s wait
+                self._error = exc
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="hosted-sftp", daemon=True)
+        self._thread.start()
+        wait_until(lambda: self.port or self._error, timeout=15, message="serve_sftp did not start")
+        if self._error:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._thread and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=15)
+
+    def known_hosts(self, directory: Path) -> Path:
+        path = directory / "known_hosts"
+        path.write_text(f"[127.0.0.1]:{self.port} {' '.join(self.host_key_line)}\n")
+        return path
+
+
+def keygen(path: Path) -> str:
+    """A new ed25519 client key at `path`; its public line."""
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "supplier", "-f", str(path)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return Path(f"{path}.pub").read_text().strip()
+
+
+def openssh_sftp(
+    server: HostedSftpTestServer, *, user: str, key: Path, batch: str, workdir: Path
+) -> subprocess.CompletedProcess:
+    """Run OpenSSH `sftp -b -` as `user` with `key`, pinned to the server's host key."""
+    from testsupport.executables import require_executable
+    from testsupport.sshd import SFTP_CANDIDATES
+
+    sftp = require_executable(SFTP_CANDIDATES, "openssh-client")
+    return subprocess.run(
+        [
+            sftp,
+            "-b",
+            "-",
+            "-P",
+            str(server.port),
+            "-i",
+            str(key),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            f"UserKnownHostsFile={server.known_hosts(workdir)}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "PasswordAuthentication=no",
+            "-o",
+            "BatchMode=yes",
+            f"{user}@127.0.0.1",
+        ],
+        input=batch,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=workdir,
+    )
+
+
+@pytest.fixture(name="hosted_sftp")
+def hosted_sftp_fixture(settings, transactional_db):
+    """A running hosted server over a temporary storage; `.closed_uploads` records the hook."""
+    base = Path(tempfile.mkdtemp(prefix="op-hosted-"))
+    settings.HOSTED_SFTP_ROOT = str(base / "storage")
+    settings.HOSTED_SFTP_HOST_KEY_FILE = str(base / "host_key")
+    from delivery.hosted.updates import hosted_update_apply
+
+    # The apply runs in the server's executor thread (in production a Celery task does it).
+    server = HostedSftpTestServer(
+        on_upload_closed=lambda slug, name: hosted_update_apply(slug=slug, name=name)
+    ).start()
+    server.base = base
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
