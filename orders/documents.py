@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from json.encoder import encode_basestring
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from .models import Order, OrderStatus
+
+
+def acknowledge_by(order) -> datetime:
+    """When the supplier should have acknowledged the order (ORDER_ACKNOWLEDGE_HOURS)."""
+    return order.placed_at + timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -30,16 +36,36 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+# The document's relations beyond the order row; a document reads only these.
+DOCUMENT_PREFETCH = ("lines", "cancellations__lines", "shipments__lines")
+
+
 def orders_with_document_relations(queryset: QuerySet[Order]) -> QuerySet[Order]:
-    return queryset.select_related("supplier", "retailer").prefetch_related("lines")
+    return queryset.select_related("supplier", "retailer").prefetch_related(*DOCUMENT_PREFETCH)
 
 
-def _document_tail(order, lines: Iterable) -> dict:
-    """The order's own part of the document, from "placed_at" on: what its writers change."""
+def _record_lines(record, line_nos: dict[int, int]) -> list[dict]:
+    return [
+        {"line": line_nos[item.line_id], "quantity": item.quantity}
+        for item in sorted(record.lines.all(), key=lambda item: line_nos[item.line_id])
+    ]
+
+
+def _document_tail(order, lines: Iterable, cancellations: Iterable, shipments: Iterable) -> dict:
+    """The order's own part of the document, from "placed_at" on: what its writers change.
+
+    `cancellations` and `shipments` in the order they were made, each with its `lines`
+    (CancellationLine/ShipmentLine rows) loaded.
+    """
+    lines = list(lines)
+    line_nos = {line.pk: line.line_no for line in lines}
     return {
         "placed_at": iso(order.placed_at),
         "created_at": iso(order.created_at),
         "updated_at": iso(order.updated_at),
+        # getattr: migration 0007 builds documents from a model without the field.
+        "acknowledged_at": iso(getattr(order, "acknowledged_at", None)),
+        "acknowledge_by": iso(acknowledge_by(order)),
         "customer": {
             "name": order.customer_name,
             "email": order.customer_email,
@@ -62,6 +88,8 @@ def _document_tail(order, lines: Iterable) -> dict:
                 "quantity": line.quantity,
                 "unit_price": f"{line.unit_price:.2f}",
                 "line_total": f"{line.line_total:.2f}",
+                "quantity_cancelled": line.quantity_cancelled,
+                "quantity_shipped": line.quantity_shipped,
             }
             for line in lines
         ],
@@ -76,6 +104,7 @@ def _document_tail(order, lines: Iterable) -> dict:
             if order.status == OrderStatus.CANCELLED
             else None
         ),
+        # The latest shipment, which the ship service keeps on the order row.
         "shipment": (
             {
                 "carrier": order.shipment_carrier,
@@ -85,6 +114,24 @@ def _document_tail(order, lines: Iterable) -> dict:
             if order.shipped_at is not None
             else None
         ),
+        "cancellations": [
+            {
+                "reason": cancellation.reason,
+                "note": cancellation.note,
+                "cancelled_at": iso(cancellation.created_at),
+                "lines": _record_lines(cancellation, line_nos),
+            }
+            for cancellation in cancellations
+        ],
+        "shipments": [
+            {
+                "carrier": shipment.carrier,
+                "tracking_number": shipment.tracking_number,
+                "shipped_at": iso(shipment.shipped_at),
+                "lines": _record_lines(shipment, line_nos),
+            }
+            for shipment in shipments
+        ],
     }
 
 
@@ -98,7 +145,9 @@ def order_document(order: Order) -> dict:
             "name": order.retailer.name,
             "reference": order.retailer_reference,
         },
-        **_document_tail(order, order.lines.all()),
+        **_document_tail(
+            order, order.lines.all(), order.cancellations.all(), order.shipments.all()
+        ),
     }
 
 
@@ -112,19 +161,30 @@ def json_text(value) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def order_document_tail_text(order, *, lines: Iterable) -> str:
+def order_document_tail_text(
+    order, *, lines: Iterable, cancellations: Iterable = (), shipments: Iterable = ()
+) -> str:
     """`_document_tail` as JSON text without its opening brace (it follows the head)."""
-    return json_text(_document_tail(order, lines))[1:]
+    return json_text(_document_tail(order, lines, cancellations, shipments))[1:]
 
 
 def order_document_store(*, order: Order, lines: Iterable | None = None) -> list[str]:
     """Set the order's stored document text for its current state; return the fields set.
 
     Every order writer calls this in the same transaction as its change, after the change
-    (and after the `version` bump). `lines` saves a query when the caller holds them.
+    (and after the `version` bump). `lines` saves a query when the caller holds them. An
+    order not saved yet (intake) has no cancellations or shipments.
     """
+    if order.pk is None:
+        cancellations, shipments = [], []
+    else:
+        cancellations = order.cancellations.prefetch_related("lines").order_by("created_at", "id")
+        shipments = order.shipments.prefetch_related("lines").order_by("created_at", "id")
     order.document_tail = order_document_tail_text(
-        order, lines=order.lines.all() if lines is None else lines
+        order,
+        lines=order.lines.all() if lines is None else lines,
+        cancellations=cancellations,
+        shipments=shipments,
     )
     order.document_version = order.version
     return ["document_tail", "document_version"]

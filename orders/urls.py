@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 
 from . import views
 from .numbers import OrderNumberConverter
+from .updates import views as update_views
 
 register_converter(OrderNumberConverter, "order_number")
 
@@ -10,6 +11,10 @@ app_name = "orders"
 urlpatterns = [
     path("", views.order_history, name="history"),
     path("export.csv", views.order_export, name="export"),
+    path("updates/", update_views.update_files, name="updates"),
+    path("updates/template.csv", update_views.update_file_template, name="update-template"),
+    path("updates/<int:pk>/", update_views.update_file_detail, name="update-file"),
+    path("updates/<int:pk>/result.csv", update_views.update_file_result, name="update-result"),
     path("<order_number:number>/", views.order_detail, name="detail"),
     path("<order_number:number>/edit/", views.order_edit, name="edit"),
 ]

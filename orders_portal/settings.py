@@ -365,6 +365,13 @@ SUPPLIER_API_SETTLE_SECONDS = env.float("SUPPLIER_API_SETTLE_SECONDS", default=1
 # only; 0 reads the token from the database on every request.
 SUPPLIER_API_TOKEN_MEMORY_SECONDS = env.float("SUPPLIER_API_TOKEN_MEMORY_SECONDS", default=10.0)
 SUPPLIER_API_MAX_LIMIT = 250
+# The update API's Idempotency-Key: how long a key's first answer is replayed (issue 13).
+SUPPLIER_API_IDEMPOTENCY_HOURS = 24
+# A supplier acknowledges an order within this many hours of placed_at, or it is overdue
+# (marked in ORDER HISTORY, and its order addresses get one reminder listing it).
+ORDER_ACKNOWLEDGE_HOURS = env.float("ORDER_ACKNOWLEDGE_HOURS", default=24.0)
+if ORDER_ACKNOWLEDGE_HOURS <= 0:
+    raise ImproperlyConfigured("ORDER_ACKNOWLEDGE_HOURS must be positive.")
 SUPPLIER_API_DEFAULT_LIMIT = 100
 
 # Largest intake body accepted, in bytes.

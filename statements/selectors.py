@@ -14,6 +14,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from common.db import timestamptz_compiled
+from orders.commission import commission_on
 from orders.models import CancellationReason, Order, OrderEvent, OrderStatus, Retailer
 from suppliers.models import Supplier
 
@@ -126,7 +127,7 @@ def _figures_from_rows(
         total["orders"] += 1
         total["placed_total"] += row["total"]
         earns = status != OrderStatus.CANCELLED
-        commission = row["commission_amount"] if earns else _ZERO
+        commission = commission_on(row["total"], row["commission_rate"]) if earns else _ZERO
         later = {"status": change[1], "at": change[2]} if change else None
         if earns:
             total["sales_total"] += row["total"]
@@ -166,7 +167,7 @@ def _figures_from_rows(
 
     for row in sorted(adjusted, key=lambda r: (r["cancelled_at"], r["number"])):
         total = totals.setdefault(row["currency"], _empty_total(row["currency"]))
-        total["adjustments"] -= row["commission_amount"]
+        total["adjustments"] -= commission_on(row["total"], row["commission_rate"])
         supplier_slug, supplier_name = suppliers[row["supplier_id"]]
         placed_local = timezone.localtime(row["placed_at"])
         adjustments.append(
@@ -183,7 +184,7 @@ def _figures_from_rows(
                 "note": row["cancellation_note"],
                 "currency": row["currency"],
                 "total": str(row["total"]),  # decimal(14, 2): to the cent
-                "commission": _money(-row["commission_amount"]),
+                "commission": _money(-commission_on(row["total"], row["commission_rate"])),
             }
         )
 

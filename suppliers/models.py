@@ -64,11 +64,20 @@ class Product(models.Model):
         return self.sku
 
 
+class ApiTokenScope(models.TextChoices):
+    """What a token may do: read orders (the default), or read them and report back."""
+
+    READ = "read", "Read"
+    READ_UPDATE = "read_update", "Read and update"
+
+
 class ApiToken(models.Model):
-    """A supplier's read-API token. Only its SHA-256 is stored; the token is shown once."""
+    """A supplier's API token. Only its SHA-256 is stored; the token is shown once."""
 
     supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True)
+    # Chosen at creation and never changed: a token that should do more is a new token.
+    scope = models.CharField(max_length=16, choices=ApiTokenScope.choices, default="read")
     prefix = models.CharField(max_length=16, help_text="First characters, to recognise it.")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -84,3 +93,7 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def can_update(self) -> bool:
+        return self.scope == ApiTokenScope.READ_UPDATE

@@ -74,7 +74,7 @@ def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
 # ORM (select_related, two model instances) cost about three times the query itself.
 _TOKEN_SQL = (
     "SELECT t.id, t.supplier_id, t.last_used_at, s.slug AS _supplier_slug, "
-    "s.is_active AS _supplier_active "
+    "s.is_active AS _supplier_active, t.scope, t.name "
     f"FROM {ApiToken._meta.db_table} t JOIN {Supplier._meta.db_table} s ON s.id = t.supplier_id "
     "WHERE t.token_hash = %s AND t.revoked_at IS NULL"
 )
@@ -86,6 +86,8 @@ _TOKEN_COLUMNS = [
     ApiToken._meta.get_field("last_used_at"),
     Supplier._meta.get_field("slug"),
     Supplier._meta.get_field("is_active"),
+    ApiToken._meta.get_field("scope"),
+    ApiToken._meta.get_field("name"),
 ]
 
 
@@ -100,20 +102,30 @@ def api_token_authenticate(*, plain: str = "", digest: str = "") -> ApiToken | N
         row = cursor.fetchone()
     if row is None or not row[4]:
         return None
-    token_id, supplier_id, last_used_at, supplier_slug, _ = values_from_db(_TOKEN_COLUMNS, row)
+    token_id, supplier_id, last_used_at, supplier_slug, _, scope, name = values_from_db(
+        _TOKEN_COLUMNS, row
+    )
     return api_token_loaded(
         token_id=token_id,
         supplier_id=supplier_id,
         last_used_at=last_used_at,
         supplier_slug=supplier_slug,
+        scope=scope,
+        name=name,
     )
 
 
-def api_token_loaded(*, token_id, supplier_id, last_used_at, supplier_slug) -> ApiToken:
-    """An active token with its active supplier, holding only what authentication needs."""
+def api_token_loaded(
+    *, token_id, supplier_id, last_used_at, supplier_slug, scope, name
+) -> ApiToken:
+    """An active token with its active supplier, holding only what authentication needs
+    (and its scope and name, which the update API checks and records)."""
     db = connection.alias
+    # from_db takes the values in the model's field order (id, supplier, name, scope, ...).
     token = ApiToken.from_db(
-        db, ["id", "supplier_id", "last_used_at"], [token_id, supplier_id, last_used_at]
+        db,
+        ["id", "supplier_id", "name", "scope", "last_used_at"],
+        [token_id, supplier_id, name, scope, last_used_at],
     )
     token.supplier = Supplier.from_db(
         db, ["id", "slug", "is_active"], [supplier_id, supplier_slug, True]

@@ -14,7 +14,7 @@ from django.core.validators import validate_email, validate_slug
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ApiToken, Product, Supplier, SupplierMembership
+from .models import ApiToken, ApiTokenScope, Product, Supplier, SupplierMembership
 from .secrets import token_digest, token_generate
 from .signals import supplier_created
 
@@ -76,14 +76,20 @@ def supplier_user_create(
     return user
 
 
-def api_token_create(*, supplier: Supplier, name: str = "") -> tuple[ApiToken, str]:
-    """Create a token; return the row and the plain token, which is never stored."""
+def api_token_create(
+    *, supplier: Supplier, name: str = "", can_update: bool = False
+) -> tuple[ApiToken, str]:
+    """Create a token; return the row and the plain token, which is never stored.
+
+    A token reads only unless `can_update` (the update API's endpoints need it).
+    """
     plain = token_generate(prefix="sup")
     token = ApiToken(
         supplier=supplier,
         name=name.strip()[:100],
         prefix=plain[:12],
         token_hash=token_digest(plain),
+        scope=ApiTokenScope.READ_UPDATE if can_update else ApiTokenScope.READ,
     )
     token.full_clean()
     token.save()

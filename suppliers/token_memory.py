@@ -42,6 +42,8 @@ class RememberedToken:
     supplier_id: int
     supplier_slug: str
     last_used_at: datetime | None
+    scope: str
+    name: str
     epoch: str
     expires_at: float
 
@@ -52,6 +54,8 @@ class RememberedToken:
             supplier_id=self.supplier_id,
             last_used_at=self.last_used_at,
             supplier_slug=self.supplier_slug,
+            scope=self.scope,
+            name=self.name,
         )
 
 
@@ -83,6 +87,8 @@ def remember(digest: str, token: ApiToken, *, epoch: str) -> RememberedToken:
         supplier_id=token.supplier_id,
         supplier_slug=token.supplier.slug,
         last_used_at=token.last_used_at,
+        scope=token.scope,
+        name=token.name,
         epoch=epoch,
         expires_at=time.monotonic() + settings.SUPPLIER_API_TOKEN_MEMORY_SECONDS,
     )

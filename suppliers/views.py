@@ -51,12 +51,15 @@ def api_tokens(request):
     error = ""
     if request.method == "POST":
         name = (request.POST.get("name") or "").strip()
+        can_update = request.POST.get("can_update") == "on"
         if not name:
             error = "Give the token a name, e.g. the system that will use it."
         elif len(name) > 100:
             error = "Keep the name to 100 characters or fewer."
         else:
-            _, created_plain = api_token_create(supplier=request.supplier, name=name)
+            _, created_plain = api_token_create(
+                supplier=request.supplier, name=name, can_update=can_update
+            )
             name = ""
     response = render(
         request,

@@ -6,80 +6,16 @@ supplier API builds its document afresh, so serving is right throughout. A row c
 while its batch was being built keeps the newer text (the UPDATE matches on `version`).
 """
 
-from django.db import migrations, models, transaction
-
-BATCH = 2000
-
-_ORDER_FIELDS = (
-    "id",
-    "version",
-    "status",
-    "placed_at",
-    "created_at",
-    "updated_at",
-    "customer_name",
-    "customer_email",
-    "customer_phone",
-    "ship_name",
-    "ship_line1",
-    "ship_line2",
-    "ship_city",
-    "ship_region",
-    "ship_postcode",
-    "ship_country",
-    "currency",
-    "total",
-    "cancellation_reason",
-    "cancellation_note",
-    "cancelled_at",
-    "shipment_carrier",
-    "shipment_tracking_number",
-    "shipped_at",
-)
+from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    from orders.documents import order_document_tail_text
+    """Filled by 0007 since issue 12.
 
-    Order = apps.get_model("orders", "Order")
-    OrderLine = apps.get_model("orders", "OrderLine")
-    connection = schema_editor.connection
-    table = connection.ops.quote_name(Order._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET document_tail = %s, document_version = %s "
-        "WHERE id = %s AND version = %s"
-    )
-    last_id = 0
-    while True:
-        orders = list(
-            Order.objects.using(connection.alias)
-            .filter(id__gt=last_id, document_version=0)
-            .order_by("id")
-            .only(*_ORDER_FIELDS)[:BATCH]
-        )
-        if not orders:
-            return
-        last_id = orders[-1].id
-        lines: dict[int, list] = {order.id: [] for order in orders}
-        for line in (
-            OrderLine.objects.using(connection.alias)
-            .filter(order_id__gte=orders[0].id, order_id__lte=last_id)
-            .order_by("order_id", "line_no")
-            .only("order_id", "line_no", "sku", "name", "quantity", "unit_price", "line_total")
-        ):
-            if line.order_id in lines:
-                lines[line.order_id].append(line)
-        rows = [
-            (
-                order_document_tail_text(order, lines=lines[order.id]),
-                order.version,
-                order.id,
-                order.version,
-            )
-            for order in orders
-        ]
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
+    The texts have the line-level shape, which needs the columns of 0005, so a database
+    migrating from before this migration builds every text once, in 0007; until then the
+    supplier API builds each document afresh (document_version is still 0).
+    """
 
 
 class Migration(migrations.Migration):

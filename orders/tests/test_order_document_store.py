@@ -135,7 +135,7 @@ def test_a_row_written_without_its_text_is_built_afresh(retailer, acme, client):
 
 
 def test_backfill_migration_fills_every_order(retailer, acme, bolt):
-    backfill = importlib.import_module("orders.migrations.0004_order_document").backfill
+    backfill = importlib.import_module("orders.migrations.0007_order_document_line_level").backfill
     orders = place_order(
         retailer=retailer,
         lines=[{"sku": "ACME-001", "quantity": 2}, {"sku": "BOLT-9", "quantity": 3}],

@@ -104,9 +104,10 @@ def test_every_allowed_change_applies_and_writes_one_event(acme, retailer, curre
     events = list(OrderEvent.objects.filter(order=order).order_by("id"))
     assert len(events) == events_before + 1
     event = events[-1]
-    expected_type = (
-        OrderEventType.CANCELLED if new == OrderStatus.CANCELLED else OrderEventType.UPDATED
-    )
+    expected_type = {
+        OrderStatus.CANCELLED: OrderEventType.CANCELLED,
+        OrderStatus.SHIPPED: OrderEventType.SHIPMENT_CREATED,  # issue 12: a shipment's event
+    }.get(new, OrderEventType.UPDATED)
     assert event.type == expected_type
     assert event.actor == "ops:test"
     assert event.data["from"] == current and event.data["to"] == new
@@ -250,11 +251,15 @@ def test_shipped_records_carrier_tracking_and_time(order):
     assert (order.shipment_carrier, order.shipment_tracking_number) == ("DPD", "1Z999")
     assert order.shipped_at is not None and order.shipped_at == shipped.shipped_at
     event = OrderEvent.objects.filter(order=order).latest("id")
+    shipment = order.shipments.get()
+    assert event.type == OrderEventType.SHIPMENT_CREATED
     assert event.data == {
         "from": "processing",
         "to": "shipped",
         "carrier": "DPD",
         "tracking_number": "1Z999",
+        "shipment": shipment.pk,
+        "lines": [{"line": line.line_no, "quantity": line.quantity} for line in order.lines.all()],
     }
     document = order_document(Order.objects.get(pk=order.pk))
     assert document["shipment"]["carrier"] == "DPD"

@@ -14,9 +14,9 @@ from django.db import DatabaseError, connection, connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from orders import services
 from orders.api.throttles import SupplierTokenThrottle
 from orders.models import Order, OrderIntake
+from orders.services import events as services_events
 from orders.services import order_set_status
 from orders.transactions import TransactionTooSlowError
 from suppliers.services import api_token_create
@@ -66,7 +66,7 @@ class Hold:
 
     def __init__(self, monkeypatch, thread_name: str):
         self.inside, self.release = threading.Event(), threading.Event()
-        original = services._announce_on_commit
+        original = services_events.announce_on_commit
 
         def announce_paused(event_ids):
             if threading.current_thread().name == thread_name:
@@ -74,7 +74,7 @@ class Hold:
                 assert self.release.wait(BOUND * 0.8), "hold released too late"
             return original(event_ids)
 
-        monkeypatch.setattr(services, "_announce_on_commit", announce_paused)
+        monkeypatch.setattr(services_events, "announce_on_commit", announce_paused)
 
 
 def in_thread(target, name: str, errors: list) -> threading.Thread:
@@ -261,13 +261,13 @@ def nothing_stored():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_transaction_longer_than_the_bound_rolls_back(monkeypatch, retailer, acme):
-    original = services._announce_on_commit
+    original = services_events.announce_on_commit
 
     def slow(event_ids):
         _slow_step()
         return original(event_ids)
 
-    monkeypatch.setattr(services, "_announce_on_commit", slow)
+    monkeypatch.setattr(services_events, "announce_on_commit", slow)
     with pytest.raises(TransactionTooSlowError):
         place_order(retailer=retailer, lines=ACME)
     nothing_stored()
@@ -284,13 +284,13 @@ def test_intake_api_answers_503_with_retry_after_when_too_slow(
 ):
     from testsupport.factories import intake_payload
 
-    original = services._announce_on_commit
+    original = services_events.announce_on_commit
 
     def slow(event_ids):
         _slow_step()
         return original(event_ids)
 
-    monkeypatch.setattr(services, "_announce_on_commit", slow)
+    monkeypatch.setattr(services_events, "announce_on_commit", slow)
     response = retailer_client.post("/api/v1/retailer/orders", intake_payload(), format="json")
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
@@ -303,7 +303,7 @@ def test_intake_api_answers_503_with_retry_after_when_too_slow(
 def test_a_stalled_client_inside_the_transaction_is_cut_off_by_the_server(
     on_postgres, monkeypatch, retailer, acme
 ):
-    original = services._announce_on_commit
+    original = services_events.announce_on_commit
 
     def stall(event_ids):
         threading.Event().wait(BOUND * 2)  # a stopped process: no statement, just idle
@@ -311,7 +311,7 @@ def test_a_stalled_client_inside_the_transaction_is_cut_off_by_the_server(
             cursor.execute("SELECT 1")  # the server has ended the session by now
         return original(event_ids)
 
-    monkeypatch.setattr(services, "_announce_on_commit", stall)
+    monkeypatch.setattr(services_events, "announce_on_commit", stall)
     errors: list = []
     thread = in_thread(lambda: place_order(retailer=retailer, lines=ACME), "stalled", errors)
     thread.join(DEADLINE)

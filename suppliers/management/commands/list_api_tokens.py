@@ -9,7 +9,7 @@ def _when(value) -> str:
 
 
 class Command(BaseCommand):
-    help = "List a supplier's API tokens: prefix, name, created, last used, revoked."
+    help = "List a supplier's API tokens: prefix, name, scope, created, last used, revoked."
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
@@ -20,13 +20,14 @@ class Command(BaseCommand):
         if not tokens:
             self.stdout.write(f"{supplier.slug} has no API tokens.")
             return
-        self.stdout.write("prefix\tname\tcreated\tlast_used\trevoked")
+        self.stdout.write("prefix\tname\tscope\tcreated\tlast_used\trevoked")
         for token in tokens:
             self.stdout.write(
                 "\t".join(
                     [
                         token.prefix,
                         token.name or "-",
+                        token.scope,
                         _when(token.created_at),
                         _when(token.last_used_at),
                         _when(token.revoked_at),

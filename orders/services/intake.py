@@ -1,24 +1,21 @@
-"""Every write to orders: intake, status changes, retailers; each atomic, each with its event."""
+"""Intake: a retailer's order validated, split per supplier and stored with its events."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email, validate_slug
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from common.inserts import rows_insert
-from suppliers.secrets import token_digest, token_generate
 from suppliers.selectors import products_by_sku
 
-from .documents import order_document_store
-from .intake import intake_validate
-from .models import (
-    CancellationReason,
+from ..commission import commission_on
+from ..documents import order_document_store
+from ..intake import intake_validate
+from ..models import (
     Order,
     OrderEvent,
     OrderEventType,
@@ -26,78 +23,13 @@ from .models import (
     OrderLine,
     OrderStatus,
     Retailer,
-    order_transition_allowed,
 )
-from .numbers import order_numbers_allocate
-from .signals import order_events_committed, order_events_notify
-from .transactions import bounded_atomic, transaction_now
-
-logger = logging.getLogger(__name__)
+from ..numbers import order_numbers_allocate
+from ..transactions import bounded_atomic, transaction_now
+from . import events
 
 CENT = Decimal("0.01")
 MAX_ORDER_TOTAL = Decimal("999999999999.99")
-
-
-class OrderChangedError(ValidationError):
-    """The order changed since the caller read it (a stale form)."""
-
-
-def _announce_on_commit(event_ids: list[int]) -> None:
-    """Announce the events (orders/signals.py): NOTIFY now, the signal after commit.
-
-    A failing listener never undoes the commit.
-    """
-    order_events_notify()
-
-    def announce() -> None:
-        for receiver, result in order_events_committed.send_robust(
-            sender=OrderEvent, event_ids=event_ids
-        ):
-            if isinstance(result, Exception):
-                logger.error(
-                    "order event listener %r failed for events %s: %r; the sweeper will retry",
-                    receiver,
-                    event_ids,
-                    result,
-                )
-
-    transaction.on_commit(announce)
-
-
-# --- Retailers ---------------------------------------------------------------------------
-
-
-def retailer_create(
-    *, slug: str, name: str, email: str, commission_rate: Decimal = Decimal("0.10")
-) -> tuple[Retailer, str]:
-    """Create a retailer; return it and its API key, which is stored only as a digest."""
-    try:
-        validate_slug(slug)
-    except ValidationError:
-        raise ValidationError({"slug": ["Use letters, numbers, hyphens and underscores."]})
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError({"email": [f"'{email}' is not a valid email address."]})
-    if not (Decimal("0") <= commission_rate <= Decimal("1")):
-        raise ValidationError({"commission_rate": ["Give a rate between 0 and 1, e.g. 0.10."]})
-    if Retailer.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": [f"A retailer '{slug}' already exists."]})
-    key = token_generate(prefix="rtl")
-    retailer = Retailer(
-        slug=slug,
-        name=name.strip(),
-        email=email,
-        commission_rate=commission_rate,
-        api_key_prefix=key[:12],
-        api_key_hash=token_digest(key),
-    )
-    retailer.full_clean()
-    retailer.save()
-    return retailer, key
-
-
-# --- Intake ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -242,9 +174,7 @@ def order_place_from_retailer(
                     total=total,
                     item_count=sum(line["quantity"] for line, _ in supplier_lines),
                     commission_rate=retailer.commission_rate,
-                    commission_amount=(total * retailer.commission_rate).quantize(
-                        CENT, rounding=ROUND_HALF_UP
-                    ),
+                    commission_amount=commission_on(total, retailer.commission_rate),
                     placed_at=placed_at,
                     created_at=now,
                     updated_at=now,
@@ -259,7 +189,7 @@ def order_place_from_retailer(
                     order_line.order = order
                     all_lines.append(order_line)
             rows_insert(all_lines)
-            events = [
+            created_events = [
                 OrderEvent(
                     order=order,
                     type=OrderEventType.CREATED,
@@ -269,8 +199,8 @@ def order_place_from_retailer(
                 )
                 for order in orders
             ]
-            rows_insert(events)
-            _announce_on_commit([event.pk for event in events])
+            rows_insert(created_events)
+            events.announce_on_commit([event.pk for event in created_events])
     except IntegrityError:
         # A racing identical request committed first: answer with its orders.
         existing = _existing_intake(retailer=retailer, reference=data["reference"])
@@ -278,90 +208,10 @@ def order_place_from_retailer(
             raise
         return existing
     for order, order_lines in zip(orders, pending_lines):
-        order._prefetched_objects_cache = {"lines": order_lines}
+        # A new order has no cancellations or shipments: its document needs no query.
+        order._prefetched_objects_cache = {
+            "lines": order_lines,
+            "cancellations": [],
+            "shipments": [],
+        }
     return IntakeResult(intake=intake, orders=orders, created=True)
-
-
-# --- Status ------------------------------------------------------------------------------
-
-
-@bounded_atomic()
-def order_set_status(
-    *,
-    order: Order,
-    status: str,
-    actor: str,
-    user=None,
-    note: str = "",
-    reason: str = "",
-    carrier: str = "",
-    tracking_number: str = "",
-    expected_version: int | None = None,
-) -> Order:
-    """The one place an order's status changes: checks the map, records the event."""
-    locked = Order.objects.select_for_update().get(pk=order.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise OrderChangedError(
-            {
-                "__all__": [
-                    f"Order {locked.number} was changed by someone else since you opened "
-                    f"it; it is now {locked.status}. Reload and try again."
-                ]
-            }
-        )
-    if status not in OrderStatus.values:
-        raise ValidationError({"status": [f"Unknown status '{status}'."]})
-    if status == locked.status:
-        raise ValidationError({"status": [f"Order {locked.number} is already {status}."]})
-    if not order_transition_allowed(current=locked.status, new=status):
-        raise ValidationError(
-            {"status": [f"Order {locked.number} cannot go from {locked.status} to {status}."]}
-        )
-    note = (note or "").strip()
-    now = transaction_now()  # updated_at: bounded like intake, for `updated_after` pollers
-    data: dict[str, Any] = {"from": locked.status, "to": status}
-    fields = ["status", "updated_at", "version"]
-    if status == OrderStatus.CANCELLED:
-        errors = {}
-        if reason not in CancellationReason.values:
-            errors["reason"] = [
-                "Choose a cancellation reason: " + ", ".join(CancellationReason.values) + "."
-            ]
-        if not note:
-            errors["note"] = ["A note is required to cancel an order."]
-        if errors:
-            raise ValidationError(errors)
-        locked.cancellation_reason, locked.cancellation_note, locked.cancelled_at = (
-            reason,
-            note,
-            now,
-        )
-        fields += ["cancellation_reason", "cancellation_note", "cancelled_at"]
-        data.update(reason=reason)
-        event_type = OrderEventType.CANCELLED
-    else:
-        event_type = OrderEventType.UPDATED
-        if status == OrderStatus.SHIPPED:
-            locked.shipment_carrier = (carrier or "").strip()[:100]
-            locked.shipment_tracking_number = (tracking_number or "").strip()[:100]
-            locked.shipped_at = now
-            fields += ["shipment_carrier", "shipment_tracking_number", "shipped_at"]
-            data.update(
-                carrier=locked.shipment_carrier, tracking_number=locked.shipment_tracking_number
-            )
-    locked.status = status
-    locked.updated_at = now
-    locked.version += 1
-    fields += order_document_store(order=locked)
-    locked.save(update_fields=fields)
-    event = OrderEvent.objects.create(
-        order=locked,
-        type=event_type,
-        actor=actor,
-        actor_user=user,
-        note=note,
-        data=data,
-        created_at=now,
-    )
-    _announce_on_commit([event.pk])
-    return locked

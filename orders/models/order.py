@@ -1,5 +1,8 @@
 """What happened: retailers, their orders (one per supplier), lines and the event outbox."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -68,7 +71,8 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-# The one map of allowed status changes. `order_set_status` is the only code that applies it.
+# The one map of the status changes the portal's edit may ask for; `order_set_status` applies
+# it. The status itself is always `order_status_derive` of the lines (below).
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.PROCESSING, OrderStatus.CANCELLED}),
     OrderStatus.PROCESSING: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
@@ -81,6 +85,28 @@ def order_transition_allowed(*, current: str, new: str) -> bool:
     return new in ORDER_TRANSITIONS.get(current, frozenset())
 
 
+def order_status_derive(order, lines: Iterable) -> str:
+    """The one rule for an order's status, from its lines' quantities (issue 12).
+
+    cancelled: every unit is cancelled; shipped: every unit not cancelled has shipped and at
+    least one has; processing: some unit has shipped, or the supplier said so
+    (`Order.processing_set`); otherwise placed. The order services assign `Order.status`
+    only from this.
+    """
+    total = cancelled = shipped = 0
+    for line in lines:
+        total += line.quantity
+        cancelled += line.quantity_cancelled
+        shipped += line.quantity_shipped
+    if total and cancelled == total:
+        return OrderStatus.CANCELLED
+    if shipped and cancelled + shipped == total:
+        return OrderStatus.SHIPPED
+    if shipped or order.processing_set:
+        return OrderStatus.PROCESSING
+    return OrderStatus.PLACED
+
+
 class CancellationReason(models.TextChoices):
     OUT_OF_STOCK = "out_of_stock", "Out of stock"
     DISCONTINUED = "discontinued", "Discontinued"
@@ -89,6 +115,14 @@ class CancellationReason(models.TextChoices):
     CUSTOMER_REQUEST = "customer_request", "Customer request"
     RETAILER_REQUEST = "retailer_request", "Retailer request"
     OTHER = "other", "Other"
+
+
+class UpdateChannel(models.TextChoices):
+    """How a supplier told us something about an order (issue 13)."""
+
+    PORTAL = "portal", "Portal"
+    API = "api", "API"
+    FILE = "file", "File"
 
 
 class Order(models.Model):
@@ -134,16 +168,30 @@ class Order(models.Model):
     updated_at = models.DateTimeField()
     # Bumped by every change; the portal's edit form carries it to refuse stale writes.
     version = models.PositiveIntegerField(default=1)
+    # The supplier said "processing" (the portal's edit); one input of order_status_derive.
+    processing_set = models.BooleanField(default=False, db_default=False)
 
+    # Set when the whole order is cancelled (the document's `cancellation`): the reason and
+    # note of the cancellation that left nothing open. Every cancellation, partial or whole,
+    # is a `Cancellation` row (orders/models/fulfilment.py).
     cancellation_reason = models.CharField(
         max_length=32, choices=CancellationReason.choices, blank=True
     )
     cancellation_note = models.TextField(blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
+    # The latest shipment (the document's `shipment`); every shipment is a `Shipment` row.
     shipment_carrier = models.CharField(max_length=100, blank=True)
     shipment_tracking_number = models.CharField(max_length=100, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
+
+    # The supplier has the order (issue 13): the first acknowledgement, shipment or
+    # cancellation sets these (order_acknowledge, orders/services/changes.py). The deadline
+    # is placed_at + ORDER_ACKNOWLEDGE_HOURS; the reminder task sets acknowledge_reminded_at
+    # when it lists the order in a reminder, so an order is reminded once.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_via = models.CharField(max_length=8, choices=UpdateChannel.choices, blank=True)
+    acknowledge_reminded_at = models.DateTimeField(null=True, blank=True)
 
     # The order's own part of its contract document as JSON text (from "placed_at" on; see
     # orders/documents.py), so a supplier API page is one query of ready texts. Written by
@@ -177,6 +225,12 @@ class Order(models.Model):
                 fields=["supplier", "retailer_reference"], name="order_supplier_reference"
             ),
             models.Index(F("supplier"), Upper("customer_email"), name="order_supplier_email_upper"),
+            # The overdue reminder and ORDER HISTORY's overdue filter: open, unacknowledged.
+            models.Index(
+                fields=["supplier", "placed_at"],
+                name="order_unacknowledged",
+                condition=Q(acknowledged_at__isnull=True, status__in=["placed", "processing"]),
+            ),
             # Monthly summaries: cancellations made in a month, for orders of earlier months.
             models.Index(
                 fields=["retailer", "cancelled_at"],
@@ -220,23 +274,39 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     line_total = models.DecimalField(max_digits=14, decimal_places=2)
+    # Changed only by the cancel and ship services, with F() updates; the constraint below
+    # holds whatever races.
+    quantity_cancelled = models.PositiveIntegerField(default=0, db_default=0)
+    quantity_shipped = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["order_id", "line_no"]
         constraints = [
             models.UniqueConstraint(fields=["order", "line_no"], name="orderline_unique_line_no"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=F("quantity_cancelled") + F("quantity_shipped")),
+                name="orderline_cancelled_shipped_within_quantity",
+            ),
         ]
         indexes = [models.Index(fields=["sku"], name="orderline_sku")]
 
     def __str__(self) -> str:
         return f"{self.order_id}#{self.line_no}"
 
+    @property
+    def quantity_open(self) -> int:
+        """Units neither cancelled nor shipped: what can still be cancelled or shipped."""
+        return self.quantity - self.quantity_cancelled - self.quantity_shipped
+
 
 class OrderEventType(models.TextChoices):
     CREATED = "order.created", "Created"
     UPDATED = "order.updated", "Updated"
     CANCELLED = "order.cancelled", "Cancelled"
+    LINES_CANCELLED = "order.lines_cancelled", "Lines cancelled"
+    SHIPMENT_CREATED = "order.shipment_created", "Shipment created"
+    ACKNOWLEDGED = "order.acknowledged", "Acknowledged"
 
 
 class OrderEvent(models.Model):

@@ -1,0 +1,57 @@
+"""What every order service shares: the announcement of its events, and its error classes."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..models import OrderEvent
+from ..signals import order_events_committed, order_events_notify
+
+logger = logging.getLogger("orders.services")
+
+
+class OrderChangedError(ValidationError):
+    """The order changed since the caller read it (a stale form)."""
+
+
+class OrderStateError(ValidationError):
+    """The order's state does not allow the change: more than is open, a final order.
+
+    A ValidationError keyed by field like any other, so forms show it; every message has
+    code "conflict" (and so has the error), which the update API answers with 409.
+    """
+
+    code = "conflict"
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(
+            {
+                field: [ValidationError(message, code="conflict") for message in messages]
+                for field, messages in errors.items()
+            }
+        )
+
+
+def announce_on_commit(event_ids: list[int]) -> None:
+    """Announce the events (orders/signals.py): NOTIFY now, the signal after commit.
+
+    A failing listener never undoes the commit.
+    """
+    order_events_notify()
+
+    def announce() -> None:
+        for receiver, result in order_events_committed.send_robust(
+            sender=OrderEvent, event_ids=event_ids
+        ):
+            if isinstance(result, Exception):
+                logger.error(
+                    "order event listener %r failed for events %s: %r; the sweeper will retry",
+                    receiver,
+                    event_ids,
+                    result,
+                )
+
+    transaction.on_commit(announce)

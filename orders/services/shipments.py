@@ -1,0 +1,129 @@
+"""Shipping units of an order: a parcel with carrier and tracking; an order may ship in parts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.db.models import F
+
+from ..inputs import InputError, time_in_range
+from ..models import Order, OrderEventType, OrderLine, Shipment, ShipmentLine
+from ..transactions import bounded_atomic, transaction_now
+from .changes import (
+    LineQuantity,
+    lines_resolve,
+    lines_shape_check,
+    order_change_finish,
+    order_lock,
+    text_clean,
+)
+from .events import OrderStateError
+from .sources import UpdateSource
+
+# A shipment may be recorded after the fact, not ahead of it (clocks differ a little).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def _shipment_input(*, carrier, tracking_number, shipped_at, carrier_required: bool):
+    errors: dict[str, list[str]] = {}
+    values = {}
+    for field, value in (("carrier", carrier), ("tracking_number", tracking_number)):
+        try:
+            values[field] = text_clean(value, field=field, max_length=100)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if carrier_required and "carrier" not in errors and not values["carrier"]:
+        errors["carrier"] = ["Name the carrier."]
+    if shipped_at is not None:
+        if not isinstance(shipped_at, datetime) or shipped_at.tzinfo is None:
+            errors["shipped_at"] = ["Give a date-time with a UTC offset."]
+        else:
+            try:
+                shipped_at = time_in_range(shipped_at)
+            except InputError as exc:
+                errors["shipped_at"] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+    return values["carrier"], values["tracking_number"], shipped_at
+
+
+@bounded_atomic()
+def order_shipment_create(
+    *,
+    order: Order,
+    actor: str,
+    actor_user=None,
+    carrier: str,
+    tracking_number: str = "",
+    lines: Sequence[LineQuantity] | None = None,
+    shipped_at: datetime | None = None,
+    expected_version: int | None = None,
+    source: UpdateSource | None = None,
+    _carrier_required: bool = True,
+) -> Shipment:
+    """Ship `lines` (None: every open unit) as one Shipment, with `order.shipment_created`.
+
+    `_carrier_required=False` is the portal's status edit, which has always allowed a
+    shipment without a carrier.
+    """
+    carrier, tracking_number, shipped_at = _shipment_input(
+        carrier=carrier,
+        tracking_number=tracking_number,
+        shipped_at=shipped_at,
+        carrier_required=_carrier_required,
+    )
+    lines_shape_check(lines)
+    locked, order_lines = order_lock(order=order, expected_version=expected_version)
+    pairs = lines_resolve(order=locked, lines=order_lines, wanted=lines, verb="ship")
+    now = transaction_now()
+    if shipped_at is None:
+        shipped_at = now
+    elif shipped_at > now + FUTURE_TOLERANCE:
+        raise ValidationError({"shipped_at": ["A shipment cannot be in the future."]})
+    try:
+        for line, units in pairs:
+            OrderLine.objects.filter(pk=line.pk).update(
+                quantity_shipped=F("quantity_shipped") + units
+            )
+            line.quantity_shipped += units
+    except IntegrityError:  # the constraint, should a writer ever skip the order lock
+        raise OrderStateError({"lines": ["More units than are open; reload and try again."]})
+    shipment = Shipment.objects.create(
+        order=locked,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        shipped_at=shipped_at,
+        actor=actor,
+        actor_user=actor_user,
+        created_at=now,
+    )
+    ShipmentLine.objects.bulk_create(
+        ShipmentLine(shipment=shipment, line=line, quantity=units) for line, units in pairs
+    )
+    locked.shipment_carrier, locked.shipment_tracking_number, locked.shipped_at = (
+        carrier,
+        tracking_number,
+        shipped_at,
+    )
+    order_change_finish(
+        order=locked,
+        lines=order_lines,
+        now=now,
+        fields=["shipment_carrier", "shipment_tracking_number", "shipped_at"],
+        event_type=OrderEventType.SHIPMENT_CREATED,
+        actor=actor,
+        actor_user=actor_user,
+        source=source,
+        note="",
+        data={
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "shipment": shipment.pk,
+            "lines": [{"line": line.line_no, "quantity": units} for line, units in pairs],
+        },
+    )
+    shipment.order = locked
+    return shipment

@@ -1,0 +1,70 @@
+"""The portal's status edit: the seed's path, kept exactly as easy on top of the line services.
+
+"processing" records the supplier's word (Order.processing_set); "cancelled" cancels every
+open unit and "shipped" ships every open unit, through the services any other caller uses.
+The status itself is always derived (orders.models.order_status_derive).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from ..models import Order, OrderEventType, OrderStatus, order_transition_allowed
+from ..transactions import bounded_atomic, transaction_now
+from .cancellations import order_lines_cancel
+from .changes import order_change_finish, order_lock, text_clean
+from .shipments import order_shipment_create
+
+
+@bounded_atomic()
+def order_set_status(
+    *,
+    order: Order,
+    status: str,
+    actor: str,
+    user=None,
+    note: str = "",
+    reason: str = "",
+    carrier: str = "",
+    tracking_number: str = "",
+    expected_version: int | None = None,
+) -> Order:
+    """Move the order to `status` if the map allows it; record the event; return the order."""
+    locked, lines = order_lock(order=order, expected_version=expected_version)
+    if status not in OrderStatus.values:
+        raise ValidationError({"status": [f"Unknown status '{status}'."]})
+    if status == locked.status:
+        raise ValidationError({"status": [f"Order {locked.number} is already {status}."]})
+    if not order_transition_allowed(current=locked.status, new=status):
+        raise ValidationError(
+            {"status": [f"Order {locked.number} cannot go from {locked.status} to {status}."]}
+        )
+    if status == OrderStatus.CANCELLED:
+        cancellation = order_lines_cancel(
+            order=locked, actor=actor, actor_user=user, reason=reason, note=note
+        )
+        return cancellation.order
+    if status == OrderStatus.SHIPPED:
+        shipment = order_shipment_create(
+            order=locked,
+            actor=actor,
+            actor_user=user,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            _carrier_required=False,
+        )
+        return shipment.order
+    note = text_clean(note, field="note")
+    locked.processing_set = True
+    order_change_finish(
+        order=locked,
+        lines=lines,
+        now=transaction_now(),
+        fields=["processing_set"],
+        event_type=OrderEventType.UPDATED,
+        actor=actor,
+        actor_user=user,
+        note=note,
+        data={},
+    )
+    return locked

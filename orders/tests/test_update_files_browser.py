@@ -1,0 +1,62 @@
+"""An update file in a real browser (Chromium via Playwright) against a live server: upload,
+preview, apply, download the result."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from orders.models import Order, UpdateFile
+
+from .test_portal_browser import _login, _watch_csp, portal, run_in_browser, smtp_inbox  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_upload_preview_apply_and_download_the_result(portal, tmp_path):  # noqa: F811
+    base = portal["url"]
+    first, second, _ = portal["orders"]
+    path = tmp_path / "tuesday.csv"
+    path.write_text(
+        "order_number;action;line;quantity;reason;note;carrier;tracking_number\n"
+        f"{first.number};ship;1;2;;;UPS;1Z42\n"
+        f"{first.number};ship;2;;;;UPS;1Z42\n"
+        f"{second.number};cancel;1;1;out_of_stock;One short;;\n"
+        f"{second.number};cancel;7;1;out_of_stock;No such line;;\n",
+        encoding="utf-8-sig",
+    )
+    downloaded = tmp_path / "result.csv"
+    csp_violations: list[str] = []
+
+    def steps(browser):
+        page = browser.new_page(accept_downloads=True)
+        _watch_csp(page, csp_violations)
+        _login(page, base)
+        page.get_by_role("link", name="Update files").click()
+        page.wait_for_url(base + "/orders/updates/")
+        page.get_by_label("CSV file").set_input_files(str(path))
+        page.get_by_role("button", name="Upload and preview").click()
+        page.wait_for_selector("#preview-summary")
+        summary = page.locator("#preview-summary").inner_text()
+        assert "nothing has changed yet" in summary and "3 would apply" in summary
+        assert f"Order {second.number} has no line 7." in page.locator("table").inner_text()
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_selector("#result-summary")
+        with page.expect_download() as info:
+            page.get_by_role("link", name="Download the result CSV").click()
+        info.value.save_as(downloaded)
+
+    run_in_browser(steps)
+    assert csp_violations == []
+    rows = list(csv.DictReader(io.StringIO(downloaded.read_text(encoding="utf-8"))))
+    assert [(r["row"], r["result"]) for r in rows] == [
+        ("2", "applied"),
+        ("3", "applied"),
+        ("4", "applied"),
+        ("5", "error"),
+    ]
+    assert Order.objects.get(pk=first.pk).status == "shipped"
+    assert [li.quantity_cancelled for li in Order.objects.get(pk=second.pk).lines.all()] == [1, 0]
+    assert UpdateFile.objects.get().applied_count == 3

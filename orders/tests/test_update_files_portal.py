@@ -1,0 +1,136 @@
+"""The portal's update-file pages (issue 13 point 3): upload, preview that changes nothing,
+apply on confirmation, result download, template, past uploads; tenancy."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from orders.models import UpdateFile
+from orders.updates import COLUMNS
+from testsupport.factories import make_supplier_user, place_order
+
+from .test_update_files import THREE_LINES, world
+
+
+@pytest.fixture
+def setup(acme, bolt, retailer, client):
+    ann = make_supplier_user(supplier=acme, username="ann")
+    make_supplier_user(supplier=bolt, username="bob")
+    a, b = (place_order(retailer=retailer, lines=THREE_LINES)[0] for _ in range(2))
+    client.force_login(ann)
+    content = (
+        "order_number,action,line,quantity,reason,note,carrier,tracking_number\n"
+        f"{a.number},cancel,1,1,out_of_stock,Short,,\n"
+        f"{b.number},ship,,,,,UPS,1Z1\n"
+        f"{a.number},ship,9,1,,,UPS,1Z2\n"
+    ).encode()
+    return {"client": client, "a": a, "b": b, "content": content}
+
+
+def upload(client, content: bytes, name="friday.csv"):
+    return client.post(
+        reverse("orders:updates"), {"file": SimpleUploadedFile(name, content, "text/csv")}
+    )
+
+
+def test_upload_previews_without_changing_anything_then_applies_on_confirmation(setup):
+    client, a, b = setup["client"], setup["a"], setup["b"]
+    before = world(a, b)
+
+    response = upload(client, setup["content"])
+    update_file = UpdateFile.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("orders:update-file", args=[update_file.pk])
+    page = client.get(response["Location"]).content.decode()
+
+    assert "Preview: nothing has changed yet." in page
+    assert "Would cancel line 1 x1" in page and "Would ship every open unit by UPS" in page
+    assert f"Order {a.number} has no line 9." in page
+    assert world(a, b) == before
+
+    response = client.post(reverse("orders:update-file", args=[update_file.pk]))
+    assert response.status_code == 302
+    assert world(a, b) != before
+    b.refresh_from_db()
+    assert b.status == "shipped"
+    page = client.get(response["Location"]).content.decode()
+    assert "2 applied, 0 unchanged, 1 errors" in page
+
+    result = client.get(reverse("orders:update-result", args=[update_file.pk]))
+    assert result["Content-Disposition"] == 'attachment; filename="friday.results.csv"'
+    rows = list(csv.DictReader(io.StringIO(result.content.decode())))
+    assert [(r["row"], r["result"]) for r in rows] == [
+        ("2", "applied"),
+        ("3", "applied"),
+        ("4", "error"),
+    ]
+
+    listing = client.get(reverse("orders:updates")).content.decode()
+    assert "friday.csv" in listing and ">2</td>" in listing
+
+    # the order's timeline names the file and row
+    detail = client.get(reverse("orders:detail", args=[a.number])).content.decode()
+    assert "file:friday.csv row 2" in detail
+
+
+def test_the_same_file_uploaded_again_changes_nothing(setup):
+    client = setup["client"]
+    upload(client, setup["content"])
+    update_file = UpdateFile.objects.get()
+    client.post(reverse("orders:update-file", args=[update_file.pk]))
+    before = world(setup["a"], setup["b"])
+
+    response = upload(client, setup["content"], name="again.csv")
+    page = client.get(response["Location"]).content.decode()
+    again = client.post(reverse("orders:update-file", args=[update_file.pk]), follow=True)
+
+    assert "already applied" in page
+    assert "already applied" in again.content.decode()
+    assert world(setup["a"], setup["b"]) == before
+    assert UpdateFile.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(b"order_number,line\nPO-1,1\n", "action"), (b"\xff\xfe\x00", "UTF-8")],
+)
+def test_an_unreadable_file_is_a_400_naming_the_file_and_stores_nothing(setup, content, message):
+    before = world(setup["a"], setup["b"])
+    response = upload(setup["client"], content)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "file:" in body and message in body and "Nothing was changed." in body
+    assert UpdateFile.objects.count() == 0
+    assert world(setup["a"], setup["b"]) == before
+
+
+def test_no_file_is_a_400(setup):
+    response = setup["client"].post(reverse("orders:updates"), {})
+    assert response.status_code == 400
+    assert "choose a CSV file" in response.content.decode()
+
+
+def test_the_template_holds_the_columns(setup):
+    response = setup["client"].get(reverse("orders:update-template"))
+    assert response.status_code == 200
+    assert response.content.decode().strip() == ",".join(COLUMNS)
+
+
+def test_another_supplier_never_sees_an_upload(setup, client, bolt):
+    upload(setup["client"], setup["content"])
+    update_file = UpdateFile.objects.get()
+    setup["client"].post(reverse("orders:update-file", args=[update_file.pk]))
+    before = world(setup["a"], setup["b"])
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username="bob"))
+    for name in ("orders:update-file", "orders:update-result"):
+        assert client.get(reverse(name, args=[update_file.pk])).status_code == 404
+    assert client.post(reverse("orders:update-file", args=[update_file.pk])).status_code == 404
+    assert "friday.csv" not in client.get(reverse("orders:updates")).content.decode()
+    assert world(setup["a"], setup["b"]) == before

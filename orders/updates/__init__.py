@@ -1,0 +1,39 @@
+"""Update files (issue 13): suppliers' acknowledgements, cancellations and shipments as CSV.
+
+parse.py reads the format (contract.md "Update files"), apply.py applies row groups through
+the order services, results.py writes the result CSV, files.py keeps the UpdateFile records
+that make a file apply once per supplier.
+"""
+
+from .apply import APPLIED, ERROR, UNCHANGED, update_rows_apply
+from .files import (
+    UpdateFileAlreadyApplied,
+    already_applied_message,
+    update_file_apply,
+    update_file_preview,
+    update_file_receive,
+    update_file_receive_and_apply,
+    update_file_repeat_result,
+)
+from .parse import COLUMNS, UpdateFileError, UpdateRow, update_rows_read
+from .results import update_result_csv, update_result_lines
+
+__all__ = [
+    "APPLIED",
+    "COLUMNS",
+    "ERROR",
+    "UNCHANGED",
+    "UpdateFileAlreadyApplied",
+    "UpdateFileError",
+    "UpdateRow",
+    "already_applied_message",
+    "update_file_apply",
+    "update_file_preview",
+    "update_file_receive",
+    "update_file_receive_and_apply",
+    "update_file_repeat_result",
+    "update_result_csv",
+    "update_result_lines",
+    "update_rows_apply",
+    "update_rows_read",
+]

@@ -1,0 +1,256 @@
+"""Applying an update file's rows through the same services as the portal and the API.
+
+Rows with the same order, action, carrier and tracking number are one shipment; the same
+order, action, reason and note one cancellation; an order's acknowledge rows one
+acknowledgement. Each group applies on its own, in its own bounded transaction: a bad row (or
+a group the order's state refuses) is answered `error` and never blocks the others. A row
+that is wrong in itself makes its whole group an error, so a shipment never goes out with
+some of the lines the file put in it.
+
+`dry_run` runs exactly the same code and rolls each group back: the portal's preview says
+what each row would do, and changes nothing (no row, no event, no email: a rolled-back
+transaction runs no on-commit callback). Each group is checked against the order as it is
+now, so rows of two groups that together take more than is open preview as fine and the
+later one fails when applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import islice
+
+from django.core.exceptions import ValidationError
+
+from ..models import Order, OrderLine
+from ..numbers import order_number_plausible
+from ..services import (
+    LineQuantity,
+    order_acknowledge,
+    order_lines_cancel,
+    order_shipment_create,
+)
+from ..services.sources import UpdateSource, source_file
+from ..transactions import bounded_atomic
+from .parse import UpdateRow
+
+APPLIED, UNCHANGED, ERROR = "applied", "unchanged", "error"
+# Orders fetched per query; also how often progress is reported.
+BATCH_GROUPS = 200
+ACTOR_MAX = 150
+
+
+@dataclass(slots=True)
+class _Group:
+    rows: list[UpdateRow] = field(default_factory=list)
+    bad_rows: list[int] = field(default_factory=list)
+
+
+class _Rollback(Exception):
+    """Raised inside a dry run's transaction, after the outcome is known, to undo it."""
+
+    def __init__(self, outcome: tuple[str, str]):
+        self.outcome = outcome
+
+
+def _actor(file_name: str, rows: list[int]) -> str:
+    where = f" row {rows[0]}" if len(rows) == 1 else " rows " + ", ".join(map(str, rows))
+    if len(where) > 60:
+        where = f" rows {rows[0]}-{rows[-1]}"
+    room = ACTOR_MAX - len("file:") - len(where)
+    name = file_name if len(file_name) <= room else file_name[: room - 1] + "…"
+    return f"file:{name}{where}"
+
+
+def _messages(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        parts = []
+        for name, errors in exc.message_dict.items():
+            prefix = "" if name in ("__all__", "lines") or name.startswith("lines.") else name
+            parts += [f"{prefix}: {m}" if prefix else m for m in errors]
+        return " ".join(parts)
+    return " ".join(exc.messages)
+
+
+def _lines(order: Order, rows: list[UpdateRow], verb: str) -> list[LineQuantity] | None:
+    """The LineQuantity list the group names (None: every open unit)."""
+    if any(row.line is None for row in rows):
+        if len(rows) > 1:
+            raise ValidationError(
+                {
+                    "line": [
+                        "A blank line means every open unit; give every row of this "
+                        f"{verb} a line, or use one row."
+                    ]
+                }
+            )
+        return None
+    open_units = None
+    lines = []
+    for row in rows:
+        quantity = row.quantity
+        if quantity is None:
+            if open_units is None:
+                # Lock the order first, as every writer does, so what is open stays open.
+                Order.objects.select_for_update().filter(pk=order.pk).exists()
+                open_units = {
+                    line_no: quantity - cancelled - shipped
+                    for line_no, quantity, cancelled, shipped in OrderLine.objects.filter(
+                        order=order
+                    ).values_list("line_no", "quantity", "quantity_cancelled", "quantity_shipped")
+                }
+            if row.line not in open_units:
+                raise ValidationError({"line": [f"Order {order.number} has no line {row.line}."]})
+            quantity = open_units[row.line]
+            if quantity < 1:
+                raise ValidationError(
+                    {"line": [f"Line {row.line} of {order.number} has nothing open to {verb}."]}
+                )
+        lines.append(LineQuantity(line=row.line, quantity=quantity))
+    return lines
+
+
+def _describe(lines: list[LineQuantity] | None) -> str:
+    if lines is None:
+        return "every open unit"
+    return ", ".join(f"line {item.line} x{item.quantity}" for item in lines)
+
+
+def _apply_group(
+    *,
+    order: Order,
+    rows: list[UpdateRow],
+    actor: str,
+    actor_user,
+    source: UpdateSource,
+    dry: bool,
+):
+    action = rows[0].action
+    if action == "acknowledge":
+        _, changed = order_acknowledge(
+            order=order, actor=actor, actor_user=actor_user, channel=source
+        )
+        if not changed:
+            return UNCHANGED, f"Order {order.number} was already acknowledged."
+        return APPLIED, "Would acknowledge the order." if dry else "Acknowledged."
+    if action == "cancel":
+        lines = _lines(order, rows, "cancel")
+        cancellation = order_lines_cancel(
+            order=order,
+            actor=actor,
+            actor_user=actor_user,
+            reason=rows[0].reason,
+            note=rows[0].note,
+            lines=lines,
+            source=source,
+        )
+        status = cancellation.order.status
+        verb = "Would cancel" if dry else "Cancelled"
+        return APPLIED, f"{verb} {_describe(lines)}; the order {_is(dry)} {status}."
+    lines = _lines(order, rows, "ship")
+    shipment = order_shipment_create(
+        order=order,
+        actor=actor,
+        actor_user=actor_user,
+        carrier=rows[0].carrier,
+        tracking_number=rows[0].tracking_number,
+        lines=lines,
+        source=source,
+    )
+    status = shipment.order.status
+    verb = "Would ship" if dry else "Shipped"
+    return (
+        APPLIED,
+        f"{verb} {_describe(lines)} by {shipment.carrier}; the order {_is(dry)} {status}.",
+    )
+
+
+def _is(dry: bool) -> str:
+    return "would be" if dry else "is now"
+
+
+def _run_group(*, order: Order, rows: list[UpdateRow], file_name: str, actor_user, dry: bool):
+    numbers = [row.row for row in rows]
+    # The event's channel names the file and the group's first row; its actor every row.
+    source = source_file(name=file_name, row=numbers[0])
+    try:
+        with bounded_atomic():
+            outcome = _apply_group(
+                order=order,
+                rows=rows,
+                actor=_actor(file_name, numbers),
+                actor_user=actor_user,
+                source=source,
+                dry=dry,
+            )
+            if dry:
+                raise _Rollback(outcome)
+    except _Rollback as rollback:
+        return rollback.outcome
+    except ValidationError as exc:  # OrderStateError included: the order's state refuses
+        return ERROR, _messages(exc)
+    return outcome
+
+
+def update_rows_apply(
+    *,
+    supplier,
+    rows: Iterable[UpdateRow],
+    file_name: str,
+    actor_user=None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[int, tuple[str, str]]:
+    """{row number: (result, message)} for every row, each group applied (or tried) on its own.
+
+    Only group membership is held for the whole file (row numbers, lines, quantities and the
+    short texts of each row); orders are fetched and changed a batch of groups at a time.
+    """
+    outcomes: dict[int, tuple[str, str]] = {}
+    groups: dict[tuple, _Group] = {}
+    total = 0
+    for row in rows:
+        total += 1
+        if row.error:
+            outcomes[row.row] = (ERROR, row.error)
+            if not row.order_number or row.action not in ("acknowledge", "cancel", "ship"):
+                continue
+        group = groups.setdefault(row.group_key, _Group())
+        if row.error:
+            group.bad_rows.append(row.row)
+        else:
+            group.rows.append(row)
+    done = len(outcomes)
+    items = iter(groups.items())
+    while batch := list(islice(items, BATCH_GROUPS)):
+        numbers = {key[0] for key, _ in batch if order_number_plausible(key[0])}
+        orders = {
+            order.number: order
+            for order in Order.objects.filter(supplier=supplier, number__in=numbers)
+        }
+        for key, group in batch:
+            if not group.rows:
+                continue
+            if group.bad_rows:
+                outcome = (
+                    ERROR,
+                    "Not applied: row "
+                    + ", ".join(map(str, group.bad_rows))
+                    + " of the same change has an error.",
+                )
+            elif (order := orders.get(key[0])) is None:
+                outcome = (ERROR, f"order_number: you have no order {key[0]}.")
+            else:
+                outcome = _run_group(
+                    order=order,
+                    rows=group.rows,
+                    file_name=file_name,
+                    actor_user=actor_user,
+                    dry=dry_run,
+                )
+            for row in group.rows:
+                outcomes[row.row] = outcome
+            done += len(group.rows)
+        if progress is not None:
+            progress(done, total)
+    return outcomes

@@ -1,0 +1,201 @@
+"""Reading an update file: the header decides which column is which, every row is checked.
+
+The public format is contract.md's "Update files": read by header (any order, unknown
+columns ignored), UTF-8 with or without a BOM, comma or semicolon (whichever the header line
+holds more of). Only `order_number` and `action` must be columns. Rows are numbered as a
+spreadsheet shows them: the header is row 1, so the first order is row 2.
+
+Reading streams: rows come one at a time from the bytes, so a caller that keeps only what it
+needs per row holds no copy of the file's text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..inputs import text_problem
+
+COLUMNS = (
+    "order_number",
+    "action",
+    "line",
+    "quantity",
+    "reason",
+    "note",
+    "carrier",
+    "tracking_number",
+)
+REQUIRED_COLUMNS = ("order_number", "action")
+ACTIONS = ("acknowledge", "cancel", "ship")
+# A file is read whole into the database row (UpdateFile.content); past this it is refused.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+_TEXT_LIMITS = {"order_number": 40, "reason": 32, "carrier": 100, "tracking_number": 100}
+
+
+class UpdateFileError(ValueError):
+    """The file as a whole cannot be read (not UTF-8, no header, a required column missing)."""
+
+
+@dataclass(slots=True)
+class UpdateRow:
+    """One data row, its values checked; `error` says what is wrong with it ("" if nothing)."""
+
+    row: int
+    order_number: str
+    action: str
+    line: int | None
+    quantity: int | None
+    reason: str
+    note: str
+    carrier: str
+    tracking_number: str
+    error: str = ""
+
+    @property
+    def group_key(self) -> tuple:
+        """Rows with the same key are applied together, as one change to the order."""
+        if self.action == "cancel":
+            return (self.order_number, "cancel", self.reason, self.note)
+        if self.action == "ship":
+            return (self.order_number, "ship", self.carrier, self.tracking_number)
+        return (self.order_number, self.action)
+
+
+def update_file_check(content: bytes) -> None:
+    """Refuse, before anything is stored, a file that is too big, not UTF-8 or has no usable
+    header; decodes in chunks so the check holds no second copy of the file."""
+    if len(content) > MAX_FILE_BYTES:
+        raise UpdateFileError(
+            f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it."
+        )
+    if not content.strip():
+        raise UpdateFileError("The file is empty.")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    try:
+        for start in range(0, len(content), 65536):
+            chunk = content[start : start + 65536]
+            decoder.decode(chunk)
+            line += chunk.count(b"\n")
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise UpdateFileError(
+            f"The file is not UTF-8 text (near line {line}); save it as CSV UTF-8."
+        ) from None
+    _header(_reader(content))
+
+
+def _reader(content: bytes):
+    text = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+    first = text.readline()
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    return csv.reader(_chain(first, text), delimiter=delimiter)
+
+
+def _chain(first: str, rest) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _header(reader) -> tuple[list[str], dict[str, int]]:
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise UpdateFileError(f"The file has no header row ({exc}).") from None
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = name.strip().lower()
+        if key in COLUMNS:
+            if key in columns:
+                raise UpdateFileError(f"The column {key} appears twice in the header.")
+            columns[key] = index
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise UpdateFileError(
+            "The header must name the columns "
+            + ", ".join(missing)
+            + " (the columns are "
+            + ", ".join(COLUMNS)
+            + ")."
+        )
+    return header, columns
+
+
+def update_file_cells(content: bytes) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells as written) of the header (row 1) and every non-blank row."""
+    reader = _reader(content)
+    number = 0
+    try:
+        for cells in reader:
+            number += 1
+            if any(cell.strip() for cell in cells):
+                yield number, cells
+    except csv.Error as exc:
+        raise UpdateFileError(f"Row {number + 1} cannot be read as CSV: {exc}.") from None
+
+
+def update_rows_read(content: bytes) -> Iterator[UpdateRow]:
+    """Every non-blank data row, checked; a bad row is returned with its error, not raised."""
+    cells_by_row = update_file_cells(content)
+    _, header_cells = next(cells_by_row, (1, []))
+    columns = _header(iter([header_cells]))[1]
+    for number, cells in cells_by_row:
+        yield _row(number, cells, columns)
+
+
+def _cell(cells: list[str], columns: dict[str, int], name: str) -> str:
+    index = columns.get(name)
+    if index is None or index >= len(cells):
+        return ""
+    return cells[index].strip()
+
+
+def _whole(value: str, field: str, errors: list[str], hint: str) -> int | None:
+    if not value:
+        return None
+    if value.isascii() and value.isdigit() and len(value) < 10 and int(value) >= 1:
+        return int(value)
+    errors.append(f"{field}: {hint}")
+    return None
+
+
+def _row(number: int, cells: list[str], columns: dict[str, int]) -> UpdateRow:
+    values = {name: _cell(cells, columns, name) for name in COLUMNS}
+    errors: list[str] = []
+    for name, value in values.items():
+        problem = text_problem(value)
+        if problem:
+            errors.append(f"{name}: {problem}")
+            values[name] = ""
+        elif name in _TEXT_LIMITS and len(value) > _TEXT_LIMITS[name]:
+            errors.append(f"{name}: use at most {_TEXT_LIMITS[name]} characters.")
+            values[name] = value[: _TEXT_LIMITS[name]]
+    action = values["action"].lower()
+    if not values["order_number"]:
+        errors.append("order_number: give the order number.")
+    if action not in ACTIONS:
+        errors.append("action: use " + ", ".join(ACTIONS[:-1]) + " or " + ACTIONS[-1] + ".")
+    line = _whole(
+        values["line"], "line", errors, "give a line number (1, 2, ...), or leave it blank."
+    )
+    quantity = _whole(
+        values["quantity"], "quantity", errors, "give a whole number of units, at least 1."
+    )
+    if action in ("cancel", "ship") and values["quantity"] and not values["line"]:
+        errors.append("quantity: name the line too (a blank line means every open unit).")
+    return UpdateRow(
+        row=number,
+        order_number=values["order_number"],
+        action=action,
+        line=line,
+        quantity=quantity,
+        reason=values["reason"].lower(),
+        note=values["note"],
+        carrier=values["carrier"],
+        tracking_number=values["tracking_number"],
+        error=" ".join(errors),
+    )

@@ -1,0 +1,157 @@
+"""The portal's update-file pages: upload, preview, apply, result download, template, history.
+
+Uploading stores the file (UpdateFile, pending) and shows its preview, which changes nothing;
+the confirmation applies it. The same bytes uploaded again find the same record, so an
+applied file is shown as applied, with its result, and cannot change anything twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from suppliers.views import supplier_required
+
+from ..models import UpdateFileSource, UpdateFileStatus
+from ..selectors.updates import update_file_for_supplier, update_files_for_supplier
+from .apply import ERROR
+from .files import (
+    UpdateFileAlreadyApplied,
+    already_applied_message,
+    update_file_apply,
+    update_file_preview,
+    update_file_receive,
+)
+from .parse import COLUMNS, UpdateFileError, update_rows_read
+
+# Rows shown on the page besides every error (the result CSV always has every row).
+PREVIEW_ROWS_SHOWN = 200
+
+
+@supplier_required
+@require_http_methods(["GET", "POST"])
+def update_files(request):
+    error = ""
+    status = 200
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error, status = "file: choose a CSV file to upload.", 400
+        else:
+            try:
+                update_file = update_file_receive(
+                    supplier=request.supplier,
+                    name=upload.name,
+                    content=upload.read(),
+                    source=UpdateFileSource.PORTAL,
+                    uploaded_by=request.user,
+                )
+            except UpdateFileError as exc:
+                error, status = f"file: {exc} Nothing was changed.", 400
+            else:
+                if update_file.status != UpdateFileStatus.PENDING:
+                    messages.info(request, already_applied_message(update_file))
+                return redirect("orders:update-file", pk=update_file.pk)
+    return render(
+        request,
+        "orders/updates.html",
+        {
+            "nav": "updates",
+            "files": update_files_for_supplier(supplier=request.supplier),
+            "columns": COLUMNS,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+def _rows_shown(update_file, outcomes: dict[int, tuple[str, str]]) -> list[dict]:
+    shown = []
+    others = 0
+    for row in update_rows_read(bytes(update_file.content)):
+        result, message = outcomes.get(row.row, (ERROR, "Not read."))
+        if result != ERROR:
+            others += 1
+            if others > PREVIEW_ROWS_SHOWN:
+                continue
+        shown.append({"row": row, "result": result, "message": message})
+    return shown
+
+
+def _outcomes_from_result(update_file) -> dict[int, tuple[str, str]]:
+    reader = csv.DictReader(io.StringIO(update_file.result))
+    return {
+        int(record["row"]): (record["result"], record["message"])
+        for record in reader
+        if record.get("row", "").isdigit()
+    }
+
+
+@supplier_required
+@require_http_methods(["GET", "POST"])
+def update_file_detail(request, pk: int):
+    update_file = update_file_for_supplier(supplier=request.supplier, pk=pk)
+    if update_file is None:
+        raise Http404("No such update file.")
+    if request.method == "POST":
+        try:
+            update_file = update_file_apply(update_file=update_file, actor_user=request.user)
+        except UpdateFileAlreadyApplied as exc:
+            messages.info(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"{update_file.name}: {update_file.applied_count} applied, "
+                f"{update_file.unchanged_count} unchanged, {update_file.error_count} errors.",
+            )
+        return redirect("orders:update-file", pk=update_file.pk)
+    pending = update_file.status == UpdateFileStatus.PENDING
+    outcomes = (
+        update_file_preview(update_file=update_file)
+        if pending
+        else _outcomes_from_result(update_file)
+    )
+    counts = {"applied": 0, "unchanged": 0, "error": 0}
+    for result, _ in outcomes.values():
+        counts[result] = counts.get(result, 0) + 1
+    return render(
+        request,
+        "orders/update_file.html",
+        {
+            "nav": "updates",
+            "file": update_file,
+            "pending": pending,
+            "rows": _rows_shown(update_file, outcomes),
+            "counts": counts,
+            "total": len(outcomes),
+            "shown_limit": PREVIEW_ROWS_SHOWN,
+        },
+    )
+
+
+@supplier_required
+@require_GET
+@never_cache
+def update_file_result(request, pk: int):
+    update_file = update_file_for_supplier(supplier=request.supplier, pk=pk)
+    if update_file is None or update_file.status != UpdateFileStatus.APPLIED:
+        raise Http404("No result for this file.")
+    stem = update_file.name.rsplit(".", 1)[0] or "updates"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:100]
+    response = HttpResponse(update_file.result, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{safe}.results.csv"'
+    return response
+
+
+@supplier_required
+@require_GET
+def update_file_template(request):
+    response = HttpResponse(",".join(COLUMNS) + "\r\n", content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="order-updates-template.csv"'
+    return response
