@@ -12,4 +12,5 @@ urlpatterns = [
     path("export.csv", views.order_export, name="export"),
     path("<order_number:number>/", views.order_detail, name="detail"),
     path("<order_number:number>/edit/", views.order_edit, name="edit"),
+    path("<order_number:number>/acknowledge/", views.order_acknowledge_view, name="acknowledge"),
 ]
