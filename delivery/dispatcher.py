@@ -138,7 +138,9 @@ def _dispatch(*, event_ids: list[int], rows_may_exist: bool) -> list[int]:
                 event=event,
                 destinations=destinations,
                 now=now,
-                cancelled_by_supplier=(event.actor_user_id, supplier_id) in cancellers,
+                cancelled_by_supplier=(event.actor_user_id, supplier_id) in cancellers
+                # by the supplier's API token or update file (issue 13)
+                or (event.data.get("channel") or {}).get("via") in ("api", "file"),
             )
             if event.type == OrderEventType.CANCELLED:
                 rows.append(_retailer_cancellation_row(event=event, now=now))

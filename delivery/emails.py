@@ -17,6 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 
+from orders.documents import acknowledge_by
 from orders.models import CancellationReason, Order, OrderEventType
 
 from .channels.base import DeliveryFailed, delivery_order
@@ -151,3 +152,17 @@ def render_failure_notice(delivery: Delivery) -> EmailMultiAlternatives:
         "site_url": settings.SITE_URL.rstrip("/"),
     }
     return _message(delivery=delivery, template="delivery/email/failure_notice", context=context)
+
+
+@register_email_renderer(DeliveryPurpose.ACKNOWLEDGE_REMINDER)
+def render_acknowledge_reminder(delivery: Delivery) -> EmailMultiAlternatives:
+    from .services.reminders import reminder_orders
+
+    orders = reminder_orders(delivery)
+    context = {
+        "orders": [(order, acknowledge_by(order)) for order in orders],
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+    return _message(
+        delivery=delivery, template="delivery/email/acknowledge_reminder", context=context
+    )

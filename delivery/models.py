@@ -74,6 +74,7 @@ class DeliveryPurpose(models.TextChoices):
     RETAILER_CANCELLATION = "retailer_cancellation", "Cancellation to retailer"
     FAILURE_NOTICE = "failure_notice", "Failure notice to supplier"
     MONTHLY_SUMMARY = "monthly_summary", "Monthly summary to retailer"
+    ACKNOWLEDGE_REMINDER = "acknowledge_reminder", "Acknowledgement reminder to supplier"
 
 
 # Messages to a retailer: a supplier may not send one again once it was delivered.

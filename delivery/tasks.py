@@ -33,3 +33,8 @@ def sftp_run_due() -> list[int]:
 @shared_task(name="delivery.sftp_run", acks_late=True, ignore_result=True)
 def sftp_run(destination_id: int) -> int:
     return len(services.sftp_run(destination_id=destination_id))
+
+
+@shared_task(name="delivery.acknowledge_reminders", acks_late=True, ignore_result=True)
+def acknowledge_reminders() -> list[int]:
+    return services.acknowledge_reminders_send()

@@ -17,4 +17,5 @@ urlpatterns = [
     path("updates/<int:pk>/result.csv", update_views.update_file_result, name="update-result"),
     path("<order_number:number>/", views.order_detail, name="detail"),
     path("<order_number:number>/edit/", views.order_edit, name="edit"),
+    path("<order_number:number>/acknowledge/", views.order_acknowledge_view, name="acknowledge"),
 ]

@@ -1,4 +1,5 @@
-"""Every write of the delivery app, by concern: destinations, sending, recovery.
+"""Every write of the delivery app, by concern: destinations, sending, recovery,
+reminders (the acknowledgement reminder).
 
 `from delivery.services import X` is the way in; the modules are how it is kept readable.
 """
@@ -23,6 +24,7 @@ from .recovery import (
     sftp_run,
     sftp_runs_due,
 )
+from .reminders import acknowledge_reminders_send
 from .sending import (
     deliveries_process_batch,
     delivery_send,
@@ -31,6 +33,7 @@ from .sending import (
 )
 
 __all__ = [
+    "acknowledge_reminders_send",
     "RedeliverResult",
     "SweepResult",
     "WebhookTestResult",

@@ -19,7 +19,15 @@ from orders.selectors import OrderPosition
 
 from .pagination import CursorError, cursor_decode
 
-ALLOWED = ("created_after", "created_before", "updated_after", "status", "limit", "cursor")
+ALLOWED = (
+    "created_after",
+    "created_before",
+    "updated_after",
+    "status",
+    "acknowledged",
+    "limit",
+    "cursor",
+)
 
 
 @dataclass
@@ -28,6 +36,7 @@ class OrderListParams:
     created_before: datetime | None
     updated_after: datetime | None
     status: str | None
+    acknowledged: bool | None
     limit: int
     after: OrderPosition | None
     settled_before: datetime | None
@@ -73,6 +82,12 @@ def order_list_params(query) -> OrderListParams:
         choices = ", ".join(OrderStatus.values)
         errors["status"] = [f"Unknown status '{status}'; use one of: {choices}."]
 
+    acknowledged = None
+    if "acknowledged" in values:
+        acknowledged = {"true": True, "false": False}.get(values["acknowledged"])
+        if acknowledged is None:
+            errors["acknowledged"] = ["Give true or false."]
+
     limit = settings.SUPPLIER_API_DEFAULT_LIMIT
     maximum = settings.SUPPLIER_API_MAX_LIMIT
     if "limit" in values:
@@ -98,6 +113,7 @@ def order_list_params(query) -> OrderListParams:
         created_before=before,
         updated_after=dates["updated_after"],
         status=status,
+        acknowledged=acknowledged,
         limit=limit,
         after=position,
         settled_before=settled_before,

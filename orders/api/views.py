@@ -155,6 +155,12 @@ class SupplierOrdersView(_JSONAPIView):
             ),
             OpenApiParameter("status", str, enum=list(OrderStatus.values)),
             OpenApiParameter(
+                "acknowledged",
+                bool,
+                description="false: only orders you have not acknowledged yet (nor shipped "
+                "or cancelled); true: only those you have.",
+            ),
+            OpenApiParameter(
                 "limit",
                 {"type": "integer", "minimum": 1, "maximum": 250, "default": 100},
                 description="Orders per page, 1 to 250; default 100.",
@@ -183,6 +189,7 @@ class SupplierOrdersView(_JSONAPIView):
             created_before=params.created_before,
             updated_after=params.updated_after,
             status=params.status,
+            acknowledged=params.acknowledged,
             after=params.after,
             settled_before=params.settled_before,
             limit=params.limit,

@@ -2,11 +2,19 @@
 
 - `supplier_api`: the supplier read API's pages and single orders (document text);
 - `history`: ORDER HISTORY and the portal's order pages;
-- `retailers`: the retailer behind an intake API key.
+- `retailers`: the retailer behind an intake API key;
+- `acknowledgement`: the acknowledgement deadline, which orders are overdue.
 
 `from orders.selectors import X` keeps working for each public name.
 """
 
+from .acknowledgement import (
+    acknowledge_cutoff,
+    order_is_overdue,
+    orders_overdue,
+    overdue_counts_by_supplier,
+    overdue_q,
+)
 from .history import (
     HISTORY_FIELDS,
     PORTAL_MAX_PAGE_SIZE,
@@ -35,6 +43,11 @@ from .supplier_api import (
 )
 
 __all__ = [
+    "acknowledge_cutoff",
+    "order_is_overdue",
+    "orders_overdue",
+    "overdue_counts_by_supplier",
+    "overdue_q",
     "HISTORY_FIELDS",
     "PORTAL_MAX_PAGE_SIZE",
     "PORTAL_PAGE_SIZE",
