@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from .models import Order, OrderEvent, OrderLine, Retailer
+from .models import (
+    Cancellation,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Retailer,
+    Shipment,
+)
 
 
 @admin.register(Retailer)
@@ -15,7 +22,8 @@ class RetailerAdmin(admin.ModelAdmin):
 
 
 class _ReadOnlyInline(admin.TabularInline):
-    """An order's lines and events are written by the order services only; the admin shows them."""
+    """An order's lines, records and events are written by the order services only
+    (orders/services/); the admin shows them."""
 
     extra = 0
     can_delete = False
@@ -26,8 +34,56 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class OrderLineInline(_ReadOnlyInline):
     model = OrderLine
-    readonly_fields = ["line_no", "sku", "name", "quantity", "unit_price", "line_total"]
+    readonly_fields = [
+        "line_no",
+        "sku",
+        "name",
+        "quantity",
+        "quantity_cancelled",
+        "quantity_shipped",
+        "quantity_open",
+        "unit_price",
+        "line_total",
+    ]
     exclude = ["product"]
+
+
+def _record_lines(record) -> str:
+    """ "line 1 x 2, line 3 x 1": the units of each line a cancellation or shipment took."""
+    return ", ".join(f"line {item.line.line_no} x {item.quantity}" for item in record.lines.all())
+
+
+class _RecordInline(_ReadOnlyInline):
+    """Cancellations and shipments: read-only, each with the units it took."""
+
+    show_change_link = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lines__line")
+
+    @admin.display(description="Lines")
+    def units(self, record):
+        return _record_lines(record)
+
+
+class CancellationInline(_RecordInline):
+    model = Cancellation
+    fields = readonly_fields = ["created_at", "reason", "note", "units", "actor"]
+
+
+class ShipmentInline(_RecordInline):
+    model = Shipment
+    fields = readonly_fields = [
+        "shipped_at",
+        "carrier",
+        "tracking_number",
+        "units",
+        "actor",
+        "created_at",
+    ]
 
 
 class OrderEventInline(_ReadOnlyInline):
@@ -68,7 +124,7 @@ class OrderAdmin(_ReadOnlyAdmin):
     date_hierarchy = "placed_at"
     list_select_related = ["supplier", "retailer"]
     show_full_result_count = False
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, CancellationInline, ShipmentInline, OrderEventInline]
 
 
 @admin.register(OrderEvent)

@@ -40,4 +40,3 @@ def retailer_create(
     retailer.full_clean()
     retailer.save()
     return retailer, key
-
