@@ -118,3 +118,39 @@ def order_list_params(query) -> OrderListParams:
         after=position,
         settled_before=settled_before,
     )
+
+
+# --- The retailer read API (issue 19) -------------------------------------------------------
+
+RETAILER_ALLOWED = ("updated_after", "limit", "cursor")
+
+
+@dataclass
+class RetailerOrderListParams:
+    updated_after: datetime
+    limit: int
+    after: OrderPosition | None
+    settled_before: datetime | None
+
+
+def retailer_order_list_params(query) -> RetailerOrderListParams:
+    """The retailer list's parameters, checked as the supplier list's are: `updated_after`
+    required, unknown or repeated parameters refused, each error naming its parameter."""
+    errors: dict[str, list[str]] = {}
+    for name in query.keys():
+        if name not in RETAILER_ALLOWED:
+            errors[name] = [
+                f"Unknown parameter; the parameters are: {', '.join(RETAILER_ALLOWED)}."
+            ]
+    if "updated_after" not in query:
+        errors["updated_after"] = [f"This parameter is required, e.g. {EXAMPLE}."]
+    if errors:
+        raise ValidationError(errors)
+    # The shared rules for the rest (repeats, times, limit, cursor).
+    params = order_list_params(query)
+    return RetailerOrderListParams(
+        updated_after=params.updated_after,
+        limit=params.limit,
+        after=params.after,
+        settled_before=params.settled_before,
+    )

@@ -99,6 +99,11 @@ class IntakeResponseSchema(serializers.Serializer):
     orders = OrderDocumentSchema(many=True)
 
 
+class RetailerOrderSchema(serializers.Serializer):
+    reference = serializers.CharField(help_text="Your reference, as you sent the order.")
+    orders = OrderDocumentSchema(many=True, help_text="Every supplier's part, by number.")
+
+
 class ErrorsSchema(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 

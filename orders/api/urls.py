@@ -1,10 +1,22 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from .updates import AcknowledgementView, CancellationView, ShipmentsView
-from .views import RetailerOrdersView, SupplierOrderDetailView, SupplierOrdersView
+from .views import (
+    RetailerOrderDetailView,
+    RetailerOrdersView,
+    SupplierOrderDetailView,
+    SupplierOrdersView,
+)
 
 urlpatterns = [
     path("v1/retailer/orders", RetailerOrdersView.as_view(), name="api-retailer-orders"),
+    # Any reference at all (a slash, even a newline, which <path:> does not match) reaches
+    # the view, so a bad one is the API's JSON 404, never the portal's HTML page.
+    re_path(
+        r"^v1/retailer/orders/(?P<reference>(?s:.+))$",
+        RetailerOrderDetailView.as_view(),
+        name="api-retailer-order",
+    ),
     path("v1/orders", SupplierOrdersView.as_view(), name="api-supplier-orders"),
     # The update API (issue 13), before the catch-all read path below.
     path(

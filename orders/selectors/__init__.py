@@ -3,6 +3,7 @@
 - `supplier_api`: the supplier read API's pages and single orders (document text);
 - `history`: ORDER HISTORY and the portal's order pages;
 - `retailers`: the retailer behind an intake API key;
+- `retailer_api`: the retailer read API's pages and single retailer orders;
 - `acknowledgement`: the acknowledgement deadline, which orders are overdue.
 
 `from orders.selectors import X` keeps working for each public name.
@@ -33,6 +34,7 @@ from .history import (
     order_portal_detail,
     order_portal_get,
 )
+from .retailer_api import RetailerOrderPage, order_get_for_retailer, order_list_for_retailer
 from .retailers import retailer_for_api_key
 from .supplier_api import (
     OrderPage,
@@ -43,6 +45,9 @@ from .supplier_api import (
 )
 
 __all__ = [
+    "RetailerOrderPage",
+    "order_get_for_retailer",
+    "order_list_for_retailer",
     "acknowledge_cutoff",
     "order_is_overdue",
     "orders_overdue",
