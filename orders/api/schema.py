@@ -79,6 +79,12 @@ class OrderDocumentSchema(serializers.Serializer):
     placed_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(
+        allow_null=True, help_text="When you acknowledged it (or first shipped or cancelled)."
+    )
+    acknowledge_by = serializers.DateTimeField(
+        help_text="Acknowledge by then (placed_at + ORDER_ACKNOWLEDGE_HOURS), or it is overdue."
+    )
     customer = CustomerSchema()
     shipping_address = AddressSchema()
     lines = LineSchema(many=True)

@@ -8,6 +8,10 @@ from .views import (
     SupplierOrdersView,
 )
 
+# Any number at all (a newline too, which <path:> would not match, leaving Django's HTML
+# 404): the view answers an implausible one with the API's JSON 404.
+_UPDATE = r"^v1/orders/(?P<number>(?s:.+))/{action}$"
+
 urlpatterns = [
     path("v1/retailer/orders", RetailerOrdersView.as_view(), name="api-retailer-orders"),
     # Any reference at all (a slash, even a newline, which <path:> does not match) reaches
@@ -19,18 +23,18 @@ urlpatterns = [
     ),
     path("v1/orders", SupplierOrdersView.as_view(), name="api-supplier-orders"),
     # The update API (issue 13), before the catch-all read path below.
-    path(
-        "v1/orders/<path:number>/acknowledgement",
+    re_path(
+        _UPDATE.format(action="acknowledgement"),
         AcknowledgementView.as_view(),
         name="api-supplier-order-acknowledgement",
     ),
-    path(
-        "v1/orders/<path:number>/cancellation",
+    re_path(
+        _UPDATE.format(action="cancellation"),
         CancellationView.as_view(),
         name="api-supplier-order-cancellation",
     ),
-    path(
-        "v1/orders/<path:number>/shipments",
+    re_path(
+        _UPDATE.format(action="shipments"),
         ShipmentsView.as_view(),
         name="api-supplier-order-shipments",
     ),
