@@ -14,6 +14,11 @@ urlpatterns = [
     path("updates/", update_views.update_files, name="updates"),
     path("updates/template.csv", update_views.update_file_template, name="update-template"),
     path("updates/<int:pk>/", update_views.update_file_detail, name="update-file"),
+    path(
+        "updates/<int:pk>/progress.json",
+        update_views.update_file_progress,
+        name="update-progress",
+    ),
     path("updates/<int:pk>/result.csv", update_views.update_file_result, name="update-result"),
     path("<order_number:number>/", views.order_detail, name="detail"),
     path("<order_number:number>/edit/", views.order_edit, name="edit"),

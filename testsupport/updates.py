@@ -8,16 +8,16 @@ from collections.abc import Iterator
 
 from .factories import make_products, place_order
 
-SKUS = {f"BULK-{n}": "4.00" for n in range(1, 9)}
 ROWS_PER_ORDER = 10
 HEADER = "order_number,action,line,quantity,reason,note,carrier,tracking_number"
 
 
 def workload_orders(*, supplier, retailer, count: int) -> list:
     """`count` orders of the supplier, each of eight lines of two units (made by intake)."""
-    if not supplier.products.filter(sku__in=SKUS).exists():
-        make_products(supplier=supplier, skus=SKUS)
-    lines = [{"sku": sku, "quantity": 2} for sku in SKUS]
+    skus = {f"{supplier.slug.upper()}-BULK-{n}": "4.00" for n in range(1, 9)}
+    if not supplier.products.filter(sku__in=skus).exists():
+        make_products(supplier=supplier, skus=skus)
+    lines = [{"sku": sku, "quantity": 2} for sku in skus]
     return [place_order(retailer=retailer, lines=lines)[0] for _ in range(count)]
 
 

@@ -45,6 +45,8 @@ class UpdateFile(models.Model):
     applied_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
+    # Rows answered so far while applying (the portal shows it to the person waiting).
+    progress_rows = models.PositiveIntegerField(default=0)
     # The result CSV (every input row plus result and message), once applied.
     result = models.TextField(blank=True, default="")
     created_at = models.DateTimeField()

@@ -308,3 +308,37 @@ def test_acknowledge_rows_record_the_acknowledgement_once(acme, orders):
     )
     assert [r["result"] for r in result_rows(result)] == ["unchanged", "unchanged"]
     assert world(a, b) == before
+
+
+def test_a_refused_change_leaves_the_same_orders_other_changes_applied(acme, orders):
+    a = orders["a"]
+    content = (
+        "order_number,action,line,quantity,reason,note,carrier,tracking_number\n"
+        f"{a.number},cancel,1,1,out_of_stock,Short,,\n"
+        f"{a.number},ship,2,5,,,UPS,T1\n"  # more than is open: refused after the lock
+        f"{a.number},ship,3,,,,DPD,T2\n"
+    ).encode()
+    _, result = update_file_receive_and_apply(
+        supplier=acme, name="same.csv", content=content, source="portal"
+    )
+    assert [r["result"] for r in result_rows(result)] == ["applied", "error", "applied"]
+    a.refresh_from_db()
+    assert [(li.quantity_cancelled, li.quantity_shipped) for li in a.lines.all()] == [
+        (1, 0),
+        (0, 0),
+        (0, 2),
+    ]
+    assert list(Shipment.objects.filter(order=a).values_list("carrier", flat=True)) == ["DPD"]
+
+
+def test_a_nul_in_a_cell_or_the_name_is_an_error_row_not_a_failure(acme, orders):
+    content = f"order_number,action,note\n{orders['a'].number},cancel,bad\x00note\n".encode()
+    update_file, result = update_file_receive_and_apply(
+        supplier=acme, name="n\x00ul.csv", content=content, source="portal"
+    )
+    row = result_rows(result)[0]
+    assert row["result"] == "error" and "note: Null characters are not allowed." in row["message"]
+    assert row["note"] == "badnote"
+    assert update_file.name == "nul.csv"
+    orders["a"].refresh_from_db()
+    assert orders["a"].version == 1

@@ -70,6 +70,9 @@ def test_upload_previews_without_changing_anything_then_applies_on_confirmation(
         ("4", "error"),
     ]
 
+    progress = client.get(reverse("orders:update-progress", args=[update_file.pk])).json()
+    assert progress == {"status": "applied", "done": 3, "total": 3}
+
     listing = client.get(reverse("orders:updates")).content.decode()
     assert "friday.csv" in listing and ">2</td>" in listing
 
@@ -129,8 +132,23 @@ def test_another_supplier_never_sees_an_upload(setup, client, bolt):
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(username="bob"))
-    for name in ("orders:update-file", "orders:update-result"):
+    for name in ("orders:update-file", "orders:update-result", "orders:update-progress"):
         assert client.get(reverse(name, args=[update_file.pk])).status_code == 404
     assert client.post(reverse("orders:update-file", args=[update_file.pk])).status_code == 404
     assert "friday.csv" not in client.get(reverse("orders:updates")).content.decode()
+    assert world(setup["a"], setup["b"]) == before
+
+
+def test_a_file_being_applied_elsewhere_shows_its_progress_and_is_not_applied_again(setup):
+    client = setup["client"]
+    upload(client, setup["content"])
+    update_file = UpdateFile.objects.get()
+    UpdateFile.objects.filter(pk=update_file.pk).update(status="applying", progress_rows=1)
+    before = world(setup["a"], setup["b"])
+
+    page = client.get(reverse("orders:update-file", args=[update_file.pk]))
+    client.post(reverse("orders:update-file", args=[update_file.pk]))
+
+    assert page.status_code == 200
+    assert "Being applied: 1 of 3 rows answered" in page.content.decode()
     assert world(setup["a"], setup["b"]) == before

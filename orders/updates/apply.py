@@ -2,16 +2,16 @@
 
 Rows with the same order, action, carrier and tracking number are one shipment; the same
 order, action, reason and note one cancellation; an order's acknowledge rows one
-acknowledgement. Each group applies on its own, in its own bounded transaction: a bad row (or
-a group the order's state refuses) is answered `error` and never blocks the others. A row
+acknowledgement. Each group applies on its own, atomically: a bad row (or a group the order's
+state refuses) is answered `error` and never blocks the others. One order's groups share one
+bounded transaction (one commit, not one per group), each service call its own savepoint. A row
 that is wrong in itself makes its whole group an error, so a shipment never goes out with
 some of the lines the file put in it.
 
-`dry_run` runs exactly the same code and rolls each group back: the portal's preview says
-what each row would do, and changes nothing (no row, no event, no email: a rolled-back
-transaction runs no on-commit callback). Each group is checked against the order as it is
-now, so rows of two groups that together take more than is open preview as fine and the
-later one fails when applied.
+`dry_run` runs exactly the same code and rolls each order's transaction back: the portal's
+preview says what each row would do, and changes nothing (no row, no event, no email: a
+rolled-back transaction runs no on-commit callback). An order's groups are rolled back
+together, so the preview of a later change sees the earlier ones of the same file.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.core.exceptions import ValidationError
+from django.db import OperationalError
 
 from ..models import Order, OrderLine
 from ..numbers import order_number_plausible
@@ -31,7 +32,7 @@ from ..services import (
     order_shipment_create,
 )
 from ..services.sources import UpdateSource, source_file
-from ..transactions import bounded_atomic
+from ..transactions import TransactionTooSlowError, bounded_atomic
 from .parse import UpdateRow
 
 APPLIED, UNCHANGED, ERROR = "applied", "unchanged", "error"
@@ -91,8 +92,8 @@ def _lines(order: Order, rows: list[UpdateRow], verb: str) -> list[LineQuantity]
         quantity = row.quantity
         if quantity is None:
             if open_units is None:
-                # Lock the order first, as every writer does, so what is open stays open.
-                Order.objects.select_for_update().filter(pk=order.pk).exists()
+                # Read without a lock: the service locks and checks again, and a change in
+                # between is its OrderStateError, answered like any other.
                 open_units = {
                     line_no: quantity - cancelled - shipped
                     for line_no, quantity, cancelled, shipped in OrderLine.objects.filter(
@@ -169,27 +170,49 @@ def _is(dry: bool) -> str:
     return "would be" if dry else "is now"
 
 
-def _run_group(*, order: Order, rows: list[UpdateRow], file_name: str, actor_user, dry: bool):
+def _try_group(*, order: Order, rows: list[UpdateRow], file_name: str, actor_user, dry: bool):
+    """One group; its failure undoes it alone. Each service is atomic (nested here, so a
+    savepoint of the order's transaction), and nothing before it writes."""
     numbers = [row.row for row in rows]
     # The event's channel names the file and the group's first row; its actor every row.
     source = source_file(name=file_name, row=numbers[0])
     try:
-        with bounded_atomic():
-            outcome = _apply_group(
-                order=order,
-                rows=rows,
-                actor=_actor(file_name, numbers),
-                actor_user=actor_user,
-                source=source,
-                dry=dry,
-            )
-            if dry:
-                raise _Rollback(outcome)
-    except _Rollback as rollback:
-        return rollback.outcome
+        return _apply_group(
+            order=order,
+            rows=rows,
+            actor=_actor(file_name, numbers),
+            actor_user=actor_user,
+            source=source,
+            dry=dry,
+        )
     except ValidationError as exc:  # OrderStateError included: the order's state refuses
         return ERROR, _messages(exc)
-    return outcome
+
+
+def _run_order(
+    *, order: Order, groups: list[list[UpdateRow]], file_name: str, actor_user, dry: bool
+) -> list[tuple[str, str]]:
+    """One order's groups, in file order, in one bounded transaction (one commit per order,
+    not per group), each service call its own savepoint; a dry run rolls the whole back."""
+    outcomes: list[tuple[str, str]] = []
+    try:
+        with bounded_atomic():
+            for rows in groups:
+                outcomes.append(
+                    _try_group(
+                        order=order, rows=rows, file_name=file_name, actor_user=actor_user, dry=dry
+                    )
+                )
+            if dry:
+                raise _Rollback(("", ""))
+    except _Rollback:
+        pass
+    except (TransactionTooSlowError, OperationalError):
+        # Nothing of this order was kept (a lock wait, a slow database); the others go on.
+        return [
+            (ERROR, f"Order {order.number} was busy; nothing was changed. Send the row again.")
+        ] * len(groups)
+    return outcomes
 
 
 def update_rows_apply(
@@ -228,6 +251,7 @@ def update_rows_apply(
             order.number: order
             for order in Order.objects.filter(supplier=supplier, number__in=numbers)
         }
+        by_order: dict[str, list[list[UpdateRow]]] = {}
         for key, group in batch:
             if not group.rows:
                 continue
@@ -238,19 +262,26 @@ def update_rows_apply(
                     + ", ".join(map(str, group.bad_rows))
                     + " of the same change has an error.",
                 )
-            elif (order := orders.get(key[0])) is None:
+            elif key[0] not in orders:
                 outcome = (ERROR, f"order_number: you have no order {key[0]}.")
             else:
-                outcome = _run_group(
-                    order=order,
-                    rows=group.rows,
-                    file_name=file_name,
-                    actor_user=actor_user,
-                    dry=dry_run,
-                )
+                by_order.setdefault(key[0], []).append(group.rows)
+                continue
             for row in group.rows:
                 outcomes[row.row] = outcome
             done += len(group.rows)
+        for number, order_groups in by_order.items():
+            results = _run_order(
+                order=orders[number],
+                groups=order_groups,
+                file_name=file_name,
+                actor_user=actor_user,
+                dry=dry_run,
+            )
+            for rows, outcome in zip(order_groups, results, strict=True):
+                for row in rows:
+                    outcomes[row.row] = outcome
+                done += len(rows)
         if progress is not None:
             progress(done, total)
     return outcomes

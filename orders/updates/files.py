@@ -48,7 +48,7 @@ def update_file_receive(
     if source not in UpdateFileSource.values:
         raise ValueError(f"unknown update file source {source!r}")
     sha256 = hashlib.sha256(content).hexdigest()
-    name = (name or "updates.csv")[:255]
+    name = "".join(c for c in (name or "") if c.isprintable())[:255] or "updates.csv"
     existing = UpdateFile.objects.filter(supplier=supplier, sha256=sha256).first()
     if existing is not None:
         return existing
@@ -93,12 +93,19 @@ def update_file_apply(
         update_file.refresh_from_db()
         raise UpdateFileAlreadyApplied(update_file)
     content = bytes(update_file.content)
+
+    def report(done: int, total: int) -> None:
+        # Between orders' transactions (autocommit): visible at once to the progress page.
+        UpdateFile.objects.filter(pk=update_file.pk).update(progress_rows=done)
+        if progress is not None:
+            progress(done, total)
+
     outcomes = update_rows_apply(
         supplier=update_file.supplier,
         rows=update_rows_read(content),
         file_name=update_file.name,
         actor_user=actor_user if actor_user is not None else update_file.uploaded_by,
-        progress=progress,
+        progress=report,
     )
     counts = Counter(result for result, _ in outcomes.values())
     update_file.result = update_result_csv(
@@ -108,6 +115,7 @@ def update_file_apply(
     update_file.applied_count = counts[APPLIED]
     update_file.unchanged_count = counts[UNCHANGED]
     update_file.error_count = counts[ERROR]
+    update_file.progress_rows = len(outcomes)
     update_file.status = UpdateFileStatus.APPLIED
     update_file.applied_at = timezone.now()
     update_file.save(
@@ -117,6 +125,7 @@ def update_file_apply(
             "applied_count",
             "unchanged_count",
             "error_count",
+            "progress_rows",
             "status",
             "applied_at",
         ]

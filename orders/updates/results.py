@@ -21,7 +21,8 @@ def update_result_lines(
     writer = csv.writer(buffer)
 
     def line(cells) -> str:
-        writer.writerow([csv_cell_neutralise(cell) for cell in cells])
+        # A NUL cannot be stored as text (PostgreSQL refuses it); the row's message names it.
+        writer.writerow([csv_cell_neutralise(str(cell).replace("\x00", "")) for cell in cells])
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -11,7 +11,7 @@ import csv
 import io
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -28,7 +28,7 @@ from .files import (
     update_file_preview,
     update_file_receive,
 )
-from .parse import COLUMNS, UpdateFileError, update_rows_read
+from .parse import COLUMNS, MAX_FILE_BYTES, UpdateFileError, update_rows_read
 
 # Rows shown on the page besides every error (the result CSV always has every row).
 PREVIEW_ROWS_SHOWN = 200
@@ -43,6 +43,10 @@ def update_files(request):
         upload = request.FILES.get("file")
         if upload is None:
             error, status = "file: choose a CSV file to upload.", 400
+        elif upload.size > MAX_FILE_BYTES:
+            megabytes = MAX_FILE_BYTES // 2**20
+            error = f"file: larger than {megabytes} MB; split it. Nothing was changed."
+            status = 413
         else:
             try:
                 update_file = update_file_receive(
@@ -112,11 +116,12 @@ def update_file_detail(request, pk: int):
             )
         return redirect("orders:update-file", pk=update_file.pk)
     pending = update_file.status == UpdateFileStatus.PENDING
-    outcomes = (
-        update_file_preview(update_file=update_file)
-        if pending
-        else _outcomes_from_result(update_file)
-    )
+    if pending:
+        outcomes = update_file_preview(update_file=update_file)
+    elif update_file.status == UpdateFileStatus.APPLIED:
+        outcomes = _outcomes_from_result(update_file)
+    else:  # being applied by another request: no result yet, and no preview either
+        outcomes = {}
     counts = {"applied": 0, "unchanged": 0, "error": 0}
     for result, _ in outcomes.values():
         counts[result] = counts.get(result, 0) + 1
@@ -127,7 +132,7 @@ def update_file_detail(request, pk: int):
             "nav": "updates",
             "file": update_file,
             "pending": pending,
-            "rows": _rows_shown(update_file, outcomes),
+            "rows": _rows_shown(update_file, outcomes) if outcomes else [],
             "counts": counts,
             "total": len(outcomes),
             "shown_limit": PREVIEW_ROWS_SHOWN,
@@ -155,3 +160,20 @@ def update_file_template(request):
     response = HttpResponse(",".join(COLUMNS) + "\r\n", content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="order-updates-template.csv"'
     return response
+
+
+@supplier_required
+@require_GET
+@never_cache
+def update_file_progress(request, pk: int):
+    """How far applying has got, for the page of the person waiting (static/portal/portal.js)."""
+    update_file = update_file_for_supplier(supplier=request.supplier, pk=pk)
+    if update_file is None:
+        raise Http404("No such update file.")
+    return JsonResponse(
+        {
+            "status": update_file.status,
+            "done": update_file.progress_rows,
+            "total": update_file.row_count,
+        }
+    )

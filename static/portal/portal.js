@@ -36,7 +36,31 @@
     });
   }
 
+  // Applying an update file: while the confirmation is answered, say how far it has got.
+  function wireProgress(form) {
+    var url = form.getAttribute("data-progress-url");
+    var out = form.querySelector("#apply-progress");
+    if (!url || !out) return;
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("button[type=submit]");
+      if (button) button.disabled = true;
+      out.hidden = false;
+      out.textContent = "Applying…";
+      function poll() {
+        fetch(url, { credentials: "same-origin" })
+          .then(function (response) { return response.ok ? response.json() : null; })
+          .then(function (data) {
+            if (data) out.textContent = "Applying: " + data.done + " of " + data.total + " rows answered…";
+          })
+          .catch(function () {})
+          .then(function () { window.setTimeout(poll, 1000); });
+      }
+      window.setTimeout(poll, 500);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-progress-url]").forEach(wireProgress);
     document.querySelectorAll("form[data-status-form]").forEach(wireStatusForm);
     document.querySelectorAll("form[data-confirm]").forEach(wireConfirm);
     document.querySelectorAll("button[data-copy]").forEach(wireCopy);
