@@ -239,7 +239,7 @@ def load(month) -> None:
 def line_level(month) -> None:
     """Issue 12, once on top of the loaded orders: every order gets two lines (2 x 1.00 and
     1 x the rest), the cancelled ones their Cancellation records (as migration 0006 makes
-    them), and 1 order in 20 of the others one unit of line 1 cancelled, in the summarised
+    them), and 1 order in 20 of the open ones one unit of line 1 cancelled, in the summarised
     month (or, for an order of the month before, as an adjustment)."""
     from importlib import import_module
     from types import SimpleNamespace
@@ -288,7 +288,7 @@ def line_level(month) -> None:
         cursor.execute(
             "CREATE TEMP TABLE mix_cancel ON COMMIT DROP AS SELECT id, "
             "LEAST(placed_at + interval '3 hours', %s - interval '1 second') AS at "
-            "FROM orders_order WHERE status <> 'cancelled' AND id %% 20 = 11",
+            "FROM orders_order WHERE status IN ('placed', 'processing') AND id %% 20 = 11",
             [end],
         )
         cursor.execute(

@@ -162,12 +162,18 @@ def _figures_from_rows(
         total = totals.setdefault(row["currency"], _empty_total(row["currency"]))
         total["orders"] += 1
         total["placed_total"] += row["total"]
-        before_close = [c for c in cancelled_lines.get(row["id"], ()) if c["created_at"] < end]
-        value_cancelled, lines = _cancelled_lines(before_close)
-        if status == OrderStatus.CANCELLED and not before_close:
-            value_cancelled = row["total"]  # no records (cannot happen after migration 0006)
+        if not row["cancelled_any"] and status != OrderStatus.CANCELLED:
+            # Nothing ever cancelled (most orders): the commission of intake, on the total.
+            before_close, value_cancelled, lines = (), _ZERO, []
+            commission = row["commission_amount"]
+        else:
+            history = cancelled_lines.get(row["id"], ())
+            before_close = [c for c in history if c["created_at"] < end]
+            value_cancelled, lines = _cancelled_lines(before_close)
+            if status == OrderStatus.CANCELLED and not before_close:
+                value_cancelled = row["total"]  # no records (none such after migration 0006)
+            commission = commission_on(row["total"] - value_cancelled, row["commission_rate"])
         kept = row["total"] - value_cancelled
-        commission = commission_on(kept, row["commission_rate"])
         later = {"status": change[1], "at": change[2]} if change else None
         total["sales_total"] += kept
         total["commission"] += commission
