@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
 from delivery.models import Delivery, DeliveryPurpose, DeliveryStatus, Destination
-from delivery.selectors import deliveries_for_supplier
+from delivery.selectors import deliveries_for_order, deliveries_for_supplier
 from delivery.services import (
     retailer_shipment_email_set,
     retailer_webhook_disable,
@@ -227,6 +227,9 @@ def test_retailer_rows_never_show_to_another_supplier_and_its_webhook_to_none(
     own = set(deliveries_for_supplier(supplier=order.supplier).values_list("purpose", flat=True))
     assert DeliveryPurpose.RETAILER_SHIPMENT in own
     assert DeliveryPurpose.RETAILER_WEBHOOK not in own  # the retailer's endpoint is its own
+    on_order_page = {d.purpose for d in deliveries_for_order(order=order)}
+    assert DeliveryPurpose.RETAILER_SHIPMENT in on_order_page
+    assert DeliveryPurpose.RETAILER_WEBHOOK not in on_order_page
 
 
 # --- Private addresses: refused at save and at send -----------------------------------------
