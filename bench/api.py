@@ -79,6 +79,7 @@ from bench.api_load import (  # noqa: E402
     loaded_marker,
     marker_for,
 )
+from bench.line_mix import line_mix_apply  # noqa: E402
 from orders.api.pagination import cursor_encode  # noqa: E402
 from orders.documents import iso  # noqa: E402
 from orders.selectors import OrderPosition  # noqa: E402
@@ -107,17 +108,51 @@ ORDER BY o.created_at, o.id
 LIMIT %(limit)s
 """
 LINES_SQL = (
-    "SELECT order_id, line_no, sku, name, quantity, unit_price, line_total "
+    "SELECT order_id, line_no, sku, name, quantity, unit_price, line_total, "
+    "quantity_cancelled, quantity_shipped, id "
     "FROM orders_orderline WHERE order_id = ANY(%s) ORDER BY order_id, line_no"
 )
+# Line-level records (issue 12), with their lines, oldest first.
+CANCELLATIONS_SQL = (
+    "SELECT c.order_id, c.id, c.reason, c.note, c.created_at, cl.line_id, cl.quantity "
+    "FROM orders_cancellation c JOIN orders_cancellationline cl ON cl.cancellation_id = c.id "
+    "WHERE c.order_id = ANY(%s) ORDER BY c.order_id, c.created_at, c.id"
+)
+SHIPMENTS_SQL = (
+    "SELECT s.order_id, s.id, s.carrier, s.tracking_number, s.shipped_at, sl.line_id, "
+    "sl.quantity FROM orders_shipment s JOIN orders_shipmentline sl ON sl.shipment_id = s.id "
+    "WHERE s.order_id = ANY(%s) ORDER BY s.order_id, s.created_at, s.id"
+)
+
+
+def _records(conn, sql: str, ids: list[int], line_nos: dict[int, int], keys) -> dict:
+    records: dict[int, dict[int, dict]] = {}
+    for order_id, record_id, a, b, at, line_id, quantity in conn.execute(sql, [ids]).fetchall():
+        record = records.setdefault(order_id, {}).setdefault(
+            record_id, {keys[0]: a, keys[1]: b, keys[2]: iso(at), "lines": []}
+        )
+        record["lines"].append({"line": line_nos[line_id], "quantity": quantity})
+    for by_id in records.values():
+        for record in by_id.values():
+            record["lines"].sort(key=lambda item: item["line"])
+    return {order_id: list(by_id.values()) for order_id, by_id in records.items()}
 
 
 def raw_page(conn, where: str, params: dict) -> bytes:
     rows = conn.execute(ORDER_SQL.format(where=where), {**params, "limit": PAGE + 1}).fetchall()
     rows = rows[:PAGE]
     lines: dict[int, list] = {}
-    for line in conn.execute(LINES_SQL, [[row[0] for row in rows]]).fetchall():
+    ids = [row[0] for row in rows]
+    line_nos: dict[int, int] = {}
+    for line in conn.execute(LINES_SQL, [ids]).fetchall():
         lines.setdefault(line[0], []).append(line)
+        line_nos[line[9]] = line[1]
+    cancellations = _records(
+        conn, CANCELLATIONS_SQL, ids, line_nos, ("reason", "note", "cancelled_at")
+    )
+    shipments = _records(
+        conn, SHIPMENTS_SQL, ids, line_nos, ("carrier", "tracking_number", "shipped_at")
+    )
     docs = []
     for r in rows:
         docs.append(
@@ -147,6 +182,8 @@ def raw_page(conn, where: str, params: dict) -> bytes:
                         "quantity": ln[4],
                         "unit_price": f"{ln[5]:.2f}",
                         "line_total": f"{ln[6]:.2f}",
+                        "quantity_cancelled": ln[7],
+                        "quantity_shipped": ln[8],
                     }
                     for ln in lines.get(r[0], [])
                 ],
@@ -162,6 +199,8 @@ def raw_page(conn, where: str, params: dict) -> bytes:
                     if r[27] is not None
                     else None
                 ),
+                "cancellations": cancellations.get(r[0], []),
+                "shipments": shipments.get(r[0], []),
             }
         )
     return json.dumps({"results": docs, "next": None}, separators=(",", ":")).encode()
@@ -272,6 +311,12 @@ def main() -> None:
         print("data: loading with COPY ...", flush=True)
         result = load(dsn=DSN, orders=ORDERS, suppliers=SUPPLIERS, big=BIG, now=datetime.now(UTC))
         print(f"data: loaded in {result['seconds']:.1f}s")
+    mix = line_mix_apply(dsn=DSN)
+    if mix:
+        print(
+            f"data: line-level mix applied in {mix['seconds']:.1f}s: {mix['cancelled']:,} "
+            f"orders partly cancelled, {mix['shipped']:,} part shipped"
+        )
     if os.environ.get("BENCH_API_LOAD_ONLY"):
         return
     with connection.cursor() as cursor:

@@ -140,6 +140,8 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
                     quantity=quantity,
                     unit_price=product.price,
                     line_total=line_total,
+                    quantity_cancelled=0,
+                    quantity_shipped=0,
                 )
             )
         # The stored document text, as the order services write it (orders/documents.py).
@@ -245,10 +247,26 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
             [marker_for(orders=orders, suppliers=suppliers, big=big), end.isoformat()],
         )
         conn.commit()
+    _line_level(connection)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE orders_order")
         conn.execute("VACUUM ANALYZE orders_orderline")
     return {"seconds": time.perf_counter() - started, "end": end}
+
+
+def _line_level(connection) -> None:
+    """The cancelled and shipped orders COPY wrote the seed's way, as line-level records and
+    stored texts: the same steps as migrations 0006 and 0007 (issue 12). TRUNCATE ... CASCADE
+    above empties the record tables."""
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.db import transaction
+
+    editor = SimpleNamespace(connection=connection)
+    with transaction.atomic():
+        import_module("orders.migrations.0006_line_level_records").forward(apps, editor)
+    import_module("orders.migrations.0007_order_document_line_level").backfill(apps, editor)
 
 
 def loaded_end(cursor) -> datetime:

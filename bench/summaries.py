@@ -7,7 +7,8 @@ into PostgreSQL (BENCH_DATABASE_URL, default the op_summaries database) with COP
 later run with the same sizes reuses them. 95% of the orders are placed in the summarised
 month (last month), 5% in the month before; 8% are cancelled, 30% shipped; a fifth of the
 earlier month's orders are cancelled during the summarised month (adjustments).
-No order lines are loaded: summaries do not read them.
+Since issue 12 every order has two lines, the cancelled ones their Cancellation records, and
+1 in 20 of the others one unit cancelled (bench `line_level`, applied once).
 
 Then, timed: (1) one SQL aggregate of the month per retailer, currency and status (the
 baseline: the least work the database can do over these rows), (2) `summaries_send_for_month`
@@ -232,6 +233,84 @@ def load(month) -> None:
     print(f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
 
 
+def line_level(month) -> None:
+    """Issue 12, once on top of the loaded orders: every order gets two lines (2 x 1.00 and
+    1 x the rest), the cancelled ones their Cancellation records (as migration 0006 makes
+    them), and 1 order in 20 of the open ones one unit of line 1 cancelled, in the summarised
+    month (or, for an order of the month before, as an adjustment)."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import transaction
+
+    from statements.months import month_bounds
+    from suppliers.models import Product, Supplier
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM orders_orderline)")
+        if cursor.fetchone()[0]:
+            return
+    print("line level: lines, cancellations, 5% partly cancelled ...", flush=True)
+    started = time.perf_counter()
+    _, end = month_bounds(month)
+    for supplier in Supplier.objects.filter(slug__startswith="bench-"):
+        for currency in ("GBP", "EUR"):
+            Product.objects.get_or_create(
+                sku=f"{supplier.slug}-{currency}",
+                defaults={
+                    "supplier": supplier,
+                    "name": "Bench item",
+                    "price": Decimal("1.00"),
+                    "currency": currency,
+                },
+            )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        for line_no, quantity, price in (
+            (1, "2", "1.00"),
+            (2, "1", "o.total - 2.00"),
+        ):
+            cursor.execute(
+                "INSERT INTO orders_orderline (order_id, line_no, product_id, sku, name, "
+                "quantity, unit_price, line_total, quantity_cancelled, quantity_shipped) "
+                f"SELECT o.id, {line_no}, p.id, p.sku, p.name, {quantity}, {price}, "
+                f"{quantity} * ({price}), 0, 0 FROM orders_order o JOIN suppliers_supplier s "
+                "ON s.id = o.supplier_id JOIN suppliers_product p "
+                "ON p.sku = s.slug || '-' || o.currency"
+            )
+        import_module("orders.migrations.0006_line_level_records").forward(
+            apps, SimpleNamespace(connection=connection)
+        )
+        cursor.execute(
+            "CREATE TEMP TABLE mix_cancel ON COMMIT DROP AS SELECT id, "
+            "LEAST(placed_at + interval '3 hours', %s - interval '1 second') AS at "
+            "FROM orders_order WHERE status IN ('placed', 'processing') AND id %% 20 = 11",
+            [end],
+        )
+        cursor.execute(
+            "INSERT INTO orders_cancellation (order_id, reason, note, actor, created_at) "
+            "SELECT id, 'out_of_stock', 'One short', 'bench', at FROM mix_cancel"
+        )
+        cursor.execute(
+            "INSERT INTO orders_cancellationline (cancellation_id, line_id, quantity) "
+            "SELECT c.id, l.id, 1 FROM orders_cancellation c JOIN mix_cancel m "
+            "ON m.id = c.order_id JOIN orders_orderline l ON l.order_id = c.order_id "
+            "AND l.line_no = 1"
+        )
+        cursor.execute(
+            "UPDATE orders_orderline l SET quantity_cancelled = 1 FROM mix_cancel m "
+            "WHERE l.order_id = m.id AND l.line_no = 1"
+        )
+        cursor.execute(
+            "UPDATE orders_order o SET commission_amount = "
+            "ROUND((o.total - 1.00) * o.commission_rate, 2) FROM mix_cancel m WHERE o.id = m.id"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"line level: done in {time.perf_counter() - started:.1f} s", flush=True)
+
+
 def sql_aggregate(month) -> tuple[float, int]:
     from statements.months import month_bounds
 
@@ -288,6 +367,7 @@ def main() -> None:
         print(f"reusing the loaded {RETAILERS:,} retailers and {ORDERS:,} orders", flush=True)
     else:
         load(month)
+    line_level(month)
 
     # A clean run: no summaries or summary deliveries of this month yet.
     month_deliveries().delete()

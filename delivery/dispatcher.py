@@ -11,10 +11,11 @@ from __future__ import annotations
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from orders.models import OrderEvent, OrderEventType
+from orders.models import OrderEvent
 from suppliers.models import SupplierMembership
 
 from .channels import channel_get, channels_where
+from .channels.base import CANCELLATION_EVENT_TYPES
 from .channels.email import email_identity
 from .db import bookkeeping_atomic
 from .models import Channel, Delivery, DeliveryPurpose, DeliveryStatus, Destination
@@ -126,7 +127,7 @@ def _dispatch(*, event_ids: list[int], rows_may_exist: bool) -> list[int]:
                 user_id__in=[
                     e.actor_user_id
                     for e in events
-                    if e.type == OrderEventType.CANCELLED and e.actor_user_id
+                    if e.type in CANCELLATION_EVENT_TYPES and e.actor_user_id
                 ]
             )
         }
@@ -142,7 +143,7 @@ def _dispatch(*, event_ids: list[int], rows_may_exist: bool) -> list[int]:
                 # by the supplier's API token or update file (issue 13)
                 or (event.data.get("channel") or {}).get("via") in ("api", "file"),
             )
-            if event.type == OrderEventType.CANCELLED:
+            if event.type in CANCELLATION_EVENT_TYPES:  # partial or whole: always
                 rows.append(_retailer_cancellation_row(event=event, now=now))
         if rows_may_exist or not connection.features.can_return_rows_from_bulk_insert:
             Delivery.objects.bulk_create(rows, ignore_conflicts=True)

@@ -18,9 +18,9 @@ from django.template import Context
 from django.template.loader import get_template, render_to_string
 
 from orders.documents import acknowledge_by
-from orders.models import CancellationReason, Order, OrderEventType
+from orders.models import CancellationReason, Order
 
-from .channels.base import DeliveryFailed, delivery_order
+from .channels.base import CANCELLATION_EVENT_TYPES, DeliveryFailed, delivery_order
 from .models import Delivery, DeliveryPurpose
 
 EmailRenderer = Callable[[Delivery], EmailMultiAlternatives]
@@ -118,11 +118,61 @@ def _order_context(order: Order) -> dict:
     }
 
 
+def _cancellation_context(order: Order, event) -> dict:
+    """The cancellation an event records, its items, and what is still coming after it.
+
+    Read from the records as they stood at that cancellation, so a later one (or a resend)
+    does not change what this email says. An event of before issue 12 names no record: it
+    is the order's cancellation made at the event's time (migration 0006 made one for each).
+    """
+    lines = list(order.lines.all())
+    by_id = {line.pk: line for line in lines}
+    cancellations = sorted(order.cancellations.all(), key=lambda c: (c.created_at, c.pk))
+    data = event.data if isinstance(event.data, dict) else {}
+    wanted = data.get("cancellation")
+    this = next((c for c in cancellations if c.pk == wanted), None)
+    if this is None:
+        this = next((c for c in reversed(cancellations) if c.created_at <= event.created_at), None)
+    cancelled_so_far = {line.pk: 0 for line in lines}
+    items = []
+    for cancellation in cancellations:
+        if this is not None and (cancellation.created_at, cancellation.pk) > (
+            this.created_at,
+            this.pk,
+        ):
+            break
+        for item in cancellation.lines.all():
+            cancelled_so_far[item.line_id] += item.quantity
+            if cancellation is this:
+                items.append({"line": by_id[item.line_id], "quantity": item.quantity})
+    if this is None:  # no record at all: the whole order, as before issue 12
+        items = [{"line": line, "quantity": line.quantity} for line in lines]
+        cancelled_so_far = {line.pk: line.quantity for line in lines}
+    items.sort(key=lambda item: item["line"].line_no)
+    coming = [
+        {"line": line, "quantity": line.quantity - cancelled_so_far[line.pk]}
+        for line in lines
+        if line.quantity - cancelled_so_far[line.pk] > 0
+    ]
+    reason = this.reason if this else order.cancellation_reason
+    return {
+        "cancellation": this,
+        "cancelled_items": items,
+        "cancelled_units": sum(item["quantity"] for item in items),
+        "still_coming": coming,
+        "whole": not coming,
+        "reason_label": CancellationReason(reason).label if reason else "",
+        "note": this.note if this else order.cancellation_note,
+        "cancelled_at": this.created_at if this else order.cancelled_at,
+    }
+
+
 @register_email_renderer(DeliveryPurpose.SUPPLIER_ORDER)
 def render_supplier_order(delivery: Delivery) -> EmailMultiAlternatives:
     order = _order_of(delivery)
     context = _order_context(order) | {"event": delivery.event}
-    if delivery.event.type == OrderEventType.CANCELLED:
+    if delivery.event.type in CANCELLATION_EVENT_TYPES:
+        context |= _cancellation_context(order, delivery.event)
         template = "delivery/email/supplier_cancellation"
     else:
         template = "delivery/email/supplier_order"
@@ -131,8 +181,14 @@ def render_supplier_order(delivery: Delivery) -> EmailMultiAlternatives:
 
 @register_email_renderer(DeliveryPurpose.RETAILER_CANCELLATION)
 def render_retailer_cancellation(delivery: Delivery) -> EmailMultiAlternatives:
+    """Every cancellation, partial or whole: the items and quantities cancelled, the reason
+    and note, and what is still coming."""
     order = _order_of(delivery)
-    context = _order_context(order) | {"event": delivery.event}
+    context = (
+        _order_context(order)
+        | {"event": delivery.event}
+        | _cancellation_context(order, delivery.event)
+    )
     return _message(
         delivery=delivery, template="delivery/email/retailer_cancellation", context=context
     )

@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from .models import Order, OrderEvent, OrderLine, Retailer
+from .models import (
+    Cancellation,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Retailer,
+    Shipment,
+)
 
 
 @admin.register(Retailer)
@@ -18,11 +25,64 @@ class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
-    readonly_fields = ["line_no", "sku", "name", "quantity", "unit_price", "line_total"]
+    readonly_fields = [
+        "line_no",
+        "sku",
+        "name",
+        "quantity",
+        "quantity_cancelled",
+        "quantity_shipped",
+        "quantity_open",
+        "unit_price",
+        "line_total",
+    ]
     exclude = ["product"]
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+def _record_lines(record) -> str:
+    """ "line 1 x 2, line 3 x 1": the units of each line a cancellation or shipment took."""
+    return ", ".join(f"line {item.line.line_no} x {item.quantity}" for item in record.lines.all())
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    """Cancellations and shipments are written by the order services only (orders/services/)."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lines__line")
+
+    @admin.display(description="Lines")
+    def units(self, record):
+        return _record_lines(record)
+
+
+class CancellationInline(_ReadOnlyInline):
+    model = Cancellation
+    fields = readonly_fields = ["created_at", "reason", "note", "units", "actor"]
+
+
+class ShipmentInline(_ReadOnlyInline):
+    model = Shipment
+    fields = readonly_fields = [
+        "shipped_at",
+        "carrier",
+        "tracking_number",
+        "units",
+        "actor",
+        "created_at",
+    ]
 
 
 class OrderEventInline(admin.TabularInline):
@@ -55,7 +115,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "placed_at"
     list_select_related = ["supplier", "retailer"]
     show_full_result_count = False
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, CancellationInline, ShipmentInline, OrderEventInline]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -10,11 +10,19 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connections
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 
 from orders.commission import commission_on
-from orders.models import CancellationReason, Order, OrderEvent, OrderStatus, Retailer
+from orders.models import (
+    Cancellation,
+    CancellationLine,
+    CancellationReason,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Retailer,
+)
 from orders_portal.db import timestamptz_compiled
 from suppliers.models import Supplier
 
@@ -22,12 +30,16 @@ from .months import month_bounds, month_first_day
 
 # The rule (docs/summaries.md): a month's summary counts the orders placed in that month
 # (placed_at in [local midnight on the 1st, local midnight on the next 1st), TIME_ZONE) as
-# they stood when the month closed. An order cancelled before the close earns no commission.
-# A cancellation at or after the close of the order's month is an adjustment in the summary
-# of the month in which it was made, reversing the commission counted earlier. So every
-# figure is fixed once the month has closed, and each cancellation is counted exactly once.
+# they stood when the month closed. Commission is earned on the units not cancelled at the
+# close, at the order's frozen rate, rounded half-up to the cent per order (orders/
+# commission.py): a cancellation before the close, of some units or all, lowers that month's
+# commission. A cancellation at or after the close of the order's month is an adjustment in
+# the summary of the month in which it was made, of exactly the difference it makes to the
+# order's commission, with the lines named. So every figure is fixed once the month has
+# closed, each cancellation is counted exactly once, and over all summaries an order earns
+# exactly the commission on what was not cancelled.
 
-SUMMARY_FIGURES_VERSION = 1
+SUMMARY_FIGURES_VERSION = 2  # 2: line-level cancellations (issue 12)
 _ZERO = Decimal("0.00")
 # Only what the summary shows: each column costs on 100+ rows per retailer (bench/summaries.py).
 _SUMMARY_ORDER_FIELDS = (
@@ -75,6 +87,8 @@ def _changes_after_close(*, order_ids: list[int], end: datetime) -> dict[int, tu
     for order_id, data, created_at in events:
         if not isinstance(data, dict) or not data.get("from") or not data.get("to"):
             continue  # not a status change
+        if data["from"] == data["to"]:
+            continue  # a line-level change that left the status as it was
         at_close = changes[order_id][0] if order_id in changes else data["from"]
         changes[order_id] = (at_close, data["to"], _iso(created_at))
     return changes
@@ -103,12 +117,34 @@ def _empty_total(currency: str) -> dict:
     }
 
 
+def _cancelled_lines(rows: list[dict]) -> tuple[Decimal, list[dict]]:
+    """The worth of these cancellation-line rows, and the lines they name (summed per line)."""
+    value = Decimal("0")
+    by_line: dict[int, dict] = {}
+    for row in rows:
+        value += row["unit_price"] * row["quantity"]
+        line = by_line.setdefault(
+            row["line_no"],
+            {
+                "line": row["line_no"],
+                "sku": row["sku"],
+                "name": row["name"],
+                "quantity": 0,
+                "of": row["line_quantity"],
+                "unit_price": str(row["unit_price"]),
+            },
+        )
+        line["quantity"] += row["quantity"]
+    return value, [by_line[no] for no in sorted(by_line)]
+
+
 def _figures_from_rows(
     *,
     retailer: Retailer,
     month: date,
     placed: list[dict],
     adjusted: list[dict],
+    cancelled_lines: dict[int, list[dict]],
     changes: dict[int, tuple[str, str, str]],
     suppliers: dict[int, tuple[str, str]],
 ) -> dict:
@@ -116,7 +152,7 @@ def _figures_from_rows(
     reasons = dict(CancellationReason.choices)
     counts = {status: 0 for status in OrderStatus.values}
     totals: dict[str, dict] = {}
-    orders, cancelled, adjustments = [], [], []
+    orders, cancelled, partly, adjustments = [], [], [], []
 
     for row in sorted(placed, key=lambda r: (r["placed_at"], r["number"])):
         change = changes.get(row["id"]) if row["changed_after_close"] else None
@@ -126,27 +162,55 @@ def _figures_from_rows(
         total = totals.setdefault(row["currency"], _empty_total(row["currency"]))
         total["orders"] += 1
         total["placed_total"] += row["total"]
-        earns = status != OrderStatus.CANCELLED
-        commission = commission_on(row["total"], row["commission_rate"]) if earns else _ZERO
-        later = {"status": change[1], "at": change[2]} if change else None
-        if earns:
-            total["sales_total"] += row["total"]
-            total["commission"] += commission
+        if not row["cancelled_any"] and status != OrderStatus.CANCELLED:
+            # Nothing ever cancelled (most orders): the commission of intake, on the total.
+            before_close, value_cancelled, lines = (), _ZERO, []
+            commission = row["commission_amount"]
         else:
+            history = cancelled_lines.get(row["id"], ())
+            before_close = [c for c in history if c["created_at"] < end]
+            value_cancelled, lines = _cancelled_lines(before_close)
+            if status == OrderStatus.CANCELLED and not before_close:
+                value_cancelled = row["total"]  # no records (none such after migration 0006)
+            commission = commission_on(row["total"] - value_cancelled, row["commission_rate"])
+        kept = row["total"] - value_cancelled
+        later = {"status": change[1], "at": change[2]} if change else None
+        total["sales_total"] += kept
+        total["commission"] += commission
+        total["cancelled_total"] += value_cancelled
+        last = before_close[-1] if before_close else None
+        if status == OrderStatus.CANCELLED:
             total["cancelled_orders"] += 1
-            total["cancelled_total"] += row["total"]
             cancelled.append(
                 {
                     "number": row["number"],
                     "reference": row["retailer_reference"],
                     "supplier": supplier_slug,
                     "supplier_name": supplier_name,
-                    "reason": row["cancellation_reason"],
-                    "reason_label": reasons.get(row["cancellation_reason"], ""),
-                    "note": row["cancellation_note"],
-                    "cancelled_at": _iso(row["cancelled_at"]),
+                    "reason": last["reason"] if last else row["cancellation_reason"],
+                    "reason_label": reasons.get(
+                        last["reason"] if last else row["cancellation_reason"], ""
+                    ),
+                    "note": last["note"] if last else row["cancellation_note"],
+                    "cancelled_at": _iso(last["created_at"] if last else row["cancelled_at"]),
                     "currency": row["currency"],
                     "total": str(row["total"]),  # decimal(14, 2): to the cent
+                }
+            )
+        elif before_close:
+            partly.append(
+                {
+                    "number": row["number"],
+                    "reference": row["retailer_reference"],
+                    "supplier": supplier_slug,
+                    "supplier_name": supplier_name,
+                    "reason": last["reason"],
+                    "reason_label": reasons.get(last["reason"], ""),
+                    "note": last["note"],
+                    "cancelled_at": _iso(last["created_at"]),
+                    "currency": row["currency"],
+                    "lines": lines,
+                    "cancelled_total": _money(value_cancelled),
                 }
             )
         orders.append(
@@ -160,16 +224,28 @@ def _figures_from_rows(
                 "later": later,
                 "currency": row["currency"],
                 "total": str(row["total"]),  # decimal(14, 2): to the cent
+                "cancelled_total": _money(value_cancelled),
                 "commission_rate": str(row["commission_rate"]),
                 "commission": _money(commission),
             }
         )
 
-    for row in sorted(adjusted, key=lambda r: (r["cancelled_at"], r["number"])):
+    for row in adjusted:
+        history = cancelled_lines.get(row["id"], ())
+        before = [c for c in history if c["created_at"] < start]
+        during = [c for c in history if start <= c["created_at"] < end]
+        value_before, _ = _cancelled_lines(before)
+        value_during, lines = _cancelled_lines(during)
+        rate = row["commission_rate"]
+        # Exactly the difference the month's cancellations make to the order's commission.
+        difference = commission_on(row["total"] - value_before - value_during, rate) - (
+            commission_on(row["total"] - value_before, rate)
+        )
         total = totals.setdefault(row["currency"], _empty_total(row["currency"]))
-        total["adjustments"] -= commission_on(row["total"], row["commission_rate"])
+        total["adjustments"] += difference
         supplier_slug, supplier_name = suppliers[row["supplier_id"]]
         placed_local = timezone.localtime(row["placed_at"])
+        last = during[-1]
         adjustments.append(
             {
                 "number": row["number"],
@@ -178,15 +254,19 @@ def _figures_from_rows(
                 "supplier_name": supplier_name,
                 "placed_at": _iso(row["placed_at"]),
                 "placed_month": f"{placed_local:%Y-%m}",
-                "cancelled_at": _iso(row["cancelled_at"]),
-                "reason": row["cancellation_reason"],
-                "reason_label": reasons.get(row["cancellation_reason"], ""),
-                "note": row["cancellation_note"],
+                "cancelled_at": _iso(last["created_at"]),
+                "reason": last["reason"],
+                "reason_label": reasons.get(last["reason"], ""),
+                "note": last["note"],
+                "whole": value_before + value_during == row["total"],
+                "lines": lines,
                 "currency": row["currency"],
                 "total": str(row["total"]),  # decimal(14, 2): to the cent
-                "commission": _money(-commission_on(row["total"], row["commission_rate"])),
+                "cancelled_total": _money(value_during),
+                "commission": _money(difference),
             }
         )
+    adjustments.sort(key=lambda a: (a["cancelled_at"], a["number"]))
 
     totals_out = []
     for currency in sorted(totals):
@@ -207,6 +287,7 @@ def _figures_from_rows(
         "counts": {"orders": len(orders), **counts},
         "orders": orders,
         "cancelled": cancelled,
+        "partly_cancelled": partly,
         "adjustments": adjustments,
         "totals": totals_out,
         "empty": not orders and not adjustments,
@@ -235,7 +316,7 @@ def _values_rows(queryset) -> list[dict]:
 
 
 def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -> dict[int, dict]:
-    """Figures of one month for many retailers, keyed by retailer id, in at most 4 queries.
+    """Figures of one month for many retailers, keyed by retailer id, in at most 5 queries.
 
     Callers pass retailers in chunks (a few hundred) to bound memory.
     """
@@ -246,23 +327,48 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     start, end = month_bounds(month)
     ids = [retailer.pk for retailer in retailers]
     changed = ExpressionWrapper(Q(updated_at__gte=end), output_field=BooleanField())
+    # Some unit cancelled (now): only then are its cancellation lines read.
+    cancelled_any = Exists(Cancellation.objects.filter(order_id=OuterRef("id")))
     placed = _values_rows(
         Order.objects.filter(retailer_id__in=ids, placed_at__gte=start, placed_at__lt=end)
         .order_by()
-        .values(*_SUMMARY_ORDER_FIELDS, changed_after_close=changed)
+        .values(*_SUMMARY_ORDER_FIELDS, changed_after_close=changed, cancelled_any=cancelled_any)
     )
-    # Cancelled this month, placed in an earlier month: reverses commission counted then.
+    # Orders of earlier months with a cancellation made this month: each an adjustment.
+    cancelled_now = Cancellation.objects.filter(
+        created_at__gte=start,
+        created_at__lt=end,
+        order__retailer_id__in=ids,
+        order__placed_at__lt=start,
+    ).values("order_id")
     adjusted = _values_rows(
-        Order.objects.filter(
-            retailer_id__in=ids,
-            cancelled_at__gte=start,
-            cancelled_at__lt=end,
-            placed_at__lt=start,
-            status=OrderStatus.CANCELLED,
-        )
-        .order_by()
-        .values(*_SUMMARY_ORDER_FIELDS)
+        Order.objects.filter(id__in=cancelled_now).order_by().values(*_SUMMARY_ORDER_FIELDS)
     )
+    # The cancellation lines of both, up to the close, oldest first (one query).
+    cancelled_lines: dict[int, list[dict]] = defaultdict(list)
+    with_cancellations = [row["id"] for row in placed if row["cancelled_any"]]
+    with_cancellations += [row["id"] for row in adjusted]
+    if with_cancellations:
+        for row in _values_rows(
+            CancellationLine.objects.filter(
+                cancellation__order_id__in=with_cancellations, cancellation__created_at__lt=end
+            )
+            .order_by("cancellation__created_at", "cancellation_id", "line__line_no")
+            .values(
+                order_id=F("cancellation__order_id"),
+                created_at=F("cancellation__created_at"),
+                reason=F("cancellation__reason"),
+                note=F("cancellation__note"),
+                line_no=F("line__line_no"),
+                sku=F("line__sku"),
+                name=F("line__name"),
+                line_quantity=F("line__quantity"),
+                unit_price=F("line__unit_price"),
+                units=F("quantity"),
+            )
+        ):
+            row["quantity"] = row.pop("units")
+            cancelled_lines[row["order_id"]].append(row)
     changes = _changes_after_close(
         order_ids=[row["id"] for row in placed if row["changed_after_close"]], end=end
     )
@@ -279,6 +385,7 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
             month=month,
             placed=placed_by.get(retailer.pk, []),
             adjusted=adjusted_by.get(retailer.pk, []),
+            cancelled_lines=cancelled_lines,
             changes=changes,
             suppliers=suppliers,
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orders.models import OrderEventType
+
 
 class DeliveryFailed(Exception):
     """A send that did not succeed.
@@ -41,6 +43,32 @@ class SendResult:
     response_excerpt: str = ""
 
 
+# Every cancellation, whole or partial: each emails the retailer (delivery/dispatcher.py).
+CANCELLATION_EVENT_TYPES = frozenset({OrderEventType.CANCELLED, OrderEventType.LINES_CANCELLED})
+
+# Line-level events (issue 12) that count as `order.updated` for a destination listing that
+# type but not theirs, when they changed the order's status.
+STATUS_CHANGING_EVENT_TYPES = frozenset(
+    {OrderEventType.SHIPMENT_CREATED, OrderEventType.LINES_CANCELLED}
+)
+
+
+def subscribed_type(*, destination, event) -> str | None:
+    """The event type under which a destination that lists types receives this event: its
+    own type if listed, `order.updated` for a status-changing line-level event if that is
+    listed, else None (not received). A destination listing nothing gets events as they are."""
+    if not destination.event_types or event.type in destination.event_types:
+        return event.type
+    data = event.data if isinstance(event.data, dict) else {}
+    if (
+        event.type in STATUS_CHANGING_EVENT_TYPES
+        and OrderEventType.UPDATED in destination.event_types
+        and data.get("from") != data.get("to")
+    ):
+        return OrderEventType.UPDATED
+    return None
+
+
 class BaseChannel:
     """How one kind of destination is reached, and the facts the engine asks of it.
 
@@ -76,9 +104,16 @@ class BaseChannel:
         return results
 
     def wants(self, *, destination, event, cancelled_by_supplier: bool) -> bool:
-        """Whether this destination gets a message about this order event."""
+        """Whether this destination gets a message about this order event.
+
+        A destination that lists its types gets the events of those types, and also, when it
+        lists `order.updated`, a line-level event (a shipment, a partial cancellation) that
+        changed the order's status: before issue 12 that change was an `order.updated`, so
+        such a subscriber keeps receiving what it did (`subscribed_type`).
+        """
         if destination.event_types:
-            return event.type in destination.event_types and event.type in self.allowed_event_types
+            wanted = subscribed_type(destination=destination, event=event)
+            return wanted is not None and wanted in self.allowed_event_types
         return event.type in self.default_event_types
 
     def identity(self, *, destination, event) -> str:

@@ -11,7 +11,7 @@ from django.core.mail import get_connection
 from orders.models import OrderEventType
 
 from ..emails import email_domain, email_prepare, email_render
-from .base import BaseChannel, DeliveryFailed, SendResult
+from .base import CANCELLATION_EVENT_TYPES, BaseChannel, DeliveryFailed, SendResult
 
 
 def _failure(exc: Exception) -> DeliveryFailed:
@@ -39,8 +39,11 @@ def email_identity(*, key: str) -> str:
 class EmailChannel(BaseChannel):
     name = "email"
     default_event_types = frozenset({OrderEventType.CREATED})
-    # An edit of an order is not mailed: the supplier works from the first email and the portal.
-    allowed_event_types = frozenset(set(OrderEventType.values) - {OrderEventType.UPDATED})
+    # An edit of an order, or a shipment the supplier made, is not mailed: the supplier works
+    # from the first email and the portal.
+    allowed_event_types = frozenset(
+        set(OrderEventType.values) - {OrderEventType.UPDATED, OrderEventType.SHIPMENT_CREATED}
+    )
     batched = True
 
     def wants(self, *, destination, event, cancelled_by_supplier: bool) -> bool:
@@ -48,10 +51,11 @@ class EmailChannel(BaseChannel):
             destination=destination, event=event, cancelled_by_supplier=cancelled_by_supplier
         ):
             return True
-        # A cancellation the supplier did not make itself (ops, the retailer): tell it.
+        # A cancellation, whole or partial, the supplier did not make itself (ops, the
+        # retailer): tell it.
         return (
             not destination.event_types
-            and event.type == OrderEventType.CANCELLED
+            and event.type in CANCELLATION_EVENT_TYPES
             and not cancelled_by_supplier
         )
 

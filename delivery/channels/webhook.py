@@ -18,7 +18,14 @@ from orders.documents import iso, order_document
 from orders.models import OrderEventType
 
 from ..netguard import AddressRefused, http_session, http_session_shared
-from .base import BaseChannel, DeliveryFailed, NotSent, SendResult, delivery_order
+from .base import (
+    BaseChannel,
+    DeliveryFailed,
+    NotSent,
+    SendResult,
+    delivery_order,
+    subscribed_type,
+)
 
 RESPONSE_EXCERPT_BYTES = 4096
 
@@ -26,8 +33,12 @@ RESPONSE_EXCERPT_BYTES = 4096
 def webhook_body(delivery) -> bytes:
     event = delivery.event
     order = delivery_order(delivery)
+    # A destination listing only the types of before issue 12 gets a status-changing
+    # shipment as the `order.updated` it was then (channels/base.py `subscribed_type`).
+    destination = delivery.destination
+    shown = subscribed_type(destination=destination, event=event) if destination else None
     payload = {
-        "type": event.type,
+        "type": shown or event.type,
         "timestamp": iso(event.created_at),
         "data": order_document(order),
     }

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
 from orders.documents import iso
@@ -111,7 +111,8 @@ def _claim(
 
 
 def _attach_order_lines(deliveries: list[Delivery]) -> None:
-    """Load the lines of every delivery's order in one query (a lean prefetch)."""
+    """Load the lines of every delivery's order in one query (a lean prefetch), and their
+    cancellations and shipments with their lines (the document's; four queries a batch)."""
     orders = {d.event.order_id: d.event.order for d in deliveries if d.event_id is not None}
     if not orders:
         return
@@ -120,6 +121,7 @@ def _attach_order_lines(deliveries: list[Delivery]) -> None:
         lines[line.order_id].append(line)
     for pk, order in orders.items():
         order._prefetched_objects_cache = {"lines": _lines_queryset(order, lines[pk])}
+    prefetch_related_objects(list(orders.values()), "cancellations__lines", "shipments__lines")
 
 
 def _lines_queryset(order, lines: list[OrderLine]):

@@ -32,6 +32,31 @@ class LineSchema(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1)
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    quantity_cancelled = serializers.IntegerField(
+        min_value=0, help_text="Units of this line cancelled so far."
+    )
+    quantity_shipped = serializers.IntegerField(
+        min_value=0, help_text="Units of this line shipped so far."
+    )
+
+
+class RecordLineSchema(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1, help_text="The order line's `line` number.")
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class CancellationRecordSchema(serializers.Serializer):
+    reason = serializers.CharField()
+    note = serializers.CharField()
+    cancelled_at = serializers.DateTimeField()
+    lines = RecordLineSchema(many=True)
+
+
+class ShipmentRecordSchema(serializers.Serializer):
+    carrier = serializers.CharField(allow_blank=True)
+    tracking_number = serializers.CharField(allow_blank=True)
+    shipped_at = serializers.DateTimeField()
+    lines = RecordLineSchema(many=True)
 
 
 class CancellationSchema(serializers.Serializer):
@@ -65,8 +90,14 @@ class OrderDocumentSchema(serializers.Serializer):
     lines = LineSchema(many=True)
     currency = serializers.CharField(min_length=3, max_length=3)
     total = serializers.DecimalField(max_digits=14, decimal_places=2)
-    cancellation = CancellationSchema(allow_null=True)
-    shipment = ShipmentSchema(allow_null=True)
+    cancellation = CancellationSchema(
+        allow_null=True, help_text="Set only when the whole order is cancelled."
+    )
+    shipment = ShipmentSchema(allow_null=True, help_text="The latest shipment.")
+    cancellations = CancellationRecordSchema(
+        many=True, help_text="Every cancellation, partial or whole, oldest first."
+    )
+    shipments = ShipmentRecordSchema(many=True, help_text="Every shipment, oldest first.")
 
 
 class IntakeResponseSchema(serializers.Serializer):

@@ -153,7 +153,7 @@ def _documents_text(rows: list[tuple], *, supplier: Supplier) -> list[str]:
         append(document_text(number, status, middle, reference, tail))
     if stale:
         # Written without its text (a process of the previous release, or before the
-        # backfill reached it): build it as the delivery channels do; two more queries.
+        # backfill reached it): build it as the delivery channels do; four more queries.
         for order in orders_with_document_relations(Order.objects.filter(id__in=list(stale))):
             documents[stale[order.id]] = json_text(order_document(order))
     return documents

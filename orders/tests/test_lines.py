@@ -232,3 +232,19 @@ def test_the_database_refuses_more_than_the_quantity(order):
     line.refresh_from_db()
     assert (line.quantity_cancelled, line.quantity_shipped) == (0, 0)
     assert not OrderEvent.objects.filter(type=OrderEventType.LINES_CANCELLED).exists()
+
+
+def test_admin_shows_line_quantities_cancellations_and_shipments_read_only(order, admin_client):
+    order_lines_cancel(
+        order=order, actor="ops", reason="out_of_stock", note="Short", lines=[LineQuantity(1, 1)]
+    )
+    order_shipment_create(
+        order=order, actor="ops", carrier="DPD", tracking_number="TRK9", lines=[LineQuantity(3, 2)]
+    )
+    response = admin_client.get(f"/admin/orders/order/{order.pk}/change/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for text in ("Quantity cancelled", "Quantity shipped", "Short", "TRK9", "line 1 x 1"):
+        assert text in page
+    assert "line 3 x 2" in page
+    assert 'name="cancellations-0-note"' not in page  # read-only: no form field

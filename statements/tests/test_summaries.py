@@ -148,7 +148,7 @@ def test_late_cancellation_is_an_adjustment_on_the_next_summary(month_data, smtp
         if m.rcpt_tos == ["buyers@shopco.example"] and "August 2026" in m.subject
     )
     text = _body(august_mail, "plain")
-    assert "ADJUSTMENTS: orders of earlier months cancelled in August 2026" in text
+    assert "ADJUSTMENTS: cancellations made in August 2026 on orders of earlier months" in text
     assert late.number in text and "placed in July 2026" in text
     assert "Reason: Bad address" in text and "Note: No such street" in text
     assert "Commission reversed: -4.80 GBP" in text
