@@ -119,7 +119,6 @@ def test_a_generated_client_polls_acknowledges_cancels_and_ships(
             ),
         )
         assert isinstance(cancelled, OrderDocumentSchema), cancelled
-        # A declared field of the line-level schema (issue 12), so a typed attribute.
         assert cancelled.lines[0].quantity_cancelled == 1
 
         response = supplier_orders_ship.sync_detailed(
