@@ -34,7 +34,7 @@ def test_upload_preview_apply_and_download_the_result(portal, tmp_path):  # noqa
         page = browser.new_page(accept_downloads=True)
         _watch_csp(page, csp_violations)
         _login(page, base)
-        page.get_by_role("link", name="Update files").click()
+        page.get_by_role("link", name="Upload updates").click()
         page.wait_for_url(base + "/orders/updates/")
         page.get_by_label("CSV file").set_input_files(str(path))
         page.get_by_role("button", name="Upload and preview").click()
