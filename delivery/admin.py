@@ -8,7 +8,7 @@ from django.db import models
 from .channels import channel_get
 from .formats import admin as formats_admin  # noqa: F401 - registers FileFormat
 from .models import Delivery, DeliveryAttempt, Destination
-from .services import delivery_redeliver, webhook_url_clean
+from .services import delivery_redeliver, retailer_event_types_clean, webhook_url_clean
 
 SECRET_FIELDS = ("webhook_secret", "sftp_password", "sftp_private_key")
 # Where an SFTP drop connects and as whom: changed only by `set_channel` or the portal, whose
@@ -33,13 +33,46 @@ class DestinationAdminForm(forms.ModelForm):
         except ValidationError as exc:
             raise ValidationError(exc.message_dict.get("url", exc.messages)) from None
 
+    def clean(self):
+        """A retailer's row (issue 19) takes the retailer's four event types only; its
+        webhook gets its secret from `set_retailer_channel`, which shows it once."""
+        cleaned = super().clean()
+        if cleaned.get("retailer") is None:
+            return cleaned
+        try:
+            cleaned["event_types"] = retailer_event_types_clean(cleaned.get("event_types"))
+        except ValidationError as exc:
+            self.add_error("event_types", exc.message_dict["events"])
+        if cleaned.get("channel") == "webhook" and not self.instance.webhook_secret:
+            self.add_error(
+                "channel",
+                "Set a retailer's webhook with `manage.py set_retailer_channel SLUG webhook "
+                "--url URL` first: it makes the signing secret and shows it once.",
+            )
+        return cleaned
+
 
 @admin.register(Destination)
 class DestinationAdmin(admin.ModelAdmin):
     form = DestinationAdminForm
-    list_display = ("supplier", "channel", "enabled", "target", "secret_set", "updated_at")
-    list_filter = ("channel", "enabled")
-    search_fields = ("supplier__slug", "webhook_url", "sftp_host", "email_addresses")
+    # A retailer's rows (its webhook; its email row = shipment emails on/off) are here too.
+    list_display = (
+        "supplier",
+        "retailer",
+        "channel",
+        "enabled",
+        "target",
+        "secret_set",
+        "updated_at",
+    )
+    list_filter = ("channel", "enabled", ("retailer", admin.EmptyFieldListFilter))
+    search_fields = (
+        "supplier__slug",
+        "retailer__slug",
+        "webhook_url",
+        "sftp_host",
+        "email_addresses",
+    )
     # Secrets are set with `set_channel` or the portal; never shown or edited here.
     exclude = SECRET_FIELDS
     readonly_fields = (

@@ -11,14 +11,21 @@ from __future__ import annotations
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from orders.models import OrderEvent
+from orders.models import OrderEvent, OrderEventType
 from suppliers.models import SupplierMembership
 
 from .channels import channel_get, channels_where
 from .channels.base import CANCELLATION_EVENT_TYPES
 from .channels.email import email_identity
 from .db import bookkeeping_atomic
-from .models import Channel, Delivery, DeliveryPurpose, DeliveryStatus, Destination
+from .models import (
+    RETAILER_WEBHOOK_EVENT_TYPES,
+    Channel,
+    Delivery,
+    DeliveryPurpose,
+    DeliveryStatus,
+    Destination,
+)
 from .queue import deliveries_queue
 
 
@@ -78,6 +85,71 @@ def _retailer_cancellation_row(*, event: OrderEvent, now) -> Delivery:
     )
 
 
+def _retailer_shipment_row(*, event: OrderEvent, email: Destination | None, now):
+    """A shipment emails the retailer unless it turned shipment emails off (its email row)."""
+    if email is not None and not email.enabled:
+        return None
+    order = event.order
+    return Delivery(
+        event=event,
+        supplier=order.supplier,
+        destination=email,
+        channel=Channel.EMAIL,
+        purpose=DeliveryPurpose.RETAILER_SHIPMENT,
+        target_key=f"retailer:{order.retailer_id}",
+        recipient=order.retailer.email,
+        identity=email_identity(key=f"order-event-{event.pk}.r{order.retailer_id}"),
+        next_attempt_at=now,
+        queued_at=now,
+    )
+
+
+def _retailer_webhook_row(*, event: OrderEvent, webhook: Destination | None, now):
+    """The retailer's webhook gets the types it listed of the four (none listed: all four).
+
+    The row has no supplier: the retailer's endpoint is the retailer's, so it is not on any
+    supplier's Deliveries page (ops sees it in the delivery log)."""
+    if webhook is None or not webhook.enabled or not webhook.webhook_url:
+        return None
+    wanted = webhook.event_types or RETAILER_WEBHOOK_EVENT_TYPES
+    if event.type not in wanted:
+        return None
+    channel = channel_get(Channel.WEBHOOK)
+    return Delivery(
+        event=event,
+        supplier=None,
+        destination=webhook,
+        channel=Channel.WEBHOOK,
+        purpose=DeliveryPurpose.RETAILER_WEBHOOK,
+        target_key=f"destination:{webhook.pk}",
+        recipient=channel.recipient(destination=webhook, order=event.order),
+        identity=channel.identity(destination=webhook, event=event),
+        next_attempt_at=now,
+        queued_at=now,
+    )
+
+
+def _retailer_rows(*, event: OrderEvent, destinations: dict, now) -> list[Delivery]:
+    """What the retailer hears of this event (issue 19): cancellation email always, shipment
+    email by its setting, its webhook by its types."""
+    rid = event.order.retailer_id
+    rows = []
+    if event.type in CANCELLATION_EVENT_TYPES:  # partial or whole: always
+        rows.append(_retailer_cancellation_row(event=event, now=now))
+    elif event.type == OrderEventType.SHIPMENT_CREATED:
+        rows.append(
+            _retailer_shipment_row(
+                event=event, email=destinations.get((rid, Channel.EMAIL)), now=now
+            )
+        )
+    rows.append(
+        _retailer_webhook_row(
+            event=event, webhook=destinations.get((rid, Channel.WEBHOOK)), now=now
+        )
+    )
+    return [row for row in rows if row is not None]
+
+
 def _email_destinations_ensure(*, supplier_ids: set[int], existing: dict) -> None:
     """Suppliers made without `supplier_create` (admin, old data) get their email channel now."""
     from suppliers.models import Supplier
@@ -121,6 +193,12 @@ def _dispatch(*, event_ids: list[int], rows_may_exist: bool) -> list[int]:
             for d in Destination.objects.filter(supplier_id__in=supplier_ids)
         }
         _email_destinations_ensure(supplier_ids=supplier_ids, existing=by_key)
+        retailer_destinations = {
+            (d.retailer_id, d.channel): d
+            for d in Destination.objects.filter(
+                retailer_id__in={event.order.retailer_id for event in events}
+            )
+        }
         cancellers = {
             (m.user_id, m.supplier_id)
             for m in SupplierMembership.objects.filter(
@@ -139,10 +217,11 @@ def _dispatch(*, event_ids: list[int], rows_may_exist: bool) -> list[int]:
                 event=event,
                 destinations=destinations,
                 now=now,
-                cancelled_by_supplier=(event.actor_user_id, supplier_id) in cancellers,
+                cancelled_by_supplier=(event.actor_user_id, supplier_id) in cancellers
+                # by the supplier's API token or update file (issue 13)
+                or (event.data.get("channel") or {}).get("via") in ("api", "file"),
             )
-            if event.type in CANCELLATION_EVENT_TYPES:  # partial or whole: always
-                rows.append(_retailer_cancellation_row(event=event, now=now))
+            rows += _retailer_rows(event=event, destinations=retailer_destinations, now=now)
         if rows_may_exist or not connection.features.can_return_rows_from_bulk_insert:
             Delivery.objects.bulk_create(rows, ignore_conflicts=True)
             to_queue = list(

@@ -19,6 +19,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 
+from orders.documents import acknowledge_by
 from orders.models import CancellationReason, Order, OrderEventType
 
 from .channels.base import CANCELLATION_EVENT_TYPES, DeliveryFailed, delivery_order
@@ -223,6 +224,55 @@ def render_retailer_cancellation(delivery: Delivery) -> EmailMultiAlternatives:
     )
 
 
+def _shipment_context(order: Order, event) -> dict:
+    """The shipment an event records (carrier, tracking number, its items) and what had not
+    shipped yet right after it: read from the records up to that shipment, so a later one
+    (or a resend) does not change what this email says."""
+    lines = list(order.lines.all())
+    by_id = {line.pk: line for line in lines}
+    shipments = sorted(order.shipments.all(), key=lambda s: (s.created_at, s.pk))
+    data = event.data if isinstance(event.data, dict) else {}
+    this = next((s for s in shipments if s.pk == data.get("shipment")), None)
+    if this is None:
+        this = next((s for s in reversed(shipments) if s.created_at <= event.created_at), None)
+    if this is None:
+        raise DeliveryFailed("the shipment of this event is gone", retryable=False)
+    shipped_so_far = {line.pk: 0 for line in lines}
+    items = []
+    for shipment in shipments:
+        if (shipment.created_at, shipment.pk) > (this.created_at, this.pk):
+            break
+        for item in shipment.lines.all():
+            shipped_so_far[item.line_id] += item.quantity
+            if shipment is this:
+                items.append({"line": by_id[item.line_id], "quantity": item.quantity})
+    items.sort(key=lambda item: item["line"].line_no)
+    # Units still to ship then: ordered less shipped so far less cancelled (cancellations do
+    # not come back, so today's count is right for then, capped at zero).
+    to_come = [
+        {"line": line, "quantity": left}
+        for line in lines
+        if (left := line.quantity - line.quantity_cancelled - shipped_so_far[line.pk]) > 0
+    ]
+    return {
+        "shipment": this,
+        "shipped_items": items,
+        "shipped_units": sum(item["quantity"] for item in items),
+        "still_to_ship": to_come,
+        "complete": not to_come,
+    }
+
+
+@register_email_renderer(DeliveryPurpose.RETAILER_SHIPMENT)
+def render_retailer_shipment(delivery: Delivery) -> EmailMultiAlternatives:
+    """A shipment: carrier, tracking number, the items in it, and what is still to ship."""
+    order = _order_of(delivery)
+    context = (
+        _order_context(order) | {"event": delivery.event} | _shipment_context(order, delivery.event)
+    )
+    return _message(delivery=delivery, template="delivery/email/retailer_shipment", context=context)
+
+
 @register_email_renderer(DeliveryPurpose.FAILURE_NOTICE)
 def render_failure_notice(delivery: Delivery) -> EmailMultiAlternatives:
     cause = delivery.cause
@@ -237,3 +287,17 @@ def render_failure_notice(delivery: Delivery) -> EmailMultiAlternatives:
         "site_url": settings.SITE_URL.rstrip("/"),
     }
     return _message(delivery=delivery, template="delivery/email/failure_notice", context=context)
+
+
+@register_email_renderer(DeliveryPurpose.ACKNOWLEDGE_REMINDER)
+def render_acknowledge_reminder(delivery: Delivery) -> EmailMultiAlternatives:
+    from .services.reminders import reminder_orders
+
+    orders = reminder_orders(delivery)
+    context = {
+        "orders": [(order, acknowledge_by(order)) for order in orders],
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+    return _message(
+        delivery=delivery, template="delivery/email/acknowledge_reminder", context=context
+    )

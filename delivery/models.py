@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from orders.models import OrderEvent
+from orders.models import OrderEvent, OrderEventType, Retailer
 from suppliers.models import Supplier
 
 from .fields import EncryptedTextField
@@ -25,11 +25,36 @@ class Channel(models.TextChoices):
 # An interchange ID: X12's basic characters only, so it can never hold a separator.
 X12_ID = RegexValidator(r"^[A-Za-z0-9 ]{1,15}$", "An X12 ID is 1 to 15 letters, digits or spaces.")
 
+# What a retailer's webhook may receive (issue 19); listing none means all four.
+RETAILER_WEBHOOK_EVENT_TYPES = (
+    OrderEventType.SHIPMENT_CREATED,
+    OrderEventType.LINES_CANCELLED,
+    OrderEventType.CANCELLED,
+    OrderEventType.ACKNOWLEDGED,
+)
+
 
 class Destination(models.Model):
-    """One channel of one supplier; the per-kind fields are blank for the other kinds."""
+    """One channel of one supplier, or of one retailer; the per-kind fields are blank for the
+    other kinds.
 
-    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="destinations")
+    A retailer's destinations (issue 19) are rows of this same table, so their deliveries get
+    the same claims, retries, batching, 410 handling and delivery log with no second code
+    path: its webhook (the four types of RETAILER_WEBHOOK_EVENT_TYPES), and its email row,
+    whose `enabled` is "shipment emails on" (no row: on; cancellation emails ignore it).
+    Every supplier query filters on `supplier`, so a retailer's row never shows there.
+    """
+
+    supplier = models.ForeignKey(
+        Supplier, null=True, blank=True, on_delete=models.CASCADE, related_name="destinations"
+    )
+    retailer = models.ForeignKey(
+        Retailer,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="delivery_destinations",
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     enabled = models.BooleanField(default=True)
     # Event types this destination wants; empty means all.
@@ -96,13 +121,24 @@ class Destination(models.Model):
             models.UniqueConstraint(
                 fields=["supplier", "channel"], name="destination_one_per_channel"
             ),
+            models.UniqueConstraint(
+                fields=["retailer", "channel"],
+                condition=Q(retailer__isnull=False),
+                name="destination_retailer_one_per_channel",
+            ),
+            models.CheckConstraint(
+                condition=Q(supplier__isnull=False, retailer__isnull=True)
+                | Q(supplier__isnull=True, retailer__isnull=False),
+                name="destination_one_owner",
+            ),
             models.CheckConstraint(
                 condition=Q(sftp_interval_minutes__gte=1), name="destination_sftp_interval_positive"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.supplier.slug}:{self.channel}"
+        owner = self.supplier.slug if self.supplier_id else f"retailer {self.retailer.slug}"
+        return f"{owner}:{self.channel}"
 
 
 class DeliveryPurpose(models.TextChoices):
@@ -110,11 +146,19 @@ class DeliveryPurpose(models.TextChoices):
     RETAILER_CANCELLATION = "retailer_cancellation", "Cancellation to retailer"
     FAILURE_NOTICE = "failure_notice", "Failure notice to supplier"
     MONTHLY_SUMMARY = "monthly_summary", "Monthly summary to retailer"
+    ACKNOWLEDGE_REMINDER = "acknowledge_reminder", "Acknowledgement reminder to supplier"
+    RETAILER_SHIPMENT = "retailer_shipment", "Shipment to retailer"
+    RETAILER_WEBHOOK = "retailer_webhook", "Webhook to retailer"
 
 
 # Messages to a retailer: a supplier may not send one again once it was delivered.
 RETAILER_FACING_PURPOSES = frozenset(
-    {DeliveryPurpose.RETAILER_CANCELLATION, DeliveryPurpose.MONTHLY_SUMMARY}
+    {
+        DeliveryPurpose.RETAILER_CANCELLATION,
+        DeliveryPurpose.RETAILER_SHIPMENT,
+        DeliveryPurpose.RETAILER_WEBHOOK,
+        DeliveryPurpose.MONTHLY_SUMMARY,
+    }
 )
 
 

@@ -64,8 +64,11 @@ def delivery_failing_count(*, supplier) -> int:
 
 
 def deliveries_for_order(*, order: Order) -> QuerySet[Delivery]:
+    """The order's deliveries as its supplier's order page lists them: not the retailer's
+    webhook (the retailer's endpoint is the retailer's own; issue 19)."""
     return (
         Delivery.objects.filter(event__order=order)
+        .exclude(purpose=DeliveryPurpose.RETAILER_WEBHOOK)
         .select_related("event", "destination")
         .prefetch_related("attempts")
         .order_by("created_at", "id")

@@ -41,3 +41,8 @@ def hosted_update_apply(slug: str, name: str) -> str | None:
     from .hosted.updates import hosted_update_apply as apply
 
     return apply(slug=slug, name=name)
+
+
+@shared_task(name="delivery.acknowledge_reminders", acks_late=True, ignore_result=True)
+def acknowledge_reminders() -> list[int]:
+    return services.acknowledge_reminders_send()

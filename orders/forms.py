@@ -27,6 +27,8 @@ class OrderFilterForm(forms.Form):
     placed_to = forms.DateField(
         label="Placed to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    # Only the orders past their acknowledgement deadline (the dashboard strip's link).
+    overdue = forms.BooleanField(label="Overdue only", required=False)
 
     def _date_in_range(self, name: str):
         value = self.cleaned_data.get(name)
@@ -58,6 +60,7 @@ class OrderFilterForm(forms.Form):
             placed_from=data.get("placed_from"),
             placed_to=data.get("placed_to") if "placed_to" not in self.errors else None,
             q=(data.get("q") or "").strip(),
+            overdue=bool(data.get("overdue")),
         )
 
 

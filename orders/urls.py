@@ -28,4 +28,5 @@ urlpatterns = [
         name="cancel-items",
     ),
     path("<order_number:number>/ship/", fulfilment_views.order_ship, name="ship"),
+    path("<order_number:number>/acknowledge/", views.order_acknowledge_view, name="acknowledge"),
 ]

@@ -22,24 +22,27 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.csv import csv_cell_neutralise
 from suppliers.views import supplier_required
 
+from .documents import acknowledge_by
 from .forms import OrderEditForm, OrderFilterForm
 from .models import OrderStatus
 from .numbers import ORDER_NUMBER_PREFIX
 from .selectors import (
     PORTAL_PAGE_SIZE,
+    acknowledge_cutoff,
     order_history_dashboard,
     order_history_export_rows,
     order_history_marks,
     order_history_page,
+    order_is_overdue,
     order_portal_detail,
     order_portal_get,
 )
-from .services import OrderChangedError, order_set_status
+from .services import OrderChangedError, order_acknowledge, order_set_status, source_portal
 
 # --- Delivery readers (plugged in by delivery/readers.py) ---------------------------------
 
@@ -110,6 +113,7 @@ def order_history(request):
         "status": filters.status,
         "placed_from": filters.placed_from.isoformat() if filters.placed_from else "",
         "placed_to": filters.placed_to.isoformat() if filters.placed_to else "",
+        "overdue": "on" if filters.overdue else "",
     }
     if request.GET.get("size"):
         filter_params["size"] = str(_page_size(request))
@@ -134,6 +138,7 @@ def order_history(request):
             "export_url": reverse("orders:export") + _query(filter_params),
             "today_url": _query({"placed_from": timezone.localdate().isoformat()}),
             "placed_url": _query({"status": OrderStatus.PLACED}),
+            "overdue_url": _query({"overdue": "on"}),
         },
     )
 
@@ -152,9 +157,12 @@ _ROW_HTML = (
     '<td data-label="Customer">{customer}<div class="muted small">{email}</div></td>'
     '<td data-label="Items" class="num">{items}</td>'
     '<td data-label="Total" class="num">{total}</td>'
-    '<td data-label="Status"><span class="badge status-{status}">{status_label}</span>{marks}</td>'
+    '<td data-label="Status"><span class="badge status-{status}">{status_label}</span>'
+    "{marks}{overdue}</td>"
     '<td data-label="Delivery">{delivery}</td></tr>\n'
 )
+# Past its acknowledgement deadline (ORDER_ACKNOWLEDGE_HOURS) and not acknowledged.
+_OVERDUE_BADGE = ' <span class="badge overdue" title="Not acknowledged in time">Overdue</span>'
 _NO_DELIVERY = '<span class="muted">—</span>'
 
 
@@ -171,6 +179,7 @@ def _history_rows(orders, states: dict[int, str], marks: dict[int, list[str]]) -
     sample = f"{ORDER_NUMBER_PREFIX}1"
     detail_prefix = reverse("orders:detail", args=[sample]).removesuffix(f"{sample}/")
     tz = timezone.get_current_timezone()
+    cutoff = acknowledge_cutoff()
     parts = []
     for o in orders:
         placed = o.placed_at.astimezone(tz)
@@ -190,6 +199,7 @@ def _history_rows(orders, states: dict[int, str], marks: dict[int, list[str]]) -
                 status=e(o.status),
                 status_label=e(_STATUS_LABELS.get(o.status, o.status)),
                 marks=_marks_html(marks[o.pk]) if o.pk in marks else "",
+                overdue=_OVERDUE_BADGE if order_is_overdue(o, cutoff=cutoff) else "",
                 delivery=(
                     f'<span class="badge dstate-{e(state.lower().replace(" ", "-"))}">'
                     f"{e(state.capitalize())}</span>"
@@ -321,8 +331,33 @@ def order_detail(request, number: str):
         raise Http404("No such order.")
     deliveries = list(delivery_readers.for_order(order)) if delivery_readers.for_order else []
     return render(
-        request, "orders/detail.html", {"nav": "orders", "order": order, "deliveries": deliveries}
+        request,
+        "orders/detail.html",
+        {
+            "nav": "orders",
+            "order": order,
+            "deliveries": deliveries,
+            "acknowledge_by": acknowledge_by(order),
+            "overdue": order_is_overdue(order, cutoff=acknowledge_cutoff()),
+        },
     )
+
+
+@supplier_required
+@require_POST
+def order_acknowledge_view(request, number: str):
+    """The order page's Acknowledge button: the supplier has the order (issue 13)."""
+    order = order_portal_get(supplier=request.supplier, number=number)
+    if order is None:
+        raise Http404("No such order.")
+    source = source_portal(request.user)
+    try:
+        order_acknowledge(order=order, actor=source.actor, actor_user=request.user, channel=source)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Order {order.number} acknowledged.")
+    return redirect("orders:detail", number=order.number)
 
 
 @supplier_required

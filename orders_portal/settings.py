@@ -320,6 +320,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.sftp_run_due",
         "schedule": timedelta(minutes=1),
     },
+    "delivery-acknowledge-reminders": {
+        "task": "delivery.acknowledge_reminders",
+        "schedule": timedelta(minutes=15),
+    },
     "statements-monthly-summaries": {
         "task": "statements.send_monthly_summaries",
         "schedule": crontab(minute=0, hour=6, day_of_month=1),

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connections
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from common.db import timestamptz_compiled
@@ -21,8 +21,11 @@ from orders.models import (
     CancellationReason,
     Order,
     OrderEvent,
+    OrderLine,
     OrderStatus,
     Retailer,
+    Shipment,
+    ShipmentLine,
 )
 from suppliers.models import Supplier
 
@@ -39,7 +42,11 @@ from .months import month_bounds, month_first_day
 # closed, each cancellation is counted exactly once, and over all summaries an order earns
 # exactly the commission on what was not cancelled.
 
-SUMMARY_FIGURES_VERSION = 2  # 2: line-level cancellations (issue 12)
+# Shipments (issue 19): the summary lists, beside the cancellations, each order of the month
+# with a shipment made before the close: its parcels (carrier, tracking number, units) and
+# whether it was shipped whole (every unit not cancelled at the close) or in part.
+
+SUMMARY_FIGURES_VERSION = 3  # 2: line-level cancellations (issue 12); 3: shipments (issue 19)
 _ZERO = Decimal("0.00")
 # Only what the summary shows: each column costs on 100+ rows per retailer (bench/summaries.py).
 _SUMMARY_ORDER_FIELDS = (
@@ -147,12 +154,14 @@ def _figures_from_rows(
     cancelled_lines: dict[int, list[dict]],
     changes: dict[int, tuple[str, str, str]],
     suppliers: dict[int, tuple[str, str]],
+    shipped: dict[int, dict] | None = None,
 ) -> dict:
+    shipped = shipped or {}
     start, end = month_bounds(month)
     reasons = dict(CancellationReason.choices)
     counts = {status: 0 for status in OrderStatus.values}
     totals: dict[str, dict] = {}
-    orders, cancelled, partly, adjustments = [], [], [], []
+    orders, cancelled, partly, adjustments, shipments = [], [], [], [], []
 
     for row in sorted(placed, key=lambda r: (r["placed_at"], r["number"])):
         change = changes.get(row["id"]) if row["changed_after_close"] else None
@@ -213,6 +222,22 @@ def _figures_from_rows(
                     "cancelled_total": _money(value_cancelled),
                 }
             )
+        sent = shipped.get(row["id"])
+        if sent is not None:
+            units_cancelled = sum(line["quantity"] for line in lines)
+            to_ship = sent["units"] - units_cancelled
+            shipments.append(
+                {
+                    "number": row["number"],
+                    "reference": row["retailer_reference"],
+                    "supplier": supplier_slug,
+                    "supplier_name": supplier_name,
+                    "units_shipped": sent["units_shipped"],
+                    "units_to_ship": to_ship,
+                    "whole": sent["units_shipped"] >= to_ship,
+                    "parcels": sent["parcels"],
+                }
+            )
         orders.append(
             {
                 "number": row["number"],
@@ -220,6 +245,7 @@ def _figures_from_rows(
                 "supplier": supplier_slug,
                 "supplier_name": supplier_name,
                 "placed_at": _iso(row["placed_at"]),
+                "units_shipped": sent["units_shipped"] if sent else 0,
                 "status": status,
                 "later": later,
                 "currency": row["currency"],
@@ -289,6 +315,11 @@ def _figures_from_rows(
         "cancelled": cancelled,
         "partly_cancelled": partly,
         "adjustments": adjustments,
+        "shipments": shipments,
+        "shipped_counts": {
+            "whole": sum(1 for x in shipments if x["whole"]),
+            "part": sum(1 for x in shipments if not x["whole"]),
+        },
         "totals": totals_out,
         "empty": not orders and not adjustments,
     }
@@ -316,7 +347,8 @@ def _values_rows(queryset) -> list[dict]:
 
 
 def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -> dict[int, dict]:
-    """Figures of one month for many retailers, keyed by retailer id, in at most 5 queries.
+    """Figures of one month for many retailers, keyed by retailer id, in at most 7 queries
+    (5 when no order of the month was shipped before the close).
 
     Callers pass retailers in chunks (a few hundred) to bound memory.
     """
@@ -329,10 +361,17 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     changed = ExpressionWrapper(Q(updated_at__gte=end), output_field=BooleanField())
     # Some unit cancelled (now): only then are its cancellation lines read.
     cancelled_any = Exists(Cancellation.objects.filter(order_id=OuterRef("id")))
+    # Some parcel sent before the close: only then are its shipment lines read.
+    shipped_any = Exists(Shipment.objects.filter(order_id=OuterRef("id"), created_at__lt=end))
     placed = _values_rows(
         Order.objects.filter(retailer_id__in=ids, placed_at__gte=start, placed_at__lt=end)
         .order_by()
-        .values(*_SUMMARY_ORDER_FIELDS, changed_after_close=changed, cancelled_any=cancelled_any)
+        .values(
+            *_SUMMARY_ORDER_FIELDS,
+            changed_after_close=changed,
+            cancelled_any=cancelled_any,
+            shipped_any=shipped_any,
+        )
     )
     # Orders of earlier months with a cancellation made this month: each an adjustment.
     cancelled_now = Cancellation.objects.filter(
@@ -379,6 +418,9 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
         placed_by[row["retailer_id"]].append(row)
     for row in adjusted:
         adjusted_by[row["retailer_id"]].append(row)
+    shipped = _shipped_before(
+        order_ids=[row["id"] for row in placed if row["shipped_any"]], end=end
+    )
     return {
         retailer.pk: _figures_from_rows(
             retailer=retailer,
@@ -388,9 +430,50 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
             cancelled_lines=cancelled_lines,
             changes=changes,
             suppliers=suppliers,
+            shipped=shipped,
         )
         for retailer in retailers
     }
+
+
+def _shipped_before(*, order_ids: list[int], end: datetime) -> dict[int, dict]:
+    """For these orders: units ordered, units shipped before the close, and each parcel sent
+    before it (carrier, tracking number, when, units), oldest first; two queries."""
+    if not order_ids:
+        return {}
+    shipped: dict[int, dict] = {
+        row["order_id"]: {"units": row["units"] or 0, "units_shipped": 0, "parcels": []}
+        for row in OrderLine.objects.filter(order_id__in=order_ids)
+        .order_by()
+        .values("order_id")
+        .annotate(units=Sum("quantity"))
+    }
+    parcels: dict[int, dict] = {}
+    for row in _values_rows(
+        ShipmentLine.objects.filter(shipment__order_id__in=order_ids, shipment__created_at__lt=end)
+        .order_by("shipment__created_at", "shipment_id", "line__line_no")
+        .values(
+            "shipment_id",
+            "quantity",
+            order_id=F("shipment__order_id"),
+            carrier=F("shipment__carrier"),
+            tracking_number=F("shipment__tracking_number"),
+            shipped_at=F("shipment__shipped_at"),
+        )
+    ):
+        order = shipped[row["order_id"]]
+        order["units_shipped"] += row["quantity"]
+        parcel = parcels.get(row["shipment_id"])
+        if parcel is None:
+            parcel = parcels[row["shipment_id"]] = {
+                "carrier": row["carrier"],
+                "tracking_number": row["tracking_number"],
+                "shipped_at": _iso(row["shipped_at"]),
+                "units": 0,
+            }
+            order["parcels"].append(parcel)
+        parcel["units"] += row["quantity"]
+    return shipped
 
 
 def retailer_month_figures(*, retailer: Retailer, month: date) -> dict:

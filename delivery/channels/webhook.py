@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 from orders.documents import iso, order_document
 from orders.models import OrderEventType
 
+from ..models import DeliveryPurpose
 from ..netguard import AddressRefused, http_session, http_session_shared
 from .base import (
     BaseChannel,
@@ -37,11 +38,11 @@ def webhook_body(delivery) -> bytes:
     # shipment as the `order.updated` it was then (channels/base.py `subscribed_type`).
     destination = delivery.destination
     shown = subscribed_type(destination=destination, event=event) if destination else None
-    payload = {
-        "type": shown or event.type,
-        "timestamp": iso(event.created_at),
-        "data": order_document(order),
-    }
+    data = order_document(order)
+    if delivery.purpose == DeliveryPurpose.RETAILER_WEBHOOK:
+        # The retailer matches on its own reference (also at data.retailer.reference).
+        data = {"reference": order.retailer_reference, **data}
+    payload = {"type": shown or event.type, "timestamp": iso(event.created_at), "data": data}
     return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
 

@@ -1,4 +1,5 @@
-"""Every write of the delivery app, by concern: destinations, sending, recovery.
+"""Every write of the delivery app, by concern: destinations, sending, recovery,
+reminders (the acknowledgement reminder), retailers (what a retailer hears back).
 
 `from delivery.services import X` is the way in; the modules are how it is kept readable.
 """
@@ -23,6 +24,14 @@ from .recovery import (
     sftp_run,
     sftp_runs_due,
 )
+from .reminders import acknowledge_reminders_send
+from .retailers import (
+    RETAILER_CHANNELS,
+    retailer_event_types_clean,
+    retailer_shipment_email_set,
+    retailer_webhook_disable,
+    retailer_webhook_set,
+)
 from .sending import (
     deliveries_process_batch,
     delivery_send,
@@ -31,6 +40,12 @@ from .sending import (
 )
 
 __all__ = [
+    "RETAILER_CHANNELS",
+    "retailer_event_types_clean",
+    "retailer_shipment_email_set",
+    "retailer_webhook_disable",
+    "retailer_webhook_set",
+    "acknowledge_reminders_send",
     "RedeliverResult",
     "SweepResult",
     "WebhookTestResult",

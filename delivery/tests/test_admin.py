@@ -78,3 +78,54 @@ def test_a_webhook_url_to_a_refused_address_is_refused_in_admin(staff_client, ac
     destination.refresh_from_db()
     assert destination.webhook_url == "https://hooks.example/in"
     assert Destination.objects.filter(webhook_url__contains="169.254").count() == 0
+
+
+# --- A retailer's destinations (issue 19) -------------------------------------------------
+
+
+def _retailer_post(staff_client, destination, **fields):
+    data = {
+        "retailer": destination.retailer_id,
+        "channel": destination.channel,
+        "enabled": "on",
+        "event_types": "[]",
+        "sftp_interval_minutes": 15,
+        "sftp_format": "csv",
+    } | fields
+    return staff_client.post(f"/admin/delivery/destination/{destination.pk}/change/", data)
+
+
+def test_a_retailers_webhook_is_checked_in_admin_like_a_suppliers(
+    staff_client, retailer, settings, no_connections
+):
+    """`no_connections`: the refused address is resolved only, never connected to."""
+    from delivery.services import retailer_webhook_set
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination, _ = retailer_webhook_set(retailer=retailer, url="https://hooks.shopco.example/")
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    response = _retailer_post(
+        staff_client, destination, webhook_url="http://10.1.2.3/hook", event_types="[]"
+    )
+    assert response.status_code == 200
+    assert "10.1.2.3" in " ".join(response.context["adminform"].form.errors["webhook_url"])
+    response = _retailer_post(
+        staff_client,
+        destination,
+        webhook_url="https://hooks.shopco.example/",
+        event_types='["order.created"]',
+    )
+    assert "order.created" in " ".join(response.context["adminform"].form.errors["event_types"])
+    destination.refresh_from_db()
+    assert destination.webhook_url == "https://hooks.shopco.example/"
+    assert destination.event_types == []
+
+
+def test_shipment_emails_are_turned_off_in_admin(staff_client, retailer):
+    from delivery.services import retailer_shipment_email_set
+
+    destination = retailer_shipment_email_set(retailer=retailer, on=True)
+    response = _retailer_post(staff_client, destination, enabled="")
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    destination.refresh_from_db()
+    assert destination.enabled is False

@@ -1,4 +1,5 @@
-"""Every API error as {"errors": {field: [messages]}}, with the status DRF chose."""
+"""Every API error as {"errors": {field: [messages]}}, with the status DRF chose (409 for
+an order whose state does not allow the change; an exception's `error_field` names its field)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
@@ -6,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from orders.intake import errors_flatten
+from orders.services import OrderStateError
 from orders.transactions import TransactionTooSlowError
 
 _FIELD_FOR = {
@@ -28,6 +30,8 @@ def exception_handler(exc, context):
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "1"},
         )
+    if isinstance(exc, OrderStateError):  # the order's state does not allow it
+        return Response({"errors": exc.message_dict}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
         return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
@@ -37,7 +41,9 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"errors": errors_flatten(exc.detail)}
     else:
-        field = next((f for cls, f in _FIELD_FOR.items() if isinstance(exc, cls)), "detail")
+        field = getattr(exc, "error_field", None) or next(
+            (f for cls, f in _FIELD_FOR.items() if isinstance(exc, cls)), "detail"
+        )
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         response.data = {"errors": {field: [str(detail)]}}
     return response

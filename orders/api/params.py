@@ -19,7 +19,15 @@ from orders.selectors import OrderPosition
 
 from .pagination import CursorError, cursor_decode
 
-ALLOWED = ("created_after", "created_before", "updated_after", "status", "limit", "cursor")
+ALLOWED = (
+    "created_after",
+    "created_before",
+    "updated_after",
+    "status",
+    "acknowledged",
+    "limit",
+    "cursor",
+)
 
 
 @dataclass
@@ -28,6 +36,7 @@ class OrderListParams:
     created_before: datetime | None
     updated_after: datetime | None
     status: str | None
+    acknowledged: bool | None
     limit: int
     after: OrderPosition | None
     settled_before: datetime | None
@@ -73,6 +82,12 @@ def order_list_params(query) -> OrderListParams:
         choices = ", ".join(OrderStatus.values)
         errors["status"] = [f"Unknown status '{status}'; use one of: {choices}."]
 
+    acknowledged = None
+    if "acknowledged" in values:
+        acknowledged = {"true": True, "false": False}.get(values["acknowledged"])
+        if acknowledged is None:
+            errors["acknowledged"] = ["Give true or false."]
+
     limit = settings.SUPPLIER_API_DEFAULT_LIMIT
     maximum = settings.SUPPLIER_API_MAX_LIMIT
     if "limit" in values:
@@ -98,7 +113,44 @@ def order_list_params(query) -> OrderListParams:
         created_before=before,
         updated_after=dates["updated_after"],
         status=status,
+        acknowledged=acknowledged,
         limit=limit,
         after=position,
         settled_before=settled_before,
+    )
+
+
+# --- The retailer read API (issue 19) -------------------------------------------------------
+
+RETAILER_ALLOWED = ("updated_after", "limit", "cursor")
+
+
+@dataclass
+class RetailerOrderListParams:
+    updated_after: datetime
+    limit: int
+    after: OrderPosition | None
+    settled_before: datetime | None
+
+
+def retailer_order_list_params(query) -> RetailerOrderListParams:
+    """The retailer list's parameters, checked as the supplier list's are: `updated_after`
+    required, unknown or repeated parameters refused, each error naming its parameter."""
+    errors: dict[str, list[str]] = {}
+    for name in query.keys():
+        if name not in RETAILER_ALLOWED:
+            errors[name] = [
+                f"Unknown parameter; the parameters are: {', '.join(RETAILER_ALLOWED)}."
+            ]
+    if "updated_after" not in query:
+        errors["updated_after"] = [f"This parameter is required, e.g. {EXAMPLE}."]
+    if errors:
+        raise ValidationError(errors)
+    # The shared rules for the rest (repeats, times, limit, cursor).
+    params = order_list_params(query)
+    return RetailerOrderListParams(
+        updated_after=params.updated_after,
+        limit=params.limit,
+        after=params.after,
+        settled_before=params.settled_before,
     )

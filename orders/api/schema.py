@@ -79,6 +79,12 @@ class OrderDocumentSchema(serializers.Serializer):
     placed_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(
+        allow_null=True, help_text="When you acknowledged it (or first shipped or cancelled)."
+    )
+    acknowledge_by = serializers.DateTimeField(
+        help_text="Acknowledge by then (placed_at + ORDER_ACKNOWLEDGE_HOURS), or it is overdue."
+    )
     customer = CustomerSchema()
     shipping_address = AddressSchema()
     lines = LineSchema(many=True)
@@ -97,6 +103,11 @@ class OrderDocumentSchema(serializers.Serializer):
 class IntakeResponseSchema(serializers.Serializer):
     reference = serializers.CharField()
     orders = OrderDocumentSchema(many=True)
+
+
+class RetailerOrderSchema(serializers.Serializer):
+    reference = serializers.CharField(help_text="Your reference, as you sent the order.")
+    orders = OrderDocumentSchema(many=True, help_text="Every supplier's part, by number.")
 
 
 class ErrorsSchema(serializers.Serializer):

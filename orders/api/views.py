@@ -16,18 +16,30 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders.documents import iso, json_text, order_document
+from orders.inputs import text_problem
 from orders.intake import IntakeSerializer
 from orders.models import OrderStatus
 from orders.numbers import order_number_plausible
-from orders.selectors import order_get_for_supplier, order_list_for_supplier
+from orders.selectors import (
+    order_get_for_retailer,
+    order_get_for_supplier,
+    order_list_for_retailer,
+    order_list_for_supplier,
+)
 from orders.services import order_place_from_retailer
 
 from .auth import RetailerKeyAuthentication, SupplierTokenAuthentication
 from .negotiation import JSONOnlyContentNegotiation
 from .openapi import list_description
 from .pagination import cursor_encode
-from .params import ALLOWED, order_list_params
-from .schema import ErrorsSchema, IntakeResponseSchema, OrderDocumentSchema, OrderListSchema
+from .params import ALLOWED, RETAILER_ALLOWED, order_list_params, retailer_order_list_params
+from .schema import (
+    ErrorsSchema,
+    IntakeResponseSchema,
+    OrderDocumentSchema,
+    OrderListSchema,
+    RetailerOrderSchema,
+)
 from .throttles import RetailerKeyThrottle, SupplierTokenThrottle
 
 
@@ -48,9 +60,95 @@ def _too_big() -> Response:
     )
 
 
+_SETTLED_HEADER = "Settled-Before"
+_DATE_HELP = "ISO 8601 date-time with a UTC offset, e.g. 2026-11-27T10:00:00Z."
+_ERRORS_401 = OpenApiResponse(ErrorsSchema, description="No token, or an invalid or revoked one")
+_ERRORS_429 = OpenApiResponse(ErrorsSchema, description="Too many requests; see Retry-After")
+
+
+_SETTLED_PARAM = OpenApiParameter(
+    _SETTLED_HEADER,
+    OpenApiTypes.DATETIME,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    required=True,
+    description="This answer holds every order created (or, with updated_after, changed) "
+    "before this time; start your next window here.",
+)
+_RETRY_AFTER_PARAM = OpenApiParameter(
+    "Retry-After",
+    int,
+    location=OpenApiParameter.HEADER,
+    response=[429],
+    required=True,
+    description="Seconds to wait before the next request.",
+)
+
+
 class RetailerOrdersView(_JSONAPIView):
     authentication_classes = [RetailerKeyAuthentication]
     throttle_classes = [RetailerKeyThrottle]
+
+    @extend_schema(
+        operation_id="retailer_orders_list",
+        summary="Your orders changed since a time (each supplier's part), oldest first",
+        description=(
+            "Each supplier's part of your orders whose `updated_at` is in "
+            "`[updated_after, Settled-Before)`: placed, acknowledged, cancelled (in part or "
+            "whole), shipped. The supplier API's no-gap rule (docs/polling.md): pass the "
+            "previous answer's `Settled-Before` as the next `updated_after` and you see each "
+            "change once. Follow `next` until it is `null`; every page of one walk has the "
+            "same `Settled-Before`. Unknown or repeated parameters are 400, naming them."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "updated_after",
+                OpenApiTypes.DATETIME,
+                required=True,
+                description="Orders changed at or after this time. " + _DATE_HELP,
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 250, "default": 100},
+                description="Orders per page, 1 to 250; default 100.",
+            ),
+            OpenApiParameter(
+                "cursor", str, description="Opaque; set by `next`. Do not build it yourself."
+            ),
+            _SETTLED_PARAM,
+            _RETRY_AFTER_PARAM,
+        ],
+        responses={
+            200: OpenApiResponse(OrderListSchema, description="One page"),
+            400: OpenApiResponse(ErrorsSchema, description="A bad parameter, named"),
+            401: _ERRORS_401,
+            429: _ERRORS_429,
+        },
+        tags=["retailer"],
+    )
+    @method_decorator(never_cache)
+    def get(self, request):
+        params = retailer_order_list_params(request.query_params)
+        page = order_list_for_retailer(
+            retailer=request.auth,
+            updated_after=params.updated_after,
+            after=params.after,
+            settled_before=params.settled_before,
+            limit=params.limit,
+        )
+        next_url = None
+        if page.next_position is not None:
+            given = request.query_params
+            query = {name: given[name] for name in RETAILER_ALLOWED if name in given}
+            query["cursor"] = cursor_encode(
+                position=page.next_position, settled_before=page.settled_before
+            )
+            ordered = [(name, query[name]) for name in RETAILER_ALLOWED if name in query]
+            next_url = request.build_absolute_uri(request.path) + "?" + urlencode(ordered)
+        return Response(
+            {"results": page.documents, "next": next_url},
+            headers={_SETTLED_HEADER: iso(page.settled_before)},
+        )
 
     @extend_schema(
         operation_id="retailer_orders_create",
@@ -100,31 +198,6 @@ def _json_response(text: str, *, headers: dict[str, str]) -> HttpResponse:
     return HttpResponse(text.encode(), content_type="application/json", headers=headers)
 
 
-_SETTLED_HEADER = "Settled-Before"
-_DATE_HELP = "ISO 8601 date-time with a UTC offset, e.g. 2026-11-27T10:00:00Z."
-_ERRORS_401 = OpenApiResponse(ErrorsSchema, description="No token, or an invalid or revoked one")
-_ERRORS_429 = OpenApiResponse(ErrorsSchema, description="Too many requests; see Retry-After")
-
-
-_SETTLED_PARAM = OpenApiParameter(
-    _SETTLED_HEADER,
-    OpenApiTypes.DATETIME,
-    location=OpenApiParameter.HEADER,
-    response=[200],
-    required=True,
-    description="This answer holds every order created (or, with updated_after, changed) "
-    "before this time; start your next window here.",
-)
-_RETRY_AFTER_PARAM = OpenApiParameter(
-    "Retry-After",
-    int,
-    location=OpenApiParameter.HEADER,
-    response=[429],
-    required=True,
-    description="Seconds to wait before the next request.",
-)
-
-
 @method_decorator(never_cache, name="dispatch")  # a supplier's orders: no shared cache keeps them
 class SupplierOrdersView(_JSONAPIView):
     authentication_classes = [SupplierTokenAuthentication]
@@ -155,6 +228,12 @@ class SupplierOrdersView(_JSONAPIView):
             ),
             OpenApiParameter("status", str, enum=list(OrderStatus.values)),
             OpenApiParameter(
+                "acknowledged",
+                bool,
+                description="false: only orders you have not acknowledged yet (nor shipped "
+                "or cancelled); true: only those you have.",
+            ),
+            OpenApiParameter(
                 "limit",
                 {"type": "integer", "minimum": 1, "maximum": 250, "default": 100},
                 description="Orders per page, 1 to 250; default 100.",
@@ -183,6 +262,7 @@ class SupplierOrdersView(_JSONAPIView):
             created_before=params.created_before,
             updated_after=params.updated_after,
             status=params.status,
+            acknowledged=params.acknowledged,
             after=params.after,
             settled_before=params.settled_before,
             limit=params.limit,
@@ -234,3 +314,33 @@ class SupplierOrderDetailView(_JSONAPIView):
         if document is None:
             raise NotFound(f"You have no order '{number}'.")
         return _json_response(document, headers={})
+
+
+@method_decorator(never_cache, name="dispatch")
+class RetailerOrderDetailView(_JSONAPIView):
+    authentication_classes = [RetailerKeyAuthentication]
+    throttle_classes = [RetailerKeyThrottle]
+
+    @extend_schema(
+        operation_id="retailer_orders_retrieve",
+        summary="One of your orders by your reference: every supplier's part",
+        description="Every supplier's part of the order you sent with this reference, each "
+        "with its lines (quantities ordered, cancelled, shipped), cancellations and shipments. "
+        "Another retailer's reference is 404.",
+        responses={
+            200: RetailerOrderSchema,
+            401: _ERRORS_401,
+            404: OpenApiResponse(ErrorsSchema, description="No such order of yours"),
+            429: _ERRORS_429,
+        },
+        parameters=[_RETRY_AFTER_PARAM],
+        tags=["retailer"],
+    )
+    def get(self, request, reference: str):
+        if len(reference) > 100 or text_problem(reference):
+            # No order can have it (a NUL, say, which PostgreSQL refuses): not asked.
+            raise NotFound("No order has that reference.")
+        orders = order_get_for_retailer(retailer=request.auth, reference=reference)
+        if orders is None:
+            raise NotFound(f"You have no order '{reference}'.")
+        return Response({"reference": reference, "orders": orders})

@@ -3,11 +3,20 @@
 - `supplier_api`: the supplier read API's pages and single orders (document text);
 - `history`: ORDER HISTORY, its part-way marks and its export;
 - `order_page`: the portal's pages of one order (order page, edit, cancel items, ship);
-- `retailers`: the retailer behind an intake API key.
+- `retailers`: the retailer behind an intake API key;
+- `retailer_api`: the retailer read API's pages and single retailer orders;
+- `acknowledgement`: the acknowledgement deadline, which orders are overdue.
 
 `from orders.selectors import X` keeps working for each public name.
 """
 
+from .acknowledgement import (
+    acknowledge_cutoff,
+    order_is_overdue,
+    orders_overdue,
+    overdue_counts_by_supplier,
+    overdue_q,
+)
 from .history import (
     HISTORY_FIELDS,
     MARK_PART_SHIPPED,
@@ -28,6 +37,7 @@ from .history import (
     order_history_search_sku,
 )
 from .order_page import order_portal_detail, order_portal_get, order_portal_with_lines
+from .retailer_api import RetailerOrderPage, order_get_for_retailer, order_list_for_retailer
 from .retailers import retailer_for_api_key
 from .supplier_api import (
     OrderPage,
@@ -38,6 +48,14 @@ from .supplier_api import (
 )
 
 __all__ = [
+    "RetailerOrderPage",
+    "order_get_for_retailer",
+    "order_list_for_retailer",
+    "acknowledge_cutoff",
+    "order_is_overdue",
+    "orders_overdue",
+    "overdue_counts_by_supplier",
+    "overdue_q",
     "HISTORY_FIELDS",
     "MARK_PART_SHIPPED",
     "MARK_PARTLY_CANCELLED",

@@ -18,6 +18,7 @@ from suppliers.models import Product, Supplier
 
 from ..inputs import InputError, time_in_range
 from ..models import Order, OrderLine, OrderStatus
+from .acknowledgement import OPEN_STATUSES, acknowledge_cutoff, overdue_q
 
 # ORDER HISTORY: keyset pagination on (created_at, id), newest first. A page never counts the
 # whole list; it fetches one row more than it shows to know whether there is an older page.
@@ -32,10 +33,11 @@ class HistoryFilters:
     placed_from: date | None = None
     placed_to: date | None = None
     q: str = ""
+    overdue: bool = False
 
     @property
     def active(self) -> bool:
-        return bool(self.status or self.placed_from or self.placed_to or self.q)
+        return bool(self.status or self.placed_from or self.placed_to or self.q or self.overdue)
 
 
 @dataclass
@@ -123,6 +125,8 @@ def _history_conditions(
     conditions = [Q(supplier=supplier)]
     if filters.status:
         conditions.append(Q(status=filters.status))
+    if filters.overdue:
+        conditions.append(overdue_q())
     if filters.placed_from:
         conditions.append(Q(placed_at__gte=_day_start(filters.placed_from)))
     if filters.placed_to:
@@ -171,6 +175,7 @@ class HistoryRow(NamedTuple):
     item_count: int
     placed_at: datetime
     created_at: datetime
+    acknowledged_at: datetime | None
     retailer_name: str
 
     @property
@@ -306,17 +311,23 @@ def order_history_export_rows(
 class HistoryDashboard:
     today: int
     awaiting: int
+    overdue: int = 0
 
 
 def _dashboard_sql() -> str:
     table = connection.ops.quote_name(Order._meta.db_table)
     column = {name: connection.ops.quote_name(Order._meta.get_field(name).column)
-              for name in ("supplier", "created_at", "status")}  # fmt: skip
+              for name in ("supplier", "created_at", "status", "acknowledged_at",
+                           "placed_at")}  # fmt: skip
     return (
         f"SELECT (SELECT COUNT(*) FROM {table} WHERE {column['supplier']} = %s"
         f" AND {column['created_at']} >= %s),"
         f" (SELECT COUNT(*) FROM {table} WHERE {column['supplier']} = %s"
-        f" AND {column['status']} = %s)"
+        f" AND {column['status']} = %s),"
+        # The overdue rule of selectors/acknowledgement.py, on the order_unacknowledged index.
+        f" (SELECT COUNT(*) FROM {table} WHERE {column['supplier']} = %s"
+        f" AND {column['acknowledged_at']} IS NULL AND {column['status']} IN (%s, %s)"
+        f" AND {column['placed_at']} < %s)"
     )
 
 
@@ -327,10 +338,20 @@ def order_history_dashboard(*, supplier: Supplier) -> HistoryDashboard:
     subqueries) it cost about 1 ms of Python per page view, as much as its SQL
     (bench/portal.py).
     """
-    today_start = connection.ops.adapt_datetimefield_value(_day_start(timezone.localdate()))
+    adapt = connection.ops.adapt_datetimefield_value
+    today_start = adapt(_day_start(timezone.localdate()))
     with connection.cursor() as cursor:
         cursor.execute(
-            _dashboard_sql(), [supplier.pk, today_start, supplier.pk, OrderStatus.PLACED.value]
+            _dashboard_sql(),
+            [
+                supplier.pk,
+                today_start,
+                supplier.pk,
+                OrderStatus.PLACED.value,
+                supplier.pk,
+                *(str(status) for status in OPEN_STATUSES),
+                adapt(acknowledge_cutoff()),
+            ],
         )
-        today, awaiting = cursor.fetchone()
-    return HistoryDashboard(today=today or 0, awaiting=awaiting or 0)
+        today, awaiting, overdue = cursor.fetchone()
+    return HistoryDashboard(today=today or 0, awaiting=awaiting or 0, overdue=overdue or 0)

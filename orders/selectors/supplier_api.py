@@ -58,6 +58,7 @@ def order_list_for_supplier(
     created_before: datetime | None = None,
     updated_after: datetime | None = None,
     status: str | None = None,
+    acknowledged: bool | None = None,
     after: OrderPosition | None = None,
     settled_before: datetime | None = None,
     limit: int = 100,
@@ -85,6 +86,8 @@ def order_list_for_supplier(
     if status:
         where.append("o.status = %s")
         params.append(status)
+    if acknowledged is not None:
+        where.append(f"o.acknowledged_at IS {'NOT ' if acknowledged else ''}NULL")
     if after is not None:
         # The plain `>=` bound lets the (supplier, created_at, id) index start at the cursor.
         where.append("o.created_at >= %s AND (o.created_at > %s OR o.id > %s)")

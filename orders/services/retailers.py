@@ -1,4 +1,4 @@
-"""Retailers: created with an API key stored only as a digest; keys rotated."""
+"""Retailers: created with an API key stored only as a digest."""
 
 from __future__ import annotations
 

@@ -1,0 +1,105 @@
+"""A retailer's channels (issue 19): its webhook and whether shipments are emailed to it.
+
+Cancellation emails to the retailer take no setting (delivery/dispatcher.py): nothing here
+can turn them off. A retailer's webhook is checked like a supplier's (`webhook_url_clean`,
+netguard on every send) and signed with its own whsec_ secret, stored encrypted.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from orders.models import Retailer
+
+from ..models import RETAILER_WEBHOOK_EVENT_TYPES, Channel, Destination
+from ..signing import webhook_secret_clean, webhook_secret_generate
+from .destinations import webhook_url_clean
+
+# The channels `set_retailer_channel` knows, by the name ops types.
+RETAILER_CHANNELS = {"webhook": Channel.WEBHOOK, "shipment-email": Channel.EMAIL}
+
+
+def retailer_event_types_clean(event_types) -> list[str]:
+    """The retailer webhook's types: a subset of the four; none means all four."""
+    if not event_types:
+        return []
+    if isinstance(event_types, str):
+        event_types = [t.strip() for t in event_types.split(",") if t.strip()]
+    unknown = sorted(set(event_types) - set(RETAILER_WEBHOOK_EVENT_TYPES))
+    if unknown:
+        raise ValidationError(
+            {
+                "events": [
+                    f"Unknown event type {', '.join(unknown)}; a retailer's webhook takes "
+                    + ", ".join(RETAILER_WEBHOOK_EVENT_TYPES)
+                    + "."
+                ]
+            }
+        )
+    return sorted(set(event_types))
+
+
+def _for_update(*, retailer: Retailer, channel: str) -> Destination:
+    destination = (
+        Destination.objects.select_for_update().filter(retailer=retailer, channel=channel).first()
+    )
+    return destination or Destination(retailer=retailer, channel=channel)
+
+
+def _save(destination: Destination) -> Destination:
+    # The URL was checked by webhook_url_clean (numeric hosts included, which URLField
+    # refuses); netguard checks the address again on every connection.
+    destination.full_clean(exclude=["webhook_url"], validate_unique=False)
+    destination.save()
+    return destination
+
+
+@transaction.atomic
+def retailer_webhook_set(
+    *, retailer: Retailer, url: str, event_types=None, secret: str | None = None
+) -> tuple[Destination, str | None]:
+    """Turn the retailer's webhook on; return it and the secret when one was generated
+    (shown once: it is stored encrypted and never printed again)."""
+    url = webhook_url_clean(url)
+    if len(url) > 2000:
+        raise ValidationError({"url": ["The URL is longer than 2000 characters."]})
+    types = retailer_event_types_clean(event_types)
+    destination = _for_update(retailer=retailer, channel=Channel.WEBHOOK)
+    generated = None
+    if secret:
+        destination.webhook_secret = webhook_secret_clean(value=secret, field="secret")
+    elif not destination.webhook_secret:
+        generated = webhook_secret_generate()
+        destination.webhook_secret = generated
+    destination.webhook_url = url
+    destination.event_types = types
+    destination.enabled = True
+    destination.disabled_reason = ""
+    return _save(destination), generated
+
+
+@transaction.atomic
+def retailer_webhook_disable(*, retailer: Retailer, reason: str = "") -> Destination | None:
+    """Turn the retailer's webhook off; its pending deliveries are cancelled when their turn
+    comes (the sending code skips a destination that is off)."""
+    destination = (
+        Destination.objects.select_for_update()
+        .filter(retailer=retailer, channel=Channel.WEBHOOK)
+        .first()
+    )
+    if destination is None:
+        return None
+    destination.enabled = False
+    destination.disabled_reason = (reason or "turned off")[:300]
+    destination.save(update_fields=["enabled", "disabled_reason", "updated_at"])
+    return destination
+
+
+@transaction.atomic
+def retailer_shipment_email_set(*, retailer: Retailer, on: bool) -> Destination:
+    """Shipment emails on or off (on by default). Cancellation emails are not affected."""
+    destination = _for_update(retailer=retailer, channel=Channel.EMAIL)
+    destination.enabled = on
+    destination.disabled_reason = "" if on else "shipment emails turned off"
+    return _save(destination)

@@ -1,0 +1,336 @@
+"""The supplier update API (issue 13): acknowledge, cancel, ship, each through the same
+service as the portal, each answering with the order document as it now is.
+
+Checks, in order: the token (401), its rate (429), its scope (403), the body (400), the
+Idempotency-Key (400 malformed, 422 reused for another request, else a replay), the order
+(404), the service (400 naming the field, 409 when the order's state does not allow it).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+
+from orders.documents import json_text
+from orders.inputs import text_problem
+from orders.models import CancellationReason
+from orders.numbers import order_number_plausible
+from orders.selectors import order_get_for_supplier, order_portal_get
+from orders.services import (
+    LineQuantity,
+    order_acknowledge,
+    order_lines_cancel,
+    order_shipment_create,
+    source_api,
+)
+from orders.services.idempotency import (
+    idempotency_claim,
+    idempotency_fingerprint,
+    idempotency_record,
+)
+from orders.transactions import bounded_atomic
+
+from .auth import SupplierTokenAuthentication
+from .errors import exception_handler
+from .schema import ErrorsSchema, OrderDocumentSchema
+from .throttles import SupplierTokenThrottle
+from .views import _ERRORS_401, _ERRORS_429, _RETRY_AFTER_PARAM, _JSONAPIView
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_MAX_LENGTH = 255
+
+
+class ScopeDenied(PermissionDenied):
+    error_field = "scope"
+
+
+class UpdateScope(permissions.BasePermission):
+    """The update endpoints need a token made with --update (or the portal's checkbox)."""
+
+    def has_permission(self, request, view) -> bool:
+        if not request.auth.can_update:
+            raise ScopeDenied(
+                "This token may only read. Make a token with the update scope "
+                "(create_api_token SLUG --update, or the portal's checkbox)."
+            )
+        return True
+
+
+class IdempotencyError(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_field = IDEMPOTENCY_HEADER
+
+
+class IdempotencyReused(IdempotencyError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+# --- Request bodies ---------------------------------------------------------------------
+
+
+class LineQuantitySerializer(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    quantity = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class AcknowledgementRequest(serializers.Serializer):
+    pass
+
+
+class CancellationRequest(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=CancellationReason.choices)
+    note = serializers.CharField(max_length=2000, help_text="Why; the retailer reads it.")
+    lines = LineQuantitySerializer(
+        many=True,
+        required=False,
+        allow_empty=False,
+        help_text="Omitted: every open unit (the whole order).",
+    )
+
+
+class ShipmentRequest(serializers.Serializer):
+    carrier = serializers.CharField(max_length=100)
+    tracking_number = serializers.CharField(max_length=100, allow_blank=True, default="")
+    lines = LineQuantitySerializer(
+        many=True, required=False, allow_empty=False, help_text="Omitted: every open unit."
+    )
+
+
+def _lines(data) -> list[LineQuantity] | None:
+    if "lines" not in data:
+        return None
+    return [LineQuantity(line=item["line"], quantity=item["quantity"]) for item in data["lines"]]
+
+
+# --- The shared flow ----------------------------------------------------------------------
+
+
+class _UpdateView(_JSONAPIView):
+    authentication_classes = [SupplierTokenAuthentication]
+    throttle_classes = [SupplierTokenThrottle]
+    permission_classes = [UpdateScope]
+    request_serializer: type[serializers.Serializer]
+    success_status = status.HTTP_200_OK
+
+    def apply(self, *, order, data, source) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def post(self, request, number: str):
+        body = request.data
+        if not isinstance(body, dict):
+            raise serializers.ValidationError({"body": ["Send a JSON object, e.g. {}."]})
+        serializer = self.request_serializer(data=body)
+        serializer.is_valid(raise_exception=True)
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            code, text = self._apply(request, number, serializer.validated_data)
+            return _document_response(text, status=code)
+        key = _key_checked(key)
+        fingerprint = idempotency_fingerprint(
+            method=request.method, path=request.path, body=json.dumps(body, sort_keys=True)
+        )
+        with bounded_atomic():
+            claim = idempotency_claim(
+                supplier=request.auth.supplier, key=key, fingerprint=fingerprint
+            )
+            if claim.mismatch:
+                raise IdempotencyReused(
+                    "This key was used for another request in the last 24 hours; "
+                    "use a new key for a new request."
+                )
+            if claim.replay is not None:
+                response = _document_response(
+                    claim.replay.response_body, status=claim.replay.status_code
+                )
+                response["Idempotent-Replayed"] = "true"
+                return response
+            try:
+                code, text = self._apply(request, number, serializer.validated_data)
+            except Exception as exc:  # the answer an error gets, stored like any other
+                handled = exception_handler(exc, {"request": request, "view": self})
+                if handled is None or handled.status_code >= 500:
+                    raise
+                code, text = handled.status_code, json_text(handled.data)
+            idempotency_record(row=claim.row, status_code=code, body=text)
+        return _document_response(text, status=code)
+
+    def _apply(self, request, number: str, data) -> tuple[int, str]:
+        supplier = request.auth.supplier
+        order = order_portal_get(supplier=supplier, number=number)
+        if order is None:
+            raise NotFound(f"You have no order '{number}'.")
+        self.apply(order=order, data=data, source=source_api(request.auth))
+        return self.success_status, order_get_for_supplier(supplier=supplier, number=number)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not order_number_plausible(kwargs.get("number", "")):
+            raise NotFound("No order has that number.")
+
+
+def _key_checked(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > IDEMPOTENCY_MAX_LENGTH or text_problem(key) or not key.isprintable():
+        raise IdempotencyError(
+            f"Give a key of 1 to {IDEMPOTENCY_MAX_LENGTH} printable characters, "
+            "e.g. a UUID, new for each change."
+        )
+    return key
+
+
+def _document_response(text: str, *, status: int) -> HttpResponse:
+    if "\u2028" in text or "\u2029" in text:
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return HttpResponse(text.encode(), status=status, content_type="application/json")
+
+
+# --- OpenAPI ------------------------------------------------------------------------------
+
+_IDEMPOTENCY_PARAM = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Optional; a new value (e.g. a UUID) for each change. A retry with the same "
+    "key and body within 24 hours replays the first answer and applies nothing again; the "
+    "same key with another body is 422.",
+)
+
+
+def _responses(success: int, success_description: str) -> dict:
+    return {
+        success: OpenApiResponse(OrderDocumentSchema, description=success_description),
+        400: OpenApiResponse(ErrorsSchema, description="A bad field, named"),
+        401: _ERRORS_401,
+        403: OpenApiResponse(ErrorsSchema, description="The token may only read (`scope`)"),
+        404: OpenApiResponse(ErrorsSchema, description="No such order of yours"),
+        409: OpenApiResponse(
+            ErrorsSchema, description="The order's state does not allow it (more than is open)"
+        ),
+        422: OpenApiResponse(ErrorsSchema, description="Idempotency-Key reused for another body"),
+        429: _ERRORS_429,
+    }
+
+
+_CONFLICT_EXAMPLE = OpenApiExample(
+    "More than is open",
+    value={"errors": {"lines.0.quantity": ["Line 1 (SKU-1) has 1 of 2 open; you cannot ship 2."]}},
+    response_only=True,
+    status_codes=["409"],
+)
+
+
+@method_decorator(never_cache, name="dispatch")
+class AcknowledgementView(_UpdateView):
+    request_serializer = AcknowledgementRequest
+
+    @extend_schema(
+        operation_id="supplier_orders_acknowledge",
+        summary="Acknowledge an order: you have it",
+        description="Repeating it is harmless. Shipping or cancelling also acknowledges.",
+        request=AcknowledgementRequest,
+        parameters=[_IDEMPOTENCY_PARAM, _RETRY_AFTER_PARAM],
+        responses=_responses(200, "The order, acknowledged"),
+        examples=[OpenApiExample("Acknowledge", value={}, request_only=True)],
+        tags=["supplier updates"],
+    )
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def apply(self, *, order, data, source) -> None:
+        order_acknowledge(order=order, actor=source.actor, channel=source)
+
+
+@method_decorator(never_cache, name="dispatch")
+class CancellationView(_UpdateView):
+    request_serializer = CancellationRequest
+
+    @extend_schema(
+        operation_id="supplier_orders_cancel",
+        summary="Cancel some units, or the whole order",
+        description="Without `lines`, every open unit is cancelled. The retailer is emailed "
+        "as when you cancel in the portal.",
+        request=CancellationRequest,
+        parameters=[_IDEMPOTENCY_PARAM, _RETRY_AFTER_PARAM],
+        responses=_responses(200, "The order after the cancellation"),
+        examples=[
+            OpenApiExample(
+                "Cancel one unit of line 2",
+                value={
+                    "reason": "out_of_stock",
+                    "note": "Last one sold in store.",
+                    "lines": [{"line": 2, "quantity": 1}],
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Cancel the whole order",
+                value={"reason": "bad_address", "note": "No such street."},
+                request_only=True,
+            ),
+            _CONFLICT_EXAMPLE,
+        ],
+        tags=["supplier updates"],
+    )
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def apply(self, *, order, data, source) -> None:
+        order_lines_cancel(
+            order=order,
+            actor=source.actor,
+            reason=data["reason"],
+            note=data["note"],
+            lines=_lines(data),
+            source=source,
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class ShipmentsView(_UpdateView):
+    request_serializer = ShipmentRequest
+    success_status = status.HTTP_201_CREATED
+
+    @extend_schema(
+        operation_id="supplier_orders_ship",
+        summary="Record a shipment of some units, or of every open unit",
+        request=ShipmentRequest,
+        parameters=[_IDEMPOTENCY_PARAM, _RETRY_AFTER_PARAM],
+        responses=_responses(201, "The order with the shipment"),
+        examples=[
+            OpenApiExample(
+                "Ship everything open",
+                value={"carrier": "DPD", "tracking_number": "15501234567890"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Ship two units of line 1",
+                value={
+                    "carrier": "Royal Mail",
+                    "tracking_number": "AB123456789GB",
+                    "lines": [{"line": 1, "quantity": 2}],
+                },
+                request_only=True,
+            ),
+            _CONFLICT_EXAMPLE,
+        ],
+        tags=["supplier updates"],
+    )
+    def post(self, request, number: str):
+        return super().post(request, number)
+
+    def apply(self, *, order, data, source) -> None:
+        order_shipment_create(
+            order=order,
+            actor=source.actor,
+            carrier=data["carrier"],
+            tracking_number=data["tracking_number"],
+            lines=_lines(data),
+            source=source,
+        )

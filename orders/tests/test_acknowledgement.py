@@ -1,0 +1,205 @@
+"""Acknowledgement and its deadline (issue 13): recorded from any channel, overdue orders
+marked, counted, filterable, listed by command and reminded once by email; the timeline
+says how each update came in."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from delivery.models import Delivery, DeliveryPurpose
+from delivery.services import acknowledge_reminders_send
+from orders.models import Order
+from orders.services import order_acknowledge, order_lines_cancel, source_file
+from suppliers.models import ApiToken
+from suppliers.services import api_token_create
+from testsupport.factories import make_supplier_user, place_order
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def acme_user(acme):
+    return make_supplier_user(supplier=acme, username="ann")
+
+
+@pytest.fixture
+def portal(client, acme_user):
+    client.force_login(acme_user)
+    return client
+
+
+def placed(retailer, *, hours_ago: float, sku="ACME-001") -> Order:
+    """An order placed `hours_ago` (placed_at is the retailer's time, so it can be earlier)."""
+    placed_at = (timezone.now() - timedelta(hours=hours_ago)).isoformat()
+    (order,) = place_order(
+        retailer=retailer, lines=[{"sku": sku, "quantity": 1}], placed_at=placed_at
+    )
+    return order
+
+
+@pytest.fixture
+def late_and_on_time(acme, retailer):
+    late = placed(retailer, hours_ago=30)
+    on_time = placed(retailer, hours_ago=30)
+    fresh = placed(retailer, hours_ago=1)
+    source = source_file(name="wms.csv", row=2)
+    order_acknowledge(order=on_time, actor=source.actor, channel=source)
+    return late, on_time, fresh
+
+
+def test_overdue_is_marked_counted_and_filtered_in_order_history(portal, late_and_on_time):
+    late, on_time, fresh = late_and_on_time
+    page = portal.get("/orders/").content.decode()
+    assert 'id="overdue-link"><span class="stat-n">1</span>' in page
+    rows = {
+        row.split('">', 1)[0]: row
+        for row in page.split('<tr><td data-label="Order"><a href="/orders/')[1:]
+    }
+    assert "Overdue" in rows[f"{late.number}/"]
+    assert "Overdue" not in rows[f"{on_time.number}/"] and "Overdue" not in rows[f"{fresh.number}/"]
+
+    listed = portal.get("/orders/?overdue=on").content.decode()
+    assert late.number in listed
+    assert on_time.number not in listed and fresh.number not in listed
+
+
+def test_api_filters_by_acknowledged(settings, acme, late_and_on_time):
+    settings.SUPPLIER_API_SETTLE_SECONDS = 0
+    late, on_time, fresh = late_and_on_time
+    _, plain = api_token_create(supplier=acme, name="poller")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+
+    def numbers(value):
+        response = api.get(
+            "/api/v1/orders", {"created_after": "2000-01-01T00:00:00Z", "acknowledged": value}
+        )
+        assert response.status_code == 200, response.content
+        return sorted(doc["number"] for doc in response.json()["results"])
+
+    assert numbers("false") == sorted([late.number, fresh.number])
+    assert numbers("true") == [on_time.number]
+    bad = api.get(
+        "/api/v1/orders", {"created_after": "2000-01-01T00:00:00Z", "acknowledged": "maybe"}
+    )
+    assert bad.status_code == 400 and "acknowledged" in bad.json()["errors"]
+
+
+def test_orders_overdue_command_lists_them_per_supplier(acme, late_and_on_time, capsys):
+    late, on_time, _ = late_and_on_time
+    call_command("orders_overdue")
+    assert capsys.readouterr().out.splitlines() == ["supplier\toverdue", "acme\t1"]
+    call_command("orders_overdue", "acme")
+    out = capsys.readouterr().out
+    assert late.number in out and on_time.number not in out
+
+
+def test_overdue_orders_are_reminded_once_by_one_email_per_supplier(
+    retailer, acme, bolt, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    late = [placed(retailer, hours_ago=30), placed(retailer, hours_ago=26)]
+    on_time = placed(retailer, hours_ago=30)
+    source = source_file(name="wms.csv", row=1)
+    order_acknowledge(order=on_time, actor=source.actor, channel=source)
+    bolts_late = placed(retailer, hours_ago=48, sku="BOLT-7")
+    placed(retailer, hours_ago=2)  # not due yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        made = acknowledge_reminders_send()
+    assert len(made) == 2  # acme and bolt, one each
+    mails = email_via_smtp.wait_for(2)
+    by_rcpt = {tuple(m.rcpt_tos): m for m in mails}
+    acme_mail = by_rcpt[("orders@acme.example",)]
+    body = acme_mail.body("plain")
+    assert all(order.number in body for order in late)
+    assert on_time.number not in body and bolts_late.number not in body
+    assert "2 orders not acknowledged in time" == acme_mail.subject
+    assert bolts_late.number in by_rcpt[("po@bolt.example",)].body("plain")
+    assert Delivery.objects.filter(purpose=DeliveryPurpose.ACKNOWLEDGE_REMINDER).count() == 2
+
+    # The next run: nothing new is overdue, so nothing is sent again.
+    email_via_smtp.messages.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert acknowledge_reminders_send() == []
+    assert email_via_smtp.messages == []
+
+    # A newly overdue order gets its own reminder, listing only it.
+    newly = placed(retailer, hours_ago=25)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert len(acknowledge_reminders_send()) == 1
+    (mail,) = email_via_smtp.wait_for(1)
+    assert newly.number in mail.body("plain")
+    assert all(order.number not in mail.body("plain") for order in late)
+
+
+def test_an_order_acknowledged_in_time_is_never_overdue_nor_reminded(retailer, acme, settings):
+    order = placed(retailer, hours_ago=1)
+    source = source_file(name="wms.csv", row=3)
+    order_acknowledge(order=order, actor=source.actor, channel=source)
+    later = timezone.now() + timedelta(hours=48)
+    assert acknowledge_reminders_send(now=later) == []
+    order.refresh_from_db()
+    assert order.acknowledge_reminded_at is None
+    assert order.acknowledged_via == "file"
+
+
+def test_deadline_follows_the_setting_and_is_in_the_document(settings, retailer, acme):
+    settings.ORDER_ACKNOWLEDGE_HOURS = 2
+    order = placed(retailer, hours_ago=3)
+    assert order.document_tail  # stored
+    from orders.documents import order_document
+
+    document = order_document(order)
+    assert document["acknowledged_at"] is None
+    assert document["acknowledge_by"] == (order.placed_at + timedelta(hours=2)).isoformat().replace(
+        "+00:00", "Z"
+    )
+    assert acknowledge_reminders_send() != []
+
+
+def test_portal_button_acknowledges_and_the_timeline_shows_each_channel(portal, acme, retailer):
+    order = placed(retailer, hours_ago=30)
+    page = portal.get(f"/orders/{order.number}/").content.decode()
+    assert 'id="acknowledge"' in page and "Overdue" in page
+    response = portal.post(f"/orders/{order.number}/acknowledge/")
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.acknowledged_via == "portal" and order.acknowledged_at is not None
+
+    token, plain = api_token_create(supplier=acme, name="WMS live", can_update=True)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    (lines_order,) = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 3}])
+    api.post(
+        f"/api/v1/orders/{lines_order.number}/shipments",
+        {"carrier": "DPD", "lines": [{"line": 1, "quantity": 1}]},
+        format="json",
+    )
+    source = source_file(name="returns.csv", row=7)
+    order_lines_cancel(
+        order=lines_order, actor=source.actor, reason="other", note="gone", source=source
+    )
+
+    page = portal.get(f"/orders/{order.number}/").content.decode()
+    assert 'id="acknowledge"' not in page and "via the portal" in page
+    timeline = portal.get(f"/orders/{lines_order.number}/").content.decode()
+    assert "via API token “WMS live”" in timeline
+    assert "via update file “returns.csv”, row 7" in timeline
+
+
+def test_portal_token_checkbox_makes_an_update_token(portal, acme):
+    portal.post("/settings/api-tokens/", {"name": "WMS", "can_update": "on"})
+    portal.post("/settings/api-tokens/", {"name": "BI"})
+    scopes = dict(ApiToken.objects.filter(supplier=acme).values_list("name", "scope"))
+    assert scopes == {"WMS": "read_update", "BI": "read"}
+    page = portal.get("/settings/api-tokens/").content.decode()
+    assert "Read and update" in page and 'name="can_update"' in page
