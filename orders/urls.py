@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import fulfilment_views, views
+from . import fulfilment_views, views, views_export
 from .numbers import OrderNumberConverter
 from .updates import views as update_views
 
@@ -10,7 +10,7 @@ app_name = "orders"
 
 urlpatterns = [
     path("", views.order_history, name="history"),
-    path("export.csv", views.order_export, name="export"),
+    path("export.csv", views_export.order_export, name="export"),
     path("updates/", update_views.update_files, name="updates"),
     path("updates/template.csv", update_views.update_file_template, name="update-template"),
     path("updates/<int:pk>/", update_views.update_file_detail, name="update-file"),

@@ -142,6 +142,10 @@ class BaseChannel:
         """For a scheduled channel: whether the destination's next run has come."""
         return False
 
+    def collect(self, destination) -> None:
+        """For a scheduled channel: after a run's sends, take in what the destination left for
+        us (the SFTP drop's update files); most channels receive nothing."""
+
 
 def delivery_order(delivery):
     """The order a delivery is about, with supplier, retailer and lines loaded (once)."""

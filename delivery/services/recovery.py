@@ -15,7 +15,6 @@ from django.utils import timezone
 from suppliers.models import Supplier
 
 from ..channels import channel_get, channels_where
-from ..channels.sftp.updates import own_server_updates_collect
 from ..dispatcher import events_dispatch_pending
 from ..models import RETAILER_FACING_PURPOSES, Channel, Delivery, DeliveryStatus, Destination
 from ..queue import deliveries_queue, task_publish
@@ -215,7 +214,6 @@ def sftp_run(*, destination_id: int, limit: int = 5000) -> dict[int, str]:
         deliveries = list(Delivery.objects.filter(pk__in=ids).order_by("pk"))
         results = deliveries_process_batch(deliveries=deliveries)
     destination = Destination.objects.filter(pk=destination_id).select_related("supplier").first()
-    if destination is not None and destination.channel == Channel.SFTP:
-        # A supplier's own server: pick up the update files it dropped since the last run.
-        own_server_updates_collect(destination)
+    if destination is not None:
+        channel_get(destination.channel).collect(destination)
     return results

@@ -340,7 +340,7 @@ def test_export_of_a_filtered_list_equals_the_filtered_orders(acme_client, many_
 
 
 def test_export_of_many_orders_streams_them_all(acme_client, acme, retailer, monkeypatch):
-    import orders.views as views
+    import orders.views_export as views
     from orders.selectors import order_history_export_rows
 
     for _ in range(7):

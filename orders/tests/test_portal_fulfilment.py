@@ -395,7 +395,7 @@ def test_history_query_count_with_marks_does_not_grow_with_page_size(
 
 
 def test_export_keeps_its_columns_and_adds_line_state_at_the_end(acme_client, order):
-    from orders.views import EXPORT_COLUMNS
+    from orders.views_export import EXPORT_COLUMNS
 
     _cancel(order, line_no=1, quantity=1)
     _ship(order, line_no=2, quantity=1)

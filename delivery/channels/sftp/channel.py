@@ -28,6 +28,7 @@ from . import upload
 from .errors import SftpError
 from .session import sftp_session
 from .target import sftp_target_for
+from .updates import own_server_updates_collect
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,11 @@ class SftpChannel(BaseChannel):
         return destination.sftp_last_run_at is None or destination.sftp_last_run_at + timedelta(
             minutes=destination.sftp_interval_minutes
         ) <= now + timedelta(seconds=5)
+
+    def collect(self, destination) -> None:
+        """A supplier's own server: the update files it dropped since the last run (the
+        hosted server applies its files as their uploads close instead)."""
+        own_server_updates_collect(destination)
 
     def send(self, delivery) -> SendResult:
         result = self.send_batch([delivery])[delivery.pk]
