@@ -155,11 +155,24 @@ def destination_set_webhook(
     *, supplier: Supplier, url: str, secret: str | None = None, event_types=None
 ) -> tuple[Destination, str | None]:
     """Turn the webhook on; return it and the secret when one was generated (shown once)."""
+    url = webhook_url_checked(url)
+    types = _event_types_clean(event_types)
+    destination = _destination_for_update(supplier=supplier, channel=Channel.WEBHOOK)
+    generated = webhook_configure(destination, url=url, secret=secret, event_types=types)
+    return _save(destination), generated
+
+
+def webhook_url_checked(url: str) -> str:
+    """The URL a webhook may be saved with (webhook_url_clean, and at most 2000 characters)."""
     url = webhook_url_clean(url)
     if len(url) > 2000:
         raise ValidationError({"url": ["The URL is longer than 2000 characters."]})
-    types = _event_types_clean(event_types)
-    destination = _destination_for_update(supplier=supplier, channel=Channel.WEBHOOK)
+    return url
+
+
+def webhook_configure(destination: Destination, *, url: str, secret: str | None, event_types):
+    """Point a webhook row (a supplier's or a retailer's) at `url` and turn it on; keep its
+    secret, or take the one given, or make one. Returns the secret it made, to show once."""
     generated = None
     if secret:
         destination.webhook_secret = webhook_secret_clean(value=secret, field="secret")
@@ -167,10 +180,10 @@ def destination_set_webhook(
         generated = webhook_secret_generate()
         destination.webhook_secret = generated
     destination.webhook_url = url
-    destination.event_types = types
+    destination.event_types = event_types
     destination.enabled = True
     destination.disabled_reason = ""
-    return _save(destination), generated
+    return generated
 
 
 @transaction.atomic

@@ -13,8 +13,7 @@ from django.db import transaction
 from orders.models import Retailer
 
 from ..models import RETAILER_WEBHOOK_EVENT_TYPES, Channel, Destination
-from ..signing import webhook_secret_clean, webhook_secret_generate
-from .destinations import webhook_url_clean
+from .destinations import webhook_configure, webhook_url_checked
 
 # The channels `set_retailer_channel` knows, by the name ops types.
 RETAILER_CHANNELS = {"webhook": Channel.WEBHOOK, "shipment-email": Channel.EMAIL}
@@ -61,21 +60,10 @@ def retailer_webhook_set(
 ) -> tuple[Destination, str | None]:
     """Turn the retailer's webhook on; return it and the secret when one was generated
     (shown once: it is stored encrypted and never printed again)."""
-    url = webhook_url_clean(url)
-    if len(url) > 2000:
-        raise ValidationError({"url": ["The URL is longer than 2000 characters."]})
+    url = webhook_url_checked(url)
     types = retailer_event_types_clean(event_types)
     destination = _for_update(retailer=retailer, channel=Channel.WEBHOOK)
-    generated = None
-    if secret:
-        destination.webhook_secret = webhook_secret_clean(value=secret, field="secret")
-    elif not destination.webhook_secret:
-        generated = webhook_secret_generate()
-        destination.webhook_secret = generated
-    destination.webhook_url = url
-    destination.event_types = types
-    destination.enabled = True
-    destination.disabled_reason = ""
+    generated = webhook_configure(destination, url=url, secret=secret, event_types=types)
     return _save(destination), generated
 
 
