@@ -85,10 +85,13 @@ def free_name(existing: set[str], name: str) -> str:
 
 
 def update_queue(slug: str, name: str) -> None:
-    """The hosted server's upload-closed hook: queue the apply (the session is not blocked)."""
-    from ..tasks import hosted_update_apply
+    """The hosted server's upload-closed hook (run off the event loop): queue the apply as a
+    task; when the broker cannot take it, apply it here, so a file never waits on a message
+    that was never sent."""
+    from ..queue import task_publish
 
-    hosted_update_apply.delay(slug, name)
+    if not task_publish("delivery.hosted_update_apply", args=[slug, name]):
+        hosted_update_apply(slug=slug, name=name)
 
 
 def hosted_update_apply(*, slug: str, name: str) -> str | None:
