@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.db import connections
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
 
 from common.db import timestamptz_compiled
 from orders.models import (
@@ -17,7 +17,6 @@ from orders.models import (
     CancellationLine,
     Order,
     OrderEvent,
-    OrderLine,
     Retailer,
     Shipment,
     ShipmentLine,
@@ -54,6 +53,7 @@ _SUMMARY_ORDER_FIELDS = (
     "total",
     "commission_rate",
     "commission_amount",
+    "item_count",
     "placed_at",
     "cancelled_at",
     "cancellation_reason",
@@ -185,7 +185,8 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     for row in adjusted:
         adjusted_by[row["retailer_id"]].append(row)
     shipped = _shipped_before(
-        order_ids=[row["id"] for row in placed if row["shipped_any"]], end=end
+        order_units={row["id"]: row["item_count"] for row in placed if row["shipped_any"]},
+        end=end,
     )
     return {
         retailer.pk: _figures_from_rows(
@@ -202,22 +203,22 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     }
 
 
-def _shipped_before(*, order_ids: list[int], end: datetime) -> dict[int, dict]:
-    """For these orders: units ordered, units shipped before the close, and each parcel sent
-    before it (carrier, tracking number, when, units), oldest first; two queries."""
-    if not order_ids:
+def _shipped_before(*, order_units: dict[int, int], end: datetime) -> dict[int, dict]:
+    """For these orders ({id: units ordered}, the order's own item_count): units shipped before
+    the close, and each parcel sent before it (carrier, tracking number, when, units), oldest
+    first; one query."""
+    if not order_units:
         return {}
     shipped: dict[int, dict] = {
-        row["order_id"]: {"units": row["units"] or 0, "units_shipped": 0, "parcels": []}
-        for row in OrderLine.objects.filter(order_id__in=order_ids)
-        .order_by()
-        .values("order_id")
-        .annotate(units=Sum("quantity"))
+        order_id: {"units": units, "units_shipped": 0, "parcels": []}
+        for order_id, units in order_units.items()
     }
     parcels: dict[int, dict] = {}
     for row in _values_rows(
-        ShipmentLine.objects.filter(shipment__order_id__in=order_ids, shipment__created_at__lt=end)
-        .order_by("shipment__created_at", "shipment_id", "line__line_no")
+        ShipmentLine.objects.filter(
+            shipment__order_id__in=list(order_units), shipment__created_at__lt=end
+        )
+        .order_by("shipment__created_at", "shipment_id")
         .values(
             "shipment_id",
             "quantity",
