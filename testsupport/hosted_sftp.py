@@ -9,6 +9,8 @@ temporary directory the fixture points HOSTED_SFTP_ROOT / HOSTED_SFTP_HOST_KEY_F
 from __future__ import annotations
 
 import asyncio
+import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -91,32 +93,46 @@ def keygen(path: Path) -> str:
 
 
 def openssh_sftp(
-    server: HostedSftpTestServer, *, user: str, key: Path, batch: str, workdir: Path
+    server: HostedSftpTestServer,
+    *,
+    user: str,
+    batch: str,
+    workdir: Path,
+    key: Path | None = None,
+    password: str | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run OpenSSH `sftp -b -` as `user` with `key`, pinned to the server's host key."""
+    """Run OpenSSH `sftp -b -` as `user` with `key`, or with `password` (given to ssh by an
+    SSH_ASKPASS program, as a person's terminal would), pinned to the server's host key."""
     from testsupport.executables import require_executable
     from testsupport.sshd import SFTP_CANDIDATES
 
     sftp = require_executable(SFTP_CANDIDATES, "openssh-client")
+    env = dict(os.environ)
+    if password is None:
+        auth = ["-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "PasswordAuthentication=no"]
+        auth += ["-o", "BatchMode=yes"]
+    else:
+        # ssh reads a password from SSH_ASKPASS when forced to; an option given first wins
+        # over the BatchMode=yes that `-b` adds, so the prompt goes to the program.
+        askpass = workdir / "askpass.sh"
+        askpass.write_text(f"#!/bin/sh\necho {shlex.quote(password)}\n")
+        askpass.chmod(0o700)
+        env.update(SSH_ASKPASS=str(askpass), SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
+        auth = ["-o", "BatchMode=no", "-o", "PubkeyAuthentication=no"]
+        auth += ["-o", "PreferredAuthentications=password,keyboard-interactive"]
+        auth += ["-o", "NumberOfPasswordPrompts=1"]
     return subprocess.run(
         [
             sftp,
+            *auth,
             "-b",
             "-",
             "-P",
             str(server.port),
-            "-i",
-            str(key),
-            "-o",
-            "IdentitiesOnly=yes",
             "-o",
             f"UserKnownHostsFile={server.known_hosts(workdir)}",
             "-o",
             "StrictHostKeyChecking=yes",
-            "-o",
-            "PasswordAuthentication=no",
-            "-o",
-            "BatchMode=yes",
             f"{user}@127.0.0.1",
         ],
         input=batch,
@@ -124,6 +140,7 @@ def openssh_sftp(
         text=True,
         timeout=60,
         cwd=workdir,
+        env=env,
     )
 
 

@@ -295,3 +295,28 @@ def test_sftp_keys_command_lists_adds_and_removes(acme, tmp_path):
     out = io.StringIO()
     call_command("sftp_keys", "acme", "--remove", fingerprint, stdout=out)
     assert fingerprint not in out.getvalue().split("\n", 1)[1]
+
+
+def test_openssh_client_logs_in_with_the_generated_password(hosted_sftp, acme, tmp_path):
+    password = hosted_password_generate(supplier=acme)
+    (tmp_path / "ship.csv").write_text(UPDATE)
+    result = openssh_sftp(
+        hosted_sftp,
+        user="acme",
+        password=password,
+        workdir=tmp_path,
+        batch="ls orders\nget orders/PO-10001.csv got.csv\nput ship.csv updates/ship.csv\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PO-10001.csv" in result.stdout
+    assert (tmp_path / "got.csv").read_text() == "order_number\nPO-10001\n"
+    wait_until(lambda: ("acme", "ship.csv") in hosted_sftp.closed_uploads, timeout=10)
+
+
+def test_openssh_client_with_a_wrong_password_is_refused(hosted_sftp, acme, tmp_path):
+    hosted_password_generate(supplier=acme)
+    result = openssh_sftp(
+        hosted_sftp, user="acme", password="not-it", workdir=tmp_path, batch="ls orders\n"
+    )
+    assert result.returncode != 0
+    assert "PO-10001.csv" not in result.stdout
