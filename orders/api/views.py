@@ -43,6 +43,19 @@ from .schema import (
 from .throttles import RetailerKeyThrottle, SupplierTokenThrottle
 
 
+def _next_url(request, page, *, allowed) -> str | None:
+    """The next page's absolute URL, or None on the last page: the request's own parameters
+    (each given once: checked by the params parser), the cursor moved on; a dict rather than
+    QueryDict.copy(), which deep-copies."""
+    if page.next_position is None:
+        return None
+    given = request.query_params
+    query = {name: given[name] for name in allowed if name in given}
+    query["cursor"] = cursor_encode(position=page.next_position, settled_before=page.settled_before)
+    ordered = [(name, query[name]) for name in allowed if name in query]
+    return request.build_absolute_uri(request.path) + "?" + urlencode(ordered)
+
+
 class _JSONAPIView(APIView):
     """The APIs' views: JSON in, JSON out, whatever the client asks (api/negotiation.py)."""
 
@@ -136,15 +149,7 @@ class RetailerOrdersView(_JSONAPIView):
             settled_before=params.settled_before,
             limit=params.limit,
         )
-        next_url = None
-        if page.next_position is not None:
-            given = request.query_params
-            query = {name: given[name] for name in RETAILER_ALLOWED if name in given}
-            query["cursor"] = cursor_encode(
-                position=page.next_position, settled_before=page.settled_before
-            )
-            ordered = [(name, query[name]) for name in RETAILER_ALLOWED if name in query]
-            next_url = request.build_absolute_uri(request.path) + "?" + urlencode(ordered)
+        next_url = _next_url(request, page, allowed=RETAILER_ALLOWED)
         return Response(
             {"results": page.documents, "next": next_url},
             headers={_SETTLED_HEADER: iso(page.settled_before)},
@@ -267,17 +272,7 @@ class SupplierOrdersView(_JSONAPIView):
             settled_before=params.settled_before,
             limit=params.limit,
         )
-        next_url = None
-        if page.next_position is not None:
-            # The request's own parameters (each given once: checked above), the cursor
-            # moved on; a dict rather than QueryDict.copy(), which deep-copies.
-            given = request.query_params
-            query = {name: given[name] for name in ALLOWED if name in given}
-            query["cursor"] = cursor_encode(
-                position=page.next_position, settled_before=page.settled_before
-            )
-            ordered = [(name, query[name]) for name in ALLOWED if name in query]
-            next_url = request.build_absolute_uri(request.path) + "?" + urlencode(ordered)
+        next_url = _next_url(request, page, allowed=ALLOWED)
         # The stored document texts joined as they are: the bytes JSONRenderer would write
         # for the same page, without decoding and re-encoding 100 documents.
         body = '{"results":[' + ",".join(page.documents) + '],"next":' + json_text(next_url) + "}"
