@@ -51,14 +51,54 @@ def _record_lines(record, line_nos: dict[int, int]) -> list[dict]:
     ]
 
 
-def _document_tail(order, lines: Iterable, cancellations: Iterable, shipments: Iterable) -> dict:
+def cancellation_json(*, reason: str, note: str, created_at, lines: list[dict]) -> dict:
+    """One entry of the document's "cancellations" (`lines` as [{"line", "quantity"}])."""
+    return {"reason": reason, "note": note, "cancelled_at": iso(created_at), "lines": lines}
+
+
+def shipment_json(*, carrier: str, tracking_number: str, shipped_at, lines: list[dict]) -> dict:
+    """One entry of the document's "shipments"."""
+    return {
+        "carrier": carrier,
+        "tracking_number": tracking_number,
+        "shipped_at": iso(shipped_at),
+        "lines": lines,
+    }
+
+
+def _document_tail(
+    order, lines: Iterable, cancellations: Iterable, shipments: Iterable, records=None
+) -> dict:
     """The order's own part of the document, from "placed_at" on: what its writers change.
 
     `cancellations` and `shipments` in the order they were made, each with its `lines`
-    (CancellationLine/ShipmentLine rows) loaded.
+    (CancellationLine/ShipmentLine rows) loaded; or `records`, both lists as the document
+    shows them already ({"cancellations": [...], "shipments": [...]}: the order services
+    keep them from the stored text and add what they made, instead of reading them again).
     """
     lines = list(lines)
     line_nos = {line.pk: line.line_no for line in lines}
+    if records is None:
+        records = {
+            "cancellations": [
+                cancellation_json(
+                    reason=cancellation.reason,
+                    note=cancellation.note,
+                    created_at=cancellation.created_at,
+                    lines=_record_lines(cancellation, line_nos),
+                )
+                for cancellation in cancellations
+            ],
+            "shipments": [
+                shipment_json(
+                    carrier=shipment.carrier,
+                    tracking_number=shipment.tracking_number,
+                    shipped_at=shipment.shipped_at,
+                    lines=_record_lines(shipment, line_nos),
+                )
+                for shipment in shipments
+            ],
+        }
     return {
         "placed_at": iso(order.placed_at),
         "created_at": iso(order.created_at),
@@ -114,24 +154,8 @@ def _document_tail(order, lines: Iterable, cancellations: Iterable, shipments: I
             if order.shipped_at is not None
             else None
         ),
-        "cancellations": [
-            {
-                "reason": cancellation.reason,
-                "note": cancellation.note,
-                "cancelled_at": iso(cancellation.created_at),
-                "lines": _record_lines(cancellation, line_nos),
-            }
-            for cancellation in cancellations
-        ],
-        "shipments": [
-            {
-                "carrier": shipment.carrier,
-                "tracking_number": shipment.tracking_number,
-                "shipped_at": iso(shipment.shipped_at),
-                "lines": _record_lines(shipment, line_nos),
-            }
-            for shipment in shipments
-        ],
+        "cancellations": records["cancellations"],
+        "shipments": records["shipments"],
     }
 
 
@@ -168,13 +192,22 @@ def order_document_tail_text(
     return json_text(_document_tail(order, lines, cancellations, shipments))[1:]
 
 
-def order_document_store(*, order: Order, lines: Iterable | None = None) -> list[str]:
+def order_document_store(
+    *, order: Order, lines: Iterable | None = None, records: dict | None = None
+) -> list[str]:
     """Set the order's stored document text for its current state; return the fields set.
 
     Every order writer calls this in the same transaction as its change, after the change
-    (and after the `version` bump). `lines` saves a query when the caller holds them. An
+    (and after the `version` bump). `lines` saves a query when the caller holds them, and
+    `records` (every cancellation and shipment as the document shows them) four more. An
     order not saved yet (intake) has no cancellations or shipments.
     """
+    if records is not None:
+        order.document_tail = json_text(
+            _document_tail(order, order.lines.all() if lines is None else lines, (), (), records)
+        )[1:]
+        order.document_version = order.version
+        return ["document_tail", "document_version"]
     if order.pk is None:
         cancellations, shipments = [], []
     else:

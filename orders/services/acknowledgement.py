@@ -3,40 +3,45 @@
 from __future__ import annotations
 
 from ..models import Order, OrderEventType
-from ..transactions import bounded_atomic, transaction_now
-from .changes import order_change_finish, order_lock
+from ..transactions import transaction_now
+from .changes import OrderHold, order_change_atomic, order_change_record, order_held
 from .events import OrderStateError
 from .sources import UpdateSource
 
 
-@bounded_atomic()
+@order_change_atomic
 def order_acknowledge(
-    *, order: Order, actor: str, actor_user=None, channel: UpdateSource
+    *,
+    order: Order,
+    actor: str,
+    actor_user=None,
+    channel: UpdateSource,
+    hold: OrderHold | None = None,
 ) -> tuple[Order, bool]:
     """Record that the supplier has the order; return (order as it now is, changed).
 
     Repeating it is harmless: an order acknowledged before (or already shipped or
     cancelled by the supplier, which counts) is returned unchanged, with no event. A final
     order never acknowledged (cancelled by the retailer or ops) is OrderStateError: there is
-    nothing left to take on.
+    nothing left to take on. `hold`: the caller's (an update file's order; changes.py).
     """
-    locked, lines = order_lock(order=order, expected_version=None)
-    if locked.acknowledged_at is not None:
-        return locked, False
-    if locked.is_final:
-        raise OrderStateError(
-            {"order": [f"Order {locked.number} is {locked.status}: nothing to acknowledge."]}
+    with order_held(order=order, hold=hold, expected_version=None) as held:
+        locked = held.order
+        if locked.acknowledged_at is not None:
+            return locked, False
+        if locked.is_final:
+            raise OrderStateError(
+                {"order": [f"Order {locked.number} is {locked.status}: nothing to acknowledge."]}
+            )
+        order_change_record(
+            hold=held,
+            now=transaction_now(),
+            fields=[],
+            event_type=OrderEventType.ACKNOWLEDGED,
+            actor=actor,
+            actor_user=actor_user,
+            note="",
+            data={},
+            source=channel,
         )
-    order_change_finish(
-        order=locked,
-        lines=lines,
-        now=transaction_now(),
-        fields=[],
-        event_type=OrderEventType.ACKNOWLEDGED,
-        actor=actor,
-        actor_user=actor_user,
-        note="",
-        data={},
-        source=channel,
-    )
     return locked, True

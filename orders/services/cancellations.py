@@ -5,27 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
-from django.db.models import F
 
+from ..documents import cancellation_json
 from ..models import (
     Cancellation,
     CancellationLine,
     CancellationReason,
     Order,
     OrderEventType,
-    OrderLine,
 )
-from ..transactions import bounded_atomic, transaction_now
+from ..transactions import transaction_now
 from .changes import (
     LineQuantity,
+    OrderHold,
+    lines_add,
     lines_resolve,
     lines_shape_check,
-    order_change_finish,
-    order_lock,
+    order_change_atomic,
+    order_change_record,
+    order_held,
+    record_lines,
     text_clean,
 )
-from .events import OrderStateError
 from .sources import UpdateSource
 
 
@@ -47,7 +48,7 @@ def _cancellation_input(*, reason, note) -> str:
     return note
 
 
-@bounded_atomic()
+@order_change_atomic
 def order_lines_cancel(
     *,
     order: Order,
@@ -58,58 +59,58 @@ def order_lines_cancel(
     lines: Sequence[LineQuantity] | None = None,
     expected_version: int | None = None,
     source: UpdateSource | None = None,
+    hold: OrderHold | None = None,
 ) -> Cancellation:
     """Cancel `lines` (None: every open unit) as one Cancellation, with its event.
 
     The event is `order.cancelled` when the order ends up cancelled (every unit), else
     `order.lines_cancelled`. The order's row lock serialises cancellations and shipments, and
     the line constraint backs it: two racing cancellations never take more than was open;
-    the later one gets OrderStateError.
+    the later one gets OrderStateError. `hold`: the caller's (an update file's order), whose
+    order row and events the caller writes (changes.py).
     """
     note = _cancellation_input(reason=reason, note=note)
     lines_shape_check(lines)
-    locked, order_lines = order_lock(order=order, expected_version=expected_version)
-    pairs = lines_resolve(order=locked, lines=order_lines, wanted=lines, verb="cancel")
-    now = transaction_now()
-    try:
-        for line, units in pairs:
-            OrderLine.objects.filter(pk=line.pk).update(
-                quantity_cancelled=F("quantity_cancelled") + units
-            )
-            line.quantity_cancelled += units
-    except IntegrityError:  # the constraint, should a writer ever skip the order lock
-        raise OrderStateError({"lines": ["More units than are open; reload and try again."]})
-    cancellation = Cancellation.objects.create(
-        order=locked, reason=reason, note=note, actor=actor, actor_user=actor_user, created_at=now
-    )
-    CancellationLine.objects.bulk_create(
-        CancellationLine(cancellation=cancellation, line=line, quantity=units)
-        for line, units in pairs
-    )
-    whole = not any(line.quantity - line.quantity_cancelled for line in order_lines)
-    fields: list[str] = []
-    if whole:
-        locked.cancellation_reason, locked.cancellation_note, locked.cancelled_at = (
-            reason,
-            note,
-            now,
+    with order_held(order=order, hold=hold, expected_version=expected_version) as held:
+        locked, order_lines = held.order, held.lines
+        pairs = lines_resolve(order=locked, lines=order_lines, wanted=lines, verb="cancel")
+        now = transaction_now()
+        lines_add(hold=held, pairs=pairs, field="quantity_cancelled")
+        cancellation = Cancellation.objects.create(
+            order=locked,
+            reason=reason,
+            note=note,
+            actor=actor,
+            actor_user=actor_user,
+            created_at=now,
         )
-        fields += ["cancellation_reason", "cancellation_note", "cancelled_at"]
-    order_change_finish(
-        order=locked,
-        lines=order_lines,
-        now=now,
-        fields=fields,
-        event_type=OrderEventType.CANCELLED if whole else OrderEventType.LINES_CANCELLED,
-        actor=actor,
-        actor_user=actor_user,
-        source=source,
-        note=note,
-        data={
-            "reason": reason,
-            "cancellation": cancellation.pk,
-            "lines": [{"line": line.line_no, "quantity": units} for line, units in pairs],
-        },
-    )
+        CancellationLine.objects.bulk_create(
+            CancellationLine(cancellation=cancellation, line=line, quantity=units)
+            for line, units in pairs
+        )
+        shown = record_lines(pairs)
+        held.records["cancellations"].append(
+            cancellation_json(reason=reason, note=note, created_at=now, lines=shown)
+        )
+        whole = not any(line.quantity - line.quantity_cancelled for line in order_lines)
+        fields: list[str] = []
+        if whole:
+            locked.cancellation_reason, locked.cancellation_note, locked.cancelled_at = (
+                reason,
+                note,
+                now,
+            )
+            fields += ["cancellation_reason", "cancellation_note", "cancelled_at"]
+        order_change_record(
+            hold=held,
+            now=now,
+            fields=fields,
+            event_type=OrderEventType.CANCELLED if whole else OrderEventType.LINES_CANCELLED,
+            actor=actor,
+            actor_user=actor_user,
+            source=source,
+            note=note,
+            data={"reason": reason, "cancellation": cancellation.pk, "lines": shown},
+        )
     cancellation.order = locked
     return cancellation

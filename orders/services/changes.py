@@ -1,20 +1,27 @@
-"""What the cancel, ship and status services share: lock the order, resolve the lines the
-caller named, and finish the change (derived status, commission, version, stored document,
-event), all inside the caller's one transaction."""
+"""What the cancel, ship, acknowledge and status services share: hold the order (its row
+lock and its lines), resolve the lines the caller named, record each change (derived status,
+version, event) and write them (order row, stored document, events), all inside the caller's
+one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, IntegerField, Value, When
 
 from ..commission import order_commission
 from ..documents import order_document_store
 from ..inputs import text_problem
 from ..models import Order, OrderEvent, OrderLine, order_status_derive
-from . import events
+from ..transactions import bounded_atomic
+from . import events as events_module
 from .events import OrderChangedError, OrderStateError
 from .sources import UpdateSource, source_resolve
 
@@ -70,7 +77,58 @@ def lines_shape_check(lines: Sequence[LineQuantity] | None) -> None:
         raise ValidationError(errors)
 
 
-def order_lock(*, order: Order, expected_version: int | None) -> tuple[Order, list[OrderLine]]:
+class OrderHold:
+    """One order, locked, with the changes made to it in this transaction, written at the end.
+
+    `order_hold` opens it (the order's row lock, then its lines', as every writer does) and
+    `order_hold_flush` writes what the changes left in memory: the order row once (derived
+    status, commission, version, the stored document built from the records in hand) and
+    every change's event in one INSERT, announced on commit. Each change's own rows (the
+    lines' quantities, its cancellation or shipment) are written by the change itself, so
+    the line constraint still backs the lock. A file's rows for one order share one hold.
+    """
+
+    __slots__ = ("order", "lines", "fields", "events", "records", "stored_records", "broken")
+
+    def __init__(self, order: Order, lines: list[OrderLine]):
+        self.order = order
+        self.lines = lines
+        self.fields: set[str] = set()
+        self.events: list[OrderEvent] = []
+        # Records (cancellations, shipments) made in this hold, as the document shows them.
+        self.records: dict[str, list[dict]] = {"cancellations": [], "shipments": []}
+        # The stored document is of the locked version: its records are current.
+        self.stored_records = bool(order.document_tail) and order.document_version == order.version
+        # A change failed after writing: the hold no longer matches the database.
+        self.broken = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.events)
+
+
+def order_change_atomic(func: Callable) -> Callable:
+    """A change service's transaction: `bounded_atomic()`, except with a caller's `hold`.
+
+    With a hold the change runs in the caller's transaction as it is, with no savepoint of
+    its own (two round trips a change): a refusal (ValidationError) comes before any write,
+    so the caller can answer it and go on; anything else breaks the hold, and the caller
+    rolls the whole transaction back.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if kwargs.get("hold") is not None:
+            if not transaction.get_connection().in_atomic_block:
+                raise RuntimeError("a held change runs inside its hold's transaction")
+            return func(*args, **kwargs)
+        with bounded_atomic():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def order_hold(*, order: Order, expected_version: int | None) -> OrderHold:
     """The order and its lines, locked (order first, as every writer does) and current."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
     if expected_version is not None and locked.version != expected_version:
@@ -83,7 +141,58 @@ def order_lock(*, order: Order, expected_version: int | None) -> tuple[Order, li
             }
         )
     lines = list(OrderLine.objects.select_for_update().filter(order=locked).order_by("line_no"))
-    return locked, lines
+    return OrderHold(locked, lines)
+
+
+@contextmanager
+def order_held(
+    *, order: Order, hold: OrderHold | None, expected_version: int | None
+) -> Iterator[OrderHold]:
+    """The caller's hold (a file's order: several changes, one flush by the caller), or a
+    hold of its own, flushed when the change is done. A change that raises after it wrote
+    marks the hold broken: its caller must roll the transaction back."""
+    own = hold is None
+    if own:
+        hold = order_hold(order=order, expected_version=expected_version)
+    elif expected_version is not None and hold.order.version != expected_version:
+        raise OrderChangedError({"__all__": [f"Order {hold.order.number} was changed."]})
+    events_before = len(hold.events)
+    try:
+        yield hold
+    except Exception as exc:
+        # A refusal (ValidationError) comes before any write; anything else may come after.
+        if not isinstance(exc, ValidationError) or len(hold.events) != events_before:
+            hold.broken = True
+        raise
+    if own:
+        order_hold_flush(hold)
+
+
+def lines_add(*, hold: OrderHold, pairs: list[tuple[OrderLine, int]], field: str) -> None:
+    """Add each pair's units to `field` of its line: one UPDATE for all of them.
+
+    Raises OrderStateError if the line constraint refuses (a writer that skipped the lock);
+    the failed statement has aborted the transaction, so the hold is broken.
+    """
+    try:
+        if len(pairs) == 1:
+            line, units = pairs[0]
+            OrderLine.objects.filter(pk=line.pk).update(**{field: F(field) + units})
+        else:
+            OrderLine.objects.filter(pk__in=[line.pk for line, _ in pairs]).update(
+                **{
+                    field: F(field)
+                    + Case(
+                        *[When(pk=line.pk, then=Value(units)) for line, units in pairs],
+                        output_field=IntegerField(),
+                    )
+                }
+            )
+    except IntegrityError:  # the constraint, should a writer ever skip the order lock
+        hold.broken = True
+        raise OrderStateError({"lines": ["More units than are open; reload and try again."]})
+    for line, units in pairs:
+        setattr(line, field, getattr(line, field) + units)
 
 
 def lines_resolve(
@@ -123,10 +232,17 @@ def lines_resolve(
     return pairs
 
 
-def order_change_finish(
+def record_lines(pairs: list[tuple[OrderLine, int]]) -> list[dict]:
+    """A record's lines as the document and its event show them (by line number)."""
+    return [
+        {"line": line.line_no, "quantity": units}
+        for line, units in sorted(pairs, key=lambda pair: pair[0].line_no)
+    ]
+
+
+def order_change_record(
     *,
-    order: Order,
-    lines: list[OrderLine],
+    hold: OrderHold,
     now,
     fields: list[str],
     event_type: str,
@@ -135,13 +251,14 @@ def order_change_finish(
     note: str,
     data: dict[str, Any],
     source: UpdateSource | None = None,
-) -> OrderEvent:
-    """Derive the status, keep the commission, bump version/updated_at, rewrite the stored
-    document, save, and write the event announced on commit.
+) -> None:
+    """Derive the status and bump version/updated_at in memory, and queue the change's event
+    (written by `order_hold_flush`, in the same transaction).
 
     A supplier's update (`source`, or a portal user's) is recorded in the event's
     `data["channel"]`, and the first one acknowledges the order (issue 13).
     """
+    order = hold.order
     source = source_resolve(source=source, actor=actor, actor_user=actor_user)
     if source is not None:
         data = {**data, "channel": source.data()}
@@ -149,21 +266,46 @@ def order_change_finish(
             order.acknowledged_at, order.acknowledged_via = now, source.via
             fields = [*fields, "acknowledged_at", "acknowledged_via"]
     before = order.status
-    order.status = order_status_derive(order, lines)
-    order.commission_amount = order_commission(rate=order.commission_rate, lines=lines)
+    order.status = order_status_derive(order, hold.lines)
     order.updated_at = now
     order.version += 1
-    fields = [*fields, "status", "commission_amount", "updated_at", "version"]
-    fields += order_document_store(order=order, lines=lines)
-    order.save(update_fields=fields)
-    event = OrderEvent.objects.create(
-        order=order,
-        type=event_type,
-        actor=actor,
-        actor_user=actor_user,
-        note=note,
-        data={"from": before, "to": order.status, **data},
-        created_at=now,
+    hold.fields.update(fields)
+    hold.events.append(
+        OrderEvent(
+            order=order,
+            type=event_type,
+            actor=actor,
+            actor_user=actor_user,
+            note=note,
+            data={"from": before, "to": order.status, **data},
+            created_at=now,
+        )
     )
-    events.announce_on_commit([event.pk])
-    return event
+
+
+def order_hold_flush(hold: OrderHold) -> list[OrderEvent]:
+    """Write the hold's changes: the order row once (commission, stored document) and the
+    events in one INSERT, announced on commit. Nothing to write: nothing happens."""
+    if hold.broken:
+        raise RuntimeError("a change failed after writing; roll the transaction back")
+    if not hold.events:
+        return []
+    order = hold.order
+    order.commission_amount = order_commission(rate=order.commission_rate, lines=hold.lines)
+    fields = [*hold.fields, "status", "commission_amount", "updated_at", "version"]
+    if hold.stored_records:
+        stored = json.loads("{" + order.document_tail)
+        records = {key: stored[key] + hold.records[key] for key in hold.records}
+        fields += order_document_store(order=order, lines=hold.lines, records=records)
+    else:  # an older stored text (or none): read the records, the new ones included
+        fields += order_document_store(order=order, lines=hold.lines)
+    order.save(update_fields=fields)
+    events = OrderEvent.objects.bulk_create(hold.events)
+    if any(event.pk is None for event in events):  # a database that returns no ids
+        events = list(OrderEvent.objects.filter(order=order).order_by("-id")[: len(events)][::-1])
+    hold.events = []
+    hold.fields = set()
+    hold.records = {"cancellations": [], "shipments": []}
+    hold.stored_records = True
+    events_module.announce_on_commit([event.pk for event in events])
+    return events

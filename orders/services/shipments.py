@@ -6,21 +6,23 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
-from django.db.models import F
 
+from ..documents import shipment_json
 from ..inputs import InputError, time_in_range
-from ..models import Order, OrderEventType, OrderLine, Shipment, ShipmentLine
-from ..transactions import bounded_atomic, transaction_now
+from ..models import Order, OrderEventType, Shipment, ShipmentLine
+from ..transactions import transaction_now
 from .changes import (
     LineQuantity,
+    OrderHold,
+    lines_add,
     lines_resolve,
     lines_shape_check,
-    order_change_finish,
-    order_lock,
+    order_change_atomic,
+    order_change_record,
+    order_held,
+    record_lines,
     text_clean,
 )
-from .events import OrderStateError
 from .sources import UpdateSource
 
 # A shipment may be recorded after the fact, not ahead of it (clocks differ a little).
@@ -50,7 +52,7 @@ def _shipment_input(*, carrier, tracking_number, shipped_at, carrier_required: b
     return values["carrier"], values["tracking_number"], shipped_at
 
 
-@bounded_atomic()
+@order_change_atomic
 def order_shipment_create(
     *,
     order: Order,
@@ -62,9 +64,13 @@ def order_shipment_create(
     shipped_at: datetime | None = None,
     expected_version: int | None = None,
     source: UpdateSource | None = None,
+    hold: OrderHold | None = None,
     _carrier_required: bool = True,
 ) -> Shipment:
     """Ship `lines` (None: every open unit) as one Shipment, with `order.shipment_created`.
+
+    `hold`: the caller's (an update file's order), whose order row and events the caller
+    writes (changes.py).
 
     `_carrier_required=False` is the portal's status edit, which has always allowed a
     shipment without a carrier.
@@ -76,54 +82,56 @@ def order_shipment_create(
         carrier_required=_carrier_required,
     )
     lines_shape_check(lines)
-    locked, order_lines = order_lock(order=order, expected_version=expected_version)
-    pairs = lines_resolve(order=locked, lines=order_lines, wanted=lines, verb="ship")
-    now = transaction_now()
-    if shipped_at is None:
-        shipped_at = now
-    elif shipped_at > now + FUTURE_TOLERANCE:
-        raise ValidationError({"shipped_at": ["A shipment cannot be in the future."]})
-    try:
-        for line, units in pairs:
-            OrderLine.objects.filter(pk=line.pk).update(
-                quantity_shipped=F("quantity_shipped") + units
+    with order_held(order=order, hold=hold, expected_version=expected_version) as held:
+        locked, order_lines = held.order, held.lines
+        pairs = lines_resolve(order=locked, lines=order_lines, wanted=lines, verb="ship")
+        now = transaction_now()
+        if shipped_at is None:
+            shipped_at = now
+        elif shipped_at > now + FUTURE_TOLERANCE:
+            raise ValidationError({"shipped_at": ["A shipment cannot be in the future."]})
+        lines_add(hold=held, pairs=pairs, field="quantity_shipped")
+        shipment = Shipment.objects.create(
+            order=locked,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            shipped_at=shipped_at,
+            actor=actor,
+            actor_user=actor_user,
+            created_at=now,
+        )
+        ShipmentLine.objects.bulk_create(
+            ShipmentLine(shipment=shipment, line=line, quantity=units) for line, units in pairs
+        )
+        shown = record_lines(pairs)
+        held.records["shipments"].append(
+            shipment_json(
+                carrier=carrier,
+                tracking_number=tracking_number,
+                shipped_at=shipped_at,
+                lines=shown,
             )
-            line.quantity_shipped += units
-    except IntegrityError:  # the constraint, should a writer ever skip the order lock
-        raise OrderStateError({"lines": ["More units than are open; reload and try again."]})
-    shipment = Shipment.objects.create(
-        order=locked,
-        carrier=carrier,
-        tracking_number=tracking_number,
-        shipped_at=shipped_at,
-        actor=actor,
-        actor_user=actor_user,
-        created_at=now,
-    )
-    ShipmentLine.objects.bulk_create(
-        ShipmentLine(shipment=shipment, line=line, quantity=units) for line, units in pairs
-    )
-    locked.shipment_carrier, locked.shipment_tracking_number, locked.shipped_at = (
-        carrier,
-        tracking_number,
-        shipped_at,
-    )
-    order_change_finish(
-        order=locked,
-        lines=order_lines,
-        now=now,
-        fields=["shipment_carrier", "shipment_tracking_number", "shipped_at"],
-        event_type=OrderEventType.SHIPMENT_CREATED,
-        actor=actor,
-        actor_user=actor_user,
-        source=source,
-        note="",
-        data={
-            "carrier": carrier,
-            "tracking_number": tracking_number,
-            "shipment": shipment.pk,
-            "lines": [{"line": line.line_no, "quantity": units} for line, units in pairs],
-        },
-    )
+        )
+        locked.shipment_carrier, locked.shipment_tracking_number, locked.shipped_at = (
+            carrier,
+            tracking_number,
+            shipped_at,
+        )
+        order_change_record(
+            hold=held,
+            now=now,
+            fields=["shipment_carrier", "shipment_tracking_number", "shipped_at"],
+            event_type=OrderEventType.SHIPMENT_CREATED,
+            actor=actor,
+            actor_user=actor_user,
+            source=source,
+            note="",
+            data={
+                "carrier": carrier,
+                "tracking_number": tracking_number,
+                "shipment": shipment.pk,
+                "lines": shown,
+            },
+        )
     shipment.order = locked
     return shipment

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from ..models import Order, OrderEventType, OrderStatus, order_transition_allowed
 from ..transactions import bounded_atomic, transaction_now
 from .cancellations import order_lines_cancel
-from .changes import order_change_finish, order_lock, text_clean
+from .changes import order_change_record, order_hold, order_hold_flush, text_clean
 from .shipments import order_shipment_create
 
 
@@ -30,7 +30,8 @@ def order_set_status(
     expected_version: int | None = None,
 ) -> Order:
     """Move the order to `status` if the map allows it; record the event; return the order."""
-    locked, lines = order_lock(order=order, expected_version=expected_version)
+    hold = order_hold(order=order, expected_version=expected_version)
+    locked = hold.order
     if status not in OrderStatus.values:
         raise ValidationError({"status": [f"Unknown status '{status}'."]})
     if status == locked.status:
@@ -40,25 +41,27 @@ def order_set_status(
             {"status": [f"Order {locked.number} cannot go from {locked.status} to {status}."]}
         )
     if status == OrderStatus.CANCELLED:
-        cancellation = order_lines_cancel(
-            order=locked, actor=actor, actor_user=user, reason=reason, note=note
+        order_lines_cancel(
+            order=locked, actor=actor, actor_user=user, reason=reason, note=note, hold=hold
         )
-        return cancellation.order
+        order_hold_flush(hold)
+        return locked
     if status == OrderStatus.SHIPPED:
-        shipment = order_shipment_create(
+        order_shipment_create(
             order=locked,
             actor=actor,
             actor_user=user,
             carrier=carrier,
             tracking_number=tracking_number,
+            hold=hold,
             _carrier_required=False,
         )
-        return shipment.order
+        order_hold_flush(hold)
+        return locked
     note = text_clean(note, field="note")
     locked.processing_set = True
-    order_change_finish(
-        order=locked,
-        lines=lines,
+    order_change_record(
+        hold=hold,
         now=transaction_now(),
         fields=["processing_set"],
         event_type=OrderEventType.UPDATED,
@@ -67,4 +70,5 @@ def order_set_status(
         note=note,
         data={},
     )
+    order_hold_flush(hold)
     return locked

@@ -23,7 +23,7 @@ from itertools import islice
 from django.core.exceptions import ValidationError
 from django.db import OperationalError
 
-from ..models import Order, OrderLine
+from ..models import Order
 from ..numbers import order_number_plausible
 from ..services import (
     LineQuantity,
@@ -31,6 +31,7 @@ from ..services import (
     order_lines_cancel,
     order_shipment_create,
 )
+from ..services.changes import OrderHold, order_hold, order_hold_flush
 from ..services.sources import UpdateSource, source_file
 from ..transactions import TransactionTooSlowError, bounded_atomic
 from .parse import UpdateRow
@@ -73,8 +74,10 @@ def _messages(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-def _lines(order: Order, rows: list[UpdateRow], verb: str) -> list[LineQuantity] | None:
-    """The LineQuantity list the group names (None: every open unit)."""
+def _lines(hold: OrderHold, rows: list[UpdateRow], verb: str) -> list[LineQuantity] | None:
+    """The LineQuantity list the group names (None: every open unit), read from the locked
+    lines the order's hold has."""
+    order = hold.order
     if any(row.line is None for row in rows):
         if len(rows) > 1:
             raise ValidationError(
@@ -86,23 +89,15 @@ def _lines(order: Order, rows: list[UpdateRow], verb: str) -> list[LineQuantity]
                 }
             )
         return None
-    open_units = None
+    by_no = {line.line_no: line for line in hold.lines}
     lines = []
     for row in rows:
         quantity = row.quantity
         if quantity is None:
-            if open_units is None:
-                # Read without a lock: the service locks and checks again, and a change in
-                # between is its OrderStateError, answered like any other.
-                open_units = {
-                    line_no: quantity - cancelled - shipped
-                    for line_no, quantity, cancelled, shipped in OrderLine.objects.filter(
-                        order=order
-                    ).values_list("line_no", "quantity", "quantity_cancelled", "quantity_shipped")
-                }
-            if row.line not in open_units:
+            line = by_no.get(row.line)
+            if line is None:
                 raise ValidationError({"line": [f"Order {order.number} has no line {row.line}."]})
-            quantity = open_units[row.line]
+            quantity = line.quantity_open
             if quantity < 1:
                 raise ValidationError(
                     {"line": [f"Line {row.line} of {order.number} has nothing open to {verb}."]}
@@ -119,7 +114,7 @@ def _describe(lines: list[LineQuantity] | None) -> str:
 
 def _apply_group(
     *,
-    order: Order,
+    hold: OrderHold,
     rows: list[UpdateRow],
     actor: str,
     actor_user,
@@ -127,17 +122,19 @@ def _apply_group(
     dry: bool,
 ):
     action = rows[0].action
+    order = hold.order
     if action == "acknowledge":
         _, changed = order_acknowledge(
-            order=order, actor=actor, actor_user=actor_user, channel=source
+            order=order, actor=actor, actor_user=actor_user, channel=source, hold=hold
         )
         if not changed:
             return UNCHANGED, f"Order {order.number} was already acknowledged."
         return APPLIED, "Would acknowledge the order." if dry else "Acknowledged."
     if action == "cancel":
-        lines = _lines(order, rows, "cancel")
+        lines = _lines(hold, rows, "cancel")
         cancellation = order_lines_cancel(
             order=order,
+            hold=hold,
             actor=actor,
             actor_user=actor_user,
             reason=rows[0].reason,
@@ -148,9 +145,10 @@ def _apply_group(
         status = cancellation.order.status
         verb = "Would cancel" if dry else "Cancelled"
         return APPLIED, f"{verb} {_describe(lines)}; the order {_is(dry)} {status}."
-    lines = _lines(order, rows, "ship")
+    lines = _lines(hold, rows, "ship")
     shipment = order_shipment_create(
         order=order,
+        hold=hold,
         actor=actor,
         actor_user=actor_user,
         carrier=rows[0].carrier,
@@ -170,15 +168,16 @@ def _is(dry: bool) -> str:
     return "would be" if dry else "is now"
 
 
-def _try_group(*, order: Order, rows: list[UpdateRow], file_name: str, actor_user, dry: bool):
+def _try_group(*, hold: OrderHold, rows: list[UpdateRow], file_name: str, actor_user, dry: bool):
     """One group; its failure undoes it alone. Each service is atomic (nested here, so a
-    savepoint of the order's transaction), and nothing before it writes."""
+    savepoint of the order's transaction), and nothing before it writes; a refusal comes
+    before any write, so the hold stays right (anything else breaks it: see _run_order)."""
     numbers = [row.row for row in rows]
     # The event's channel names the file and the group's first row; its actor every row.
     source = source_file(name=file_name, row=numbers[0])
     try:
         return _apply_group(
-            order=order,
+            hold=hold,
             rows=rows,
             actor=_actor(file_name, numbers),
             actor_user=actor_user,
@@ -192,19 +191,25 @@ def _try_group(*, order: Order, rows: list[UpdateRow], file_name: str, actor_use
 def _run_order(
     *, order: Order, groups: list[list[UpdateRow]], file_name: str, actor_user, dry: bool
 ) -> list[tuple[str, str]]:
-    """One order's groups, in file order, in one bounded transaction (one commit per order,
-    not per group), each service call its own savepoint; a dry run rolls the whole back."""
+    """One order's groups, in file order, in one bounded transaction under one lock (one
+    commit per order, not per group), each service call its own savepoint; the order row and
+    the events are written once at the end (orders/services/changes.py, OrderHold). A dry
+    run rolls the whole back."""
     outcomes: list[tuple[str, str]] = []
     try:
         with bounded_atomic():
+            hold = order_hold(order=order, expected_version=None)
             for rows in groups:
                 outcomes.append(
                     _try_group(
-                        order=order, rows=rows, file_name=file_name, actor_user=actor_user, dry=dry
+                        hold=hold, rows=rows, file_name=file_name, actor_user=actor_user, dry=dry
                     )
                 )
+                if hold.broken:
+                    raise OperationalError("a change failed after writing")
             if dry:
                 raise _Rollback(("", ""))
+            order_hold_flush(hold)  # refuses a broken hold: the whole order rolls back
     except _Rollback:
         pass
     except (TransactionTooSlowError, OperationalError):
