@@ -17,7 +17,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 
-from orders.documents import json_text
+from orders.documents import document_text, document_text_middle, json_text
 from orders.inputs import text_problem
 from orders.models import CancellationReason
 from orders.numbers import order_number_plausible
@@ -118,7 +118,8 @@ class _UpdateView(_JSONAPIView):
     request_serializer: type[serializers.Serializer]
     success_status = status.HTTP_200_OK
 
-    def apply(self, *, order, data, source) -> None:  # pragma: no cover - abstract
+    def apply(self, *, order, data, source):  # pragma: no cover - abstract
+        """Call the service; return the order as it now is (the service's locked copy)."""
         raise NotImplementedError
 
     def post(self, request, number: str):
@@ -165,8 +166,23 @@ class _UpdateView(_JSONAPIView):
         order = order_portal_get(supplier=supplier, number=number)
         if order is None:
             raise NotFound(f"You have no order '{number}'.")
-        self.apply(order=order, data=data, source=source_api(request.auth))
-        return self.success_status, order_get_for_supplier(supplier=supplier, number=number)
+        changed = self.apply(order=order, data=data, source=source_api(request.auth))
+        if changed.document_version != changed.version:  # unchanged, and stored before
+            return self.success_status, order_get_for_supplier(supplier=supplier, number=number)
+        # The answer from the order in hand (its stored text is of this version): no re-read.
+        middle = document_text_middle(
+            supplier_slug=supplier.slug,
+            retailer_slug=order.retailer.slug,
+            retailer_name=order.retailer.name,
+        )
+        text = document_text(
+            changed.number,
+            changed.status,
+            middle,
+            changed.retailer_reference,
+            changed.document_tail,
+        )
+        return self.success_status, text
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -243,8 +259,8 @@ class AcknowledgementView(_UpdateView):
     def post(self, request, number: str):
         return super().post(request, number)
 
-    def apply(self, *, order, data, source) -> None:
-        order_acknowledge(order=order, actor=source.actor, channel=source)
+    def apply(self, *, order, data, source):
+        return order_acknowledge(order=order, actor=source.actor, channel=source)[0]
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -281,15 +297,15 @@ class CancellationView(_UpdateView):
     def post(self, request, number: str):
         return super().post(request, number)
 
-    def apply(self, *, order, data, source) -> None:
-        order_lines_cancel(
+    def apply(self, *, order, data, source):
+        return order_lines_cancel(
             order=order,
             actor=source.actor,
             reason=data["reason"],
             note=data["note"],
             lines=_lines(data),
             source=source,
-        )
+        ).order
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -325,12 +341,12 @@ class ShipmentsView(_UpdateView):
     def post(self, request, number: str):
         return super().post(request, number)
 
-    def apply(self, *, order, data, source) -> None:
-        order_shipment_create(
+    def apply(self, *, order, data, source):
+        return order_shipment_create(
             order=order,
             actor=source.actor,
             carrier=data["carrier"],
             tracking_number=data["tracking_number"],
             lines=_lines(data),
             source=source,
-        )
+        ).order
