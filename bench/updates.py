@@ -1,6 +1,8 @@
-"""Benchmark of supplier updates (issue 13): by API through gunicorn, against raw SQL.
+"""Benchmark of supplier updates (issue 13): by API through gunicorn and as one update file,
+against the same changes by raw SQL, all in one run.
 
     DEBUG=true .venv/bin/python bench/updates.py
+    BENCH_UPDATES=1500 DEBUG=true .venv/bin/python bench/updates.py   # a quick run
 
 Into BENCH_UPDATES_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/op_updates,
 emptied first) it places BENCH_UPDATES (default 10,000) / 3 orders of two lines (2 units
@@ -9,19 +11,23 @@ acknowledge, cancel one unit of line 1, ship the rest (so a mix of the three kin
 
 - (a) one API request each (POST acknowledgement, cancellation, shipments) through gunicorn
   (2 workers, DEBUG=false) from this process, keep-alive, one at a time: p50/p99 per kind
-  and overall, and updates/s;
-- (b) the same changes as one update file: h12's part (`bench/updates_file.py`, function
-  `measure_file`); this file only calls it when present (see `measure_file` below);
+  and overall, and updates/s; then, in the same run, the read API's one-order page
+  (GET /api/v1/orders/<number>) p50/p99 (BENCH_UPDATES_READS requests);
+- (b) the same changes as one update file (one row per update) through
+  `update_file_receive_and_apply`, the portal's task and SFTP's path (SHA-256 record, parse,
+  each order's rows under one lock, result rows, result CSV): rows/s, and the peak resident
+  memory applying it added (Linux VmHWM after clear_refs);
 - (c) the same changes by raw SQL (psycopg, one transaction per update: the order row,
-  the line, the record, the event), the floor;
-- and in the same run, the read API's one-order page (GET /api/v1/orders/<number>) p50.
+  the line, the record, the event), the floor.
 
-Goal: an API update's p50 within 3x that of the read page.
+Goals: the file at 500 rows/s or more; an API update's p50 within 3x that of the read page.
 """
 
 from __future__ import annotations
 
+import csv
 import http.client
+import io
 import json
 import os
 import re
@@ -190,21 +196,62 @@ def measure_api(port: int, token: str, numbers: list[str]) -> dict:
     return {"by_kind": by_kind, "all": every, "seconds": seconds, "reads": reads}
 
 
-# --- (b) the update file: h12's slot ---------------------------------------------------
+# --- (b) the update file ----------------------------------------------------------------
+
+FILE_HEADER = "order_number,action,line,quantity,reason,note,carrier,tracking_number"
 
 
-def measure_file(*, supplier, numbers: list[str]) -> dict | None:
-    """(b) The same updates as one update file (h12: bench/updates_file.py).
+def file_rows(number: str) -> list[str]:
+    """The API requests of one order (`requests_for`) as update-file rows, one per update."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for kind, _path, body in requests_for(number):
+        for item in body.get("lines") or [{"line": "", "quantity": ""}]:
+            writer.writerow(
+                [
+                    number,
+                    kind,
+                    item["line"],
+                    item["quantity"],
+                    body.get("reason", ""),
+                    body.get("note", ""),
+                    body.get("carrier", ""),
+                    body.get("tracking_number", ""),
+                ]
+            )
+    return out.getvalue().splitlines()
 
-    `bench.updates_file.measure_file(supplier=..., numbers=..., requests_for=...)` applies
-    the updates `requests_for(number)` describes for every order, as one file, and returns
-    {"rows": n, "seconds": s}. Absent (until h12's branch is merged): skipped.
-    """
-    try:
-        from bench.updates_file import measure_file as file_measure
-    except ImportError:
-        return None
-    return file_measure(supplier=supplier, numbers=numbers, requests_for=requests_for)
+
+def _status_kib(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def measure_file(*, supplier, numbers: list[str]) -> dict:
+    """(b) The same updates as one update file; its rows, seconds and peak memory added."""
+    from orders.updates import update_file_receive_and_apply
+
+    content = (
+        "\n".join([FILE_HEADER, *(r for n in numbers for r in file_rows(n))]) + "\n"
+    ).encode()
+    Path("/proc/self/clear_refs").write_text("5")  # peak resident := now
+    before_kib = _status_kib("VmRSS")
+    started = time.perf_counter()
+    update_file, _ = update_file_receive_and_apply(
+        supplier=supplier, name="bench-updates.csv", content=content, source="sftp"
+    )
+    seconds = time.perf_counter() - started
+    peak_mib = (_status_kib("VmHWM") - before_kib) / 1024
+    assert update_file.error_count == 0, update_file.result[:2000]
+    assert update_file.applied_count == len(numbers) * len(KINDS), update_file.applied_count
+    return {
+        "rows": update_file.row_count,
+        "seconds": seconds,
+        "peak_memory_mib": peak_mib,
+        "bytes": len(content),
+    }
 
 
 # --- (c) raw SQL: the floor ------------------------------------------------------------
@@ -310,8 +357,9 @@ def main() -> None:
     file_result = measure_file(supplier=supplier, numbers=file_numbers)
     raw = measure_sql(sql_numbers)
 
-    shipped = Order.objects.filter(number__in=api_numbers, status="shipped").count()
-    assert shipped == len(api_numbers), f"only {shipped} of {len(api_numbers)} shipped by API"
+    for way, numbers in (("API", api_numbers), ("file", file_numbers)):
+        shipped = Order.objects.filter(number__in=numbers, status="shipped").count()
+        assert shipped == len(numbers), f"only {shipped} of {len(numbers)} shipped by {way}"
 
     read_p50 = statistics.median(api["reads"])
     update_p50 = statistics.median(api["all"])
@@ -323,18 +371,21 @@ def main() -> None:
         print(f"    {kind:<12} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
     print(f"    all          p50 {update_p50:6.2f} ms  p99 {pct(api['all'], 0.99):6.2f} ms")
     print(f"    read one-order page p50 {read_p50:.2f} ms  p99 {pct(api['reads'], 0.99):.2f} ms")
-    if file_result is None:
-        print("(b) update file: not measured here (bench/updates_file.py, h12)")
-    else:
-        rate = file_result["rows"] / file_result["seconds"]
-        print(f"(b) update file: {file_result['rows']:,} rows in {file_result['seconds']:.1f}s "
-              f"= {rate:.0f} rows/s (goal >= 500)")  # fmt: skip
+    file_rate = file_result["rows"] / file_result["seconds"]
+    print(f"(b) update file: {file_result['rows']:,} rows ({file_result['bytes'] / 1024:.0f} KiB) "
+          f"in {file_result['seconds']:.2f}s = {file_rate:.0f} rows/s; peak resident memory "
+          f"added {file_result['peak_memory_mib']:.1f} MiB")  # fmt: skip
     every_sql = [ms for values in raw["by_kind"].values() for ms in values]
-    print(f"(c) raw SQL: {len(every_sql):,} updates in {raw['seconds']:.1f}s; "
+    sql_rate = len(every_sql) / raw["seconds"]
+    print(f"(c) raw SQL: {len(every_sql):,} updates in {raw['seconds']:.2f}s = {sql_rate:.0f}/s; "
           f"p50 {statistics.median(every_sql):.2f} ms")  # fmt: skip
     ratio = update_p50 / read_p50
+    load = os.getloadavg()
+    print(f"\nload average during the run's end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"file / raw SQL rows/s: {file_rate / sql_rate:.2f}")
+    print(f"goal: file {file_rate:.0f} rows/s (>= 500): {'MET' if file_rate >= 500 else 'NOT MET'}")
     verdict = "MET" if ratio <= 3 else "NOT MET"
-    print(f"\ngoal: API update p50 / read page p50 = {ratio:.2f} (<= 3): {verdict}")
+    print(f"goal: API update p50 / read page p50 = {ratio:.2f} (<= 3): {verdict}")
 
 
 if __name__ == "__main__":

@@ -62,3 +62,20 @@ def deliveries_queue(*, delivery_ids: list[int], countdown: float | None = None)
             queued_at=timezone.now() + timedelta(seconds=countdown)
         )
     return queued
+
+
+def update_file_queue_hook_register() -> None:
+    """How `orders` queues a claimed update file (orders/updates/files.py): this task."""
+    from orders.updates import update_file_queue_register
+
+    update_file_queue_register(
+        lambda update_file_id: task_publish("delivery.update_file_apply", args=[update_file_id])
+    )
+
+
+def update_files_requeue() -> list[int]:
+    """Queue again the update files left applying by a worker that stopped (recovery)."""
+    from orders.updates import update_files_stale
+
+    ids = update_files_stale()
+    return [pk for pk in ids if task_publish("delivery.update_file_apply", args=[pk])]

@@ -43,6 +43,16 @@ def hosted_update_apply(slug: str, name: str) -> str | None:
     return apply(slug=slug, name=name)
 
 
+@shared_task(name="delivery.update_file_apply", acks_late=True, ignore_result=True)
+def update_file_apply(update_file_id: int) -> str | None:
+    """A claimed update file (a large portal upload, or one the sweep found stopped): apply
+    or resume it; nothing when another worker holds it."""
+    from orders.updates import update_file_run
+
+    update_file = update_file_run(update_file_id=update_file_id)
+    return None if update_file is None else update_file.status
+
+
 @shared_task(name="delivery.acknowledge_reminders", acks_late=True, ignore_result=True)
 def acknowledge_reminders() -> list[int]:
     return services.acknowledge_reminders_send()

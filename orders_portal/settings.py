@@ -376,6 +376,16 @@ SUPPLIER_API_IDEMPOTENCY_HOURS = 24
 ORDER_ACKNOWLEDGE_HOURS = env.float("ORDER_ACKNOWLEDGE_HOURS", default=24.0)
 if ORDER_ACKNOWLEDGE_HOURS <= 0:
     raise ImproperlyConfigured("ORDER_ACKNOWLEDGE_HOURS must be positive.")
+# Update files (orders/updates/files.py): a portal upload of more rows than this is applied
+# by a Celery task (the page shows its progress); smaller ones in the request.
+UPDATE_FILE_INLINE_ROWS = env.int("UPDATE_FILE_INLINE_ROWS", default=200)
+# An applier holds a file this long, renewed every batch of orders; past it (a worker
+# killed) the recovery sweep queues the file again and the next applier resumes it.
+UPDATE_FILE_LEASE_SECONDS = env.int("UPDATE_FILE_LEASE_SECONDS", default=120)
+# A file claimed but not taken by a worker within this is queued again.
+UPDATE_FILE_QUEUE_GRACE_SECONDS = env.int("UPDATE_FILE_QUEUE_GRACE_SECONDS", default=300)
+# After this many appliers took a file and none finished it, it is marked failed.
+UPDATE_FILE_MAX_ATTEMPTS = env.int("UPDATE_FILE_MAX_ATTEMPTS", default=3)
 SUPPLIER_API_DEFAULT_LIMIT = 100
 
 # Largest intake body accepted, in bytes.

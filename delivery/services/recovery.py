@@ -17,7 +17,7 @@ from suppliers.models import Supplier
 from ..channels import channel_get, channels_where
 from ..dispatcher import events_dispatch_pending
 from ..models import RETAILER_FACING_PURPOSES, Channel, Delivery, DeliveryStatus, Destination
-from ..queue import deliveries_queue, task_publish
+from ..queue import deliveries_queue, task_publish, update_files_requeue
 from .claims import claimable_now
 from .sending import deliveries_process_batch
 
@@ -144,10 +144,12 @@ def deliveries_redeliver(
 class SweepResult:
     events_dispatched: int
     deliveries_queued: int
+    update_files_queued: int = 0
 
 
 def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
-    """Dispatch events nobody dispatched; queue due deliveries whose task was lost."""
+    """Dispatch events nobody dispatched; queue due deliveries whose task was lost, and the
+    update files a stopped worker left applying (the next worker resumes them)."""
     now = timezone.now()
     grace = timedelta(seconds=settings.DELIVERY_DISPATCH_GRACE_SECONDS)
     dispatched = events_dispatch_pending(committed_before=now - grace, limit=limit)
@@ -165,9 +167,17 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
         if ids:
             Delivery.objects.filter(pk__in=ids).update(queued_at=now)
     queued = deliveries_queue(delivery_ids=ids) if ids else []
-    if dispatched or ids:
-        logger.info("sweep: %d events dispatched, %d deliveries queued", dispatched, len(queued))
-    return SweepResult(events_dispatched=dispatched, deliveries_queued=len(queued))
+    files = update_files_requeue()
+    if dispatched or ids or files:
+        logger.info(
+            "sweep: %d events dispatched, %d deliveries queued, %d update files queued again",
+            dispatched,
+            len(queued),
+            len(files),
+        )
+    return SweepResult(
+        events_dispatched=dispatched, deliveries_queued=len(queued), update_files_queued=len(files)
+    )
 
 
 def sftp_runs_due() -> list[int]:

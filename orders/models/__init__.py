@@ -19,7 +19,7 @@ from .order import (
     order_status_derive,
     order_transition_allowed,
 )
-from .updates import UpdateFile, UpdateFileSource, UpdateFileStatus
+from .updates import UpdateFile, UpdateFileRow, UpdateFileSource, UpdateFileStatus
 
 __all__ = [
     "ORDER_TRANSITIONS",
@@ -39,6 +39,7 @@ __all__ = [
     "ShipmentLine",
     "UpdateChannel",
     "UpdateFile",
+    "UpdateFileRow",
     "UpdateFileSource",
     "UpdateFileStatus",
     "order_status_derive",

@@ -1,8 +1,9 @@
 """Update files (issue 13): suppliers' acknowledgements, cancellations and shipments as CSV.
 
 parse.py reads the format (contract.md "Update files"), apply.py applies row groups through
-the order services, results.py writes the result CSV, files.py keeps the UpdateFile records
-that make a file apply once per supplier.
+the order services, rows.py walks a file's stored rows a batch of orders at a time (and
+resumes), results.py writes the result CSV, files.py keeps the UpdateFile records that make
+a file apply once per supplier, its queueing and its recovery.
 """
 
 from .apply import APPLIED, ERROR, UNCHANGED, update_rows_apply
@@ -10,10 +11,17 @@ from .files import (
     UpdateFileAlreadyApplied,
     already_applied_message,
     update_file_apply,
+    update_file_claim,
     update_file_preview,
+    update_file_queue,
+    update_file_queue_register,
     update_file_receive,
     update_file_receive_and_apply,
     update_file_repeat_result,
+    update_file_result_lines,
+    update_file_result_text,
+    update_file_run,
+    update_files_stale,
 )
 from .parse import COLUMNS, UpdateFileError, UpdateRow, update_rows_read
 from .results import update_result_csv, update_result_lines
@@ -28,10 +36,17 @@ __all__ = [
     "UpdateRow",
     "already_applied_message",
     "update_file_apply",
+    "update_file_claim",
     "update_file_preview",
+    "update_file_queue",
+    "update_file_queue_register",
     "update_file_receive",
     "update_file_receive_and_apply",
     "update_file_repeat_result",
+    "update_file_result_lines",
+    "update_file_result_text",
+    "update_file_run",
+    "update_files_stale",
     "update_result_csv",
     "update_result_lines",
     "update_rows_apply",

@@ -44,8 +44,8 @@ ACTOR_MAX = 150
 
 @dataclass(slots=True)
 class _Group:
-    rows: list[UpdateRow] = field(default_factory=list)
-    bad_rows: list[int] = field(default_factory=list)
+    rows: list[UpdateRow] = field(default_factory=list)  # the good rows
+    bad_rows: list[UpdateRow] = field(default_factory=list)  # rows wrong in themselves
 
 
 class _Rollback(Exception):
@@ -169,9 +169,9 @@ def _is(dry: bool) -> str:
 
 
 def _try_group(*, hold: OrderHold, rows: list[UpdateRow], file_name: str, actor_user, dry: bool):
-    """One group; its failure undoes it alone. Each service is atomic (nested here, so a
-    savepoint of the order's transaction), and nothing before it writes; a refusal comes
-    before any write, so the hold stays right (anything else breaks it: see _run_order)."""
+    """One group; its refusal changes nothing. The services run in the order's transaction
+    under its hold, without a savepoint each: a refusal (ValidationError) comes before any
+    write, so the others go on; anything else breaks the hold (see _run_order)."""
     numbers = [row.row for row in rows]
     # The event's channel names the file and the group's first row; its actor every row.
     source = source_file(name=file_name, row=numbers[0])
@@ -188,13 +188,31 @@ def _try_group(*, hold: OrderHold, rows: list[UpdateRow], file_name: str, actor_
         return ERROR, _messages(exc)
 
 
+class _AlreadyAnswered(Exception):
+    """Another applier answered this order's rows first: roll this order back, skip it."""
+
+
+# record(order_outcomes) runs inside the order's transaction, after its changes: the rows'
+# outcomes commit with them or not at all. It raises _AlreadyAnswered when it finds them done.
+Recorder = Callable[[dict[int, tuple[str, str]]], None]
+
+
 def _run_order(
-    *, order: Order, groups: list[list[UpdateRow]], file_name: str, actor_user, dry: bool
-) -> list[tuple[str, str]]:
+    *,
+    order: Order,
+    groups: list[list[UpdateRow]],
+    file_name: str,
+    actor_user,
+    dry: bool,
+    record: Recorder | None,
+) -> tuple[list[tuple[str, str]], bool] | None:
     """One order's groups, in file order, in one bounded transaction under one lock (one
-    commit per order, not per group), each service call its own savepoint; the order row and
-    the events are written once at the end (orders/services/changes.py, OrderHold). A dry
-    run rolls the whole back."""
+    commit per order, not per group); the order row and the events are written once at the
+    end (orders/services/changes.py, OrderHold), and with them the rows' outcomes (`record`).
+    A dry run rolls the whole back.
+
+    Returns (outcomes, recorded), or None when another applier had answered the rows.
+    """
     outcomes: list[tuple[str, str]] = []
     try:
         with bounded_atomic():
@@ -209,15 +227,99 @@ def _run_order(
                     raise OperationalError("a change failed after writing")
             if dry:
                 raise _Rollback(("", ""))
-            order_hold_flush(hold)  # refuses a broken hold: the whole order rolls back
+            order_hold_flush(hold)
+            if record is not None:
+                record(
+                    {
+                        row.row: outcome
+                        for rows, outcome in zip(groups, outcomes, strict=True)
+                        for row in rows
+                    }
+                )
     except _Rollback:
         pass
+    except _AlreadyAnswered:
+        return None
     except (TransactionTooSlowError, OperationalError):
         # Nothing of this order was kept (a lock wait, a slow database); the others go on.
-        return [
-            (ERROR, f"Order {order.number} was busy; nothing was changed. Send the row again.")
-        ] * len(groups)
-    return outcomes
+        busy = (ERROR, f"Order {order.number} was busy; nothing was changed. Send the row again.")
+        return [busy] * len(groups), False
+    return outcomes, record is not None
+
+
+def _batch_apply(
+    *,
+    supplier,
+    batch: list[tuple[tuple, _Group]],
+    file_name: str,
+    actor_user,
+    dry: bool,
+    record: Recorder | None,
+) -> tuple[dict[int, tuple[str, str]], dict[int, tuple[str, str]]]:
+    """A batch of whole groups (every group of an order in the same batch): the orders
+    fetched in one query, each order's groups under one hold.
+
+    Returns (outcomes recorded with their changes, outcomes still to record).
+    """
+    recorded: dict[int, tuple[str, str]] = {}
+    loose: dict[int, tuple[str, str]] = {}
+    numbers = {key[0] for key, _ in batch if order_number_plausible(key[0])}
+    orders = {
+        order.number: order for order in Order.objects.filter(supplier=supplier, number__in=numbers)
+    }
+    by_order: dict[str, list[list[UpdateRow]]] = {}
+    for key, group in batch:
+        for row in group.bad_rows:
+            loose[row.row] = (ERROR, row.error)
+        if not group.rows:
+            continue
+        if group.bad_rows:
+            outcome = (
+                ERROR,
+                "Not applied: row "
+                + ", ".join(str(row.row) for row in group.bad_rows)
+                + " of the same change has an error.",
+            )
+        elif key[0] not in orders:
+            outcome = (ERROR, f"order_number: you have no order {key[0]}.")
+        else:
+            by_order.setdefault(key[0], []).append(group.rows)
+            continue
+        for row in group.rows:
+            loose[row.row] = outcome
+    for number, order_groups in by_order.items():
+        result = _run_order(
+            order=orders[number],
+            groups=order_groups,
+            file_name=file_name,
+            actor_user=actor_user,
+            dry=dry,
+            record=record,
+        )
+        if result is None:
+            continue
+        results, in_transaction = result
+        target = recorded if in_transaction else loose
+        for rows, outcome in zip(order_groups, results, strict=True):
+            for row in rows:
+                target[row.row] = outcome
+    return recorded, loose
+
+
+def update_groups(rows: Iterable[UpdateRow]) -> tuple[dict[tuple, _Group], dict[int, tuple]]:
+    """The rows' groups (key: UpdateRow.group_key), and the outcomes of rows that are in no
+    group (an error without an order number or a known action)."""
+    groups: dict[tuple, _Group] = {}
+    loose: dict[int, tuple[str, str]] = {}
+    for row in rows:
+        if row.error and (
+            not row.order_number or row.action not in ("acknowledge", "cancel", "ship")
+        ):
+            loose[row.row] = (ERROR, row.error)
+            continue
+        group = groups.setdefault(row.group_key, _Group())
+        (group.bad_rows if row.error else group.rows).append(row)
+    return groups, loose
 
 
 def update_rows_apply(
@@ -231,62 +333,26 @@ def update_rows_apply(
 ) -> dict[int, tuple[str, str]]:
     """{row number: (result, message)} for every row, each group applied (or tried) on its own.
 
-    Only group membership is held for the whole file (row numbers, lines, quantities and the
-    short texts of each row); orders are fetched and changed a batch of groups at a time.
+    The whole file's groups in memory: the portal's preview (`dry_run`) of a pending file.
+    Applying a file for good walks its stored rows instead (files.py), a batch at a time,
+    through the same `_batch_apply`.
     """
-    outcomes: dict[int, tuple[str, str]] = {}
-    groups: dict[tuple, _Group] = {}
-    total = 0
-    for row in rows:
-        total += 1
-        if row.error:
-            outcomes[row.row] = (ERROR, row.error)
-            if not row.order_number or row.action not in ("acknowledge", "cancel", "ship"):
-                continue
-        group = groups.setdefault(row.group_key, _Group())
-        if row.error:
-            group.bad_rows.append(row.row)
-        else:
-            group.rows.append(row)
+    groups, outcomes = update_groups(rows)
+    total = len(outcomes) + sum(len(g.rows) + len(g.bad_rows) for g in groups.values())
     done = len(outcomes)
     items = iter(groups.items())
     while batch := list(islice(items, BATCH_GROUPS)):
-        numbers = {key[0] for key, _ in batch if order_number_plausible(key[0])}
-        orders = {
-            order.number: order
-            for order in Order.objects.filter(supplier=supplier, number__in=numbers)
-        }
-        by_order: dict[str, list[list[UpdateRow]]] = {}
-        for key, group in batch:
-            if not group.rows:
-                continue
-            if group.bad_rows:
-                outcome = (
-                    ERROR,
-                    "Not applied: row "
-                    + ", ".join(map(str, group.bad_rows))
-                    + " of the same change has an error.",
-                )
-            elif key[0] not in orders:
-                outcome = (ERROR, f"order_number: you have no order {key[0]}.")
-            else:
-                by_order.setdefault(key[0], []).append(group.rows)
-                continue
-            for row in group.rows:
-                outcomes[row.row] = outcome
-            done += len(group.rows)
-        for number, order_groups in by_order.items():
-            results = _run_order(
-                order=orders[number],
-                groups=order_groups,
-                file_name=file_name,
-                actor_user=actor_user,
-                dry=dry_run,
-            )
-            for rows, outcome in zip(order_groups, results, strict=True):
-                for row in rows:
-                    outcomes[row.row] = outcome
-                done += len(rows)
+        recorded, loose = _batch_apply(
+            supplier=supplier,
+            batch=batch,
+            file_name=file_name,
+            actor_user=actor_user,
+            dry=dry_run,
+            record=None,
+        )
+        outcomes.update(recorded)
+        outcomes.update(loose)
+        done += len(recorded) + len(loose)
         if progress is not None:
             progress(done, total)
     return outcomes

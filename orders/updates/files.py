@@ -1,24 +1,42 @@
 """Update files as records: received once per supplier (by SHA-256), previewed, applied once.
 
 `update_file_receive` stores the bytes (or finds the same bytes from before);
-`update_file_preview` says what each row would do and changes nothing; `update_file_apply`
-claims the file (PENDING -> APPLYING in one UPDATE, so two confirmations apply it once),
-applies its rows and stores the result CSV and its counts.
+`update_file_preview` says what each row would do and changes nothing; `update_file_claim`
+claims the file (PENDING -> APPLYING in one UPDATE, so two confirmations apply it once) and
+`update_file_run` applies its rows under a lease (here, or in a Celery task the portal queues
+for a large file: `update_file_queue`), storing each row's outcome with its change, then the
+counts. A run that stopped (a worker killed) leaves the file applying with its lease running
+out: `update_files_stale` finds it for the recovery sweep, and the next run resumes it
+(rows.py). `update_file_apply` is claim and run in one go (SFTP). The result CSV is built
+from the rows when asked (`update_file_result_lines`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from ..models import UpdateFile, UpdateFileSource, UpdateFileStatus
+from ..models import UpdateFile, UpdateFileRow, UpdateFileSource, UpdateFileStatus
 from .apply import APPLIED, ERROR, UNCHANGED, update_rows_apply
 from .parse import update_file_check, update_rows_read
-from .results import update_result_csv
+from .results import update_result_csv, update_result_lines
+from .rows import (
+    rows_answered,
+    rows_apply,
+    rows_counts,
+    rows_outcomes,
+    rows_stage,
+    rows_unanswered_fail,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class UpdateFileAlreadyApplied(Exception):
@@ -79,48 +97,86 @@ def update_file_preview(*, update_file: UpdateFile) -> dict[int, tuple[str, str]
     )
 
 
-def update_file_apply(
-    *,
-    update_file: UpdateFile,
-    actor_user=None,
-    progress: Callable[[int, int], None] | None = None,
-) -> UpdateFile:
-    """Apply the file's rows once; raises UpdateFileAlreadyApplied if it was applied before."""
+def update_file_claim(*, update_file: UpdateFile) -> UpdateFile:
+    """Claim a pending file for applying (PENDING -> APPLYING in one UPDATE, so two
+    confirmations apply it once); raises UpdateFileAlreadyApplied if it is not pending."""
+    now = timezone.now()
     claimed = UpdateFile.objects.filter(pk=update_file.pk, status=UpdateFileStatus.PENDING).update(
-        status=UpdateFileStatus.APPLYING
+        status=UpdateFileStatus.APPLYING, claimed_at=now, lease_until=None, attempts=0
     )
     if not claimed:
         update_file.refresh_from_db()
         raise UpdateFileAlreadyApplied(update_file)
-    content = bytes(update_file.content)
+    update_file.status, update_file.claimed_at, update_file.lease_until = (
+        UpdateFileStatus.APPLYING,
+        now,
+        None,
+    )
+    update_file.attempts = 0
+    return update_file
 
-    def report(done: int, total: int) -> None:
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.UPDATE_FILE_LEASE_SECONDS)
+
+
+def update_file_run(
+    *,
+    update_file_id: int,
+    actor_user=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> UpdateFile | None:
+    """Apply (or resume) a claimed file: None if it is not applying or another applier holds
+    it; else the file as it ended, applied (or failed, once UPDATE_FILE_MAX_ATTEMPTS
+    appliers took it and none finished).
+
+    The lease is the claim of one applier, renewed every batch; the rows' outcomes, written
+    with their changes, are what a resumed apply skips (rows.py).
+    """
+    now = timezone.now()
+    taken = (
+        UpdateFile.objects.filter(pk=update_file_id, status=UpdateFileStatus.APPLYING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + _lease(), attempts=F("attempts") + 1)
+    )
+    if not taken:
+        return None
+    update_file = UpdateFile.objects.select_related("supplier", "uploaded_by").get(
+        pk=update_file_id
+    )
+    if update_file.attempts > settings.UPDATE_FILE_MAX_ATTEMPTS:
+        return _give_up(update_file)
+    total = rows_stage(update_file=update_file)
+    before = rows_answered(update_file=update_file)
+
+    def report(done: int) -> None:
         # Between orders' transactions (autocommit): visible at once to the progress page.
-        UpdateFile.objects.filter(pk=update_file.pk).update(progress_rows=done)
+        UpdateFile.objects.filter(pk=update_file.pk).update(
+            progress_rows=before + done, lease_until=timezone.now() + _lease()
+        )
         if progress is not None:
-            progress(done, total)
+            progress(before + done, total)
 
-    outcomes = update_rows_apply(
-        supplier=update_file.supplier,
-        rows=update_rows_read(content),
-        file_name=update_file.name,
+    rows_apply(
+        update_file=update_file,
         actor_user=actor_user if actor_user is not None else update_file.uploaded_by,
         progress=report,
     )
-    counts = Counter(result for result, _ in outcomes.values())
-    update_file.result = update_result_csv(
-        content=content, outcomes=outcomes, missing=(ERROR, "Not read.")
-    )
-    update_file.row_count = len(outcomes)
-    update_file.applied_count = counts[APPLIED]
-    update_file.unchanged_count = counts[UNCHANGED]
-    update_file.error_count = counts[ERROR]
-    update_file.progress_rows = len(outcomes)
-    update_file.status = UpdateFileStatus.APPLIED
+    return _finish(update_file, status=UpdateFileStatus.APPLIED)
+
+
+def _finish(update_file: UpdateFile, *, status: str) -> UpdateFile:
+    counts = rows_counts(update_file=update_file)
+    update_file.row_count = sum(counts.values())
+    update_file.applied_count = counts.get(APPLIED, 0)
+    update_file.unchanged_count = counts.get(UNCHANGED, 0)
+    update_file.error_count = counts.get(ERROR, 0)
+    update_file.progress_rows = update_file.row_count
+    update_file.status = status
     update_file.applied_at = timezone.now()
+    update_file.lease_until = None
     update_file.save(
         update_fields=[
-            "result",
             "row_count",
             "applied_count",
             "unchanged_count",
@@ -128,9 +184,109 @@ def update_file_apply(
             "progress_rows",
             "status",
             "applied_at",
+            "lease_until",
         ]
     )
     return update_file
+
+
+def _give_up(update_file: UpdateFile) -> UpdateFile:
+    tries = update_file.attempts - 1
+    logger.error(
+        "update file %s (%s) of supplier %s: %d appliers stopped before the end; marked failed",
+        update_file.pk,
+        update_file.name,
+        update_file.supplier_id,
+        tries,
+    )
+    rows_stage(update_file=update_file)
+    rows_unanswered_fail(
+        update_file=update_file,
+        message=f"Not applied: applying this file stopped {tries} times before this row; "
+        "the rows before were applied. Send this row again in a new file.",
+    )
+    return _finish(update_file, status=UpdateFileStatus.FAILED)
+
+
+def update_file_apply(
+    *,
+    update_file: UpdateFile,
+    actor_user=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> UpdateFile:
+    """Claim and apply the file here; raises UpdateFileAlreadyApplied if it was applied
+    before (or is being applied)."""
+    update_file_claim(update_file=update_file)
+    applied = update_file_run(
+        update_file_id=update_file.pk, actor_user=actor_user, progress=progress
+    )
+    if applied is None:  # taken by another applier between the claim and here
+        update_file.refresh_from_db()
+        raise UpdateFileAlreadyApplied(update_file)
+    return applied
+
+
+# --- Queueing (the portal's large files) and recovery -------------------------------------
+
+# `orders` never imports `delivery` (docs/architecture.md): delivery plugs in how a file is
+# queued (delivery/apps.py: task_publish of delivery.update_file_apply), as with its readers.
+_queue_publish: Callable[[int], bool] | None = None
+
+
+def update_file_queue_register(publish: Callable[[int], bool]) -> None:
+    global _queue_publish
+    _queue_publish = publish
+
+
+def update_file_queue(*, update_file: UpdateFile) -> bool:
+    """Queue a claimed file for a worker; False when nothing could queue it (no broker)."""
+    if _queue_publish is None:
+        return False
+    return _queue_publish(update_file.pk)
+
+
+def update_files_stale(*, now=None, limit: int = 100) -> list[int]:
+    """Files left applying by an applier that stopped (its lease ran out) or queued and
+    never taken (the message lost): the recovery sweep queues each again."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.UPDATE_FILE_QUEUE_GRACE_SECONDS)
+    return list(
+        UpdateFile.objects.filter(status=UpdateFileStatus.APPLYING)
+        .filter(
+            Q(lease_until__lt=now)
+            | Q(lease_until__isnull=True, claimed_at__lt=now - grace)
+            | Q(lease_until__isnull=True, claimed_at__isnull=True)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def update_file_result_lines(*, update_file: UpdateFile) -> Iterator[str]:
+    """The result CSV of an applied (or failed) file, a line at a time, from its rows."""
+    if update_file.result:  # applied before rows were kept
+        yield update_file.result
+        return
+    yield from update_result_lines(
+        content=bytes(update_file.content),
+        outcomes=rows_outcomes(update_file=update_file),
+        missing=(ERROR, "Not read."),
+    )
+
+
+def update_file_outcomes_shown(*, update_file: UpdateFile, others: int) -> dict:
+    """{row: (result, message)} of a file's rows to show on its page: every error, and the
+    first `others` of the rest (two queries, bounded whatever the file's size)."""
+    rows = UpdateFileRow.objects.filter(update_file=update_file).order_by("row")
+    fields = ("row", "result", "message")
+    shown = {r: (result, m) for r, result, m in rows.filter(result=ERROR).values_list(*fields)}
+    for r, result, m in rows.exclude(result=ERROR).values_list(*fields)[:others]:
+        shown[r] = (result, m)
+    return shown
+
+
+def update_file_result_text(*, update_file: UpdateFile) -> str:
+    return "".join(update_file_result_lines(update_file=update_file))
 
 
 def update_file_repeat_result(*, update_file: UpdateFile, content: bytes) -> str:
@@ -143,12 +299,22 @@ def update_file_repeat_result(*, update_file: UpdateFile, content: bytes) -> str
 def update_file_receive_and_apply(
     *, supplier, name: str, content: bytes, source: str, actor_user=None, progress=None
 ) -> tuple[UpdateFile, str]:
-    """(record, result CSV) for a file handed over in one go (SFTP, a command)."""
+    """(record, result CSV) for a file handed over in one go (SFTP, a command). The same
+    file again is answered "unchanged", unless its first apply stopped (a worker killed)
+    and nobody holds it: then this resumes it."""
     update_file = update_file_receive(
         supplier=supplier, name=name, content=content, source=source, uploaded_by=actor_user
     )
-    try:
-        update_file = update_file_apply(update_file=update_file, progress=progress)
-    except UpdateFileAlreadyApplied:
-        return update_file, update_file_repeat_result(update_file=update_file, content=content)
-    return update_file, update_file.result
+    if update_file.status == UpdateFileStatus.PENDING:
+        try:
+            update_file = update_file_apply(update_file=update_file, progress=progress)
+        except UpdateFileAlreadyApplied:
+            return update_file, update_file_repeat_result(update_file=update_file, content=content)
+        return update_file, update_file_result_text(update_file=update_file)
+    if update_file.status == UpdateFileStatus.APPLYING:
+        resumed = update_file_run(
+            update_file_id=update_file.pk, actor_user=actor_user, progress=progress
+        )
+        if resumed is not None:
+            return resumed, update_file_result_text(update_file=resumed)
+    return update_file, update_file_repeat_result(update_file=update_file, content=content)

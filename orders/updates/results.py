@@ -14,9 +14,20 @@ RESULT_COLUMNS = ("result", "message")
 
 
 def update_result_lines(
-    *, content: bytes, outcomes: dict[int, tuple[str, str]], missing: tuple[str, str]
+    *,
+    content: bytes,
+    outcomes: dict[int, tuple[str, str]] | Iterator[tuple[int, str, str]],
+    missing: tuple[str, str],
 ) -> Iterator[str]:
-    """The result CSV, a line at a time; a row without an outcome gets `missing`."""
+    """The result CSV, a line at a time; a row without an outcome gets `missing`.
+
+    `outcomes`: {row: (result, message)}, or (row, result, message) in row order (a file's
+    stored rows, read as the CSV is written, so neither is held whole).
+    """
+    if isinstance(outcomes, dict):
+        lookup = outcomes.get
+    else:
+        lookup = _merged(outcomes)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -34,7 +45,25 @@ def update_result_lines(
     width = len(header)
     for number, cells in cells_by_row:
         cells = (cells + [""] * width)[:width] if len(cells) != width else cells
-        yield line([number, *cells, *outcomes.get(number, missing)])
+        outcome = lookup(number)
+        if outcome is None or not outcome[0]:
+            outcome = missing
+        yield line([number, *cells, *outcome])
+
+
+def _merged(outcomes: Iterator[tuple[int, str, str]]):
+    """A lookup by ascending row number over outcomes in row order."""
+    pending = next(outcomes, None)
+
+    def lookup(number: int):
+        nonlocal pending
+        while pending is not None and pending[0] < number:
+            pending = next(outcomes, None)
+        if pending is not None and pending[0] == number:
+            return pending[1], pending[2]
+        return None
+
+    return lookup
 
 
 def update_result_csv(**kwargs) -> str:

@@ -1,8 +1,10 @@
 """The portal's update-file pages: upload, preview, apply, result download, template, history.
 
 Uploading stores the file (UpdateFile, pending) and shows its preview, which changes nothing;
-the confirmation applies it. The same bytes uploaded again find the same record, so an
-applied file is shown as applied, with its result, and cannot change anything twice.
+the confirmation applies it: in the request up to UPDATE_FILE_INLINE_ROWS rows, else in a
+Celery task, while the page shows how far it has got (progress.json) and then the result.
+The same bytes uploaded again find the same record, so an applied file is shown as applied,
+with its result, and cannot change anything twice.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import csv
 import io
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -24,9 +27,13 @@ from .apply import ERROR
 from .files import (
     UpdateFileAlreadyApplied,
     already_applied_message,
-    update_file_apply,
+    update_file_claim,
+    update_file_outcomes_shown,
     update_file_preview,
+    update_file_queue,
     update_file_receive,
+    update_file_result_lines,
+    update_file_run,
 )
 from .parse import COLUMNS, MAX_FILE_BYTES, UpdateFileError, update_rows_read
 
@@ -75,11 +82,17 @@ def update_files(request):
     )
 
 
-def _rows_shown(update_file, outcomes: dict[int, tuple[str, str]]) -> list[dict]:
+def _rows_shown(update_file, outcomes: dict[int, tuple[str, str]], complete: bool) -> list[dict]:
+    """The page's rows; `complete`: `outcomes` has every row (else the rows to show)."""
     shown = []
     others = 0
     for row in update_rows_read(bytes(update_file.content)):
-        result, message = outcomes.get(row.row, (ERROR, "Not read."))
+        outcome = outcomes.get(row.row)
+        if outcome is None:
+            if not complete:
+                continue
+            outcome = (ERROR, "Not read.")
+        result, message = outcome
         if result != ERROR:
             others += 1
             if others > PREVIEW_ROWS_SHOWN:
@@ -89,12 +102,38 @@ def _rows_shown(update_file, outcomes: dict[int, tuple[str, str]]) -> list[dict]
 
 
 def _outcomes_from_result(update_file) -> dict[int, tuple[str, str]]:
+    if not update_file.result:  # kept as rows: the page's rows only (every error, and some)
+        return update_file_outcomes_shown(update_file=update_file, others=PREVIEW_ROWS_SHOWN)
     reader = csv.DictReader(io.StringIO(update_file.result))
     return {
         int(record["row"]): (record["result"], record["message"])
         for record in reader
         if record.get("row", "").isdigit()
     }
+
+
+def _apply(request, update_file):
+    """Claim the file; apply a small one here, queue a large one for a worker (the page then
+    shows its progress). When nothing can queue it (no broker), it is applied here."""
+    update_file = update_file_claim(update_file=update_file)
+    if update_file.row_count > settings.UPDATE_FILE_INLINE_ROWS and update_file_queue(
+        update_file=update_file
+    ):
+        messages.info(
+            request,
+            f"{update_file.name}: applying {update_file.row_count} rows; this page shows "
+            "how far it has got, and the result when it is done.",
+        )
+        return update_file
+    applied = update_file_run(update_file_id=update_file.pk, actor_user=request.user)
+    if applied is None:  # a worker took it first
+        return update_file
+    messages.success(
+        request,
+        f"{applied.name}: {applied.applied_count} applied, "
+        f"{applied.unchanged_count} unchanged, {applied.error_count} errors.",
+    )
+    return applied
 
 
 @supplier_required
@@ -105,22 +144,17 @@ def update_file_detail(request, pk: int):
         raise Http404("No such update file.")
     if request.method == "POST":
         try:
-            update_file = update_file_apply(update_file=update_file, actor_user=request.user)
+            update_file = _apply(request, update_file)
         except UpdateFileAlreadyApplied as exc:
             messages.info(request, str(exc))
-        else:
-            messages.success(
-                request,
-                f"{update_file.name}: {update_file.applied_count} applied, "
-                f"{update_file.unchanged_count} unchanged, {update_file.error_count} errors.",
-            )
         return redirect("orders:update-file", pk=update_file.pk)
     pending = update_file.status == UpdateFileStatus.PENDING
+    finished = update_file.status in (UpdateFileStatus.APPLIED, UpdateFileStatus.FAILED)
     if pending:
         outcomes = update_file_preview(update_file=update_file)
-    elif update_file.status == UpdateFileStatus.APPLIED:
+    elif finished:
         outcomes = _outcomes_from_result(update_file)
-    else:  # being applied by another request: no result yet, and no preview either
+    else:  # being applied: no result yet, and no preview either (the page shows progress)
         outcomes = {}
     counts = {"applied": 0, "unchanged": 0, "error": 0}
     for result, _ in outcomes.values():
@@ -132,9 +166,14 @@ def update_file_detail(request, pk: int):
             "nav": "updates",
             "file": update_file,
             "pending": pending,
-            "rows": _rows_shown(update_file, outcomes) if outcomes else [],
+            "finished": finished,
+            "rows": (
+                _rows_shown(update_file, outcomes, complete=pending or bool(update_file.result))
+                if outcomes
+                else []
+            ),
             "counts": counts,
-            "total": len(outcomes),
+            "total": len(outcomes) if pending else update_file.row_count,
             "shown_limit": PREVIEW_ROWS_SHOWN,
         },
     )
@@ -145,11 +184,17 @@ def update_file_detail(request, pk: int):
 @never_cache
 def update_file_result(request, pk: int):
     update_file = update_file_for_supplier(supplier=request.supplier, pk=pk)
-    if update_file is None or update_file.status != UpdateFileStatus.APPLIED:
+    if update_file is None or update_file.status not in (
+        UpdateFileStatus.APPLIED,
+        UpdateFileStatus.FAILED,
+    ):
         raise Http404("No result for this file.")
     stem = update_file.name.rsplit(".", 1)[0] or "updates"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:100]
-    response = HttpResponse(update_file.result, content_type="text/csv; charset=utf-8")
+    # Streamed from the file's rows, a chunk at a time, whatever the file's size.
+    response = StreamingHttpResponse(
+        update_file_result_lines(update_file=update_file), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{safe}.results.csv"'
     return response
 

@@ -59,8 +59,33 @@
     });
   }
 
+  // A file being applied by a worker: count the rows answered, and show the result when done.
+  function watchApply(section) {
+    var url = section.getAttribute("data-progress-url");
+    var done = section.querySelector("[data-done]");
+    var total = section.querySelector("[data-total]");
+    function poll() {
+      fetch(url, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) {
+          if (data && data.status !== "applying") {
+            window.location.reload();
+            return;
+          }
+          if (data) {
+            done.textContent = data.done;
+            total.textContent = data.total;
+          }
+          window.setTimeout(poll, 1000);
+        })
+        .catch(function () { window.setTimeout(poll, 2000); });
+    }
+    window.setTimeout(poll, 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-progress-url]").forEach(wireProgress);
+    document.querySelectorAll("section[data-progress-url]").forEach(watchApply);
     document.querySelectorAll("form[data-status-form]").forEach(wireStatusForm);
     document.querySelectorAll("form[data-confirm]").forEach(wireConfirm);
     document.querySelectorAll("button[data-copy]").forEach(wireCopy);
