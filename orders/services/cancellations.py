@@ -18,7 +18,6 @@ from ..transactions import transaction_now
 from .changes import (
     LineQuantity,
     OrderHold,
-    lines_add,
     lines_resolve,
     lines_shape_check,
     order_change_atomic,
@@ -27,6 +26,7 @@ from .changes import (
     record_lines,
     text_clean,
 )
+from .records import record_write
 from .sources import UpdateSource
 
 
@@ -75,18 +75,20 @@ def order_lines_cancel(
         locked, order_lines = held.order, held.lines
         pairs = lines_resolve(order=locked, lines=order_lines, wanted=lines, verb="cancel")
         now = transaction_now()
-        lines_add(hold=held, pairs=pairs, field="quantity_cancelled")
-        cancellation = Cancellation.objects.create(
-            order=locked,
-            reason=reason,
-            note=note,
-            actor=actor,
-            actor_user=actor_user,
-            created_at=now,
-        )
-        CancellationLine.objects.bulk_create(
-            CancellationLine(cancellation=cancellation, line=line, quantity=units)
-            for line, units in pairs
+        cancellation = record_write(
+            hold=held,
+            record=Cancellation(
+                order=locked,
+                reason=reason,
+                note=note,
+                actor=actor,
+                actor_user=actor_user,
+                created_at=now,
+            ),
+            line_model=CancellationLine,
+            fk="cancellation",
+            pairs=pairs,
+            field="quantity_cancelled",
         )
         shown = record_lines(pairs)
         held.records["cancellations"].append(

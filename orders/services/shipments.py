@@ -14,7 +14,6 @@ from ..transactions import transaction_now
 from .changes import (
     LineQuantity,
     OrderHold,
-    lines_add,
     lines_resolve,
     lines_shape_check,
     order_change_atomic,
@@ -23,6 +22,7 @@ from .changes import (
     record_lines,
     text_clean,
 )
+from .records import record_write
 from .sources import UpdateSource
 
 # A shipment may be recorded after the fact, not ahead of it (clocks differ a little).
@@ -90,18 +90,21 @@ def order_shipment_create(
             shipped_at = now
         elif shipped_at > now + FUTURE_TOLERANCE:
             raise ValidationError({"shipped_at": ["A shipment cannot be in the future."]})
-        lines_add(hold=held, pairs=pairs, field="quantity_shipped")
-        shipment = Shipment.objects.create(
-            order=locked,
-            carrier=carrier,
-            tracking_number=tracking_number,
-            shipped_at=shipped_at,
-            actor=actor,
-            actor_user=actor_user,
-            created_at=now,
-        )
-        ShipmentLine.objects.bulk_create(
-            ShipmentLine(shipment=shipment, line=line, quantity=units) for line, units in pairs
+        shipment = record_write(
+            hold=held,
+            record=Shipment(
+                order=locked,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                shipped_at=shipped_at,
+                actor=actor,
+                actor_user=actor_user,
+                created_at=now,
+            ),
+            line_model=ShipmentLine,
+            fk="shipment",
+            pairs=pairs,
+            field="quantity_shipped",
         )
         shown = record_lines(pairs)
         held.records["shipments"].append(
