@@ -1,4 +1,4 @@
-"""An update-file workload for the 10,000-row test and bench/updates_file.py: orders of eight
+"""An update-file workload for the 10,000-row test: orders of eight
 lines (two units each), and per order ten rows mixing an acknowledgement, a partial
 cancellation of three lines, a five-line shipment and a second parcel."""
 
