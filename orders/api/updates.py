@@ -21,7 +21,7 @@ from orders.documents import document_text, document_text_middle, json_text
 from orders.inputs import text_problem
 from orders.models import CancellationReason
 from orders.numbers import order_number_plausible
-from orders.selectors import order_get_for_supplier, order_portal_get
+from orders.selectors import order_get_for_supplier
 from orders.services import (
     LineQuantity,
     order_acknowledge,
@@ -29,6 +29,7 @@ from orders.services import (
     order_shipment_create,
     source_api,
 )
+from orders.services.changes import order_hold_flush, order_hold_for_supplier
 from orders.services.idempotency import (
     idempotency_claim,
     idempotency_fingerprint,
@@ -118,7 +119,7 @@ class _UpdateView(_JSONAPIView):
     request_serializer: type[serializers.Serializer]
     success_status = status.HTTP_200_OK
 
-    def apply(self, *, order, data, source):  # pragma: no cover - abstract
+    def apply(self, *, order, data, source, hold):  # pragma: no cover - abstract
         """Call the service; return the order as it now is (the service's locked copy)."""
         raise NotImplementedError
 
@@ -163,17 +164,21 @@ class _UpdateView(_JSONAPIView):
 
     def _apply(self, request, number: str, data) -> tuple[int, str]:
         supplier = request.auth.supplier
-        order = order_portal_get(supplier=supplier, number=number)
-        if order is None:
-            raise NotFound(f"You have no order '{number}'.")
-        changed = self.apply(order=order, data=data, source=source_api(request.auth))
+        with bounded_atomic():
+            # Found and locked in one query; the service changes it under this hold.
+            hold = order_hold_for_supplier(supplier=supplier, number=number)
+            if hold is None:
+                raise NotFound(f"You have no order '{number}'.")
+            changed = self.apply(
+                order=hold.order, data=data, source=source_api(request.auth), hold=hold
+            )
+            order_hold_flush(hold)
         if changed.document_version != changed.version:  # unchanged, and stored before
             return self.success_status, order_get_for_supplier(supplier=supplier, number=number)
         # The answer from the order in hand (its stored text is of this version): no re-read.
+        retailer = hold.order.retailer
         middle = document_text_middle(
-            supplier_slug=supplier.slug,
-            retailer_slug=order.retailer.slug,
-            retailer_name=order.retailer.name,
+            supplier_slug=supplier.slug, retailer_slug=retailer.slug, retailer_name=retailer.name
         )
         text = document_text(
             changed.number,
@@ -259,8 +264,8 @@ class AcknowledgementView(_UpdateView):
     def post(self, request, number: str):
         return super().post(request, number)
 
-    def apply(self, *, order, data, source):
-        return order_acknowledge(order=order, actor=source.actor, channel=source)[0]
+    def apply(self, *, order, data, source, hold):
+        return order_acknowledge(order=order, actor=source.actor, channel=source, hold=hold)[0]
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -297,9 +302,10 @@ class CancellationView(_UpdateView):
     def post(self, request, number: str):
         return super().post(request, number)
 
-    def apply(self, *, order, data, source):
+    def apply(self, *, order, data, source, hold):
         return order_lines_cancel(
             order=order,
+            hold=hold,
             actor=source.actor,
             reason=data["reason"],
             note=data["note"],
@@ -341,9 +347,10 @@ class ShipmentsView(_UpdateView):
     def post(self, request, number: str):
         return super().post(request, number)
 
-    def apply(self, *, order, data, source):
+    def apply(self, *, order, data, source, hold):
         return order_shipment_create(
             order=order,
+            hold=hold,
             actor=source.actor,
             carrier=data["carrier"],
             tracking_number=data["tracking_number"],

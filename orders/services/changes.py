@@ -144,6 +144,21 @@ def order_hold(*, order: Order, expected_version: int | None) -> OrderHold:
     return OrderHold(locked, lines)
 
 
+def order_hold_for_supplier(*, supplier, number: str) -> OrderHold | None:
+    """One of the supplier's orders by number, locked with its lines (and its retailer read
+    in the same query), or None: the update API's one round trip to find and lock it."""
+    locked = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("retailer")
+        .filter(supplier=supplier, number=number)
+        .first()
+    )
+    if locked is None:
+        return None
+    lines = list(OrderLine.objects.select_for_update().filter(order=locked).order_by("line_no"))
+    return OrderHold(locked, lines)
+
+
 @contextmanager
 def order_held(
     *, order: Order, hold: OrderHold | None, expected_version: int | None
