@@ -359,7 +359,7 @@ def test_with_the_broker_down_the_upload_closed_hook_applies_the_file_itself(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    down = Celery("broker-down")
+    down = Celery("broker-down", set_as_current=False)
     down.conf.broker_write_url = f"redis://127.0.0.1:{port}/0"
     down.conf.broker_connection_timeout = 1
     down.conf.broker_connection_retry = False

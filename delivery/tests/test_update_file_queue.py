@@ -161,7 +161,7 @@ def test_with_the_broker_down_a_large_portal_file_is_applied_in_the_request(port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    down = Celery("broker-down")
+    down = Celery("broker-down", set_as_current=False)
     down.conf.broker_write_url = f"redis://127.0.0.1:{port}/0"
     down.conf.broker_connection_timeout = 1
     down.conf.broker_connection_retry = False
