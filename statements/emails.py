@@ -23,6 +23,11 @@ from delivery.emails import register_email_renderer
 from delivery.models import Delivery, DeliveryPurpose
 
 from .models import MonthlySummary, summary_id_from_source_key
+from .order_list import (
+    summary_order_list_csv,
+    summary_order_list_filename,
+    summary_orders_attached,
+)
 
 # Jinja2, not Django templates, for this one email: a summary has a row per order, and the
 # benchmark (bench/summaries.py) needs hundreds of them a second; Django's engine spends
@@ -59,10 +64,14 @@ def _templates() -> jinja2.Environment:
 
 def summary_email_parts(*, figures: dict, retailer_name: str) -> tuple[str, str, str]:
     """Subject, text and HTML of a summary, from its stored figures."""
+    attached = summary_orders_attached(figures=figures)
     context = {
         "f": figures,
         "retailer_name": retailer_name,
         "month_label": _month_name(figures["month"]),
+        # A big month: the order list (and each order's parcels) is the CSV attachment.
+        "orders_attached": attached,
+        "attachment_name": summary_order_list_filename(figures=figures) if attached else "",
     }
     # A header holds one line: a retailer name with a newline must not break it.
     subject = " ".join(
@@ -138,4 +147,10 @@ def summary_email_render(delivery: Delivery) -> EmailMultiAlternatives:
         to=[address.strip() for address in delivery.recipient.split(",") if address.strip()],
     )
     message.attach_alternative(html, "text/html")
+    if summary_orders_attached(figures=summary.figures):
+        message.attach(
+            summary_order_list_filename(figures=summary.figures),
+            summary_order_list_csv(figures=summary.figures),
+            "text/csv",
+        )
     return message
