@@ -1,6 +1,6 @@
 """Benchmark: build and send every retailer's monthly summary, against one SQL aggregate.
 
-    DEBUG=true .venv/bin/python bench/summaries.py
+    .venv/bin/python bench/summaries.py
 
 Loads BENCH_RETAILERS retailers (default 10,000) and BENCH_ORDERS orders (default 1,000,000)
 into PostgreSQL (BENCH_DATABASE_URL, default the op_summaries database) with COPY, once: a
@@ -8,7 +8,10 @@ later run with the same sizes reuses them. 95% of the orders are placed in the s
 month (last month), 5% in the month before; 8% are cancelled, 30% shipped; a fifth of the
 earlier month's orders are cancelled during the summarised month (adjustments).
 Since issue 12 every order has two lines, the cancelled ones their Cancellation records, and
-1 in 20 of the others one unit cancelled (bench `line_level`, applied once).
+1 in 20 of the others one unit cancelled (bench `line_level`, applied once), and 1 open order of
+the month in 10, and every partly cancelled one, shipped in part (`part_shipped`, once).
+Runs with production settings (DEBUG=false, a random SECRET_KEY) unless the environment
+sets them; prints peak memory (this process, and its largest child) at the end.
 
 Then, timed: (1) one SQL aggregate of the month per retailer, currency and status (the
 baseline: the least work the database can do over these rows), (2) `summaries_send_for_month`
@@ -30,6 +33,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import resource
+import secrets
 import subprocess
 import sys
 import time
@@ -45,6 +50,15 @@ os.environ["DATABASE_URL"] = os.environ.get(
 )
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "600000")
+# Production settings unless the environment says otherwise (as bench/portal.py): with
+# DEBUG=true Django also renders every statement for its query log, here 500 summaries' JSON
+# per insert, work production never does.
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+if "FIELD_ENCRYPTION_KEY" not in os.environ:
+    from cryptography.fernet import Fernet
+
+    os.environ["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
 
 import django  # noqa: E402
 
@@ -159,7 +173,7 @@ def load(month) -> None:
             "ship_city, ship_region, ship_postcode, ship_country, currency, total, item_count, "
             "commission_rate, commission_amount, placed_at, created_at, updated_at, version, "
             "cancellation_reason, cancellation_note, cancelled_at, shipment_carrier, "
-            "shipment_tracking_number, shipped_at"
+            "shipment_tracking_number, shipped_at, acknowledged_via"
         )
         with cur.copy(f"COPY orders_order ({columns}) FROM STDIN") as copy:
             for i in range(ORDERS):
@@ -223,6 +237,7 @@ def load(month) -> None:
                         "DPD" if shipped_at else "",
                         "TRK" if shipped_at else "",
                         shipped_at,
+                        "",
                     )
                 )
         for table in ("orders_retailer", "orders_orderintake", "orders_order"):
@@ -314,6 +329,59 @@ def line_level(month) -> None:
     print(f"line level: done in {time.perf_counter() - started:.1f} s", flush=True)
 
 
+def part_shipped(month) -> None:
+    """Issue 12, once on top of `line_level`: orders shipped in parts before the close. 1 open
+    order of the month in 10 has line 1 shipped (2 units, status processing), and each partly
+    cancelled one ships its line 2 (one parcel each), so some orders are both partly cancelled
+    and part shipped."""
+    from django.db import transaction
+
+    from statements.months import month_bounds
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM orders_shipment WHERE actor = 'bench-part')")
+        if cursor.fetchone()[0]:
+            return
+    print("line level: part shipments ...", flush=True)
+    started = time.perf_counter()
+    start, end = month_bounds(month)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        cursor.execute(
+            "CREATE TEMP TABLE mix_ship ON COMMIT DROP AS SELECT o.id, l.id AS line_id, "
+            "l.quantity, LEAST(o.placed_at + interval '2 hours', %s - interval '1 second') AS at "
+            "FROM orders_order o JOIN orders_orderline l ON l.order_id = o.id "
+            "WHERE o.status IN ('placed', 'processing') AND o.placed_at >= %s "
+            "AND o.placed_at < %s AND ((o.id %% 10 = 3 AND l.line_no = 1) "
+            "OR (o.id %% 20 = 11 AND l.line_no = 2))",
+            [end, start, end],
+        )
+        cursor.execute(
+            "INSERT INTO orders_shipment (order_id, carrier, tracking_number, shipped_at, actor, "
+            "created_at) SELECT id, 'DPD', 'PART' || id, at, 'bench-part', at FROM mix_ship"
+        )
+        cursor.execute(
+            "INSERT INTO orders_shipmentline (shipment_id, line_id, quantity) "
+            "SELECT s.id, m.line_id, m.quantity FROM orders_shipment s JOIN mix_ship m "
+            "ON m.id = s.order_id WHERE s.actor = 'bench-part'"
+        )
+        cursor.execute(
+            "UPDATE orders_orderline l SET quantity_shipped = m.quantity FROM mix_ship m "
+            "WHERE l.id = m.line_id"
+        )
+        cursor.execute(
+            "UPDATE orders_order o SET status = 'processing', "
+            "shipment_carrier = 'DPD', shipment_tracking_number = 'PART' || o.id, "
+            "shipped_at = m.at, updated_at = GREATEST(o.updated_at, m.at) FROM mix_ship m "
+            "WHERE o.id = m.id"
+        )
+        cursor.execute("SELECT count(*) FROM mix_ship")
+        parts = cursor.fetchone()[0]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"line level: {parts:,} part shipments in {time.perf_counter() - started:.1f} s")
+
+
 def sql_aggregate(month) -> tuple[float, int]:
     from statements.months import month_bounds
 
@@ -371,6 +439,7 @@ def main() -> None:
     else:
         load(month)
     line_level(month)
+    part_shipped(month)
 
     # A clean run: no summaries or summary deliveries of this month yet.
     month_deliveries().delete()
@@ -485,6 +554,11 @@ def main() -> None:
             f"{len(queued) / send_s:.0f}/s); goal >= 200/s"
         )
     print(f"ratio build+send / SQL aggregate: {total_s / aggregate_s:.0f}x")
+    # ru_maxrss is in KiB on Linux; children: the send workers and the SMTP server.
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory: {own:.0f} MiB this process, {children:.0f} MiB its largest child")
+    print(f"DEBUG: {settings.DEBUG}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
 
 
