@@ -410,16 +410,35 @@ def send_all(delivery_ids: list[int]) -> None:
         deliveries_process_batch(deliveries=batch)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc; 0 where it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pid() -> int:
+    """The PostgreSQL server process of this process's connection (same machine here)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
 def send_worker(tasks, results) -> None:
     """A worker process: send each list of delivery ids it is given, as a Celery worker would."""
     counter = QueryCounter()
     sent = 0
+    backend = backend_pid()
+    own_cpu, backend_cpu = time.process_time(), cpu_seconds(backend)
     with connection.execute_wrapper(counter):
         while (ids := tasks.get()) is not None:
             send_all(ids)
             sent += len(ids)
+    cpu = time.process_time() - own_cpu + cpu_seconds(backend) - backend_cpu
     connection.close()
-    results.put((sent, counter.count, time.perf_counter()))
+    results.put((sent, counter.count, time.perf_counter(), cpu))
 
 
 def main() -> None:
@@ -484,10 +503,14 @@ def main() -> None:
         # The queue step collects ids here; `send_all` then sends them through the engine.
         summaries.deliveries_queue = lambda *, delivery_ids: queued.extend(delivery_ids)
     counter = QueryCounter()
+    backend = backend_pid()
+    build_cpu = time.process_time() + cpu_seconds(backend)
+    smtp_cpu = cpu_seconds(smtp.pid)
     started = time.perf_counter()
     with connection.execute_wrapper(counter):
         run = summaries.summaries_send_for_month(month=month)
     build_s = time.perf_counter() - started
+    build_cpu = time.process_time() + cpu_seconds(backend) - build_cpu
     build_queries = counter.count
 
     if SEND_WORKERS:
@@ -496,21 +519,25 @@ def main() -> None:
         done = [results.get() for _ in workers]
         for worker in workers:
             worker.join()
-        send_s = max(finished for _, _, finished in done) - started - build_s
-        send_queries = sum(count for _, count, _ in done)
+        send_s = max(finished for _, _, finished, _ in done) - started - build_s
+        send_queries = sum(count for _, count, _, _ in done)
+        send_cpu = sum(cpu for _, _, _, cpu in done)
         mode = (
             f"{SEND_WORKERS} worker processes, sending while the build goes on; "
-            f"sent {', '.join(str(sent) for sent, _, _ in done)}"
+            f"sent {', '.join(str(sent) for sent, _, _, _ in done)}"
         )
     else:
         counter = QueryCounter()
+        send_cpu = time.process_time() + cpu_seconds(backend)
         started = time.perf_counter()
         with connection.execute_wrapper(counter):
             send_all(queued)
         send_s = time.perf_counter() - started
+        send_cpu = time.process_time() + cpu_seconds(backend) - send_cpu
         send_queries = counter.count
         mode = "synchronously in this process, after the build"
 
+    smtp_cpu = cpu_seconds(smtp.pid) - smtp_cpu
     smtp.stdin.write("\n")
     smtp.stdin.flush()
     received, size = (int(x) for x in smtp.stdout.readline().split())
@@ -554,6 +581,18 @@ def main() -> None:
             f"{len(queued) / send_s:.0f}/s); goal >= 200/s"
         )
     print(f"ratio build+send / SQL aggregate: {total_s / aggregate_s:.0f}x")
+    # CPU used, which a busy machine inflates far less than it does wall time: the build
+    # process and its PostgreSQL server process, the senders and theirs, the SMTP server.
+    created = max(run.created, 1)
+    cores = os.cpu_count() or 1
+    all_cpu = build_cpu + send_cpu + smtp_cpu
+    print(
+        f"cpu:   build {build_cpu:.1f} s ({build_cpu / created * 1000:.2f} ms per summary, "
+        f"with PostgreSQL's), send {send_cpu:.1f} s ({send_cpu / created * 1000:.2f} ms), "
+        f"SMTP server {smtp_cpu:.1f} s; all {all_cpu / created * 1000:.2f} ms per summary = "
+        f"at most {min(cores / (all_cpu / created), created / build_cpu):.0f} summaries/s on "
+        f"{cores} idle cores (an estimate, not a measurement)"
+    )
     # ru_maxrss is in KiB on Linux; children: the send workers and the SMTP server.
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
