@@ -134,6 +134,7 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
             )
             lines.append(
                 SimpleNamespace(
+                    pk=line_id,
                     line_no=line_no,
                     sku=product.sku,
                     name=product.name,
@@ -212,6 +213,7 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
                     str(retailer.pk),
                     _copy_text(tail),
                     "1",
+                    "",
                 ]
             )
             + "\n"
@@ -223,7 +225,7 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
         "currency, total, item_count, commission_rate, commission_amount, placed_at, created_at, "
         "updated_at, version, cancellation_reason, cancellation_note, cancelled_at, "
         "shipment_carrier, shipment_tracking_number, shipped_at, supplier_id, intake_id, "
-        "retailer_id, document_tail, document_version"
+        "retailer_id, document_tail, document_version, acknowledged_via"
     )
     line_columns = "id, line_no, sku, name, quantity, unit_price, line_total, order_id, product_id"
 

@@ -1,6 +1,6 @@
 """Benchmark: build and send every retailer's monthly summary, against one SQL aggregate.
 
-    DEBUG=true .venv/bin/python bench/summaries.py
+    .venv/bin/python bench/summaries.py
 
 Loads BENCH_RETAILERS retailers (default 10,000) and BENCH_ORDERS orders (default 1,000,000)
 into PostgreSQL (BENCH_DATABASE_URL, default the op_summaries database) with COPY, once: a
@@ -8,7 +8,10 @@ later run with the same sizes reuses them. 95% of the orders are placed in the s
 month (last month), 5% in the month before; 8% are cancelled, 30% shipped; a fifth of the
 earlier month's orders are cancelled during the summarised month (adjustments).
 Since issue 12 every order has two lines, the cancelled ones their Cancellation records, and
-1 in 20 of the others one unit cancelled (bench `line_level`, applied once).
+1 in 20 of the others one unit cancelled (bench `line_level`, applied once), and 1 open order of
+the month in 10, and every partly cancelled one, shipped in part (`part_shipped`, once).
+Runs with production settings (DEBUG=false, a random SECRET_KEY) unless the environment
+sets them; prints peak memory (this process, and its largest child) at the end.
 
 Then, timed: (1) one SQL aggregate of the month per retailer, currency and status (the
 baseline: the least work the database can do over these rows), (2) `summaries_send_for_month`
@@ -30,6 +33,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import resource
+import secrets
 import subprocess
 import sys
 import time
@@ -45,6 +50,15 @@ os.environ["DATABASE_URL"] = os.environ.get(
 )
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "600000")
+# Production settings unless the environment says otherwise (as bench/portal.py): with
+# DEBUG=true Django also renders every statement for its query log, here 500 summaries' JSON
+# per insert, work production never does.
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+if "FIELD_ENCRYPTION_KEY" not in os.environ:
+    from cryptography.fernet import Fernet
+
+    os.environ["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
 
 import django  # noqa: E402
 
@@ -159,7 +173,7 @@ def load(month) -> None:
             "ship_city, ship_region, ship_postcode, ship_country, currency, total, item_count, "
             "commission_rate, commission_amount, placed_at, created_at, updated_at, version, "
             "cancellation_reason, cancellation_note, cancelled_at, shipment_carrier, "
-            "shipment_tracking_number, shipped_at"
+            "shipment_tracking_number, shipped_at, acknowledged_via"
         )
         with cur.copy(f"COPY orders_order ({columns}) FROM STDIN") as copy:
             for i in range(ORDERS):
@@ -223,6 +237,7 @@ def load(month) -> None:
                         "DPD" if shipped_at else "",
                         "TRK" if shipped_at else "",
                         shipped_at,
+                        "",
                     )
                 )
         for table in ("orders_retailer", "orders_orderintake", "orders_order"):
@@ -314,6 +329,59 @@ def line_level(month) -> None:
     print(f"line level: done in {time.perf_counter() - started:.1f} s", flush=True)
 
 
+def part_shipped(month) -> None:
+    """Issue 12, once on top of `line_level`: orders shipped in parts before the close. 1 open
+    order of the month in 10 has line 1 shipped (2 units, status processing), and each partly
+    cancelled one ships its line 2 (one parcel each), so some orders are both partly cancelled
+    and part shipped."""
+    from django.db import transaction
+
+    from statements.months import month_bounds
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM orders_shipment WHERE actor = 'bench-part')")
+        if cursor.fetchone()[0]:
+            return
+    print("line level: part shipments ...", flush=True)
+    started = time.perf_counter()
+    start, end = month_bounds(month)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        cursor.execute(
+            "CREATE TEMP TABLE mix_ship ON COMMIT DROP AS SELECT o.id, l.id AS line_id, "
+            "l.quantity, LEAST(o.placed_at + interval '2 hours', %s - interval '1 second') AS at "
+            "FROM orders_order o JOIN orders_orderline l ON l.order_id = o.id "
+            "WHERE o.status IN ('placed', 'processing') AND o.placed_at >= %s "
+            "AND o.placed_at < %s AND ((o.id %% 10 = 3 AND l.line_no = 1) "
+            "OR (o.id %% 20 = 11 AND l.line_no = 2))",
+            [end, start, end],
+        )
+        cursor.execute(
+            "INSERT INTO orders_shipment (order_id, carrier, tracking_number, shipped_at, actor, "
+            "created_at) SELECT id, 'DPD', 'PART' || id, at, 'bench-part', at FROM mix_ship"
+        )
+        cursor.execute(
+            "INSERT INTO orders_shipmentline (shipment_id, line_id, quantity) "
+            "SELECT s.id, m.line_id, m.quantity FROM orders_shipment s JOIN mix_ship m "
+            "ON m.id = s.order_id WHERE s.actor = 'bench-part'"
+        )
+        cursor.execute(
+            "UPDATE orders_orderline l SET quantity_shipped = m.quantity FROM mix_ship m "
+            "WHERE l.id = m.line_id"
+        )
+        cursor.execute(
+            "UPDATE orders_order o SET status = 'processing', "
+            "shipment_carrier = 'DPD', shipment_tracking_number = 'PART' || o.id, "
+            "shipped_at = m.at, updated_at = GREATEST(o.updated_at, m.at) FROM mix_ship m "
+            "WHERE o.id = m.id"
+        )
+        cursor.execute("SELECT count(*) FROM mix_ship")
+        parts = cursor.fetchone()[0]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"line level: {parts:,} part shipments in {time.perf_counter() - started:.1f} s")
+
+
 def sql_aggregate(month) -> tuple[float, int]:
     from statements.months import month_bounds
 
@@ -342,16 +410,35 @@ def send_all(delivery_ids: list[int]) -> None:
         deliveries_process_batch(deliveries=batch)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc; 0 where it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pid() -> int:
+    """The PostgreSQL server process of this process's connection (same machine here)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
 def send_worker(tasks, results) -> None:
     """A worker process: send each list of delivery ids it is given, as a Celery worker would."""
     counter = QueryCounter()
     sent = 0
+    backend = backend_pid()
+    own_cpu, backend_cpu = time.process_time(), cpu_seconds(backend)
     with connection.execute_wrapper(counter):
         while (ids := tasks.get()) is not None:
             send_all(ids)
             sent += len(ids)
+    cpu = time.process_time() - own_cpu + cpu_seconds(backend) - backend_cpu
     connection.close()
-    results.put((sent, counter.count, time.perf_counter()))
+    results.put((sent, counter.count, time.perf_counter(), cpu))
 
 
 def main() -> None:
@@ -371,6 +458,7 @@ def main() -> None:
     else:
         load(month)
     line_level(month)
+    part_shipped(month)
 
     # A clean run: no summaries or summary deliveries of this month yet.
     month_deliveries().delete()
@@ -415,10 +503,14 @@ def main() -> None:
         # The queue step collects ids here; `send_all` then sends them through the engine.
         summaries.deliveries_queue = lambda *, delivery_ids: queued.extend(delivery_ids)
     counter = QueryCounter()
+    backend = backend_pid()
+    build_cpu = time.process_time() + cpu_seconds(backend)
+    smtp_cpu = cpu_seconds(smtp.pid)
     started = time.perf_counter()
     with connection.execute_wrapper(counter):
         run = summaries.summaries_send_for_month(month=month)
     build_s = time.perf_counter() - started
+    build_cpu = time.process_time() + cpu_seconds(backend) - build_cpu
     build_queries = counter.count
 
     if SEND_WORKERS:
@@ -427,21 +519,25 @@ def main() -> None:
         done = [results.get() for _ in workers]
         for worker in workers:
             worker.join()
-        send_s = max(finished for _, _, finished in done) - started - build_s
-        send_queries = sum(count for _, count, _ in done)
+        send_s = max(finished for _, _, finished, _ in done) - started - build_s
+        send_queries = sum(count for _, count, _, _ in done)
+        send_cpu = sum(cpu for _, _, _, cpu in done)
         mode = (
             f"{SEND_WORKERS} worker processes, sending while the build goes on; "
-            f"sent {', '.join(str(sent) for sent, _, _ in done)}"
+            f"sent {', '.join(str(sent) for sent, _, _, _ in done)}"
         )
     else:
         counter = QueryCounter()
+        send_cpu = time.process_time() + cpu_seconds(backend)
         started = time.perf_counter()
         with connection.execute_wrapper(counter):
             send_all(queued)
         send_s = time.perf_counter() - started
+        send_cpu = time.process_time() + cpu_seconds(backend) - send_cpu
         send_queries = counter.count
         mode = "synchronously in this process, after the build"
 
+    smtp_cpu = cpu_seconds(smtp.pid) - smtp_cpu
     smtp.stdin.write("\n")
     smtp.stdin.flush()
     received, size = (int(x) for x in smtp.stdout.readline().split())
@@ -485,6 +581,23 @@ def main() -> None:
             f"{len(queued) / send_s:.0f}/s); goal >= 200/s"
         )
     print(f"ratio build+send / SQL aggregate: {total_s / aggregate_s:.0f}x")
+    # CPU used, which a busy machine inflates far less than it does wall time: the build
+    # process and its PostgreSQL server process, the senders and theirs, the SMTP server.
+    created = max(run.created, 1)
+    cores = os.cpu_count() or 1
+    all_cpu = build_cpu + send_cpu + smtp_cpu
+    print(
+        f"cpu:   build {build_cpu:.1f} s ({build_cpu / created * 1000:.2f} ms per summary, "
+        f"with PostgreSQL's), send {send_cpu:.1f} s ({send_cpu / created * 1000:.2f} ms), "
+        f"SMTP server {smtp_cpu:.1f} s; all {all_cpu / created * 1000:.2f} ms per summary = "
+        f"at most {min(cores / (all_cpu / created), created / build_cpu):.0f} summaries/s on "
+        f"{cores} idle cores (an estimate, not a measurement)"
+    )
+    # ru_maxrss is in KiB on Linux; children: the send workers and the SMTP server.
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory: {own:.0f} MiB this process, {children:.0f} MiB its largest child")
+    print(f"DEBUG: {settings.DEBUG}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
 
 

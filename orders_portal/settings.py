@@ -444,6 +444,9 @@ DELIVERY_DISPATCH_GRACE_SECONDS = env.int("DELIVERY_DISPATCH_GRACE_SECONDS", def
 # After a failed publish, stop trying the broker for this long (web requests stay fast).
 DELIVERY_BROKER_BACKOFF_SECONDS = env.float("DELIVERY_BROKER_BACKOFF_SECONDS", default=5.0)
 SUMMARY_SEND_EMPTY = env.bool("SUMMARY_SEND_EMPTY", default=True)
+# A summary of more orders than this carries its order list as a CSV attachment instead of
+# the table (docs/summaries.md).
+SUMMARY_EMAIL_ORDER_LIMIT = env.int("SUMMARY_EMAIL_ORDER_LIMIT", default=200)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Security (production) ----------------------------------------------------------------

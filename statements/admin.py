@@ -3,13 +3,17 @@
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
+from django.http import Http404, StreamingHttpResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from delivery.models import Delivery
 
 from .models import SOURCE_PREFIX, MonthlySummary
+from .order_list import summary_order_list_filename, summary_order_list_lines
 from .services import summary_resend
 
 
@@ -37,6 +41,7 @@ class MonthlySummaryAdmin(admin.ModelAdmin):
         "created_at",
         "sent_at",
         "totals_table",
+        "order_list",
         "deliveries_table",
         "figures_json",
     ]
@@ -104,6 +109,44 @@ class MonthlySummaryAdmin(admin.ModelAdmin):
             ),
         )
         return format_html("<table><tr>{}</tr>{}</table>", head, rows)
+
+    @admin.display(description="order list")
+    def order_list(self, obj):
+        if obj is None or obj.pk is None:
+            return ""
+        url = reverse("admin:statements_monthlysummary_orders_csv", args=[obj.pk])
+        count = obj.figures.get("counts", {}).get("orders", 0)
+        return format_html(
+            '<a href="{}">Download the {} order(s) as CSV</a> (the file a big month\'s email '
+            "carries)",
+            url,
+            count,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/orders.csv",
+                self.admin_site.admin_view(self.order_list_csv_view),
+                name="statements_monthlysummary_orders_csv",
+            ),
+            *super().get_urls(),
+        ]
+
+    def order_list_csv_view(self, request, object_id):
+        """The summary's order list, streamed row by row (staff with view permission)."""
+        summary = self.get_object(request, str(object_id))
+        if summary is None:
+            raise Http404("No such monthly summary.")
+        if not self.has_view_permission(request, summary):
+            raise PermissionDenied
+        figures = summary.figures
+        response = StreamingHttpResponse(
+            summary_order_list_lines(figures=figures), content_type="text/csv; charset=utf-8"
+        )
+        filename = summary_order_list_filename(figures=figures)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
 
     @admin.display(description="deliveries")
     def deliveries_table(self, obj):

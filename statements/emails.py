@@ -12,14 +12,22 @@ from datetime import date
 from functools import lru_cache
 
 import jinja2
+import orjson
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from delivery.channels.base import DeliveryFailed
 from delivery.emails import register_email_renderer
 from delivery.models import Delivery, DeliveryPurpose
 
 from .models import MonthlySummary, summary_id_from_source_key
+from .order_list import (
+    summary_order_list_csv,
+    summary_order_list_filename,
+    summary_orders_attached,
+)
 
 # Jinja2, not Django templates, for this one email: a summary has a row per order, and the
 # benchmark (bench/summaries.py) needs hundreds of them a second; Django's engine spends
@@ -56,10 +64,14 @@ def _templates() -> jinja2.Environment:
 
 def summary_email_parts(*, figures: dict, retailer_name: str) -> tuple[str, str, str]:
     """Subject, text and HTML of a summary, from its stored figures."""
+    attached = summary_orders_attached(figures=figures)
     context = {
         "f": figures,
         "retailer_name": retailer_name,
         "month_label": _month_name(figures["month"]),
+        # A big month: the order list (and each order's parcels) is the CSV attachment.
+        "orders_attached": attached,
+        "attachment_name": summary_order_list_filename(figures=figures) if attached else "",
     }
     # A header holds one line: a retailer name with a newline must not break it.
     subject = " ".join(
@@ -92,9 +104,17 @@ class _SummaryEmail(EmailMultiAlternatives):
 def _summaries_load(deliveries: list[Delivery]) -> None:
     """Before a batch is rendered: each summary delivery's summary and retailer, one query."""
     wanted = {d.pk: summary_id_from_source_key(d.source_key) for d in deliveries}
-    summaries = MonthlySummary.objects.select_related("retailer").in_bulk(
-        {pk for pk in wanted.values() if pk is not None}
+    # The figures as JSON text, parsed here with orjson (~4x faster than json.loads on a
+    # 40 KiB month).
+    summaries = (
+        MonthlySummary.objects.select_related("retailer")
+        .defer("figures")
+        .annotate(figures_text=Cast("figures", output_field=TextField()))
+        .in_bulk({pk for pk in wanted.values() if pk is not None})
     )
+    for summary in summaries.values():
+        summary.figures = orjson.loads(summary.figures_text)
+        del summary.figures_text
     for delivery in deliveries:
         delivery._summary = summaries.get(wanted[delivery.pk])
 
@@ -127,4 +147,10 @@ def summary_email_render(delivery: Delivery) -> EmailMultiAlternatives:
         to=[address.strip() for address in delivery.recipient.split(",") if address.strip()],
     )
     message.attach_alternative(html, "text/html")
+    if summary_orders_attached(figures=summary.figures):
+        message.attach(
+            summary_order_list_filename(figures=summary.figures),
+            summary_order_list_csv(figures=summary.figures),
+            "text/csv",
+        )
     return message

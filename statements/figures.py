@@ -20,10 +20,15 @@ _ZERO = Decimal("0.00")
 
 
 def _money(value: Decimal) -> str:
-    # Amounts come from decimal(.., 2) columns and their sums: already to the cent.
+    # Amounts come from decimal(.., 2) columns and their sums: already to the cent, and then
+    # their text has two digits after the point ("7.43", "-4.80"); anything else is
+    # quantized.
     if not value:
         return "0.00"  # never "-0.00"
-    return str(value) if value.as_tuple().exponent == -2 else str(value.quantize(_ZERO))
+    text = str(value)
+    if len(text) >= 4 and text[-3] == "." and "E" not in text:
+        return text
+    return str(value.quantize(_ZERO))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -67,6 +72,10 @@ def _cancelled_lines(rows: list[dict]) -> tuple[Decimal, list[dict]]:
     return value, [by_line[no] for no in sorted(by_line)]
 
 
+def _placed_order(row: dict) -> tuple:
+    return row["placed_at"], row["number"]
+
+
 def _figures_from_rows(
     *,
     retailer: Retailer,
@@ -85,15 +94,19 @@ def _figures_from_rows(
     totals: dict[str, dict] = {}
     orders, cancelled, partly, adjustments, shipments = [], [], [], [], []
 
-    for row in sorted(placed, key=lambda r: (r["placed_at"], r["number"])):
+    zone = timezone.get_default_timezone()
+    cancelled_status = str(OrderStatus.CANCELLED)  # a plain str: compared once per order
+    for row in sorted(placed, key=_placed_order):
         change = changes.get(row["id"]) if row["changed_after_close"] else None
         status = change[0] if change else row["status"]
         supplier_slug, supplier_name = suppliers[row["supplier_id"]]
         counts[status] += 1
-        total = totals.setdefault(row["currency"], _empty_total(row["currency"]))
+        total = totals.get(row["currency"])
+        if total is None:
+            total = totals[row["currency"]] = _empty_total(row["currency"])
         total["orders"] += 1
         total["placed_total"] += row["total"]
-        if not row["cancelled_any"] and status != OrderStatus.CANCELLED:
+        if not row["cancelled_any"] and status != cancelled_status:
             # Nothing ever cancelled (most orders): the commission of intake, on the total.
             before_close, value_cancelled, lines = (), _ZERO, []
             commission = row["commission_amount"]
@@ -101,7 +114,7 @@ def _figures_from_rows(
             history = cancelled_lines.get(row["id"], ())
             before_close = [c for c in history if c["created_at"] < end]
             value_cancelled, lines = _cancelled_lines(before_close)
-            if status == OrderStatus.CANCELLED and not before_close:
+            if status == cancelled_status and not before_close:
                 value_cancelled = row["total"]  # no records (none such after migration 0006)
             commission = commission_on(row["total"] - value_cancelled, row["commission_rate"])
         kept = row["total"] - value_cancelled
@@ -110,7 +123,7 @@ def _figures_from_rows(
         total["commission"] += commission
         total["cancelled_total"] += value_cancelled
         last = before_close[-1] if before_close else None
-        if status == OrderStatus.CANCELLED:
+        if status == cancelled_status:
             total["cancelled_orders"] += 1
             cancelled.append(
                 {
@@ -166,7 +179,7 @@ def _figures_from_rows(
                 "reference": row["retailer_reference"],
                 "supplier": supplier_slug,
                 "supplier_name": supplier_name,
-                "placed_at": _iso(row["placed_at"]),
+                "placed_at": row["placed_at"].astimezone(zone).isoformat(),
                 "units_shipped": sent["units_shipped"] if sent else 0,
                 "status": status,
                 "later": later,

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.db import connections
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
 from common.db import timestamptz_compiled
 from orders.models import (
@@ -18,10 +18,8 @@ from orders.models import (
     Order,
     OrderEvent,
     Retailer,
-    Shipment,
     ShipmentLine,
 )
-from suppliers.models import Supplier
 
 from .figures import SUMMARY_FIGURES_VERSION, _figures_from_rows, _iso  # noqa: F401
 from .months import month_bounds, month_first_day
@@ -82,15 +80,6 @@ def _changes_after_close(*, order_ids: list[int], end: datetime) -> dict[int, tu
     return changes
 
 
-def _suppliers_named(supplier_ids: set[int]) -> dict[int, tuple[str, str]]:
-    return {
-        pk: (slug, name)
-        for pk, slug, name in Supplier.objects.filter(pk__in=supplier_ids).values_list(
-            "pk", "slug", "name"
-        )
-    }
-
-
 def _values_rows(queryset) -> list[dict]:
     """The rows of a `.values()` queryset, as Django gives them.
 
@@ -113,10 +102,13 @@ def _values_rows(queryset) -> list[dict]:
 
 
 def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -> dict[int, dict]:
-    """Figures of one month for many retailers, keyed by retailer id, in at most 7 queries
-    (5 when no order of the month was shipped before the close).
+    """Figures of one month for many retailers, keyed by retailer id, in at most 5 queries
+    (4 when no order of the month changed status after the close).
 
-    Callers pass retailers in chunks (a few hundred) to bound memory.
+    Each query selects by (retailer, month) with joins, never by a list of order ids or a
+    probe per order: at 500 retailers a list of 20,000 ids cost more to send and parse than
+    the rows it found (bench/summaries.py). Callers pass retailers in chunks (a few hundred)
+    to bound memory.
     """
     retailers = list(retailers)
     if not retailers:
@@ -125,19 +117,11 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     start, end = month_bounds(month)
     ids = [retailer.pk for retailer in retailers]
     changed = ExpressionWrapper(Q(updated_at__gte=end), output_field=BooleanField())
-    # Some unit cancelled (now): only then are its cancellation lines read.
-    cancelled_any = Exists(Cancellation.objects.filter(order_id=OuterRef("id")))
-    # Some parcel sent before the close: only then are its shipment lines read.
-    shipped_any = Exists(Shipment.objects.filter(order_id=OuterRef("id"), created_at__lt=end))
+    supplier = {"supplier_slug": F("supplier__slug"), "supplier_name": F("supplier__name")}
     placed = _values_rows(
         Order.objects.filter(retailer_id__in=ids, placed_at__gte=start, placed_at__lt=end)
         .order_by()
-        .values(
-            *_SUMMARY_ORDER_FIELDS,
-            changed_after_close=changed,
-            cancelled_any=cancelled_any,
-            shipped_any=shipped_any,
-        )
+        .values(*_SUMMARY_ORDER_FIELDS, **supplier, changed_after_close=changed)
     )
     # Orders of earlier months with a cancellation made this month: each an adjustment.
     cancelled_now = Cancellation.objects.filter(
@@ -147,47 +131,52 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
         order__placed_at__lt=start,
     ).values("order_id")
     adjusted = _values_rows(
-        Order.objects.filter(id__in=cancelled_now).order_by().values(*_SUMMARY_ORDER_FIELDS)
+        Order.objects.filter(id__in=cancelled_now)
+        .order_by()
+        .values(*_SUMMARY_ORDER_FIELDS, **supplier)
     )
-    # The cancellation lines of both, up to the close, oldest first (one query).
+    # Every cancellation line of both, oldest first (one query): the figures take those
+    # before the close; an order of the month with any at all (even after the close, which
+    # has lowered its stored commission) has its commission worked out from them.
     cancelled_lines: dict[int, list[dict]] = defaultdict(list)
-    with_cancellations = [row["id"] for row in placed if row["cancelled_any"]]
-    with_cancellations += [row["id"] for row in adjusted]
-    if with_cancellations:
-        for row in _values_rows(
-            CancellationLine.objects.filter(
-                cancellation__order_id__in=with_cancellations, cancellation__created_at__lt=end
-            )
-            .order_by("cancellation__created_at", "cancellation_id", "line__line_no")
-            .values(
-                order_id=F("cancellation__order_id"),
-                created_at=F("cancellation__created_at"),
-                reason=F("cancellation__reason"),
-                note=F("cancellation__note"),
-                line_no=F("line__line_no"),
-                sku=F("line__sku"),
-                name=F("line__name"),
-                line_quantity=F("line__quantity"),
-                unit_price=F("line__unit_price"),
-                units=F("quantity"),
-            )
-        ):
-            row["quantity"] = row.pop("units")
-            cancelled_lines[row["order_id"]].append(row)
+    for row in _values_rows(
+        CancellationLine.objects.filter(cancellation__order__retailer_id__in=ids)
+        .filter(
+            Q(cancellation__order__placed_at__gte=start, cancellation__order__placed_at__lt=end)
+            | Q(cancellation__order_id__in=cancelled_now)
+        )
+        .order_by("cancellation__created_at", "cancellation_id", "line__line_no")
+        .values(
+            order_id=F("cancellation__order_id"),
+            created_at=F("cancellation__created_at"),
+            reason=F("cancellation__reason"),
+            note=F("cancellation__note"),
+            line_no=F("line__line_no"),
+            sku=F("line__sku"),
+            name=F("line__name"),
+            line_quantity=F("line__quantity"),
+            unit_price=F("line__unit_price"),
+            units=F("quantity"),
+        )
+    ):
+        row["quantity"] = row.pop("units")
+        cancelled_lines[row["order_id"]].append(row)
+    for row in placed:
+        row["cancelled_any"] = row["id"] in cancelled_lines
     changes = _changes_after_close(
         order_ids=[row["id"] for row in placed if row["changed_after_close"]], end=end
     )
-    suppliers = _suppliers_named({row["supplier_id"] for row in placed + adjusted})
+    suppliers = {
+        row["supplier_id"]: (row["supplier_slug"], row["supplier_name"])
+        for row in placed + adjusted
+    }
     placed_by: dict[int, list[dict]] = defaultdict(list)
     adjusted_by: dict[int, list[dict]] = defaultdict(list)
     for row in placed:
         placed_by[row["retailer_id"]].append(row)
     for row in adjusted:
         adjusted_by[row["retailer_id"]].append(row)
-    shipped = _shipped_before(
-        order_units={row["id"]: row["item_count"] for row in placed if row["shipped_any"]},
-        end=end,
-    )
+    shipped = _shipped_before(placed=placed, retailer_ids=ids, start=start, end=end)
     return {
         retailer.pk: _figures_from_rows(
             retailer=retailer,
@@ -203,20 +192,21 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     }
 
 
-def _shipped_before(*, order_units: dict[int, int], end: datetime) -> dict[int, dict]:
-    """For these orders ({id: units ordered}, the order's own item_count): units shipped before
-    the close, and each parcel sent before it (carrier, tracking number, when, units), oldest
-    first; one query."""
-    if not order_units:
-        return {}
-    shipped: dict[int, dict] = {
-        order_id: {"units": units, "units_shipped": 0, "parcels": []}
-        for order_id, units in order_units.items()
-    }
+def _shipped_before(
+    *, placed: list[dict], retailer_ids: list[int], start: datetime, end: datetime
+) -> dict[int, dict]:
+    """For the orders of these retailers placed in [start, end) with a parcel sent before the
+    close: units ordered (the order's own item_count), units shipped before the close, and
+    each such parcel (carrier, tracking number, when, units), oldest first; one query."""
+    units = {row["id"]: row["item_count"] for row in placed}
+    shipped: dict[int, dict] = {}
     parcels: dict[int, dict] = {}
     for row in _values_rows(
         ShipmentLine.objects.filter(
-            shipment__order_id__in=list(order_units), shipment__created_at__lt=end
+            shipment__order__retailer_id__in=retailer_ids,
+            shipment__order__placed_at__gte=start,
+            shipment__order__placed_at__lt=end,
+            shipment__created_at__lt=end,
         )
         .order_by("shipment__created_at", "shipment_id")
         .values(
@@ -228,7 +218,13 @@ def _shipped_before(*, order_units: dict[int, int], end: datetime) -> dict[int, 
             shipped_at=F("shipment__shipped_at"),
         )
     ):
-        order = shipped[row["order_id"]]
+        order = shipped.get(row["order_id"])
+        if order is None:
+            order = shipped[row["order_id"]] = {
+                "units": units[row["order_id"]],
+                "units_shipped": 0,
+                "parcels": [],
+            }
         order["units_shipped"] += row["quantity"]
         parcel = parcels.get(row["shipment_id"])
         if parcel is None:

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import orjson
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, JSONField, OuterRef, Subquery, Value
+from django.db.models import CharField, Exists, JSONField, OuterRef, Subquery, TextField, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -103,6 +104,15 @@ def summary_create(*, retailer: Retailer, month: date, figures: dict) -> Monthly
     return summary
 
 
+def _json_value(value: dict) -> Cast:
+    """A JSON column's value as an expression: JSON text (orjson, ~8x faster than json.dumps
+    on a 40 KiB month) cast to the column's type. An expression, so PostgreSQL gets a plain
+    multi-row VALUES: Django's UNNEST path quotes the JSON into an array literal in Python,
+    20x slower."""
+    text = orjson.dumps(value).decode()
+    return Cast(Value(text, output_field=TextField()), output_field=JSONField())
+
+
 def _summaries_create_bulk(
     *, items: list[tuple[Retailer, dict]], month: date
 ) -> list[MonthlySummary]:
@@ -115,9 +125,7 @@ def _summaries_create_bulk(
                 MonthlySummary(
                     retailer=retailer,
                     month=month,
-                    # As an expression, so PostgreSQL gets a plain multi-row VALUES: Django's
-                    # UNNEST path quotes the JSON into an array literal in Python, 20x slower.
-                    figures=Value(_figures_with_build(figures, build_id), output_field=JSONField()),
+                    figures=_json_value(_figures_with_build(figures, build_id)),
                 )
                 for retailer, figures in items
             ],

@@ -262,7 +262,8 @@ def test_query_count_is_fixed_per_batch(
     with time_machine.travel(ny(2026, 8, 2, 13), tick=True):
         cancel(order)
 
-    # placed, adjustments, their cancellation lines (issue 12), changes after close, suppliers
+    # placed (with supplier names), adjustments, cancellation lines, shipment lines, changes
+    # after the close
     with django_assert_num_queries(5):
         one = retailer_month_figures(retailer=retailers[0], month=JULY)
     with django_assert_num_queries(5):
