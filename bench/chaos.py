@@ -54,6 +54,9 @@ def main() -> int:
     def log(message: str) -> None:
         print(f"[{time.monotonic() - started:7.1f}s] {message}", flush=True)
 
+    import logging
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command log
     from testsupport.chaos.stack import Stack
 
     stack = Stack(log=log)
@@ -161,7 +164,9 @@ def summary_table(summary: dict) -> str:
     lines.append(f"{'fault':<22}{'target':<12}{'down s':>8}{'catch-up s':>12}")
     for fault in summary["faults"]:
         catch = "-" if fault["catch_up"] is None else f"{fault['catch_up']:.1f}"
-        lines.append(f"{fault['kind']:<22}{fault['target']:<12}{fault['duration']:>8.1f}{catch:>12}")
+        lines.append(
+            f"{fault['kind']:<22}{fault['target']:<12}{fault['duration']:>8.1f}{catch:>12}"
+        )
     lines.append(
         f"intakes: {figures.get('intakes')} (retried after no answer: "
         f"{figures.get('intakes_retried_after_no_answer')}, of them replayed: "

@@ -68,9 +68,7 @@ def check_intake(report: Report, ledger) -> dict[str, list]:
         intakes_retried_after_no_answer=len(unanswered),
         intakes_replayed=sum(1 for c in unanswered if c.status == 200),
         orders=sum(len(v) for v in by_reference.values()),
-        orders_lost=sum(
-            1 for c in calls if not by_reference.get((c.body["retailer"], c.key))
-        ),
+        orders_lost=sum(1 for c in calls if not by_reference.get((c.body["retailer"], c.key))),
     )
     return by_reference
 
@@ -86,9 +84,17 @@ def check_deliveries(report: Report, *, stack, world) -> None:
         report.fail(f"{undispatched} order events never dispatched")
     rows = list(
         Delivery.objects.values(
-            "identity", "channel", "status", "purpose", "last_error", "recipient",
-            "event__type", "event__order__number", "event__order__supplier__slug",
-            "event_id", "destination_id",
+            "identity",
+            "channel",
+            "status",
+            "purpose",
+            "last_error",
+            "recipient",
+            "event__type",
+            "event__order__number",
+            "event__order__supplier__slug",
+            "event_id",
+            "destination_id",
         )
     )
     not_sent = [r for r in rows if r["status"] != DeliveryStatus.DELIVERED]
@@ -144,7 +150,7 @@ def check_deliveries(report: Report, *, stack, world) -> None:
             leftovers = [n for n in names if n.startswith(".")]
             report.figures[f"sftp_temp_leftovers_{slug}"] = len(leftovers)
     seen_files = Counter()
-    for slug, names in files.items():
+    for names in files.values():
         for name in names:
             seen_files[name] += 1
     _compare(report, "sftp", expected={r["identity"] for r in by_channel["sftp"]}, seen=seen_files)
@@ -184,9 +190,13 @@ def _compare(report: Report, channel: str, *, expected: set, seen: Counter) -> N
     missing = expected - set(seen)
     unknown = set(seen) - expected
     if missing:
-        report.fail(f"{channel}: {len(missing)} identities never received, e.g. {sorted(missing)[:3]}")
+        report.fail(
+            f"{channel}: {len(missing)} identities never received, e.g. {sorted(missing)[:3]}"
+        )
     if unknown:
-        report.fail(f"{channel}: {len(unknown)} identities received that no row has: {sorted(unknown)[:3]}")
+        report.fail(
+            f"{channel}: {len(unknown)} identities received that no row has: {sorted(unknown)[:3]}"
+        )
     report.channels[channel] = {
         "rows": len(expected),
         "received": sum(seen.values()),
@@ -221,7 +231,9 @@ def check_updates(report: Report, *, ledger, world) -> None:
     )
     for number in numbers:
         if got_cancels[number] != cancels[number]:
-            report.fail(f"order {number}: {got_cancels[number]} cancellations, sent {cancels[number]}")
+            report.fail(
+                f"order {number}: {got_cancels[number]} cancellations, sent {cancels[number]}"
+            )
         if got_ships[number] != ships[number]:
             report.fail(f"order {number}: {got_ships[number]} shipments, sent {ships[number]}")
     acks = Counter(
@@ -239,18 +251,20 @@ def check_updates(report: Report, *, ledger, world) -> None:
         if not sent.done:
             report.fail(f"update file {sent.name} could not be uploaded in {sent.tries} tries")
             continue
-        results = [p.name for p in (folder / "results").glob(f"{sent.name}*")] if (
-            folder / "results"
-        ).exists() else []
-        processed = [p.name for p in (folder / "processed").glob(f"{sent.name.removesuffix('.csv')}*")] if (
-            folder / "processed"
-        ).exists() else []
+        name, stem = sent.name, sent.name.removesuffix(".csv")
+        results = _names(folder / "results", {f"{name}.results.csv"}.__contains__)
+        processed = _names(
+            folder / "processed",
+            lambda n, name=name, stem=stem: n == name or n.startswith(stem + "."),
+        )
         if results != [f"{sent.name}.results.csv"]:
             report.fail(f"update file {sent.name}: result files {results}")
             continue
         if len(processed) != 1 or (folder / sent.name).exists():
-            report.fail(f"update file {sent.name}: processed {processed}, left in updates/: "
-                        f"{(folder / sent.name).exists()}")
+            report.fail(
+                f"update file {sent.name}: processed {processed}, left in updates/: "
+                f"{(folder / sent.name).exists()}"
+            )
         rows = list(csv.DictReader(io.StringIO((folder / "results" / results[0]).read_text())))
         outcomes = Counter(r.get("result") for r in rows)
         if set(outcomes) != {"applied"}:
@@ -264,6 +278,10 @@ def check_updates(report: Report, *, ledger, world) -> None:
         api_same_key_resent=sum(1 for c in api if c.echo is not None),
         update_files=len(ledger.files),
     )
+
+
+def _names(folder, keep) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if keep(p.name)) if folder.exists() else []
 
 
 def checks_run(*, stack, world, ledger) -> Report:

@@ -194,7 +194,14 @@ class Load:
             else:
                 self._api(session, rng, slug, number, "ship", lines=[{"line": 1, "quantity": 2}])
                 if line_count > 1:
-                    self._api(session, rng, slug, number, "ship", lines=[{"line": line_count, "quantity": 2}])
+                    self._api(
+                        session,
+                        rng,
+                        slug,
+                        number,
+                        "ship",
+                        lines=[{"line": line_count, "quantity": 2}],
+                    )
         for slug, numbers in batches.items():
             if numbers:
                 self._update_file(slug, numbers)
@@ -214,13 +221,24 @@ class Load:
         url = f"{self.web_url}/api/v1/orders/{number}/{path[action]}"
         headers = {"Authorization": f"Bearer {supplier.token}", "Idempotency-Key": call.key}
         send_until_answered(
-            session, "POST", url, call=call, deadline=self.retry_deadline, json=body, headers=headers
+            session,
+            "POST",
+            url,
+            call=call,
+            deadline=self.retry_deadline,
+            json=body,
+            headers=headers,
         )
         if rng.random() < 0.2 and call.status is not None and call.status < 300:
             # A client that retries although it was answered: the first answer, nothing applied.
             echo = Call(kind="echo", key=call.key)
             again = send_until_answered(
-                session, "POST", url, call=echo, deadline=self.retry_deadline, json=body,
+                session,
+                "POST",
+                url,
+                call=echo,
+                deadline=self.retry_deadline,
+                json=body,
                 headers=headers,
             )
             call.echo = again.status_code if again is not None else None

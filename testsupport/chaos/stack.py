@@ -100,7 +100,10 @@ class Stack:
         self.sshd.start()
         self.sshd.make_dir("updates")
         self.env = stack_env(
-            database_url=self.postgres.url("chaos"), redis=self.redis, smtp=self.smtp, base=self.base
+            database_url=self.postgres.url("chaos"),
+            redis=self.redis,
+            smtp=self.smtp,
+            base=self.base,
         )
         os.environ.update(self.env)
         return self.env
@@ -146,7 +149,7 @@ class Stack:
         for action in (self.receiver.stop, self.smtp.stop, self.sshd.close, self.redis.cleanup):
             try:
                 action()
-            except Exception:  # noqa: BLE001 - best effort at the end
+            except Exception:  # noqa: BLE001, S110 - best effort at the end
                 pass
         if keep:
             return

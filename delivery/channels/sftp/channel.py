@@ -102,7 +102,10 @@ class SftpChannel(BaseChannel):
             raise result
         return result
 
-    def send_batch(self, deliveries: list) -> dict[int, SendResult | DeliveryFailed]:
+    def send_batch(
+        self, deliveries: list, *, stop_at=None
+    ) -> dict[int, SendResult | DeliveryFailed]:
+        # `stop_at` is not used: an SFTP run's lease is sized for all its rows (sftp_run).
         results: dict[int, SendResult | DeliveryFailed] = {}
         if not deliveries:
             return results
