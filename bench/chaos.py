@@ -41,6 +41,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--max-fault", type=float, default=25.0, help="longest fault, seconds")
     parser.add_argument("--gap", type=float, default=4.0, help="longest pause between faults")
     parser.add_argument("--settle", type=float, default=300, help="longest wait to settle")
+    parser.add_argument(
+        "--catch-up-wait",
+        type=float,
+        default=240,
+        help="longest wait for a fault's backlog before the next fault (timing goes on)",
+    )
     parser.add_argument("--every-fault", action="store_true", help="each kind at least once")
     parser.add_argument("--json", help="also write the summary here")
     parser.add_argument("--keep", action="store_true", help="keep logs and data afterwards")
@@ -101,6 +107,7 @@ def run(args, stack, log) -> int:
         min_fault=args.min_fault,
         max_fault=args.max_fault,
         gap=args.gap,
+        catch_up_wait=args.catch_up_wait,
     )
     chaos.run(
         until=time.monotonic() + args.duration, min_faults=len(KINDS) if args.every_fault else 0
@@ -108,6 +115,7 @@ def run(args, stack, log) -> int:
     log("chaos over (every fault healed); load stops, calls in flight retry")
     load.stop(retry_for=120)
     load.join()
+    chaos.join()
     from django.utils import timezone
 
     settle = drained_after(before=timezone.now(), scheduled=True, bound=args.settle)

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -118,9 +119,14 @@ class Stack:
             "beat": Beat(env=env),
             "serve_sftp": HostedSftp(env=env),
         }
-        for name, process in self.processes.items():
-            process.start(timeout=120)
-            self.log(f"started {name} (pid {process.proc.pid})")
+        # All at once (each waits for its own ready line): start-up is the slowest one's.
+        with ThreadPoolExecutor(max_workers=len(self.processes)) as pool:
+            for name, process in zip(
+                self.processes,
+                pool.map(lambda p: p.start(timeout=180), self.processes.values()),
+                strict=True,
+            ):
+                self.log(f"started {name} (pid {process.proc.pid})")
 
     @property
     def web_url(self) -> str:
