@@ -143,10 +143,9 @@ def deliveries_process_batch(*, deliveries) -> dict[int, str]:
     counts: dict[str, int] = {}
     for delivery in candidates:
         counts[delivery.channel] = counts.get(delivery.channel, 0) + 1
-    # At least ten minutes, and as long as the slowest channel's share needs.
+    # As long as the slowest channel's share needs.
     lease = max(
         settings.DELIVERY_CLAIM_SECONDS,
-        600,
         *(channel_get(name).lease_seconds(rows=n) for name, n in counts.items()),
     )
     token, rows = deliveries_claim(delivery_ids=[d.pk for d in candidates], lease_seconds=lease)

@@ -61,3 +61,12 @@ def test_the_follow_on_batch_is_leased_as_for_two_rows(settings):
     assert webhook.lease_seconds(rows=BATCH_LEASE_ROWS) == (
         settings.DELIVERY_CLAIM_SECONDS + 2 * settings.WEBHOOK_TIMEOUT_SECONDS
     )
+
+
+def test_an_sftp_run_is_leased_by_its_size_not_ten_minutes(settings):
+    """A worker killed mid-run used to hold even a few files for ten minutes."""
+    from delivery.channels.sftp import SftpChannel
+
+    settings.DELIVERY_CLAIM_SECONDS = 120
+    assert SftpChannel().lease_seconds(rows=10) == 125
+    assert SftpChannel().lease_seconds(rows=5000) == 2620
