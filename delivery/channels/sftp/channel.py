@@ -99,8 +99,20 @@ class SftpChannel(BaseChannel):
         ) <= now + timedelta(seconds=5)
 
     def collect(self, destination) -> None:
-        """A supplier's own server: the update files it dropped since the last run (the
-        hosted server applies its files as their uploads close instead)."""
+        """A supplier's own server: the update files it dropped since the last run. The
+        hosted server applies its files as their uploads close; a run takes the ones whose
+        apply never happened (task lost with the broker, database down when it ran)."""
+        if destination.sftp_hosted:
+            from django.conf import settings
+
+            from ...hosted.updates import hosted_updates_left_apply
+
+            if destination.enabled and destination.supplier_id:
+                hosted_updates_left_apply(
+                    slug=destination.supplier.slug,
+                    older_than=settings.DELIVERY_REQUEUE_AFTER_SECONDS,
+                )
+            return
         own_server_updates_collect(destination)
 
     def send(self, delivery) -> SendResult:
