@@ -127,11 +127,24 @@ def run(args, stack, log) -> int:
     report = checks_run(stack=stack, world=world, ledger=load.ledger)
     if settle is None:
         report.fail(f"the system did not settle within {args.settle:.0f} s")
+    report.figures["error_answers"] = error_answers(load.ledger, chaos.runs)
     summary = summary_make(args, chaos, report, settle)
     print(summary_table(summary), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
     return 0 if not report.failures else 1
+
+
+def error_answers(ledger, runs) -> dict[str, int]:
+    """Every 5xx or 429 the load got, by the fault in progress then ("none": no fault; a
+    fault counts from its start until five seconds after its healing)."""
+    counts: dict[str, int] = {}
+    for call in ledger.calls:
+        for at, status in call.errors:
+            during = next((r.kind for r in runs if r.started <= at <= (r.healed or at) + 5), "none")
+            key = f"{status} during {during}"
+            counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def _load() -> str:
@@ -194,6 +207,7 @@ def summary_table(summary: dict) -> str:
             f"{channel:<10}{row['rows']:>8}{row['received']:>10}{row['identities']:>12}"
             f"{row['duplicates']:>12}"
         )
+    lines.append(f"5xx/429 answers (each retried): {figures.get('error_answers') or 'none'}")
     lines.append(f"settled in: {summary['settle_seconds']} s")
     if summary["failures"]:
         lines.append("FAILED:")

@@ -40,6 +40,7 @@ class Call:
     answered_at: float = 0.0
     echo: int | None = None  # a deliberate second send with the same key: its status
     echo_replayed: bool = False
+    errors: list[tuple[float, int]] = field(default_factory=list)  # (time.time(), 5xx/429)
 
 
 @dataclass
@@ -78,6 +79,8 @@ def send_until_answered(session, method, url, *, call: Call, deadline: float, **
         except requests.RequestException:
             call.unanswered += 1
             response = None
+        if response is not None and response.status_code in RETRYABLE:
+            call.errors.append((time.time(), response.status_code))
         if response is not None and response.status_code not in RETRYABLE:
             call.status = response.status_code
             call.replayed = response.headers.get("Idempotent-Replayed") == "true"
