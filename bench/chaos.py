@@ -84,7 +84,7 @@ def run(args, stack, log) -> int:
 
     call_command("migrate", verbosity=0)
     from testsupport.chaos.checks import checks_run
-    from testsupport.chaos.faults import KINDS, ChaosLoop, drained_after
+    from testsupport.chaos.faults import KINDS, ChaosLoop, settled_after
     from testsupport.chaos.load import Load
     from testsupport.chaos.world import world_make
 
@@ -116,11 +116,8 @@ def run(args, stack, log) -> int:
     load.stop(retry_for=120)
     load.join()
     chaos.join()
-    from django.utils import timezone
-
-    settle = drained_after(before=timezone.now(), scheduled=True, bound=args.settle)
+    settle = settled_after(ledger=load.ledger, bound=args.settle)
     log(f"settled in {settle:.1f} s" if settle is not None else "did NOT settle")
-    time.sleep(2)  # the last acknowledgements of receivers are in
     from django.db import close_old_connections
 
     close_old_connections()
@@ -199,7 +196,8 @@ def summary_table(summary: dict) -> str:
         f"{figures.get('cancellation_emails')}); API updates: {figures.get('api_updates')} "
         f"(retried after no answer: {figures.get('api_updates_retried_after_no_answer')}, same "
         f"key resent: {figures.get('api_same_key_resent')}); update files: "
-        f"{figures.get('update_files')}"
+        f"{figures.get('update_files')} (answered \"already applied\" after a cut run: "
+        f"{figures.get('update_files_answered_already_applied')})"
     )
     lines.append(f"{'channel':<10}{'rows':>8}{'received':>10}{'identities':>12}{'duplicates':>12}")
     for channel, row in sorted(summary["channels"].items()):

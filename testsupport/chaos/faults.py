@@ -95,6 +95,42 @@ def backlog(*, before, scheduled: bool) -> int:
     return events + rows.count()
 
 
+def quiet(*, ledger) -> bool:
+    """Nothing left to do: every update file sent has its result file, no event waits for
+    the dispatcher and no delivery is pending (the load has stopped)."""
+    from delivery.models import Delivery, DeliveryStatus
+    from orders.models import OrderEvent
+
+    for sent in ledger.files:
+        if not (sent.folder / "results" / f"{sent.name}.results.csv").exists():
+            return False
+    if OrderEvent.objects.filter(dispatched_at__isnull=True).exists():
+        return False
+    return not Delivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+
+
+def settled_after(*, ledger, bound: float, quiet_for: float = 3.0) -> float | None:
+    """Seconds until the system is quiet and stays so for `quiet_for` (None: not in `bound`)."""
+    from django.db import close_old_connections, connection
+    from django.db.utils import DatabaseError
+
+    started = time.monotonic()
+    quiet_since = None
+    while time.monotonic() - started < bound:
+        try:
+            close_old_connections()
+            if quiet(ledger=ledger):
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= quiet_for:
+                    return quiet_since - started
+            else:
+                quiet_since = None
+        except DatabaseError:
+            connection.close()
+        time.sleep(0.25)
+    return None
+
+
 def drained_after(*, before, scheduled: bool, bound: float) -> float | None:
     """Seconds until the backlog from before `before` is empty (None: not within `bound`)."""
     from django.db import close_old_connections

@@ -48,6 +48,7 @@ class UpdateFileSent:
     supplier: str
     name: str
     numbers: list[str]
+    folder: Path  # the supplier's updates folder (results/ is in it)
     tries: int = 0
     done: bool = False
 
@@ -254,10 +255,12 @@ class Load:
             rows.append(f"{number},acknowledge,,,,,,")
             rows.append(f"{number},ship,1,,,,DHL,F{uuid.uuid4().hex[:10]}")
         content = ("\n".join(rows) + "\n").encode()
-        sent = UpdateFileSent(supplier=slug, name=name, numbers=list(numbers))
+        supplier = self.world.suppliers[slug]
+        sent = UpdateFileSent(
+            supplier=slug, name=name, numbers=list(numbers), folder=supplier.updates_dir
+        )
         with self.ledger.lock:
             self.ledger.files.append(sent)
-        supplier = self.world.suppliers[slug]
         if supplier.sftp == "own":
             # The supplier writes on its own server: a temporary name, then the rename.
             temp = supplier.updates_dir / f".{name}.part"
