@@ -196,7 +196,7 @@ def summary_table(summary: dict) -> str:
         f"{figures.get('cancellation_emails')}); API updates: {figures.get('api_updates')} "
         f"(retried after no answer: {figures.get('api_updates_retried_after_no_answer')}, same "
         f"key resent: {figures.get('api_same_key_resent')}); update files: "
-        f"{figures.get('update_files')} (answered \"already applied\" after a cut run: "
+        f'{figures.get("update_files")} (answered "already applied" after a cut run: '
         f"{figures.get('update_files_answered_already_applied')})"
     )
     lines.append(f"{'channel':<10}{'rows':>8}{'received':>10}{'identities':>12}{'duplicates':>12}")
