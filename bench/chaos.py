@@ -90,6 +90,7 @@ def run(args, stack, log) -> int:
 
     world = world_make(stack=stack)
     stack.processes_start()
+    stack.supervise()
     log("every part is up; load starts")
     load = Load(
         world=world,
@@ -118,6 +119,7 @@ def run(args, stack, log) -> int:
     chaos.join()
     settle = settled_after(ledger=load.ledger, bound=args.settle)
     log(f"settled in {settle:.1f} s" if settle is not None else "did NOT settle")
+    stack.supervise_stop()
     from django.db import close_old_connections
 
     close_old_connections()
@@ -125,6 +127,11 @@ def run(args, stack, log) -> int:
     if settle is None:
         report.fail(f"the system did not settle within {args.settle:.0f} s")
     report.figures["error_answers"] = error_answers(load.ledger, chaos.runs)
+    report.figures["exits_restarted_by_supervisor"] = [
+        {"process": e["process"], "code": e["code"]} for e in stack.exits
+    ]
+    for exit_ in stack.exits:
+        log(f"{exit_['process']} had exited on its own; its log ended:\n{exit_['log_end']}")
     summary = summary_make(args, chaos, report, settle)
     print(summary_table(summary), flush=True)
     if args.json:
@@ -206,6 +213,10 @@ def summary_table(summary: dict) -> str:
             f"{row['duplicates']:>12}"
         )
     lines.append(f"5xx/429 answers (each retried): {figures.get('error_answers') or 'none'}")
+    lines.append(
+        "processes that exited on their own (restarted by the supervisor): "
+        f"{figures.get('exits_restarted_by_supervisor') or 'none'}"
+    )
     lines.append(f"settled in: {summary['settle_seconds']} s")
     if summary["failures"]:
         lines.append("FAILED:")

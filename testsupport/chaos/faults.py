@@ -199,12 +199,14 @@ class ChaosLoop:
         from django.utils import timezone
 
         duration = round(self.rng.uniform(self.min_fault, self.max_fault), 1)
-        target, heal = inject(self.stack, kind, self.rng)
+        with self.stack.lock:  # not while the supervisor restarts something
+            target, heal = inject(self.stack, kind, self.rng)
         run = FaultRun(kind=kind, target=target, started=time.time(), duration=duration)
         self.runs.append(run)
         self.log(f"fault {len(self.runs)}: {kind} ({target}) for {duration} s")
         time.sleep(duration)
-        heal()
+        with self.stack.lock:
+            heal()
         run.healed = time.time()
         healed_at = timezone.now()
         scheduled = kind == "sshd_down"

@@ -136,6 +136,37 @@ class Stack:
     def hosted_port(self) -> int:
         return self.processes["serve_sftp"].port
 
+    def supervise(self) -> None:
+        """What systemd's Restart=always or Docker's restart policy does in production: a
+        process that exits on its own is started again, and each exit is kept for the
+        report (with its log's end)."""
+        self.exits: list[dict] = []
+        self._supervising = threading.Event()
+
+        def loop() -> None:
+            while not self._supervising.wait(1.0):
+                with self.lock:
+                    for name, process in self.processes.items():
+                        if process.proc is None or process.proc.poll() is None:
+                            continue
+                        code = process.proc.returncode
+                        tail = process.log_tail(1200)
+                        self.exits.append({"process": name, "code": code, "log_end": tail})
+                        self.log(f"supervisor: {name} exited ({code}); starting it again")
+                        process.proc = None
+                        try:
+                            process.start(timeout=180)
+                        except AssertionError as exc:
+                            self.log(f"supervisor: {name} did not start: {exc}")
+
+        self._supervisor = threading.Thread(target=loop, daemon=True)
+        self._supervisor.start()
+
+    def supervise_stop(self) -> None:
+        if getattr(self, "_supervising", None) is not None:
+            self._supervising.set()
+            self._supervisor.join(timeout=200)
+
     def all_running(self) -> list[str]:
         """The names of processes that are not running (should be none at the end)."""
         return [n for n, p in self.processes.items() if p.proc is None or p.proc.poll() is not None]
