@@ -32,13 +32,17 @@ class _Listener:
         self.wrapper.ensure_connection()
         self.raw = self.wrapper.connection
         self.raw.autocommit = True
-        self.raw.execute(f"LISTEN {ORDER_EVENTS_CHANNEL}")
+        # The raw driver connection raises psycopg's own errors; Django's wrapper turns them
+        # into django.db errors, which events_listen recovers from (a restarted server).
+        with self.wrapper.wrap_database_errors:
+            self.raw.execute(f"LISTEN {ORDER_EVENTS_CHANNEL}")
 
     def wait(self, seconds: float) -> bool:
         """Block until a notification arrives (True) or `seconds` pass (False)."""
         woke = False
-        for _ in self.raw.notifies(timeout=seconds, stop_after=1):
-            woke = True
+        with self.wrapper.wrap_database_errors:
+            for _ in self.raw.notifies(timeout=seconds, stop_after=1):
+                woke = True
         return woke
 
     def close(self) -> None:

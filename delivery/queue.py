@@ -42,6 +42,19 @@ def task_publish(name: str, *, args: list, countdown: float | None = None) -> bo
         return False
 
 
+def broker_queue_depth() -> int | None:
+    """Messages waiting in the default queue (None: the broker cannot say, or is down)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return 0
+    try:
+        with current_app.connection_for_write(current_app.conf.broker_url) as connection:
+            queue = current_app.conf.task_default_queue
+            return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except Exception as exc:  # noqa: BLE001 - the sweep goes on as if it were empty
+        logger.info("could not read the broker's queue depth: %r", exc)
+        return None
+
+
 def broker_backoff_reset() -> None:
     global _broker_down_until
     _broker_down_until = 0.0

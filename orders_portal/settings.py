@@ -421,6 +421,8 @@ DELIVERY_RETRY_SCHEDULE = env.list(
 DELIVERY_MAX_COUNTDOWN_SECONDS = env.int("DELIVERY_MAX_COUNTDOWN_SECONDS", default=300)
 # A worker's lease on a delivery while sending; longer than any channel's timeout.
 DELIVERY_CLAIM_SECONDS = env.int("DELIVERY_CLAIM_SECONDS", default=120)
+# The sweeper re-queues lost deliveries only while the broker's queue holds fewer messages.
+DELIVERY_SWEEP_QUEUE_LIMIT = env.int("DELIVERY_SWEEP_QUEUE_LIMIT", default=200)
 # After a success, a worker takes up to this many of that webhook or email destination's
 # other due deliveries along, over one connection (their lease covers the whole batch).
 DELIVERY_DESTINATION_BATCH = env.int("DELIVERY_DESTINATION_BATCH", default=50)

@@ -227,3 +227,78 @@ def celery_broker(url: str):
     finally:
         reset()
         app.conf.broker_url, app.conf.broker_transport_options = old_url, old_options
+
+
+class Beat(BackgroundProcess):
+    """`celery beat`: the one scheduler (sweeps, SFTP runs)."""
+
+    name = "beat"
+    ready_marker = b"beat: Starting"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "orders_portal",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(self.dir / "beat-schedule"),
+        ]
+
+
+class Gunicorn(BackgroundProcess):
+    """gunicorn serving the project on 127.0.0.1 and a port kept across restarts."""
+
+    name = "gunicorn"
+    ready_marker = b"Booting worker"
+
+    def __init__(self, *, env: dict[str, str], workers: int = 2, port: int | None = None):
+        super().__init__(env=env)
+        self.workers = workers
+        self.port = port or free_port()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "orders_portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--timeout",
+            "60",
+            "--log-level",
+            "info",
+        ]
+
+
+class HostedSftp(BackgroundProcess):
+    """`manage.py serve_sftp`: the hosted SFTP server, on a port kept across restarts."""
+
+    name = "serve_sftp"
+    ready_marker = b"Hosted SFTP on"
+
+    def __init__(self, *, env: dict[str, str], port: int | None = None):
+        super().__init__(env=env)
+        self.port = port or free_port()
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "manage.py",
+            "serve_sftp",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]

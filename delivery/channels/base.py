@@ -37,6 +37,16 @@ class NotSent:
     reason: str = ""
 
 
+LEASE_SHORT = "the batch's lease is running out; released for the next task"
+
+
+def lease_running_out(stop_at) -> bool:
+    """Whether a batch must stop starting rows (see BaseChannel.send_batch's `stop_at`)."""
+    from django.utils import timezone
+
+    return stop_at is not None and timezone.now() >= stop_at
+
+
 @dataclass
 class SendResult:
     status_code: int | None = None
@@ -93,10 +103,18 @@ class BaseChannel:
         """Send one delivery, or raise DeliveryFailed."""
         raise NotImplementedError
 
-    def send_batch(self, deliveries: list) -> dict[int, SendResult | DeliveryFailed | NotSent]:
-        """Send several over one connection where the channel can; keyed by delivery id."""
-        results: dict[int, SendResult | DeliveryFailed] = {}
+    def send_batch(
+        self, deliveries: list, *, stop_at=None
+    ) -> dict[int, SendResult | DeliveryFailed | NotSent]:
+        """Send several over one connection where the channel can; keyed by delivery id.
+
+        `stop_at` (an aware datetime): start no row after it; the rest are NotSent (released),
+        so a batch never outlives the lease it was claimed with (`lease_running_out`)."""
+        results: dict[int, SendResult | DeliveryFailed | NotSent] = {}
         for delivery in deliveries:
+            if lease_running_out(stop_at):
+                results[delivery.pk] = NotSent(LEASE_SHORT)
+                continue
             try:
                 results[delivery.pk] = self.send(delivery)
             except DeliveryFailed as exc:

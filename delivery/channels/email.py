@@ -11,7 +11,15 @@ from django.core.mail import get_connection
 from orders.models import OrderEventType
 
 from ..emails import email_domain, email_prepare, email_render
-from .base import CANCELLATION_EVENT_TYPES, BaseChannel, DeliveryFailed, SendResult
+from .base import (
+    CANCELLATION_EVENT_TYPES,
+    LEASE_SHORT,
+    BaseChannel,
+    DeliveryFailed,
+    NotSent,
+    SendResult,
+    lease_running_out,
+)
 
 
 def _failure(exc: Exception) -> DeliveryFailed:
@@ -74,10 +82,10 @@ class EmailChannel(BaseChannel):
     def send(self, delivery) -> SendResult:
         return self._send_all([delivery])[delivery.pk]
 
-    def send_batch(self, deliveries: list) -> dict:
-        return self._send_all(deliveries)
+    def send_batch(self, deliveries: list, *, stop_at=None) -> dict:
+        return self._send_all(deliveries, stop_at=stop_at)
 
-    def _send_all(self, deliveries: list) -> dict:
+    def _send_all(self, deliveries: list, *, stop_at=None) -> dict:
         results: dict = {}
         messages = {}
         email_prepare(deliveries)
@@ -98,6 +106,9 @@ class EmailChannel(BaseChannel):
             return results
         try:
             for pk, message in messages.items():
+                if lease_running_out(stop_at):
+                    results[pk] = NotSent(LEASE_SHORT)
+                    continue
                 message.connection = connection
                 try:
                     message.send(fail_silently=False)

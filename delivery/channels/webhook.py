@@ -20,11 +20,13 @@ from orders.models import OrderEventType
 from ..models import DeliveryPurpose
 from ..netguard import AddressRefused, http_session, http_session_shared
 from .base import (
+    LEASE_SHORT,
     BaseChannel,
     DeliveryFailed,
     NotSent,
     SendResult,
     delivery_order,
+    lease_running_out,
     subscribed_type,
 )
 
@@ -148,13 +150,16 @@ class WebhookChannel(BaseChannel):
             session=http_session_shared(),
         )
 
-    def send_batch(self, deliveries: list) -> dict:
+    def send_batch(self, deliveries: list, *, stop_at=None) -> dict:
         """One session (kept-alive connections); after a failure, that destination's rest waits."""
         results: dict = {}
         failed_destinations: set[int] = set()
         with http_session() as session:
             for delivery in deliveries:
                 destination = delivery.destination
+                if lease_running_out(stop_at):
+                    results[delivery.pk] = NotSent(LEASE_SHORT)
+                    continue
                 if delivery.destination_id in failed_destinations:
                     results[delivery.pk] = NotSent("an earlier delivery there failed just now")
                     continue

@@ -32,7 +32,7 @@ from django.db import close_old_connections, connection
 
 from . import throttle
 from .credentials import login_key_allowed, login_password_allowed
-from .storage import supplier_folder
+from .storage import supplier_folder, upload_closed_mark
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,9 @@ class _Server(asyncssh.SSHServer):
 
 def _queue(on_upload_closed: UploadClosed, slug: str, name: str) -> None:
     try:
+        # Marked first: should the apply never run (task lost), a later SFTP run finds the
+        # mark and applies the file (delivery/hosted/updates.py hosted_updates_left_apply).
+        upload_closed_mark(slug, name)
         on_upload_closed(slug, name)
     except Exception:
         logger.exception("hosted sftp: could not queue updates/%s of %s", name, slug)

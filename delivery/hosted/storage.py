@@ -52,3 +52,36 @@ def file_write_atomic(directory: Path, name: str, data: bytes) -> Path:
             pass
         raise
     return directory / name
+
+
+# Update files whose upload the client closed, until they are applied: ROOT/.closed/<slug>/<name>
+# (outside every supplier's folder, so no supplier sees or writes them). A file left in
+# updates/ with no mark is a partial upload (connection lost) and is never applied.
+CLOSED_MARKS = ".closed"
+
+
+def upload_closed_mark(slug: str, name: str) -> None:
+    folder = hosted_root() / CLOSED_MARKS / supplier_folder(slug, create=False).name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).touch()
+
+
+def upload_closed_clear(slug: str, name: str) -> None:
+    (hosted_root() / CLOSED_MARKS / slug / name).unlink(missing_ok=True)
+
+
+def uploads_closed(slug: str, *, older_than: float) -> list[str]:
+    """Names of `slug`'s closed uploads marked at least `older_than` seconds ago."""
+    import time
+
+    folder = hosted_root() / CLOSED_MARKS / supplier_folder(slug, create=False).name
+    if not folder.is_dir():
+        return []
+    now, found = time.time(), []
+    for mark in sorted(folder.iterdir()):
+        try:
+            if now - mark.stat().st_mtime >= older_than:
+                found.append(mark.name)
+        except FileNotFoundError:
+            continue
+    return found

@@ -17,7 +17,7 @@ from suppliers.models import Supplier
 from ..channels import channel_get, channels_where
 from ..dispatcher import events_dispatch_pending
 from ..models import RETAILER_FACING_PURPOSES, Channel, Delivery, DeliveryStatus, Destination
-from ..queue import deliveries_queue, task_publish, update_files_requeue
+from ..queue import broker_queue_depth, deliveries_queue, task_publish, update_files_requeue
 from .claims import claimable_now
 from .sending import deliveries_process_batch
 
@@ -153,6 +153,19 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
     now = timezone.now()
     grace = timedelta(seconds=settings.DELIVERY_DISPATCH_GRACE_SECONDS)
     dispatched = events_dispatch_pending(committed_before=now - grace, limit=limit)
+    depth = broker_queue_depth()
+    if depth is not None and depth >= settings.DELIVERY_SWEEP_QUEUE_LIMIT:
+        # The workers are behind, not short of messages: rows queued more than
+        # DELIVERY_REQUEUE_AFTER_SECONDS ago are still waiting in that queue, and queueing them
+        # again only adds work (found by bench/chaos.py: every sweep added up to `limit`
+        # duplicates, the queue grew faster than workers drained it, and thousands of rows
+        # waited minutes behind tasks that found nothing to do). Lost messages are queued
+        # again once the queue is short.
+        if dispatched:
+            logger.info(
+                "sweep: %d events dispatched; queue holds %d, none re-queued", dispatched, depth
+            )
+        return SweepResult(events_dispatched=dispatched, deliveries_queued=0)
     stale = now - timedelta(seconds=settings.DELIVERY_REQUEUE_AFTER_SECONDS)
     with transaction.atomic():
         ids = list(

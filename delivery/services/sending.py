@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -36,6 +37,10 @@ from .claims import claimable_now, deliveries_claim, deliveries_release, due_now
 logger = logging.getLogger(__name__)
 
 RESPONSE_EXCERPT_CHARS = 4096
+
+
+# A destination's follow-on batch is leased as for this many rows, whatever its size.
+BATCH_LEASE_ROWS = 2
 
 
 def retry_delay_seconds(*, attempt: int) -> float | None:
@@ -112,8 +117,10 @@ def delivery_send(*, delivery_id: int) -> str:
         and delivery.destination_id is not None
         and channel.batched
     ):
-        # The lease covers the whole batch at the channel's timeout for every row.
-        lease = channel.lease_seconds(rows=batch)
+        # A short lease (as for two rows), and the batch starts no row once less than one
+        # row's timeout of it is left (the rest are released): a worker killed mid-batch
+        # holds its rows for DELIVERY_CLAIM_SECONDS plus two timeouts, not fifty.
+        lease = channel.lease_seconds(rows=min(batch, BATCH_LEASE_ROWS))
         token, more = deliveries_claim(
             destination_id=delivery.destination_id, limit=batch, lease_seconds=lease
         )
@@ -136,14 +143,19 @@ def deliveries_process_batch(*, deliveries) -> dict[int, str]:
     counts: dict[str, int] = {}
     for delivery in candidates:
         counts[delivery.channel] = counts.get(delivery.channel, 0) + 1
-    # At least ten minutes, and as long as the slowest channel's share needs.
+    # As long as the slowest channel's share needs.
     lease = max(
         settings.DELIVERY_CLAIM_SECONDS,
-        600,
         *(channel_get(name).lease_seconds(rows=n) for name, n in counts.items()),
     )
     token, rows = deliveries_claim(delivery_ids=[d.pk for d in candidates], lease_seconds=lease)
     return _send_claimed(token=token, rows=rows)
+
+
+def _stop_at(*, token, channel):
+    """When a batch claimed until `token` must stop starting rows: a row's timeout (and a
+    second) before the lease ends, so no row is sent after another worker may own it."""
+    return token - timedelta(seconds=channel.row_timeout_seconds() + 1)
 
 
 def _send_claimed(*, token, rows: list[Delivery]) -> dict[int, str]:
@@ -155,7 +167,11 @@ def _send_claimed(*, token, rows: list[Delivery]) -> dict[int, str]:
     for channel_name, batch in by_channel.items():
         started_at = timezone.now()
         t0 = time.monotonic()
-        results = _outcome_of(channel_get(channel_name).send_batch, batch)
+        channel = channel_get(channel_name)
+        send = channel.send_batch
+        if channel.batched:
+            send = partial(send, stop_at=_stop_at(token=token, channel=channel))
+        results = _outcome_of(send, batch)
         if isinstance(results, DeliveryFailed):
             results = {d.pk: results for d in batch}
         duration_ms = int((time.monotonic() - t0) * 1000 / max(len(batch), 1))

@@ -126,3 +126,52 @@ def test_worker_killed_mid_delivery(stack, http_receiver):
     assert delivery.attempts.filter(success=True).count() == 1
     assert Delivery.objects.filter(event__order=order).count() == 1
     assert_one_row_per_event_and_target()
+
+
+def test_the_sweeper_does_not_flood_a_queue_the_workers_are_behind_on(
+    stack, http_receiver, settings
+):
+    """Found by bench/chaos.py: with workers behind (a backlog after an outage), each sweep
+    queued every stale row again; the queue grew faster than it drained, and rows waited
+    minutes behind thousands of tasks that found nothing to do."""
+
+    redis, worker, retailer = stack
+    with celery_broker(redis.url(0)):  # a fresh publishing pool (earlier tests closed theirs)
+        _sweep_against_a_long_queue(retailer, worker, http_receiver, settings)
+
+
+def _sweep_against_a_long_queue(retailer, worker, http_receiver, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from delivery.queue import broker_queue_depth
+    from delivery.services import deliveries_sweep
+
+    broker_backoff_reset()
+    base = broker_queue_depth() or 0  # the queue this process publishes to, as it is now
+    settings.DELIVERY_SWEEP_QUEUE_LIMIT = base + 5
+    settings.DELIVERY_REQUEUE_AFTER_SECONDS = 60
+    for _ in range(3):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    assert broker_queue_depth() == base + 3  # queued at commit; no worker runs yet
+
+    def stale() -> None:
+        Delivery.objects.update(queued_at=timezone.now() - timedelta(minutes=5))
+
+    stale()
+    assert deliveries_sweep().deliveries_queued == 3  # a short queue: lost ones go again
+    assert broker_queue_depth() == base + 6
+    stale()
+    assert deliveries_sweep().deliveries_queued == 0  # workers behind: nothing added
+    assert broker_queue_depth() == base + 6
+
+    worker.start()
+    wait_until(
+        lambda: Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 3,
+        timeout=90,
+        interval=0.2,
+        message=f"not delivered; worker log: {worker.log_tail()}",
+    )
+    ids = [r.headers["webhook-id"] for r in http_receiver.requests]
+    assert sorted(ids) == sorted(Delivery.objects.values_list("identity", flat=True))

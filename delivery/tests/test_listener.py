@@ -93,6 +93,40 @@ def test_the_dispatcher_catches_up_then_wakes_at_each_commit(
     assert not OrderEvent.objects.filter(dispatched_at__isnull=True).exists()
 
 
+def test_the_dispatcher_outlives_its_listening_connection_being_cut(
+    on_postgres, cole, retailer, listener_mode
+):
+    """A PostgreSQL restart ends the LISTEN connection mid-wait (found by bench/chaos.py:
+    the process used to exit); the dispatcher reconnects and dispatches what follows."""
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(
+        target=events_listen, kwargs={"stop": stop, "wait": 60, "ready": ready.set}
+    )
+    thread.start()
+    try:
+        assert ready.wait(30), "the dispatcher did not start"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query LIKE 'LISTEN order_events%%' AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchall() == [(True,)]
+        (after,) = place_order(retailer=retailer, lines=COLE)
+        wait_until(
+            lambda: Delivery.objects.filter(event__order=after).exists(),
+            timeout=20,
+            interval=0.05,
+            message="the dispatcher did not come back after its connection was cut",
+        )
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        with connection.cursor() as cursor:
+            cursor.execute("NOTIFY order_events")
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
 def test_the_dispatch_events_process_dispatches_and_stops_on_sigterm(
     on_postgres, cole, retailer, listener_mode
 ):

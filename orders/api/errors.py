@@ -2,6 +2,7 @@
 an order whose state does not allow the change; an exception's `error_field` names its field)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -22,6 +23,12 @@ _FIELD_FOR = {
 }
 
 
+DATABASE_UNAVAILABLE = (
+    "The database cannot be reached just now. Send the same request again in a few seconds "
+    "(with the same reference or Idempotency-Key it is applied once)."
+)
+
+
 def exception_handler(exc, context):
     if isinstance(exc, TransactionTooSlowError):
         # Rolled back, nothing stored: the client may simply retry (intake is idempotent).
@@ -29,6 +36,15 @@ def exception_handler(exc, context):
             {"errors": {"detail": [str(exc)]}},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "1"},
+        )
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is down or restarting (found by bench/chaos.py: these were 500s). The
+        # transaction rolled back; a request sent again with the same reference or
+        # Idempotency-Key is applied once, whether or not this one committed.
+        return Response(
+            {"errors": {"detail": [DATABASE_UNAVAILABLE]}},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
         )
     if isinstance(exc, OrderStateError):  # the order's state does not allow it
         return Response({"errors": exc.message_dict}, status=status.HTTP_409_CONFLICT)

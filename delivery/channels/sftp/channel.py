@@ -50,6 +50,9 @@ def _orders_by_delivery(deliveries: list) -> dict[int, Order]:
     }
 
 
+SFTP_LEASE_SECONDS_PER_FILE = 0.5
+
+
 class SftpChannel(BaseChannel):
     name = "sftp"
     # One file per order: only new orders go to the file drop, whatever the destination lists.
@@ -83,8 +86,12 @@ class SftpChannel(BaseChannel):
     def lease_seconds(self, *, rows: int) -> float:
         from django.conf import settings
 
-        # A run holds its rows for the whole upload over one connection.
-        return max(settings.DELIVERY_CLAIM_SECONDS, 600)
+        # A run holds its rows for the whole upload over one connection: half a second a
+        # file on top of the claim (pipelined uploads take milliseconds each). Not ten
+        # minutes whatever the size: a worker killed mid-run held a handful of files that
+        # long (found by bench/chaos.py). Should a run outlive its lease, the next run
+        # writes the same file names again, which replaces them.
+        return settings.DELIVERY_CLAIM_SECONDS + rows * SFTP_LEASE_SECONDS_PER_FILE
 
     def run_due(self, *, destination, now) -> bool:
         return destination.sftp_last_run_at is None or destination.sftp_last_run_at + timedelta(
@@ -92,8 +99,20 @@ class SftpChannel(BaseChannel):
         ) <= now + timedelta(seconds=5)
 
     def collect(self, destination) -> None:
-        """A supplier's own server: the update files it dropped since the last run (the
-        hosted server applies its files as their uploads close instead)."""
+        """A supplier's own server: the update files it dropped since the last run. The
+        hosted server applies its files as their uploads close; a run takes the ones whose
+        apply never happened (task lost with the broker, database down when it ran)."""
+        if destination.sftp_hosted:
+            from django.conf import settings
+
+            from ...hosted.updates import hosted_updates_left_apply
+
+            if destination.enabled and destination.supplier_id:
+                hosted_updates_left_apply(
+                    slug=destination.supplier.slug,
+                    older_than=settings.DELIVERY_REQUEUE_AFTER_SECONDS,
+                )
+            return
         own_server_updates_collect(destination)
 
     def send(self, delivery) -> SendResult:
@@ -102,7 +121,10 @@ class SftpChannel(BaseChannel):
             raise result
         return result
 
-    def send_batch(self, deliveries: list) -> dict[int, SendResult | DeliveryFailed]:
+    def send_batch(
+        self, deliveries: list, *, stop_at=None
+    ) -> dict[int, SendResult | DeliveryFailed]:
+        # `stop_at` is not used: an SFTP run's lease is sized for all its rows (sftp_run).
         results: dict[int, SendResult | DeliveryFailed] = {}
         if not deliveries:
             return results
