@@ -435,6 +435,8 @@ DELIVERY_DISPATCH_GRACE_SECONDS = env.int("DELIVERY_DISPATCH_GRACE_SECONDS", def
 DELIVERY_BROKER_BACKOFF_SECONDS = env.float("DELIVERY_BROKER_BACKOFF_SECONDS", default=5.0)
 SUMMARY_SEND_EMPTY = env.bool("SUMMARY_SEND_EMPTY", default=True)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The platform's name, as emails and their subjects' readers know it.
+PLATFORM_NAME = env.str("PLATFORM_NAME", default="Orders portal")
 
 # --- Security (production) ----------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
