@@ -104,7 +104,8 @@ RIGHTMOST = """() => {
   }
   return [document.documentElement.scrollWidth, document.documentElement.clientWidth,
           document.querySelector('.card').getBoundingClientRect().width, right,
-          content.getBoundingClientRect().right - parseFloat(getComputedStyle(content).paddingRight)];
+          content.getBoundingClientRect().right
+            - parseFloat(getComputedStyle(content).paddingRight)];
 }"""
 
 
