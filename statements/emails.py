@@ -15,6 +15,7 @@ import jinja2
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
+from common.email_html import email_context
 from delivery.channels.base import DeliveryFailed
 from delivery.emails import register_email_renderer
 from delivery.models import Delivery, DeliveryPurpose
@@ -60,6 +61,7 @@ def summary_email_parts(*, figures: dict, retailer_name: str) -> tuple[str, str,
         "f": figures,
         "retailer_name": retailer_name,
         "month_label": _month_name(figures["month"]),
+        **email_context(),
     }
     # A header holds one line: a retailer name with a newline must not break it.
     subject = " ".join(
