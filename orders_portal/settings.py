@@ -241,6 +241,8 @@ CONTENT_SECURITY_POLICY = {
 
 # --- i18n / time --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
+# How dates and times read where no template names a format (the admin): as in the portal.
+FORMAT_MODULE_PATH = ["orders_portal.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/London")
 USE_I18N = True
 USE_TZ = True
