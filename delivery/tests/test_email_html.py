@@ -164,3 +164,27 @@ def test_the_stylesheet_is_inlined_and_the_phone_rules_kept(emails):
     assert '<a class="button" href="' in html and "background:#1d4ed8" in html
     # ... and the @media rules kept for the clients that honour them.
     assert "@media only screen and (max-width:480px)" in html.replace(": ", ":")
+
+
+def test_the_shipment_email_is_valid_html_too(
+    cole, retailer, email_via_smtp, tasks_inline, settings, django_capture_on_commit_callbacks
+):
+    from orders.services import order_shipment_create
+
+    settings.SITE_URL = SITE
+    with django_capture_on_commit_callbacks(execute=True):
+        (order,) = place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 2}])
+    with django_capture_on_commit_callbacks(execute=True):
+        order_shipment_create(
+            order=order,
+            actor="ops",
+            carrier="DPD",
+            tracking_number="JD0001234567",
+            lines=[LineQuantity(line=1, quantity=1)],
+        )
+    (shipment,) = [m for m in email_via_smtp.wait_for(2) if "shipped" in m.subject]
+    html = shipment.body("html")
+    assert "JD0001234567" in html and "DPD" in html and "Still to ship" in html
+    assert all(href.startswith(SITE + "/") for href in links_of(html))
+    problems = vnu_errors({"retailer-shipment": html})
+    assert problems == [], "\n".join(problems)
