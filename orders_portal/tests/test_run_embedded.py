@@ -84,6 +84,10 @@ def test_make_run_prints_its_banner_last_and_stops_on_sigint_within_10_seconds(t
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as a terminal's foreground job
+            # SIGINT at its default, as a terminal's shell starts it: a signal ignored when a
+            # non-interactive bash starts cannot be trapped, and this test process may ignore
+            # SIGINT by now (an earlier test's worker code can leave it so).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     processes: set[int] = set()
     try:
