@@ -15,10 +15,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-# HOST and PORT (default 127.0.0.1:8000) choose where the web server listens.
+# HOST and PORT (default 127.0.0.1:8000) choose where the web server listens. The script
+# migrates, loads the demo data into an empty database, starts everything and prints the
+# banner once all is up.
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --if-empty
 	exec scripts/run-embedded
 
 lint: install

@@ -7,7 +7,8 @@ from django.db import models
 
 from .channels import channel_get
 from .formats import admin as formats_admin  # noqa: F401 - registers FileFormat
-from .models import Delivery, DeliveryAttempt, Destination
+from .models import Delivery, DeliveryAttempt, DeliveryStatus, Destination
+from .selectors import delivery_state
 from .services import delivery_redeliver, retailer_event_types_clean, webhook_url_clean
 
 SECRET_FIELDS = ("webhook_secret", "sftp_password", "sftp_private_key")
@@ -123,37 +124,67 @@ def redeliver(modeladmin, request, queryset):
         )
 
 
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the delivery services write: shown, never edited (no save button)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(_ReadOnlyAdmin):
     list_display = (
-        "identity",
-        "supplier",
+        "order_number",
+        "supplier_name",
         "channel",
         "purpose",
-        "status",
-        "attempt_count",
-        "next_attempt_at",
+        "state",
+        "tries",
+        "next_try",
         "created_at",
     )
     list_filter = ("status", "channel", "purpose", "supplier", "created_at")
     search_fields = ("identity", "recipient", "event__order__number", "supplier__slug")
     date_hierarchy = "created_at"
-    list_select_related = ("supplier",)
+    list_select_related = ("supplier", "event__order")
     actions = [redeliver]
     inlines = [DeliveryAttemptInline, formats_admin.DeliveryFileInline]
     readonly_fields = [f.name for f in Delivery._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description="order", ordering="event__order__number")
+    def order_number(self, obj):
+        return obj.event.order.number if obj.event_id else "—"
+
+    @admin.display(description="supplier", ordering="supplier__name")
+    def supplier_name(self, obj):
+        return obj.supplier.name if obj.supplier_id else "—"
+
+    @admin.display(description="state", ordering="status")
+    def state(self, obj):
+        """The delivery's state as the portal names it (delivery.selectors.delivery_state)."""
+        state = delivery_state(
+            status=obj.status, attempt_count=obj.attempt_count, last_error=obj.last_error
+        )
+        return "Failing" if state == "failing" else obj.get_status_display()
+
+    @admin.display(description="tries", ordering="attempt_count")
+    def tries(self, obj):
+        return obj.attempt_count
+
+    @admin.display(description="next try", ordering="next_attempt_at")
+    def next_try(self, obj):
+        if obj.status != DeliveryStatus.PENDING or obj.next_attempt_at is None:
+            return "—"
+        return obj.next_attempt_at
 
 
 @admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(admin.ModelAdmin):
+class DeliveryAttemptAdmin(_ReadOnlyAdmin):
     list_display = ("delivery", "started_at", "duration_ms", "success", "status_code", "error")
     list_filter = ("success", "delivery__channel", "started_at")
     search_fields = ("delivery__identity", "error")
     list_select_related = ("delivery",)
     readonly_fields = [f.name for f in DeliveryAttempt._meta.fields]
-
-    def has_add_permission(self, request):
-        return False

@@ -19,11 +19,12 @@ from django.core.mail import EmailMultiAlternatives
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 
+from common.email_html import email_context, email_html_inline
 from orders.documents import acknowledge_by
 from orders.models import CancellationReason, Order, OrderEventType
 
 from .channels.base import CANCELLATION_EVENT_TYPES, DeliveryFailed, delivery_order
-from .models import Delivery, DeliveryPurpose
+from .models import Channel, Delivery, DeliveryPurpose
 
 EmailRenderer = Callable[[Delivery], EmailMultiAlternatives]
 EmailPrepare = Callable[[list[Delivery]], None]
@@ -92,9 +93,11 @@ def email_subject(template_name: str, context: dict) -> str:
 
 
 def _message(*, delivery: Delivery, template: str, context: dict) -> EmailMultiAlternatives:
+    """Subject, plain text and HTML (templates/email/base.html's layout, CSS inlined)."""
+    context = email_context() | context
     subject = email_subject(f"{template}.subject.txt", context)
     text = render_to_string(f"{template}.txt", context)
-    html = render_to_string(f"{template}.html", context)
+    html = email_html_inline(render_to_string(f"{template}.html", context))
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -110,13 +113,14 @@ def _order_of(delivery: Delivery) -> Order:
 
 
 def _order_context(order: Order) -> dict:
+    lines = list(order.lines.all())
     return {
         "order": order,
-        "lines": list(order.lines.all()),
+        "lines": lines,
+        "units": sum(line.quantity for line in lines),
         "reason_label": (
             CancellationReason(order.cancellation_reason).label if order.cancellation_reason else ""
         ),
-        "site_url": settings.SITE_URL.rstrip("/"),
     }
 
 
@@ -177,6 +181,7 @@ def render_supplier_order(delivery: Delivery) -> EmailMultiAlternatives:
         context |= _cancellation_context(order, delivery.event)
         template = "delivery/email/supplier_cancellation"
     else:
+        context["acknowledge_by"] = acknowledge_by(order)
         template = "delivery/email/supplier_order"
     message = _message(delivery=delivery, template=template, context=context)
     destination = delivery.destination
@@ -279,12 +284,15 @@ def render_failure_notice(delivery: Delivery) -> EmailMultiAlternatives:
     order = None
     if delivery.event_id is not None:
         order = Order.objects.select_related("retailer").get(pk=delivery.event.order_id)
+    label = str(Channel(cause.channel).label) if cause else ""
     context = {
         "cause": cause,
         "order": order,
         "destination": cause.destination if cause else None,
         "gone": bool(cause and cause.last_error.startswith("410")),
-        "site_url": settings.SITE_URL.rstrip("/"),
+        "channel_label": label,
+        # "by email", "by webhook", "by SFTP": the label in a sentence.
+        "channel_words": label if label.isupper() else label.lower(),
     }
     return _message(delivery=delivery, template="delivery/email/failure_notice", context=context)
 
@@ -296,7 +304,6 @@ def render_acknowledge_reminder(delivery: Delivery) -> EmailMultiAlternatives:
     orders = reminder_orders(delivery)
     context = {
         "orders": [(order, acknowledge_by(order)) for order in orders],
-        "site_url": settings.SITE_URL.rstrip("/"),
     }
     return _message(
         delivery=delivery, template="delivery/email/acknowledge_reminder", context=context

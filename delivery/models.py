@@ -216,6 +216,7 @@ class Delivery(models.Model):
     redelivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "deliveries"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from common.admin_display import readable
+
 from .models import (
     Cancellation,
     Order,
@@ -88,17 +90,27 @@ class ShipmentInline(_RecordInline):
 
 class OrderEventInline(_ReadOnlyInline):
     model = OrderEvent
-    readonly_fields = ["type", "actor", "note", "data", "created_at", "dispatched_at"]
-    exclude = ["actor_user"]
+    fields = readonly_fields = ["type", "actor", "note", "details", "created_at", "dispatched_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="details")
+    def details(self, event):
+        return readable(event.data)
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Orders and their events change through the order services only, never a raw save."""
+    """Orders and their events change through the order services only, never a raw save:
+    their pages are for reading (no save button)."""
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
@@ -126,6 +138,16 @@ class OrderAdmin(_ReadOnlyAdmin):
     list_select_related = ["supplier", "retailer"]
     show_full_result_count = False
     inlines = [OrderLineInline, CancellationInline, ShipmentInline, OrderEventInline]
+    # The API's cached JSON of the order (orders/documents.py): internal, not for reading.
+    internal_fields = ("document_tail", "document_version")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [
+            f for f in super().get_readonly_fields(request, obj) if f not in self.internal_fields
+        ]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
 
 
 @admin.register(OrderEvent)
@@ -133,5 +155,14 @@ class OrderEventAdmin(_ReadOnlyAdmin):
     list_display = ["id", "type", "order", "actor", "created_at", "dispatched_at"]
     list_filter = ["type"]
     search_fields = ["order__number", "actor"]
-    raw_id_fields = ["order", "actor_user"]
+    list_select_related = ["order"]
     show_full_result_count = False
+    fields = ["order", "type", "actor", "actor_user", "note", "details", "created_at"]
+    fields += ["dispatched_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    @admin.display(description="details")
+    def details(self, event):
+        return readable(event.data)

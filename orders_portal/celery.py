@@ -1,5 +1,6 @@
 """The Celery app: configured from Django settings (CELERY_*), tasks discovered per app."""
 
+import gc
 import os
 
 from celery import Celery, signals
@@ -40,3 +41,27 @@ def _database_connections_check(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+def _ready_mark(name: str) -> None:
+    """Leave `<RUN_READY_DIR>/<name>.ready` when set: `make run` waits for it before printing
+    its banner (scripts/run-embedded)."""
+    folder = os.environ.get("RUN_READY_DIR")
+    if folder:
+        with open(os.path.join(folder, f"{name}.ready"), "w") as marker:
+            marker.write(str(os.getpid()))
+
+
+@signals.worker_ready.connect
+def _worker_ready_mark(**kwargs) -> None:
+    # Everything loaded so far lives as long as the process: left out of garbage collection,
+    # it is not walked again by every collection, nor by the last one at exit (seconds on a
+    # busy machine, which Ctrl-C would wait for).
+    gc.freeze()
+    _ready_mark("worker")
+
+
+@signals.beat_init.connect
+def _beat_ready_mark(**kwargs) -> None:
+    gc.freeze()  # as the worker's, above
+    _ready_mark("beat")

@@ -241,6 +241,8 @@ CONTENT_SECURITY_POLICY = {
 
 # --- i18n / time --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
+# How dates and times read where no template names a format (the admin): as in the portal.
+FORMAT_MODULE_PATH = ["orders_portal.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/London")
 USE_I18N = True
 USE_TZ = True
@@ -286,6 +288,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         # Broadcast (worker control) messages live under var/ too, not in the working dir.
         "control_folder": str(VAR_DIR / "celery" / "control"),
+        # The worker looks for new files this often (kombu's default is 1 s); its loop sees a
+        # shutdown request only between looks, so Ctrl-C stops it this much sooner too.
+        "polling_interval": 0.1,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -311,6 +316,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # orders_portal.celery checks them before each task (CONN_MAX_AGE, CONN_HEALTH_CHECKS).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# A cold shutdown (SIGQUIT; what `make run`'s Ctrl-C asks) lets running tasks finish for this
+# long, then cancels them (the sweeper sends their deliveries again). SIGTERM stays a warm
+# shutdown that waits for every running task.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=3.0)
 CELERY_BEAT_SCHEDULE = {
     "delivery-sweep": {
         "task": "delivery.sweep",
@@ -450,6 +459,8 @@ SUMMARY_SEND_EMPTY = env.bool("SUMMARY_SEND_EMPTY", default=True)
 # the table (docs/summaries.md).
 SUMMARY_EMAIL_ORDER_LIMIT = env.int("SUMMARY_EMAIL_ORDER_LIMIT", default=200)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The platform's name, as emails and their subjects' readers know it.
+PLATFORM_NAME = env.str("PLATFORM_NAME", default="Orders portal")
 
 # --- Security (production) ----------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,7 +1,5 @@
 """Admin for monthly summaries: figures read-only, and a deliberate "resend"."""
 
-import json
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Count, IntegerField, OuterRef, Subquery, Value
@@ -10,6 +8,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from common.admin_display import readable, when
 from delivery.models import Delivery
 
 from .models import SOURCE_PREFIX, MonthlySummary
@@ -43,7 +42,7 @@ class MonthlySummaryAdmin(admin.ModelAdmin):
         "totals_table",
         "order_list",
         "deliveries_table",
-        "figures_json",
+        "figures_readable",
     ]
     readonly_fields = fields
 
@@ -66,6 +65,9 @@ class MonthlySummaryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # Summaries are built by `send_monthly_summaries`, once per month.
+
+    def has_change_permission(self, request, obj=None):
+        return False  # built once and final; its page is for reading (no save button)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -154,7 +156,13 @@ class MonthlySummaryAdmin(admin.ModelAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (d.target_key, d.recipient, d.status, d.delivered_at or "", d.last_error)
+                (
+                    d.target_key,
+                    d.recipient,
+                    d.get_status_display(),
+                    when(d.delivered_at),
+                    d.last_error,
+                )
                 for d in obj.deliveries.order_by("created_at", "id")
             ),
         )
@@ -165,10 +173,10 @@ class MonthlySummaryAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="figures")
-    def figures_json(self, obj):
-        return format_html(
-            '<pre style="white-space:pre-wrap">{}</pre>', json.dumps(obj.figures, indent=2)
-        )
+    def figures_readable(self, obj):
+        """Every stored figure, labelled: lists of orders, cancellations and adjustments as
+        tables."""
+        return readable(obj.figures)
 
     @admin.action(description="Resend the summary email", permissions=["resend"])
     def resend_summaries(self, request, queryset):

@@ -18,6 +18,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from common.email_html import email_context
 from delivery.channels.base import DeliveryFailed
 from delivery.emails import register_email_renderer
 from delivery.models import Delivery, DeliveryPurpose
@@ -72,6 +73,7 @@ def summary_email_parts(*, figures: dict, retailer_name: str) -> tuple[str, str,
         # A big month: the order list (and each order's parcels) is the CSV attachment.
         "orders_attached": attached,
         "attachment_name": summary_order_list_filename(figures=figures) if attached else "",
+        **email_context(),
     }
     # A header holds one line: a retailer name with a newline must not break it.
     subject = " ".join(

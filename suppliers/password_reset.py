@@ -14,8 +14,11 @@ import logging
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.template.loader import render_to_string
 
+from common.email_html import email_context, email_html_inline
 from common.ratelimit import rate_parse, window_count
 
 logger = logging.getLogger(__name__)
@@ -60,13 +63,48 @@ def _publish(args: list) -> None:
         logger.warning("could not queue the password reset email: %r", exc)
 
 
+class _ResetForm(PasswordResetForm):
+    """Django's form, whose email is text and HTML in the emails' layout, CSS inlined."""
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        context = email_context() | context
+        subject = " ".join(render_to_string(subject_template_name, context).split())
+        message = EmailMultiAlternatives(
+            subject, render_to_string(email_template_name, context), from_email, [to_email]
+        )
+        if html_email_template_name is not None:
+            html = email_html_inline(render_to_string(html_email_template_name, context))
+            message.attach_alternative(html, "text/html")
+        try:
+            message.send()
+        except Exception:  # noqa: BLE001 - as Django's own form: logged, the user may ask again
+            logger.exception("Failed to send password reset email to %s", context["user"].pk)
+
+
 def password_reset_send(*, email: str, domain: str, use_https: bool) -> int:
-    """Email a reset link to each active login with this address; return how many were sent."""
-    form = PasswordResetForm({"email": email})
+    """Email a reset link to each active login with this address; return how many were sent.
+
+    The link is built from SITE_URL, never from the request's Host header (which a client
+    chooses); `domain` and `use_https` are kept for tasks queued before that.
+    """
+    form = _ResetForm({"email": email})
     if not form.is_valid():
         return 0
     users = list(form.get_users(form.cleaned_data["email"]))
     if not users:
         return 0
-    form.save(domain_override=domain, use_https=use_https)
+    form.save(
+        domain_override=domain,
+        use_https=use_https,
+        email_template_name="registration/password_reset_email.txt",
+        html_email_template_name="registration/password_reset_email.html",
+    )
     return len(users)

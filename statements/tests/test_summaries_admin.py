@@ -78,3 +78,19 @@ def test_resend_needs_the_permission(client, transactional_db, sent, smtp):
     assert response.status_code in (200, 302)
     assert Delivery.objects.filter(source_key__startswith="summary:").count() == 3
     assert len(summary_emails(smtp)) == 3
+
+
+def test_a_summarys_page_has_no_save_button_and_its_figures_read_as_tables(admin_client_, sent):
+    """Issue 16: read-only means no save button (a POST is refused, nothing changes), and the
+    stored figures are labelled fields and tables, not their JSON."""
+    url = reverse("admin:statements_monthlysummary_change", args=[sent.pk])
+    page = admin_client_.get(url).text
+    assert 'name="_save"' not in page and 'name="_continue"' not in page
+    for raw in ('"orders":', "&quot;orders&quot;:", "'orders':", "&#x27;orders&#x27;:"):
+        assert raw not in page
+    assert 'class="readable-json"' in page
+    assert '<th scope="col">Commission due</th>' in page and '<th scope="col">Number</th>' in page
+    assert "Monthly summaries" in admin_client_.get("/admin/").text
+    figures = MonthlySummary.objects.get(pk=sent.pk).figures
+    assert admin_client_.post(url, {"month": "2020-01-01"}).status_code == 403
+    assert MonthlySummary.objects.get(pk=sent.pk).figures == figures

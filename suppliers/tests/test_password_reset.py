@@ -42,8 +42,9 @@ def _assert_check_your_email(response):
 
 
 def test_a_known_address_gets_a_link_from_the_task_that_sets_a_new_password(
-    client, ann, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+    client, ann, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks, settings
 ):
+    settings.SITE_URL = "http://testserver"
     response, callbacks = _ask(client, django_capture_on_commit_callbacks, ann.email)
     _assert_check_your_email(response)
     # The request sent nothing itself: it left one task to queue after commit.
@@ -53,7 +54,7 @@ def test_a_known_address_gets_a_link_from_the_task_that_sets_a_new_password(
     callbacks[0]()  # commit: the task runs (eagerly here) and sends
     (message,) = email_via_smtp.wait_for(1)
     assert message.rcpt_tos == [ann.email]
-    assert message.subject == "Reset your orders portal password"
+    assert message.subject == "Reset your Orders portal password"
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", message.body("plain")).group(1)
     form_page = client.get(link, follow=True)
     assert "Set a new password" in form_page.content.decode()
@@ -156,3 +157,30 @@ def test_with_the_broker_unreachable_the_page_still_answers_at_once_and_sends_no
     assert elapsed < 5
     assert "could not queue the password reset email" in caplog.text
     assert email_via_smtp.messages == [] and mail.outbox == []
+
+
+def test_the_reset_email_has_an_html_part_whose_link_is_built_from_site_url(
+    client, ann, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks, settings
+):
+    """The link comes from SITE_URL, not from the Host header the client sent."""
+    from testsupport.htmlcheck import links_of
+
+    settings.SITE_URL = "https://orders.example.test/"
+    settings.PLATFORM_NAME = "Dropship Hub"
+    settings.ALLOWED_HOSTS = ["*"]
+    response, callbacks = _ask(
+        client, django_capture_on_commit_callbacks, ann.email, HTTP_HOST="evil.example"
+    )
+    _assert_check_your_email(response)
+    callbacks[0]()
+    (message,) = email_via_smtp.wait_for(1)
+    assert message.subject == "Reset your Dropship Hub password"
+    html, text = message.body("html"), message.body("plain")
+    assert "evil.example" not in html + text
+    (link,) = re.findall(r"https://orders\.example\.test/accounts/reset/\S+/", text)
+    hrefs = links_of(html)
+    assert link in hrefs and all(h.startswith("https://orders.example.test/") for h in hrefs)
+    assert "Choose a new password" in html and "Dropship Hub" in html and "ann" in html
+    assert (
+        client.get(link.removeprefix("https://orders.example.test"), follow=True).status_code == 200
+    )
