@@ -9,6 +9,8 @@ class DeliveryConfig(AppConfig):
             checks,  # noqa: F401  (registers delivery's settings checks)
             receivers,  # noqa: F401  (connects to orders' committed-events signal)
         )
+        from .labels import labels_register_delivery
         from .readers import readers_register
 
+        labels_register_delivery()  # the words of its codes (common/labels.py)
         readers_register()  # orders' portal pages read deliveries through these
