@@ -5,9 +5,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from common.labels import when_text
+
 from .channels import channel_get
 from .formats import admin as formats_admin  # noqa: F401 - registers FileFormat
 from .models import Delivery, DeliveryAttempt, Destination
+from .selectors import delivery_facts
 from .services import delivery_redeliver, retailer_event_types_clean, webhook_url_clean
 
 SECRET_FIELDS = ("webhook_secret", "sftp_password", "sftp_private_key")
@@ -130,9 +133,9 @@ class DeliveryAdmin(admin.ModelAdmin):
         "supplier",
         "channel",
         "purpose",
-        "status",
-        "attempt_count",
-        "next_attempt_at",
+        "state",
+        "tries",
+        "next_try",
         "created_at",
     )
     list_filter = ("status", "channel", "purpose", "supplier", "created_at")
@@ -145,6 +148,19 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    # State, tries and next try as the portal reads them (delivery_facts): one truth.
+    @admin.display(description="state", ordering="status")
+    def state(self, obj):
+        return delivery_facts(obj).label
+
+    @admin.display(description="tries", ordering="attempt_count")
+    def tries(self, obj):
+        return delivery_facts(obj).tries
+
+    @admin.display(description="next try", ordering="next_attempt_at")
+    def next_try(self, obj):
+        return when_text(delivery_facts(obj).next_try_at) or "—"
 
 
 @admin.register(DeliveryAttempt)

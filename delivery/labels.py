@@ -27,7 +27,7 @@ _ERRORS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^timed out\b|timed out|timeout", re.I), "The receiver did not answer in time."),
     (re.compile(r"^410\b"), "The receiver said this address is gone; the channel was turned off."),
     (re.compile(r"^(\d{3}) redirect"), "The receiver answered with a redirect (not followed)."),
-    (re.compile(r"^5\d\d\b"), "The receiver had an error (HTTP {0}); we will try again."),
+    (re.compile(r"^5\d\d\b"), "The receiver answered with an error (HTTP {0})."),
     (re.compile(r"^4\d\d\b"), "The receiver refused the message (HTTP {0})."),
     (
         re.compile(r"ConnectionError|ConnectionRefused|Connection refused|Cannot connect", re.I),
@@ -44,7 +44,7 @@ _ERRORS: list[tuple[re.Pattern, str]] = [
         re.compile(r"not allowed|private|refused address|address filter", re.I),
         "The address is not allowed (a private or local network).",
     ),
-    (re.compile(r"^internal error", re.I), "Something went wrong on our side; we will try again."),
+    (re.compile(r"^internal error", re.I), "Something went wrong on our side."),
 ]
 
 

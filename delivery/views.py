@@ -78,7 +78,8 @@ def settings_page_render(request, *, status: int = 200, **overrides):
             supplier=request.supplier,
         )
         if sftp
-        else None,
+        # No SFTP yet: the empty form, to turn it on (it showed no fields before).
+        else SftpChannelForm(supplier=request.supplier),
         "sftp_pinned_fingerprint": host_key_fingerprint(sftp.sftp_host_key) if sftp else "",
         "all_off": not any(d.enabled for d in destinations.values()),
         "hosted": hosted_overview(supplier=request.supplier),

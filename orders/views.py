@@ -139,8 +139,9 @@ def order_history(request):
             "page": page,
             "rows": rows,
             "count": count,
-            "shown_newest": page.orders[0].placed_at if page.orders else None,
-            "shown_oldest": page.orders[-1].placed_at if page.orders else None,
+            # The page's rows are in the order they came in; say the span of their placing.
+            "shown_newest": max((o.placed_at for o in page.orders), default=None),
+            "shown_oldest": min((o.placed_at for o in page.orders), default=None),
             "active_filters": _active_filter_words(filters),
             "loosen": loosen,
             "today": timezone.localdate(),
