@@ -183,7 +183,7 @@ def load(*, orders: int, suppliers: int, largest: int) -> None:
         "ship_country", "currency", "total", "item_count", "commission_rate",
         "commission_amount", "placed_at", "created_at", "updated_at", "version",
         "cancellation_reason", "cancellation_note", "cancelled_at", "shipment_carrier",
-        "shipment_tracking_number", "shipped_at", "processing_set",
+        "shipment_tracking_number", "shipped_at", "processing_set", "acknowledged_via",
     ]  # fmt: skip
     line_cols = ["id", "order_id", "line_no", "product_id", "sku", "name", "quantity",
                  "unit_price", "line_total", "quantity_cancelled", "quantity_shipped"]  # fmt: skip
@@ -215,7 +215,7 @@ def load(*, orders: int, suppliers: int, largest: int) -> None:
                     "out_of_stock" if cancelled else "", "bench" if cancelled else "",
                     created if cancelled else "\\N", "", "",
                     created if status == "shipped" else "\\N",
-                    "t" if status == "processing" else "f",
+                    "t" if status == "processing" else "f", "",
                 )
             )  # fmt: skip
             for n, (product, qty, (cancelled_units, shipped_units)) in enumerate(
