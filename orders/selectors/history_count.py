@@ -2,7 +2,10 @@
 
 Counting a big supplier's whole list would cost more than the page; so the count reads at
 most HISTORY_COUNT_CAP + 1 rows (on the page's own indexes), and beyond that PostgreSQL's
-planner estimate of the full query is shown, said to be one ("about 120,000").
+planner estimate of the full query is shown, said to be one ("about 120,000"). A search
+whose matches are slow to count (a substring over many customers) gets the same: its count
+may take HISTORY_COUNT_TIMEOUT_MS (bench/portal.py measured 170 ms of a 300 ms page for a
+surname search at 100,000 orders when counting had no bound).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 from suppliers.models import Supplier
 
@@ -18,6 +21,7 @@ from ..models import Order
 from .history import HistoryFilters, _history_conditions, order_history_search_sku
 
 HISTORY_COUNT_CAP = 10_000
+HISTORY_COUNT_TIMEOUT_MS = 50
 
 
 @dataclass(frozen=True)
@@ -38,16 +42,36 @@ def _estimate(queryset) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def _count_capped(queryset) -> int | None:
+    """Up to HISTORY_COUNT_CAP + 1 rows counted; None when PostgreSQL could not count them in
+    HISTORY_COUNT_TIMEOUT_MS (the statement is cancelled; its savepoint rolls back)."""
+    capped = queryset.order_by().values("pk")[: HISTORY_COUNT_CAP + 1]
+    if connection.vendor != "postgresql":
+        return capped.count()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {int(HISTORY_COUNT_TIMEOUT_MS)}")
+            found = capped.count()
+            # Back to the connection's own limit for whatever else this transaction runs.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = DEFAULT")
+            return found
+    except OperationalError:  # canceling statement due to statement timeout
+        return None
+
+
 def order_history_count(*, supplier: Supplier, filters: HistoryFilters) -> HistoryCount:
-    """The number of the supplier's orders the filters match; two queries at most."""
+    """The number of the supplier's orders the filters match: exact, or an estimate."""
     q = filters.q.strip()
     sku = order_history_search_sku(supplier=supplier, q=q) if q else None
     qs = Order.objects.filter(*_history_conditions(supplier=supplier, filters=filters, sku=sku))
-    capped = qs.order_by().values("pk")[: HISTORY_COUNT_CAP + 1].count()
-    if capped <= HISTORY_COUNT_CAP:
+    capped = _count_capped(qs)
+    if capped is not None and capped <= HISTORY_COUNT_CAP:
         return HistoryCount(count=capped, exact=True)
-    estimate = _estimate(qs.order_by().values("pk"))
-    return HistoryCount(count=max(estimate or 0, HISTORY_COUNT_CAP), exact=False)
+    estimate = _estimate(qs.order_by().values("pk")) or 0
+    floor = HISTORY_COUNT_CAP if capped is not None else 0
+    return HistoryCount(count=max(estimate, floor), exact=False)
 
 
 # The filters ORDER HISTORY can drop one at a time, by their field names in the URL.

@@ -250,3 +250,17 @@ def test_help_page(client, ann_client):
             assert text in body, text
     # Linked from the menu.
     assert 'href="/help/"' in ann_client.get("/orders/").content.decode()
+
+
+def test_history_count_leaves_the_statement_timeout_as_it_was(acme, retailer, on_postgres):
+    from django.db import connection
+
+    place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 1}])
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        before = cursor.fetchone()[0]
+    result = order_history_count(supplier=acme, filters=HistoryFilters(q="Lee"))
+    assert result.exact and result.count >= 0
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == before
