@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Local development and tests run with DEBUG on; production sets DEBUG=false and real keys.
 export DEBUG ?= true
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint bench screenshots clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ test: lint
 	@rc=0; $(BIN)/pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; failing." >&2; fi; \
 	exit $$rc
+
+# Every portal page in the real browser at 1366x800 and 390x844, saved under var/screenshots/
+# (the same walk the tests make), and the help page's picture of the edit page made again
+# (static/portal/help/edit-order.png; commit it if it changed).
+screenshots: install
+	rm -rf var/screenshots
+	SCREENSHOTS_DIR=$(CURDIR)/var/screenshots HELP_SCREENSHOT=1 $(BIN)/pytest -q \
+		orders_portal/tests/test_portal_pages_browser.py $(PYTEST_ARGS)
+	@echo "make screenshots: $$(ls var/screenshots | wc -l) screenshots in var/screenshots/"
 
 bench: install
 	$(BIN)/python bench/intake.py

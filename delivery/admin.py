@@ -5,10 +5,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from common.labels import when_text
+
 from .channels import channel_get
 from .formats import admin as formats_admin  # noqa: F401 - registers FileFormat
-from .models import Delivery, DeliveryAttempt, DeliveryStatus, Destination
-from .selectors import delivery_state
+from .models import Delivery, DeliveryAttempt, Destination
+from .selectors import delivery_facts
 from .services import delivery_redeliver, retailer_event_types_clean, webhook_url_clean
 
 SECRET_FIELDS = ("webhook_secret", "sftp_password", "sftp_private_key")
@@ -162,23 +164,18 @@ class DeliveryAdmin(_ReadOnlyAdmin):
     def supplier_name(self, obj):
         return obj.supplier.name if obj.supplier_id else "—"
 
+    # State, tries and next try as the portal reads them (delivery_facts): one truth.
     @admin.display(description="state", ordering="status")
     def state(self, obj):
-        """The delivery's state as the portal names it (delivery.selectors.delivery_state)."""
-        state = delivery_state(
-            status=obj.status, attempt_count=obj.attempt_count, last_error=obj.last_error
-        )
-        return "Failing" if state == "failing" else obj.get_status_display()
+        return delivery_facts(obj).label
 
     @admin.display(description="tries", ordering="attempt_count")
     def tries(self, obj):
-        return obj.attempt_count
+        return delivery_facts(obj).tries
 
     @admin.display(description="next try", ordering="next_attempt_at")
     def next_try(self, obj):
-        if obj.status != DeliveryStatus.PENDING or obj.next_attempt_at is None:
-            return "—"
-        return obj.next_attempt_at
+        return when_text(delivery_facts(obj).next_try_at) or "—"
 
 
 @admin.register(DeliveryAttempt)

@@ -121,6 +121,7 @@ class DeliveryFilterForm(forms.Form):
         required=False,
         choices=[
             ("", "Any status"),
+            ("attention", "Failed or failing"),
             (DeliveryStatus.FAILED, "Failed"),
             ("failing", "Failing (retrying)"),
             (DeliveryStatus.PENDING, "Pending"),

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from orders.views import delivery_readers_register
 
-from .selectors import deliveries_for_order, delivery_failing_count, delivery_states_for_orders
+from .selectors import (
+    deliveries_for_order,
+    deliveries_with_facts,
+    delivery_failing_count,
+    delivery_states_for_orders,
+)
 
 
 def readers_register() -> None:
     delivery_readers_register(
         states_for_orders=lambda order_ids: delivery_states_for_orders(order_ids=order_ids),
-        for_order=lambda order: deliveries_for_order(order=order),
+        # each with `.facts`: the one reading of its state, tries and next try
+        for_order=lambda order: deliveries_with_facts(deliveries_for_order(order=order)),
         # Failing (still retrying) or failed for good: one query.
         failing_count=lambda supplier: delivery_failing_count(supplier=supplier),
     )

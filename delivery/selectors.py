@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet
 
+from common.labels import label
 from orders.models import Order, OrderEvent
 
 from .models import Channel, Delivery, DeliveryPurpose, DeliveryStatus, Destination
@@ -81,6 +83,52 @@ def delivery_state(*, status: str, attempt_count: int, last_error: str) -> str:
     return status
 
 
+@dataclass(frozen=True)
+class DeliveryFacts:
+    """What every page says of one delivery (order page, Deliveries, ORDER HISTORY, admin)."""
+
+    state: str  # pending | failing | failed | delivered | cancelled
+    label: str  # "Failing (retrying)"
+    tries: int  # tries since it was last (re)queued: what the retry schedule counts
+    next_try_at: datetime | None  # only while it is pending
+    error: str  # the last error in words ("" when none, or once delivered)
+    error_detail: str  # the error as the channel raised it
+    can_redeliver: bool  # "Redeliver" helps: failed, failing, cancelled, or delivered
+
+    @property
+    def tries_text(self) -> str:
+        return f"{self.tries} {'try' if self.tries == 1 else 'tries'}"
+
+
+def delivery_facts(delivery: Delivery) -> DeliveryFacts:
+    """The one reading of a delivery's state, tries and next try; no query."""
+    state = delivery_state(
+        status=delivery.status,
+        attempt_count=delivery.attempt_count,
+        last_error=delivery.last_error,
+    )
+    pending = delivery.status == DeliveryStatus.PENDING
+    error = "" if delivery.status == DeliveryStatus.DELIVERED else delivery.last_error
+    return DeliveryFacts(
+        state=state,
+        label=label("delivery_state", state),
+        tries=delivery.attempt_count,
+        next_try_at=delivery.next_attempt_at if pending else None,
+        error=label("channel_error", error),
+        error_detail=error,
+        # A plain pending row goes out by itself; pressing Redeliver would not help it.
+        can_redeliver=delivery.supplier_may_redeliver and state != DeliveryStatus.PENDING,
+    )
+
+
+def deliveries_with_facts(deliveries) -> list[Delivery]:
+    """The deliveries, each given `.facts` (delivery_facts)."""
+    rows = list(deliveries)
+    for delivery in rows:
+        delivery.facts = delivery_facts(delivery)
+    return rows
+
+
 # Worst first: the state an order shows is the worst of its supplier deliveries.
 _STATE_RANK = ["failed", "failing", "pending", "cancelled", "delivered"]
 
@@ -143,6 +191,8 @@ __all__ = [
     "Channel",
     "deliveries_for_order",
     "deliveries_for_supplier",
+    "deliveries_with_facts",
+    "delivery_facts",
     "delivery_failing_count",
     "delivery_states_for_orders",
     "delivery_status_summary",

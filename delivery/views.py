@@ -23,7 +23,7 @@ from .channels.sftp import SftpError, host_key_parse, sha256_fingerprint
 from .forms import DeliveryFilterForm, EmailChannelForm, SftpChannelForm, WebhookChannelForm
 from .hosted.selectors import hosted_overview
 from .models import Channel, DeliveryStatus
-from .selectors import deliveries_for_supplier, destinations_for_supplier
+from .selectors import deliveries_for_supplier, deliveries_with_facts, destinations_for_supplier
 from .services import (
     deliveries_redeliver,
     delivery_redeliver,
@@ -78,7 +78,8 @@ def settings_page_render(request, *, status: int = 200, **overrides):
             supplier=request.supplier,
         )
         if sftp
-        else None,
+        # No SFTP yet: the empty form, to turn it on (it showed no fields before).
+        else SftpChannelForm(supplier=request.supplier),
         "sftp_pinned_fingerprint": host_key_fingerprint(sftp.sftp_host_key) if sftp else "",
         "all_off": not any(d.enabled for d in destinations.values()),
         "hosted": hosted_overview(supplier=request.supplier),
@@ -216,6 +217,8 @@ def webhook_test(request):
 
 DELIVERIES_PAGE = 100
 _FAILURES = ("failed", "failing")
+# ORDER HISTORY's "failing deliveries" card links here: failed or failing, what it counts.
+ATTENTION = "attention"
 
 
 @supplier_required
@@ -227,22 +230,21 @@ def deliveries_page(request):
     if form.is_bound and form.is_valid():
         channel, status = form.cleaned_data["channel"], form.cleaned_data["status"]
     failures, recent = [], []
-    for state in _FAILURES if status in ("", *_FAILURES) else ():
-        if status and status != state:
+    wanted = _FAILURES if status in ("", ATTENTION) else (status,)
+    for state in _FAILURES:
+        if state not in wanted:
             continue
         failures += list(
             deliveries_for_supplier(supplier=request.supplier, channel=channel, status=state)[
                 :DELIVERIES_PAGE
             ]
         )
-    if status not in _FAILURES:
+    if status not in (*_FAILURES, ATTENTION):
         qs = deliveries_for_supplier(supplier=request.supplier, channel=channel, status=status)
         if not status:
             failure_ids = [d.pk for d in failures]
             qs = qs.exclude(status=DeliveryStatus.FAILED).exclude(pk__in=failure_ids)
         recent = list(qs[:DELIVERIES_PAGE])
-    for delivery in failures:
-        delivery.state = "failed" if delivery.status == DeliveryStatus.FAILED else "failing"
     return render(
         request,
         "delivery/deliveries.html",
@@ -251,8 +253,9 @@ def deliveries_page(request):
             "form": form,
             "channel": channel,
             "status": status,
-            "failures": failures,
-            "recent": recent,
+            "status_label": dict(form.fields["status"].choices).get(status, ""),
+            "failures": deliveries_with_facts(failures),
+            "recent": deliveries_with_facts(recent),
             "page_limit": DELIVERIES_PAGE,
             "has_failed": any(d.status == DeliveryStatus.FAILED for d in failures),
             "self_url": request.get_full_path(),

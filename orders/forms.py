@@ -8,6 +8,8 @@ from .inputs import InputError, date_in_range
 from .models import CancellationReason, Order, OrderStatus
 from .selectors import HistoryFilters
 
+DATE_INPUT_FORMATS = ["%d %b %Y", "%d %B %Y", "%Y-%m-%d", "%d/%m/%Y"]
+
 
 class OrderFilterForm(forms.Form):
     """ORDER HISTORY filters; every value lives in the URL's query string."""
@@ -21,12 +23,13 @@ class OrderFilterForm(forms.Form):
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *OrderStatus.choices]
     )
+    # Dates read as the portal shows them ("1 Dec 2026"); ISO (the links' form) and
+    # day/month/year are accepted too. A text box, not <input type=date>, whose display
+    # follows the browser's locale (12/01/2026 in an American one).
     placed_from = forms.DateField(
-        label="Placed from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Placed from", required=False, input_formats=DATE_INPUT_FORMATS
     )
-    placed_to = forms.DateField(
-        label="Placed to", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    placed_to = forms.DateField(label="Placed to", required=False, input_formats=DATE_INPUT_FORMATS)
     # Only the orders past their acknowledgement deadline (the dashboard strip's link).
     overdue = forms.BooleanField(label="Overdue only", required=False)
 

@@ -18,6 +18,7 @@ from suppliers.views import supplier_required
 from .fulfilment_forms import OrderLinesCancelForm, OrderShipForm
 from .selectors import order_portal_with_lines
 from .services import order_lines_cancel, order_shipment_create
+from .views import retailer_email_queued
 
 
 def _actor(request) -> str:
@@ -68,8 +69,7 @@ def order_cancel_items(request, number: str):
         updated = cancellation.order
         return (
             f"Cancelled {_units(form.chosen())} of order {updated.number}; it is now "
-            f"{updated.get_status_display().lower()}. The retailer, {order.retailer.name}, "
-            f"has been notified by email at {order.retailer.email}."
+            f"{updated.get_status_display().lower()}. " + retailer_email_queued(order)
         )
 
     return _page(

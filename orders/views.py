@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.labels import label, when_day, when_text
 from suppliers.views import supplier_required
 
 from .documents import acknowledge_by
@@ -31,7 +32,9 @@ from .numbers import ORDER_NUMBER_PREFIX
 from .selectors import (
     PORTAL_PAGE_SIZE,
     acknowledge_cutoff,
+    order_history_count,
     order_history_dashboard,
+    order_history_loosen,
     order_history_marks,
     order_history_page,
     order_is_overdue,
@@ -54,6 +57,9 @@ class DeliveryReaders:
 
 
 delivery_readers = DeliveryReaders()
+
+# The purpose delivery gives the retailer's cancellation email (delivery.models.DeliveryPurpose).
+RETAILER_CANCELLATION_PURPOSE = "retailer_cancellation"
 
 
 def delivery_readers_register(
@@ -113,6 +119,16 @@ def order_history(request):
     }
     if request.GET.get("size"):
         filter_params["size"] = str(_page_size(request))
+    count = order_history_count(supplier=request.supplier, filters=filters)
+    loosen = []
+    if not page.orders and filters.active:
+        loosen = [
+            {
+                "label": _FILTER_WORDS[name],
+                "url": _query({k: v for k, v in filter_params.items() if k != name}),
+            }
+            for name in order_history_loosen(supplier=request.supplier, filters=filters)
+        ]
     return render(
         request,
         "orders/history.html",
@@ -122,6 +138,13 @@ def order_history(request):
             "filters": filters,
             "page": page,
             "rows": rows,
+            "count": count,
+            # The page's rows are in the order they came in; say the span of their placing.
+            "shown_newest": max((o.placed_at for o in page.orders), default=None),
+            "shown_oldest": min((o.placed_at for o in page.orders), default=None),
+            "active_filters": _active_filter_words(filters),
+            "loosen": loosen,
+            "today": timezone.localdate(),
             "dashboard": dashboard,
             "failing_deliveries": failing,
             "newer_url": _query({**filter_params, "after": page.newer_cursor})
@@ -139,7 +162,29 @@ def order_history(request):
     )
 
 
-_STATUS_LABELS = dict(OrderStatus.choices)
+# The filters in words, for "3 filters on" and "loosen the status filter".
+_FILTER_WORDS = {
+    "q": "the search",
+    "status": "the status",
+    "placed_from": "“Placed from”",
+    "placed_to": "“Placed to”",
+    "overdue": "“Overdue only”",
+}
+
+
+def _active_filter_words(filters) -> list[str]:
+    words = []
+    if filters.q:
+        words.append(f"search “{filters.q}”")
+    if filters.status:
+        words.append(f"status {label('order_status', filters.status)}")
+    if filters.placed_from:
+        words.append(f"placed from {when_day(filters.placed_from)}")
+    if filters.placed_to:
+        words.append(f"placed to {when_day(filters.placed_to)}")
+    if filters.overdue:
+        words.append("overdue only")
+    return words
 
 
 # ORDER HISTORY's table body, built here with every value escaped (html.escape, quotes too)
@@ -186,19 +231,19 @@ def _history_rows(orders, states: dict[int, str], marks: dict[int, list[str]]) -
                 number=e(o.number),
                 reference=e(o.retailer_reference),
                 placed_iso=placed.isoformat(),
-                placed=f"{placed.day} {placed:%b %Y, %H:%M}",
+                placed=when_text(placed),
                 retailer=e(o.retailer_name),
                 customer=e(o.customer_name),
                 email=e(o.customer_email),
                 items=o.item_count,
                 total=f"{o.total} {e(o.currency)}",
                 status=e(o.status),
-                status_label=e(_STATUS_LABELS.get(o.status, o.status)),
+                status_label=e(label("order_status", o.status)),
                 marks=_marks_html(marks[o.pk]) if o.pk in marks else "",
                 overdue=_OVERDUE_BADGE if order_is_overdue(o, cutoff=cutoff) else "",
                 delivery=(
                     f'<span class="badge dstate-{e(state.lower().replace(" ", "-"))}">'
-                    f"{e(state.capitalize())}</span>"
+                    f"{e(label('delivery_state', state))}</span>"
                     if state
                     else _NO_DELIVERY
                 ),
@@ -217,6 +262,8 @@ def order_detail(request, number: str):
     if order is None:
         raise Http404("No such order.")
     deliveries = list(delivery_readers.for_order(order)) if delivery_readers.for_order else []
+    # The retailer's email about the latest cancellation: the banner says queued or sent.
+    notices = [d for d in deliveries if d.purpose == RETAILER_CANCELLATION_PURPOSE]
     return render(
         request,
         "orders/detail.html",
@@ -224,6 +271,7 @@ def order_detail(request, number: str):
             "nav": "orders",
             "order": order,
             "deliveries": deliveries,
+            "retailer_notice": notices[-1] if notices else None,
             "acknowledge_by": acknowledge_by(order),
             "overdue": order_is_overdue(order, cutoff=acknowledge_cutoff()),
         },
@@ -295,15 +343,20 @@ def _updated_message(order, *, asked: str) -> str:
         # Some units had shipped already: the open ones are cancelled, the order is shipped.
         return (
             f"The open items of order {order.number} are cancelled; what had shipped stays "
-            f"shipped, so the order is now {order.get_status_display().lower()}. The "
-            f"retailer, {order.retailer.name}, has been notified by email at "
-            f"{order.retailer.email}."
+            f"shipped, so the order is now {order.get_status_display().lower()}. "
+            + retailer_email_queued(order)
         )
     if order.status == OrderStatus.CANCELLED:
-        return (
-            f"Order {order.number} is cancelled. The retailer, {order.retailer.name}, "
-            f"has been notified by email at {order.retailer.email}."
-        )
+        return f"Order {order.number} is cancelled. " + retailer_email_queued(order)
     if order.status == OrderStatus.SHIPPED:
         return f"Order {order.number} is marked shipped."
     return f"Order {order.number} is now {order.get_status_display().lower()}."
+
+
+def retailer_email_queued(order) -> str:
+    """What a cancellation's message says of the retailer's email: queued now; the order
+    page's banner then says whether it has gone (delivery state, not a promise)."""
+    return (
+        f"An email to the retailer, {order.retailer.name}, at {order.retailer.email} is "
+        "queued; the order page shows when it has gone."
+    )

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from common.csv import csv_cell_neutralise
+from common.labels import label
 from suppliers.views import supplier_required
 
 from .forms import OrderFilterForm
@@ -47,6 +48,9 @@ EXPORT_COLUMNS = [
     "items_shipped",
     "items_open",
     "lines",
+    # The codes in words (common/labels.py), after every column exports had before (issue 16).
+    "status_label",
+    "cancellation_reason_label",
 ]
 
 
@@ -96,6 +100,8 @@ def _export_lines(orders: Iterable) -> Iterable[str]:
                     shipped,
                     o.item_count - cancelled - shipped,
                     lines,
+                    label("order_status", o.status),
+                    label("cancellation_reason", o.cancellation_reason),
                 )
             ]
         )

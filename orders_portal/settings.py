@@ -117,6 +117,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "suppliers.context_processors.portal",
             ],
         },
     },
@@ -198,7 +199,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/orders/"
-LOGOUT_REDIRECT_URL = "/accounts/login/"
+# A page that says so, with a link to log in again (templates/registration/logged_out.html).
+LOGOUT_REDIRECT_URL = "/accounts/logged-out/"
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))

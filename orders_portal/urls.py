@@ -3,12 +3,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
+from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from suppliers.auth_views import PasswordResetView
 
-from .views import healthz
+from .views import healthz, help_page
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:history"), name="home"),
@@ -24,6 +24,12 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
+    path(
+        "accounts/logged-out/",
+        TemplateView.as_view(template_name="registration/logged_out.html"),
+        name="logged-out",
+    ),
+    path("help/", help_page, name="help"),
     # Limited, and the email is queued, so the answer never tells a registered address.
     path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),

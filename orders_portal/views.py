@@ -1,7 +1,11 @@
-"""Project-level views: health."""
+"""Project-level views: health, and the help page (it reads several apps)."""
 
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
+
+from orders.models import CancellationReason
+from orders.updates import COLUMN_HELP, COLUMNS
 
 from .celery import app as celery_app
 
@@ -24,4 +28,21 @@ def healthz(request):
     ok = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if ok else "unavailable", **checks}, status=200 if ok else 503
+    )
+
+
+def help_page(request):
+    """/help/: how orders reach a supplier, how to cancel, the update file, the API docs.
+
+    Open to anyone (a supplier who cannot log in may read it too); the menu links to it.
+    The picture of the edit page is made by the browser test (`make screenshots`).
+    """
+    return render(
+        request,
+        "portal/help.html",
+        {
+            "nav": "help",
+            "columns": [(name, COLUMN_HELP.get(name, "")) for name in COLUMNS],
+            "reasons": CancellationReason.choices,
+        },
     )

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from orders.tests.test_portal_browser import PASSWORD, _login, _watch_csp, run_in_browser
+from orders.tests.test_portal_browser import _login
+from testsupport.browser import PASSWORD, run_in_browser
+from testsupport.browser import watch_csp as _watch_csp
 from testsupport.factories import make_supplier_user, place_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -326,7 +326,7 @@ def test_order_page_lists_deliveries_with_attempts_and_redeliver(
     body = cole_client.get(f"/orders/{order.number}/").content.decode()
     delivery = Delivery.objects.get(channel="webhook")
     assert f"/deliveries/{delivery.pk}/redeliver/" in body
-    assert "1 attempt" in body and "HTTP 500" in body
+    assert "1 try" in body and "Attempt log (1)" in body and "HTTP 500" in body
     assert "Webhook" in body and "Email" in body
 
 

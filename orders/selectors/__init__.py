@@ -2,6 +2,7 @@
 
 - `supplier_api`: the supplier read API's pages and single orders (document text);
 - `history`: ORDER HISTORY, its part-way marks and its export;
+- `history_count`: how many orders its filters match (exact up to a cap, then an estimate);
 - `order_page`: the portal's pages of one order (order page, edit, cancel items, ship);
 - `retailers`: the retailer behind an intake API key;
 - `retailer_api`: the retailer read API's pages and single retailer orders;
@@ -36,6 +37,12 @@ from .history import (
     order_history_queryset,
     order_history_search_sku,
 )
+from .history_count import (
+    HISTORY_COUNT_CAP,
+    HistoryCount,
+    order_history_count,
+    order_history_loosen,
+)
 from .order_page import order_portal_detail, order_portal_get, order_portal_with_lines
 from .retailer_api import RetailerOrderPage, order_get_for_retailer, order_list_for_retailer
 from .retailers import retailer_for_api_key
@@ -48,6 +55,10 @@ from .supplier_api import (
 )
 
 __all__ = [
+    "HISTORY_COUNT_CAP",
+    "HistoryCount",
+    "order_history_count",
+    "order_history_loosen",
     "RetailerOrderPage",
     "order_get_for_retailer",
     "order_list_for_retailer",

@@ -320,8 +320,9 @@ def _dashboard_sql() -> str:
               for name in ("supplier", "created_at", "status", "acknowledged_at",
                            "placed_at")}  # fmt: skip
     return (
+        # Placed today: what the card's link (?placed_from=today) lists; order_supplier_placed.
         f"SELECT (SELECT COUNT(*) FROM {table} WHERE {column['supplier']} = %s"
-        f" AND {column['created_at']} >= %s),"
+        f" AND {column['placed_at']} >= %s),"
         f" (SELECT COUNT(*) FROM {table} WHERE {column['supplier']} = %s"
         f" AND {column['status']} = %s),"
         # The overdue rule of selectors/acknowledgement.py, on the order_unacknowledged index.

@@ -34,7 +34,10 @@ def _cancellation_input(*, reason, note) -> str:
     errors: dict[str, list[str]] = {}
     if reason not in CancellationReason.values:
         errors["reason"] = [
-            "Choose a cancellation reason: " + ", ".join(CancellationReason.values) + "."
+            # The codes (what an API call or a file gives) with their words.
+            "Choose a cancellation reason: "
+            + ", ".join(f"{code} ({words})" for code, words in CancellationReason.choices)
+            + "."
         ]
     try:
         note = text_clean(note, field="note")

@@ -97,7 +97,7 @@ def test_cancel_one_line_through_the_form(acme_client, acme_user, order):
     )
     assert response.redirect_chain[-1][0] == f"/orders/{order.number}/"
     body = response.content.decode()
-    assert "Cancelled 2 × ACME-001" in body and "has been notified by email" in body
+    assert "Cancelled 2 × ACME-001" in body and "email to the retailer" in body
     assert _lines(order) == [(2, 0), (0, 0)]
     order.refresh_from_db()
     assert order.status == "placed"
@@ -403,13 +403,15 @@ def test_export_keeps_its_columns_and_adds_line_state_at_the_end(acme_client, or
     text = b"".join(response.streaming_content).decode()
     header = next(csv.reader(io.StringIO(text)))
     assert header[:18] == EXPORT_COLUMNS[:18] and header[0] == "order_number"
-    assert header[-5:-1] == [
+    assert header[-7:] == [
         "shipment_tracking_number",
         "items_cancelled",
         "items_shipped",
         "items_open",
+        "lines",
+        "status_label",
+        "cancellation_reason_label",
     ]
-    assert header[-1] == "lines"
     row = next(csv.DictReader(io.StringIO(text)))
     assert (row["items"], row["items_cancelled"], row["items_shipped"], row["items_open"]) == (
         "4",
@@ -421,6 +423,8 @@ def test_export_keeps_its_columns_and_adds_line_state_at_the_end(acme_client, or
         "#1 ACME-001: 3 ordered, 1 cancelled, 0 shipped; "
         "#2 ACME-003: 1 ordered, 0 cancelled, 1 shipped"
     )
+    # The codes in words too (issue 16): the status as the portal shows it.
+    assert (row["status"], row["status_label"]) == ("processing", "Processing")
 
 
 def test_edit_cancel_of_a_part_shipped_order_cancels_what_is_open(acme_client, order):
@@ -434,6 +438,6 @@ def test_edit_cancel_of_a_part_shipped_order_cancels_what_is_open(acme_client, o
     )
     body = response.content.decode()
     assert "The open items of order" in body and "now shipped" in body
-    assert "has been notified by email" in body
+    assert "email to the retailer" in body
     order.refresh_from_db()
     assert order.status == "shipped" and _lines(order) == [(0, 3), (1, 0)]

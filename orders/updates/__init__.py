@@ -23,11 +23,12 @@ from .files import (
     update_file_run,
     update_files_stale,
 )
-from .parse import COLUMNS, UpdateFileError, UpdateRow, update_rows_read
+from .parse import COLUMN_HELP, COLUMNS, UpdateFileError, UpdateRow, update_rows_read
 from .results import update_result_csv, update_result_lines
 
 __all__ = [
     "APPLIED",
+    "COLUMN_HELP",
     "COLUMNS",
     "ERROR",
     "UNCHANGED",

@@ -29,6 +29,18 @@ COLUMNS = (
     "carrier",
     "tracking_number",
 )
+# What each column holds, as the help page (/help/) and the upload page explain it.
+COLUMN_HELP = {
+    "order_number": "The order's number, e.g. PO-1001. Required.",
+    "action": "acknowledge, cancel or ship. Required.",
+    "line": "The line's number on the order (1, 2, ...); blank: every line.",
+    "quantity": "How many units of the line; blank: every open unit.",
+    "reason": "To cancel: out_of_stock, discontinued, bad_address, cannot_ship_on_time, "
+    "customer_request, retailer_request or other.",
+    "note": "To cancel: a note the retailer reads. Required to cancel.",
+    "carrier": "To ship: the carrier, e.g. DPD. Required to ship.",
+    "tracking_number": "To ship: the tracking number, if there is one.",
+}
 REQUIRED_COLUMNS = ("order_number", "action")
 ACTIONS = ("acknowledge", "cancel", "ship")
 # A file is read whole into the database row (UpdateFile.content); past this it is refused.

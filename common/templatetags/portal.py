@@ -1,0 +1,37 @@
+"""Template words the portal shares: `{{ code|label:"kind" }}` and `{{ time|when }}`."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils import timezone
+
+from common.labels import label as label_of
+from common.labels import when_day, when_text
+
+register = template.Library()
+
+
+@register.filter
+def label(code, kind: str) -> str:
+    return label_of(kind, code)
+
+
+@register.filter
+def when(value) -> str:
+    return when_text(value)
+
+
+@register.filter
+def when_seconds(value) -> str:
+    return when_text(value, seconds=True)
+
+
+@register.filter
+def day(value) -> str:
+    return when_day(value)
+
+
+@register.simple_tag
+def portal_zone() -> str:
+    """The portal's zone by name, e.g. "Europe/London"."""
+    return str(timezone.get_current_timezone())
