@@ -15,6 +15,8 @@ older than 1.21).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django.conf import settings
 from django.db.backends.utils import CursorDebugWrapper
 
@@ -73,3 +75,47 @@ def timestamptz_compiled(cursor) -> None:
 
     loader = adapters.get_loader(adapters.types["timestamptz"].oid, Format.TEXT)
     cursor.cursor.adapters.register_loader("timestamptz", loader)
+
+
+def transaction_pipelined(connection, statements: list[tuple[str, list]]) -> list[list[tuple]]:
+    """Run `statements` as one transaction, BEGIN to COMMIT, in one round trip to PostgreSQL.
+
+    psycopg's pipeline mode queues BEGIN, every statement (prepared, where settings allow)
+    and COMMIT and sends them with one Sync: the server runs them in order and the commit is
+    as durable as any other; the answer comes back once. Outside any atomic block only (the
+    transaction is this function's). Returns each statement's rows. If one fails, the rest
+    (COMMIT included) never run, the transaction is rolled back and the error is raised as
+    Django's class (IntegrityError for a unique violation).
+
+    The query log (DEBUG, or a test counting queries) gets one entry for the round trip.
+    """
+    import psycopg
+
+    if connection.in_atomic_block:
+        raise RuntimeError("transaction_pipelined() owns its transaction: not inside atomic()")
+    prepare = settings.DB_PREPARED_STATEMENTS or None
+    with connection.cursor() as wrapper:  # connects, and checks the connection is usable
+        raw = connection.connection
+        sql_all = "; ".join(["BEGIN", *(sql for sql, _ in statements), "COMMIT"])
+        log = (
+            wrapper.debug_sql(sql_all, None, use_last_executed_query=False)
+            if isinstance(wrapper, CursorDebugWrapper)
+            else nullcontext()
+        )
+        with log, connection.wrap_database_errors:
+            cursors = [raw.cursor() for _ in statements]
+            try:
+                with raw.pipeline():
+                    raw.execute("BEGIN")
+                    for cursor, (sql, params) in zip(cursors, statements):
+                        cursor.execute(sql, params, prepare=prepare)
+                    raw.execute("COMMIT")
+                # The pipeline's exit sent the Sync and read every answer.
+                return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+            except psycopg.Error:
+                if not raw.closed and raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    raw.rollback()
+                raise
+            finally:
+                for cursor in cursors:
+                    cursor.close()
