@@ -5,4 +5,7 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers orders' settings checks)
+        from . import (
+            checks,  # noqa: F401  (registers orders' settings checks)
+            retailer_memory,  # noqa: F401  (forgets changed retailers everywhere)
+        )
