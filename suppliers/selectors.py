@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.db import connection
 
 from common.db import execute_prepared, values_from_db
@@ -28,6 +30,7 @@ _PRODUCT_FIELDS = ("id", "supplier_id", "sku", "name", "price", "currency", "is_
 _SUPPLIER_FIELDS = ("id", "slug", "name", "is_active")
 
 
+@lru_cache(maxsize=64)
 def products_sql(count: int) -> str:
     """The catalogue read of `count` SKUs (one parameter each)."""
     return _products_sql().replace("%s", ", ".join(["%s"] * count))

@@ -14,7 +14,7 @@ from common.inserts import rows_insert
 from suppliers.selectors import products_by_sku
 
 from ..commission import commission_on
-from ..documents import order_document_store
+from ..documents import order_document_store, orders_with_document_relations
 from ..intake import intake_validate
 from ..models import (
     Order,
@@ -51,10 +51,7 @@ def _existing_intake(*, retailer: Retailer, reference: str) -> IntakeResult | No
     if intake is None:
         return None
     orders = list(
-        Order.objects.filter(intake=intake)
-        .select_related("supplier", "retailer")
-        .prefetch_related("lines")
-        .order_by("id")
+        orders_with_document_relations(Order.objects.filter(intake=intake).order_by("id"))
     )
     return IntakeResult(intake=intake, orders=orders, created=False)
 

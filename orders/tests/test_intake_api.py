@@ -125,7 +125,9 @@ def test_twenty_concurrent_identical_posts_make_one_set(on_postgres, retailer_an
         thread.join(timeout=60)
     codes = sorted(code for code, _ in results)
     assert len(results) == 20
-    assert codes.count(201) == 1 and codes.count(200) == 19, [r for r in results if r[0] not in (200, 201)]
+    assert codes.count(201) == 1 and codes.count(200) == 19, [
+        r for r in results if r[0] not in (200, 201)
+    ]
     numbers = {tuple(sorted(o["number"] for o in body["orders"])) for _, body in results}
     assert len(numbers) == 1
     assert Order.objects.count() == 2
