@@ -108,7 +108,8 @@ def transaction_pipelined(connection, statements: list[tuple[str, list]]) -> lis
 
     if connection.in_atomic_block:
         raise RuntimeError("transaction_pipelined() owns its transaction: not inside atomic()")
-    prepare = settings.DB_PREPARED_STATEMENTS or None
+    # False, not None, when turned off: None would let psycopg prepare by its own threshold.
+    prepare = bool(settings.DB_PREPARED_STATEMENTS)
     with connection.cursor() as wrapper:  # connects, and checks the connection is usable
         raw = connection.connection
         sql_all = "; ".join(["BEGIN", *(sql for sql, _ in statements), "COMMIT"])

@@ -167,3 +167,19 @@ def test_a_new_commission_rate_is_used_by_the_next_intake(
         ).values_list("retailer_reference", "commission_rate")
     )
     assert rates == {"C-1": Decimal("0.1000"), "C-2": Decimal("0.2500")}
+
+
+def test_without_prepared_statements_the_write_is_still_one_round_trip(
+    on_postgres, settings, retailer_client, acme
+):
+    settings.DB_PREPARED_STATEMENTS = False  # e.g. behind an old transaction-pooling PgBouncer
+    connection.close()  # a new session: nothing prepared on it yet
+    status, body, sqls = post_counted(retailer_client, intake_payload(reference="NP-1"))
+    assert status == 201, body
+    assert len(sqls) == 3 and sqls[2].startswith("BEGIN; ")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'WITH i AS%%'"
+        )
+        assert cursor.fetchone()[0] == 0
+    assert OrderIntake.objects.filter(reference="NP-1").count() == 1
