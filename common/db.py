@@ -15,6 +15,9 @@ older than 1.21).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from functools import lru_cache
+
 from django.conf import settings
 from django.db.backends.utils import CursorDebugWrapper
 
@@ -73,3 +76,63 @@ def timestamptz_compiled(cursor) -> None:
 
     loader = adapters.get_loader(adapters.types["timestamptz"].oid, Format.TEXT)
     cursor.cursor.adapters.register_loader("timestamptz", loader)
+
+
+@lru_cache(maxsize=512)
+def native_placeholders(sql: str) -> str:
+    """`sql` with PostgreSQL's own $1, $2, ... for its %s placeholders (no other % in it).
+
+    psycopg rewrites %s into them on every execution, and keeps the rewrite only for
+    statements under 4 kB and 50 parameters: for intake's write (longer, more) the rewrite
+    cost more than the rest of the statement's client side. A RawCursor takes $n as it is.
+    """
+    parts = sql.split("%s")
+    if any("%" in part for part in parts):
+        raise ValueError("only %s placeholders are supported")
+    return "".join(f"{part}${index}" for index, part in enumerate(parts[:-1], start=1)) + parts[-1]
+
+
+def transaction_pipelined(connection, statements: list[tuple[str, list]]) -> list[list[tuple]]:
+    """Run `statements` as one transaction, BEGIN to COMMIT, in one round trip to PostgreSQL.
+
+    psycopg's pipeline mode queues BEGIN, every statement (prepared, where settings allow)
+    and COMMIT and sends them with one Sync: the server runs them in order and the commit is
+    as durable as any other; the answer comes back once. Outside any atomic block only (the
+    transaction is this function's). Returns each statement's rows. If one fails, the rest
+    (COMMIT included) never run, the transaction is rolled back and the error is raised as
+    Django's class (IntegrityError for a unique violation). Statements use %s placeholders.
+
+    The query log (DEBUG, or a test counting queries) gets one entry for the round trip.
+    """
+    import psycopg
+
+    if connection.in_atomic_block:
+        raise RuntimeError("transaction_pipelined() owns its transaction: not inside atomic()")
+    # False, not None, when turned off: None would let psycopg prepare by its own threshold.
+    prepare = bool(settings.DB_PREPARED_STATEMENTS)
+    with connection.cursor() as wrapper:  # connects, and checks the connection is usable
+        raw = connection.connection
+        sql_all = "; ".join(["BEGIN", *(sql for sql, _ in statements), "COMMIT"])
+        log = (
+            wrapper.debug_sql(sql_all, None, use_last_executed_query=False)
+            if isinstance(wrapper, CursorDebugWrapper)
+            else nullcontext()
+        )
+        with log, connection.wrap_database_errors:
+            cursors = [psycopg.RawCursor(raw) for _ in statements]
+            try:
+                with raw.pipeline():
+                    raw.execute("BEGIN")
+                    for cursor, (sql, params) in zip(cursors, statements):
+                        cursor.execute(native_placeholders(sql), params, prepare=prepare)
+                    raw.execute("COMMIT")
+                # The pipeline's exit sent the Sync and read every answer.
+                return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+            except psycopg.Error:
+                idle = psycopg.pq.TransactionStatus.IDLE
+                if not raw.closed and raw.info.transaction_status != idle:
+                    raw.rollback()
+                raise
+            finally:
+                for cursor in cursors:
+                    cursor.close()

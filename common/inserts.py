@@ -41,10 +41,16 @@ def _fields(model: type[Model]) -> tuple:
 
 
 @cache
-def _plans(model: type[Model]) -> tuple:
+def insert_fields(model: type[Model], exclude: tuple[str, ...] = ()) -> tuple:
+    """The fields an INSERT of `model` writes, in column order, less those named."""
+    return tuple(f for f in _fields(model) if f.name not in exclude)
+
+
+@cache
+def _plans(model: type[Model], exclude: tuple[str, ...] = ()) -> tuple:
     """Per field: (field, attname, needs pre_save, Python types passed as they are)."""
     plans = []
-    for field in _fields(model):
+    for field in insert_fields(model, exclude):
         target = field.target_field if field.is_relation else field
         plain = _PLAIN_TYPES.get(target.get_internal_type(), ())
         if target.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField"):
@@ -65,22 +71,36 @@ def _sql(model: type[Model], rows: int, vendor: str) -> str:
     )
 
 
-def rows_insert(objs: list[Model]) -> None:
-    """INSERT these new instances of one model in one statement and set their primary keys."""
+def insert_params(objs: list[Model], *, exclude: tuple[str, ...] = (), per_row: bool = False):
+    """The INSERT parameters of these new instances of one model (`insert_fields` order):
+    one flat list, or one list per instance."""
     if not objs:
-        return
-    model = type(objs[0])
-    plans = _plans(model)
+        return []
+    plans = _plans(type(objs[0]), exclude)
     # The wrapper itself, not the `connection` proxy: each field's preparation reads
     # `connection.ops`/`.features`, and through the proxy every read is a context-local lookup.
     connection = connections[DEFAULT_DB_ALIAS]
-    params = []
+    rows = []
+    params: list = []
     for obj in objs:
+        if per_row:
+            params = []
+            rows.append(params)
         for field, attname, auto, plain in plans:
             value = field.pre_save(obj, True) if auto else getattr(obj, attname)
             params.append(
                 value if type(value) in plain else field.get_db_prep_save(value, connection)
             )
+    return rows if per_row else params
+
+
+def rows_insert(objs: list[Model]) -> None:
+    """INSERT these new instances of one model in one statement and set their primary keys."""
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connections[DEFAULT_DB_ALIAS]
+    params = insert_params(objs)
     with connection.cursor() as cursor:
         execute_prepared(cursor, _sql(model, len(objs), connection.vendor), params)
         # Rows come back in VALUES order on PostgreSQL and SQLite (bulk_create relies on it).

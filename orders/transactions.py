@@ -23,6 +23,14 @@ settle > 2 x bound.
 
 Only the outermost block bounds anything: nested inside a caller's longer transaction, the
 commit is the caller's, and the caller owns its duration.
+
+`bounded_pipelined()` gives the same guarantee to a write that is known whole before it is
+sent (intake): the block stamps and builds its statements without touching the database;
+at its end, if the bound has not passed since the stamp, BEGIN, the SET LOCALs and NOTIFY
+above, the statements and COMMIT go to PostgreSQL in one round trip (common/db.py's
+`transaction_pipelined`). Each statement is held to the bound by `statement_timeout`, and
+the client cannot pause between them (they arrive in one write), so a row stamped T still
+commits before T + 2 x bound + commit latency, or never.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from common.db import execute_prepared
+from common.db import execute_prepared, transaction_pipelined
 
 from .signals import ORDER_EVENTS_CHANNEL
 
@@ -51,6 +59,19 @@ def _stack() -> list[dict]:
     if not hasattr(_state, "stack"):
         _state.stack = []
     return _state.stack
+
+
+_BOUND_SQL = (
+    "SELECT set_config('statement_timeout', %s, true),"
+    " set_config('lock_timeout', %s, true),"
+    " set_config('idle_in_transaction_session_timeout', %s, true),"
+    " pg_notify(%s, '')"
+)
+
+
+def _bound_params(bound: float) -> list:
+    ms = str(max(1, int(bound * 1000)))
+    return [ms, ms, ms, ORDER_EVENTS_CHANNEL]
 
 
 def bounded_transaction_notified() -> bool:
@@ -78,18 +99,10 @@ def bounded_atomic(*, using: str | None = None):
         _stack().append(frame)
         try:
             if outermost and connection.vendor == "postgresql":
-                ms = str(max(1, int(bound * 1000)))
                 with connection.cursor() as cursor:
                     # The same round trip queues the transaction's NOTIFY (orders/signals.py):
                     # PostgreSQL sends it only if this transaction commits.
-                    execute_prepared(
-                        cursor,
-                        "SELECT set_config('statement_timeout', %s, true),"
-                        " set_config('lock_timeout', %s, true),"
-                        " set_config('idle_in_transaction_session_timeout', %s, true),"
-                        " pg_notify(%s, '')",
-                        [ms, ms, ms, ORDER_EVENTS_CHANNEL],
-                    )
+                    execute_prepared(cursor, _BOUND_SQL, _bound_params(bound))
                 frame["notified"] = True
             yield
             if outermost:
@@ -101,3 +114,66 @@ def bounded_atomic(*, using: str | None = None):
                     )
         finally:
             _stack().pop()
+
+
+class PipelinedWrite:
+    """The statements of a `bounded_pipelined()` block, and after it their rows."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, list]] = []
+        self.readers: list = []
+        self.committed: list = []
+
+    def add(self, sql: str, params: list, *, on_rows=None) -> None:
+        """Queue a statement; `on_rows(rows)` gets its rows once the write has committed,
+        before any `on_commit` function runs."""
+        self.statements.append((sql, params))
+        self.readers.append(on_rows)
+
+    def on_commit(self, function) -> None:
+        """Run `function` once the write has committed (never if it did not)."""
+        self.committed.append(function)
+
+
+def pipelined_write_current() -> PipelinedWrite | None:
+    """The `bounded_pipelined()` write being built in this thread, if any."""
+    stack = _stack()
+    return stack[-1].get("write") if stack else None
+
+
+def bounded_pipelined_possible(*, using: str | None = None) -> bool:
+    """Whether `bounded_pipelined()` can run here: PostgreSQL, outside any atomic block."""
+    connection = transaction.get_connection(using)
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+@contextmanager
+def bounded_pipelined(*, using: str | None = None):
+    """bounded_atomic() for a write sent whole, in one round trip, when the block ends."""
+    bound = float(settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS)
+    connection = transaction.get_connection(using)
+    if not bounded_pipelined_possible(using=using):
+        raise RuntimeError("bounded_pipelined() needs PostgreSQL and no open atomic block")
+    write = PipelinedWrite()
+    # notified: the NOTIFY goes in the same round trip (_BOUND_SQL).
+    frame = {"started": time.monotonic(), "stamped": None, "notified": True, "write": write}
+    _stack().append(frame)
+    try:
+        yield write
+        elapsed = time.monotonic() - (frame["stamped"] or frame["started"])
+        if elapsed > bound:
+            # Nothing was sent: nothing to roll back.
+            raise TransactionTooSlowError(
+                f"The transaction took {elapsed:.2f}s, longer than its bound of "
+                f"{bound:.2f}s; it was rolled back. Retry the request."
+            )
+    finally:
+        _stack().pop()
+    results = transaction_pipelined(
+        connection, [(_BOUND_SQL, _bound_params(bound)), *write.statements]
+    )
+    for reader, rows in zip(write.readers, results[1:], strict=True):
+        if reader is not None:
+            reader(rows)
+    for function in write.committed:
+        function()

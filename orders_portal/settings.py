@@ -379,6 +379,8 @@ SUPPLIER_API_SETTLE_SECONDS = env.float("SUPPLIER_API_SETTLE_SECONDS", default=1
 # or supplier makes all processes forget at once (suppliers/token_memory.py). Redis cache
 # only; 0 reads the token from the database on every request.
 SUPPLIER_API_TOKEN_MEMORY_SECONDS = env.float("SUPPLIER_API_TOKEN_MEMORY_SECONDS", default=10.0)
+# The same for a retailer's API key (orders/retailer_memory.py): intake's key look-up.
+RETAILER_API_KEY_MEMORY_SECONDS = env.float("RETAILER_API_KEY_MEMORY_SECONDS", default=10.0)
 SUPPLIER_API_MAX_LIMIT = 250
 # The update API's Idempotency-Key: how long a key's first answer is replayed (issue 13).
 SUPPLIER_API_IDEMPOTENCY_HOURS = 24

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.db import connection
 
 from common.db import execute_prepared, values_from_db
@@ -28,6 +30,12 @@ _PRODUCT_FIELDS = ("id", "supplier_id", "sku", "name", "price", "currency", "is_
 _SUPPLIER_FIELDS = ("id", "slug", "name", "is_active")
 
 
+@lru_cache(maxsize=64)
+def products_sql(count: int) -> str:
+    """The catalogue read of `count` SKUs (one parameter each)."""
+    return _products_sql().replace("%s", ", ".join(["%s"] * count))
+
+
 def _products_sql() -> str:
     product, supplier = Product._meta.db_table, Supplier._meta.db_table
     qn = connection.ops.quote_name
@@ -48,9 +56,8 @@ def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
     wanted = list(dict.fromkeys(skus))
     if not wanted:
         return {}
-    sql = _products_sql().replace("%s", ", ".join(["%s"] * len(wanted)))
     with connection.cursor() as cursor:
-        execute_prepared(cursor, sql, wanted)
+        execute_prepared(cursor, products_sql(len(wanted)), wanted)
         rows = cursor.fetchall()
     db = connection.alias
     suppliers: dict[int, Supplier] = {}

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from ..models import OrderEvent
 from ..signals import order_events_committed, order_events_notify
+from ..transactions import pipelined_write_current
 
 logger = logging.getLogger("orders.services")
 
@@ -38,9 +39,13 @@ class OrderStateError(ValidationError):
 def announce_on_commit(event_ids: list[int]) -> None:
     """Announce the events (orders/signals.py): NOTIFY now, the signal after commit.
 
-    A failing listener never undoes the commit.
+    A failing listener never undoes the commit. Inside a `bounded_pipelined()` write the
+    NOTIFY is already part of it, and `event_ids` is read after its commit (the write fills
+    the list in then: the ids come back with it).
     """
-    order_events_notify()
+    write = pipelined_write_current()
+    if write is None:
+        order_events_notify()
 
     def announce() -> None:
         for receiver, result in order_events_committed.send_robust(
@@ -54,4 +59,7 @@ def announce_on_commit(event_ids: list[int]) -> None:
                     result,
                 )
 
-    transaction.on_commit(announce)
+    if write is None:
+        transaction.on_commit(announce)
+    else:
+        write.on_commit(announce)

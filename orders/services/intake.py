@@ -7,13 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
+from common.db import execute_prepared
 from common.inserts import rows_insert
 from suppliers.selectors import products_by_sku
 
 from ..commission import commission_on
-from ..documents import order_document_store
+from ..documents import order_document_store, orders_with_document_relations
 from ..intake import intake_validate
 from ..models import (
     Order,
@@ -25,8 +26,14 @@ from ..models import (
     Retailer,
 )
 from ..numbers import order_numbers_allocate
-from ..transactions import bounded_atomic, transaction_now
+from ..transactions import (
+    bounded_atomic,
+    bounded_pipelined,
+    bounded_pipelined_possible,
+    transaction_now,
+)
 from . import events
+from .intake_write import intake_insert_apply, intake_insert_statement
 
 CENT = Decimal("0.01")
 MAX_ORDER_TOTAL = Decimal("999999999999.99")
@@ -44,10 +51,7 @@ def _existing_intake(*, retailer: Retailer, reference: str) -> IntakeResult | No
     if intake is None:
         return None
     orders = list(
-        Order.objects.filter(intake=intake)
-        .select_related("supplier", "retailer")
-        .prefetch_related("lines")
-        .order_by("id")
+        orders_with_document_relations(Order.objects.filter(intake=intake).order_by("id"))
     )
     return IntakeResult(intake=intake, orders=orders, created=False)
 
@@ -102,6 +106,128 @@ def intake_prepare(*, payload: Any) -> tuple[dict, dict[int, list[tuple[dict, An
     return data, groups
 
 
+def _build(
+    *, retailer: Retailer, data: dict, groups: dict, actor: str | None
+) -> tuple[OrderIntake, list[Order], list[list[OrderLine]], list[OrderEvent]]:
+    """The new rows as unsaved instances, stamped now (call inside the bounded block)."""
+    customer, address = data["customer"], data["shipping_address"]
+    intake = OrderIntake(retailer=retailer, reference=data["reference"])
+    now = transaction_now()
+    intake.created_at = now
+    placed_at = data.get("placed_at") or now
+    orders: list[Order] = []
+    pending_lines: list[list[OrderLine]] = []
+    for supplier_lines in groups.values():
+        order_lines = []
+        total = Decimal("0")
+        for line_no, (line, product) in enumerate(supplier_lines, start=1):
+            line_total = (product.price * line["quantity"]).quantize(CENT)
+            total += line_total
+            order_lines.append(
+                OrderLine(
+                    line_no=line_no,
+                    product=product,
+                    sku=product.sku,
+                    name=product.name,
+                    quantity=line["quantity"],
+                    unit_price=product.price,
+                    line_total=line_total,
+                )
+            )
+        order = Order(
+            intake=intake,
+            supplier=supplier_lines[0][1].supplier,
+            retailer=retailer,
+            retailer_reference=data["reference"],
+            status=OrderStatus.PLACED,
+            customer_name=customer["name"],
+            customer_email=customer.get("email", ""),
+            customer_phone=customer.get("phone", ""),
+            ship_name=address["name"],
+            ship_line1=address["line1"],
+            ship_line2=address.get("line2", ""),
+            ship_city=address["city"],
+            ship_region=address.get("region", ""),
+            ship_postcode=address.get("postcode", ""),
+            ship_country=address["country"],
+            currency=supplier_lines[0][1].currency,
+            total=total,
+            item_count=sum(line["quantity"] for line, _ in supplier_lines),
+            commission_rate=retailer.commission_rate,
+            commission_amount=commission_on(total, retailer.commission_rate),
+            placed_at=placed_at,
+            created_at=now,
+            updated_at=now,
+        )
+        order_document_store(order=order, lines=order_lines)
+        orders.append(order)
+        pending_lines.append(order_lines)
+    created_events = [
+        OrderEvent(
+            order=order,
+            type=OrderEventType.CREATED,
+            actor=actor or f"retailer:{retailer.slug}",
+            data={"status": OrderStatus.PLACED, "reference": data["reference"]},
+            created_at=now,
+        )
+        for order in orders
+    ]
+    return intake, orders, pending_lines, created_events
+
+
+def _store_sqlite(*, retailer, data, groups, actor):
+    """SQLite: a statement per table (it has no data-modifying WITH), in bounded_atomic."""
+    with bounded_atomic():
+        intake, orders, pending_lines, created_events = _build(
+            retailer=retailer, data=data, groups=groups, actor=actor
+        )
+        rows_insert([intake])
+        for order, number in zip(orders, order_numbers_allocate(count=len(orders))):
+            order.number = number
+            order.intake = intake
+        rows_insert(orders)
+        all_lines = []
+        for order, order_lines in zip(orders, pending_lines):
+            for order_line in order_lines:
+                order_line.order = order
+                all_lines.append(order_line)
+        rows_insert(all_lines)
+        for event, order in zip(created_events, orders):
+            event.order = order
+        rows_insert(created_events)
+        events.announce_on_commit([event.pk for event in created_events])
+    return intake, orders, pending_lines
+
+
+def _run_now(sql: str, params: list, *, on_rows) -> None:
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, sql, params)
+        on_rows(cursor.fetchall())
+
+
+def _store_postgresql(*, retailer, data, groups, actor, add):
+    """PostgreSQL: one statement for every row (orders/services/intake_write.py), given to
+    `add` (queued in the pipelined write, or run now); ids and numbers set once it ran."""
+    intake, orders, pending_lines, created_events = _build(
+        retailer=retailer, data=data, groups=groups, actor=actor
+    )
+    event_ids: list[int] = []
+
+    def on_rows(rows) -> None:
+        intake_insert_apply(
+            rows, intake=intake, orders=orders, lines=pending_lines, events=created_events
+        )
+        event_ids.extend(event.pk for event in created_events)
+
+    sql, params = intake_insert_statement(
+        intake=intake, orders=orders, lines=pending_lines, event=created_events[0]
+    )
+    add(sql, params, on_rows=on_rows)
+    # Read when the write has committed: on_rows has filled it in by then.
+    events.announce_on_commit(event_ids)
+    return intake, orders, pending_lines
+
+
 def order_place_from_retailer(
     *, retailer: Retailer, payload: Any, actor: str | None = None
 ) -> IntakeResult:
@@ -124,83 +250,23 @@ def order_place_from_retailer(
             if existing is not None:
                 return existing
         raise
-    customer, address = data["customer"], data["shipping_address"]
     try:
-        # Bounded: the orders commit within settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS of
-        # `created_at` or not at all, which the supplier API's settle time relies on.
-        with bounded_atomic():
-            intake = OrderIntake(retailer=retailer, reference=data["reference"])
-            rows_insert([intake])
-            now = transaction_now()
-            placed_at = data.get("placed_at") or now
-            numbers = order_numbers_allocate(count=len(groups))
-            orders: list[Order] = []
-            pending_lines: list[list[OrderLine]] = []
-            for number, supplier_lines in zip(numbers, groups.values()):
-                order_lines = []
-                total = Decimal("0")
-                for line_no, (line, product) in enumerate(supplier_lines, start=1):
-                    line_total = (product.price * line["quantity"]).quantize(CENT)
-                    total += line_total
-                    order_lines.append(
-                        OrderLine(
-                            line_no=line_no,
-                            product=product,
-                            sku=product.sku,
-                            name=product.name,
-                            quantity=line["quantity"],
-                            unit_price=product.price,
-                            line_total=line_total,
-                        )
-                    )
-                order = Order(
-                    number=number,
-                    intake=intake,
-                    supplier=supplier_lines[0][1].supplier,
-                    retailer=retailer,
-                    retailer_reference=data["reference"],
-                    status=OrderStatus.PLACED,
-                    customer_name=customer["name"],
-                    customer_email=customer.get("email", ""),
-                    customer_phone=customer.get("phone", ""),
-                    ship_name=address["name"],
-                    ship_line1=address["line1"],
-                    ship_line2=address.get("line2", ""),
-                    ship_city=address["city"],
-                    ship_region=address.get("region", ""),
-                    ship_postcode=address.get("postcode", ""),
-                    ship_country=address["country"],
-                    currency=supplier_lines[0][1].currency,
-                    total=total,
-                    item_count=sum(line["quantity"] for line, _ in supplier_lines),
-                    commission_rate=retailer.commission_rate,
-                    commission_amount=commission_on(total, retailer.commission_rate),
-                    placed_at=placed_at,
-                    created_at=now,
-                    updated_at=now,
+        if connection.vendor != "postgresql":
+            intake, orders, pending_lines = _store_sqlite(
+                retailer=retailer, data=data, groups=groups, actor=actor
+            )
+        elif bounded_pipelined_possible():
+            # The whole write in one round trip (orders/transactions.py).
+            with bounded_pipelined() as write:
+                intake, orders, pending_lines = _store_postgresql(
+                    retailer=retailer, data=data, groups=groups, actor=actor, add=write.add
                 )
-                order_document_store(order=order, lines=order_lines)
-                orders.append(order)
-                pending_lines.append(order_lines)
-            rows_insert(orders)
-            all_lines = []
-            for order, order_lines in zip(orders, pending_lines):
-                for order_line in order_lines:
-                    order_line.order = order
-                    all_lines.append(order_line)
-            rows_insert(all_lines)
-            created_events = [
-                OrderEvent(
-                    order=order,
-                    type=OrderEventType.CREATED,
-                    actor=actor or f"retailer:{retailer.slug}",
-                    data={"status": OrderStatus.PLACED, "reference": data["reference"]},
-                    created_at=now,
+        else:
+            # Inside a caller's transaction: the same statement, run now.
+            with bounded_atomic():
+                intake, orders, pending_lines = _store_postgresql(
+                    retailer=retailer, data=data, groups=groups, actor=actor, add=_run_now
                 )
-                for order in orders
-            ]
-            rows_insert(created_events)
-            events.announce_on_commit([event.pk for event in created_events])
     except IntegrityError:
         # A racing identical request committed first: answer with its orders.
         existing = _existing_intake(retailer=retailer, reference=data["reference"])

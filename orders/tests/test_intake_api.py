@@ -125,7 +125,9 @@ def test_twenty_concurrent_identical_posts_make_one_set(on_postgres, retailer_an
         thread.join(timeout=60)
     codes = sorted(code for code, _ in results)
     assert len(results) == 20
-    assert codes.count(201) == 1 and codes.count(200) == 19, codes
+    assert codes.count(201) == 1 and codes.count(200) == 19, [
+        r for r in results if r[0] not in (200, 201)
+    ]
     numbers = {tuple(sorted(o["number"] for o in body["orders"])) for _, body in results}
     assert len(numbers) == 1
     assert Order.objects.count() == 2
@@ -274,11 +276,13 @@ def test_new_intake_query_count_is_bounded(retailer_client, acme, django_assert_
             {"sku": "ACME-003", "quantity": 1},
         ]
     )
-    # key, catalogue, savepoint, intake, number, orders, lines, events, (PostgreSQL: NOTIFY),
-    # release
+    # Inside the test's transaction. SQLite: key, catalogue, savepoint, intake, number,
+    # orders, lines, events, release. PostgreSQL: key, catalogue, savepoint, the one write
+    # statement (orders/services/intake_write.py), NOTIFY, release; outside a transaction it
+    # is three round trips in all (test_intake_round_trips.py).
     from django.db import connection
 
-    with django_assert_max_num_queries(9 + (connection.vendor == "postgresql")):
+    with django_assert_max_num_queries(6 if connection.vendor == "postgresql" else 9):
         response = retailer_client.post(URL, payload, format="json")
     assert response.status_code == 201
 

@@ -303,6 +303,9 @@ def test_intake_api_answers_503_with_retry_after_when_too_slow(
 def test_a_stalled_client_inside_the_transaction_is_cut_off_by_the_server(
     on_postgres, monkeypatch, retailer, acme
 ):
+    # An update sends its statements one by one (bounded_atomic); intake's write is sent
+    # whole, so it cannot stall inside its transaction (the test after this one).
+    order = place_order(retailer=retailer, lines=ACME)[0]
     original = services_events.announce_on_commit
 
     def stall(event_ids):
@@ -313,10 +316,36 @@ def test_a_stalled_client_inside_the_transaction_is_cut_off_by_the_server(
 
     monkeypatch.setattr(services_events, "announce_on_commit", stall)
     errors: list = []
-    thread = in_thread(lambda: place_order(retailer=retailer, lines=ACME), "stalled", errors)
+
+    def update():
+        order_set_status(order=Order.objects.get(pk=order.pk), status="processing", actor="ops")
+
+    thread = in_thread(update, "stalled", errors)
     thread.join(DEADLINE)
     assert len(errors) == 1, "the stalled transaction committed"
     assert isinstance(errors[0], DatabaseError), repr(errors[0])
     assert "idle-in-transaction" in str(errors[0])
     assert not isinstance(errors[0], TransactionTooSlowError)
+    order.refresh_from_db()
+    assert order.status == "placed"
+    assert order.events.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_intake_stalled_before_its_one_round_trip_sends_nothing(
+    on_postgres, monkeypatch, retailer, acme
+):
+    original = services_events.announce_on_commit
+
+    def stall(event_ids):
+        threading.Event().wait(BOUND * 1.2)  # a stopped process, after the stamp
+        return original(event_ids)
+
+    monkeypatch.setattr(services_events, "announce_on_commit", stall)
+    with pytest.raises(TransactionTooSlowError):
+        place_order(retailer=retailer, lines=ACME)
     nothing_stored()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
+        assert cursor.fetchone()[0] is True  # no transaction left open
