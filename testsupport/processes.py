@@ -211,10 +211,15 @@ def celery_broker(url: str):
     from celery import current_app as app
 
     def reset() -> None:
+        from kombu import pools
+
         if app._pool is not None:
             with contextlib.suppress(Exception):
                 app._pool.force_close_all()
         app._pool = None
+        # kombu keeps its pools in a registry keyed by broker URL: a closed one would be
+        # handed out again to the next app on the same URL ("Acquire on closed pool").
+        pools.reset()
         with contextlib.suppress(AttributeError, KeyError):
             app.__dict__["amqp"]._producer_pool = None
 

@@ -139,7 +139,7 @@ def test_with_the_broker_unreachable_the_page_still_answers_at_once_and_sends_no
     client, ann, email_via_smtp, django_capture_on_commit_callbacks, caplog
 ):
     # A real broker that is down: a Redis URL on a loopback port nothing listens on.
-    down = Celery("broker-down")
+    down = Celery("broker-down", set_as_current=False)
     # The write URL: a CELERY_BROKER_URL in the environment (CI's) would win over broker_url.
     down.conf.broker_write_url = f"redis://127.0.0.1:{_closed_loopback_port()}/0"
     down.conf.broker_connection_timeout = 1
