@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -232,6 +233,34 @@ def celery_broker(url: str):
     finally:
         reset()
         app.conf.broker_url, app.conf.broker_transport_options = old_url, old_options
+
+
+@contextlib.contextmanager
+def celery_broker_down():
+    """Make this process's current Celery app one whose broker is down (a Redis URL on a
+    loopback port nothing listens on), then put the previous app back. The down app is never
+    left current: later tests publish to the real broker again."""
+    from celery import Celery, current_app
+
+    from delivery.queue import broker_backoff_reset
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = Celery("broker-down", set_as_current=False)
+    # The write URL: a CELERY_BROKER_URL in the environment (CI's) would win over broker_url.
+    down.conf.broker_write_url = f"redis://127.0.0.1:{port}/0"
+    down.conf.broker_connection_timeout = 1
+    down.conf.broker_connection_retry = False
+    down.conf.broker_connection_max_retries = 0
+    previous = current_app._get_current_object()
+    broker_backoff_reset()
+    down.set_current()
+    try:
+        yield down
+    finally:
+        previous.set_current()
+        broker_backoff_reset()
 
 
 class Beat(BackgroundProcess):

@@ -27,6 +27,7 @@ from delivery.services import destination_set_sftp
 from delivery.tests.test_sftp import deliveries_for, files_in, place
 from testsupport.factories import make_supplier_user
 from testsupport.hosted_sftp import keygen
+from testsupport.processes import celery_broker_down
 from testsupport.sshd import (
     sftp_server_fixture,  # noqa: F401  (the fixture)
 )
@@ -345,35 +346,17 @@ def test_with_the_broker_down_the_upload_closed_hook_applies_the_file_itself(
 ):
     """No file waits on a task message that was never sent: a real broker that is down (a
     Redis URL on a loopback port nothing listens on) makes the hook apply the file in place."""
-    import socket
-
-    from celery import Celery, current_app
 
     from delivery.hosted.storage import supplier_folder
     from delivery.hosted.updates import update_queue
-    from delivery.queue import broker_backoff_reset
     from orders.models import Order
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    broker_backoff_reset()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    down = Celery("broker-down", set_as_current=False)
-    down.conf.broker_write_url = f"redis://127.0.0.1:{port}/0"
-    down.conf.broker_connection_timeout = 1
-    down.conf.broker_connection_retry = False
-    down.conf.broker_connection_max_retries = 0
     [order] = place(retailer)
     updates = supplier_folder("acme") / "updates"
     (updates / "ack.csv").write_text(f"order_number,action\n{order.number},acknowledge\n")
-    previous = current_app._get_current_object()
-    down.set_current()
-    try:
+    with celery_broker_down():
         update_queue("acme", "ack.csv")
-    finally:
-        previous.set_current()
-        broker_backoff_reset()
     assert (updates / "processed" / "ack.csv").exists()
     assert "applied" in (updates / "results" / "ack.csv.results.csv").read_text()
     assert Order.objects.get(pk=order.pk).acknowledged_at is not None

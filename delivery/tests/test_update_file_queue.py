@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 from datetime import timedelta
 
 import pytest
-from celery import Celery, current_app
+from celery import current_app
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +39,7 @@ from orders.updates import (
     update_file_result_text,
 )
 from testsupport.factories import make_supplier_user, place_order
+from testsupport.processes import celery_broker_down
 
 LINES = [{"sku": "ACME-001", "quantity": 2}, {"sku": "ACME-002", "quantity": 2}]
 HEADER = "order_number,action,line,quantity,reason,note,carrier,tracking_number"
@@ -157,27 +157,13 @@ def test_with_the_broker_down_a_large_portal_file_is_applied_in_the_request(port
     client, orders = portal
     settings.UPDATE_FILE_INLINE_ROWS = 2
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    broker_backoff_reset()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    down = Celery("broker-down", set_as_current=False)
-    down.conf.broker_write_url = f"redis://127.0.0.1:{port}/0"
-    down.conf.broker_connection_timeout = 1
-    down.conf.broker_connection_retry = False
-    down.conf.broker_connection_max_retries = 0
     client.post(
         reverse("orders:updates"),
         {"file": SimpleUploadedFile("big.csv", file_for(orders), "text/csv")},
     )
     update_file = UpdateFile.objects.get()
-    previous = current_app._get_current_object()
-    down.set_current()
-    try:
+    with celery_broker_down():
         response = client.post(reverse("orders:update-file", args=[update_file.pk]))
-    finally:
-        previous.set_current()
-        broker_backoff_reset()
 
     assert response.status_code == 302
     update_file.refresh_from_db()

@@ -20,21 +20,10 @@ from django.db.models import Case, Count, Value, When
 
 from ..models import UpdateFile, UpdateFileRow
 from .apply import BATCH_GROUPS, ERROR, _AlreadyAnswered, _batch_apply, update_groups
-from .parse import UpdateRow, update_rows_read
+from .parse import COLUMNS, UpdateRow, update_rows_read
 
 STAGE_BATCH = 2000
-_ROW_FIELDS = (
-    "row",
-    "order_number",
-    "action",
-    "line",
-    "quantity",
-    "reason",
-    "note",
-    "carrier",
-    "tracking_number",
-    "error",
-)
+_ROW_FIELDS = ("row", *COLUMNS, "error")  # the staged row: the file's columns, numbered
 
 
 def rows_stage(*, update_file: UpdateFile) -> int:

@@ -2,16 +2,15 @@
 itself sends nothing and looks the same for a known address, an unknown one, and over a limit."""
 
 import re
-import socket
 import time
 
 import pytest
-from celery import Celery, current_app
 from django.core import mail
 from django.core.cache import cache
 
 from suppliers.password_reset import password_reset_send
 from testsupport.factories import make_supplier_user
+from testsupport.processes import celery_broker_down
 
 PAGE = "/accounts/password_reset/"
 DONE = "/accounts/password_reset/done/"
@@ -129,29 +128,15 @@ def test_a_bad_address_is_the_forms_error_and_queues_nothing(
         assert response.status_code == 200 and callbacks == []
 
 
-def _closed_loopback_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_with_the_broker_unreachable_the_page_still_answers_at_once_and_sends_nothing(
     client, ann, email_via_smtp, django_capture_on_commit_callbacks, caplog
 ):
     # A real broker that is down: a Redis URL on a loopback port nothing listens on.
-    down = Celery("broker-down", set_as_current=False)
-    # The write URL: a CELERY_BROKER_URL in the environment (CI's) would win over broker_url.
-    down.conf.broker_write_url = f"redis://127.0.0.1:{_closed_loopback_port()}/0"
-    down.conf.broker_connection_timeout = 1
-    previous = current_app._get_current_object()
-    down.set_current()
-    try:
+    with celery_broker_down():
         started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response = client.post(PAGE, {"email": ann.email})
         elapsed = time.monotonic() - started
-    finally:
-        previous.set_current()
     _assert_check_your_email(response)
     assert len(callbacks) == 1  # it tried to queue, failed, logged, and answered anyway
     assert elapsed < 5
