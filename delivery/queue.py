@@ -47,7 +47,7 @@ def broker_queue_depth() -> int | None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return 0
     try:
-        with current_app.connection_for_write(current_app.conf.broker_url) as connection:
+        with current_app.connection_for_write() as connection:  # the URL tasks go to
             queue = current_app.conf.task_default_queue
             return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
     except Exception as exc:  # noqa: BLE001 - the sweep goes on as if it were empty

@@ -224,15 +224,19 @@ def celery_broker(url: str):
         with contextlib.suppress(AttributeError, KeyError):
             app.__dict__["amqp"]._producer_pool = None
 
-    old_url, old_options = app.conf.broker_url, app.conf.broker_transport_options
+    # The write and read URLs too: Celery lets a CELERY_BROKER_URL in the environment (CI's)
+    # win over conf.broker_url, but not over conf.broker_write_url / broker_read_url.
+    keys = ("broker_url", "broker_write_url", "broker_read_url", "broker_transport_options")
+    old = {key: app.conf.get(key) for key in keys}
     reset()
-    app.conf.broker_url = url
+    app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
     try:
         yield app
     finally:
         reset()
-        app.conf.broker_url, app.conf.broker_transport_options = old_url, old_options
+        for key, value in old.items():
+            app.conf[key] = value
 
 
 @contextlib.contextmanager
