@@ -89,8 +89,14 @@ def transaction_now() -> datetime:
 
 
 @contextmanager
-def bounded_atomic(*, using: str | None = None):
-    """atomic() whose stamped rows commit within the bound of their stamp, or not at all."""
+def bounded_atomic(*, using: str | None = None, bound_with_first: bool = False):
+    """atomic() whose stamped rows commit within the bound of their stamp, or not at all.
+
+    `bound_with_first`: the bound's statement (SET LOCALs, NOTIFY) is not sent on entry but
+    taken by the block's first statement (`bounded_bound_take()`), which sends it with BEGIN
+    in its own round trip (the update API's lock: orders/services/hold_sql.py). Should
+    nothing take it, it is sent before the block ends.
+    """
     bound = float(settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS)
     connection = transaction.get_connection(using)
     outermost = not connection.in_atomic_block
@@ -99,12 +105,18 @@ def bounded_atomic(*, using: str | None = None):
         _stack().append(frame)
         try:
             if outermost and connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    # The same round trip queues the transaction's NOTIFY (orders/signals.py):
-                    # PostgreSQL sends it only if this transaction commits.
-                    execute_prepared(cursor, _BOUND_SQL, _bound_params(bound))
+                if bound_with_first:
+                    frame["bound"] = (_BOUND_SQL, _bound_params(bound))
+                else:
+                    with connection.cursor() as cursor:
+                        # The same round trip queues the transaction's NOTIFY
+                        # (orders/signals.py): PostgreSQL sends it only if this commits.
+                        execute_prepared(cursor, _BOUND_SQL, _bound_params(bound))
                 frame["notified"] = True
             yield
+            if frame.get("bound") is not None:  # nothing took it: sent now, before COMMIT
+                with connection.cursor() as cursor:
+                    execute_prepared(cursor, *frame.pop("bound"))
             if outermost:
                 elapsed = time.monotonic() - (frame["stamped"] or frame["started"])
                 if elapsed > bound:
@@ -114,6 +126,15 @@ def bounded_atomic(*, using: str | None = None):
                     )
         finally:
             _stack().pop()
+
+
+def bounded_bound_take() -> tuple[str, list] | None:
+    """The bound's statement of a `bounded_atomic(bound_with_first=True)` block not sent
+    yet, for the caller to send first (the caller must); else None."""
+    stack = _stack()
+    if not stack:
+        return None
+    return stack[0].pop("bound", None)
 
 
 class PipelinedWrite:

@@ -164,8 +164,9 @@ class _UpdateView(_JSONAPIView):
 
     def _apply(self, request, number: str, data) -> tuple[int, str]:
         supplier = request.auth.supplier
-        with bounded_atomic():
-            # Found and locked in one query; the service changes it under this hold.
+        with bounded_atomic(bound_with_first=True):
+            # Found and locked in one round trip (with BEGIN and the transaction's bound);
+            # the service changes it under this hold.
             hold = order_hold_for_supplier(supplier=supplier, number=number)
             if hold is None:
                 raise NotFound(f"You have no order '{number}'.")

@@ -23,6 +23,7 @@ from ..models import Order, OrderEvent, OrderLine, order_status_derive
 from ..transactions import bounded_atomic
 from . import events as events_module
 from .events import OrderChangedError, OrderStateError
+from .hold_sql import hold_read, hold_write
 from .sources import UpdateSource, source_resolve
 
 
@@ -146,7 +147,11 @@ def order_hold(*, order: Order, expected_version: int | None) -> OrderHold:
 
 def order_hold_for_supplier(*, supplier, number: str) -> OrderHold | None:
     """One of the supplier's orders by number, locked with its lines (and its retailer read
-    in the same query), or None: the update API's one round trip to find and lock it."""
+    in the same query), or None: the update API's one round trip to find and lock it
+    (on PostgreSQL with the BEGIN and the transaction's bound: hold_sql.py)."""
+    if transaction.get_connection().vendor == "postgresql":
+        found = hold_read(supplier_id=supplier.pk, number=number)
+        return None if found is None else OrderHold(*found)
     locked = (
         Order.objects.select_for_update(of=("self",))
         .select_related("retailer")
@@ -314,10 +319,16 @@ def order_hold_flush(hold: OrderHold) -> list[OrderEvent]:
         fields += order_document_store(order=order, lines=hold.lines, records=records)
     else:  # an older stored text (or none): read the records, the new ones included
         fields += order_document_store(order=order, lines=hold.lines)
-    order.save(update_fields=fields)
-    events = OrderEvent.objects.bulk_create(hold.events)
-    if any(event.pk is None for event in events):  # a database that returns no ids
-        events = list(OrderEvent.objects.filter(order=order).order_by("-id")[: len(events)][::-1])
+    if transaction.get_connection().vendor == "postgresql":
+        events = hold.events
+        hold_write(order=order, fields=fields, events=events)  # one statement
+    else:
+        order.save(update_fields=fields)
+        events = OrderEvent.objects.bulk_create(hold.events)
+        if any(event.pk is None for event in events):  # a database that returns no ids
+            events = list(
+                OrderEvent.objects.filter(order=order).order_by("-id")[: len(events)][::-1]
+            )
     hold.events = []
     hold.fields = set()
     hold.records = {"cancellations": [], "shipments": []}
