@@ -12,7 +12,9 @@ acknowledge, cancel one unit of line 1, ship the rest (so a mix of the three kin
 - (a) one API request each (POST acknowledgement, cancellation, shipments) through gunicorn
   (2 workers, DEBUG=false) from this process, keep-alive, one at a time: p50/p99 per kind
   and overall, and updates/s; then, in the same run, the read API's one-order page
-  (GET /api/v1/orders/<number>) p50/p99 (BENCH_UPDATES_READS requests);
+  (GET /api/v1/orders/<number>) p50/p99 (BENCH_UPDATES_READS requests); and the CPU per
+  request of the serving processes (gunicorn's workers and their PostgreSQL server
+  processes, from /proc), which a loaded machine inflates far less than wall time;
 - (b) the same changes as one update file (one row per update) through
   `update_file_receive_and_apply`, the portal's task and SFTP's path (SHA-256 record, parse,
   each order's rows under one lock, result rows, result CSV): rows/s, and the peak resident
@@ -176,11 +178,41 @@ class Api:
         return response.status, (time.perf_counter() - started) * 1000
 
 
-def measure_api(port: int, token: str, numbers: list[str]) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc; 0 where it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(gunicorn: subprocess.Popen) -> list[int]:
+    """The gunicorn workers and the PostgreSQL server processes of their connections (this
+    process's own connection excepted): the processes whose CPU an API request costs."""
+    children = Path(f"/proc/{gunicorn.pid}/task/{gunicorn.pid}/children").read_text().split()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        backends = [pid for (pid,) in cursor.fetchall()]
+    return [int(pid) for pid in children] + backends
+
+
+def cpu_of(pids: list[int]) -> float:
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+def measure_api(port: int, token: str, numbers: list[str], gunicorn: subprocess.Popen) -> dict:
     api = Api(port, token)
     for _ in range(20):  # both workers warm (each imports on its first request)
         api.call("GET", f"/api/v1/orders/{numbers[0]}")
+    pids = server_pids(gunicorn)
     by_kind: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    cpu_before = cpu_of(pids)
     started = time.perf_counter()
     for number in numbers:
         for kind, path, body in requests_for(number):
@@ -189,11 +221,22 @@ def measure_api(port: int, token: str, numbers: list[str]) -> dict:
                 raise SystemExit(f"{kind} {path}: {status}")
             by_kind[kind].append(ms)
     seconds = time.perf_counter() - started
+    update_cpu = cpu_of(pids) - cpu_before
     every = [ms for values in by_kind.values() for ms in values]
+    cpu_before = cpu_of(pids)
     reads = [
         api.call("GET", f"/api/v1/orders/{numbers[i % len(numbers)]}")[1] for i in range(READS)
     ]
-    return {"by_kind": by_kind, "all": every, "seconds": seconds, "reads": reads}
+    read_cpu = cpu_of(pids) - cpu_before
+    return {
+        "by_kind": by_kind,
+        "all": every,
+        "seconds": seconds,
+        "reads": reads,
+        # CPU (ms) per request of the processes serving it: gunicorn's and PostgreSQL's.
+        "update_cpu_ms": update_cpu * 1000 / len(every),
+        "read_cpu_ms": read_cpu * 1000 / len(reads),
+    }
 
 
 # --- (b) the update file ----------------------------------------------------------------
@@ -350,7 +393,7 @@ def main() -> None:
 
     proc, port = start_gunicorn()
     try:
-        api = measure_api(port, token, api_numbers)
+        api = measure_api(port, token, api_numbers, proc)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -371,6 +414,10 @@ def main() -> None:
         print(f"    {kind:<12} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
     print(f"    all          p50 {update_p50:6.2f} ms  p99 {pct(api['all'], 0.99):6.2f} ms")
     print(f"    read one-order page p50 {read_p50:.2f} ms  p99 {pct(api['reads'], 0.99):.2f} ms")
+    cpu_ratio = api["update_cpu_ms"] / api["read_cpu_ms"]
+    print(f"    CPU per request (gunicorn workers + their PostgreSQL processes): update "
+          f"{api['update_cpu_ms']:.2f} ms, read {api['read_cpu_ms']:.2f} ms "
+          f"= {cpu_ratio:.2f}x")  # fmt: skip
     file_rate = file_result["rows"] / file_result["seconds"]
     print(f"(b) update file: {file_result['rows']:,} rows ({file_result['bytes'] / 1024:.0f} KiB) "
           f"in {file_result['seconds']:.2f}s = {file_rate:.0f} rows/s; peak resident memory "
@@ -386,6 +433,7 @@ def main() -> None:
     print(f"goal: file {file_rate:.0f} rows/s (>= 500): {'MET' if file_rate >= 500 else 'NOT MET'}")
     verdict = "MET" if ratio <= 3 else "NOT MET"
     print(f"goal: API update p50 / read page p50 = {ratio:.2f} (<= 3): {verdict}")
+    print(f"(load-proof: API update CPU / read page CPU = {cpu_ratio:.2f})")
 
 
 if __name__ == "__main__":
