@@ -134,6 +134,9 @@ def start_gunicorn() -> tuple[subprocess.Popen, int]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
+        # One PostgreSQL server process per worker for the whole run, so that its CPU can be
+        # read (with the default 60 s, each worker reconnects, and the old process's is lost).
+        "CONN_MAX_AGE": "3600",
     }
     log = tempfile.NamedTemporaryFile(prefix="bench-updates-gunicorn-", suffix=".log", delete=False)
     proc = subprocess.Popen(
@@ -210,8 +213,8 @@ def measure_api(port: int, token: str, numbers: list[str], gunicorn: subprocess.
     api = Api(port, token)
     for _ in range(20):  # both workers warm (each imports on its first request)
         api.call("GET", f"/api/v1/orders/{numbers[0]}")
-    pids = server_pids(gunicorn)
     by_kind: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    pids = server_pids(gunicorn)
     cpu_before = cpu_of(pids)
     started = time.perf_counter()
     for number in numbers:
@@ -223,6 +226,7 @@ def measure_api(port: int, token: str, numbers: list[str], gunicorn: subprocess.
     seconds = time.perf_counter() - started
     update_cpu = cpu_of(pids) - cpu_before
     every = [ms for values in by_kind.values() for ms in values]
+    pids = server_pids(gunicorn)
     cpu_before = cpu_of(pids)
     reads = [
         api.call("GET", f"/api/v1/orders/{numbers[i % len(numbers)]}")[1] for i in range(READS)

@@ -136,3 +136,37 @@ def transaction_pipelined(connection, statements: list[tuple[str, list]]) -> lis
             finally:
                 for cursor in cursors:
                     cursor.close()
+
+
+def statements_pipelined(connection, statements: list[tuple[str, list]]) -> list[list[tuple]]:
+    """Run `statements` in order in one round trip, inside the caller's transaction (its
+    BEGIN, if not sent yet, goes with them); return each one's rows.
+
+    psycopg's pipeline mode queues them (prepared, where settings allow) and sends them with
+    one Sync; PostgreSQL runs them one after another, so a later one sees (and waits behind
+    the locks of) the earlier ones. If one fails the rest do not run and the error is raised
+    as Django's class; the transaction is then aborted and the caller's atomic block rolls
+    it back. %s placeholders. The query log gets one entry for the round trip.
+    """
+    import psycopg
+
+    if not connection.in_atomic_block:
+        raise RuntimeError("statements_pipelined() runs inside the caller's atomic block")
+    prepare = bool(settings.DB_PREPARED_STATEMENTS)
+    with connection.cursor() as wrapper:  # connects; the atomic block set autocommit off
+        raw = connection.connection
+        log = (
+            wrapper.debug_sql("; ".join(sql for sql, _ in statements), None)
+            if isinstance(wrapper, CursorDebugWrapper)
+            else nullcontext()
+        )
+        with log, connection.wrap_database_errors:
+            cursors = [psycopg.RawCursor(raw) for _ in statements]
+            try:
+                with raw.pipeline():
+                    for cursor, (sql, params) in zip(cursors, statements):
+                        cursor.execute(native_placeholders(sql), params, prepare=prepare)
+                return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+            finally:
+                for cursor in cursors:
+                    cursor.close()

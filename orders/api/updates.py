@@ -137,7 +137,7 @@ class _UpdateView(_JSONAPIView):
         fingerprint = idempotency_fingerprint(
             method=request.method, path=request.path, body=json.dumps(body, sort_keys=True)
         )
-        with bounded_atomic():
+        with bounded_atomic(bound_with_first=True):  # sent with the claim
             claim = idempotency_claim(
                 supplier=request.auth.supplier, key=key, fingerprint=fingerprint
             )

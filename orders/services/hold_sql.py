@@ -12,14 +12,11 @@ flush were most of an API update's own time).
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from functools import cache, lru_cache
 
-from django.conf import settings
 from django.db import DatabaseError, connections
-from django.db.backends.utils import CursorDebugWrapper
 
-from common.db import execute_prepared, native_placeholders, values_from_db
+from common.db import execute_prepared, statements_pipelined, values_from_db
 from common.inserts import insert_fields, insert_params
 
 from ..models import Order, OrderEvent, OrderLine, Retailer
@@ -53,32 +50,13 @@ def _read_sql() -> tuple[str, str]:
 def hold_read(*, supplier_id: int, number: str) -> tuple[Order, list[OrderLine]] | None:
     """The supplier's order `number` (retailer cached on it) and its lines, both locked;
     None if the supplier has no such order. Inside the caller's transaction."""
-    import psycopg
-
     connection = connections["default"]
     order_sql, lines_sql = _read_sql()
     statements = [(order_sql, [supplier_id, number]), (lines_sql, [supplier_id, number])]
     bound = bounded_bound_take()
     if bound is not None:
         statements.insert(0, bound)
-    prepare = bool(settings.DB_PREPARED_STATEMENTS)
-    with connection.cursor() as wrapper:  # connects; the atomic block set autocommit off
-        raw = connection.connection
-        log = (
-            wrapper.debug_sql("; ".join(sql for sql, _ in statements), None)
-            if isinstance(wrapper, CursorDebugWrapper)
-            else nullcontext()
-        )
-        with log, connection.wrap_database_errors:
-            cursors = [psycopg.RawCursor(raw) for _ in statements]
-            try:
-                with raw.pipeline():
-                    for cursor, (sql, params) in zip(cursors, statements):
-                        cursor.execute(native_placeholders(sql), params, prepare=prepare)
-                order_rows, line_rows = cursors[-2].fetchall(), cursors[-1].fetchall()
-            finally:
-                for cursor in cursors:
-                    cursor.close()
+    order_rows, line_rows = statements_pipelined(connection, statements)[-2:]
     if not order_rows:
         return None
     row = order_rows[0]

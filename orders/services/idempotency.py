@@ -4,7 +4,9 @@
 so a concurrent request with the same key waits on the unique constraint until this one
 commits, then finds the stored answer and replays it: one key applies once. A key older
 than SUPPLIER_API_IDEMPOTENCY_HOURS is forgotten; the supplier's expired keys are deleted
-whenever it claims one, so the table holds about a day of keys.
+whenever it claims one, so the table holds about a day of keys. On PostgreSQL the claim is
+one round trip (the DELETE and an INSERT ... ON CONFLICT DO NOTHING, pipelined, which waits
+on a concurrent claim of the key just as the constraint does).
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from common.db import statements_pipelined
+from common.inserts import insert_fields, insert_params
 from suppliers.models import Supplier
 
 from ..models import IdempotencyKey
+from ..transactions import bounded_bound_take
 
 _PENDING = 0  # status_code of a claimed key whose answer is not stored yet
 
@@ -45,6 +51,10 @@ def idempotency_claim(*, supplier: Supplier, key: str, fingerprint: str) -> Clai
     """
     now = timezone.now()
     cutoff = now - timedelta(hours=settings.SUPPLIER_API_IDEMPOTENCY_HOURS)
+    if connection.vendor == "postgresql":
+        return _claim_pipelined(
+            supplier=supplier, key=key, fingerprint=fingerprint, now=now, cutoff=cutoff
+        )
     IdempotencyKey.objects.filter(supplier=supplier, created_at__lt=cutoff).delete()
     try:
         with transaction.atomic():
@@ -60,6 +70,51 @@ def idempotency_claim(*, supplier: Supplier, key: str, fingerprint: str) -> Clai
         # Committed by an earlier (or the concurrent, now finished) request with this key.
         stored = IdempotencyKey.objects.select_for_update().get(supplier=supplier, key=key)
         return Claim(row=None, replay=stored, mismatch=stored.fingerprint != fingerprint)
+    return Claim(row=row, replay=None)
+
+
+@cache
+def _claim_sql() -> tuple[str, str]:
+    table = IdempotencyKey._meta.db_table
+    fields = insert_fields(IdempotencyKey)
+    delete = f"DELETE FROM {table} WHERE supplier_id = %s AND created_at < %s"
+    # A concurrent request's uncommitted row with this key makes the INSERT wait for it, as
+    # the unique constraint did: then nothing is inserted if it committed.
+    insert = (
+        f"INSERT INTO {table} ({', '.join(f.column for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        "ON CONFLICT ON CONSTRAINT idempotency_supplier_key DO NOTHING RETURNING id"
+    )
+    return delete, insert
+
+
+def _claim_pipelined(*, supplier, key: str, fingerprint: str, now, cutoff) -> Claim:
+    """On PostgreSQL: the expired keys' DELETE and the claim's INSERT in one round trip,
+    behind the BEGIN and the transaction's bound when the caller's block left them to it
+    (`bounded_atomic(bound_with_first=True)`); no savepoint."""
+    row = IdempotencyKey(
+        supplier=supplier,
+        key=key,
+        fingerprint=fingerprint,
+        status_code=_PENDING,
+        response_body="",
+        created_at=now,
+    )
+    delete, insert = _claim_sql()
+    statements = [
+        (delete, [supplier.pk, connection.ops.adapt_datetimefield_value(cutoff)]),
+        (insert, insert_params([row])),
+    ]
+    bound = bounded_bound_take()
+    if bound is not None:
+        statements.insert(0, bound)
+    inserted = statements_pipelined(connection, statements)[-1]
+    if not inserted:  # committed by an earlier (or the concurrent, now finished) request
+        stored = IdempotencyKey.objects.select_for_update().get(supplier=supplier, key=key)
+        return Claim(row=None, replay=stored, mismatch=stored.fingerprint != fingerprint)
+    row.pk = inserted[0][0]
+    row._state.adding = False
+    row._state.db = connection.alias
     return Claim(row=row, replay=None)
 
 

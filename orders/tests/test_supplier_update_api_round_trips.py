@@ -1,0 +1,140 @@
+"""The update API's round trips to PostgreSQL (orders/services/hold_sql.py): the order's
+lock, its lines' and the transaction's bound in one, the order row and the events in one
+statement, the Idempotency-Key's claim with the bound; and the bound still holds the lock
+wait and the claim to their time."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders.models import IdempotencyKey, Order, OrderEvent, Shipment
+from orders.transactions import bounded_atomic
+from testsupport.factories import place_order
+
+from .test_supplier_update_api import client_for, snapshot, url
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts(settings):
+    settings.DELIVERY_DISPATCH = "listener"  # the request's own queries only
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def order(retailer, acme):
+    (order,) = place_order(
+        retailer=retailer,
+        lines=[{"sku": "ACME-001", "quantity": 2}, {"sku": "ACME-002", "quantity": 3}],
+    )
+    return order
+
+
+def posted(client, path, body, **headers):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(path, body, format="json", **headers)
+    # BEGIN is logged by Django but sent by psycopg with the first statement; the token's
+    # reading (as on every API request, when it is not remembered) is left out.
+    sqls = [
+        q["sql"] for q in captured if q["sql"] != "BEGIN" and "suppliers_apitoken" not in q["sql"]
+    ]
+    return response, sqls
+
+
+def test_an_update_locks_with_the_bound_in_one_round_trip_and_writes_in_one_statement(
+    on_postgres, acme, order
+):
+    api = client_for(acme)
+    response, sqls = posted(api, url(order, "acknowledgement"), {})
+    assert response.status_code == 200, response.content
+    assert response.json()["acknowledged_at"] is not None
+    # The bound, the order's lock and its lines' lock; then the order and its event; COMMIT.
+    assert len(sqls) == 3, sqls
+    lock = sqls[0].split("; ")
+    assert lock[0].startswith("SELECT set_config('statement_timeout'")
+    assert "FOR UPDATE OF o" in lock[1] and "ORDER BY l.line_no FOR UPDATE" in lock[2]
+    assert sqls[1].startswith('WITH u AS (UPDATE "orders_order"') and "orders_orderevent" in sqls[1]
+    assert sqls[2] == "COMMIT"
+
+    response, sqls = posted(
+        api,
+        url(order, "cancellation"),
+        {"reason": "out_of_stock", "note": "short", "lines": [{"line": 1, "quantity": 1}]},
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["lines"][0]["quantity_cancelled"] == 1
+    assert len(sqls) == 4, sqls  # lock; the lines, record and its lines; order and event; COMMIT
+    stored = Order.objects.get(pk=order.pk)
+    assert stored.version == 3 and stored.document_version == 3
+    events = list(stored.events.order_by("id").values_list("type", flat=True))
+    assert events[-2:] == ["order.acknowledged", "order.lines_cancelled"]
+
+
+def test_an_unknown_order_is_404_in_one_round_trip(on_postgres, acme, order, bolt, retailer):
+    (bolts,) = place_order(retailer=retailer, lines=[{"sku": "BOLT-7", "quantity": 1}])
+    response, sqls = posted(client_for(acme), url(bolts, "acknowledgement"), {})
+    assert response.status_code == 404
+    assert len(sqls) == 2, sqls  # the lock read (nothing found), and the rollback
+    assert Order.objects.get(pk=bolts.pk).acknowledged_at is None
+
+
+def test_an_idempotency_key_is_claimed_with_the_bound(on_postgres, acme, order):
+    api = client_for(acme)
+    body = {"carrier": "DPD", "lines": [{"line": 1, "quantity": 1}]}
+    response, sqls = posted(api, url(order, "shipments"), body, HTTP_IDEMPOTENCY_KEY="k-rt")
+    assert response.status_code == 201, response.content
+    claim = sqls[0].split("; ")
+    assert claim[0].startswith("SELECT set_config('statement_timeout'")
+    assert claim[1].startswith("DELETE FROM orders_idempotencykey")
+    assert "ON CONFLICT ON CONSTRAINT idempotency_supplier_key DO NOTHING" in claim[2]
+    # claim; savepoint; lock; record; order and event; release; the answer; COMMIT
+    assert len(sqls) == 8, sqls
+    replay, sqls = posted(api, url(order, "shipments"), body, HTTP_IDEMPOTENCY_KEY="k-rt")
+    assert replay.content == response.content and replay["Idempotent-Replayed"] == "true"
+    assert Shipment.objects.filter(order=order).count() == 1
+
+
+def _other_connection():
+    import psycopg
+
+    s = connection.settings_dict
+    return psycopg.connect(
+        dbname=s["NAME"], user=s["USER"], host=s["HOST"], port=s["PORT"] or 5432, autocommit=True
+    )
+
+
+def test_an_update_waiting_on_the_lock_past_the_bound_is_503_and_changes_nothing(
+    on_postgres, settings, acme, retailer
+):
+    (order,) = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 2}])
+    settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS = 0.3
+    api = client_for(acme)
+    before = snapshot(order)
+    with _other_connection() as other:
+        with other.transaction():  # a portal edit holding the order's lock
+            other.execute("SELECT 1 FROM orders_order WHERE id = %s FOR UPDATE", [order.pk])
+            plain = api.post(url(order, "acknowledgement"), {}, format="json")
+            keyed = api.post(
+                url(order, "acknowledgement"), {}, format="json", HTTP_IDEMPOTENCY_KEY="wait"
+            )
+    # The bound's lock_timeout went with the lock read: no wait past it, nothing applied.
+    assert plain.status_code == 503 and plain["Retry-After"]
+    assert keyed.status_code == 503
+    assert snapshot(order) == before
+    assert not IdempotencyKey.objects.exists()  # rolled back with it: the retry applies
+    again = api.post(url(order, "acknowledgement"), {}, format="json", HTTP_IDEMPOTENCY_KEY="wait")
+    assert again.status_code == 200 and again.json()["acknowledged_at"] is not None
+    assert OrderEvent.objects.filter(order=order, type="order.acknowledged").count() == 1
+
+
+def test_a_bound_nothing_took_is_sent_before_the_commit(on_postgres, acme):
+    with _other_connection() as listener:
+        listener.execute("LISTEN order_events")
+        with bounded_atomic(bound_with_first=True):
+            Order.objects.count()  # not a statement that takes the bound
+        heard = list(listener.notifies(timeout=5, stop_after=1))
+    assert [n.channel for n in heard] == ["order_events"]
