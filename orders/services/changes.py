@@ -305,7 +305,8 @@ def order_change_record(
 
 def order_hold_flush(hold: OrderHold) -> list[OrderEvent]:
     """Write the hold's changes: the order row once (commission, stored document) and the
-    events in one INSERT, announced on commit. Nothing to write: nothing happens."""
+    events in one INSERT (on PostgreSQL both in one statement: hold_sql.py), announced on
+    commit. Nothing to write: nothing happens."""
     if hold.broken:
         raise RuntimeError("a change failed after writing; roll the transaction back")
     if not hold.events:
