@@ -297,6 +297,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's Redis transport with the fix that keeps a worker alive when Redis restarts.
+        CELERY_BROKER_TRANSPORT = "orders_portal.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Long retry delays are scheduled from the database by the sweeper, never as a
         # countdown that could outlive this timeout.
