@@ -145,6 +145,11 @@ class Stack:
 
         def loop() -> None:
             while not self._supervising.wait(1.0):
+                spawned = []
+                # Under the lock only to see the exit and spawn again: the wait for the ready
+                # line is outside it, since a worker is not ready until the broker answers,
+                # and healing a stopped Redis takes the lock (held while waiting, a worker
+                # that died in Redis's outage kept Redis down for the whole start timeout).
                 with self.lock:
                     for name, process in self.processes.items():
                         if process.proc is None or process.proc.poll() is None:
@@ -154,10 +159,15 @@ class Stack:
                         self.exits.append({"process": name, "code": code, "log_end": tail})
                         self.log(f"supervisor: {name} exited ({code}); starting it again")
                         process.proc = None
-                        try:
-                            process.start(timeout=180)
-                        except AssertionError as exc:
-                            self.log(f"supervisor: {name} did not start: {exc}")
+                        spawned.append((name, process, process.spawn()))
+                for name, process, started in spawned:
+                    try:
+                        process.wait_ready(started, timeout=180)
+                        self.log(f"supervisor: {name} is up again")
+                    except AssertionError as exc:
+                        # Killed by a fault meanwhile (its healing starts it), or it exited
+                        # again (the next round sees it): either way not ours to wait for.
+                        self.log(f"supervisor: {name} did not start: {str(exc)[:300]}")
 
         self._supervisor = threading.Thread(target=loop, daemon=True)
         self._supervisor.start()
