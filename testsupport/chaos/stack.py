@@ -65,6 +65,7 @@ def stack_env(*, database_url: str, redis: RedisServer, smtp: SMTPServer, base: 
         # About six minutes of tries in all: longer than any fault of the soak.
         "DELIVERY_RETRY_SCHEDULE": "0,2,4,8,15,20,30,30,30,30,30,30,30,30,30,30",
         "DELIVERY_REDELIVER_COOLDOWN_SECONDS": "60",
+        "DELIVERY_HEALED_MIN_WAIT_SECONDS": "2",
         "CELERY_VISIBILITY_TIMEOUT": "60",
         "HOSTED_SFTP_ROOT": str(base / "hosted"),
         "HOSTED_SFTP_HOST_KEY_FILE": str(base / "hosted_host_key"),
@@ -77,8 +78,9 @@ def stack_env(*, database_url: str, redis: RedisServer, smtp: SMTPServer, base: 
 class Stack:
     """Servers first (`servers_start`), then Django in this process, then the processes."""
 
-    def __init__(self, *, log):
+    def __init__(self, *, log, overrides: dict[str, str] | None = None):
         self.log = log
+        self.overrides = overrides or {}
         self.base = Path(tempfile.mkdtemp(prefix="op-chaos-"))
         self.postgres = PostgresCluster()
         self.redis = RedisServer()
@@ -106,6 +108,7 @@ class Stack:
             smtp=self.smtp,
             base=self.base,
         )
+        self.env.update(self.overrides)
         os.environ.update(self.env)
         return self.env
 
