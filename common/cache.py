@@ -12,10 +12,17 @@ A backend that does both natively (atomically, one round trip each; the project'
 backend, orders_portal/cache.py) subclasses `CounterCache`. The functions here use it when the
 cache is one and otherwise fall back to the atomic add/incr every Django cache has, so no
 caller asks a cache what methods it has.
+
+While the cache's server cannot be reached (Redis restarting, bench/chaos.py's fault), a
+window counts nothing (the request is allowed: rate limits are off for the outage) and an
+epoch reads as a new random value that nothing remembered carries, so every process reads
+keys and tokens from the database. The APIs go on answering (before, every API request was
+a 500 until Redis was back). `epoch_bump` still raises: its callers log it.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from abc import ABC, abstractmethod
@@ -23,6 +30,11 @@ from typing import NamedTuple
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache import cache as default_cache
+
+logger = logging.getLogger(__name__)
+# At most one warning per process this often while the cache is unreachable.
+OUTAGE_LOG_SECONDS = 10.0
+_outage_logged_at = 0.0
 
 
 class Window(NamedTuple):
@@ -33,6 +45,9 @@ class Window(NamedTuple):
 
 class CounterCache(ABC):
     """A cache backend with native window counters and epochs (mixed into a BaseCache)."""
+
+    #: What its calls raise while its server cannot be reached.
+    unavailable_errors: tuple[type[BaseException], ...] = ()
 
     @abstractmethod
     def window_incr(
@@ -73,17 +88,25 @@ def window_incr(
 ) -> Window:
     """Count one event in `key`'s window of `seconds` (opened by its first event)."""
     cache = _backend(cache)
-    if isinstance(cache, CounterCache):
-        return Window(*cache.window_incr(key, seconds, epoch=epoch))
-    count, remaining = _window_incr_generic(cache, key, seconds)
-    return Window(count, remaining, None if epoch is None else cache.get(epoch))
+    try:
+        if isinstance(cache, CounterCache):
+            return Window(*cache.window_incr(key, seconds, epoch=epoch))
+        count, remaining = _window_incr_generic(cache, key, seconds)
+        return Window(count, remaining, None if epoch is None else cache.get(epoch))
+    except _unavailable(cache) as exc:
+        _outage_log(exc)
+        return Window(0, float(seconds), None)  # not counted: allowed; no epoch to match
 
 
 def epoch_get(key: str, *, cache: BaseCache | None = None) -> str:
     """The epoch's value, giving it a new one first if it has none."""
     cache = _backend(cache)
     if isinstance(cache, CounterCache):
-        return cache.epoch_get(key)
+        try:
+            return cache.epoch_get(key)
+        except cache.unavailable_errors as exc:
+            _outage_log(exc)
+            return epoch_new()  # seen by no one: nothing remembered is trusted
     cache.add(key, epoch_new(), None)
     value = cache.get(key)
     if value is None:  # evicted between the two calls: a new value, seen by no one yet
@@ -99,6 +122,22 @@ def epoch_bump(key: str, *, cache: BaseCache | None = None) -> None:
         cache.epoch_bump(key)
     else:
         cache.set(key, epoch_new(), None)
+
+
+def _unavailable(cache: BaseCache) -> tuple[type[BaseException], ...]:
+    return cache.unavailable_errors if isinstance(cache, CounterCache) else ()
+
+
+def _outage_log(exc: BaseException) -> None:
+    global _outage_logged_at  # noqa: PLW0603 - one timestamp per process
+    now = time.monotonic()
+    if now - _outage_logged_at >= OUTAGE_LOG_SECONDS:
+        _outage_logged_at = now
+        logger.warning(
+            "The shared cache cannot be reached (%s): rate limits are not counted and keys "
+            "are read from the database until it is back.",
+            exc,
+        )
 
 
 def _window_incr_generic(cache: BaseCache, key: str, seconds: float) -> tuple[int, float]:

@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RejectNulMiddleware",
+    # A database outage is a 503 with a plain page and Retry-After, never a 500.
+    "common.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -295,6 +297,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's Redis transport with the fix that keeps a worker alive when Redis restarts.
+        CELERY_BROKER_TRANSPORT = "orders_portal.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Long retry delays are scheduled from the database by the sweeper, never as a
         # countdown that could outlive this timeout.
@@ -439,6 +444,10 @@ DELIVERY_SWEEP_QUEUE_LIMIT = env.int("DELIVERY_SWEEP_QUEUE_LIMIT", default=200)
 # After a success, a worker takes up to this many of that webhook or email destination's
 # other due deliveries along, over one connection (their lease covers the whole batch).
 DELIVERY_DESTINATION_BATCH = env.int("DELIVERY_DESTINATION_BATCH", default=50)
+# After a delivery to a webhook or email destination succeeds, that destination's rows waiting
+# on a retry whose last try failed at least this long ago go along at once (they need not wait
+# out their backoff: the receiver or relay is back).
+DELIVERY_HEALED_MIN_WAIT_SECONDS = env.int("DELIVERY_HEALED_MIN_WAIT_SECONDS", default=30)
 # A delivery redelivered on request (portal, admin, `redeliver`) cannot be again for this long.
 DELIVERY_REDELIVER_COOLDOWN_SECONDS = env.int("DELIVERY_REDELIVER_COOLDOWN_SECONDS", default=60)
 # The sweeper queues a due delivery again when its last queuing is older than this.

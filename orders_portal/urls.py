@@ -10,6 +10,9 @@ from suppliers.auth_views import PasswordResetView
 
 from .views import healthz, help_page
 
+# A database error that escaped a view (e.g. in a middleware) is a 503 too (common/outage.py).
+handler500 = "common.outage.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:history"), name="home"),
     path("admin/", admin.site.urls),

@@ -105,6 +105,11 @@ class BackgroundProcess:
         raise NotImplementedError
 
     def start(self, *, timeout: float = 60):
+        self.wait_ready(self.spawn(), timeout=timeout)
+        return self
+
+    def spawn(self) -> tuple[subprocess.Popen, int]:
+        """Start the process without waiting for it; return it and its log's offset."""
         self.starts += 1
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -116,16 +121,22 @@ class BackgroundProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        return self.proc, offset
+
+    def wait_ready(self, spawned: tuple[subprocess.Popen, int], *, timeout: float = 60) -> None:
+        """Wait for the ready line of the process `spawn` started (AssertionError if it
+        exits first or is not ready within `timeout`)."""
+        proc, offset = spawned
         wait_until(
-            lambda: self._ready(offset),
+            lambda: self._ready(offset, proc),
             timeout=timeout,
             interval=0.1,
             message=f"{self.name} did not start; log: {self.log_tail()}",
         )
-        return self
 
-    def _ready(self, offset: int) -> bool:
-        if self.proc.poll() is not None:
+    def _ready(self, offset: int, proc: subprocess.Popen | None = None) -> bool:
+        proc = proc or self.proc
+        if proc.poll() is not None:
             raise AssertionError(f"{self.name} exited: {self.log_tail()}")
         with open(self.log_path, "rb") as handle:
             handle.seek(offset)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q, prefetch_related_objects
+from django.db.models import Case, F, Q, When, prefetch_related_objects
 from django.utils import timezone
 
 from orders.models import OrderLine
@@ -29,6 +29,22 @@ def due_now(now) -> Q:
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
 
 
+# The last error of a row tried early because its destination answered again and that failed
+# too: such a row waits for its own next try (it is not taken early twice in a row).
+EARLY_FAILED_PREFIX = "(tried early, its destination having answered again) "
+
+
+def waiting_after_healing(now) -> Q:
+    """Rows waiting on a retry that may go early now that their destination answered: their
+    last try failed at least DELIVERY_HEALED_MIN_WAIT_SECONDS ago, and it was not itself such
+    an early try (so a row the receiver refuses for its own content, while taking the
+    others, gets at most one early try per try of its schedule)."""
+    wait = timedelta(seconds=settings.DELIVERY_HEALED_MIN_WAIT_SECONDS)
+    return Q(next_attempt_at__gt=now + timedelta(seconds=1), updated_at__lte=now - wait) & ~Q(
+        last_error__startswith=EARLY_FAILED_PREFIX
+    )
+
+
 def deliveries_claim(
     *,
     delivery_ids: list[int] | None = None,
@@ -36,10 +52,15 @@ def deliveries_claim(
     limit: int = 0,
     lease_seconds: float | None = None,
     due_only: bool = False,
+    healed: bool = False,
 ):
     """Take a lease on rows by one conditional UPDATE; return (token, rows won).
 
-    The rows are `delivery_ids`, or up to `limit` due rows of one destination. The lease end
+    The rows are `delivery_ids`, or up to `limit` due rows of one destination (with
+    `healed`, also its rows waiting on a retry, `waiting_after_healing`: the destination has
+    just taken a delivery, so they need not wait out their backoff; such an early try is not
+    counted in `attempt_count`, the row keeps its place in the schedule, and it comes back
+    with `early` set). The lease end
     is the token: a row is ours while its claimed_until equals it. A worker killed mid-send
     lets it lapse; a worker that outlived its lease finds the token changed and records its
     attempt without moving the row. The rows come back with their order and its lines
@@ -50,8 +71,9 @@ def deliveries_claim(
     token = now + timedelta(seconds=lease_seconds or settings.DELIVERY_CLAIM_SECONDS)
     if destination_id is not None:
         scope = Q(destination_id=destination_id, channel__in=channels_where(batched=True))
+        when = due_now(now) | waiting_after_healing(now) if healed else due_now(now)
         picked = (
-            Delivery.objects.filter(claimable_now(now), due_now(now), scope)
+            Delivery.objects.filter(claimable_now(now), when, scope)
             .order_by("next_attempt_at", "pk")
             .values("pk")[:limit]
         )
@@ -61,10 +83,12 @@ def deliveries_claim(
     claimable = Delivery.objects.filter(claimable_now(now)).filter(wanted)
     if due_only:
         claimable = claimable.filter(due_now(now))
+    counted = F("attempt_count") + 1
+    if healed:
+        early = Q(next_attempt_at__gt=now + timedelta(seconds=1))
+        counted = Case(When(early, then=F("attempt_count")), default=counted)
     with bookkeeping_atomic():
-        won = claimable.update(
-            attempt_count=F("attempt_count") + 1, claimed_until=token, updated_at=now
-        )
+        won = claimable.update(attempt_count=counted, claimed_until=token, updated_at=now)
     if not won:
         return token, []
     rows = list(
@@ -77,6 +101,12 @@ def deliveries_claim(
         .filter(scope)
         .order_by(*(["pk"] if won > 1 else []))
     )
+    for row in rows:
+        row.early = (
+            healed
+            and row.next_attempt_at is not None
+            and (row.next_attempt_at > now + timedelta(seconds=1))
+        )
     _attach_order_lines(rows)
     return token, rows
 

@@ -32,7 +32,13 @@ from ..models import (
 )
 from ..queue import deliveries_queue
 from ..signals import deliveries_delivered
-from .claims import claimable_now, deliveries_claim, deliveries_release, due_now
+from .claims import (
+    EARLY_FAILED_PREFIX,
+    claimable_now,
+    deliveries_claim,
+    deliveries_release,
+    due_now,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +127,11 @@ def delivery_send(*, delivery_id: int) -> str:
         # row's timeout of it is left (the rest are released): a worker killed mid-batch
         # holds its rows for DELIVERY_CLAIM_SECONDS plus two timeouts, not fifty.
         lease = channel.lease_seconds(rows=min(batch, BATCH_LEASE_ROWS))
+        # The destination has just answered: its rows waiting out a backoff go too (a
+        # healed receiver or relay is noticed by its first success, not by each row's next
+        # try, which the schedule puts up to hours away).
         token, more = deliveries_claim(
-            destination_id=delivery.destination_id, limit=batch, lease_seconds=lease
+            destination_id=delivery.destination_id, limit=batch, lease_seconds=lease, healed=True
         )
         more = _cancel_skipped(more)
         if more:
@@ -296,6 +305,8 @@ def _record(
             _mark_delivered(deliveries=[delivery], token=token)
             return "delivered"
         error = str(outcome)[:1000]
+        if getattr(delivery, "early", False):
+            error = (EARLY_FAILED_PREFIX + error)[:1000]
         delay = retry_delay_seconds(attempt=delivery.attempt_count) if outcome.retryable else None
         if delay is not None:
             countdown = delay if delay <= settings.DELIVERY_MAX_COUNTDOWN_SECONDS else None

@@ -5,6 +5,7 @@ still reaches the webhook, with its one identity, and the database never holds t
 for one (event, destination).
 """
 
+import json
 import time
 
 import pytest
@@ -175,3 +176,36 @@ def _sweep_against_a_long_queue(retailer, worker, http_receiver, settings):
     )
     ids = [r.headers["webhook-id"] for r in http_receiver.requests]
     assert sorted(ids) == sorted(Delivery.objects.values_list("identity", flat=True))
+
+
+def test_a_worker_sending_when_redis_restarts_empty_stays_up_and_takes_new_work(
+    stack, http_receiver
+):
+    """Redis goes away while the worker holds an unacknowledged task (a send in flight):
+    the worker reconnects when Redis is back, and the next order is delivered by it. (With
+    celery 5.7.0's own Redis transport, the worker exited here: orders_portal/broker.py.)"""
+    redis, worker, retailer = stack
+    http_receiver.script(Answer(status=200, delay=6))  # the first send is in flight a while
+    worker.start()
+    place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    http_receiver.wait_for(1, timeout=60)
+    redis.stop()
+    wait_until(
+        lambda: b"Connection to broker lost" in worker.log_path.read_bytes(),
+        timeout=30,
+        interval=0.1,
+        message=f"the worker did not see Redis go; log: {worker.log_tail()}",
+    )
+    redis.start()  # same port, empty
+    (second,) = place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    wait_until(
+        lambda: Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 2,
+        timeout=90,
+        interval=0.2,
+        message=f"not every order delivered; worker log: {worker.log_tail()}",
+    )
+    assert worker.proc.poll() is None, worker.log_tail()
+    assert b"Unrecoverable error" not in worker.log_path.read_bytes()
+    numbers = {json.loads(r.body)["data"]["number"] for r in http_receiver.requests}
+    assert second.number in numbers
+    assert_one_row_per_event_and_target()

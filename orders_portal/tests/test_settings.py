@@ -294,4 +294,5 @@ def test_the_urls_module_holds_only_url_patterns():
         if isinstance(node, ast.Import | ast.ImportFrom):
             continue
         assert isinstance(node, ast.Assign), ast.dump(node)[:80]
-        assert [t.id for t in node.targets] == ["urlpatterns"]
+        # The patterns, and the error views Django reads from the same module.
+        assert [t.id for t in node.targets] in (["urlpatterns"], ["handler500"])

@@ -65,6 +65,7 @@ def stack_env(*, database_url: str, redis: RedisServer, smtp: SMTPServer, base: 
         # About six minutes of tries in all: longer than any fault of the soak.
         "DELIVERY_RETRY_SCHEDULE": "0,2,4,8,15,20,30,30,30,30,30,30,30,30,30,30",
         "DELIVERY_REDELIVER_COOLDOWN_SECONDS": "60",
+        "DELIVERY_HEALED_MIN_WAIT_SECONDS": "2",
         "CELERY_VISIBILITY_TIMEOUT": "60",
         "HOSTED_SFTP_ROOT": str(base / "hosted"),
         "HOSTED_SFTP_HOST_KEY_FILE": str(base / "hosted_host_key"),
@@ -77,8 +78,9 @@ def stack_env(*, database_url: str, redis: RedisServer, smtp: SMTPServer, base: 
 class Stack:
     """Servers first (`servers_start`), then Django in this process, then the processes."""
 
-    def __init__(self, *, log):
+    def __init__(self, *, log, overrides: dict[str, str] | None = None):
         self.log = log
+        self.overrides = overrides or {}
         self.base = Path(tempfile.mkdtemp(prefix="op-chaos-"))
         self.postgres = PostgresCluster()
         self.redis = RedisServer()
@@ -106,6 +108,7 @@ class Stack:
             smtp=self.smtp,
             base=self.base,
         )
+        self.env.update(self.overrides)
         os.environ.update(self.env)
         return self.env
 
@@ -145,6 +148,11 @@ class Stack:
 
         def loop() -> None:
             while not self._supervising.wait(1.0):
+                spawned = []
+                # Under the lock only to see the exit and spawn again: the wait for the ready
+                # line is outside it, since a worker is not ready until the broker answers,
+                # and healing a stopped Redis takes the lock (held while waiting, a worker
+                # that died in Redis's outage kept Redis down for the whole start timeout).
                 with self.lock:
                     for name, process in self.processes.items():
                         if process.proc is None or process.proc.poll() is None:
@@ -154,10 +162,15 @@ class Stack:
                         self.exits.append({"process": name, "code": code, "log_end": tail})
                         self.log(f"supervisor: {name} exited ({code}); starting it again")
                         process.proc = None
-                        try:
-                            process.start(timeout=180)
-                        except AssertionError as exc:
-                            self.log(f"supervisor: {name} did not start: {exc}")
+                        spawned.append((name, process, process.spawn()))
+                for name, process, started in spawned:
+                    try:
+                        process.wait_ready(started, timeout=180)
+                        self.log(f"supervisor: {name} is up again")
+                    except AssertionError as exc:
+                        # Killed by a fault meanwhile (its healing starts it), or it exited
+                        # again (the next round sees it): either way not ours to wait for.
+                        self.log(f"supervisor: {name} did not start: {str(exc)[:300]}")
 
         self._supervisor = threading.Thread(target=loop, daemon=True)
         self._supervisor.start()
