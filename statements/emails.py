@@ -23,6 +23,7 @@ from delivery.channels.base import DeliveryFailed
 from delivery.emails import register_email_renderer
 from delivery.models import Delivery, DeliveryPurpose
 
+from .email_rows import order_rows_html, order_rows_text, percent, when
 from .models import MonthlySummary, summary_id_from_source_key
 from .order_list import (
     summary_order_list_csv,
@@ -33,16 +34,6 @@ from .order_list import (
 # Jinja2, not Django templates, for this one email: a summary has a row per order, and the
 # benchmark (bench/summaries.py) needs hundreds of them a second; Django's engine spends
 # ~10 ms on a 100-order month, Jinja2's compiled templates well under 1 ms.
-
-
-def _when(value: str | None) -> str:
-    """'2026-07-31T23:30:00-04:00' (already in TIME_ZONE) -> '2026-07-31 23:30'."""
-    return f"{value[:10]} {value[11:16]}" if value else ""
-
-
-@lru_cache(maxsize=64)
-def _percent(rate: str) -> str:
-    return f"{float(rate) * 100:.4g}%"  # "0.1250" -> "12.5%", "0.1000" -> "10%"
 
 
 def _month_name(value: str) -> str:
@@ -59,7 +50,13 @@ def _templates() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(when=_when, percent=_percent, month_name=_month_name)
+    environment.filters.update(
+        when=when,
+        percent=percent,
+        month_name=_month_name,
+        order_rows_html=order_rows_html,
+        order_rows_text=order_rows_text,
+    )
     return environment
 
 
