@@ -1,12 +1,14 @@
-"""The order table of the summary email, a row per order of the month, made here rather than
-in the templates' loop.
+"""The two long tables of the summary email, the orders of the month (a row each) and the
+shipments (a row per shipped order, its parcels in it), made here rather than in the
+templates' loops.
 
-A month of ~100 orders is ~1,000 values in the table: Jinja2's autoescape builds a Markup for
-each (two Python calls apiece), most of the email's rendering time (bench/summaries.py). Here
-a value is escaped only when it holds a character HTML gives meaning to (`&<>"'`), by
-markupsafe as the template would, so the rows are the same characters the templates' loop
-wrote (statements/tests/test_summary_email_golden.py). Each row ends in a newline, as the
-loop's lines did. The templates call these as filters: `order_rows_html`, `order_rows_text`.
+A month of ~100 orders is over 1,000 values in these tables: Jinja2's autoescape builds a
+Markup for each (two Python calls apiece), most of the email's rendering time
+(bench/summaries.py). Here a value is escaped only when it holds a character HTML gives
+meaning to (`&<>"'`), by markupsafe as the template would, so the rows are the same
+characters the templates' loops wrote (statements/tests/test_summary_email_golden.py). Each
+row ends in a newline, as the loops' lines did. The templates call these as filters
+(`order_rows_html`, `order_rows_text`, `shipment_rows_html`, `shipment_rows_text`).
 """
 
 from __future__ import annotations
@@ -65,5 +67,43 @@ def order_rows_text(orders: list[dict]) -> str:
             f"{o['supplier_name']}  {str(o['status']).capitalize()}{note}  "
             f"{o['total']} {o['currency']}  commission {o['commission']} "
             f"({percent(o['commission_rate'])})\n"
+        )
+    return "".join(rows)
+
+
+def shipment_rows_html(shipments: list[dict]) -> Markup:
+    rows = []
+    for s in shipments:
+        parcels = "".join(
+            f"{_e(when(p['shipped_at']))} {_e(p['carrier'])} {_e(p['tracking_number'])} "
+            f"({_e(p['units'])})<br>"
+            for p in s["parcels"]
+        )
+        rows.append(
+            f"<tr><td>{_e(s['number'])}<br>"
+            f'<font color="#888888">ref {_e(s["reference"])}</font></td>'
+            f"<td>{_e(s['supplier_name'])}</td>"
+            f"<td>{'Shipped' if s['whole'] else 'Part shipped'}: {_e(s['units_shipped'])} "
+            f"of {_e(s['units_to_ship'])}</td><td>{parcels}</td></tr>\n"
+        )
+    return Markup("".join(rows))  # noqa: S704 - every value in the rows went through _e
+
+
+def _items(count) -> str:
+    return "item" if count == 1 else "items"
+
+
+def shipment_rows_text(shipments: list[dict]) -> str:
+    rows = []
+    for s in shipments:
+        rows.append(
+            f"  {s['number']}  ref {s['reference']}  {s['supplier_name']}  "
+            f"{'shipped' if s['whole'] else 'part shipped'}: {s['units_shipped']} of "
+            f"{s['units_to_ship']} {_items(s['units_to_ship'])}\n"
+        )
+        rows.extend(
+            f"    {when(p['shipped_at'])}  {p['carrier']}  {p['tracking_number']}  "
+            f"{p['units']} {_items(p['units'])}\n"
+            for p in s["parcels"]
         )
     return "".join(rows)

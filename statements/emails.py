@@ -23,7 +23,14 @@ from delivery.channels.base import DeliveryFailed
 from delivery.emails import register_email_renderer
 from delivery.models import Delivery, DeliveryPurpose
 
-from .email_rows import order_rows_html, order_rows_text, percent, when
+from .email_rows import (
+    order_rows_html,
+    order_rows_text,
+    percent,
+    shipment_rows_html,
+    shipment_rows_text,
+    when,
+)
 from .models import MonthlySummary, summary_id_from_source_key
 from .order_list import (
     summary_order_list_csv,
@@ -56,6 +63,8 @@ def _templates() -> jinja2.Environment:
         month_name=_month_name,
         order_rows_html=order_rows_html,
         order_rows_text=order_rows_text,
+        shipment_rows_html=shipment_rows_html,
+        shipment_rows_text=shipment_rows_text,
     )
     return environment
 
