@@ -19,6 +19,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from common.email_html import email_context
+from common.gc_pause import gc_paused
 from delivery.channels.base import DeliveryFailed
 from delivery.emails import register_email_renderer
 from delivery.models import Delivery, DeliveryPurpose
@@ -120,9 +121,10 @@ def _summaries_load(deliveries: list[Delivery]) -> None:
         .annotate(figures_text=Cast("figures", output_field=TextField()))
         .in_bulk({pk for pk in wanted.values() if pk is not None})
     )
-    for summary in summaries.values():
-        summary.figures = orjson.loads(summary.figures_text)
-        del summary.figures_text
+    with gc_paused():  # a batch's figures: ~40,000 dicts and lists (common/gc_pause.py)
+        for summary in summaries.values():
+            summary.figures = orjson.loads(summary.figures_text)
+            del summary.figures_text
     for delivery in deliveries:
         delivery._summary = summaries.get(wanted[delivery.pk])
 
