@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.core.mail.message import MIMEMixin
 
 from delivery.emails import email_render
 from delivery.models import Channel, Delivery, DeliveryPurpose
@@ -292,3 +293,7 @@ def test_the_sent_message_carries_the_stored_parts(fixed, case):
         assert attachments[0].get_content() == _golden("big.csv").replace("\r\n", "\n")
     else:
         assert attachments == []
+
+    # And its bytes are the ones Django's own flattening writes (the summary's is its own).
+    assert type(message).as_bytes is not MIMEMixin.as_bytes
+    assert message.as_bytes(linesep="\r\n") == MIMEMixin.as_bytes(message, linesep="\r\n")
