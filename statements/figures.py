@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from django.utils import timezone
 
@@ -72,8 +73,9 @@ def _cancelled_lines(rows: list[dict]) -> tuple[Decimal, list[dict]]:
     return value, [by_line[no] for no in sorted(by_line)]
 
 
-def _placed_order(row: dict) -> tuple:
-    return row["placed_at"], row["number"]
+# A month's orders in the order they were placed (the number breaks a tie); an itemgetter,
+# C, rather than a Python key function called once per order.
+_placed_order = itemgetter("placed_at", "number")
 
 
 def _figures_from_rows(

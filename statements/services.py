@@ -24,6 +24,7 @@ from django.db.models import CharField, Exists, JSONField, OuterRef, Subquery, T
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from common.gc_pause import gc_paused
 from delivery.channels.email import email_identity
 from delivery.models import Channel, Delivery, DeliveryPurpose, DeliveryStatus
 from delivery.queue import deliveries_queue
@@ -249,17 +250,19 @@ def summaries_send_for_month(
         )
         run.existing += len(done)
         todo = [r for r in retailers if r.pk not in done]
-        items = _figures_for(retailers=todo, month=month, run=run)
-        items = [
-            (retailer, figures)
-            for retailer, figures in items
-            if not figures["empty"] or _wants_empty(retailer, end=end, send_empty=send_empty)
-        ]
-        run.empty_skipped += len(todo) - len(items) - _failed_in(todo, run)
-        if dry_run:
-            run.would_create += len(items)
-        elif items:
-            _create_items(items=items, month=month, run=run)
+        with gc_paused():  # a chunk's figures: ~100,000 dicts and lists (common/gc_pause.py)
+            items = _figures_for(retailers=todo, month=month, run=run)
+            items = [
+                (retailer, figures)
+                for retailer, figures in items
+                if not figures["empty"] or _wants_empty(retailer, end=end, send_empty=send_empty)
+            ]
+            run.empty_skipped += len(todo) - len(items) - _failed_in(todo, run)
+            if dry_run:
+                run.would_create += len(items)
+            elif items:
+                _create_items(items=items, month=month, run=run)
+            del items
         if progress:
             progress(run)
     if not dry_run:
