@@ -298,13 +298,10 @@ def order_change_record(
     )
 
 
-def order_hold_flush(hold: OrderHold) -> list[OrderEvent]:
-    """Write the hold's changes: the order row once (commission, stored document) and the
-    events in one INSERT, announced on commit. Nothing to write: nothing happens."""
-    if hold.broken:
-        raise RuntimeError("a change failed after writing; roll the transaction back")
-    if not hold.events:
-        return []
+def order_hold_fields(hold: OrderHold) -> list[str]:
+    """Set in memory what the hold's changes leave on the order row (commission, stored
+    document) and return the fields to write: `order_hold_flush` saves them, and an update
+    file's batch (orders/updates/batch.py) writes many orders' in one statement."""
     order = hold.order
     order.commission_amount = order_commission(rate=order.commission_rate, lines=hold.lines)
     fields = [*hold.fields, "status", "commission_amount", "updated_at", "version"]
@@ -314,7 +311,18 @@ def order_hold_flush(hold: OrderHold) -> list[OrderEvent]:
         fields += order_document_store(order=order, lines=hold.lines, records=records)
     else:  # an older stored text (or none): read the records, the new ones included
         fields += order_document_store(order=order, lines=hold.lines)
-    order.save(update_fields=fields)
+    return fields
+
+
+def order_hold_flush(hold: OrderHold) -> list[OrderEvent]:
+    """Write the hold's changes: the order row once (commission, stored document) and the
+    events in one INSERT, announced on commit. Nothing to write: nothing happens."""
+    if hold.broken:
+        raise RuntimeError("a change failed after writing; roll the transaction back")
+    if not hold.events:
+        return []
+    order = hold.order
+    order.save(update_fields=order_hold_fields(hold))
     events = OrderEvent.objects.bulk_create(hold.events)
     if any(event.pk is None for event in events):  # a database that returns no ids
         events = list(OrderEvent.objects.filter(order=order).order_by("-id")[: len(events)][::-1])
