@@ -6,7 +6,8 @@ acknowledgement. Each group applies on its own, atomically: a bad row (or a grou
 state refuses) is answered `error` and never blocks the others. One order's groups share one
 bounded transaction (one commit, not one per group), each service call its own savepoint. A row
 that is wrong in itself makes its whole group an error, so a shipment never goes out with
-some of the lines the file put in it.
+some of the lines the file put in it. Applying a file for good puts many orders in one
+transaction (batch.py), with this per-order path as its fallback.
 
 `dry_run` runs exactly the same code and rolls each order's transaction back: the portal's
 preview says what each row would do, and changes nothing (no row, no event, no email: a
