@@ -88,7 +88,16 @@ class OrderHold:
     the line constraint still backs the lock. A file's rows for one order share one hold.
     """
 
-    __slots__ = ("order", "lines", "fields", "events", "records", "stored_records", "broken")
+    __slots__ = (
+        "order",
+        "lines",
+        "fields",
+        "events",
+        "records",
+        "stored_records",
+        "broken",
+        "writes",
+    )
 
     def __init__(self, order: Order, lines: list[OrderLine]):
         self.order = order
@@ -101,6 +110,9 @@ class OrderHold:
         self.stored_records = bool(order.document_tail) and order.document_version == order.version
         # A change failed after writing: the hold no longer matches the database.
         self.broken = False
+        # Set by an update file's batch (orders/updates/batch.py): it writes the records the
+        # changes make (records.py) for many orders at once, at the end of its transaction.
+        self.writes = None
 
     @property
     def changed(self) -> bool:

@@ -1,19 +1,22 @@
 """Applying an update file's rows set-based: many orders in one transaction, a few statements.
 
-The per-order path (apply.py's `orders_run`) takes two locks, writes the order row, the
-events and the rows' outcomes, and commits, for every order: some ten round trips an order.
+The per-order path (apply.py's `orders_run`) takes two locks, writes each change's records,
+the order row, the events and the rows' outcomes, and commits, for every order: some ten
+round trips an order.
 Here a transaction takes `UPDATE_FILE_BATCH_ORDERS` orders (default 50) of a batch:
 
 1. their rows locked in one statement and their lines in another (orders first, as every
    writer does, then lines, both in id order);
 2. each order's groups checked and applied in Python against that locked state by the very
    services the portal and the API call (`try_group` under an OrderHold: a refusal is an
-   `error` row and writes nothing; an acknowledgement repeated is `unchanged`); the one
-   statement each cancellation or shipment writes (records.py) goes out as it comes;
-3. then, for all of them at once: the order rows in one UPDATE (derived status, version,
-   acknowledgement, commission, stored document: `order_hold_fields`), the events in one
-   INSERT (announced on commit: webhooks and the retailer's cancellation emails follow them
-   as from the portal), the rows' outcomes in one UPDATE; one commit.
+   `error` row and writes nothing; an acknowledgement repeated is `unchanged`); each
+   cancellation or shipment is handed to the batch's `RecordWrites` (batch_records.py),
+   with an id taken ahead from its table's sequence;
+3. then, for all of them at once: the lines' units in one UPDATE, the cancellations and
+   shipments and their lines in one INSERT a table, the order rows in one UPDATE (derived
+   status, version, acknowledgement, commission, stored document: `order_hold_fields`), the
+   events in one INSERT (announced on commit: webhooks and the retailer's cancellation
+   emails follow them as from the portal), the rows' outcomes in one UPDATE; one commit.
 
 Whatever goes wrong with that transaction (a busy order's lock wait, a change that failed
 after writing, another applier that answered the rows first, a slow database), it is rolled
@@ -30,11 +33,12 @@ from collections import defaultdict
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from ..models import Order, OrderEvent, OrderLine
+from ..models import Cancellation, Order, OrderEvent, OrderLine, Shipment
 from ..services.changes import OrderHold, order_hold_fields
 from ..services.events import announce_on_commit
 from ..transactions import bounded_atomic
 from .apply import Recorder, _AlreadyAnswered, _Group, batch_sort, orders_run, try_group
+from .batch_records import RecordWrites
 from .parse import UpdateRow
 
 logger = logging.getLogger(__name__)
@@ -105,6 +109,14 @@ def _part_apply(
     outcomes: dict[int, tuple[str, str]] = {}
     with bounded_atomic():
         holds = _holds([orders[number].pk for number in part])
+        writes = None
+        if connection.vendor == "postgresql":
+            actions = [rows[0].action for groups in part.values() for rows in groups]
+            writes = RecordWrites.take(
+                {Cancellation: actions.count("cancel"), Shipment: actions.count("ship")}
+            )
+            for hold in holds.values():
+                hold.writes = writes
         changed: list[OrderHold] = []
         for number, groups in part.items():
             hold = holds[orders[number].pk]
@@ -118,6 +130,8 @@ def _part_apply(
                     outcomes[row.row] = outcome
             if hold.changed:
                 changed.append(hold)
+        if writes is not None:
+            writes.write()  # before the orders' rows: a stored document may read them
         _holds_write(changed)
         record(outcomes)
     return outcomes
