@@ -6,9 +6,9 @@ number, a batch of orders per step), builds each order's groups from them and ap
 through batch.py's `batch_apply` (many orders a transaction, the same services as the
 preview). The orders' outcomes are written in their transaction, with their changes; the
 other outcomes (rows with errors, an order the supplier does not have, an order that was
-busy) after it. So applying holds one
-batch of rows, whatever the size of the file, and a resumed apply (after a worker died)
-starts where the last one stopped and applies no row twice.
+busy) after it. So applying holds one batch of rows, whatever the size of the file, and a
+resumed apply (after a worker died) starts where the last one stopped and applies no row
+twice.
 """
 
 from __future__ import annotations
