@@ -400,6 +400,8 @@ UPDATE_FILE_INLINE_ROWS = env.int("UPDATE_FILE_INLINE_ROWS", default=200)
 # An applier holds a file this long, renewed every batch of orders; past it (a worker
 # killed) the recovery sweep queues the file again and the next applier resumes it.
 UPDATE_FILE_LEASE_SECONDS = env.int("UPDATE_FILE_LEASE_SECONDS", default=120)
+# Orders an update file applies in one transaction (orders/updates/batch.py); 0: one each.
+UPDATE_FILE_BATCH_ORDERS = env.int("UPDATE_FILE_BATCH_ORDERS", default=50)
 # A file claimed but not taken by a worker within this is queued again.
 UPDATE_FILE_QUEUE_GRACE_SECONDS = env.int("UPDATE_FILE_QUEUE_GRACE_SECONDS", default=300)
 # After this many appliers took a file and none finished it, it is marked failed.

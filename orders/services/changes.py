@@ -89,7 +89,16 @@ class OrderHold:
     the line constraint still backs the lock. A file's rows for one order share one hold.
     """
 
-    __slots__ = ("order", "lines", "fields", "events", "records", "stored_records", "broken")
+    __slots__ = (
+        "order",
+        "lines",
+        "fields",
+        "events",
+        "records",
+        "stored_records",
+        "broken",
+        "writes",
+    )
 
     def __init__(self, order: Order, lines: list[OrderLine]):
         self.order = order
@@ -102,6 +111,9 @@ class OrderHold:
         self.stored_records = bool(order.document_tail) and order.document_version == order.version
         # A change failed after writing: the hold no longer matches the database.
         self.broken = False
+        # Set by an update file's batch (orders/updates/batch.py): it writes the records the
+        # changes make (records.py) for many orders at once, at the end of its transaction.
+        self.writes = None
 
     @property
     def changed(self) -> bool:
@@ -303,14 +315,10 @@ def order_change_record(
     )
 
 
-def order_hold_flush(hold: OrderHold) -> list[OrderEvent]:
-    """Write the hold's changes: the order row once (commission, stored document) and the
-    events in one INSERT (on PostgreSQL both in one statement: hold_sql.py), announced on
-    commit. Nothing to write: nothing happens."""
-    if hold.broken:
-        raise RuntimeError("a change failed after writing; roll the transaction back")
-    if not hold.events:
-        return []
+def order_hold_fields(hold: OrderHold) -> list[str]:
+    """Set in memory what the hold's changes leave on the order row (commission, stored
+    document) and return the fields to write: `order_hold_flush` saves them, and an update
+    file's batch (orders/updates/batch.py) writes many orders' in one statement."""
     order = hold.order
     order.commission_amount = order_commission(rate=order.commission_rate, lines=hold.lines)
     fields = [*hold.fields, "status", "commission_amount", "updated_at", "version"]
@@ -320,6 +328,19 @@ def order_hold_flush(hold: OrderHold) -> list[OrderEvent]:
         fields += order_document_store(order=order, lines=hold.lines, records=records)
     else:  # an older stored text (or none): read the records, the new ones included
         fields += order_document_store(order=order, lines=hold.lines)
+    return fields
+
+
+def order_hold_flush(hold: OrderHold) -> list[OrderEvent]:
+    """Write the hold's changes: the order row once (commission, stored document) and the
+    events in one INSERT (on PostgreSQL both in one statement: hold_sql.py), announced on
+    commit. Nothing to write: nothing happens."""
+    if hold.broken:
+        raise RuntimeError("a change failed after writing; roll the transaction back")
+    if not hold.events:
+        return []
+    order = hold.order
+    fields = order_hold_fields(hold)
     if transaction.get_connection().vendor == "postgresql":
         events = hold.events
         hold_write(order=order, fields=fields, events=events)  # one statement

@@ -27,7 +27,12 @@ def record_write(
     field: str,
 ) -> Model:
     """Add the pairs' units to each line's `field`, insert `record` (unsaved) and one
-    `line_model` row per pair; return `record`, saved."""
+    `line_model` row per pair; return `record`, saved (or, under an update file's batch,
+    given its id and written with the batch's others before its transaction ends)."""
+    if hold.writes is not None:
+        return hold.writes.record_write(
+            record=record, line_model=line_model, fk=fk, pairs=pairs, field=field
+        )
     if connection.vendor != "postgresql":
         lines_add(hold=hold, pairs=pairs, field=field)
         record.save(force_insert=True)

@@ -6,7 +6,8 @@ acknowledgement. Each group applies on its own, atomically: a bad row (or a grou
 state refuses) is answered `error` and never blocks the others. One order's groups share one
 bounded transaction (one commit, not one per group), each service call its own savepoint. A row
 that is wrong in itself makes its whole group an error, so a shipment never goes out with
-some of the lines the file put in it.
+some of the lines the file put in it. Applying a file for good puts many orders in one
+transaction (batch.py), with this per-order path as its fallback.
 
 `dry_run` runs exactly the same code and rolls each order's transaction back: the portal's
 preview says what each row would do, and changes nothing (no row, no event, no email: a
@@ -168,7 +169,7 @@ def _is(dry: bool) -> str:
     return "would be" if dry else "is now"
 
 
-def _try_group(*, hold: OrderHold, rows: list[UpdateRow], file_name: str, actor_user, dry: bool):
+def try_group(*, hold: OrderHold, rows: list[UpdateRow], file_name: str, actor_user, dry: bool):
     """One group; its refusal changes nothing. The services run in the order's transaction
     under its hold, without a savepoint each: a refusal (ValidationError) comes before any
     write, so the others go on; anything else breaks the hold (see _run_order)."""
@@ -219,7 +220,7 @@ def _run_order(
             hold = order_hold(order=order, expected_version=None)
             for rows in groups:
                 outcomes.append(
-                    _try_group(
+                    try_group(
                         hold=hold, rows=rows, file_name=file_name, actor_user=actor_user, dry=dry
                     )
                 )
@@ -247,21 +248,12 @@ def _run_order(
     return outcomes, record is not None
 
 
-def _batch_apply(
-    *,
-    supplier,
-    batch: list[tuple[tuple, _Group]],
-    file_name: str,
-    actor_user,
-    dry: bool,
-    record: Recorder | None,
-) -> tuple[dict[int, tuple[str, str]], dict[int, tuple[str, str]]]:
-    """A batch of whole groups (every group of an order in the same batch): the orders
-    fetched in one query, each order's groups under one hold.
-
-    Returns (outcomes recorded with their changes, outcomes still to record).
-    """
-    recorded: dict[int, tuple[str, str]] = {}
+def batch_sort(
+    *, supplier, batch: list[tuple[tuple, _Group]]
+) -> tuple[dict[str, Order], dict[str, list[list[UpdateRow]]], dict[int, tuple[str, str]]]:
+    """A batch of whole groups sorted out: (the supplier's orders it names, fetched in one
+    query; each of them with its groups, in file order; the outcomes of the rows that reach
+    no order: errors in themselves, a group with such a row, an order the supplier lacks)."""
     loose: dict[int, tuple[str, str]] = {}
     numbers = {key[0] for key, _ in batch if order_number_plausible(key[0])}
     orders = {
@@ -287,6 +279,25 @@ def _batch_apply(
             continue
         for row in group.rows:
             loose[row.row] = outcome
+    return orders, by_order, loose
+
+
+def orders_run(
+    *,
+    orders: dict[str, Order],
+    by_order: dict[str, list[list[UpdateRow]]],
+    file_name: str,
+    actor_user,
+    dry: bool,
+    record: Recorder | None,
+) -> tuple[dict[int, tuple[str, str]], dict[int, tuple[str, str]]]:
+    """Each order's groups in a transaction of its own (`_run_order`): the preview's path,
+    and an applied batch's when its one transaction could not be (batch.py).
+
+    Returns (outcomes recorded with their changes, outcomes still to record).
+    """
+    recorded: dict[int, tuple[str, str]] = {}
+    loose: dict[int, tuple[str, str]] = {}
     for number, order_groups in by_order.items():
         result = _run_order(
             order=orders[number],
@@ -303,6 +314,33 @@ def _batch_apply(
         for rows, outcome in zip(order_groups, results, strict=True):
             for row in rows:
                 target[row.row] = outcome
+    return recorded, loose
+
+
+def _batch_apply(
+    *,
+    supplier,
+    batch: list[tuple[tuple, _Group]],
+    file_name: str,
+    actor_user,
+    dry: bool,
+    record: Recorder | None,
+) -> tuple[dict[int, tuple[str, str]], dict[int, tuple[str, str]]]:
+    """A batch of whole groups (every group of an order in the same batch), each order's
+    groups under one hold in a transaction of its own.
+
+    Returns (outcomes recorded with their changes, outcomes still to record).
+    """
+    orders, by_order, loose = batch_sort(supplier=supplier, batch=batch)
+    recorded, more = orders_run(
+        orders=orders,
+        by_order=by_order,
+        file_name=file_name,
+        actor_user=actor_user,
+        dry=dry,
+        record=record,
+    )
+    loose.update(more)
     return recorded, loose
 
 

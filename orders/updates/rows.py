@@ -3,11 +3,12 @@
 `rows_stage` stores the parsed rows once (one transaction: all or none), streaming from the
 file's bytes. `rows_apply` walks the rows not answered yet an order at a time (by order
 number, a batch of orders per step), builds each order's groups from them and applies them
-through apply.py's `_batch_apply`, the same code as the preview. Each order's outcomes are
-written in its own transaction, with its changes; the other outcomes (rows with errors, an
-order the supplier does not have, an order that was busy) after it. So applying holds one
-batch of rows, whatever the size of the file, and a resumed apply (after a worker died)
-starts where the last one stopped and applies no row twice.
+through batch.py's `batch_apply` (many orders a transaction, the same services as the
+preview). The orders' outcomes are written in their transaction, with their changes; the
+other outcomes (rows with errors, an order the supplier does not have, an order that was
+busy) after it. So applying holds one batch of rows, whatever the size of the file, and a
+resumed apply (after a worker died) starts where the last one stopped and applies no row
+twice.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from itertools import islice
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, Value, When
 
 from ..models import UpdateFile, UpdateFileRow
-from .apply import BATCH_GROUPS, ERROR, _AlreadyAnswered, _batch_apply, update_groups
+from .apply import BATCH_GROUPS, ERROR, _AlreadyAnswered, update_groups
+from .batch import batch_apply
 from .parse import COLUMNS, UpdateRow, update_rows_read
 
 STAGE_BATCH = 2000
@@ -65,6 +67,18 @@ def _answer(update_file: UpdateFile, outcomes: dict[int, tuple[str, str]]) -> in
     """Write the outcomes of rows not answered yet (one UPDATE); how many it wrote."""
     if not outcomes:
         return 0
+    if connection.vendor == "postgresql":  # one UPDATE from a VALUES list
+        table = UpdateFileRow._meta.db_table
+        values = ", ".join(["(%s::integer, %s::varchar, %s::text)"] * len(outcomes))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} r SET result = v.result, message = v.message "
+                f'FROM (VALUES {values}) AS v("row", result, message) '
+                'WHERE r.update_file_id = %s AND r."row" = v."row" AND r.result = \'\'',
+                [x for row, outcome in outcomes.items() for x in (row, *outcome)]
+                + [update_file.pk],
+            )
+            return cursor.rowcount
     rows = list(outcomes)
     results = {outcome[0] for outcome in outcomes.values()}
     messages = {outcome[1] for outcome in outcomes.values()}
@@ -130,12 +144,11 @@ def rows_apply(
     done = 0
     for batch in _pending_batches(update_file):
         groups, _ = update_groups(batch)
-        recorded, loose = _batch_apply(
+        recorded, loose = batch_apply(
             supplier=update_file.supplier,
             batch=list(groups.items()),
             file_name=update_file.name,
             actor_user=actor_user,
-            dry=False,
             record=record,
         )
         done += len(recorded) + _answer(update_file, loose)
