@@ -61,6 +61,7 @@ os.environ["DELIVERY_DISPATCH"] = "listener"  # as in production: no dispatch in
 import django  # noqa: E402
 
 from bench.databases import database_ensure  # noqa: E402
+from bench.processes import cpu_seconds  # noqa: E402
 
 database_ensure(DSN)
 django.setup()
@@ -179,15 +180,6 @@ class Api:
         response = self.conn.getresponse()
         response.read()
         return response.status, (time.perf_counter() - started) * 1000
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used (Linux /proc; 0 where it cannot be read)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_pids(gunicorn: subprocess.Popen) -> list[int]:
