@@ -63,6 +63,7 @@ if "FIELD_ENCRYPTION_KEY" not in os.environ:
 import django  # noqa: E402
 
 from bench.databases import database_ensure  # noqa: E402
+from bench.processes import cpu_seconds  # noqa: E402
 
 database_ensure(os.environ["DATABASE_URL"])
 django.setup()
@@ -408,15 +409,6 @@ def send_all(delivery_ids: list[int]) -> None:
     for index in range(0, len(delivery_ids), SEND_BATCH):
         batch = list(Delivery.objects.filter(pk__in=delivery_ids[index : index + SEND_BATCH]))
         deliveries_process_batch(deliveries=batch)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used (Linux /proc; 0 where it cannot be read)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def backend_pid() -> int:

@@ -22,6 +22,8 @@ acknowledge, cancel one unit of line 1, ship the rest (so a mix of the three kin
 - (c) the same changes by raw SQL (psycopg, one transaction per update: the order row,
   the line, the record, the event), the floor.
 
+- (d) what a COMMIT costs here (bench/commits.py): after a read, a row lock, a row's UPDATE.
+
 Goals: the file at 500 rows/s or more; an API update's p50 within 3x that of the read page.
 """
 
@@ -60,7 +62,9 @@ os.environ["DELIVERY_DISPATCH"] = "listener"  # as in production: no dispatch in
 
 import django  # noqa: E402
 
+from bench.commits import commit_latencies  # noqa: E402
 from bench.databases import database_ensure  # noqa: E402
+from bench.processes import cpu_seconds  # noqa: E402
 
 database_ensure(DSN)
 django.setup()
@@ -179,15 +183,6 @@ class Api:
         response = self.conn.getresponse()
         response.read()
         return response.status, (time.perf_counter() - started) * 1000
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used (Linux /proc; 0 where it cannot be read)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_pids(gunicorn: subprocess.Popen) -> list[int]:
@@ -403,6 +398,7 @@ def main() -> None:
         proc.wait(timeout=30)
     file_result = measure_file(supplier=supplier, numbers=file_numbers)
     raw = measure_sql(sql_numbers)
+    commits = commit_latencies(DSN)
 
     for way, numbers in (("API", api_numbers), ("file", file_numbers)):
         shipped = Order.objects.filter(number__in=numbers, status="shipped").count()
@@ -430,6 +426,9 @@ def main() -> None:
     sql_rate = len(every_sql) / raw["seconds"]
     print(f"(c) raw SQL: {len(every_sql):,} updates in {raw['seconds']:.2f}s = {sql_rate:.0f}/s; "
           f"p50 {statistics.median(every_sql):.2f} ms")  # fmt: skip
+    print(f"(d) COMMIT p50 (synchronous_commit={commits['synchronous_commit']}): after a read "
+          f"{commits['read']:.2f} ms, after a row lock {commits['lock']:.2f} ms, after a row's "
+          f"UPDATE {commits['write']:.2f} ms (each update pays one; no read does)")  # fmt: skip
     ratio = update_p50 / read_p50
     load = os.getloadavg()
     print(f"\nload average during the run's end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -123,38 +123,9 @@ def transaction_pipelined(connection, statements: list[tuple[str, list]]) -> lis
 
     The query log (DEBUG, or a test counting queries) gets one entry for the round trip.
     """
-    import psycopg
-
     if connection.in_atomic_block:
         raise RuntimeError("transaction_pipelined() owns its transaction: not inside atomic()")
-    # False, not None, when turned off: None would let psycopg prepare by its own threshold.
-    prepare = bool(settings.DB_PREPARED_STATEMENTS)
-    with connection.cursor() as wrapper:  # connects, and checks the connection is usable
-        raw = connection.connection
-        sql_all = "; ".join(["BEGIN", *(sql for sql, _ in statements), "COMMIT"])
-        log = (
-            wrapper.debug_sql(sql_all, None, use_last_executed_query=False)
-            if isinstance(wrapper, CursorDebugWrapper)
-            else nullcontext()
-        )
-        with log, connection.wrap_database_errors:
-            cursors = [psycopg.RawCursor(raw) for _ in statements]
-            try:
-                with raw.pipeline():
-                    raw.execute("BEGIN")
-                    for cursor, (sql, params) in zip(cursors, statements):
-                        cursor.execute(native_placeholders(sql), params, prepare=prepare)
-                    raw.execute("COMMIT")
-                # The pipeline's exit sent the Sync and read every answer.
-                return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
-            except psycopg.Error:
-                idle = psycopg.pq.TransactionStatus.IDLE
-                if not raw.closed and raw.info.transaction_status != idle:
-                    raw.rollback()
-                raise
-            finally:
-                for cursor in cursors:
-                    cursor.close()
+    return _pipelined(connection, statements, own_transaction=True)
 
 
 def statements_pipelined(connection, statements: list[tuple[str, list]]) -> list[list[tuple]]:
@@ -167,15 +138,25 @@ def statements_pipelined(connection, statements: list[tuple[str, list]]) -> list
     as Django's class; the transaction is then aborted and the caller's atomic block rolls
     it back. %s placeholders. The query log gets one entry for the round trip.
     """
-    import psycopg
-
     if not connection.in_atomic_block:
         raise RuntimeError("statements_pipelined() runs inside the caller's atomic block")
+    return _pipelined(connection, statements, own_transaction=False)
+
+
+def _pipelined(connection, statements, *, own_transaction: bool) -> list[list[tuple]]:
+    import psycopg
+
+    # False, not None, when turned off: None would let psycopg prepare by its own threshold.
     prepare = bool(settings.DB_PREPARED_STATEMENTS)
-    with connection.cursor() as wrapper:  # connects; the atomic block set autocommit off
+    # Connects, and checks the connection is usable (inside a caller's atomic block, that
+    # block set autocommit off).
+    with connection.cursor() as wrapper:
         raw = connection.connection
+        logged = [sql for sql, _ in statements]
+        if own_transaction:
+            logged = ["BEGIN", *logged, "COMMIT"]
         log = (
-            wrapper.debug_sql("; ".join(sql for sql, _ in statements), None)
+            wrapper.debug_sql("; ".join(logged), None, use_last_executed_query=False)
             if isinstance(wrapper, CursorDebugWrapper)
             else nullcontext()
         )
@@ -183,15 +164,25 @@ def statements_pipelined(connection, statements: list[tuple[str, list]]) -> list
             cursors = [psycopg.RawCursor(raw) for _ in statements]
             try:
                 with raw.pipeline():
+                    if own_transaction:
+                        raw.execute("BEGIN")
                     for cursor, (sql, params) in zip(cursors, statements):
                         cursor.execute(native_placeholders(sql), params, prepare=prepare)
-                # Not `cursor.description`, which builds a Column for each of the order row's
+                    if own_transaction:
+                        raw.execute("COMMIT")
+                # The pipeline's exit sent the Sync and read every answer. Not
+                # `cursor.description`, which builds a Column for each of the order row's
                 # 60-odd columns (about 0.4 ms a lock read).
                 tuples = psycopg.pq.ExecStatus.TUPLES_OK
                 return [
                     cursor.fetchall() if cursor.pgresult.status == tuples else []
                     for cursor in cursors
                 ]
+            except psycopg.Error:
+                idle = psycopg.pq.TransactionStatus.IDLE
+                if own_transaction and not raw.closed and raw.info.transaction_status != idle:
+                    raw.rollback()
+                raise
             finally:
                 for cursor in cursors:
                     cursor.close()

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from common.db import statements_pipelined
+from common.db import execute_prepared, statements_pipelined
 from common.inserts import insert_fields, insert_params
 from suppliers.models import Supplier
 
@@ -56,21 +56,27 @@ def idempotency_claim(*, supplier: Supplier, key: str, fingerprint: str) -> Clai
             supplier=supplier, key=key, fingerprint=fingerprint, now=now, cutoff=cutoff
         )
     IdempotencyKey.objects.filter(supplier=supplier, created_at__lt=cutoff).delete()
+    row = _pending_row(supplier=supplier, key=key, fingerprint=fingerprint, now=now)
     try:
         with transaction.atomic():
-            row = IdempotencyKey.objects.create(
-                supplier=supplier,
-                key=key,
-                fingerprint=fingerprint,
-                status_code=_PENDING,
-                response_body="",
-                created_at=now,
-            )
+            row.save(force_insert=True)
     except IntegrityError:
         # Committed by an earlier (or the concurrent, now finished) request with this key.
         stored = IdempotencyKey.objects.select_for_update().get(supplier=supplier, key=key)
         return Claim(row=None, replay=stored, mismatch=stored.fingerprint != fingerprint)
     return Claim(row=row, replay=None)
+
+
+def _pending_row(*, supplier, key: str, fingerprint: str, now) -> IdempotencyKey:
+    """The key's row as claimed: no answer stored yet."""
+    return IdempotencyKey(
+        supplier=supplier,
+        key=key,
+        fingerprint=fingerprint,
+        status_code=_PENDING,
+        response_body="",
+        created_at=now,
+    )
 
 
 @cache
@@ -92,14 +98,7 @@ def _claim_pipelined(*, supplier, key: str, fingerprint: str, now, cutoff) -> Cl
     """On PostgreSQL: the expired keys' DELETE and the claim's INSERT in one round trip,
     behind the BEGIN and the transaction's bound when the caller's block left them to it
     (`bounded_atomic(bound_with_first=True)`); no savepoint."""
-    row = IdempotencyKey(
-        supplier=supplier,
-        key=key,
-        fingerprint=fingerprint,
-        status_code=_PENDING,
-        response_body="",
-        created_at=now,
-    )
+    row = _pending_row(supplier=supplier, key=key, fingerprint=fingerprint, now=now)
     delete, insert = _claim_sql()
     statements = [
         (delete, [supplier.pk, connection.ops.adapt_datetimefield_value(cutoff)]),
@@ -118,6 +117,15 @@ def _claim_pipelined(*, supplier, key: str, fingerprint: str, now, cutoff) -> Cl
     return Claim(row=row, replay=None)
 
 
+@cache
+def _record_sql() -> str:
+    meta = IdempotencyKey._meta
+    status, body = (meta.get_field(name).column for name in ("status_code", "response_body"))
+    return f"UPDATE {meta.db_table} SET {status} = %s, {body} = %s WHERE {meta.pk.column} = %s"
+
+
 def idempotency_record(*, row: IdempotencyKey, status_code: int, body: str) -> None:
+    """Store the answer on the claimed key's row (prepared SQL: no ORM compile per request)."""
     row.status_code, row.response_body = status_code, body
-    row.save(update_fields=["status_code", "response_body"])
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, _record_sql(), [status_code, body, row.pk])

@@ -168,6 +168,31 @@ def test_bad_input_is_400_naming_the_field_and_changes_nothing(api, order, actio
     assert snapshot(order) == before
 
 
+def test_each_body_is_judged_on_its_own_one_after_another(api, order):
+    # The bodies' fields are shared by every request (orders/api/updates.py `_Body`): no
+    # answer carries anything of the one before.
+    bad = {"carrier": "DPD", "lines": [{"line": 1, "quantity": 0}, {"line": 2}]}
+    first = api.post(url(order, "shipments"), bad, format="json")
+    assert first.status_code == 400
+    assert set(first.json()["errors"]) == {"lines.0.quantity", "lines.1.quantity"}
+    good = {"carrier": "DPD", "lines": [{"line": 2, "quantity": 1}]}
+    shipped = api.post(url(order, "shipments"), good, format="json")
+    assert shipped.status_code == 201, shipped.content
+    assert [line["quantity_shipped"] for line in shipped.json()["lines"]] == [0, 1]
+    other = api.post(
+        url(order, "shipments"), {"lines": [{"line": 1, "quantity": 1}]}, format="json"
+    )
+    assert other.status_code == 400 and set(other.json()["errors"]) == {"carrier"}
+
+
+@pytest.mark.parametrize("action", ["acknowledgement", "cancellation", "shipments"])
+def test_an_update_answer_is_never_cached(api, order, action):
+    body = {"reason": "other", "note": "x", "carrier": "DPD"}
+    response = api.post(url(order, action), body, format="json")
+    assert response.status_code in (200, 201), response.content
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
 @pytest.mark.parametrize("action", ["acknowledgement", "cancellation", "shipments"])
 def test_a_read_only_token_is_403_naming_the_scope(acme, order, action):
     reader = client_for(acme, update=False)
