@@ -18,7 +18,7 @@ can commit a row whose timestamp is older than that. `bounded_atomic()` gives th
   no `transaction_timeout` (17+), hence the deadline check in Python.
 
 So a row stamped T commits before T + 2 x bound + commit latency, or never. The settle time
-must exceed that plus the clock skew between app servers; settings.py enforces
+must exceed that plus the clock skew between app servers; orders/checks.py enforces
 settle > 2 x bound.
 
 Only the outermost block bounds anything: nested inside a caller's longer transaction, the

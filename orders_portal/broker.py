@@ -13,7 +13,7 @@ connection error, which celery ignores before it reconnects as usual.
 
 Nothing is lost: the messages stay in Redis's unacknowledged set and are put back after the
 visibility timeout, as for a worker that died, and the delivery rows are in the database
-anyway (the sweeper queues them again). Used for `redis://` broker URLs (settings.py).
+anyway (the sweeper queues them again). Used for `redis://` broker URLs (settings/celery.py).
 """
 
 from __future__ import annotations

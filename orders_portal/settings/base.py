@@ -1,0 +1,148 @@
+"""The core: the environment reader, DEBUG, VAR_DIR, the secret keys, apps, middleware, templates,
+i18n and static files.
+
+The keys are refused here when they are not real in production (DEBUG false), before anything
+else is read.
+"""
+
+import os
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+# The project root: orders_portal/settings/base.py is three levels down.
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+
+_DEV_SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production-0123456789abcdef"
+# A Fernet key, for development only: base64 of 32 bytes.
+_DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDE="
+
+
+def _secret(name: str, default: str = "") -> str:
+    """A secret read as is: django-environ would treat a leading '$' as a reference."""
+    return os.environ.get(name, default)
+
+
+SECRET_KEY = _secret("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+FIELD_ENCRYPTION_KEY = _secret(
+    "FIELD_ENCRYPTION_KEY", default=_DEV_FIELD_ENCRYPTION_KEY if DEBUG else ""
+)
+if not DEBUG:
+    if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set to a random value of 50+ characters when DEBUG is false "
+            "(or set DEBUG=true for local development)."
+        )
+    if not FIELD_ENCRYPTION_KEY or _DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEY.split(","):
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must be set to a Fernet key when DEBUG is false "
+            "(generate one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')."
+        )
+    try:
+        for _key in [k.strip() for k in FIELD_ENCRYPTION_KEY.split(",") if k.strip()] or [""]:
+            Fernet(_key)
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes; "
+            "several keys may be given comma-separated, the first one encrypts)."
+        ) from None
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "orders_portal",  # the project package: only for its seed_demo command (it uses every app)
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "csp",
+    "common",
+    "suppliers",
+    "orders",
+    "delivery",
+    "statements",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "common.middleware.RejectNulMiddleware",
+    # A database outage is a 503 with a plain page and Retry-After, never a 500.
+    "common.outage.DatabaseOutageMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "common.csp.CSPMiddleware",  # django-csp's, the settings' policy built once
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "orders_portal.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "suppliers.context_processors.portal",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "orders_portal.wsgi.application"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- i18n / time --------------------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+# How dates and times read where no template names a format (the admin): as in the portal.
+FORMAT_MODULE_PATH = ["orders_portal.formats"]
+TIME_ZONE = env.str("TIME_ZONE", default="Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
