@@ -254,3 +254,18 @@ def test_an_error_body_is_the_serializers_to_the_byte(retailer_client, acme, pat
     assert response.content == JSONRenderer().render({"errors": errors})
     assert OrderIntake.objects.count() == 0
     assert Order.objects.count() == 0
+
+
+def test_a_new_intakes_answer_is_what_the_renderer_writes_for_its_orders(retailer_client, acme):
+    from orders.documents import order_document, orders_with_document_relations
+
+    # Text the renderer escapes (U+2028) or writes as is (non-ASCII), and two lines.
+    payload = _changed(_document(), ("customer", "name"), 'Zoë\u2028Ünal "Q" \\ 東京')
+    response = retailer_client.post(URL, json.dumps(payload), content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response["Content-Type"] == "application/json"
+    orders = orders_with_document_relations(Order.objects.order_by("id"))
+    expected = {"reference": "R-1", "orders": [order_document(order) for order in orders]}
+    assert response.content == JSONRenderer().render(expected)
+    assert b"\\u2028" in response.content and "東京".encode() in response.content
+    assert response.json()["orders"][0]["customer"]["name"] == 'Zoë\u2028Ünal "Q" \\ 東京'
