@@ -19,6 +19,7 @@ from contextlib import nullcontext
 from functools import lru_cache
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper
 
 
@@ -37,26 +38,30 @@ def execute_prepared(cursor, sql: str, params) -> None:
         cursor.cursor.execute(sql, params, prepare=True)
 
 
-_converters: dict = {}
+# Per connection alias: id(field) -> (field, its column, its converters). Keyed by id: a
+# field's own __hash__ cost more than the rest of the look-up (the entry keeps the field, so
+# the id stays its own).
+_converters: dict[str, dict[int, tuple]] = {}
 
 
 def values_from_db(fields, row) -> list:
     """A plain cursor's row as Django's own queries would see it: each value through its
     field's converters (SQLite returns decimals as floats, times as text, booleans as 0/1;
     PostgreSQL needs none of them, so there this is a copy)."""
-    from django.db import connection
-
+    connection = connections[DEFAULT_DB_ALIAS]  # what django.db.connection stands for
+    known = _converters.get(connection.alias)
+    if known is None:
+        known = _converters[connection.alias] = {}
     values = list(row)
     for index, field in enumerate(fields):
-        key = (field, connection.alias)
-        converters = _converters.get(key)
-        if converters is None:
+        entry = known.get(id(field))
+        if entry is None:
             column = field.get_col(field.model._meta.db_table)
-            converters = _converters[key] = (
-                column,
-                connection.ops.get_db_converters(column) + field.get_db_converters(connection),
+            functions = connection.ops.get_db_converters(column) + field.get_db_converters(
+                connection
             )
-        column, functions = converters
+            entry = known[id(field)] = (field, column, tuple(functions))
+        _, column, functions = entry
         for function in functions:
             values[index] = function(values[index], column, connection)
     return values
