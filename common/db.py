@@ -126,12 +126,7 @@ def transaction_pipelined(connection, statements: list[tuple[str, list]]) -> lis
         with log, connection.wrap_database_errors:
             cursors = [psycopg.RawCursor(raw) for _ in statements]
             try:
-                with raw.pipeline():
-                    raw.execute("BEGIN")
-                    for cursor, (sql, params) in zip(cursors, statements):
-                        cursor.execute(native_placeholders(sql), params, prepare=prepare)
-                    raw.execute("COMMIT")
-                # The pipeline's exit sent the Sync and read every answer.
+                _pipeline_run(raw, cursors, statements, prepare=prepare)
                 return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
             except psycopg.Error:
                 idle = psycopg.pq.TransactionStatus.IDLE
@@ -141,3 +136,32 @@ def transaction_pipelined(connection, statements: list[tuple[str, list]]) -> lis
             finally:
                 for cursor in cursors:
                     cursor.close()
+
+
+def _pipeline_run(raw, cursors, statements, *, prepare: bool) -> None:
+    """BEGIN, the statements and COMMIT in one pipeline; the first error is raised.
+
+    psycopg reads whatever answers have arrived while it sends, so a statement's error
+    (the unique reference of a repeat intake) can surface inside the block, on a later
+    execute; leaving the block by that exception made psycopg log "error ignored terminating
+    Pipeline: pipeline aborted" for the Sync that then finds the pipeline aborted. So the
+    block is left normally, the Sync ends the pipeline, and the first error is raised after.
+    """
+    import psycopg
+
+    first: psycopg.Error | None = None
+    try:
+        with raw.pipeline():
+            try:
+                raw.execute("BEGIN")
+                for cursor, (sql, params) in zip(cursors, statements):
+                    cursor.execute(native_placeholders(sql), params, prepare=prepare)
+                raw.execute("COMMIT")
+            except psycopg.Error as exc:
+                first = exc
+        # The pipeline's exit sent the Sync and read every answer.
+    except psycopg.Error:
+        if first is None:
+            raise
+    if first is not None:
+        raise first
