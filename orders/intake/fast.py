@@ -2,11 +2,13 @@
 
 `IntakeSerializer` (orders/intake/__init__.py) is the rule set and the only source of error
 messages. For the document nearly every request sends (plain strings within their lengths,
-whole-number quantities, a known country) walking its fields one by one cost more than
-anything else intake does in Python. `FastPath.clean` checks the same rules in plain code
-and returns exactly what the serializer would return; for anything it is not sure of (a
-wrong type, a blank, a length, a character no field takes, an email or time to look at) it
-returns None, and the serializer decides, with its own errors. So a document is accepted
+whole-number quantities, a known country) walking DRF's fields one by one cost about 0.2 ms
+of an intake's 2.5 ms of CPU in the request; the plain checks below cost a quarter of that
+(bench/intake.py, in process). `FastPath.clean` checks the same rules in plain code
+and returns exactly what the serializer would return; for anything else (a wrong type, a
+blank where none is allowed, a length, a NUL or lone surrogate, an email or time its
+validator refuses, an unknown country, a missing field) it returns None, and the serializer
+decides, with its own errors. So a document is accepted
 or refused as before, and every error body is the serializer's.
 
 test_intake_fast_path checks both halves: on generated documents, good and bad, the fast
