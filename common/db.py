@@ -19,6 +19,7 @@ from contextlib import nullcontext
 from functools import lru_cache
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper
 
 
@@ -37,15 +38,17 @@ def execute_prepared(cursor, sql: str, params) -> None:
         cursor.cursor.execute(sql, params, prepare=True)
 
 
-_converters: dict = {}
+# (id(field), connection alias) -> (its column, its converters, the field). Keyed by id: a
+# field's own __hash__ cost more than the rest of the look-up (the entry keeps the field, so
+# the id stays its own).
+_converters: dict[tuple[int, str], tuple] = {}
 
 
 def values_from_db(fields, row) -> list:
     """A plain cursor's row as Django's own queries would see it: each value through its
     field's converters (SQLite returns decimals as floats, times as text, booleans as 0/1;
     PostgreSQL needs none of them, so there this is a copy)."""
-    from django.db import connection
-
+    connection = connections[DEFAULT_DB_ALIAS]  # what django.db.connection stands for
     values = list(row)
     for index, column, functions in _conversions(fields, connection):
         for function in functions:
@@ -67,15 +70,16 @@ def _conversions(fields, connection) -> list:
         return found[1]
     plan = []
     for index, field in enumerate(fields):
-        converters = _converters.get((field, connection.alias))
+        converters = _converters.get((id(field), connection.alias))
         if converters is None:
             column = field.get_col(field.model._meta.db_table)
-            converters = _converters[(field, connection.alias)] = (
+            converters = _converters[(id(field), connection.alias)] = (
                 column,
                 connection.ops.get_db_converters(column) + field.get_db_converters(connection),
+                field,
             )
         if converters[1]:
-            plan.append((index, *converters))
+            plan.append((index, converters[0], converters[1]))
     if remember:
         _plans[key] = (fields, plan)  # holds `fields`, so its id is never reused
     return plan
@@ -163,15 +167,8 @@ def _pipelined(connection, statements, *, own_transaction: bool) -> list[list[tu
         with log, connection.wrap_database_errors:
             cursors = [psycopg.RawCursor(raw) for _ in statements]
             try:
-                with raw.pipeline():
-                    if own_transaction:
-                        raw.execute("BEGIN")
-                    for cursor, (sql, params) in zip(cursors, statements):
-                        cursor.execute(native_placeholders(sql), params, prepare=prepare)
-                    if own_transaction:
-                        raw.execute("COMMIT")
-                # The pipeline's exit sent the Sync and read every answer. Not
-                # `cursor.description`, which builds a Column for each of the order row's
+                _pipeline_run(raw, cursors, statements, prepare=prepare, own=own_transaction)
+                # Not `cursor.description`, which builds a Column for each of the order row's
                 # 60-odd columns (about 0.4 ms a lock read).
                 tuples = psycopg.pq.ExecStatus.TUPLES_OK
                 return [
@@ -186,3 +183,35 @@ def _pipelined(connection, statements, *, own_transaction: bool) -> list[list[tu
             finally:
                 for cursor in cursors:
                     cursor.close()
+
+
+def _pipeline_run(raw, cursors, statements, *, prepare: bool, own: bool) -> None:
+    """The statements in one pipeline (with BEGIN and COMMIT when the transaction is `own`);
+    the first error is raised.
+
+    psycopg reads whatever answers have arrived while it sends, so a statement's error
+    (the unique reference of a repeat intake) can surface inside the block, on a later
+    execute; leaving the block by that exception made psycopg log "error ignored terminating
+    Pipeline: pipeline aborted" for the Sync that then finds the pipeline aborted. So the
+    block is left normally, the Sync ends the pipeline, and the first error is raised after.
+    """
+    import psycopg
+
+    first: psycopg.Error | None = None
+    try:
+        with raw.pipeline():
+            try:
+                if own:
+                    raw.execute("BEGIN")
+                for cursor, (sql, params) in zip(cursors, statements):
+                    cursor.execute(native_placeholders(sql), params, prepare=prepare)
+                if own:
+                    raw.execute("COMMIT")
+            except psycopg.Error as exc:
+                first = exc
+        # The pipeline's exit sent the Sync and read every answer.
+    except psycopg.Error:
+        if first is None:
+            raise
+    if first is not None:
+        raise first

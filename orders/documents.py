@@ -245,3 +245,17 @@ def document_text(number: str, status: str, middle: str, reference: str, tail: s
         f'{{"number":{encode_basestring(number)},"status":{encode_basestring(status)}'
         f"{middle}{encode_basestring(reference)}}},{tail}"
     )
+
+
+def stored_document_text(order: Order) -> str:
+    """An order's whole document from its stored tail: the text `order_document` renders,
+    for an order whose tail was stored in this request (intake's new orders: their
+    supplier and retailer loaded, the tail set by `order_document_store`)."""
+    middle = document_text_middle(
+        supplier_slug=order.supplier.slug,
+        retailer_slug=order.retailer.slug,
+        retailer_name=order.retailer.name,
+    )
+    return document_text(
+        order.number, order.status, middle, order.retailer_reference, order.document_tail
+    )

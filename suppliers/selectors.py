@@ -47,6 +47,14 @@ def _products_sql() -> str:
     )
 
 
+@lru_cache(maxsize=1)
+def _product_columns() -> tuple[list, list]:
+    return (
+        [Product._meta.get_field(name) for name in _PRODUCT_FIELDS],
+        [Supplier._meta.get_field(name) for name in _SUPPLIER_FIELDS],
+    )
+
+
 def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
     """Active products by SKU, each with its supplier (id, slug, name, is_active) loaded.
 
@@ -63,8 +71,7 @@ def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
     suppliers: dict[int, Supplier] = {}
     found: dict[str, Product] = {}
     n = len(_PRODUCT_FIELDS)
-    product_fields = [Product._meta.get_field(name) for name in _PRODUCT_FIELDS]
-    supplier_fields = [Supplier._meta.get_field(name) for name in _SUPPLIER_FIELDS]
+    product_fields, supplier_fields = _product_columns()
     for row in rows:
         values = values_from_db(product_fields, row[:n])
         product = Product.from_db(db, _PRODUCT_FIELDS, values)

@@ -1,5 +1,7 @@
 """Prepared statements for the hot fixed statements (common/db.py)."""
 
+import logging
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -43,3 +45,25 @@ def test_a_marked_statement_raises_djangos_errors(db):
             execute_prepared(cursor, sql, ["twice", 2])
         cursor.execute("SELECT value FROM orders_counter WHERE name = %s", ["twice"])
         assert cursor.fetchall() == [(1,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pipelined_statement_that_fails_early_raises_its_error_and_logs_nothing(
+    on_postgres, caplog
+):
+    from django.db import DataError
+
+    from common.db import transaction_pipelined
+
+    # The first statement fails at once; the next one is 8 MB to send, so its error has
+    # arrived (and psycopg has read it) before the block has sent everything.
+    statements = [("SELECT 1 / (%s - 1)", [1]), ("SELECT length(%s)", ["x" * 8_000_000])]
+    with caplog.at_level("WARNING", logger="psycopg"), pytest.raises(DataError):
+        transaction_pipelined(connection, statements)
+    assert [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("psycopg") and r.levelno >= logging.WARNING
+    ] == []
+    assert not connection.in_atomic_block
+    assert transaction_pipelined(connection, [("SELECT %s + 1", [41])]) == [[(42,)]]

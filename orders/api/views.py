@@ -1,6 +1,7 @@
 """The retailer intake API and the supplier read API. Views parse, call one service or
 selector, render."""
 
+from json.encoder import encode_basestring
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.documents import iso, json_text, order_document
+from orders.documents import iso, json_text, order_document, stored_document_text
 from orders.inputs import text_problem
 from orders.intake import IntakeSerializer
 from orders.models import OrderStatus
@@ -180,27 +181,37 @@ class RetailerOrdersView(_JSONAPIView):
         except RequestDataTooBig:
             return _too_big()
         result = order_place_from_retailer(retailer=request.auth, payload=payload)
+        if result.created:
+            # New orders: their documents are the texts just stored, joined as they are (the
+            # bytes JSONRenderer would write for the dict below, without building it).
+            text = (
+                f'{{"reference":{encode_basestring(result.intake.reference)},"orders":['
+                + ",".join(stored_document_text(order) for order in result.orders)
+                + "]}"
+            )
+            return _json_response(text, headers={}, status=status.HTTP_201_CREATED)
         body = {
             "reference": result.intake.reference,
             "orders": [order_document(order) for order in result.orders],
         }
-        return Response(
-            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        )
+        return Response(body, status=status.HTTP_200_OK)
 
 
 # --- Supplier read API ----------------------------------------------------------------------
 
 
-def _json_response(text: str, *, headers: dict[str, str]) -> HttpResponse:
-    """A 200 of ready JSON text, as DRF's JSONRenderer would have sent it.
+def _json_response(text: str, *, headers: dict[str, str], status: int = 200) -> HttpResponse:
+    """A response (200 unless told) of ready JSON text, as DRF's JSONRenderer would have
+    sent it.
 
     Like the renderer, it escapes U+2028/U+2029 once over the whole text (they can only
     stand inside strings there), so the parts it is joined from need not.
     """
     if "\u2028" in text or "\u2029" in text:
         text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return HttpResponse(text.encode(), content_type="application/json", headers=headers)
+    return HttpResponse(
+        text.encode(), content_type="application/json", headers=headers, status=status
+    )
 
 
 @method_decorator(never_cache, name="dispatch")  # a supplier's orders: no shared cache keeps them
