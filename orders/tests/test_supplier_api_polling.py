@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.db import DatabaseError, connection, connections
+from django.db.models import F
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -214,9 +215,15 @@ def test_change_feed_sees_a_cancellation_committed_late(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_cursor_walk_is_stable_while_threads_insert(on_postgres, settings, retailer, acme, bolt):
-    settings.SUPPLIER_API_SETTLE_SECONDS = 0.0  # the walk's frozen horizon is what is tested
+    # The walk's frozen horizon is what is tested, with the product's settle window (more
+    # than twice the write's bound, so no write still in flight can land behind it; with
+    # no window at all an order committed just after a page was read could be missed, and
+    # the test raced). The orders placed before the walk are made older than the window.
     client = supplier_client(acme)
     before = [place_order(retailer=retailer, lines=ACME)[0].number for _ in range(30)]
+    Order.objects.filter(number__in=before).update(
+        created_at=F("created_at") - timedelta(seconds=SETTLE * 10)
+    )
     stop, errors = threading.Event(), []
 
     def keep_placing():
