@@ -56,13 +56,14 @@ def batch_apply(
     actor_user,
     record: Recorder,
 ) -> tuple[dict[int, tuple[str, str]], dict[int, tuple[str, str]]]:
-    """apply.py's `_batch_apply` (not a dry run), `UPDATE_FILE_BATCH_ORDERS` orders a
-    transaction. Returns (outcomes recorded with their changes, outcomes still to record)."""
+    """A batch of whole groups (every group of an order in the same batch) applied for good,
+    `UPDATE_FILE_BATCH_ORDERS` orders a transaction (apply.py's `orders_run` when that is 1
+    or less). Returns (outcomes recorded with their changes, outcomes still to record)."""
     orders, by_order, loose = batch_sort(supplier=supplier, batch=batch)
     size = settings.UPDATE_FILE_BATCH_ORDERS
     recorded: dict[int, tuple[str, str]] = {}
     numbers = list(by_order)
-    step = size if size > 0 else max(1, len(numbers))
+    step = size if size > 1 else max(1, len(numbers))
     for start in range(0, len(numbers), step):
         part = {number: by_order[number] for number in numbers[start : start + step]}
         if size > 1:
