@@ -20,9 +20,8 @@ from django.db.models import Model
 from common.db import values_list
 from common.inserts import rows_insert
 
-from ..models import Cancellation, OrderLine, Shipment
+from ..models import OrderLine
 
-RECORD_MODELS = (Cancellation, Shipment)
 _LINE_FIELDS = ("quantity_cancelled", "quantity_shipped")
 
 
