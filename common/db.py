@@ -37,14 +37,6 @@ def execute_prepared(cursor, sql: str, params) -> None:
         cursor.cursor.execute(sql, params, prepare=True)
 
 
-def values_list(casts, rows: int) -> str:
-    """`VALUES (%s::cast, ...), ...`: `rows` rows of placeholders typed by `casts`, for an
-    `UPDATE t SET ... FROM (VALUES ...) AS v(...) WHERE t.key = v.key` that writes many rows'
-    own values in one statement (PostgreSQL)."""
-    row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
-    return "VALUES " + ", ".join([row] * rows)
-
-
 _converters: dict = {}
 
 
@@ -103,6 +95,14 @@ def timestamptz_compiled(cursor) -> None:
 
     loader = adapters.get_loader(adapters.types["timestamptz"].oid, Format.TEXT)
     cursor.cursor.adapters.register_loader("timestamptz", loader)
+
+
+def values_list(casts, rows: int) -> str:
+    """`VALUES (%s::cast, ...), ...`: `rows` rows of placeholders typed by `casts`, for an
+    `UPDATE t SET ... FROM (VALUES ...) AS v(...) WHERE t.key = v.key` that writes many rows'
+    own values in one statement (PostgreSQL)."""
+    row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    return "VALUES " + ", ".join([row] * rows)
 
 
 @lru_cache(maxsize=512)
