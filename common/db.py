@@ -101,6 +101,14 @@ def timestamptz_compiled(cursor) -> None:
     cursor.cursor.adapters.register_loader("timestamptz", loader)
 
 
+def values_list(casts, rows: int) -> str:
+    """`VALUES (%s::cast, ...), ...`: `rows` rows of placeholders typed by `casts`, for an
+    `UPDATE t SET ... FROM (VALUES ...) AS v(...) WHERE t.key = v.key` that writes many rows'
+    own values in one statement (PostgreSQL)."""
+    row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    return "VALUES " + ", ".join([row] * rows)
+
+
 @lru_cache(maxsize=512)
 def native_placeholders(sql: str) -> str:
     """`sql` with PostgreSQL's own $1, $2, ... for its %s placeholders (no other % in it).

@@ -23,8 +23,10 @@ from django.views.defaults import server_error as django_server_error
 
 RETRY_AFTER_SECONDS = 5
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+# The APIs' answer, from DRF's exception handler (orders/api/errors.py) or from here.
 API_MESSAGE = (
-    "The database cannot be reached just now. Send the same request again in a few seconds."
+    "The database cannot be reached just now. Send the same request again in a few seconds "
+    "(with the same reference or Idempotency-Key it is applied once)."
 )
 
 

@@ -2,11 +2,11 @@
 an order whose state does not allow the change; an exception's `error_field` names its field)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from common.outage import API_MESSAGE, DATABASE_ERRORS, RETRY_AFTER_SECONDS
 from orders.intake import errors_flatten
 from orders.services import OrderStateError
 from orders.transactions import TransactionTooSlowError
@@ -23,12 +23,6 @@ _FIELD_FOR = {
 }
 
 
-DATABASE_UNAVAILABLE = (
-    "The database cannot be reached just now. Send the same request again in a few seconds "
-    "(with the same reference or Idempotency-Key it is applied once)."
-)
-
-
 def exception_handler(exc, context):
     if isinstance(exc, TransactionTooSlowError):
         # Rolled back, nothing stored: the client may simply retry (intake is idempotent).
@@ -37,14 +31,14 @@ def exception_handler(exc, context):
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "1"},
         )
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, DATABASE_ERRORS):
         # The database is down or restarting (found by bench/chaos.py: these were 500s). The
         # transaction rolled back; a request sent again with the same reference or
         # Idempotency-Key is applied once, whether or not this one committed.
         return Response(
-            {"errors": {"detail": [DATABASE_UNAVAILABLE]}},
+            {"errors": {"detail": [API_MESSAGE]}},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, OrderStateError):  # the order's state does not allow it
         return Response({"errors": exc.message_dict}, status=status.HTTP_409_CONFLICT)

@@ -251,14 +251,15 @@ def _run_order(
 def batch_sort(
     *, supplier, batch: list[tuple[tuple, _Group]]
 ) -> tuple[dict[str, Order], dict[str, list[list[UpdateRow]]], dict[int, tuple[str, str]]]:
-    """A batch of whole groups sorted out: (the supplier's orders it names, fetched in one
-    query; each of them with its groups, in file order; the outcomes of the rows that reach
-    no order: errors in themselves, a group with such a row, an order the supplier lacks)."""
+    """A batch of whole groups sorted out: (the supplier's orders it names, their id and
+    number fetched in one query; each of them with its groups, in file order; the outcomes
+    of the rows that reach no order: errors in themselves, a group with such a row, an order
+    the supplier lacks)."""
     loose: dict[int, tuple[str, str]] = {}
     numbers = {key[0] for key, _ in batch if order_number_plausible(key[0])}
-    orders = {
-        order.number: order for order in Order.objects.filter(supplier=supplier, number__in=numbers)
-    }
+    # Only which of them the supplier has: each path reads and locks its orders again.
+    found = Order.objects.filter(supplier=supplier, number__in=numbers).only("id", "number")
+    orders = {order.number: order for order in found}
     by_order: dict[str, list[list[UpdateRow]]] = {}
     for key, group in batch:
         for row in group.bad_rows:
@@ -317,33 +318,6 @@ def orders_run(
     return recorded, loose
 
 
-def _batch_apply(
-    *,
-    supplier,
-    batch: list[tuple[tuple, _Group]],
-    file_name: str,
-    actor_user,
-    dry: bool,
-    record: Recorder | None,
-) -> tuple[dict[int, tuple[str, str]], dict[int, tuple[str, str]]]:
-    """A batch of whole groups (every group of an order in the same batch), each order's
-    groups under one hold in a transaction of its own.
-
-    Returns (outcomes recorded with their changes, outcomes still to record).
-    """
-    orders, by_order, loose = batch_sort(supplier=supplier, batch=batch)
-    recorded, more = orders_run(
-        orders=orders,
-        by_order=by_order,
-        file_name=file_name,
-        actor_user=actor_user,
-        dry=dry,
-        record=record,
-    )
-    loose.update(more)
-    return recorded, loose
-
-
 def update_groups(rows: Iterable[UpdateRow]) -> tuple[dict[tuple, _Group], dict[int, tuple]]:
     """The rows' groups (key: UpdateRow.group_key), and the outcomes of rows that are in no
     group (an error without an order number or a known action)."""
@@ -372,25 +346,26 @@ def update_rows_apply(
     """{row number: (result, message)} for every row, each group applied (or tried) on its own.
 
     The whole file's groups in memory: the portal's preview (`dry_run`) of a pending file.
-    Applying a file for good walks its stored rows instead (files.py), a batch at a time,
-    through the same `_batch_apply`.
+    Applying a file for good walks its stored rows instead (rows.py), a batch at a time,
+    through batch.py's `batch_apply`, which falls back on the same `orders_run`.
     """
     groups, outcomes = update_groups(rows)
     total = len(outcomes) + sum(len(g.rows) + len(g.bad_rows) for g in groups.values())
     done = len(outcomes)
     items = iter(groups.items())
     while batch := list(islice(items, BATCH_GROUPS)):
-        recorded, loose = _batch_apply(
-            supplier=supplier,
-            batch=batch,
+        orders, by_order, loose = batch_sort(supplier=supplier, batch=batch)
+        _, more = orders_run(
+            orders=orders,
+            by_order=by_order,
             file_name=file_name,
             actor_user=actor_user,
             dry=dry_run,
-            record=None,
+            record=None,  # nothing recorded: every outcome comes back in `more`
         )
-        outcomes.update(recorded)
         outcomes.update(loose)
-        done += len(recorded) + len(loose)
+        outcomes.update(more)
+        done += len(loose) + len(more)
         if progress is not None:
             progress(done, total)
     return outcomes

@@ -33,7 +33,10 @@ from collections import defaultdict
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from ..models import Cancellation, Order, OrderEvent, OrderLine, Shipment
+from common.db import values_list
+from common.inserts import rows_insert
+
+from ..models import Cancellation, Order, OrderLine, Shipment
 from ..services.changes import OrderHold, order_hold_fields
 from ..services.events import announce_on_commit
 from ..transactions import bounded_atomic
@@ -56,13 +59,14 @@ def batch_apply(
     actor_user,
     record: Recorder,
 ) -> tuple[dict[int, tuple[str, str]], dict[int, tuple[str, str]]]:
-    """apply.py's `_batch_apply` (not a dry run), `UPDATE_FILE_BATCH_ORDERS` orders a
-    transaction. Returns (outcomes recorded with their changes, outcomes still to record)."""
+    """A batch of whole groups (every group of an order in the same batch) applied for good,
+    `UPDATE_FILE_BATCH_ORDERS` orders a transaction (apply.py's `orders_run` when that is 1
+    or less). Returns (outcomes recorded with their changes, outcomes still to record)."""
     orders, by_order, loose = batch_sort(supplier=supplier, batch=batch)
     size = settings.UPDATE_FILE_BATCH_ORDERS
     recorded: dict[int, tuple[str, str]] = {}
     numbers = list(by_order)
-    step = size if size > 0 else max(1, len(numbers))
+    step = size if size > 1 else max(1, len(numbers))
     for start in range(0, len(numbers), step):
         part = {number: by_order[number] for number in numbers[start : start + step]}
         if size > 1:
@@ -160,9 +164,8 @@ def _holds_write(holds: list[OrderHold]) -> None:
         return
     fields_of = [order_hold_fields(hold) for hold in holds]
     _orders_update([hold.order for hold in holds], sorted({f for fs in fields_of for f in fs}))
-    events = OrderEvent.objects.bulk_create([event for hold in holds for event in hold.events])
-    if any(event.pk is None for event in events):  # a database that returns no ids
-        raise _Fallback("the events' ids did not come back")
+    events = [event for hold in holds for event in hold.events]
+    rows_insert(events)
     for hold in holds:
         hold.events = []
     announce_on_commit([event.pk for event in events])
@@ -179,12 +182,11 @@ def _orders_update(orders: list[Order], names: list[str]) -> None:
     fields = [Order._meta.get_field(name) for name in names]
     quote = connection.ops.quote_name
     columns = [quote(field.column) for field in fields]
-    row = "(%s::bigint, " + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields) + ")"
+    values = values_list(["bigint", *(f.cast_db_type(connection) for f in fields)], len(orders))
     sql = (
         f"UPDATE {quote(Order._meta.db_table)} o SET "
         + ", ".join(f"{column} = v.{column}" for column in columns)
-        + f" FROM (VALUES {', '.join([row] * len(orders))}) AS v(id, {', '.join(columns)})"
-        " WHERE o.id = v.id"
+        + f" FROM ({values}) AS v(id, {', '.join(columns)}) WHERE o.id = v.id"
     )
     params = []
     for order in orders:

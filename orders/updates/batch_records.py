@@ -17,9 +17,11 @@ from collections import defaultdict
 from django.db import DatabaseError, connection
 from django.db.models import Model
 
-from ..models import Cancellation, OrderLine, Shipment
+from common.db import values_list
+from common.inserts import rows_insert
 
-RECORD_MODELS = (Cancellation, Shipment)
+from ..models import OrderLine
+
 _LINE_FIELDS = ("quantity_cancelled", "quantity_shipped")
 
 
@@ -79,11 +81,11 @@ class RecordWrites:
         """The lines' units (one UPDATE), then each table's records and their lines."""
         if self.added:
             table = OrderLine._meta.db_table
-            values = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(self.added))
+            values = values_list(("bigint", "integer", "integer"), len(self.added))
             sets = ", ".join(f"{f} = l.{f} + v.{f}" for f in _LINE_FIELDS)
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {table} l SET {sets} FROM (VALUES {values}) "
+                    f"UPDATE {table} l SET {sets} FROM ({values}) "
                     f"AS v(id, {', '.join(_LINE_FIELDS)}) WHERE l.id = v.id",
                     [
                         x
@@ -95,5 +97,5 @@ class RecordWrites:
                     raise DatabaseError(f"{cursor.rowcount} of {len(self.added)} lines updated")
         for model, records in self.records.items():
             model.objects.bulk_create(records)
-        for model, children in self.children.items():
-            model.objects.bulk_create(children)
+        for children in self.children.values():
+            rows_insert(children)

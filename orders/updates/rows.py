@@ -19,6 +19,8 @@ from itertools import islice
 from django.db import connection, transaction
 from django.db.models import Case, Count, Value, When
 
+from common.db import values_list
+
 from ..models import UpdateFile, UpdateFileRow
 from .apply import BATCH_GROUPS, ERROR, _AlreadyAnswered, update_groups
 from .batch import batch_apply
@@ -69,11 +71,11 @@ def _answer(update_file: UpdateFile, outcomes: dict[int, tuple[str, str]]) -> in
         return 0
     if connection.vendor == "postgresql":  # one UPDATE from a VALUES list
         table = UpdateFileRow._meta.db_table
-        values = ", ".join(["(%s::integer, %s::varchar, %s::text)"] * len(outcomes))
+        values = values_list(("integer", "varchar", "text"), len(outcomes))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} r SET result = v.result, message = v.message "
-                f'FROM (VALUES {values}) AS v("row", result, message) '
+                f'FROM ({values}) AS v("row", result, message) '
                 'WHERE r.update_file_id = %s AND r."row" = v."row" AND r.result = \'\'',
                 [x for row, outcome in outcomes.items() for x in (row, *outcome)]
                 + [update_file.pk],
