@@ -93,7 +93,9 @@ def run(args, stack, log) -> int:
     django.setup()
     from django.core.management import call_command
 
+    log("servers up (PostgreSQL, Redis, SMTP, receiver, sshd)")
     call_command("migrate", verbosity=0)
+    log("database migrated; processes start")
     from testsupport.chaos.checks import checks_run
     from testsupport.chaos.faults import CATCH_UP_BOUND, KINDS, ChaosLoop, settled_after
     from testsupport.chaos.load import Load

@@ -82,6 +82,8 @@ class DestinationAdmin(admin.ModelAdmin):
         "secret_set",
         *SFTP_CONNECTION_FIELDS,
         "sftp_last_run_at",
+        "sftp_failed_runs",
+        "sftp_retry_at",
         "created_at",
         "updated_at",
     )

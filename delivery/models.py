@@ -87,6 +87,11 @@ class Destination(models.Model):
     # service against what the supplier may use.
     sftp_format = models.CharField(max_length=64, default="csv")
     sftp_last_run_at = models.DateTimeField(null=True, blank=True)
+    # A run queued and not yet reported a success (failed, lost with the broker, or its worker
+    # killed): how many in a row, and when the next one is due whatever the interval
+    # (SFTP_RUN_RETRY_SECONDS, capped at the interval). Cleared by a run that sent everything.
+    sftp_failed_runs = models.PositiveIntegerField(default=0)
+    sftp_retry_at = models.DateTimeField(null=True, blank=True)
 
     # files, whatever carries them (docs/formats.md)
     email_attach_format = models.CharField(

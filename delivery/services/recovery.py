@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from suppliers.models import Supplier
@@ -193,8 +193,20 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
     )
 
 
+def sftp_run_retry_seconds(*, failed_runs: int, interval_minutes: int) -> float:
+    """How long after a run is queued the next one is due should it not report a success,
+    with `failed_runs` runs before it not having succeeded: SFTP_RUN_RETRY_SECONDS, capped at
+    the destination's interval (a failing server is never tried less often than a healthy one,
+    nor more often than once a minute)."""
+    interval = float(interval_minutes * settings.SFTP_INTERVAL_MINUTE_SECONDS)
+    schedule = list(settings.SFTP_RUN_RETRY_SECONDS) or [interval]
+    return min(float(schedule[min(failed_runs, len(schedule) - 1)]), interval)
+
+
 def sftp_runs_due() -> list[int]:
-    """Claim the scheduled destinations whose interval has come round; queue one run each."""
+    """Claim the scheduled destinations whose interval (or retry time) has come round; queue
+    one run each. Each run counts as failed until it reports otherwise, so one lost with the
+    broker or its worker is due again at its retry time, not a whole interval later."""
     now = timezone.now()
     with transaction.atomic():
         due = [
@@ -205,8 +217,16 @@ def sftp_runs_due() -> list[int]:
             if channel_get(d.channel).run_due(destination=d, now=now)
         ]
         ids = [d.pk for d in due]
+        for d in due:
+            retry = sftp_run_retry_seconds(
+                failed_runs=d.sftp_failed_runs, interval_minutes=d.sftp_interval_minutes
+            )
+            Destination.objects.filter(pk=d.pk).update(
+                sftp_last_run_at=now,
+                sftp_failed_runs=F("sftp_failed_runs") + 1,
+                sftp_retry_at=now + timedelta(seconds=retry),
+            )
         if ids:
-            Destination.objects.filter(pk__in=ids).update(sftp_last_run_at=now)
 
             def publish() -> None:
                 for pk in ids:
@@ -217,25 +237,34 @@ def sftp_runs_due() -> list[int]:
 
 
 def sftp_run(*, destination_id: int, limit: int = 5000) -> dict[int, str]:
-    """One run of one SFTP destination: its due deliveries over one connection, then (own
-    server) the update files in its updates directory over another."""
+    """One run of one SFTP destination: its pending deliveries over one connection (those
+    waiting on a retry too: the run is what retries them, and a try ahead of a row's schedule
+    is not counted), then (own server) the update files in its updates directory over
+    another. A run that sent every row (or found none, and none held by another run) clears
+    the destination's failed runs; otherwise its retry time stands."""
     now = timezone.now()
+    scheduled = channels_where(scheduled=True)
     with transaction.atomic():
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(
-                claimable_now(now),
-                destination_id=destination_id,
-                channel__in=channels_where(scheduled=True),
-                next_attempt_at__lte=now,
-            )
+            .filter(claimable_now(now), destination_id=destination_id, channel__in=scheduled)
             .order_by("pk")
             .values_list("pk", flat=True)[:limit]
         )
     results = {}
     if ids:
         deliveries = list(Delivery.objects.filter(pk__in=ids).order_by("pk"))
-        results = deliveries_process_batch(deliveries=deliveries)
+        results = deliveries_process_batch(deliveries=deliveries, early=True)
+        succeeded = all(outcome in ("delivered", "failed") for outcome in results.values())
+    else:
+        succeeded = not Delivery.objects.filter(
+            destination_id=destination_id,
+            channel__in=scheduled,
+            status=DeliveryStatus.PENDING,
+            claimed_until__gt=now,
+        ).exists()
+    if succeeded:
+        Destination.objects.filter(pk=destination_id).update(sftp_failed_runs=0, sftp_retry_at=None)
     destination = Destination.objects.filter(pk=destination_id).select_related("supplier").first()
     if destination is not None:
         channel_get(destination.channel).collect(destination)

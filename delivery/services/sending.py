@@ -139,8 +139,9 @@ def delivery_send(*, delivery_id: int) -> str:
     return result
 
 
-def deliveries_process_batch(*, deliveries) -> dict[int, str]:
-    """Send several deliveries, one channel batch (one connection) per channel."""
+def deliveries_process_batch(*, deliveries, early: bool = False) -> dict[int, str]:
+    """Send several deliveries, one channel batch (one connection) per channel. With
+    `early`, rows whose next try is still to come go too, and that try is not counted."""
     ids = [d.pk for d in deliveries]
     candidates = _cancel_skipped(
         Delivery.objects.select_related("destination").filter(
@@ -157,7 +158,9 @@ def deliveries_process_batch(*, deliveries) -> dict[int, str]:
         settings.DELIVERY_CLAIM_SECONDS,
         *(channel_get(name).lease_seconds(rows=n) for name, n in counts.items()),
     )
-    token, rows = deliveries_claim(delivery_ids=[d.pk for d in candidates], lease_seconds=lease)
+    token, rows = deliveries_claim(
+        delivery_ids=[d.pk for d in candidates], lease_seconds=lease, healed=early
+    )
     return _send_claimed(token=token, rows=rows)
 
 
@@ -305,7 +308,14 @@ def _record(
             _mark_delivered(deliveries=[delivery], token=token)
             return "delivered"
         error = str(outcome)[:1000]
-        if getattr(delivery, "early", False):
+        early = getattr(delivery, "early", False)
+        if early and outcome.retryable and channel_get(delivery.channel).scheduled:
+            # A scheduled run tries its destination's rows ahead of their schedule (the run
+            # is what retries them); failing, the row keeps its next counted try, so its
+            # schedule still ends it after the last.
+            ours.update(claimed_until=None, last_error=error, updated_at=now)
+            return "retry"
+        if early:
             error = (EARLY_FAILED_PREFIX + error)[:1000]
         delay = retry_delay_seconds(attempt=delivery.attempt_count) if outcome.retryable else None
         if delay is not None:

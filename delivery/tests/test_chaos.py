@@ -42,6 +42,12 @@ def test_orders_keep_flowing_while_every_part_fails_in_turn(tmp_path):
             "--catch-up-wait", "4",
             "--settle", "200",
             "--json", str(summary_path),
+            # The SFTP drops' minute as 10 s (the beat looking every 5 s, a failed run retried
+            # after 5 s then 10 s): the one-minute drops run as the 10-minute soak's do, only
+            # six times faster, so the settle does not wait a minute for the last run.
+            "--env", "SFTP_INTERVAL_MINUTE_SECONDS=10",
+            "--env", "SFTP_RUN_CHECK_SECONDS=5",
+            "--env", "SFTP_RUN_RETRY_SECONDS=5,10",
         ],
         cwd=BASE_DIR,
         capture_output=True,

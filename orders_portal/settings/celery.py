@@ -60,7 +60,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "delivery-sftp-due": {
         "task": "delivery.sftp_run_due",
-        "schedule": timedelta(minutes=1),
+        "schedule": timedelta(seconds=env.int("SFTP_RUN_CHECK_SECONDS", default=60)),
     },
     "delivery-acknowledge-reminders": {
         "task": "delivery.acknowledge_reminders",

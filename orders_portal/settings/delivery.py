@@ -27,6 +27,17 @@ DELIVERY_RETRY_SCHEDULE = env.list(
     cast=int,
     default=[0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
 )
+# An SFTP run that failed (or never reported: lost with the broker, its worker killed) is due
+# again after these many seconds, the Nth entry after N such runs in a row (the last repeats),
+# each capped at the destination's interval; a run that sent everything clears it. The beat
+# looks every minute, so the first retry is the next minute's run.
+SFTP_RUN_RETRY_SECONDS = env.list(
+    "SFTP_RUN_RETRY_SECONDS", cast=int, default=[60, 120, 240, 480, 900]
+)
+# Seconds in one minute of a destination's SFTP interval. Always 60 in use; only the chaos
+# soak's CI run (delivery/tests/test_chaos.py) shortens it, with SFTP_RUN_CHECK_SECONDS (how
+# often the beat looks for due runs), to see minutes of SFTP runs in seconds.
+SFTP_INTERVAL_MINUTE_SECONDS = env.int("SFTP_INTERVAL_MINUTE_SECONDS", default=60)
 # Retries due within this many seconds go out as a countdown; later ones the sweeper queues
 # from the database (never a countdown that could outlive the broker's visibility timeout).
 DELIVERY_MAX_COUNTDOWN_SECONDS = env.int("DELIVERY_MAX_COUNTDOWN_SECONDS", default=300)

@@ -94,9 +94,18 @@ class SftpChannel(BaseChannel):
         return settings.DELIVERY_CLAIM_SECONDS + rows * SFTP_LEASE_SECONDS_PER_FILE
 
     def run_due(self, *, destination, now) -> bool:
-        return destination.sftp_last_run_at is None or destination.sftp_last_run_at + timedelta(
-            minutes=destination.sftp_interval_minutes
-        ) <= now + timedelta(seconds=5)
+        # Five seconds early: the beat comes round each minute, a little later each time the
+        # worker is busy. A run that failed or never reported is due at its retry time.
+        from django.conf import settings
+
+        soon = now + timedelta(seconds=5)
+        d = destination
+        if d.sftp_retry_at is not None and d.sftp_retry_at <= soon:
+            return True
+        interval = timedelta(
+            seconds=d.sftp_interval_minutes * settings.SFTP_INTERVAL_MINUTE_SECONDS
+        )
+        return d.sftp_last_run_at is None or d.sftp_last_run_at + interval <= soon
 
     def collect(self, destination) -> None:
         """A supplier's own server: the update files it dropped since the last run. The
