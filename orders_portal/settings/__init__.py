@@ -18,8 +18,8 @@ table lists every environment variable, and the part that reads it is the one na
 - celery: CELERY_*, the beat schedule (SWEEP_INTERVAL_SECONDS, SFTP_RUN_CHECK_SECONDS)
 - api: REST framework, the supplier and retailer API (rates, settle time, memories), update
   files, intake's body size
-- delivery: webhooks, the hosted SFTP server, SFTP runs (SFTP_*), DELIVERY_*, summaries (SUMMARY_*), SITE_URL,
-  PLATFORM_NAME
+- delivery: webhooks, the hosted SFTP server, SFTP runs (SFTP_*), DELIVERY_*, summaries
+  (SUMMARY_*), SITE_URL, PLATFORM_NAME
 - security: the content security policy, cookies, production's HTTPS settings
 - logs: LOG_LEVEL
 """
