@@ -70,6 +70,7 @@ database_ensure(os.environ["DATABASE_URL"])
 django.setup()
 
 import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -102,7 +103,8 @@ SELECT o.id, o.number, o.status, s.slug, r.slug, r.name, o.retailer_reference, o
        o.created_at, o.updated_at, o.customer_name, o.customer_email, o.customer_phone,
        o.ship_name, o.ship_line1, o.ship_line2, o.ship_city, o.ship_region, o.ship_postcode,
        o.ship_country, o.currency, o.total, o.cancellation_reason, o.cancellation_note,
-       o.cancelled_at, o.shipment_carrier, o.shipment_tracking_number, o.shipped_at
+       o.cancelled_at, o.shipment_carrier, o.shipment_tracking_number, o.shipped_at,
+       o.acknowledged_at
 FROM orders_order o
 JOIN suppliers_supplier s ON s.id = o.supplier_id
 JOIN orders_retailer r ON r.id = o.retailer_id
@@ -141,6 +143,9 @@ def _records(conn, sql: str, ids: list[int], line_nos: dict[int, int], keys) -> 
     return {order_id: list(by_id.values()) for order_id, by_id in records.items()}
 
 
+ACKNOWLEDGE = timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS)  # the order's deadline (issue 13)
+
+
 def raw_page(conn, where: str, params: dict) -> bytes:
     rows = conn.execute(ORDER_SQL.format(where=where), {**params, "limit": PAGE + 1}).fetchall()
     rows = rows[:PAGE]
@@ -167,6 +172,8 @@ def raw_page(conn, where: str, params: dict) -> bytes:
                 "placed_at": iso(r[7]),
                 "created_at": iso(r[8]),
                 "updated_at": iso(r[9]),
+                "acknowledged_at": iso(r[28]),
+                "acknowledge_by": iso(r[7] + ACKNOWLEDGE),
                 "customer": {"name": r[10], "email": r[11], "phone": r[12]},
                 "shipping_address": {
                     "name": r[13],
