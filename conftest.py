@@ -101,6 +101,25 @@ def http_receiver():
 
 
 @pytest.fixture
+def redis_as_the_cache():
+    """A redis-server of its own as the project's shared cache (then back); `.stop()` it to
+    see what happens while Redis is down."""
+    from django.test import override_settings
+
+    from testsupport.executables import require_executable
+    from testsupport.processes import RedisServer
+
+    require_executable(["redis-server"], "redis-server")
+    server = RedisServer().start()
+    own = {"default": {"BACKEND": "orders_portal.cache.RedisCache", "LOCATION": server.url(0)}}
+    try:
+        with override_settings(CACHES=own):  # left before the server goes
+            yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
 def email_via_smtp(settings, smtp_server):
     """Point Django's email at the `smtp_server` fixture."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -93,8 +93,8 @@ def window_incr(
             return Window(*cache.window_incr(key, seconds, epoch=epoch))
         count, remaining = _window_incr_generic(cache, key, seconds)
         return Window(count, remaining, None if epoch is None else cache.get(epoch))
-    except _unavailable(cache) as exc:
-        _outage_log(exc)
+    except unavailable_errors(cache) as exc:
+        outage_log(exc)
         return Window(0, float(seconds), None)  # not counted: allowed; no epoch to match
 
 
@@ -105,7 +105,7 @@ def epoch_get(key: str, *, cache: BaseCache | None = None) -> str:
         try:
             return cache.epoch_get(key)
         except cache.unavailable_errors as exc:
-            _outage_log(exc)
+            outage_log(exc)
             return epoch_new()  # seen by no one: nothing remembered is trusted
     cache.add(key, epoch_new(), None)
     value = cache.get(key)
@@ -124,11 +124,14 @@ def epoch_bump(key: str, *, cache: BaseCache | None = None) -> None:
         cache.set(key, epoch_new(), None)
 
 
-def _unavailable(cache: BaseCache) -> tuple[type[BaseException], ...]:
+def unavailable_errors(cache: BaseCache) -> tuple[type[BaseException], ...]:
+    """What `cache`'s calls raise while its server cannot be reached (none for a cache that
+    does not say)."""
     return cache.unavailable_errors if isinstance(cache, CounterCache) else ()
 
 
-def _outage_log(exc: BaseException) -> None:
+def outage_log(exc: BaseException) -> None:
+    """Warn that the shared cache is down, at most once per OUTAGE_LOG_SECONDS per process."""
     global _outage_logged_at  # noqa: PLW0603 - one timestamp per process
     now = time.monotonic()
     if now - _outage_logged_at >= OUTAGE_LOG_SECONDS:

@@ -2,6 +2,11 @@
 
 The same limits as the portal's login (AXES_FAILURE_LIMIT failures, AXES_COOLOFF_TIME): past
 the limit every try is refused without checking the credential, until the window ends.
+
+While the shared cache's server cannot be reached (Redis restarting), the failures are counted
+in this process's own memory instead, so logins go on (before, every hosted SFTP login was
+refused until Redis was back: bench/chaos.py's uploads failed for the whole outage) and a
+guesser is still stopped after AXES_FAILURE_LIMIT tries against this server process.
 """
 
 from __future__ import annotations
@@ -9,7 +14,22 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.locmem import LocMemCache
+
+from common.cache import outage_log, unavailable_errors
+
+_local = LocMemCache("hosted-sftp-logins", {"MAX_ENTRIES": 10_000})
+
+
+def _counted(operation):
+    """`operation(cache)` on the shared cache, or on this process's memory while it is down."""
+    shared = caches[DEFAULT_CACHE_ALIAS]  # the backend itself (the `cache` proxy is not one)
+    try:
+        return operation(shared)
+    except unavailable_errors(shared) as exc:
+        outage_log(exc)
+        return operation(_local)
 
 
 def _key(username: str, address: str) -> str:
@@ -18,20 +38,25 @@ def _key(username: str, address: str) -> str:
 
 
 def login_locked(username: str, address: str) -> bool:
-    return (cache.get(_key(username, address)) or 0) >= settings.AXES_FAILURE_LIMIT
+    count = _counted(lambda store: store.get(_key(username, address)))
+    return (count or 0) >= settings.AXES_FAILURE_LIMIT
 
 
 def login_failed(username: str, address: str) -> int:
     key = _key(username, address)
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    if cache.add(key, 1, seconds):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, seconds)
-        return 1
+
+    def count(store) -> int:
+        if store.add(key, 1, seconds):
+            return 1
+        try:
+            return store.incr(key)
+        except ValueError:  # expired between the two calls
+            store.set(key, 1, seconds)
+            return 1
+
+    return _counted(count)
 
 
 def login_succeeded(username: str, address: str) -> None:
-    cache.delete(_key(username, address))
+    _counted(lambda store: store.delete(_key(username, address)))

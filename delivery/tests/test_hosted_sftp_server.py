@@ -17,6 +17,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
+from delivery.hosted import throttle
 from delivery.hosted.credentials import hosted_key_add, hosted_password_generate
 from delivery.hosted.storage import supplier_folder
 from testsupport.factories import make_supplier
@@ -30,9 +31,11 @@ UPDATE = "order_number,action,sku,quantity\nPO-1,ship,SKU-1,1\n"
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    cache.clear()  # the login throttle lives in the cache
+    cache.clear()  # the login throttle lives in the cache (or, while it is down, in memory)
+    throttle._local.clear()
     yield
     cache.clear()
+    throttle._local.clear()
 
 
 @pytest.fixture
@@ -260,6 +263,27 @@ def test_wrong_password_is_refused_throttled_and_logged_without_the_password(
         paramiko_client(hosted_sftp, user="acme", password=password)
     assert "too many failures" in caplog.text
     assert "wrong-Guess-123" not in caplog.text and password not in caplog.text
+
+
+def test_logins_go_on_and_are_still_throttled_while_the_cache_is_down(
+    redis_as_the_cache, hosted_sftp, acme
+):
+    """Redis (where the login throttle counts) stopped: the right password still logs in, so
+    a supplier's upload is not refused for the outage (bench/chaos.py saw every hosted upload
+    fail until Redis was back), and wrong guesses are still stopped, counted by the server
+    process itself."""
+    password = hosted_password_generate(supplier=acme)
+    redis_as_the_cache.stop()
+    client = paramiko_client(hosted_sftp, user="acme", password=password)
+    try:
+        assert client.open_sftp().listdir("orders") == ["PO-10001.csv"]
+    finally:
+        client.close()
+    for _ in range(6):
+        with pytest.raises(paramiko.AuthenticationException):
+            paramiko_client(hosted_sftp, user="acme", password="wrong-Guess-123")
+    with pytest.raises(paramiko.AuthenticationException):  # locked, as with the cache up
+        paramiko_client(hosted_sftp, user="acme", password=password)
 
 
 def test_a_partial_upload_is_never_handed_on(hosted_sftp, acme):

@@ -83,22 +83,6 @@ def test_it_is_the_counter_cache_the_shared_helpers_use(redis_cache):
     assert shared.epoch_get("e", cache=redis_cache) != value
 
 
-@pytest.fixture
-def redis_as_the_cache(settings):
-    """A redis-server of its own as the project's shared cache (then back)."""
-    from testsupport.processes import RedisServer
-
-    require_executable(["redis-server"], "redis-server")
-    server = RedisServer().start()
-    settings.CACHES = {
-        "default": {"BACKEND": "orders_portal.cache.RedisCache", "LOCATION": server.url(0)}
-    }
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
 def test_windows_and_epochs_answer_while_the_cache_is_down(redis_as_the_cache):
     from common import cache as shared
 
