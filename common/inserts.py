@@ -7,13 +7,19 @@ field's own `pre_save` and `get_db_prep_save`, as `bulk_create`'s compiler does 
 the calls that are the identity: see `_PLAIN_TYPES`).
 It skips what intake never needs: signals (bulk_create sends none either), batching,
 conflict handling, and multi-table inheritance.
+
+`instance_new` builds the new instances themselves, as `Model(**values)` would, in a third of
+its time (see there).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from functools import cache, lru_cache
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model
 
 from common.db import execute_prepared
@@ -46,17 +52,42 @@ def insert_fields(model: type[Model], exclude: tuple[str, ...] = ()) -> tuple:
     return tuple(f for f in _fields(model) if f.name not in exclude)
 
 
+def _finite_decimal(value) -> bool:
+    return type(value) is Decimal and value.is_finite()
+
+
+def _aware_datetime(value) -> bool:
+    return type(value) is datetime and value.tzinfo is not None
+
+
+# Values whose preparation is the identity only on some checks of the value itself: a
+# DecimalField's is to_python (Decimal(value), refusing NaN and infinities) and the backend's
+# adapt_decimalfield_value (the value itself on every backend Django ships); a DateTimeField's,
+# with USE_TZ, is the value itself for an aware datetime on PostgreSQL (SQLite's adapter
+# makes it naive text).
+_PLAIN_CHECKS = {
+    "DecimalField": (_finite_decimal, None),
+    "DateTimeField": (_aware_datetime, "postgresql"),
+}
+
+
 @cache
-def _plans(model: type[Model], exclude: tuple[str, ...] = ()) -> tuple:
-    """Per field: (field, attname, needs pre_save, Python types passed as they are)."""
+def _plans(model: type[Model], exclude: tuple[str, ...] = (), vendor: str = "") -> tuple:
+    """Per field: (field, attname, needs pre_save, Python types passed as they are, a check
+    of a value passed as it is, or None)."""
     plans = []
     for field in insert_fields(model, exclude):
         target = field.target_field if field.is_relation else field
-        plain = _PLAIN_TYPES.get(target.get_internal_type(), ())
-        if target.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField"):
+        internal = target.get_internal_type()
+        plain = _PLAIN_TYPES.get(internal, ())
+        if internal in ("AutoField", "BigAutoField", "SmallAutoField"):
             plain = (int,)
+        check, only_on = _PLAIN_CHECKS.get(internal, (None, None))
+        if only_on is not None and (only_on != vendor or not settings.USE_TZ):
+            check = None
         auto = bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
-        plans.append((field, field.attname, auto, plain + ((type(None),) if field.null else ())))
+        nullable = (type(None),) if field.null else ()
+        plans.append((field, field.attname, auto, plain + nullable, check))
     return tuple(plans)
 
 
@@ -71,26 +102,77 @@ def _sql(model: type[Model], rows: int, vendor: str) -> str:
     )
 
 
+@cache
+def _init_plan(model: type[Model]) -> tuple:
+    """Per concrete field, in the order Model.__init__ takes them positionally: (name,
+    attname, the field if it is a foreign key else None, the field)."""
+    return tuple(
+        (f.name, f.attname, f if f.many_to_one else None, f) for f in model._meta.concrete_fields
+    )
+
+
+def instance_new(model: type[Model], /, **values) -> Model:
+    """`model(**values)`, built the cheaper way Model.__init__ offers: every field's value
+    positionally (as `from_db` does), foreign keys given as instances then cached as the
+    descriptor would (its databases included). Model.__init__ with keywords looks each field
+    up by name, pops it from the keywords and sets a relation through its descriptor's
+    checks: for intake's six new rows that was about 0.05 ms a request. The signals are sent
+    as before (`model(*args)`).
+
+    `values` are keyed by field name (a relation's value an instance or None) or attname;
+    a field not given gets its default, as with keywords."""
+    args = []
+    related = []
+    used = 0
+    for name, attname, foreign, field in _init_plan(model):
+        if name in values:
+            value = values[name]
+            used += 1
+            if foreign is not None:
+                related.append((foreign, value))
+                value = None if value is None else getattr(value, foreign.target_field.attname)
+        elif attname in values:
+            value = values[attname]
+            used += 1
+        else:
+            value = field.get_default()
+        args.append(value)
+    if used != len(values):
+        known = {n for plan in _init_plan(model) for n in plan[:2]}
+        unknown = sorted(set(values) - known)
+        raise TypeError(f"{model.__name__} has no field named {', '.join(unknown)}")
+    obj = model(*args)
+    for field, value in related:
+        field.set_cached_value(obj, value)
+        if value is not None:  # the databases the descriptor would settle on
+            if obj._state.db is None:
+                obj._state.db = router.db_for_write(model, instance=value)
+            if value._state.db is None:
+                value._state.db = router.db_for_write(type(value), instance=obj)
+    return obj
+
+
 def insert_params(objs: list[Model], *, exclude: tuple[str, ...] = (), per_row: bool = False):
     """The INSERT parameters of these new instances of one model (`insert_fields` order):
     one flat list, or one list per instance."""
     if not objs:
         return []
-    plans = _plans(type(objs[0]), exclude)
     # The wrapper itself, not the `connection` proxy: each field's preparation reads
     # `connection.ops`/`.features`, and through the proxy every read is a context-local lookup.
     connection = connections[DEFAULT_DB_ALIAS]
+    plans = _plans(type(objs[0]), exclude, connection.vendor)
     rows = []
     params: list = []
     for obj in objs:
         if per_row:
             params = []
             rows.append(params)
-        for field, attname, auto, plain in plans:
+        for field, attname, auto, plain, check in plans:
             value = field.pre_save(obj, True) if auto else getattr(obj, attname)
-            params.append(
-                value if type(value) in plain else field.get_db_prep_save(value, connection)
-            )
+            if type(value) in plain or (check is not None and check(value)):
+                params.append(value)
+            else:
+                params.append(field.get_db_prep_save(value, connection))
     return rows if per_row else params
 
 
