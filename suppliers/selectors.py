@@ -28,6 +28,7 @@ def supplier_for_user(*, user) -> Supplier | None:
 
 _PRODUCT_FIELDS = ("id", "supplier_id", "sku", "name", "price", "currency", "is_active")
 _SUPPLIER_FIELDS = ("id", "slug", "name", "is_active")
+_PRODUCT_SUPPLIER = Product._meta.get_field("supplier")
 
 
 @lru_cache(maxsize=64)
@@ -48,10 +49,11 @@ def _products_sql() -> str:
 
 
 @lru_cache(maxsize=1)
-def _product_columns() -> tuple[list, list]:
+def _product_columns() -> tuple[tuple, tuple]:
+    # Tuples, built once: values_from_db remembers its conversion plan for a tuple only.
     return (
-        [Product._meta.get_field(name) for name in _PRODUCT_FIELDS],
-        [Supplier._meta.get_field(name) for name in _SUPPLIER_FIELDS],
+        tuple(Product._meta.get_field(name) for name in _PRODUCT_FIELDS),
+        tuple(Supplier._meta.get_field(name) for name in _SUPPLIER_FIELDS),
     )
 
 
@@ -79,7 +81,8 @@ def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
         if supplier is None:
             s_values = values_from_db(supplier_fields, row[n:])
             supplier = suppliers[row[n]] = Supplier.from_db(db, _SUPPLIER_FIELDS, s_values)
-        product.supplier = supplier
+        # supplier_id came with the row: only the cache is set, as the descriptor would.
+        _PRODUCT_SUPPLIER.set_cached_value(product, supplier)
         found[product.sku] = product
     return found
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models.signals import post_init
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -95,3 +96,19 @@ def test_values_the_shortcut_does_not_pass_still_go_through_the_field(rows):
         params, expected = insert_params([event]), _prepared(event)
     assert params[-2] == expected[-2]  # made aware (PostgreSQL), or naive text (SQLite)
     assert any("naive datetime" in str(w.message) for w in caught)
+
+
+def test_with_an_init_receiver_connected_the_signals_are_sent(rows):
+    retailer, _ = rows
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append((sender, instance.reference, instance.retailer_id))
+
+    post_init.connect(receiver, sender=OrderIntake)
+    try:
+        intake = instance_new(OrderIntake, retailer=retailer, reference="R-2")
+    finally:
+        post_init.disconnect(receiver, sender=OrderIntake)
+    assert seen == [(OrderIntake, "R-2", retailer.pk)]
+    assert _state(intake) == _state(OrderIntake(retailer=retailer, reference="R-2"))
