@@ -8,8 +8,7 @@ the calls that are the identity: see `_PLAIN_TYPES`).
 It skips what intake never needs: signals (bulk_create sends none either), batching,
 conflict handling, and multi-table inheritance.
 
-`instance_new` builds the new instances themselves, as `Model(**values)` would, in a third of
-its time (see there).
+The instances themselves are built by common/instances.py.
 """
 
 from __future__ import annotations
@@ -19,10 +18,8 @@ from decimal import Decimal
 from functools import cache, lru_cache
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
-from django.db.models.base import ModelState
-from django.db.models.signals import post_init, pre_init
 
 from common.db import execute_prepared
 
@@ -102,81 +99,6 @@ def _sql(model: type[Model], rows: int, vendor: str) -> str:
         f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         f"VALUES {', '.join([row] * rows)} RETURNING {qn(model._meta.pk.column)}"
     )
-
-
-@cache
-def _init_plan(model: type[Model]) -> tuple:
-    """(attnames in Model.__init__'s positional order, and per field: (name, attname, the
-    field if it is a foreign key else None, the field, its default if that is one fixed
-    value else `_CALL`: the field's get_default() per instance, as for a callable default))."""
-    fields = model._meta.concrete_fields
-    plan = []
-    for f in fields:
-        fixed = not f.has_db_default() and not (f.has_default() and callable(f.default))
-        default = f.get_default() if fixed else _CALL
-        plan.append((f.name, f.attname, f if f.many_to_one else None, f, default))
-    return tuple(f.attname for f in fields), tuple(plan)
-
-
-_CALL = object()
-
-
-def instance_new(model: type[Model], /, **values) -> Model:
-    """`model(**values)`, built the cheaper way: every field's value worked out from a plan
-    made once per model (defaults that are one fixed value taken from it), set as
-    Model.__init__ sets positional values (as `from_db` does), foreign keys given as
-    instances then cached as their descriptor would (its databases included). Model.__init__
-    with keywords looks each field up by name, calls its get_default and sets a relation
-    through its descriptor's checks: for intake's six new rows that was about 0.1 ms a
-    request. With a receiver of pre_init or post_init connected, `model(*values)` sends
-    them as before.
-
-    `values` are keyed by field name (a relation's value an instance or None) or attname;
-    a field not given gets its default, as with keywords."""
-    attnames, plan = _init_plan(model)
-    args = []
-    related = []
-    used = 0
-    for name, attname, foreign, field, default in plan:
-        if name in values:
-            value = values[name]
-            used += 1
-            if foreign is not None:
-                related.append((foreign, value))
-                value = None if value is None else getattr(value, foreign.target_field.attname)
-        elif attname in values:
-            value = values[attname]
-            used += 1
-        else:
-            value = field.get_default() if default is _CALL else default
-        args.append(value)
-    if used != len(values):
-        unknown = sorted(set(values) - {n for p in plan for n in p[:2]})
-        raise TypeError(f"{model.__name__} has no field named {', '.join(unknown)}")
-    if pre_init.receivers or post_init.receivers:
-        obj = model(*args)
-    else:
-        # What Model.__init__ does with positional values: a fresh state, each value set
-        # on its attname (the descriptors there only clear a relation's cache: none yet).
-        obj = model.__new__(model)
-        obj._state = ModelState()
-        obj.__dict__.update(zip(attnames, args))
-    for field, value in related:
-        field.set_cached_value(obj, value)
-        if value is not None:  # the databases the descriptor would settle on
-            if obj._state.db is None:
-                obj._state.db = router.db_for_write(model, instance=value)
-            if value._state.db is None:
-                value._state.db = router.db_for_write(type(value), instance=obj)
-    return obj
-
-
-def relation_set(obj: Model, field, value: Model) -> None:
-    """`obj.<field> = value` for a foreign key and an instance of its model, without the
-    descriptor's type and router checks (`instance_new` made both): the id on its attname,
-    the instance in the cache."""
-    setattr(obj, field.attname, getattr(value, field.target_field.attname))
-    field.set_cached_value(obj, value)
 
 
 def insert_params(objs: list[Model], *, exclude: tuple[str, ...] = (), per_row: bool = False):

@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection
 
 from common.db import execute_prepared
-from common.inserts import instance_new, rows_insert
+from common.inserts import rows_insert
+from common.instances import instance_new
 from suppliers.selectors import products_by_sku
 
 from ..commission import commission_on

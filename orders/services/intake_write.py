@@ -20,7 +20,8 @@ from functools import lru_cache
 
 from django.db import connection
 
-from common.inserts import insert_fields, insert_params, relation_set
+from common.inserts import insert_fields, insert_params
+from common.instances import relation_set
 
 from ..models import Order, OrderEvent, OrderIntake, OrderLine
 from ..numbers import ORDER_NUMBER_PREFIX, ORDER_NUMBER_SEQUENCE
