@@ -7,12 +7,17 @@ field's own `pre_save` and `get_db_prep_save`, as `bulk_create`'s compiler does 
 the calls that are the identity: see `_PLAIN_TYPES`).
 It skips what intake never needs: signals (bulk_create sends none either), batching,
 conflict handling, and multi-table inheritance.
+
+The instances themselves are built by common/instances.py.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from functools import cache, lru_cache
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 
@@ -46,17 +51,42 @@ def insert_fields(model: type[Model], exclude: tuple[str, ...] = ()) -> tuple:
     return tuple(f for f in _fields(model) if f.name not in exclude)
 
 
+def _finite_decimal(value) -> bool:
+    return type(value) is Decimal and value.is_finite()
+
+
+def _aware_datetime(value) -> bool:
+    return type(value) is datetime and value.tzinfo is not None
+
+
+# Values whose preparation is the identity only on some checks of the value itself: a
+# DecimalField's is to_python (Decimal(value), refusing NaN and infinities) and the backend's
+# adapt_decimalfield_value (the value itself on every backend Django ships); a DateTimeField's,
+# with USE_TZ, is the value itself for an aware datetime on PostgreSQL (SQLite's adapter
+# makes it naive text).
+_PLAIN_CHECKS = {
+    "DecimalField": (_finite_decimal, None),
+    "DateTimeField": (_aware_datetime, "postgresql"),
+}
+
+
 @cache
-def _plans(model: type[Model], exclude: tuple[str, ...] = ()) -> tuple:
-    """Per field: (field, attname, needs pre_save, Python types passed as they are)."""
+def _plans(model: type[Model], exclude: tuple[str, ...] = (), vendor: str = "") -> tuple:
+    """Per field: (field, attname, needs pre_save, Python types passed as they are, a check
+    of a value passed as it is, or None)."""
     plans = []
     for field in insert_fields(model, exclude):
         target = field.target_field if field.is_relation else field
-        plain = _PLAIN_TYPES.get(target.get_internal_type(), ())
-        if target.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField"):
+        internal = target.get_internal_type()
+        plain = _PLAIN_TYPES.get(internal, ())
+        if internal in ("AutoField", "BigAutoField", "SmallAutoField"):
             plain = (int,)
+        check, only_on = _PLAIN_CHECKS.get(internal, (None, None))
+        if only_on is not None and (only_on != vendor or not settings.USE_TZ):
+            check = None
         auto = bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
-        plans.append((field, field.attname, auto, plain + ((type(None),) if field.null else ())))
+        nullable = (type(None),) if field.null else ()
+        plans.append((field, field.attname, auto, plain + nullable, check))
     return tuple(plans)
 
 
@@ -76,21 +106,22 @@ def insert_params(objs: list[Model], *, exclude: tuple[str, ...] = (), per_row: 
     one flat list, or one list per instance."""
     if not objs:
         return []
-    plans = _plans(type(objs[0]), exclude)
     # The wrapper itself, not the `connection` proxy: each field's preparation reads
     # `connection.ops`/`.features`, and through the proxy every read is a context-local lookup.
     connection = connections[DEFAULT_DB_ALIAS]
+    plans = _plans(type(objs[0]), exclude, connection.vendor)
     rows = []
     params: list = []
     for obj in objs:
         if per_row:
             params = []
             rows.append(params)
-        for field, attname, auto, plain in plans:
+        for field, attname, auto, plain, check in plans:
             value = field.pre_save(obj, True) if auto else getattr(obj, attname)
-            params.append(
-                value if type(value) in plain else field.get_db_prep_save(value, connection)
-            )
+            if type(value) in plain or (check is not None and check(value)):
+                params.append(value)
+            else:
+                params.append(field.get_db_prep_save(value, connection))
     return rows if per_row else params
 
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 from django.db import connection
 
 from common.db import execute_prepared, values_from_db
+from common.instances import instance_from_db
 
 from .models import ApiToken, Product, Supplier, SupplierMembership
 from .secrets import token_digest
@@ -28,6 +29,7 @@ def supplier_for_user(*, user) -> Supplier | None:
 
 _PRODUCT_FIELDS = ("id", "supplier_id", "sku", "name", "price", "currency", "is_active")
 _SUPPLIER_FIELDS = ("id", "slug", "name", "is_active")
+_PRODUCT_SUPPLIER = Product._meta.get_field("supplier")
 
 
 @lru_cache(maxsize=64)
@@ -48,10 +50,11 @@ def _products_sql() -> str:
 
 
 @lru_cache(maxsize=1)
-def _product_columns() -> tuple[list, list]:
+def _product_columns() -> tuple[tuple, tuple]:
+    # Tuples, built once: values_from_db remembers its conversion plan for a tuple only.
     return (
-        [Product._meta.get_field(name) for name in _PRODUCT_FIELDS],
-        [Supplier._meta.get_field(name) for name in _SUPPLIER_FIELDS],
+        tuple(Product._meta.get_field(name) for name in _PRODUCT_FIELDS),
+        tuple(Supplier._meta.get_field(name) for name in _SUPPLIER_FIELDS),
     )
 
 
@@ -74,12 +77,15 @@ def products_by_sku(*, skus: list[str]) -> dict[str, Product]:
     product_fields, supplier_fields = _product_columns()
     for row in rows:
         values = values_from_db(product_fields, row[:n])
-        product = Product.from_db(db, _PRODUCT_FIELDS, values)
+        product = instance_from_db(Product, db, _PRODUCT_FIELDS, values)
         supplier = suppliers.get(row[n])
         if supplier is None:
             s_values = values_from_db(supplier_fields, row[n:])
-            supplier = suppliers[row[n]] = Supplier.from_db(db, _SUPPLIER_FIELDS, s_values)
-        product.supplier = supplier
+            supplier = suppliers[row[n]] = instance_from_db(
+                Supplier, db, _SUPPLIER_FIELDS, s_values
+            )
+        # supplier_id came with the row: only the cache is set, as the descriptor would.
+        _PRODUCT_SUPPLIER.set_cached_value(product, supplier)
         found[product.sku] = product
     return found
 

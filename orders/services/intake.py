@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection
 
 from common.db import execute_prepared
 from common.inserts import rows_insert
+from common.instances import instance_new
 from suppliers.selectors import products_by_sku
 
 from ..commission import commission_on
@@ -111,7 +112,7 @@ def _build(
 ) -> tuple[OrderIntake, list[Order], list[list[OrderLine]], list[OrderEvent]]:
     """The new rows as unsaved instances, stamped now (call inside the bounded block)."""
     customer, address = data["customer"], data["shipping_address"]
-    intake = OrderIntake(retailer=retailer, reference=data["reference"])
+    intake = instance_new(OrderIntake, retailer=retailer, reference=data["reference"])
     now = transaction_now()
     intake.created_at = now
     placed_at = data.get("placed_at") or now
@@ -124,7 +125,8 @@ def _build(
             line_total = (product.price * line["quantity"]).quantize(CENT)
             total += line_total
             order_lines.append(
-                OrderLine(
+                instance_new(
+                    OrderLine,
                     line_no=line_no,
                     product=product,
                     sku=product.sku,
@@ -134,7 +136,8 @@ def _build(
                     line_total=line_total,
                 )
             )
-        order = Order(
+        order = instance_new(
+            Order,
             intake=intake,
             supplier=supplier_lines[0][1].supplier,
             retailer=retailer,
@@ -163,7 +166,8 @@ def _build(
         orders.append(order)
         pending_lines.append(order_lines)
     created_events = [
-        OrderEvent(
+        instance_new(
+            OrderEvent,
             order=order,
             type=OrderEventType.CREATED,
             actor=actor or f"retailer:{retailer.slug}",

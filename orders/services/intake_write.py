@@ -21,6 +21,7 @@ from functools import lru_cache
 from django.db import connection
 
 from common.inserts import insert_fields, insert_params
+from common.instances import relation_set
 
 from ..models import Order, OrderEvent, OrderIntake, OrderLine
 from ..numbers import ORDER_NUMBER_PREFIX, ORDER_NUMBER_SEQUENCE
@@ -30,6 +31,9 @@ _INTAKE_EXCLUDE: tuple[str, ...] = ()
 _ORDER_EXCLUDE = ("number", "intake")
 _LINE_EXCLUDE = ("order",)
 _EVENT_EXCLUDE = ("order",)
+_ORDER_INTAKE = Order._meta.get_field("intake")
+_LINE_ORDER = OrderLine._meta.get_field("order")
+_EVENT_ORDER = OrderEvent._meta.get_field("order")
 
 
 def _qn(name: str) -> str:
@@ -136,11 +140,11 @@ def intake_insert_apply(
     for obj in [intake, *orders]:
         obj._state.adding, obj._state.db = False, db
     for order, order_lines, event in zip(orders, lines, events, strict=True):
-        order.intake = intake
+        relation_set(order, _ORDER_INTAKE, intake)
         for line in order_lines:
-            line.order = order
+            relation_set(line, _LINE_ORDER, order)
             line.pk = line_ids[(order.pk, line.line_no)]
             line._state.adding, line._state.db = False, db
-        event.order = order
+        relation_set(event, _EVENT_ORDER, order)
         event.pk = event_ids[order.pk]
         event._state.adding, event._state.db = False, db
