@@ -158,13 +158,14 @@ def run(args, stack, log) -> int:
 
 
 def error_answers(ledger, runs) -> dict[str, int]:
-    """Every 5xx or 429 the load got, by the fault in progress then ("none": no fault; a
-    fault counts from its start until five seconds after its healing)."""
+    """Every 5xx or 429 the load got, by the call's kind (intake, acknowledge, cancel, ship)
+    and the fault in progress then ("none": no fault; a fault counts from its start until
+    five seconds after its healing)."""
     counts: dict[str, int] = {}
     for call in ledger.calls:
         for at, status in call.errors:
             during = next((r.kind for r in runs if r.started <= at <= (r.healed or at) + 5), "none")
-            key = f"{status} during {during}"
+            key = f"{status} {call.kind} during {during}"
             counts[key] = counts.get(key, 0) + 1
     return counts
 
