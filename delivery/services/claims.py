@@ -25,8 +25,17 @@ def claimable_now(now) -> Q:
     )
 
 
+# A row whose next try is within this is due now.
+DUE_SLACK = timedelta(seconds=1)
+
+
 def due_now(now) -> Q:
-    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + DUE_SLACK)
+
+
+def waiting_on_retry(now) -> Q:
+    """Not `due_now`: the row waits on a later try of its schedule."""
+    return Q(next_attempt_at__gt=now + DUE_SLACK)
 
 
 # The last error of a row tried early because its destination answered again and that failed
@@ -40,8 +49,10 @@ def waiting_after_healing(now) -> Q:
     an early try (so a row the receiver refuses for its own content, while taking the
     others, gets at most one early try per try of its schedule)."""
     wait = timedelta(seconds=settings.DELIVERY_HEALED_MIN_WAIT_SECONDS)
-    return Q(next_attempt_at__gt=now + timedelta(seconds=1), updated_at__lte=now - wait) & ~Q(
-        last_error__startswith=EARLY_FAILED_PREFIX
+    return (
+        waiting_on_retry(now)
+        & Q(updated_at__lte=now - wait)
+        & ~Q(last_error__startswith=EARLY_FAILED_PREFIX)
     )
 
 
@@ -85,8 +96,7 @@ def deliveries_claim(
         claimable = claimable.filter(due_now(now))
     counted = F("attempt_count") + 1
     if healed:
-        early = Q(next_attempt_at__gt=now + timedelta(seconds=1))
-        counted = Case(When(early, then=F("attempt_count")), default=counted)
+        counted = Case(When(waiting_on_retry(now), then=F("attempt_count")), default=counted)
     with bookkeeping_atomic():
         won = claimable.update(attempt_count=counted, claimed_until=token, updated_at=now)
     if not won:
@@ -102,10 +112,8 @@ def deliveries_claim(
         .order_by(*(["pk"] if won > 1 else []))
     )
     for row in rows:
-        row.early = (
-            healed
-            and row.next_attempt_at is not None
-            and (row.next_attempt_at > now + timedelta(seconds=1))
+        row.early = (  # waiting_on_retry, read off the row as claimed
+            healed and row.next_attempt_at is not None and row.next_attempt_at > now + DUE_SLACK
         )
     _attach_order_lines(rows)
     return token, rows
