@@ -44,10 +44,11 @@ def test_the_text_is_the_renderers_bytes(document):
     "value",
     [
         {"note": "lone \ud800 surrogate"},
-        {"quantity": 2**70},
+        {"quantity": 2**64},
+        {"quantity": -(2**63) - 1},
         {1: "a key that is not text"},
     ],
-    ids=["lone-surrogate", "past-64-bits", "int-key"],
+    ids=["lone-surrogate", "past-64-bits", "below-64-bits", "int-key"],
 )
 def test_what_orjson_refuses_is_written_as_json_dumps_writes_it(value):
     assert json_text(value) == _dumps(value)
