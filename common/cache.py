@@ -137,8 +137,9 @@ def outage_log(exc: BaseException) -> None:
     if now - _outage_logged_at >= OUTAGE_LOG_SECONDS:
         _outage_logged_at = now
         logger.warning(
-            "The shared cache cannot be reached (%s): rate limits are not counted and keys "
-            "are read from the database until it is back.",
+            "The shared cache cannot be reached (%s): until it is back, rate limits are not "
+            "counted, keys are read from the database and hosted SFTP login failures are "
+            "counted per process.",
             exc,
         )
 
