@@ -15,11 +15,30 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under REQUIRE_ALL_TESTS: {reason}"
 
 
+def pytest_collection_modifyitems(items):
+    # A test asking for `on_postgres` is a PostgreSQL test: `-m "not postgres"` leaves it out
+    # (make test's SQLite pass).
+    for item in items:
+        if "on_postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(autouse=True)
 def dispatch_inline(settings):
     """Events are dispatched by the process that commits them, so a test sees its deliveries
     without running `dispatch_events`; delivery/tests/test_listener.py tests that mode."""
     settings.DELIVERY_DISPATCH = "inline"
+
+
+@pytest.fixture(autouse=True)
+def catalogue_forgotten():
+    """Each test starts with no remembered catalogue rows (suppliers/catalogue_memory.py): a
+    row remembered by an earlier test names a product that test's rollback removed."""
+    from suppliers import catalogue_memory
+
+    catalogue_memory.forget_all()
+    yield
+    catalogue_memory.forget_all()
 
 
 @pytest.fixture

@@ -205,6 +205,7 @@ def floor_statements(key: str, skus: list[str], n: int, tag: str) -> list[dict]:
     from orders.services import intake as intake_service
     from orders.services.intake_write import intake_insert_statement
     from orders.transactions import _BOUND_SQL, _bound_params
+    from suppliers import catalogue_memory
     from suppliers.secrets import token_digest
     from suppliers.selectors import products_by_sku, products_sql
 
@@ -226,7 +227,11 @@ def floor_statements(key: str, skus: list[str], n: int, tag: str) -> list[dict]:
         intake, orders, lines, events = intake_service._build(
             retailer=retailer, data=data, groups=groups, actor=None
         )
-        cte = intake_insert_statement(intake=intake, orders=orders, lines=lines, event=events[0])
+        # With the catalogue memory the products come from memory and the write checks them.
+        guard = list(products.values()) if catalogue_memory.enabled() else None
+        cte = intake_insert_statement(
+            intake=intake, orders=orders, lines=lines, event=events[0], guard=guard
+        )
         # Per table: the ids the real statements would return are stand-ins here (the
         # server still checks every foreign key, so they are the rows just written).
         key_read = (retailer_key_sql(), [digest])
@@ -234,7 +239,7 @@ def floor_statements(key: str, skus: list[str], n: int, tag: str) -> list[dict]:
             {
                 # With the Redis cache the app takes the retailer from its memory.
                 "reads": ([] if retailer_memory.enabled() else [key_read])
-                + [(sql_products, list(skus))],
+                + ([] if catalogue_memory.enabled() else [(sql_products, list(skus))]),
                 "reads_per_table": [key_read, (sql_products, list(skus))],
                 "bound": (_BOUND_SQL, bound),
                 "cte": cte,
@@ -262,6 +267,7 @@ def raw_floor(work_items: list[dict], mode: str) -> float:
 
     import psycopg
 
+    from common.db import native_placeholders
     from common.inserts import _sql as insert_sql
     from common.inserts import insert_params
 
@@ -298,12 +304,15 @@ def raw_floor(work_items: list[dict], mode: str) -> float:
             ).fetchall()
 
     def pipelined(conn, item) -> None:
+        # As the app sends it (common/db.py): $n placeholders on raw cursors, since psycopg
+        # rewrites %s on every execution for a statement over 4 kB (intake's write is).
+        control, bound, write = (psycopg.RawCursor(conn) for _ in range(3))
         with conn.pipeline():
-            conn.execute("BEGIN")
-            conn.execute(*item["bound"], prepare=True)
-            cursor = conn.execute(*item["cte"], prepare=True)
-            conn.execute("COMMIT")
-        cursor.fetchall()
+            control.execute(b"BEGIN")
+            bound.execute(native_placeholders(item["bound"][0]), item["bound"][1], prepare=True)
+            write.execute(native_placeholders(item["cte"][0]), item["cte"][1], prepare=True)
+            control.execute(b"COMMIT")
+        write.fetchall()
 
     write = {"per_table": per_table, "pipelined": pipelined}[mode]
 

@@ -12,7 +12,8 @@ from django.db import IntegrityError, connection
 from common.db import execute_prepared
 from common.inserts import rows_insert
 from common.instances import instance_new
-from suppliers.selectors import products_by_sku
+from suppliers import catalogue_memory
+from suppliers.selectors import products_by_sku, products_remembered
 
 from ..commission import commission_on
 from ..documents import order_document_store, orders_with_document_relations
@@ -34,7 +35,7 @@ from ..transactions import (
     transaction_now,
 )
 from . import events
-from .intake_write import intake_insert_apply, intake_insert_statement
+from .intake_write import CatalogueChanged, intake_insert_apply, intake_insert_statement
 
 CENT = Decimal("0.01")
 MAX_ORDER_TOTAL = Decimal("999999999999.99")
@@ -62,9 +63,26 @@ def intake_prepare(*, payload: Any) -> tuple[dict, dict[int, list[tuple[dict, An
 
     Raises ValidationError({field: [messages]}) and writes nothing.
     """
+    data, groups, _ = _prepare(payload=payload, memory=False)
+    return data, groups
+
+
+def _prepare(*, payload: Any, memory: bool) -> tuple[dict, dict, list | None]:
+    """`intake_prepare`, taking the products from the process's memory when `memory` and it
+    has them all (suppliers/catalogue_memory.py); the third value is then those products,
+    for the write to check, else None."""
     data = intake_validate(payload=payload)
-    lines_in = data["lines"]
-    products = products_by_sku(skus=[line["sku"] for line in lines_in])
+    skus = [line["sku"] for line in data["lines"]]
+    products = products_remembered(skus=skus) if memory else None
+    if products is not None:
+        try:
+            return data, _split(data["lines"], products), list(products.values())
+        except ValidationError:
+            pass  # decided on what the database says now, not on what was remembered
+    return data, _split(data["lines"], products_by_sku(skus=skus)), None
+
+
+def _split(lines_in: list[dict], products: dict) -> dict[int, list[tuple[dict, Any]]]:
     errors: dict[str, list[str]] = {}
     for index, line in enumerate(lines_in):
         product = products.get(line["sku"])
@@ -103,8 +121,7 @@ def intake_prepare(*, payload: Any) -> tuple[dict, dict[int, list[tuple[dict, An
                     ]
                 }
             )
-
-    return data, groups
+    return groups
 
 
 def _build(
@@ -209,9 +226,11 @@ def _run_now(sql: str, params: list, *, on_rows) -> None:
         on_rows(cursor.fetchall())
 
 
-def _store_postgresql(*, retailer, data, groups, actor, add):
+def _store_postgresql(*, retailer, data, groups, actor, add, guard):
     """PostgreSQL: one statement for every row (orders/services/intake_write.py), given to
-    `add` (queued in the pipelined write, or run now); ids and numbers set once it ran."""
+    `add` (queued in the pipelined write, or run now); ids and numbers set once it ran.
+    With `guard` (remembered products) it stores nothing if one changed: CatalogueChanged
+    then comes out of the write."""
     intake, orders, pending_lines, created_events = _build(
         retailer=retailer, data=data, groups=groups, actor=actor
     )
@@ -224,7 +243,7 @@ def _store_postgresql(*, retailer, data, groups, actor, add):
         event_ids.extend(event.pk for event in created_events)
 
     sql, params = intake_insert_statement(
-        intake=intake, orders=orders, lines=pending_lines, event=created_events[0]
+        intake=intake, orders=orders, lines=pending_lines, event=created_events[0], guard=guard
     )
     add(sql, params, on_rows=on_rows)
     # Read when the write has committed: on_rows has filled it in by then.
@@ -239,10 +258,22 @@ def order_place_from_retailer(
 
     Idempotent on (retailer, reference): a repeat, or a racing twin, gets the first result.
     The unique constraint decides, so a new order (the common case) costs no look-up first.
-    Validation and catalogue reads happen before the transaction so it stays short.
+    Validation and catalogue reads happen before the transaction so it stays short; on
+    PostgreSQL the products may come from the process's memory, checked by the write
+    (suppliers/catalogue_memory.py): if one changed, nothing was stored and the order is
+    validated and written again on what the database says.
     """
     try:
-        data, groups = intake_prepare(payload=payload)
+        return _place(
+            retailer=retailer, payload=payload, actor=actor, memory=catalogue_memory.enabled()
+        )
+    except CatalogueChanged:
+        return _place(retailer=retailer, payload=payload, actor=actor, memory=False)
+
+
+def _place(*, retailer: Retailer, payload: Any, actor: str | None, memory: bool) -> IntakeResult:
+    try:
+        data, groups, guard = _prepare(payload=payload, memory=memory)
     except ValidationError as exc:
         # A repeat still answers with the first result, even if the catalogue has changed;
         # only a reference that passed validation is looked up (a NUL, say, never reaches
@@ -263,14 +294,27 @@ def order_place_from_retailer(
             # The whole write in one round trip (orders/transactions.py).
             with bounded_pipelined() as write:
                 intake, orders, pending_lines = _store_postgresql(
-                    retailer=retailer, data=data, groups=groups, actor=actor, add=write.add
+                    retailer=retailer,
+                    data=data,
+                    groups=groups,
+                    actor=actor,
+                    add=write.add,
+                    guard=guard,
                 )
         else:
             # Inside a caller's transaction: the same statement, run now.
             with bounded_atomic():
                 intake, orders, pending_lines = _store_postgresql(
-                    retailer=retailer, data=data, groups=groups, actor=actor, add=_run_now
+                    retailer=retailer,
+                    data=data,
+                    groups=groups,
+                    actor=actor,
+                    add=_run_now,
+                    guard=guard,
                 )
+    except CatalogueChanged:
+        catalogue_memory.forget(product.sku for product in guard or ())
+        raise
     except IntegrityError:
         # A racing identical request committed first: answer with its orders.
         existing = _existing_intake(retailer=retailer, reference=data["reference"])

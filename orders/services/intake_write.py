@@ -9,9 +9,16 @@ is checked as usual. The unique (retailer, reference) index decides a race as be
 twin's statement waits for the first transaction and fails with IntegrityError, as a whole.
 Numbers come from the same sequence (`nextval` in the orders' INSERT, in line order).
 
-The statement's text depends only on the shape (lines per order), so it is built once per
-shape and prepared once per connection. Values are bound as parameters with the column's
-own type, prepared by each field as `bulk_create` would (common/inserts.py).
+Built from remembered catalogue rows (suppliers/catalogue_memory.py), the intake's INSERT
+carries a guard: it inserts its row only if every product used is still active, of an
+active supplier, with the remembered values; otherwise no INSERT after it has a row to join,
+the statement stores nothing and returns no rows, and `intake_insert_apply` raises
+`CatalogueChanged` (the caller reads the catalogue again and writes once more).
+
+The statement's text depends only on the shape (lines per order, products guarded), so it
+is built once per shape and prepared once per connection. Values are bound as parameters
+with the column's own type, prepared by each field as `bulk_create` would
+(common/inserts.py).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from django.db import connection
 
 from common.inserts import insert_fields, insert_params
 from common.instances import relation_set
+from suppliers.models import Product, Supplier
 
 from ..models import Order, OrderEvent, OrderIntake, OrderLine
 from ..numbers import ORDER_NUMBER_PREFIX, ORDER_NUMBER_SEQUENCE
@@ -34,6 +42,15 @@ _EVENT_EXCLUDE = ("order",)
 _ORDER_INTAKE = Order._meta.get_field("intake")
 _LINE_ORDER = OrderLine._meta.get_field("order")
 _EVENT_ORDER = OrderEvent._meta.get_field("order")
+
+
+# What the guard compares of each remembered product and of its supplier.
+_GUARD_PRODUCT = ("id", "supplier_id", "sku", "name", "price", "currency")
+_GUARD_SUPPLIER = ("slug", "name")
+
+
+class CatalogueChanged(Exception):
+    """A remembered product or its supplier changed: the guarded write stored nothing."""
 
 
 def _qn(name: str) -> str:
@@ -52,9 +69,37 @@ def _row(casts: list[str], lead: str = "") -> str:
     return "(" + ", ".join(([lead] if lead else []) + casts) + ")"
 
 
+def _guard_sql(count: int) -> str:
+    """A condition true when `count` remembered products (their values in the parameters,
+    `_GUARD_PRODUCT` and `_GUARD_SUPPLIER` each) are all still as remembered and active."""
+    product_t, supplier_t = _qn(Product._meta.db_table), _qn(Supplier._meta.db_table)
+    fields = [Product._meta.get_field(name) for name in _GUARD_PRODUCT]
+    fields += [Supplier._meta.get_field(name) for name in _GUARD_SUPPLIER]
+    names = [f"p{k}" for k in range(len(fields))]
+    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
+    columns = [f"p.{_qn(Product._meta.get_field(n).column)}" for n in _GUARD_PRODUCT]
+    columns += [f"s.{_qn(n)}" for n in _GUARD_SUPPLIER]
+    same = " AND ".join(f"{column} = g.{name}" for column, name in zip(columns, names))
+    return (
+        f"(SELECT count(*) FROM (VALUES {', '.join([row] * count)}) g ({', '.join(names)}) "
+        f"JOIN {product_t} p ON p.{_qn('id')} = g.p0 "
+        f"JOIN {supplier_t} s ON s.{_qn('id')} = p.{_qn('supplier_id')} "
+        f"WHERE p.{_qn('is_active')} AND s.{_qn('is_active')} AND {same}) = {count}"
+    )
+
+
+def _guard_params(products) -> list:
+    params: list = []
+    for product in products:
+        params += [getattr(product, name) for name in _GUARD_PRODUCT]
+        params += [getattr(product.supplier, name) for name in _GUARD_SUPPLIER]
+    return params
+
+
 @lru_cache(maxsize=256)
-def intake_insert_sql(shape: tuple[int, ...]) -> str:
-    """The statement for an intake of len(shape) orders, shape[k] lines in order k."""
+def intake_insert_sql(shape: tuple[int, ...], guarded: int = 0) -> str:
+    """The statement for an intake of len(shape) orders, shape[k] lines in order k; with
+    `guarded` remembered products checked first (none: no guard)."""
     intake_t, order_t = _qn(OrderIntake._meta.db_table), _qn(Order._meta.db_table)
     line_t, event_t = _qn(OrderLine._meta.db_table), _qn(OrderEvent._meta.db_table)
     order_cols = _columns(Order, _ORDER_EXCLUDE)
@@ -71,7 +116,8 @@ def intake_insert_sql(shape: tuple[int, ...]) -> str:
     supplier, line_no = _qn("supplier_id"), _qn("line_no")
     return (
         f"WITH i AS (INSERT INTO {intake_t} ({', '.join(_columns(OrderIntake, _INTAKE_EXCLUDE))}) "
-        f"VALUES {_row(_casts(OrderIntake, _INTAKE_EXCLUDE))} RETURNING id), "
+        f"SELECT {', '.join(_casts(OrderIntake, _INTAKE_EXCLUDE))}"
+        f"{f' WHERE {_guard_sql(guarded)}' if guarded else ''} RETURNING id), "
         f"v (k, {v_cols}) AS (VALUES {order_rows}), "
         f"o AS (INSERT INTO {order_t} ({_qn('number')}, {_qn('intake_id')}, {v_cols}) "
         f"SELECT %s::text || nextval('{ORDER_NUMBER_SEQUENCE}')::text, i.id, "
@@ -99,9 +145,13 @@ def intake_insert_statement(
     orders: list[Order],
     lines: list[list[OrderLine]],
     event: OrderEvent,
+    guard: list | None = None,
 ) -> tuple[str, list]:
-    """The statement and its parameters; `event` is the one every order gets."""
+    """The statement and its parameters; `event` is the one every order gets; `guard` the
+    remembered products (with their suppliers) to check first, if any."""
     params = insert_params([intake], exclude=_INTAKE_EXCLUDE)
+    if guard:
+        params += _guard_params(guard)
     params += insert_params(orders, exclude=_ORDER_EXCLUDE)
     params.append(ORDER_NUMBER_PREFIX)
     for order, order_lines in zip(orders, lines, strict=True):
@@ -109,7 +159,8 @@ def intake_insert_statement(
             params.append(order.supplier_id)
             params += line_params
     params += insert_params([event], exclude=_EVENT_EXCLUDE)
-    return intake_insert_sql(tuple(len(order_lines) for order_lines in lines)), params
+    shape = tuple(len(order_lines) for order_lines in lines)
+    return intake_insert_sql(shape, len(guard) if guard else 0), params
 
 
 def intake_insert_apply(
@@ -120,7 +171,10 @@ def intake_insert_apply(
     lines: list[list[OrderLine]],
     events: list[OrderEvent],
 ) -> None:
-    """Set the ids and numbers the statement returned on the instances."""
+    """Set the ids and numbers the statement returned on the instances; no rows at all
+    mean the guard found the catalogue changed (CatalogueChanged)."""
+    if not rows:
+        raise CatalogueChanged("A remembered product or supplier changed; nothing was stored.")
     db = connection.alias
     by_supplier: dict[int, Order] = {order.supplier_id: order for order in orders}
     by_id: dict[int, Order] = {}

@@ -44,6 +44,9 @@ SUPPLIER_API_SETTLE_SECONDS = env.float("SUPPLIER_API_SETTLE_SECONDS", default=1
 SUPPLIER_API_TOKEN_MEMORY_SECONDS = env.float("SUPPLIER_API_TOKEN_MEMORY_SECONDS", default=10.0)
 # The same for a retailer's API key (orders/retailer_memory.py): intake's key look-up.
 RETAILER_API_KEY_MEMORY_SECONDS = env.float("RETAILER_API_KEY_MEMORY_SECONDS", default=10.0)
+# How long a web process takes intake's products from its memory (suppliers/catalogue_memory.py);
+# each write checks them against the catalogue, so this bounds only the memory's size in time.
+CATALOGUE_MEMORY_SECONDS = env.float("CATALOGUE_MEMORY_SECONDS", default=300.0)
 SUPPLIER_API_MAX_LIMIT = 250
 # The update API's Idempotency-Key: how long a key's first answer is replayed (issue 13).
 SUPPLIER_API_IDEMPOTENCY_HOURS = 24
