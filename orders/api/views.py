@@ -34,6 +34,7 @@ from .negotiation import JSONOnlyContentNegotiation
 from .openapi import list_description
 from .pagination import cursor_encode
 from .params import ALLOWED, RETAILER_ALLOWED, order_list_params, retailer_order_list_params
+from .parsers import json_body
 from .schema import (
     ErrorsSchema,
     IntakeResponseSchema,
@@ -177,7 +178,7 @@ class RetailerOrdersView(_JSONAPIView):
         if length > settings.INTAKE_MAX_BODY_BYTES:
             return _too_big()
         try:
-            payload = request.data
+            payload = json_body(request)
         except RequestDataTooBig:
             return _too_big()
         result = order_place_from_retailer(retailer=request.auth, payload=payload)
