@@ -1,17 +1,19 @@
 """Benchmark: retailer intake through gunicorn on PostgreSQL, against a bare Django view.
 
-Starts two gunicorns (2 sync workers each, DEBUG=false, production settings): one serving the
-real app, one serving a bench-only view that parses the same JSON and answers 201. Drives the
-same number of POSTs at each from this process over loopback with a few concurrent
-connections, and prints orders/s for both and the ratio (goal: >= 0.5).
+Starts two gunicorns (3 sync workers each, as docker-compose.yml's web service; DEBUG=false,
+production settings): one serving the real app, one serving a bench-only view that parses
+the same JSON and answers 201. Drives the same number of POSTs at each from this process
+over loopback with a few concurrent connections, and prints orders/s for both, the ratio,
+and the ceiling of that ratio on this machine (the app's own SQL by psycopg alone).
 
     DEBUG=true .venv/bin/python bench/intake.py            # N=2000, CONCURRENCY=4, ROUNDS=2
     BENCH_N=300 DEBUG=true .venv/bin/python bench/intake.py
 
-Environment: BENCH_N, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_GUNICORN_ARGS (extra arguments for
-both gunicorns, e.g. "--threads 4"), BENCH_DATABASE_URL
-(default postgres://postgres@127.0.0.1:5432/op_foundation), BENCH_BROKER_URL
-(default redis://127.0.0.1:6379/1), BENCH_CACHE_URL (default redis://127.0.0.1:6379/2).
+Environment: BENCH_N, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_WORKERS (default 3),
+BENCH_GUNICORN_ARGS (extra arguments for both gunicorns, e.g. "--threads 4"),
+BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/op_foundation),
+BENCH_BROKER_URL (default redis://127.0.0.1:6379/1), BENCH_CACHE_URL (default
+redis://127.0.0.1:6379/2).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 N = int(os.environ.get("BENCH_N", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+# The web service's default (WEB_CONCURRENCY in docker-compose.yml): one more than this
+# machine's 2 cores, so a worker waiting on PostgreSQL or Redis leaves no core idle.
+WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
 WARMUP = 50
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/op_foundation"
@@ -94,7 +99,7 @@ def start_gunicorn(*, settings_module: str, port: int) -> subprocess.Popen:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            str(WORKERS),
             "--log-level",
             "warning",
             *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
@@ -154,6 +159,46 @@ def payload(reference: str, skus: list[str]) -> bytes:
     lines = [{"sku": sku, "quantity": q} for sku, q in zip(skus, (2, 1, 3))]
     body = intake_payload(reference=reference, lines=lines, placed_at="2026-11-27T10:00:00Z")
     return json.dumps(body).encode()
+
+
+class CpuWatch:
+    """CPU used while a round runs, per request: the gunicorn's workers, PostgreSQL's
+    processes (the machine's one server) and Redis; and the share of the 2 cores left idle."""
+
+    def __init__(self, server: subprocess.Popen) -> None:
+        self.server = server
+        self.totals = {"workers": 0.0, "postgres": 0.0, "redis": 0.0}
+        self.idle = [0, 0]
+        self.requests = 0
+
+    def _read(self) -> dict[str, float]:
+        from processes import children, cpu_seconds, named_pids
+
+        return {
+            "workers": sum(cpu_seconds(pid) for pid in children(self.server.pid)),
+            "postgres": sum(cpu_seconds(pid) for pid in named_pids("postgres")),
+            "redis": sum(cpu_seconds(pid) for pid in named_pids("redis-server")),
+        }
+
+    def round(self, run, requests: int):
+        from processes import machine_idle
+
+        before, idle_before = self._read(), machine_idle()
+        result = run()
+        after, idle_after = self._read(), machine_idle()
+        for name in self.totals:
+            self.totals[name] += after[name] - before[name]
+        self.idle[0] += idle_after[0] - idle_before[0]
+        self.idle[1] += idle_after[1] - idle_before[1]
+        self.requests += requests
+        return result
+
+    def summary(self) -> str:
+        per = {k: v / self.requests * 1e6 for k, v in self.totals.items()}
+        return (
+            f"workers {per['workers']:.0f} us, PostgreSQL {per['postgres']:.0f} us, Redis "
+            f"{per['redis']:.0f} us; cores idle {self.idle[0] / max(1, self.idle[1]):.0%}"
+        )
 
 
 def drive(port: int, key: str, bodies: list[bytes]) -> tuple[float, dict[int, int], list[float]]:
@@ -392,17 +437,21 @@ def main() -> None:
         wait_ready(bare_port, PATH, bare)
         print(
             f"intake bench: N={N} per round, {ROUNDS} rounds, concurrency {CONCURRENCY}, "
-            f"2 gunicorn workers each, PostgreSQL, single-supplier orders of 3 lines; "
+            f"{WORKERS} gunicorn workers each, PostgreSQL, single-supplier orders of 3 lines; "
             f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
         for port in (app_port, bare_port):
             drive(port, key, [payload(f"W-{run_id}-{port}-{i}", skus) for i in range(WARMUP)])
         totals = {"app": 0.0, "bare": 0.0}
         latencies: dict[str, list[float]] = {"app": [], "bare": []}
+        sys.path.insert(0, str(BASE_DIR / "bench"))
+        watches = {"app": CpuWatch(app), "bare": CpuWatch(bare)}
         for round_no in range(1, ROUNDS + 1):
             for name, port in (("bare", bare_port), ("app", app_port)):
                 bodies = [payload(f"B-{run_id}-{round_no}-{name}-{i}", skus) for i in range(N)]
-                seconds, statuses, taken = drive(port, key, bodies)
+                seconds, statuses, taken = watches[name].round(
+                    lambda port=port, bodies=bodies: drive(port, key, bodies), N
+                )
                 if statuses != {201: N}:
                     raise SystemExit(f"{name}: unexpected answers {statuses}")
                 totals[name] += seconds
@@ -413,13 +462,14 @@ def main() -> None:
         items = floor_statements(key, skus, 2 * N, run_id)
         floors = {mode: raw_floor(items[i::2], mode) for i, mode in enumerate(FLOOR_MODES)}
         floor_rate = floors["pipelined"]
-        sys.path.insert(0, str(BASE_DIR / "bench"))
         queries, app_cpu, bare_cpu = in_process_profile(key, skus)
         print(
-            f"in-process, no HTTP: {queries} round trips to PostgreSQL per intake (BEGIN/COMMIT "
-            f"included; plus the rate limit's one to Redis); CPU per request: intake "
-            f"{app_cpu:.2f} ms, bare {bare_cpu:.2f} ms"
+            f"in-process, no HTTP: {queries} round trip{'s' if queries != 1 else ''} to "
+            f"PostgreSQL per intake (BEGIN/COMMIT included; plus the rate limit's one to "
+            f"Redis); CPU per request: intake {app_cpu:.2f} ms, bare {bare_cpu:.2f} ms"
         )
+        for name in ("bare", "app"):
+            print(f"under load, CPU per request, {name:>4}: {watches[name].summary()}")
         for name in ("bare", "app"):
             print(
                 f"latency at concurrency {CONCURRENCY}, {name:>4}: "
@@ -432,8 +482,8 @@ def main() -> None:
         ratio = app_rate / bare_rate
         print(
             "database work alone (the app's SQL, psycopg, 2 connections, no HTTP/Django): "
-            f"{floors['pipelined']:8.1f} orders/s ({len(items[0]['reads']) + 1} round trips, the "
-            f"write in one); a statement per table and the key read, as before: "
+            f"{floors['pipelined']:8.1f} orders/s ({len(items[0]['reads']) + 1} round trip(s), "
+            f"the write in one); a statement per table and the key read, as before: "
             f"{floors['per_table']:8.1f} orders/s (10 round trips)"
         )
         ceiling = floor_rate / (floor_rate + bare_rate)

@@ -52,7 +52,7 @@ def remember(rows: list[tuple], *, sku_index: int) -> None:
     over = len(_remembered) + len(rows) - MAX_REMEMBERED
     if over > 0:
         for sku in list(_remembered)[: max(over, MAX_REMEMBERED // 10)]:  # the oldest first
-            del _remembered[sku]
+            _remembered.pop(sku, None)  # another thread may have taken it
     expires_at = time.monotonic() + settings.CATALOGUE_MEMORY_SECONDS
     for row in rows:
         sku = row[sku_index]

@@ -199,3 +199,22 @@ def test_memory_expires_and_stays_bounded(on_postgres, settings, acme, monkeypat
         catalogue_memory.remember(rows[index : index + 5], sku_index=2)
     assert len(catalogue_memory._remembered) <= 10
     assert catalogue_memory.recall(["SKU-24"]) == [rows[24]]  # the newest stay
+
+
+def test_the_largest_order_is_guarded_and_stored_whole(on_postgres, retailer_client, acme):
+    from orders.intake import MAX_LINES
+    from testsupport.factories import make_products
+
+    skus = {f"BIG-{i:03d}": f"{1 + i % 7}.25" for i in range(MAX_LINES)}
+    make_products(supplier=acme, skus=skus)
+    lines = [{"sku": sku, "quantity": 1} for sku in skus]
+    assert post(retailer_client, "BIG-1", lines)[0].status_code == 201
+    Product.objects.filter(sku="BIG-499").update(price=Decimal("100.00"))
+    response, kinds = post(retailer_client, "BIG-2", lines)
+    assert response.status_code == 201, response.content
+    assert kinds == ["write", "read", "write"]
+    order = Order.objects.get(retailer_reference="BIG-2")
+    assert order.lines.count() == MAX_LINES
+    expected = sum(Decimal(price) for price in skus.values())
+    expected += Decimal("100.00") - Decimal(skus["BIG-499"])
+    assert order.total == expected
