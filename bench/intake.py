@@ -1,6 +1,6 @@
 """Benchmark: retailer intake through gunicorn on PostgreSQL, against a bare Django view.
 
-Starts two gunicorns (3 sync workers each, as docker-compose.yml's web service; DEBUG=false,
+Starts two gunicorns (2 sync workers each, as docker-compose.yml's web service; DEBUG=false,
 production settings): one serving the real app, one serving a bench-only view that parses
 the same JSON and answers 201. Drives the same number of POSTs at each from this process
 over loopback with a few concurrent connections, and prints orders/s for both, the ratio,
@@ -9,7 +9,7 @@ and the ceiling of that ratio on this machine (the app's own SQL by psycopg alon
     DEBUG=true .venv/bin/python bench/intake.py            # N=2000, CONCURRENCY=4, ROUNDS=2
     BENCH_N=300 DEBUG=true .venv/bin/python bench/intake.py
 
-Environment: BENCH_N, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_WORKERS (default 3),
+Environment: BENCH_N, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_WORKERS (default 2),
 BENCH_GUNICORN_ARGS (extra arguments for both gunicorns, e.g. "--threads 4"),
 BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/op_foundation),
 BENCH_BROKER_URL (default redis://127.0.0.1:6379/1), BENCH_CACHE_URL (default
@@ -34,9 +34,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 N = int(os.environ.get("BENCH_N", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
-# The web service's default (WEB_CONCURRENCY in docker-compose.yml): one more than this
-# machine's 2 cores, so a worker waiting on PostgreSQL or Redis leaves no core idle.
-WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
+# The web service's default (WEB_CONCURRENCY in docker-compose.yml). 3 on these 2 cores left
+# them idle half as often but cost about 15% more CPU per request: the same orders/s.
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 WARMUP = 50
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/op_foundation"
