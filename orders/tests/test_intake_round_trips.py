@@ -194,3 +194,36 @@ def test_without_prepared_statements_the_write_is_still_one_round_trip(
         )
         assert cursor.fetchone()[0] == 0
     assert OrderIntake.objects.filter(reference="NP-1").count() == 1
+
+
+def test_a_write_waiting_on_a_racing_twin_past_the_bound_is_503_and_stores_nothing(
+    on_postgres, settings, retailer, retailer_client, acme
+):
+    """The bound (lock_timeout) travels in the write's one round trip: an intake waiting on
+    an uncommitted twin of its reference gives up after the bound instead of holding a
+    transaction open past the supplier API's settle time."""
+    import time
+
+    import psycopg
+
+    settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS = 0.3
+    s = connection.settings_dict
+    with psycopg.connect(
+        dbname=s["NAME"], user=s["USER"], host=s["HOST"], port=s["PORT"] or 5432, autocommit=True
+    ) as other:
+        with other.transaction(force_rollback=True):  # the twin, never committed
+            other.execute(
+                "INSERT INTO orders_orderintake (retailer_id, reference, created_at) "
+                "VALUES (%s, 'R-TWIN', now())",
+                [retailer.pk],
+            )
+            started = time.monotonic()
+            response = retailer_client.post(URL, intake_payload(reference="R-TWIN"), format="json")
+            waited = time.monotonic() - started
+    assert response.status_code == 503 and response["Retry-After"]
+    assert waited < 3, waited  # the bound, not the session's 15 s statement timeout
+    assert not OrderIntake.objects.filter(reference="R-TWIN").exists()
+    assert not Order.objects.filter(retailer_reference="R-TWIN").exists()
+    # Nothing was left half done: the same order goes through once the twin is gone.
+    again = retailer_client.post(URL, intake_payload(reference="R-TWIN"), format="json")
+    assert again.status_code == 201, again.content
