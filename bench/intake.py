@@ -236,7 +236,8 @@ def floor_statements(key: str, skus: list[str], n: int, tag: str) -> list[dict]:
     """The app's own SQL for n intakes, texts and parameters made beforehand by the app's
     code (so the timed part runs no Django): the key look-up, the catalogue read, and the
     write both ways: `pipelined` (orders/services/intake_write.py's one statement, sent with
-    BEGIN, the bound and COMMIT in one round trip, as the app does) and `per_table` (the
+    the bound in one round trip, an implicit transaction committed by the Sync, as the app
+    does) and `per_table` (the
     earlier design: a statement per table and the sequence, each its own round trip)."""
     from django.db import connection
 
@@ -351,12 +352,10 @@ def raw_floor(work_items: list[dict], mode: str) -> float:
     def pipelined(conn, item) -> None:
         # As the app sends it (common/db.py): $n placeholders on raw cursors, since psycopg
         # rewrites %s on every execution for a statement over 4 kB (intake's write is).
-        control, bound, write = (psycopg.RawCursor(conn) for _ in range(3))
-        with conn.pipeline():
-            control.execute(b"BEGIN")
+        bound, write = (psycopg.RawCursor(conn) for _ in range(2))
+        with conn.pipeline():  # autocommit: the Sync commits the implicit transaction
             bound.execute(native_placeholders(item["bound"][0]), item["bound"][1], prepare=True)
             write.execute(native_placeholders(item["cte"][0]), item["cte"][1], prepare=True)
-            control.execute(b"COMMIT")
         write.fetchall()
 
     write = {"per_table": per_table, "pipelined": pipelined}[mode]
@@ -465,7 +464,7 @@ def main() -> None:
         queries, app_cpu, bare_cpu = in_process_profile(key, skus)
         print(
             f"in-process, no HTTP: {queries} round trip{'s' if queries != 1 else ''} to "
-            f"PostgreSQL per intake (BEGIN/COMMIT included; plus the rate limit's one to "
+            f"PostgreSQL per intake (the write's transaction in one; plus the rate limit's one to "
             f"Redis); CPU per request: intake {app_cpu:.2f} ms, bare {bare_cpu:.2f} ms"
         )
         for name in ("bare", "app"):

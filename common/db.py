@@ -124,14 +124,18 @@ def native_placeholders(sql: str) -> str:
 
 
 def transaction_pipelined(connection, statements: list[tuple[str, list]]) -> list[list[tuple]]:
-    """Run `statements` as one transaction, BEGIN to COMMIT, in one round trip to PostgreSQL.
+    """Run `statements` as one transaction in one round trip to PostgreSQL.
 
-    psycopg's pipeline mode queues BEGIN, every statement (prepared, where settings allow)
-    and COMMIT and sends them with one Sync: the server runs them in order and the commit is
-    as durable as any other; the answer comes back once. Outside any atomic block only (the
+    psycopg's pipeline mode queues every statement (prepared, where settings allow) and
+    sends them with one Sync. On a connection in autocommit (Django's, outside any atomic
+    block) they need no BEGIN or COMMIT: statements sent before a Sync are one implicit
+    transaction, which the Sync commits, as durably as a COMMIT would; a setting made LOCAL
+    by one of them holds for the ones after it and ends with the transaction. (On a
+    connection not in autocommit, BEGIN and COMMIT go in the same pipeline.) The server runs
+    them in order; the answer comes back once. Outside any atomic block only (the
     transaction is this function's). Returns each statement's rows. If one fails, the rest
-    (COMMIT included) never run, the transaction is rolled back and the error is raised as
-    Django's class (IntegrityError for a unique violation). Statements use %s placeholders.
+    never run, the whole transaction is rolled back and the error is raised as Django's
+    class (IntegrityError for a unique violation). Statements use %s placeholders.
 
     The query log (DEBUG, or a test counting queries) gets one entry for the round trip.
     """
@@ -165,7 +169,8 @@ def _pipelined(connection, statements, *, own_transaction: bool) -> list[list[tu
     with connection.cursor() as wrapper:
         raw = connection.connection
         logged = [sql for sql, _ in statements]
-        if own_transaction:
+        explicit = own_transaction and not raw.autocommit
+        if explicit:
             logged = ["BEGIN", *logged, "COMMIT"]
         log = (
             wrapper.debug_sql("; ".join(logged), None, use_last_executed_query=False)
@@ -175,7 +180,7 @@ def _pipelined(connection, statements, *, own_transaction: bool) -> list[list[tu
         with log, connection.wrap_database_errors:
             cursors = [psycopg.RawCursor(raw) for _ in statements]
             try:
-                _pipeline_run(raw, cursors, statements, prepare=prepare, own=own_transaction)
+                _pipeline_run(raw, cursors, statements, prepare=prepare, explicit=explicit)
                 # Not `cursor.description`, which builds a Column for each of the order row's
                 # 60-odd columns (about 0.4 ms a lock read).
                 tuples = psycopg.pq.ExecStatus.TUPLES_OK
@@ -193,9 +198,9 @@ def _pipelined(connection, statements, *, own_transaction: bool) -> list[list[tu
                     cursor.close()
 
 
-def _pipeline_run(raw, cursors, statements, *, prepare: bool, own: bool) -> None:
-    """The statements in one pipeline (with BEGIN and COMMIT when the transaction is `own`);
-    the first error is raised.
+def _pipeline_run(raw, cursors, statements, *, prepare: bool, explicit: bool) -> None:
+    """The statements in one pipeline (between BEGIN and COMMIT when `explicit`); the first
+    error is raised.
 
     psycopg reads whatever answers have arrived while it sends, so a statement's error
     (the unique reference of a repeat intake) can surface inside the block, on a later
@@ -208,7 +213,7 @@ def _pipeline_run(raw, cursors, statements, *, prepare: bool, own: bool) -> None
     first: psycopg.Error | None = None
     # BEGIN and COMMIT on one plain cursor whose answers nobody reads: `raw.execute` made a
     # client-side cursor for each and parsed the text for placeholders (13 us a write).
-    control = psycopg.RawCursor(raw) if own else None
+    control = psycopg.RawCursor(raw) if explicit else None
     try:
         with raw.pipeline():
             try:

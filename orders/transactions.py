@@ -26,11 +26,12 @@ commit is the caller's, and the caller owns its duration.
 
 `bounded_pipelined()` gives the same guarantee to a write that is known whole before it is
 sent (intake): the block stamps and builds its statements without touching the database;
-at its end, if the bound has not passed since the stamp, BEGIN, the SET LOCALs and NOTIFY
-above, the statements and COMMIT go to PostgreSQL in one round trip (common/db.py's
-`transaction_pipelined`). Each statement is held to the bound by `statement_timeout`, and
-the client cannot pause between them (they arrive in one write), so a row stamped T still
-commits before T + 2 x bound + commit latency, or never.
+at its end, if the bound has not passed since the stamp, the SET LOCALs and NOTIFY above
+and the statements go to PostgreSQL in one round trip, one implicit transaction that the
+pipeline's Sync commits (common/db.py's `transaction_pipelined`). Each statement is held
+to the bound by `statement_timeout` and `lock_timeout`, and the client cannot pause
+between them (they arrive in one write), so a row stamped T still commits before
+T + 2 x bound + commit latency, or never.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ def post(client, reference, lines=LINES):
         response = client.post(URL, intake_payload(reference=reference, lines=lines), format="json")
     kinds = []
     for query in captured:
-        if query["sql"].startswith("BEGIN; "):
+        if "WITH i AS (INSERT INTO" in query["sql"]:
             kinds.append("write")
         elif 'FROM "suppliers_product" p JOIN' in query["sql"]:
             kinds.append("read")
