@@ -1,10 +1,13 @@
 """Benchmark: retailer intake through gunicorn on PostgreSQL, against a bare Django view.
 
-Starts two gunicorns (2 sync workers each, as docker-compose.yml's web service; DEBUG=false,
-production settings): one serving the real app, one serving a bench-only view that parses
-the same JSON and answers 201. Drives the same number of POSTs at each from this process
-over loopback with a few concurrent connections, and prints orders/s for both, the ratio,
-and the ceiling of that ratio on this machine (the app's own SQL by psycopg alone).
+Starts three gunicorns (2 sync workers each, as docker-compose.yml's web service;
+DEBUG=false, production settings): one serving the real app, one a bench-only view that
+parses the same JSON and answers 201 (intake_urls.py), and one the stack without the
+intake service (intake_stack_urls.py: DRF, the key's auth and rate limit, validation, and
+the app's own write of a statement built once). Drives the same number of POSTs at each
+from this process over loopback with a few concurrent connections, and prints orders/s for
+each, the ratio, and the ceiling of that ratio on this machine (the app's own SQL by
+psycopg alone), which the stack alone shows how near this stack can come to.
 
     DEBUG=true .venv/bin/python bench/intake.py            # N=2000, CONCURRENCY=4, ROUNDS=2
     BENCH_N=300 DEBUG=true .venv/bin/python bench/intake.py
@@ -428,25 +431,27 @@ def main() -> None:
     )
     key, skus = make_data()
     run_id = secrets.token_hex(4)
-    app_port, bare_port = free_port(), free_port()
+    app_port, bare_port, stack_port = free_port(), free_port(), free_port()
     app = start_gunicorn(settings_module="orders_portal.settings", port=app_port)
     bare = start_gunicorn(settings_module="intake_settings", port=bare_port)
+    stack = start_gunicorn(settings_module="intake_stack_settings", port=stack_port)
     try:
         wait_ready(app_port, "/healthz", app)
         wait_ready(bare_port, PATH, bare)
+        wait_ready(stack_port, PATH, stack)
         print(
             f"intake bench: N={N} per round, {ROUNDS} rounds, concurrency {CONCURRENCY}, "
             f"{WORKERS} gunicorn workers each, PostgreSQL, single-supplier orders of 3 lines; "
             f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
-        for port in (app_port, bare_port):
+        for port in (app_port, bare_port, stack_port):
             drive(port, key, [payload(f"W-{run_id}-{port}-{i}", skus) for i in range(WARMUP)])
-        totals = {"app": 0.0, "bare": 0.0}
-        latencies: dict[str, list[float]] = {"app": [], "bare": []}
+        totals = {"app": 0.0, "bare": 0.0, "stack": 0.0}
+        latencies: dict[str, list[float]] = {"app": [], "bare": [], "stack": []}
         sys.path.insert(0, str(BASE_DIR / "bench"))
-        watches = {"app": CpuWatch(app), "bare": CpuWatch(bare)}
+        watches = {"app": CpuWatch(app), "bare": CpuWatch(bare), "stack": CpuWatch(stack)}
         for round_no in range(1, ROUNDS + 1):
-            for name, port in (("bare", bare_port), ("app", app_port)):
+            for name, port in (("bare", bare_port), ("stack", stack_port), ("app", app_port)):
                 bodies = [payload(f"B-{run_id}-{round_no}-{name}-{i}", skus) for i in range(N)]
                 seconds, statuses, taken = watches[name].round(
                     lambda port=port, bodies=bodies: drive(port, key, bodies), N
@@ -455,9 +460,10 @@ def main() -> None:
                     raise SystemExit(f"{name}: unexpected answers {statuses}")
                 totals[name] += seconds
                 latencies[name] += taken
-                print(f"  round {round_no} {name:>4}: {N / seconds:8.1f} orders/s ({seconds:.2f}s)")
+                print(f"  round {round_no} {name:>5}: {N / seconds:8.1f} orders/s ({seconds:.2f}s)")
         app_rate = N * ROUNDS / totals["app"]
         bare_rate = N * ROUNDS / totals["bare"]
+        stack_rate = N * ROUNDS / totals["stack"]
         items = floor_statements(key, skus, 2 * N, run_id)
         floors = {mode: raw_floor(items[i::2], mode) for i, mode in enumerate(FLOOR_MODES)}
         floor_rate = floors["pipelined"]
@@ -467,11 +473,11 @@ def main() -> None:
             f"PostgreSQL per intake (the write's transaction in one; plus the rate limit's one to "
             f"Redis); CPU per request: intake {app_cpu:.2f} ms, bare {bare_cpu:.2f} ms"
         )
-        for name in ("bare", "app"):
-            print(f"under load, CPU per request, {name:>4}: {watches[name].summary()}")
-        for name in ("bare", "app"):
+        for name in ("bare", "stack", "app"):
+            print(f"under load, CPU per request, {name:>5}: {watches[name].summary()}")
+        for name in ("bare", "stack", "app"):
             print(
-                f"latency at concurrency {CONCURRENCY}, {name:>4}: "
+                f"latency at concurrency {CONCURRENCY}, {name:>5}: "
                 f"p50 {percentile(latencies[name], 0.5) * 1000:.1f} ms, "
                 f"p99 {percentile(latencies[name], 0.99) * 1000:.1f} ms"
             )
@@ -493,6 +499,13 @@ def main() -> None:
             f"{ratio / ceiling:.0%} of it (goal >= 85%: "
             f"{'met' if ratio / ceiling >= 0.85 else 'NOT met'})"
         )
+        stack_ratio = stack_rate / bare_rate
+        print(
+            f"the stack alone (DRF, key auth, rate limit, validation, and the app's write of "
+            f"a statement built once; no intake service): {stack_rate:8.1f} orders/s, "
+            f"{stack_ratio / ceiling:.0%} of the ceiling: what intake could reach on this stack "
+            f"if its own Python cost nothing"
+        )
         print(
             f"ratio intake/bare: {ratio:.2f}; p99 at concurrency {CONCURRENCY} {p99:.1f} ms "
             f"(goal < 25 ms: {'met' if p99 < 25 else 'NOT met'})"
@@ -500,6 +513,7 @@ def main() -> None:
     finally:
         stop(app)
         stop(bare)
+        stop(stack)
 
 
 if __name__ == "__main__":
