@@ -165,8 +165,8 @@ def payload(reference: str, skus: list[str]) -> bytes:
 
 
 class CpuWatch:
-    """CPU used while a round runs, per request: the gunicorn's workers, PostgreSQL's
-    processes (the machine's one server) and Redis; and the share of the 2 cores left idle."""
+    """CPU used while a server's rounds run, per request: its gunicorn workers, PostgreSQL's
+    processes (the machine's one server) and Redis; and the share of the cores left idle."""
 
     def __init__(self, server: subprocess.Popen) -> None:
         self.server = server
@@ -240,8 +240,8 @@ def floor_statements(key: str, skus: list[str], n: int, tag: str) -> list[dict]:
     code (so the timed part runs no Django): the key look-up, the catalogue read, and the
     write both ways: `pipelined` (orders/services/intake_write.py's one statement, sent with
     the bound in one round trip, an implicit transaction committed by the Sync, as the app
-    does) and `per_table` (the
-    earlier design: a statement per table and the sequence, each its own round trip)."""
+    does) and `per_table` (the earlier design: a statement per table and the sequence, each
+    its own round trip)."""
     from django.db import connection
 
     from common.inserts import _sql as insert_sql
