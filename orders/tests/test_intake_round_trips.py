@@ -208,11 +208,10 @@ def test_a_write_waiting_on_a_racing_twin_past_the_bound_is_503_and_stores_nothi
 
     import psycopg
 
+    from testsupport.processes import database_url_for
+
     settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS = 0.3
-    s = connection.settings_dict
-    with psycopg.connect(
-        dbname=s["NAME"], user=s["USER"], host=s["HOST"], port=s["PORT"] or 5432, autocommit=True
-    ) as other:
+    with psycopg.connect(database_url_for(connection.settings_dict), autocommit=True) as other:
         with other.transaction(force_rollback=True):  # the twin, never committed
             other.execute(
                 "INSERT INTO orders_orderintake (retailer_id, reference, created_at) "
