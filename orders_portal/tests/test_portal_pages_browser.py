@@ -300,10 +300,17 @@ def test_help_page_picture_of_the_edit_page(world, tmp_path):
         page.evaluate("document.activeElement.blur()")
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.locator("main").screenshot(path=str(shot), scale="css")
-        # The help page shows the committed picture.
+        # The help page shows the committed picture. It loads lazily (loading="lazy"): how
+        # far below the fold Chromium fetches it depends on its estimate of the network, so
+        # it is scrolled to, as a reader would, and waited for.
         page.goto(f"{base}/help/")
-        loaded = page.locator("#edit-shot").evaluate("img => img.complete && img.naturalWidth")
-        assert loaded > 0
+        picture = page.locator("#edit-shot")
+        picture.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "() => { const img = document.getElementById('edit-shot');"
+            " return img.complete && img.naturalWidth > 0; }"
+        )
+        assert picture.evaluate("img => img.naturalWidth") > 0
 
     run_in_browser(steps)
     assert 0 < shot.stat().st_size < 150_000
