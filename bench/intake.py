@@ -9,7 +9,7 @@ from this process over loopback with a few concurrent connections, and prints or
 each, the ratio, and the ceiling of that ratio on this machine (the app's own SQL by
 psycopg alone), which the stack alone shows how near this stack can come to.
 
-    DEBUG=true .venv/bin/python bench/intake.py            # N=2000, CONCURRENCY=4, ROUNDS=2
+    DEBUG=true .venv/bin/python bench/intake.py            # N=2000, CONCURRENCY=4, ROUNDS=3
     BENCH_N=300 DEBUG=true .venv/bin/python bench/intake.py
 
 Environment: BENCH_N, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_WORKERS (default 2),
@@ -36,11 +36,11 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 N = int(os.environ.get("BENCH_N", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 # The web service's default (WEB_CONCURRENCY in docker-compose.yml). 3 on these 2 cores left
 # them idle half as often but cost about 15% more CPU per request: the same orders/s.
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-WARMUP = 50
+WARMUP = 300
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/op_foundation"
 )
@@ -450,6 +450,11 @@ def main() -> None:
         latencies: dict[str, list[float]] = {"app": [], "bare": [], "stack": []}
         sys.path.insert(0, str(BASE_DIR / "bench"))
         watches = {"app": CpuWatch(app), "bare": CpuWatch(bare), "stack": CpuWatch(stack)}
+        # Each round measures the floor too, after the servers, so that all four see the
+        # machine's speed of the moment (it drifts by a fifth within minutes; one floor after
+        # all the rounds moved the printed share of the ceiling by ten points between runs).
+        # Its statements are made before it is timed, and dropped after it.
+        floor_seconds = dict.fromkeys(FLOOR_MODES, 0.0)
         for round_no in range(1, ROUNDS + 1):
             for name, port in (("bare", bare_port), ("stack", stack_port), ("app", app_port)):
                 bodies = [payload(f"B-{run_id}-{round_no}-{name}-{i}", skus) for i in range(N)]
@@ -461,11 +466,15 @@ def main() -> None:
                 totals[name] += seconds
                 latencies[name] += taken
                 print(f"  round {round_no} {name:>5}: {N / seconds:8.1f} orders/s ({seconds:.2f}s)")
+            items = floor_statements(key, skus, 2 * N, f"{run_id}-{round_no}")
+            for i, mode in enumerate(FLOOR_MODES):
+                rate = raw_floor(items[i::2], mode)
+                floor_seconds[mode] += N / rate
+                print(f"  round {round_no} floor, {mode}: {rate:8.1f} orders/s")
         app_rate = N * ROUNDS / totals["app"]
         bare_rate = N * ROUNDS / totals["bare"]
         stack_rate = N * ROUNDS / totals["stack"]
-        items = floor_statements(key, skus, 2 * N, run_id)
-        floors = {mode: raw_floor(items[i::2], mode) for i, mode in enumerate(FLOOR_MODES)}
+        floors = {mode: N * ROUNDS / floor_seconds[mode] for mode in FLOOR_MODES}
         floor_rate = floors["pipelined"]
         queries, app_cpu, bare_cpu = in_process_profile(key, skus)
         print(
