@@ -266,7 +266,7 @@ def test_preview_says_what_each_row_would_do_and_changes_nothing(acme, orders):
     )
     before = world(*orders.values())
 
-    outcomes = update_file_preview(update_file=update_file)
+    outcomes = update_file_preview(update_file=update_file, rows=update_file.row_count)
 
     assert world(*orders.values()) == before
     assert mail.outbox == []

@@ -17,6 +17,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from itertools import islice
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -86,11 +87,13 @@ def update_file_receive(
         return UpdateFile.objects.get(supplier=supplier, sha256=sha256)
 
 
-def update_file_preview(*, update_file: UpdateFile) -> dict[int, tuple[str, str]]:
-    """What each row would do, by row number; every change is rolled back."""
+def update_file_preview(*, update_file: UpdateFile, rows: int) -> dict[int, tuple[str, str]]:
+    """What each of the file's first `rows` rows would do, by row number; every change is
+    rolled back. Bounded so that a page view costs the same for any size of file: the
+    preview holds these rows' groups in memory (apply.py's update_rows_apply)."""
     return update_rows_apply(
         supplier=update_file.supplier,
-        rows=update_rows_read(bytes(update_file.content)),
+        rows=islice(update_rows_read(bytes(update_file.content)), rows),
         file_name=update_file.name,
         actor_user=update_file.uploaded_by,
         dry_run=True,

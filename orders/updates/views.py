@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from itertools import islice
 
 from django.conf import settings
 from django.contrib import messages
@@ -82,11 +83,14 @@ def update_files(request):
     )
 
 
-def _rows_shown(update_file, outcomes: dict[int, tuple[str, str]], complete: bool) -> list[dict]:
-    """The page's rows; `complete`: `outcomes` has every row (else the rows to show)."""
+def _rows_shown(
+    update_file, outcomes: dict[int, tuple[str, str]], complete: bool, rows: int | None = None
+) -> list[dict]:
+    """The page's rows, of the file's first `rows` (all if None); `complete`: `outcomes`
+    has every one of those (else the rows to show)."""
     shown = []
     others = 0
-    for row in update_rows_read(bytes(update_file.content)):
+    for row in islice(update_rows_read(bytes(update_file.content)), rows):
         outcome = outcomes.get(row.row)
         if outcome is None:
             if not complete:
@@ -150,8 +154,11 @@ def update_file_detail(request, pk: int):
         return redirect("orders:update-file", pk=update_file.pk)
     pending = update_file.status == UpdateFileStatus.PENDING
     finished = update_file.status in (UpdateFileStatus.APPLIED, UpdateFileStatus.FAILED)
+    previewed = None
     if pending:
-        outcomes = update_file_preview(update_file=update_file)
+        # Its first rows only, so that a page view costs the same for any size of file.
+        previewed = min(update_file.row_count, settings.UPDATE_FILE_PREVIEW_ROWS)
+        outcomes = update_file_preview(update_file=update_file, rows=previewed)
     elif finished:
         outcomes = _outcomes_from_result(update_file)
     else:  # being applied: no result yet, and no preview either (the page shows progress)
@@ -168,12 +175,18 @@ def update_file_detail(request, pk: int):
             "pending": pending,
             "finished": finished,
             "rows": (
-                _rows_shown(update_file, outcomes, complete=pending or bool(update_file.result))
+                _rows_shown(
+                    update_file,
+                    outcomes,
+                    complete=pending or bool(update_file.result),
+                    rows=previewed,
+                )
                 if outcomes
                 else []
             ),
             "counts": counts,
             "total": len(outcomes) if pending else update_file.row_count,
+            "partial": pending and update_file.row_count > (previewed or 0),
             "shown_limit": PREVIEW_ROWS_SHOWN,
         },
     )

@@ -58,6 +58,10 @@ if ORDER_ACKNOWLEDGE_HOURS <= 0:
 # Update files (orders/updates/files.py): a portal upload of more rows than this is applied
 # by a Celery task (the page shows its progress); smaller ones in the request.
 UPDATE_FILE_INLINE_ROWS = env.int("UPDATE_FILE_INLINE_ROWS", default=200)
+# A pending file's page previews this many of its first rows (a dry run, rolled back): the
+# preview's time and memory stay those of this many rows whatever the file's size; the rest
+# are checked when the file is applied.
+UPDATE_FILE_PREVIEW_ROWS = env.int("UPDATE_FILE_PREVIEW_ROWS", default=1000)
 # An applier holds a file this long, renewed every batch of orders; past it (a worker
 # killed) the recovery sweep queues the file again and the next applier resumes it.
 UPDATE_FILE_LEASE_SECONDS = env.int("UPDATE_FILE_LEASE_SECONDS", default=120)
