@@ -30,28 +30,31 @@ def _cooled(now) -> Q:
     return Q(redelivered_at__isnull=True) | Q(redelivered_at__lte=now - cooldown)
 
 
-def _deliveries_reset(*, ids: list[int], now) -> int:
+def _deliveries_reset(*, ids: list[int], now, by_supplier: bool = False) -> int:
     """Put rows back to pending, due now, with their identity; queue the immediate ones.
 
     One conditional UPDATE, so concurrent requests reset a row once: a row a worker holds
-    right now (pending, claimed) or one redelivered within the cooldown is left alone; the
-    UPDATE stamps `redelivered_at`. Returns how many rows were reset.
+    right now (pending, claimed) or one redelivered within the cooldown is left alone, and,
+    `by_supplier`, a retailer's message that is delivered by now (the caller's check read
+    the row before; a worker may have delivered it since). The UPDATE stamps
+    `redelivered_at`. Returns how many rows were reset.
     """
     if not ids:
         return 0
-    won = (
-        Delivery.objects.filter(_cooled(now), pk__in=ids)
-        .exclude(status=DeliveryStatus.PENDING, claimed_until__gt=now)
-        .update(
-            status=DeliveryStatus.PENDING,
-            attempt_count=0,
-            next_attempt_at=now,
-            claimed_until=None,
-            delivered_at=None,
-            queued_at=now,
-            redelivered_at=now,
-            updated_at=now,
-        )
+    rows = Delivery.objects.filter(_cooled(now), pk__in=ids).exclude(
+        status=DeliveryStatus.PENDING, claimed_until__gt=now
+    )
+    if by_supplier:
+        rows = rows.exclude(purpose__in=RETAILER_FACING_PURPOSES, status=DeliveryStatus.DELIVERED)
+    won = rows.update(
+        status=DeliveryStatus.PENDING,
+        attempt_count=0,
+        next_attempt_at=now,
+        claimed_until=None,
+        delivered_at=None,
+        queued_at=now,
+        redelivered_at=now,
+        updated_at=now,
     )
     if won:
         queue_ids = list(
@@ -71,15 +74,18 @@ def delivery_redeliver(*, delivery: Delivery, by_supplier: bool = False) -> Deli
     redelivery, while a worker is sending it, and, for a supplier (`by_supplier`), when it
     is a retailer's message already delivered: the supplier may not mail the retailer again.
     """
+    delivered = ValidationError(
+        {"delivery": ["This message to the retailer was delivered; it is not sent again."]}
+    )
     if by_supplier and not delivery.supplier_may_redeliver:
-        raise ValidationError(
-            {"delivery": ["This message to the retailer was delivered; it is not sent again."]}
-        )
+        raise delivered
     now = timezone.now()
     with transaction.atomic():
-        reset = _deliveries_reset(ids=[delivery.pk], now=now)
+        reset = _deliveries_reset(ids=[delivery.pk], now=now, by_supplier=by_supplier)
     delivery.refresh_from_db()
     if not reset:
+        if by_supplier and not delivery.supplier_may_redeliver:
+            raise delivered  # delivered since the check above read it
         if delivery.redelivered_at and delivery.redelivered_at > now - timedelta(
             seconds=settings.DELIVERY_REDELIVER_COOLDOWN_SECONDS
         ):

@@ -178,3 +178,32 @@ def test_concurrent_redelivers_reset_the_row_once(on_postgres, retailer):
     assert sorted(outcomes) == ["refused"] * 9 + ["reset"]
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.PENDING and delivery.redelivered_at is not None
+
+
+def test_a_retailer_message_delivered_after_the_check_read_it_is_not_sent_again(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    """The supplier's check reads the row before the reset: a worker delivering the message
+    in between must not make the reset send it again (the reset's own UPDATE decides)."""
+    from orders.services import order_set_status
+
+    order = place(retailer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=order, status="cancelled", actor="ops", reason="other", note="n")
+    sent = len(email_via_smtp.wait_for(3))
+    Delivery.objects.filter(purpose=DeliveryPurpose.RETAILER_CANCELLATION).update(
+        status=DeliveryStatus.FAILED
+    )
+    read_before = Delivery.objects.get(purpose=DeliveryPurpose.RETAILER_CANCELLATION)
+    assert read_before.supplier_may_redeliver  # a failed message: the supplier may resend it
+    # Meanwhile a worker delivers it.
+    Delivery.objects.filter(pk=read_before.pk).update(status=DeliveryStatus.DELIVERED)
+    before = Delivery.objects.filter(pk=read_before.pk).values().get()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(ValidationError, match="delivered; it is not sent again"):
+            delivery_redeliver(delivery=read_before, by_supplier=True)
+
+    assert callbacks == []
+    assert Delivery.objects.filter(pk=read_before.pk).values().get() == before
+    assert len(email_via_smtp.messages) == sent
