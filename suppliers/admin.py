@@ -16,6 +16,11 @@ class SupplierAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name", "order_emails"]
     inlines = [MembershipInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The slug names the supplier's hosted SFTP folder (delivery/hosted/storage.py): a
+        # new slug would leave its files behind, for the next supplier of the old slug.
+        return ["slug"] if obj is not None else []
+
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
