@@ -1,7 +1,14 @@
 """Every API error as {"errors": {field: [messages]}}, with the status DRF chose (409 for
 an order whose state does not allow the change; an exception's `error_field` names its field)."""
 
+import json
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -45,6 +52,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
         return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
+        return _request_too_large(exc, context)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -57,3 +66,43 @@ def exception_handler(exc, context):
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         response.data = {"errors": {field: [str(detail)]}}
     return response
+
+
+def _request_too_large(exc, context) -> Response:
+    """Django's limits on what it reads of a request, answered as intake answers a body too
+    large (orders/api/views.py): a JSON 400 naming `body` or `query`, not Django's HTML page.
+
+    Read in a view by `request.data` (a body over DATA_UPLOAD_MAX_MEMORY_SIZE) or
+    `request.GET` (over DATA_UPLOAD_MAX_NUMBER_FIELDS parameters; the APIs parse no form
+    bodies, their one parser is JSON's). Marked and logged as Django's own handler does.
+    """
+    request = context.get("request")
+    django_request = getattr(request, "_request", request)
+    if django_request is not None:
+        django_request._mark_post_parse_error()  # not read, nor raised, again
+    logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
+    return Response({"errors": _limit_errors(exc)}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _limit_errors(exc) -> dict[str, list[str]]:
+    if isinstance(exc, RequestDataTooBig):
+        size = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return {"body": [f"Request body is larger than {size} bytes."]}
+    if isinstance(exc, TooManyFieldsSent):
+        count = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return {
+            "query": [
+                f"More than {count} query parameters; send only the parameters this endpoint takes."
+            ]
+        }
+    return {"detail": ["Bad request."]}
+
+
+def bad_request(request, exception) -> HttpResponse:
+    """The root URLconf's handler400: a request Django refused before any view (a middleware
+    reading `request.GET` past DATA_UPLOAD_MAX_NUMBER_FIELDS, say) is the APIs' JSON 400 on
+    their paths, as common/outage.py answers their 503; Django's page everywhere else."""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    body = json.dumps({"errors": _limit_errors(exception)})
+    return HttpResponse(body, content_type="application/json", status=400)

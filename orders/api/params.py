@@ -50,10 +50,23 @@ def _datetime(raw: str) -> datetime:
 def order_list_params(query) -> OrderListParams:
     """Parse a QueryDict; raise a 400 ValidationError naming every bad parameter."""
     errors: dict[str, list[str]] = {}
+    # Given at all, even twice (then the repeat is the one error): a window is asked for.
+    if "created_after" not in query and "updated_after" not in query:
+        errors["created_after"] = [
+            f"This parameter is required (unless updated_after is given), e.g. {EXAMPLE}."
+        ]
+    return _list_params(query, allowed=ALLOWED, errors=errors)
+
+
+def _list_params(
+    query, *, allowed: tuple[str, ...], errors: dict[str, list[str]]
+) -> OrderListParams:
+    """The rules both lists share, each error added to `errors` (the caller's own, such as
+    a required parameter not given); raise a 400 ValidationError naming every one."""
     values: dict[str, str] = {}
     for name in query.keys():
-        if name not in ALLOWED:
-            errors[name] = [f"Unknown parameter; the parameters are: {', '.join(ALLOWED)}."]
+        if name not in allowed:
+            errors[name] = [f"Unknown parameter; the parameters are: {', '.join(allowed)}."]
             continue
         given = query.getlist(name)
         if len(given) > 1:
@@ -69,10 +82,6 @@ def order_list_params(query) -> OrderListParams:
                 dates[name] = _datetime(values[name])
             except ValueError as exc:
                 errors[name] = [str(exc)]
-    if "created_after" not in values and "updated_after" not in values:
-        errors["created_after"] = [
-            f"This parameter is required (unless updated_after is given), e.g. {EXAMPLE}."
-        ]
     after, before = dates["created_after"], dates["created_before"]
     if after is not None and before is not None and before < after:
         errors["created_before"] = ["The window is reversed: give a time after created_after."]
@@ -137,17 +146,11 @@ def retailer_order_list_params(query) -> RetailerOrderListParams:
     """The retailer list's parameters, checked as the supplier list's are: `updated_after`
     required, unknown or repeated parameters refused, each error naming its parameter."""
     errors: dict[str, list[str]] = {}
-    for name in query.keys():
-        if name not in RETAILER_ALLOWED:
-            errors[name] = [
-                f"Unknown parameter; the parameters are: {', '.join(RETAILER_ALLOWED)}."
-            ]
     if "updated_after" not in query:
         errors["updated_after"] = [f"This parameter is required, e.g. {EXAMPLE}."]
-    if errors:
-        raise ValidationError(errors)
-    # The shared rules for the rest (repeats, times, limit, cursor).
-    params = order_list_params(query)
+    # The shared rules for the rest (unknown names, repeats, times, limit, cursor), without
+    # the supplier list's window rule: created_after is no parameter here.
+    params = _list_params(query, allowed=RETAILER_ALLOWED, errors=errors)
     return RetailerOrderListParams(
         updated_after=params.updated_after,
         limit=params.limit,

@@ -25,6 +25,7 @@ from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 
 from orders.documents import document_text, document_text_middle, json_text
 from orders.inputs import text_problem
+from orders.intake import StrictCharField, StrictIntegerField
 from orders.models import CancellationReason
 from orders.numbers import order_number_plausible
 from orders.selectors import order_get_for_supplier
@@ -99,9 +100,13 @@ class _Body(serializers.Serializer):
         return fields
 
 
+# Types are strict, as intake's (orders/intake): a line and a quantity are JSON integers, a
+# note, carrier or tracking number a JSON string; "1" or 5 in their place is a 400 naming it.
+
+
 class LineQuantitySerializer(_Body):
-    line = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
-    quantity = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    line = StrictIntegerField(min_value=1, max_value=2**31 - 1)
+    quantity = StrictIntegerField(min_value=1, max_value=2**31 - 1)
 
 
 class AcknowledgementRequest(_Body):
@@ -110,7 +115,7 @@ class AcknowledgementRequest(_Body):
 
 class CancellationRequest(_Body):
     reason = serializers.ChoiceField(choices=CancellationReason.choices)
-    note = serializers.CharField(max_length=2000, help_text="Why; the retailer reads it.")
+    note = StrictCharField(max_length=2000, help_text="Why; the retailer reads it.")
     lines = LineQuantitySerializer(
         many=True,
         required=False,
@@ -120,8 +125,8 @@ class CancellationRequest(_Body):
 
 
 class ShipmentRequest(_Body):
-    carrier = serializers.CharField(max_length=100)
-    tracking_number = serializers.CharField(max_length=100, allow_blank=True, default="")
+    carrier = StrictCharField(max_length=100)
+    tracking_number = StrictCharField(max_length=100, allow_blank=True, default="")
     lines = LineQuantitySerializer(
         many=True, required=False, allow_empty=False, help_text="Omitted: every open unit."
     )

@@ -38,9 +38,10 @@ urlpatterns = [
         ShipmentsView.as_view(),
         name="api-supplier-order-shipments",
     ),
-    # <path:...> so that any number, even one with a slash, gets the API's JSON 404.
-    path(
-        "v1/orders/<path:number>",
+    # Any number at all, as above (a slash, even a newline, which <path:> does not match):
+    # an implausible one is the view's JSON 404, never the portal's HTML page.
+    re_path(
+        r"^v1/orders/(?P<number>(?s:.+))$",
         SupplierOrderDetailView.as_view(),
         name="api-supplier-order",
     ),
