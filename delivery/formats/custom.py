@@ -180,6 +180,14 @@ class CustomFormat(OrderFormat):
     # --- file name ---
 
     def file_name(self, order: Order) -> str:
+        """The pattern filled in, never starting with a dot.
+
+        The pattern itself may not start with one, but a value may: a retailer reference
+        `.R-1` (intake takes it) in `{retailer_reference}-{number}.{ext}`, or a date format
+        `{placed_at:.%Y}`. A dot file is hidden on the supplier's server and refused by the
+        hosted storage (the temporary files' mark), so leading dots are dropped; `{number}`
+        (which every pattern holds, and never starts with a dot) keeps the name unique.
+        """
         values = {
             "number": order.number,
             "retailer_reference": order.retailer_reference,
@@ -194,7 +202,7 @@ class CustomFormat(OrderFormat):
                 parts.append(self.extension)
             elif name:
                 parts.append(_safe(values[name]))
-        return "".join(parts)[:200]
+        return "".join(parts).lstrip(".")[:200]
 
     # --- rendering ---
 

@@ -14,14 +14,18 @@ forwarding or SCP: only the sftp subsystem.
 
 Update files: a `.csv` upload into updates/ (not a dot or temporary name) that the client
 closes is handed to `on_upload_closed` (the apply runs elsewhere, the session is not
-blocked). A file left open when the connection drops (a partial upload) is closed by
-asyncssh's cleanup, not by the client, and is not handed on.
+blocked). So is a file the client renames to such a name in updates/ (WinSCP, by default,
+uploads `x.csv.filepart` and renames it to `x.csv` when it is complete), once: a file
+renamed while still open is handed on when the client closes it. A file left open when the
+connection drops (a partial upload) is closed by asyncssh's cleanup, not by the client, and
+is not handed on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import posixpath
 import sys
 from collections.abc import Callable
@@ -146,9 +150,12 @@ def _sftp_factory(on_upload_closed: UploadClosed):
 
         def __init__(self, chan: asyncssh.SSHServerChannel):
             self._slug = chan.get_extra_info("username")
-            folder = supplier_folder(self._slug)
-            super().__init__(chan, chroot=str(folder).encode())
-            self._folder = folder
+            # Resolved as asyncssh resolves its chroot (realpath), so the paths map_path gives
+            # compare with it: a relative HOSTED_SFTP_ROOT, or one behind a symlink, would
+            # otherwise never match and no upload would be handed on.
+            folder = os.path.realpath(supplier_folder(self._slug))
+            super().__init__(chan, chroot=folder.encode())
+            self._updates = posixpath.join(folder, "updates")
             self._written: dict[int, str] = {}
 
         def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):
@@ -165,8 +172,8 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             by_client = sys._getframe(1).f_code.co_name == "_process_close"
             if local is None:
                 return
-            directory, name = posixpath.split(local)
-            if directory != str(self._folder / "updates") or not is_update_name(name):
+            name = self._update_name(local)
+            if name is None:
                 return
             if not by_client:
                 logger.warning(
@@ -177,6 +184,41 @@ def _sftp_factory(on_upload_closed: UploadClosed):
                 )
                 return
             logger.info("hosted sftp: %s uploaded updates/%s", self._slug, name)
+            self._hand_on(name)
+
+        def rename(self, oldpath: bytes, newpath: bytes) -> None:
+            super().rename(oldpath, newpath)
+            self._renamed(oldpath, newpath)
+
+        def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+            super().posix_rename(oldpath, newpath)
+            self._renamed(oldpath, newpath)
+
+        def _renamed(self, oldpath: bytes, newpath: bytes) -> None:
+            """After a rename that succeeded: a complete update file's name is an upload done.
+
+            A file this session still has open for writing is not done yet: its handle now
+            names the new path, and the client's close hands it on (once, not here as well).
+            """
+            old = self.map_path(oldpath).decode(errors="replace")
+            new = self.map_path(newpath).decode(errors="replace")
+            still_open = [handle for handle, local in self._written.items() if local == old]
+            for handle in still_open:
+                self._written[handle] = new
+            name = self._update_name(new)
+            if name is None or still_open or not os.path.isfile(new):
+                return  # not an update file, not complete yet, or a folder given that name
+            logger.info("hosted sftp: %s renamed an upload to updates/%s", self._slug, name)
+            self._hand_on(name)
+
+        def _update_name(self, local: str) -> str | None:
+            """The name in updates/ if `local` (a mapped path) is a complete update file."""
+            directory, name = posixpath.split(local)
+            if directory != self._updates or not is_update_name(name):
+                return None
+            return name
+
+        def _hand_on(self, name: str) -> None:
             # Queueing talks to the broker: off the event loop, so no session waits on it.
             asyncio.get_running_loop().run_in_executor(
                 None, _queue, on_upload_closed, self._slug, name

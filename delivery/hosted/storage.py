@@ -30,14 +30,35 @@ def supplier_folder(slug: str, *, create: bool = True) -> Path:
     return folder
 
 
+class NotAFileName(ValueError):
+    """A name this storage refuses to write; the message says why, for the delivery's log."""
+
+
+def file_name_refusal(name: str) -> str:
+    """Why `name` may not be written as an order file ("" if it may).
+
+    A leading dot hides the file from a supplier's client (and is our temporary files' mark,
+    which a supplier is told to ignore); a / would make it a path, and no file system takes a
+    NUL. The channel checks each file with this before any is written, so one bad name fails
+    its own delivery and never the run.
+    """
+    if not name or "/" in name or "\0" in name:
+        return f"{name!r} is not a file name (empty, or holds / or NUL)"
+    if name.startswith("."):
+        return f"the file name {name!r} starts with a dot, which would hide the file"
+    return ""
+
+
 def file_write_atomic(directory: Path, name: str, data: bytes) -> Path:
     """Write `name` into `directory` under a temporary dot name, then rename it in place.
 
     A reader (the SFTP server, a supplier's client) sees either no file or the whole file:
-    os.replace is atomic within one file system, which the temporary file shares.
+    os.replace is atomic within one file system, which the temporary file shares. A name
+    `file_name_refusal` refuses raises NotAFileName, and nothing is written.
     """
-    if "/" in name or name.startswith("."):
-        raise ValueError(f"not a file name: {name!r}")
+    refusal = file_name_refusal(name)
+    if refusal:
+        raise NotAFileName(refusal)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:

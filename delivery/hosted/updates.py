@@ -4,9 +4,10 @@ The same steps for both kinds of server: `update_answer` applies the bytes throu
 orders service (orders/updates: one UpdateFile per supplier and SHA-256, so the same file
 twice is applied once and answered "unchanged") and says where the file goes next:
 updates/processed/ with its result CSV in updates/results/<name>.results.csv, or, when it
-cannot be read at all, updates/failed/ with a result file saying why. The result is written
-before the move: a crash between the two leaves the file in updates/, and the next try is
-answered "already applied" instead of applying it twice.
+cannot be read at all, updates/failed/ with a result file saying why (a file past
+MAX_FILE_BYTES is refused from its size, `update_answer_too_large`, and never read). The
+result is written before the move: a crash between the two leaves the file in updates/, and
+the next try is answered "already applied" instead of applying it twice.
 
 Hosted server: `update_queue` (the server's upload-closed hook) queues a Celery task, and
 `hosted_update_apply` does the work on the shared storage. A supplier's own server: see
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from orders.models import UpdateFileSource
 from orders.updates import UpdateFileError, update_file_receive_and_apply
+from orders.updates.parse import MAX_FILE_BYTES
 from suppliers.models import Supplier
 
 from .server import is_update_name
@@ -81,6 +83,20 @@ def update_answer(*, supplier: Supplier, name: str, content: bytes) -> UpdateAns
         update_file.error_count,
     )
     return UpdateAnswer(applied=True, result=result.encode())
+
+
+def update_answer_too_large(*, supplier: Supplier, name: str, size: int) -> UpdateAnswer | None:
+    """The refusal of a file past MAX_FILE_BYTES, from its size alone (None if it fits).
+
+    Asked before the file is read: reading a file to learn that it is too big would hold
+    all of it in memory (a supplier can drop gigabytes). The answer is the one
+    `update_answer` gives a too-large file: failed/, with a result naming the limit.
+    """
+    if size <= MAX_FILE_BYTES:
+        return None
+    message = f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it."
+    logger.info("update file %s of %s not read (%d bytes): %s", name, supplier.slug, size, message)
+    return UpdateAnswer(applied=False, result=failure_csv(f"The file was not read: {message}"))
 
 
 def free_name(existing: set[str], name: str) -> str:
@@ -155,11 +171,17 @@ def _hosted_update_apply(*, slug: str, name: str) -> str | None:
     folder = supplier_folder(slug) / "updates"
     path = folder / name
     try:
-        content = path.read_bytes()
+        # The size first, and never more read than one byte past the limit: a file that
+        # grew after the stat is still refused by update_answer, not held whole in memory.
+        answer = update_answer_too_large(supplier=supplier, name=name, size=path.stat().st_size)
+        if answer is None:
+            with path.open("rb") as upload:
+                content = upload.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         upload_closed_clear(slug, name)
         return None  # already moved by an earlier try
-    answer = update_answer(supplier=supplier, name=name, content=content)
+    if answer is None:
+        answer = update_answer(supplier=supplier, name=name, content=content)
     file_write_atomic(folder / "results", result_name(name), answer.result)
     target = folder / answer.folder
     try:

@@ -22,7 +22,12 @@ from orders.models import Order, OrderEvent, OrderEventType
 
 from ...formats import UnknownFormat, format_for
 from ...formats.files import delivery_files, file_bytes
-from ...hosted.storage import file_write_atomic, supplier_folder
+from ...hosted.storage import (
+    NotAFileName,
+    file_name_refusal,
+    file_write_atomic,
+    supplier_folder,
+)
 from ..base import BaseChannel, DeliveryFailed, SendResult
 from . import upload
 from .errors import SftpError
@@ -165,13 +170,19 @@ class SftpChannel(BaseChannel):
             else:
                 work.append((delivery, order))
         # Each order's file, kept from its first try; an order the format cannot hold fails
-        # alone, with the reason.
+        # alone, with the reason. So does a kept name that would be hidden or a path (formats
+        # no longer make one, but a file kept before they stopped keeps its name): refused
+        # here, on either kind of server, it can neither hide on the supplier's own server
+        # nor stop the hosted storage's writes for the files after it. Its name never
+        # changes, so no later try would do better.
         kept = delivery_files(work, format_name=destination.sftp_format, destination=destination)
         files_by_pk = {}
         for delivery, _ in work:
             made = kept[delivery.pk]
             if isinstance(made, Exception):
                 results[delivery.pk] = DeliveryFailed(str(made), retryable=False)
+            elif refusal := file_name_refusal(made.file_name):
+                results[delivery.pk] = DeliveryFailed(f"Not sent: {refusal}.", retryable=False)
             else:
                 files_by_pk[delivery.pk] = (made.file_name, file_bytes(made))
         work = [(d, o) for d, o in work if d.pk in files_by_pk]
@@ -225,7 +236,12 @@ class SftpChannel(BaseChannel):
     def _write_hosted(
         self, destination, work: list, files_by_pk: dict[int, tuple[str, bytes]]
     ) -> dict[int, SendResult | DeliveryFailed]:
-        """Write each order file into the hosted storage: ROOT/<slug>/orders/<name>."""
+        """Write each order file into the hosted storage: ROOT/<slug>/orders/<name>.
+
+        Each file is answered on its own: a name the storage refuses (NotAFileName, a
+        ValueError) fails only its delivery; an exception escaping here would fail the
+        whole run, the files already written included, and again at every retry.
+        """
         results: dict[int, SendResult | DeliveryFailed] = {}
         try:
             orders_dir = supplier_folder(destination.supplier.slug) / "orders"
@@ -236,6 +252,8 @@ class SftpChannel(BaseChannel):
             name, data = files_by_pk[delivery.pk]
             try:
                 file_write_atomic(orders_dir, name, data)
+            except NotAFileName as exc:
+                results[delivery.pk] = DeliveryFailed(f"Not written: {exc}.", retryable=False)
             except OSError as exc:
                 results[delivery.pk] = DeliveryFailed(
                     f"Could not write orders/{name} to the hosted storage: {exc.strerror}"

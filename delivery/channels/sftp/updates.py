@@ -2,7 +2,8 @@
 
 One connection: list the configured updates directory; take each complete `.csv` (not a
 dot or temporary name, a regular file whose size is the same at two stats and when read);
-apply it (delivery/hosted/updates.py `update_answer`, the same as the hosted server); write
+apply it (delivery/hosted/updates.py `update_answer`, the same as the hosted server; a file
+past the size limit is refused from its listed size, without reading it); write
 results/<name>.results.csv (temporary name, then rename); move the file to processed/ (or
 failed/). Nothing is deleted; a name already in processed/ gets a dated variant.
 """
@@ -14,7 +15,7 @@ import posixpath
 import stat
 
 from ...hosted.server import is_update_name
-from ...hosted.updates import free_name, result_name, update_answer
+from ...hosted.updates import free_name, result_name, update_answer, update_answer_too_large
 from .errors import SftpError
 from .session import sftp_session
 from .target import sftp_target_for
@@ -63,13 +64,16 @@ def own_server_updates_collect(destination) -> dict[str, str]:
                 again = client.stat(path)
                 if again.st_size != entry.st_size or again.st_mtime != entry.st_mtime:
                     continue  # still being written: the next run takes it
-                with client.open(path, "rb") as remote:
-                    content = remote.read()
-                if len(content) != again.st_size:
-                    continue
-                answer = update_answer(
-                    supplier=destination.supplier, name=entry.filename, content=content
-                )
+                supplier, size = destination.supplier, again.st_size or 0
+                answer = update_answer_too_large(supplier=supplier, name=entry.filename, size=size)
+                if answer is None:
+                    # At most one byte past the size it had: one that grew since is left
+                    # for the next run, never read whole.
+                    with client.open(path, "rb") as remote:
+                        content = remote.read(size + 1)
+                    if len(content) != size:
+                        continue
+                    answer = update_answer(supplier=supplier, name=entry.filename, content=content)
                 for sub in ("results", answer.folder):
                     _mkdir_quiet(client, posixpath.join(directory, sub))
                 results_dir = posixpath.join(directory, "results")
