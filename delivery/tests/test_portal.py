@@ -274,6 +274,7 @@ def test_sftp_fetch_from_a_closed_port_says_so(cole_client, cole, settings):
     )
     assert response.status_code == 400
     assert "connection refused" in response.content.decode().lower()
+    assert not Destination.objects.filter(supplier=cole, channel="sftp").exists()
 
 
 # --- Deliveries ---------------------------------------------------------------------------

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from delivery.models import Delivery, DeliveryPurpose, DeliveryStatus
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import order_set_status
 from suppliers.models import ApiToken
@@ -50,6 +50,35 @@ def bolt_order(bolt, retailer):
 def _order_state(order):
     order = Order.objects.get(pk=order.pk)
     return (order.status, order.version, order.events.count())
+
+
+class _Committed:
+    """A POST run as if its transaction committed: its on-commit callbacks run, delivery tasks
+    in process, email to a real SMTP server. What a refused POST would send, this sends (the
+    test's own transaction never commits, so `mail.outbox` alone sees nothing either way)."""
+
+    def __init__(self, smtp, capture):
+        self.smtp, self.capture = smtp, capture
+
+    def post(self, client, url, data):
+        deliveries = list(Delivery.objects.values_list("pk", flat=True))
+        mails = len(self.smtp.messages)
+        with self.capture(execute=True) as callbacks:
+            response = client.post(url, data)
+        self.callbacks = callbacks
+        self.deliveries = list(Delivery.objects.exclude(pk__in=deliveries))
+        self.mails = self.smtp.messages[mails:]
+        return response
+
+    def assert_nothing_sent(self):
+        assert self.callbacks == []  # nothing announced, nothing queued
+        assert self.deliveries == []
+        assert self.mails == []
+
+
+@pytest.fixture
+def committed(email_via_smtp, tasks_inline, django_capture_on_commit_callbacks):
+    return _Committed(email_via_smtp, django_capture_on_commit_callbacks)
 
 
 # --- Login, lockout, CSP ------------------------------------------------------------------
@@ -158,15 +187,16 @@ def test_another_suppliers_order_is_404_everywhere(acme_client, acme_order, bolt
     assert acme_order.number in export and bolt_order.number not in export
 
 
-def test_editing_another_suppliers_order_changes_nothing(acme_client, bolt_order):
+def test_editing_another_suppliers_order_changes_nothing(acme_client, bolt_order, committed):
     before = _order_state(bolt_order)
-    response = acme_client.post(
+    response = committed.post(
+        acme_client,
         f"/orders/{bolt_order.number}/edit/",
         {"status": "cancelled", "reason": "other", "note": "x", "version": bolt_order.version},
     )
     assert response.status_code == 404
     assert _order_state(bolt_order) == before
-    assert mail.outbox == []
+    committed.assert_nothing_sent()
 
 
 def test_revoking_another_suppliers_token_changes_nothing(acme_client, bolt):
@@ -449,6 +479,23 @@ def test_cancel_through_the_form(acme_client, acme_user, acme_order):
     assert "Supplier ran out" in body and "ann" in body
 
 
+def test_a_cancel_emails_the_retailer_once_committed(acme_client, acme_order, committed):
+    """The refusals' "nothing sent" is calibrated: the same setup catches a real cancel's."""
+    response = committed.post(
+        acme_client,
+        f"/orders/{acme_order.number}/edit/",
+        {"status": "cancelled", "reason": "other", "note": "Gone", "version": acme_order.version},
+    )
+    assert response.status_code == 302
+    assert committed.callbacks
+    (delivery,) = committed.deliveries
+    assert delivery.purpose == DeliveryPurpose.RETAILER_CANCELLATION
+    assert delivery.recipient == "buyers@shopco.example"
+    assert delivery.status == DeliveryStatus.DELIVERED
+    (sent,) = committed.mails
+    assert sent.rcpt_tos == ["buyers@shopco.example"] and acme_order.number in sent.subject
+
+
 @pytest.mark.parametrize(
     "data,field,message",
     [
@@ -458,16 +505,16 @@ def test_cancel_through_the_form(acme_client, acme_user, acme_order):
         ({"status": "bogus"}, "status", "Select a valid choice"),
     ],
 )
-def test_edit_refusals_change_nothing(acme_client, acme_order, data, field, message):
+def test_edit_refusals_change_nothing(acme_client, acme_order, committed, data, field, message):
     before = _order_state(acme_order)
-    response = acme_client.post(
-        f"/orders/{acme_order.number}/edit/", {**data, "version": acme_order.version}
+    response = committed.post(
+        acme_client, f"/orders/{acme_order.number}/edit/", {**data, "version": acme_order.version}
     )
     assert response.status_code == 400
     assert message in response.content.decode()
     assert field in response.context["form"].errors
     assert _order_state(acme_order) == before
-    assert mail.outbox == []
+    committed.assert_nothing_sent()
 
 
 def test_edit_of_a_shipped_order_is_refused(acme_client, acme_order):

@@ -299,8 +299,18 @@ def test_keys_are_per_supplier_and_a_bad_key_is_400(api, bolt, retailer, order):
     )
     assert response.status_code == 200
     assert response.json()["number"] == bolts.number
-    bad = api.post(url(order, "acknowledgement"), {}, format="json", HTTP_IDEMPOTENCY_KEY="x" * 300)
+    # A bad key is refused before anything is applied: a shipment it would have made is not.
+    before, keys = snapshot(order), IdempotencyKey.objects.count()
+    bad = api.post(
+        url(order, "shipments"),
+        {"carrier": "DPD", "lines": [{"line": 1, "quantity": 1}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="x" * 300,
+    )
     assert bad.status_code == 400 and "Idempotency-Key" in bad.json()["errors"]
+    assert snapshot(order) == before
+    assert not Shipment.objects.filter(order=order).exists()
+    assert IdempotencyKey.objects.count() == keys == 2  # the two "same" keys only
 
 
 def test_an_expired_key_is_forgotten(api, order, settings):

@@ -114,9 +114,12 @@ def test_an_unreadable_file_is_a_400_naming_the_file_and_stores_nothing(setup, c
 
 
 def test_no_file_is_a_400(setup):
+    before = world(setup["a"], setup["b"])
     response = setup["client"].post(reverse("orders:updates"), {})
     assert response.status_code == 400
     assert "choose a CSV file" in response.content.decode()
+    assert UpdateFile.objects.count() == 0
+    assert world(setup["a"], setup["b"]) == before
 
 
 def test_the_template_holds_the_columns(setup):

@@ -105,10 +105,20 @@ def test_messages_differ_by_kind_in_word_and_class(ann_client, acme, retailer):
     response = ann_client.post(f"/orders/{order.number}/acknowledge/", follow=True)
     body = response.content.decode()
     assert re.search(r'class="msg msg-success" role="status"><strong class="msg-kind">Done', body)
-    # A second acknowledgement is refused: an error, in its own colour, word and role.
-    body = ann_client.post(f"/orders/{order.number}/acknowledge/", follow=True).content.decode()
-    if "msg-error" in body:
-        assert re.search(r'class="msg msg-error" role="alert"><strong class="msg-kind">Error', body)
+    # Acknowledging an order ops cancelled is refused: an error, in its own colour, word and
+    # role, and nothing recorded. (A second acknowledgement is no refusal: it changes nothing.)
+    gone = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 1}])[0]
+    order_set_status(order=gone, status="cancelled", actor="ops", reason="other", note="Void")
+    events = gone.events.count()
+    body = ann_client.post(f"/orders/{gone.number}/acknowledge/", follow=True).content.decode()
+    assert (
+        '<p class="msg msg-error" role="alert"><strong class="msg-kind">Error</strong> '
+        f'<span class="msg-text">Order {gone.number} is cancelled: nothing to acknowledge.'
+        "</span></p>"
+    ) in body
+    assert "msg-success" not in body
+    gone.refresh_from_db()
+    assert gone.acknowledged_at is None and gone.events.count() == events
 
 
 def test_cancellation_message_says_the_email_is_queued_and_the_page_says_sent(

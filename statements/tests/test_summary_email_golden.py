@@ -5,6 +5,8 @@ Every section of the email is in the fixed figures (orders with a later status, 
 partly cancelled, shipments in parts, adjustments), with text that needs escaping, so a
 change to how the email is rendered (speed work) cannot change what a retailer reads.
 Regenerate on purpose only: GOLDEN_WRITE=1 pytest statements/tests/test_summary_email_golden.py
+rewrites the files that differ and fails naming them; run it again without GOLDEN_WRITE to
+pass. In CI (CI or REQUIRE_ALL_TESTS set) GOLDEN_WRITE fails at once and writes nothing.
 """
 
 import copy
@@ -22,6 +24,7 @@ from delivery.models import Channel, Delivery, DeliveryPurpose
 from statements.emails import summary_email_parts
 from statements.models import MonthlySummary, summary_source_key
 from statements.order_list import summary_order_list_csv
+from testsupport.executables import REQUIRE_ALL_TESTS
 from testsupport.factories import make_retailer
 
 pytestmark = pytest.mark.django_db
@@ -230,11 +233,25 @@ def _golden(name: str) -> str:
         return file.read()
 
 
-def _check(name: str, text: str) -> None:
+def _check(parts: dict[str, str]) -> None:
+    """Each part is its stored file. GOLDEN_WRITE=1 (by hand; refused in CI) rewrites the
+    files that differ and fails naming them, so a rewrite is read before it is kept."""
     if os.environ.get("GOLDEN_WRITE"):
-        with open(GOLDEN / name, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-    assert text == _golden(name)
+        if os.environ.get("CI") or REQUIRE_ALL_TESTS:
+            pytest.fail("GOLDEN_WRITE is set in CI: goldens are compared here, never rewritten")
+        rewritten = []
+        for name, text in parts.items():
+            if not (GOLDEN / name).exists() or _golden(name) != text:
+                with open(GOLDEN / name, "w", encoding="utf-8", newline="") as file:
+                    file.write(text)
+                rewritten.append(name)
+        if rewritten:
+            pytest.fail(
+                f"GOLDEN_WRITE rewrote {', '.join(rewritten)} in {GOLDEN}: review the diff, "
+                "then run again without GOLDEN_WRITE"
+            )
+    for name, text in parts.items():
+        assert text == _golden(name), name
 
 
 @pytest.fixture
@@ -251,11 +268,10 @@ def test_the_parts_of_a_fixed_summary_are_the_stored_ones(fixed, case):
 
     subject, text, html = summary_email_parts(figures=figures, retailer_name=NAME)
 
-    _check(f"{case}.subject.txt", subject + "\n")
-    _check(f"{case}.txt", text)
-    _check(f"{case}.html", html)
+    parts = {f"{case}.subject.txt": subject + "\n", f"{case}.txt": text, f"{case}.html": html}
     if case == "big":
-        _check("big.csv", summary_order_list_csv(figures=figures))
+        parts["big.csv"] = summary_order_list_csv(figures=figures)
+    _check(parts)
 
 
 @pytest.mark.parametrize("case", ["month", "big"])
