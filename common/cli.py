@@ -7,7 +7,9 @@ of suppliers and delivery share one lookup and one wording of "no such supplier"
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
+
+from .text import text_problem
 
 
 def validation_error_line(exc: ValidationError) -> str:
@@ -25,12 +27,62 @@ def command_error(exc: ValidationError) -> CommandError:
     return CommandError(validation_error_line(exc))
 
 
+def text_option(value: str | None, *, option: str, max_length: int | None = None) -> str | None:
+    """`value` if a text column can store it whole, else a CommandError naming `option`.
+
+    Checked before any query: a NUL would make the database refuse the query itself (a
+    traceback), and a value over the column's length would otherwise be cut or refused late.
+    None (an option not given) passes as None.
+    """
+    if value is None:
+        return None
+    problem = text_problem(value)
+    if problem:
+        raise CommandError(f"{option}: {problem}")
+    if max_length is not None and len(value) > max_length:
+        raise CommandError(f"{option}: at most {max_length} characters, this one has {len(value)}.")
+    return value
+
+
+class ProjectCommand(BaseCommand):
+    """Every project command's base: each text argument checked before the command runs.
+
+    A NUL (or a lone surrogate, which an undecodable byte in argv becomes) in any argument
+    would reach the database, which refuses the whole query: a traceback instead of a line
+    naming the option. Checked here once, for every argument of every command, as
+    `text_option` does (the option's name as typed, from its dest).
+    """
+
+    def execute(self, *args, **options):
+        names = self._option_names()
+        for dest, value in options.items():
+            values = value if isinstance(value, list | tuple) else [value]
+            for item in values:
+                if isinstance(item, str):
+                    text_option(item, option=names.get(dest, dest))
+        for item in args:
+            if isinstance(item, str):
+                text_option(item, option="argument")
+        return super().execute(*args, **options)
+
+    def _option_names(self) -> dict[str, str]:
+        """Each argument's name as typed, by its dest: `file_format` is `format` (--format)."""
+        parser = self.create_parser("manage.py", self.__module__.rsplit(".", 1)[-1])
+        return {
+            action.dest: max(action.option_strings, key=len).lstrip("-")
+            if action.option_strings
+            else action.dest
+            for action in parser._actions
+        }
+
+
 def supplier_by_slug_or_error(slug: str, *, field: str = "slug"):
     """The supplier with this slug, or a CommandError naming the option that gave it.
 
     `field` is the option's name in the error ("slug" for most commands, "supplier" for
     `redeliver --supplier`).
     """
+    text_option(slug, option=field)
     supplier = apps.get_model("suppliers", "Supplier").objects.filter(slug=slug).first()
     if supplier is None:
         raise CommandError(f"{field}: no supplier '{slug}'.")

@@ -4,6 +4,10 @@ No text column can store NUL (PostgreSQL refuses it, and with it the whole query
 forms and the APIs refuse it field by field with their own messages (Django's form fields and
 orders/inputs.py); the admin's search box and list filters are no form, so without this a NUL
 in `?q=` would reach the database and answer 500.
+
+Not widened to the portal: there a NUL is the form's error on its own page (ORDER HISTORY's
+filters, the login and password-reset forms), and the few views that read a parameter without
+a form check it with `common.text.text_problem`, answering 400 on their page with the field.
 """
 
 from django.http import HttpResponseBadRequest

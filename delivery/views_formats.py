@@ -7,9 +7,11 @@ supplier's number reads as not found).
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from common.text import text_problem
 from suppliers.views import supplier_required
 
 from .formats import format_choices
@@ -26,12 +28,23 @@ def formats_page(request):
     name = request.GET.get("format") or (names[0] if names else "csv")
     number = (request.GET.get("order") or "").strip()
     status = 200
+    # Before any lookup (the database refuses a query holding a NUL): the page with the
+    # parameter's name and the reason, its value dropped.
+    for parameter, value in (("format", name), ("order", number)):
+        problem = text_problem(value)
+        if problem:
+            messages.error(request, f"{parameter}: {problem}")
+            status = 400
+    if status == 400:
+        name, number = (names[0] if names else "csv"), ""
     destinations = destinations_for_supplier(supplier=request.supplier)
     sftp = destinations.get(Channel.SFTP)
     email = destinations.get(Channel.EMAIL)
     order = preview_order(number, supplier=request.supplier) if number else None
     missing = bool(number) and order is None
-    if name not in names or missing:
+    if status == 400:
+        preview = None
+    elif name not in names or missing:
         status = 404
         preview = None
     else:

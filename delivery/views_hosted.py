@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from common.text import text_problem
 from suppliers.views import supplier_required
 
 from .hosted.credentials import hosted_key_add, hosted_key_remove, hosted_password_generate
@@ -34,10 +35,15 @@ def hosted_key_add_view(request):
 @supplier_required
 @require_POST
 def hosted_key_remove_view(request):
-    try:
-        hosted_key_remove(
-            supplier=request.supplier, fingerprint=request.POST.get("fingerprint", "")
+    fingerprint = request.POST.get("fingerprint", "")
+    problem = text_problem(fingerprint)
+    if problem:
+        # Before the lookup: the database refuses a query holding a NUL.
+        return settings_page_render(
+            request, status=400, hosted_key_errors=[f"Fingerprint: {problem}"]
         )
+    try:
+        hosted_key_remove(supplier=request.supplier, fingerprint=fingerprint)
     except ValidationError as exc:
         return settings_page_render(
             request, status=400, hosted_key_errors=exc.message_dict.get("fingerprint")

@@ -17,13 +17,13 @@ from datetime import UTC, date, datetime
 
 from django.utils.dateparse import parse_datetime
 
+from common.text import text_problem  # noqa: F401 - the orders apps' rule, shared
+
 EXAMPLE = "2026-11-27T10:00:00Z"
 TIME_MIN = datetime(1900, 1, 1, tzinfo=UTC)
 TIME_MAX = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 DATE_MIN, DATE_MAX = TIME_MIN.date(), TIME_MAX.date()
 RANGE_TEXT = "from 1900-01-01T00:00:00Z to 2999-12-31T23:59:59Z"
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InputError(ValueError):
@@ -73,12 +73,3 @@ def date_in_range(value: date) -> date:
     if not DATE_MIN <= value <= DATE_MAX:
         raise InputError(f"Give a date from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}.")
     return value
-
-
-def text_problem(value: str) -> str | None:
-    """Why `value` cannot be stored as text (a NUL, a lone surrogate), or None if it can."""
-    if "\x00" in value:
-        return "Null characters are not allowed."
-    if _LONE_SURROGATE.search(value):
-        return "Lone surrogate characters are not allowed."
-    return None

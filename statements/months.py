@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from orders.inputs import DATE_MAX, DATE_MIN
+
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -44,6 +46,17 @@ def summary_month_parse(*, value: str, now: datetime | None = None) -> date:
     match = _MONTH_RE.match(value or "")
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise ValidationError({"month": [f"'{value}' is not a month; use YYYY-MM, e.g. 2026-10."]})
+    # The years orders may be placed in (orders.inputs): outside them a month holds no orders,
+    # and 9999-12 has no next month to end at (date(10000, 1, 1) does not exist).
+    if not DATE_MIN.year <= int(match.group(1)) <= DATE_MAX.year:
+        raise ValidationError(
+            {
+                "month": [
+                    f"'{value}' is out of range; give a month from "
+                    f"{DATE_MIN:%Y-%m} to {DATE_MAX:%Y-%m}."
+                ]
+            }
+        )
     month = date(int(match.group(1)), int(match.group(2)), 1)
     summary_month_check_closed(month=month, now=now)
     return month

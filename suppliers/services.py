@@ -14,6 +14,8 @@ from django.core.validators import validate_email, validate_slug
 from django.db import transaction
 from django.utils import timezone
 
+from common.text import text_problem
+
 from .models import ApiToken, ApiTokenScope, Product, Supplier, SupplierMembership
 from .secrets import token_digest, token_generate
 from .signals import supplier_created
@@ -119,12 +121,23 @@ class ProductRow:
     currency: str
 
 
+def _csv_records(reader):
+    """The reader's records; a record the csv module cannot read is an error naming its line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValidationError({f"line {reader.line_num}": [f"not CSV: {exc}"]}) from None
+
+
 def products_parse_csv(*, text: str) -> list[ProductRow]:
     """Parse `sku,name,price[,currency]` rows (an optional header row); raise naming the line."""
     rows: list[ProductRow] = []
     seen: set[str] = set()
     reader = csv.reader(io.StringIO(text))
-    for number, record in enumerate(reader, start=1):
+    for number, record in enumerate(_csv_records(reader), start=1):
         if not record or all(not c.strip() for c in record):
             continue
         if number == 1 and [c.strip().lower() for c in record[:3]] == ["sku", "name", "price"]:
@@ -133,6 +146,11 @@ def products_parse_csv(*, text: str) -> list[ProductRow]:
             raise ValidationError({f"line {number}": ["expected sku,name,price[,currency]"]})
         sku, name, price_text = (c.strip() for c in record[:3])
         currency = record[3].strip().upper() if len(record) == 4 and record[3].strip() else "GBP"
+        # Before any query: a NUL makes the database refuse the query (a traceback).
+        for field, value in (("sku", sku), ("name", name), ("price", price_text)):
+            problem = text_problem(value)
+            if problem:
+                raise ValidationError({f"line {number}": [f"{field}: {problem}"]})
         if not sku:
             raise ValidationError({f"line {number}": ["sku is empty"]})
         if sku in seen:
@@ -143,7 +161,14 @@ def products_parse_csv(*, text: str) -> list[ProductRow]:
             price = Decimal(price_text)
         except InvalidOperation:
             raise ValidationError({f"line {number}": [f"price '{price_text}' is not a number"]})
-        if not price.is_finite() or price < 0 or price != price.quantize(Decimal("0.01")):
+        try:
+            # quantize raises for a finite price too large for the context (1e400).
+            exact = price.is_finite() and price >= 0 and price == price.quantize(Decimal("0.01"))
+        except InvalidOperation:
+            raise ValidationError(
+                {f"line {number}": [f"price '{price_text}' is too large for a price"]}
+            )
+        if not exact:
             raise ValidationError(
                 {f"line {number}": [f"price '{price_text}' must be >= 0 with at most 2 decimals"]}
             )

@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from common.text import text_problem
+
 from .models import ApiToken
 from .selectors import api_tokens_for_supplier, supplier_for_user
 from .services import api_token_create, api_token_revoke
@@ -52,7 +54,11 @@ def api_tokens(request):
     if request.method == "POST":
         name = (request.POST.get("name") or "").strip()
         can_update = request.POST.get("can_update") == "on"
-        if not name:
+        problem = text_problem(name)
+        if problem:
+            # Not echoed back: the field is shown empty, with the reason.
+            name, error = "", f"Name: {problem}"
+        elif not name:
             error = "Give the token a name, e.g. the system that will use it."
         elif len(name) > 100:
             error = "Keep the name to 100 characters or fewer."

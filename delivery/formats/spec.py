@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import re
 import string
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from lxml import etree
+
+from common.text import LONE_SURROGATE
 
 from .catalogue import catalogue
 from .models import FormatKind, Quoting, RowPer
@@ -26,6 +29,18 @@ RESERVED_NAMES = {"con", "prn", "aux", "nul"} | {
     f"{p}{i}" for p in ("com", "lpt") for i in range(10)
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# ASCII digits only: str.isdigit() also takes '²' or '٣', which int() then refuses.
+_WIDTH = re.compile(r"[0-9]{1,3}")
+# A date pattern is tried on this time when checked, so rendering never meets a new error.
+_SAMPLE_TIME = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+def _date_pattern_works(pattern: str) -> bool:
+    try:
+        _SAMPLE_TIME.strftime(pattern)
+    except (ValueError, UnicodeError):
+        return False
+    return True
 
 
 def _column(line: str, *, number: int, kind: str) -> dict:
@@ -59,13 +74,19 @@ def _column(line: str, *, number: int, kind: str) -> dict:
             )
         if name in TRANSFORMS_WITH_ARGUMENT and not argument:
             raise ValidationError(f"{where}: {name} needs a value, e.g. {name}:8.")
+        if name not in TRANSFORMS_WITH_ARGUMENT and argument:
+            raise ValidationError(f"{where}: {name} takes no value.")
         if name == "date":
             if field is None or field.kind != "datetime":
                 raise ValidationError(f"{where}: date: applies to a date-time field only.")
-            if "%" not in argument or _CONTROL.search(argument):
+            if (
+                "%" not in argument
+                or _CONTROL.search(argument)
+                or not _date_pattern_works(argument)
+            ):
                 raise ValidationError(f"{where}: {argument!r} is not a date pattern (%Y%m%d).")
         if name in ("pad", "zpad"):
-            if not argument.isdigit() or not 1 <= int(argument) <= 200:
+            if not _WIDTH.fullmatch(argument) or not 1 <= int(argument) <= 200:
                 raise ValidationError(f"{where}: {name} takes a width of 1 to 200.")
         compiled.append([name, argument])
     if kind == FormatKind.XML:
@@ -84,10 +105,16 @@ def _column(line: str, *, number: int, kind: str) -> dict:
 
 def file_name_pattern_check(pattern: str) -> None:
     """A pattern must name each order's file uniquely ({number}) and safely."""
-    if "{number}" not in pattern:
-        raise ValidationError("must include {number}, so each order gets its own file.")
+    if LONE_SURROGATE.search(pattern):
+        raise ValidationError("may not hold a lone surrogate character.")
+    try:
+        parts = list(string.Formatter().parse(pattern))
+    except ValueError:
+        raise ValidationError(
+            "has an unbalanced { or }: write {{ or }} for a literal brace."
+        ) from None
     literal = []
-    for text, name, fmt, _ in string.Formatter().parse(pattern):
+    for text, name, fmt, conversion in parts:
         literal.append(text)
         if name is None:
             continue
@@ -95,10 +122,17 @@ def file_name_pattern_check(pattern: str) -> None:
             raise ValidationError(
                 f"unknown placeholder {{{name}}}; use {', '.join(sorted(PLACEHOLDERS))}."
             )
+        if conversion:
+            raise ValidationError(f"may not convert {{{name}!{conversion}}}; write {{{name}}}.")
         if fmt and name != "placed_at":
             raise ValidationError(f"{{{name}}} takes no format; only {{placed_at:%Y%m%d}} does.")
         if fmt and ("/" in fmt or "\\" in fmt or _CONTROL.search(fmt)):
             raise ValidationError("the date format may not hold / or \\.")
+        if fmt and ("{" in fmt or "}" in fmt or not _date_pattern_works(fmt)):
+            raise ValidationError(f"date format {fmt!r} is not a date pattern (%Y%m%d).")
+    # Parsed, not searched: '{{number}}' is the literal text, the same for every order.
+    if "number" not in {name for _, name, _, _ in parts}:
+        raise ValidationError("must include {number}, so each order gets its own file.")
     text = "".join(literal)
     if "/" in text or "\\" in text:
         raise ValidationError("may not hold / or \\ (a file name, not a path).")
@@ -118,7 +152,9 @@ def spec_compile(values: dict) -> dict:
     kind = values["kind"]
     errors: dict[str, list[str]] = {}
     columns = []
-    if kind != FormatKind.X12_850:
+    if kind != FormatKind.X12_850 and LONE_SURROGATE.search(values.get("columns") or ""):
+        errors["columns"] = ["the columns may not hold a lone surrogate character."]
+    elif kind != FormatKind.X12_850:
         for number, line in enumerate(
             [ln for ln in (values.get("columns") or "").splitlines() if ln.strip()], start=1
         ):

@@ -1,11 +1,11 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from common.cli import ProjectCommand
 from delivery.selectors import delivery_status_summary, events_undispatched_summary
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Per supplier and channel: delivered, pending, failing, failed, oldest pending."
 
     def handle(self, *args, **options):

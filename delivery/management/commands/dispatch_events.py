@@ -3,13 +3,14 @@ import signal
 import threading
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from common.cli import ProjectCommand
 from delivery.dispatcher import events_dispatch_pending
 from delivery.listener import events_listen
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Run the dispatcher: turn committed order events into deliveries as they commit "
         "(woken by PostgreSQL's NOTIFY; on SQLite it polls). Runs until SIGTERM or Ctrl-C. "

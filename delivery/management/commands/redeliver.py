@@ -1,29 +1,46 @@
+from datetime import datetime, time
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
-from common.cli import command_error, supplier_by_slug_or_error
+from common.cli import ProjectCommand, command_error, supplier_by_slug_or_error
 from delivery.services import deliveries_redeliver
+from orders.inputs import InputError, time_in_range
 
 
 def _when(value: str | None, name: str):
+    """--since/--until as an aware time; a CommandError naming the option otherwise.
+
+    parse_datetime and parse_date raise ValueError for a well-formed impossible date
+    (2026-02-30) and return None for text that is not a date at all: both are refused.
+    """
     if not value:
         return None
-    parsed = parse_datetime(value)
-    if parsed is None:
-        day = parse_date(value)
-        if day is not None:
-            from datetime import datetime, time
-
-            parsed = datetime.combine(day, time.min)
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            if day is not None:
+                parsed = datetime.combine(day, time.min)
+    except ValueError:
+        raise CommandError(
+            f"{name}: '{value}' is not a real date or date-time "
+            "(ISO 8601, e.g. 2026-02-28 or 2026-02-28T10:00:00Z)."
+        ) from None
     if parsed is None:
         raise CommandError(f"{name}: '{value}' is not an ISO 8601 date or date-time.")
-    return make_aware(parsed) if is_naive(parsed) else parsed
+    try:
+        aware = make_aware(parsed) if is_naive(parsed) else parsed
+        return time_in_range(aware, raw=value)
+    except (InputError, ValueError, OverflowError) as exc:
+        message = str(exc) if isinstance(exc, InputError) else f"'{value}' is out of range."
+        raise CommandError(f"{name}: {message}") from None
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Queue deliveries again with the same identities (webhook-id, file name, Message-ID)."
 
     def add_arguments(self, parser):

@@ -1,14 +1,15 @@
 """`manage.py serve_sftp [--port 2222] [--bind 127.0.0.1]`: the hosted SFTP server (thin)."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from common.cli import ProjectCommand
 from delivery.hosted.hostkey import host_key_load
 from delivery.hosted.server import run_forever
 from delivery.hosted.updates import update_queue
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Run the hosted SFTP server: each supplier logs in as its slug, chrooted to its folder."
 
     def add_arguments(self, parser):

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from common.cli import command_error, supplier_by_slug_or_error
+from common.cli import ProjectCommand, command_error, supplier_by_slug_or_error, text_option
 from delivery.models import Channel
 from delivery.selectors import supplier_channels_all_off
 from delivery.services import (
@@ -13,7 +13,7 @@ from delivery.services import (
 )
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Set or turn off a supplier's channel: email --to, webhook --url [--secret], "
         "sftp --host ... (or --hosted), or CHANNEL --off."
@@ -125,10 +125,15 @@ class Command(BaseCommand):
             private_key = None
             if opts["key_file"]:
                 try:
-                    with open(opts["key_file"]) as handle:
+                    with open(opts["key_file"], encoding="utf-8") as handle:
                         private_key = handle.read()
                 except OSError as exc:
                     raise CommandError(f"key-file: cannot read {opts['key_file']}: {exc.strerror}")
+                except UnicodeDecodeError:
+                    raise CommandError(
+                        f"key-file: {opts['key_file']} is not a text (OpenSSH or PEM) private key."
+                    ) from None
+                text_option(private_key, option="key-file")
             destination = destination_set_sftp(
                 supplier=supplier,
                 host=opts["host"],

@@ -5,9 +5,9 @@ Cancellation emails to the retailer are not a channel here: they always go.
 """
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from common.cli import command_error
+from common.cli import ProjectCommand, command_error
 from delivery.services import (
     RETAILER_CHANNELS,
     retailer_shipment_email_set,
@@ -17,7 +17,7 @@ from delivery.services import (
 from orders.models import Retailer
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Set a retailer's channel: webhook --url URL [--events TYPES] [--secret whsec_...], "
         "webhook --off, shipment-email --off|--on."

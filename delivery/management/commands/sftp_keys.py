@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from common.cli import command_error, supplier_by_slug_or_error
+from common.cli import ProjectCommand, command_error, supplier_by_slug_or_error
 from delivery.hosted.credentials import hosted_key_add, hosted_key_remove, hosted_keys_for
 
 
@@ -16,7 +16,7 @@ def read_public_key_file(path: str) -> str:
         raise CommandError(f"public-key: cannot read {path}: {getattr(exc, 'strerror', exc)}")
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "List a supplier's hosted SFTP keys; --add FILE.pub or --remove FINGERPRINT."
 
     def add_arguments(self, parser):

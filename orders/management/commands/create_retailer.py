@@ -1,13 +1,13 @@
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from common.cli import command_error
+from common.cli import ProjectCommand, command_error
 from orders.services import retailer_create
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Create a retailer and print its API key once (only a digest is stored)."
 
     def add_arguments(self, parser):

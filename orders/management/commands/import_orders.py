@@ -2,16 +2,16 @@ import json
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
-from common.cli import validation_error_line
+from common.cli import ProjectCommand, validation_error_line
 from orders.intake.csv import IntakeCsvError, payloads_from_csv
 from orders.models import Retailer
 from orders.services import intake_prepare, order_place_from_retailer
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Import a retailer's orders from the intake JSON (a list of documents) or CSV. "
         "Same rules as the API; every document is checked before anything is written."

@@ -1,11 +1,9 @@
-from django.core.management.base import BaseCommand
-
-from common.cli import supplier_by_slug_or_error
+from common.cli import ProjectCommand, supplier_by_slug_or_error
 from orders.documents import acknowledge_by, iso
 from orders.selectors import orders_overdue, overdue_counts_by_supplier
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Orders past their acknowledgement deadline (ORDER_ACKNOWLEDGE_HOURS): a count per "
         "supplier, or with SLUG that supplier's overdue orders."

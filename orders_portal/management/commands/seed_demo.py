@@ -1,10 +1,10 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
-from common.cli import validation_error_line
+from common.cli import ProjectCommand, validation_error_line
 from orders.models import Retailer
 from orders.services import order_place_from_retailer, order_set_status, retailer_create
 from suppliers.models import Supplier
@@ -48,7 +48,7 @@ CUSTOMERS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Create the demo suppliers, retailer, products, a portal login and a few orders (once)."
 
     def add_arguments(self, parser):

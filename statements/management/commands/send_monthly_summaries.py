@@ -1,11 +1,12 @@
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from common.cli import ProjectCommand
 from statements.months import month_last_closed, summary_month_parse
 from statements.services import SummaryRun, summaries_send_for_month
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Build and send each retailer's monthly summary (default: last month, in TIME_ZONE), "
         "once per retailer and month."

@@ -1,10 +1,9 @@
-from django.core.management.base import BaseCommand
-
-from common.cli import supplier_by_slug_or_error
+from common.cli import ProjectCommand, supplier_by_slug_or_error, text_option
+from suppliers.models import ApiToken
 from suppliers.services import api_token_create
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Create a supplier API token; it is printed once and stored hashed. It reads only, "
         "unless --update (the update API: acknowledge, cancel, ship)."
@@ -19,6 +18,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, slug, name, update, **options):
         supplier = supplier_by_slug_or_error(slug)
+        # Refused, not cut: the name is how the supplier tells its tokens apart.
+        name = text_option(
+            name.strip(), option="name", max_length=ApiToken._meta.get_field("name").max_length
+        )
         token, plain = api_token_create(supplier=supplier, name=name, can_update=update)
         self.stderr.write(
             f"API token for {supplier.slug}, scope {token.scope} (shown once, store it now):"

@@ -1,11 +1,10 @@
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand
 
-from common.cli import command_error
+from common.cli import ProjectCommand, command_error
 from suppliers.services import supplier_create
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Create a supplier; its email channel is on from the start."
 
     def add_arguments(self, parser):

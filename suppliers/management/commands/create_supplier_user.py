@@ -1,11 +1,10 @@
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand
 
-from common.cli import command_error, supplier_by_slug_or_error
+from common.cli import ProjectCommand, command_error, supplier_by_slug_or_error
 from suppliers.services import supplier_user_create
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Create a portal login for a supplier."
 
     def add_arguments(self, parser):

@@ -1,13 +1,13 @@
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from common.cli import command_error, supplier_by_slug_or_error
+from common.cli import ProjectCommand, command_error, supplier_by_slug_or_error
 from suppliers.services import products_import, products_parse_csv
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Upsert a supplier's catalogue from CSV rows sku,name,price[,currency]; all or nothing."
 
     def add_arguments(self, parser):

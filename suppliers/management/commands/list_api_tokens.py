@@ -1,6 +1,4 @@
-from django.core.management.base import BaseCommand
-
-from common.cli import supplier_by_slug_or_error
+from common.cli import ProjectCommand, supplier_by_slug_or_error
 from suppliers.selectors import api_tokens_for_supplier
 
 
@@ -8,7 +6,7 @@ def _when(value) -> str:
     return value.isoformat(timespec="seconds") if value else "-"
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "List a supplier's API tokens: prefix, name, scope, created, last used, revoked."
 
     def add_arguments(self, parser):

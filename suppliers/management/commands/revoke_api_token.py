@@ -1,11 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from common.cli import supplier_by_slug_or_error
+from common.cli import ProjectCommand, supplier_by_slug_or_error
 from suppliers.selectors import api_tokens_for_supplier
 from suppliers.services import api_token_revoke
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Revoke a supplier API token, found by the first characters shown when it was made "
         "(see list_api_tokens). It is refused at once, by every server."

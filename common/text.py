@@ -1,0 +1,21 @@
+"""What a text column cannot store: one rule for every app (the APIs, the order forms, the
+portal's settings pages, the commands; `orders.inputs` hands it on).
+
+PostgreSQL refuses a NUL in text (and with it the whole query: a 500 or a traceback), and a lone
+surrogate cannot be encoded for it.
+"""
+
+from __future__ import annotations
+
+import re
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as text (a NUL, a lone surrogate), or None if it can."""
+    if "\x00" in value:
+        return "Null characters are not allowed."
+    if LONE_SURROGATE.search(value):
+        return "Lone surrogate characters are not allowed."
+    return None
