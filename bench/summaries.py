@@ -392,7 +392,7 @@ def sql_aggregate(month) -> tuple[float, int]:
         cursor.execute(
             "SELECT retailer_id, currency, status, count(*), sum(total), "
             "sum(CASE WHEN status = 'cancelled' THEN 0 ELSE commission_amount END) "
-            "FROM orders_order WHERE placed_at >= %s AND placed_at < %s "
+            "FROM orders_order WHERE created_at >= %s AND created_at < %s "
             "GROUP BY retailer_id, currency, status",
             [start, end],
         )

@@ -14,7 +14,10 @@ from orders.models import CancellationReason, OrderStatus, Retailer
 
 from .months import month_bounds
 
-SUMMARY_FIGURES_VERSION = 3  # 2: line-level cancellations (issue 12); 3: shipments (issue 19)
+# 2: line-level cancellations (issue 12); 3: shipments (issue 19); 4: a month's orders are
+# those that reached us in it (created_at), not those the retailer dated in it (placed_at),
+# and each adjustment names the month that charged it (`billed_month`).
+SUMMARY_FIGURES_VERSION = 4
 
 
 _ZERO = Decimal("0.00")
@@ -73,8 +76,9 @@ def _cancelled_lines(rows: list[dict]) -> tuple[Decimal, list[dict]]:
     return value, [by_line[no] for no in sorted(by_line)]
 
 
-# A month's orders in the order they were placed (the number breaks a tie); an itemgetter,
-# C, rather than a Python key function called once per order.
+# A month's orders (those that reached us in it) in the order the retailer says they were
+# placed (the number breaks a tie); an itemgetter, C, rather than a Python key function
+# called once per order.
 _placed_order = itemgetter("placed_at", "number")
 
 
@@ -208,6 +212,7 @@ def _figures_from_rows(
         total["adjustments"] += difference
         supplier_slug, supplier_name = suppliers[row["supplier_id"]]
         placed_local = timezone.localtime(row["placed_at"])
+        billed_local = timezone.localtime(row["created_at"])
         last = during[-1]
         adjustments.append(
             {
@@ -217,6 +222,8 @@ def _figures_from_rows(
                 "supplier_name": supplier_name,
                 "placed_at": _iso(row["placed_at"]),
                 "placed_month": f"{placed_local:%Y-%m}",
+                # The summary that charged the commission this takes back.
+                "billed_month": f"{billed_local:%Y-%m}",
                 "cancelled_at": _iso(last["created_at"]),
                 "reason": last["reason"],
                 "reason_label": reasons.get(last["reason"], ""),

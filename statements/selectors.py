@@ -24,20 +24,29 @@ from orders.models import (
 from .figures import SUMMARY_FIGURES_VERSION, _figures_from_rows, _iso  # noqa: F401
 from .months import month_bounds, month_first_day
 
-# The rule (docs/summaries.md): a month's summary counts the orders placed in that month
-# (placed_at in [local midnight on the 1st, local midnight on the next 1st), TIME_ZONE) as
-# they stood when the month closed. Commission is earned on the units not cancelled at the
-# close, at the order's frozen rate, rounded half-up to the cent per order (orders/
-# commission.py): a cancellation before the close, of some units or all, lowers that month's
-# commission. A cancellation at or after the close of the order's month is an adjustment in
-# the summary of the month in which it was made, of exactly the difference it makes to the
-# order's commission, with the lines named. So every figure is fixed once the month has
-# closed, each cancellation is counted exactly once, and over all summaries an order earns
-# exactly the commission on what was not cancelled.
+# The rule (docs/summaries.md): a month's summary counts the orders that reached us in that
+# month (created_at, stamped by our own clock at intake, in [local midnight on the 1st, local
+# midnight on the next 1st), TIME_ZONE) as they stood when the month closed. Never by the
+# retailer's placed_at, which intake takes for any time from 1900 to 2999: an order that
+# arrived after the summary of its placed_at month was made (a backlog, a retry after an
+# outage, 23:59 on the 30th arriving after the run, a retailer back-dating on purpose) would be
+# in no summary at all and earn nothing. An order is stamped in a transaction that commits
+# within ORDERS_TRANSACTION_TIMEOUT_SECONDS of its stamp (orders/transactions.py) and a month
+# is summarised only once it has ended, so every order of a month is there when its summary
+# is made. The summary still shows each order's placed_at, the retailer's own date.
+# Commission is earned on the units not cancelled at the close, at the order's frozen rate,
+# rounded half-up to the cent per order (orders/commission.py): a cancellation before the
+# close, of some units or all, lowers that month's commission. A cancellation at or after the
+# close of the order's month is an adjustment in the summary of the month in which it was
+# made, of exactly the difference it makes to the order's commission, with the lines named.
+# So every figure is fixed once the month has closed, each order is in exactly one month, each
+# cancellation is counted exactly once, and over all summaries an order earns exactly the
+# commission on what was not cancelled.
 
 # Shipments (issue 19): the summary lists, beside the cancellations, each order of the month
-# with a shipment made before the close: its parcels (carrier, tracking number, units) and
-# whether it was shipped whole (every unit not cancelled at the close) or in part.
+# (by created_at, as above) with a shipment made before the close: its parcels (carrier,
+# tracking number, units) and whether it was shipped whole (every unit not cancelled at the
+# close) or in part.
 
 # Only what the summary shows: each column costs on 100+ rows per retailer (bench/summaries.py).
 _SUMMARY_ORDER_FIELDS = (
@@ -105,6 +114,8 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     """Figures of one month for many retailers, keyed by retailer id, in at most 5 queries
     (4 when no order of the month changed status after the close).
 
+    The month is the one in which each order reached us (created_at; index
+    order_retailer_created), never the retailer's placed_at (see the rule above).
     Each query selects by (retailer, month) with joins, never by a list of order ids or a
     probe per order: at 500 retailers a list of 20,000 ids cost more to send and parse than
     the rows it found (bench/summaries.py). Callers pass retailers in chunks (a few hundred)
@@ -119,21 +130,23 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     changed = ExpressionWrapper(Q(updated_at__gte=end), output_field=BooleanField())
     supplier = {"supplier_slug": F("supplier__slug"), "supplier_name": F("supplier__name")}
     placed = _values_rows(
-        Order.objects.filter(retailer_id__in=ids, placed_at__gte=start, placed_at__lt=end)
+        Order.objects.filter(retailer_id__in=ids, created_at__gte=start, created_at__lt=end)
         .order_by()
         .values(*_SUMMARY_ORDER_FIELDS, **supplier, changed_after_close=changed)
     )
-    # Orders of earlier months with a cancellation made this month: each an adjustment.
+    # Orders of earlier months (that reached us before this month, whatever their placed_at)
+    # with a cancellation made this month: each an adjustment. created_at tells which
+    # summary charged the commission it takes back.
     cancelled_now = Cancellation.objects.filter(
         created_at__gte=start,
         created_at__lt=end,
         order__retailer_id__in=ids,
-        order__placed_at__lt=start,
+        order__created_at__lt=start,
     ).values("order_id")
     adjusted = _values_rows(
         Order.objects.filter(id__in=cancelled_now)
         .order_by()
-        .values(*_SUMMARY_ORDER_FIELDS, **supplier)
+        .values(*_SUMMARY_ORDER_FIELDS, "created_at", **supplier)
     )
     # Every cancellation line of both, oldest first (one query): the figures take those
     # before the close; an order of the month with any at all (even after the close, which
@@ -142,7 +155,7 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     for row in _values_rows(
         CancellationLine.objects.filter(cancellation__order__retailer_id__in=ids)
         .filter(
-            Q(cancellation__order__placed_at__gte=start, cancellation__order__placed_at__lt=end)
+            Q(cancellation__order__created_at__gte=start, cancellation__order__created_at__lt=end)
             | Q(cancellation__order_id__in=cancelled_now)
         )
         .order_by("cancellation__created_at", "cancellation_id", "line__line_no")
@@ -195,17 +208,18 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
 def _shipped_before(
     *, placed: list[dict], retailer_ids: list[int], start: datetime, end: datetime
 ) -> dict[int, dict]:
-    """For the orders of these retailers placed in [start, end) with a parcel sent before the
-    close: units ordered (the order's own item_count), units shipped before the close, and
-    each such parcel (carrier, tracking number, when, units), oldest first; one query."""
+    """For the orders of these retailers that reached us in [start, end) (created_at) with a
+    parcel sent before the close: units ordered (the order's own item_count), units shipped
+    before the close, and each such parcel (carrier, tracking number, when, units), oldest
+    first; one query."""
     units = {row["id"]: row["item_count"] for row in placed}
     shipped: dict[int, dict] = {}
     parcels: dict[int, dict] = {}
     for row in _values_rows(
         ShipmentLine.objects.filter(
             shipment__order__retailer_id__in=retailer_ids,
-            shipment__order__placed_at__gte=start,
-            shipment__order__placed_at__lt=end,
+            shipment__order__created_at__gte=start,
+            shipment__order__created_at__lt=end,
             shipment__created_at__lt=end,
         )
         .order_by("shipment__created_at", "shipment_id")

@@ -219,7 +219,9 @@ class Order(models.Model):
                 fields=["supplier", "status", "created_at", "id"], name="order_supplier_status"
             ),
             models.Index(fields=["supplier", "placed_at", "id"], name="order_supplier_placed"),
-            models.Index(fields=["retailer", "placed_at"], name="order_retailer_placed"),
+            # Monthly summaries: a retailer's orders that reached us in a month (statements/
+            # selectors.py bills by created_at, never by the retailer's placed_at).
+            models.Index(fields=["retailer", "created_at"], name="order_retailer_created"),
             # ORDER HISTORY's search: a retailer reference, a whole email address.
             models.Index(
                 fields=["supplier", "retailer_reference"], name="order_supplier_reference"
