@@ -118,6 +118,26 @@ def _safe(value) -> str:
     return _UNSAFE.sub("_", str(value or ""))
 
 
+# The longest file name written (most file systems allow 255 bytes; this leaves room).
+FILE_NAME_MAX = 200
+
+
+def _shortened(parts: list[list], limit: int) -> str:
+    """The parts joined, at most `limit` long, by shortening the values that may be (a
+    retailer reference, the slug, a date), longest first, never the number or the extension:
+    a name cut at its end lost `{number}`, and two orders of one long reference then shared a
+    file name, which is a delivery's identity, so the second was never sent."""
+    excess = sum(len(text) for text, _ in parts) - limit
+    while excess > 0:
+        part = max((p for p in parts if p[1] and p[0]), key=lambda p: len(p[0]), default=None)
+        if part is None:
+            break  # only fixed text left: the caller's cut applies
+        keep = max(0, len(part[0]) - excess)
+        excess -= len(part[0]) - keep
+        part[0] = part[0][:keep]
+    return "".join(text for text, _ in parts)
+
+
 class _SafeDate:
     def __init__(self, value: datetime) -> None:
         self.value = value
@@ -193,16 +213,18 @@ class CustomFormat(OrderFormat):
             "retailer_reference": order.retailer_reference,
             "supplier": order.supplier.slug,
         }
-        parts = []
+        parts: list[list] = []  # [text, may be shortened]
         for literal, name, spec in self.pattern_parts:
-            parts.append(literal)
+            parts.append([literal, False])
             if name == "placed_at":
-                parts.append(format(_SafeDate(order.placed_at), spec))
+                parts.append([format(_SafeDate(order.placed_at), spec), True])
             elif name == "ext":
-                parts.append(self.extension)
+                parts.append([self.extension, False])
+            elif name == "number":
+                parts.append([_safe(values[name]), False])
             elif name:
-                parts.append(_safe(values[name]))
-        return "".join(parts).lstrip(".")[:200]
+                parts.append([_safe(values[name]), True])
+        return _shortened(parts, FILE_NAME_MAX).lstrip(".")[:FILE_NAME_MAX]
 
     # --- rendering ---
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from orders.models import UpdateFileSource
 from orders.updates import UpdateFileError, update_file_receive_and_apply
-from orders.updates.parse import MAX_FILE_BYTES
+from orders.updates.parse import MAX_FILE_BYTES, TOO_LARGE
 from suppliers.models import Supplier
 
 from .server import is_update_name
@@ -94,9 +94,10 @@ def update_answer_too_large(*, supplier: Supplier, name: str, size: int) -> Upda
     """
     if size <= MAX_FILE_BYTES:
         return None
-    message = f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it."
-    logger.info("update file %s of %s not read (%d bytes): %s", name, supplier.slug, size, message)
-    return UpdateAnswer(applied=False, result=failure_csv(f"The file was not read: {message}"))
+    logger.info(
+        "update file %s of %s not read (%d bytes): %s", name, supplier.slug, size, TOO_LARGE
+    )
+    return UpdateAnswer(applied=False, result=failure_csv(f"The file was not read: {TOO_LARGE}"))
 
 
 def free_name(existing: set[str], name: str) -> str:

@@ -215,3 +215,27 @@ def test_a_kept_dotted_name_is_not_uploaded_hidden_to_the_suppliers_server(
         f"{orders[0].number}.csv",
         f"{orders[2].number}.csv",
     ]
+
+
+@pytest.mark.django_db
+def test_a_long_name_is_shortened_in_its_values_never_losing_the_number(
+    admin_client, acme, retailer
+):
+    """A name past 200 characters used to be cut at its end, taking `{number}` with it: two
+    orders of one long reference then had one file name, a delivery's identity, and the
+    second order never reached the drop."""
+    from delivery.formats import format_for
+    from delivery.tests.test_file_formats import loaded
+
+    pattern = "x" * 110 + "-{retailer_reference}-{number}.{ext}"  # 146 of its 150
+    make_format(admin_client, name="long", file_name_pattern=pattern)
+    reference = "R" * 100
+    first, second = (loaded(place(retailer, reference=f"{reference[:-1]}{i}")[0]) for i in "12")
+
+    names = [format_for("long").file_name(order) for order in (first, second)]
+
+    assert all(len(name) <= 200 for name in names)
+    assert names[0] != names[1]
+    for order, name in zip((first, second), names):
+        assert name.startswith("x" * 110 + "-RRRR")
+        assert name.endswith(f"-{order.number}.csv")

@@ -45,6 +45,7 @@ REQUIRED_COLUMNS = ("order_number", "action")
 ACTIONS = ("acknowledge", "cancel", "ship")
 # A file is read whole into the database row (UpdateFile.content); past this it is refused.
 MAX_FILE_BYTES = 20 * 1024 * 1024
+TOO_LARGE = f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it."
 _TEXT_LIMITS = {"order_number": 40, "reason": 32, "carrier": 100, "tracking_number": 100}
 
 
@@ -81,9 +82,7 @@ def update_file_check(content: bytes) -> None:
     """Refuse, before anything is stored, a file that is too big, not UTF-8 or has no usable
     header; decodes in chunks so the check holds no second copy of the file."""
     if len(content) > MAX_FILE_BYTES:
-        raise UpdateFileError(
-            f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it."
-        )
+        raise UpdateFileError(TOO_LARGE)
     if not content.strip():
         raise UpdateFileError("The file is empty.")
     decoder = codecs.getincrementaldecoder("utf-8")()
