@@ -517,29 +517,33 @@ def test_edit_refusals_change_nothing(acme_client, acme_order, committed, data, 
     committed.assert_nothing_sent()
 
 
-def test_edit_of_a_shipped_order_is_refused(acme_client, acme_order):
+def test_edit_of_a_shipped_order_is_refused(acme_client, acme_order, committed):
     order_set_status(order=acme_order, status="processing", actor="ops")
     order = order_set_status(order=acme_order, status="shipped", actor="ops")
     page = acme_client.get(f"/orders/{order.number}/edit/").content.decode()
     assert "which is final" in page and "Update" not in page
     before = _order_state(order)
-    response = acme_client.post(
+    response = committed.post(
+        acme_client,
         f"/orders/{order.number}/edit/",
         {"status": "cancelled", "reason": "other", "note": "late", "version": order.version},
     )
     assert response.status_code == 400
     assert "cannot go from shipped to cancelled" in response.content.decode()
     assert _order_state(order) == before
+    committed.assert_nothing_sent()
 
 
-def test_stale_edit_form_is_refused_with_a_clear_message(acme_client, acme_order):
+def test_stale_edit_form_is_refused_with_a_clear_message(acme_client, acme_order, committed):
     stale_version = acme_order.version
     order_set_status(order=acme_order, status="processing", actor="user:someone-else")
     before = _order_state(acme_order)
-    response = acme_client.post(
+    response = committed.post(
+        acme_client,
         f"/orders/{acme_order.number}/edit/",
         {"status": "cancelled", "reason": "other", "note": "too late", "version": stale_version},
     )
+    committed.assert_nothing_sent()
     assert response.status_code == 409
     body = response.content.decode()
     assert "changed by someone else" in body and "Nothing was changed" in body
