@@ -129,12 +129,17 @@ def redeliver(modeladmin, request, queryset):
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the delivery services write: shown, never edited (no save button)."""
+    """Rows the delivery services write: shown, never edited (no save button) nor deleted: a
+    deleted delivery is one nobody sends (the retailer's cancellation email, which nothing may
+    suppress, among them), and its attempts are the record of what was sent."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -109,6 +109,29 @@ def test_pages_of_rows_the_services_write_have_no_save_button_and_refuse_a_post(
     assert (Order.objects.get(pk=order.pk).customer_name, delivery.recipient) == before
 
 
+def test_a_delivery_cannot_be_deleted_so_the_retailers_email_is_still_sent(ops, order):
+    """A deleted delivery is one nobody sends: the retailer's cancellation email (which no
+    setting or code path may suppress) would be gone, its events already dispatched."""
+    delivery = Delivery.objects.get(purpose="retailer_cancellation")
+    attempt = DeliveryAttempt.objects.filter(delivery=delivery).first()
+    before = (list(Delivery.objects.values()), list(DeliveryAttempt.objects.values()))
+
+    for url in (
+        f"/admin/delivery/delivery/{delivery.pk}/delete/",
+        f"/admin/delivery/deliveryattempt/{attempt.pk}/delete/",
+    ):
+        assert ops.post(url, {"post": "yes"}).status_code == 403, url
+    listing = ops.get("/admin/delivery/delivery/")
+    assert "delete_selected" not in listing.text
+    response = ops.post(
+        "/admin/delivery/delivery/",
+        {"action": "delete_selected", "_selected_action": [delivery.pk], "post": "yes"},
+    )
+    assert response.status_code in (200, 302)
+
+    assert (list(Delivery.objects.values()), list(DeliveryAttempt.objects.values())) == before
+
+
 def test_an_events_data_reads_as_labelled_fields_not_json(ops, order):
     event = OrderEvent.objects.get(type=OrderEventType.LINES_CANCELLED)
     assert isinstance(event.data, dict) and event.data
