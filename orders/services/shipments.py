@@ -65,9 +65,11 @@ def order_shipment_create(
     expected_version: int | None = None,
     source: UpdateSource | None = None,
     hold: OrderHold | None = None,
+    note: str = "",
     _carrier_required: bool = True,
 ) -> Shipment:
-    """Ship `lines` (None: every open unit) as one Shipment, with `order.shipment_created`.
+    """Ship `lines` (None: every open unit) as one Shipment, with `order.shipment_created`
+    (carrying `note`, the portal's status edit's: the order's timeline shows it).
 
     `hold`: the caller's (an update file's order), whose order row and events the caller
     writes (changes.py).
@@ -128,7 +130,7 @@ def order_shipment_create(
             actor=actor,
             actor_user=actor_user,
             source=source,
-            note="",
+            note=note,
             data={
                 "carrier": carrier,
                 "tracking_number": tracking_number,

@@ -54,6 +54,7 @@ def order_set_status(
             carrier=carrier,
             tracking_number=tracking_number,
             hold=hold,
+            note=text_clean(note, field="note"),
             _carrier_required=False,
         )
         order_hold_flush(hold)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from delivery.models import Delivery, DeliveryPurpose, DeliveryStatus
-from orders.models import Order, OrderEvent, OrderStatus
+from orders.models import Order, OrderEvent, OrderEventType, OrderStatus
 from orders.services import order_set_status
 from suppliers.models import ApiToken
 from suppliers.services import api_token_create
@@ -572,6 +572,23 @@ def test_ship_with_tracking(acme_client, acme_order):
         "TRK1",
     )
     assert "TRK1" in response.content.decode()
+
+
+def test_the_edit_pages_note_goes_on_the_shipment_and_the_timeline(acme_client, acme_order):
+    order = order_set_status(order=acme_order, status="processing", actor="ops")
+    response = acme_client.post(
+        f"/orders/{order.number}/edit/",
+        {
+            "status": "shipped",
+            "carrier": "DPD",
+            "note": "Left at the depot, signed by J.",
+            "version": order.version,
+        },
+        follow=True,
+    )
+    event = OrderEvent.objects.get(order=order, type=OrderEventType.SHIPMENT_CREATED)
+    assert event.note == "Left at the depot, signed by J."
+    assert "Left at the depot, signed by J." in response.content.decode()
 
 
 # --- API tokens ---------------------------------------------------------------------------
