@@ -138,3 +138,54 @@ def test_make_run_prints_its_banner_last_and_stops_on_sigint_within_10_seconds(t
         for pid in processes | _descendants(script.pid):
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_make_run_on_every_address_answers_by_the_machines_name(tmp_path):
+    """HOST=0.0.0.0 (the README's way to reach it from another machine): the banner's
+    address, this machine's name, is one the server answers to, not a 400 (DisallowedHost)."""
+    port, sftp_port = free_port(), free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "SITE_URL")
+        and k != "ALLOWED_HOSTS"
+    }
+    env |= {
+        "DEBUG": "true",
+        "HOST": "0.0.0.0",
+        "PORT": str(port),
+        "HOSTED_SFTP_PORT": str(sftp_port),
+        "VAR_DIR": str(tmp_path / "var"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    name = socket.gethostname()
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        script = subprocess.Popen(
+            [str(ROOT / "scripts" / "run-embedded")],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    try:
+        wait_until(
+            lambda: BANNER_END in log_path.read_text() or script.poll() is not None,
+            timeout=300,
+            interval=0.5,
+        )
+        output = log_path.read_text()
+        assert script.poll() is None, output[-3000:]
+        base = f"http://{name}:{port}"
+        assert f"{base}/orders/" in output[output.index("Orders portal is running on") :]
+        assert _get(f"{base}/accounts/login/") == 200
+    finally:
+        os.killpg(script.pid, signal.SIGINT)
+        try:
+            script.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(script.pid, signal.SIGKILL)
+            script.wait()
