@@ -40,12 +40,13 @@ RUN chmod 0755 /app/scripts/docker-entrypoint \
     && mkdir -p /app/var /app/staticfiles /srv/sftp \
     && chown app:app /app/var /app/staticfiles /srv/sftp
 USER app
-# Static files are collected at build time. The keys here are throw-away build-time values,
-# set for this one command only: they are not in the image's environment and never used at
-# run time, where settings refuse to start without real ones.
+# Static files are collected at build time. The keys here are made at random for this one
+# command and then gone: not in the image's environment nor in this file (a key written here
+# would be a published one), never used at run time, where settings refuse to start without
+# real ones.
 RUN DEBUG=false \
-    SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-build-only-0000 \
-    FIELD_ENCRYPTION_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+    SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    FIELD_ENCRYPTION_KEY="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput -v 0 \
     && rm -f /tmp/build.sqlite3

@@ -5,6 +5,7 @@ The keys are refused here when they are not real in production (DEBUG false), be
 else is read.
 """
 
+import base64
 import os
 from pathlib import Path
 
@@ -37,7 +38,13 @@ FIELD_ENCRYPTION_KEY = _secret(
     "FIELD_ENCRYPTION_KEY", default=_DEV_FIELD_ENCRYPTION_KEY if DEBUG else ""
 )
 if not DEBUG:
-    if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+    # Django's own rule (check W009): 50 characters, at least 5 different ones.
+    if (
+        not SECRET_KEY
+        or SECRET_KEY == _DEV_SECRET_KEY
+        or len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+    ):
         raise ImproperlyConfigured(
             "SECRET_KEY must be set to a random value of 50+ characters when DEBUG is false "
             "(or set DEBUG=true for local development)."
@@ -51,10 +58,14 @@ if not DEBUG:
     try:
         for _key in [k.strip() for k in FIELD_ENCRYPTION_KEY.split(",") if k.strip()] or [""]:
             Fernet(_key)
+            # A made-up key (AAAA...=, 32 zero bytes) is valid base64 but no secret: random
+            # 32 bytes have about 30 different values, fewer than 8 practically never.
+            if len(set(base64.urlsafe_b64decode(_key))) < 8:
+                raise ValueError("not random")
     except (ValueError, TypeError):
         raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes; "
-            "several keys may be given comma-separated, the first one encrypts)."
+            "FIELD_ENCRYPTION_KEY is not a valid Fernet key (32 random url-safe base64-encoded "
+            "bytes; several keys may be given comma-separated, the first one encrypts)."
         ) from None
 
 ALLOWED_HOSTS = env.list(
@@ -86,6 +97,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /healthz, before the host check: probes ask by IP (orders_portal/views.py).
+    "orders_portal.views.HealthzMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RejectNulMiddleware",
     # A database outage is a 503 with a plain page and Retry-After, never a 500.

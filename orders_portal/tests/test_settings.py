@@ -56,6 +56,9 @@ def real_keys() -> dict:
         ("real", "", "FIELD_ENCRYPTION_KEY"),
         ("real", DEV_FIELD_KEY, "FIELD_ENCRYPTION_KEY"),
         ("real", "not-a-fernet-key", "FIELD_ENCRYPTION_KEY"),
+        # Made-up keys of the right shape (the Dockerfile once held these two for its build).
+        ("a" * 60, "real", "SECRET_KEY"),
+        ("real", "A" * 43 + "=", "FIELD_ENCRYPTION_KEY"),
     ],
 )
 def test_production_refuses_to_start_without_real_keys(tmp_path, secret_key, field_key, named):
@@ -211,6 +214,27 @@ def test_healthz_503_names_the_database_when_it_is_unreachable(tmp_path):
     assert status == "503"
     assert '"database": "error: OperationalError"' in body
     assert '"broker": "ok"' in body
+
+
+def test_healthz_answers_a_probe_by_ip_that_allowed_hosts_does_not_list(tmp_path):
+    """The container's healthcheck and a load balancer ask http://127.0.0.1:8000/healthz;
+    production's ALLOWED_HOSTS names the site only. Every other page still refuses that host."""
+    env = clean_env(
+        tmp_path,
+        DEBUG="false",
+        ALLOWED_HOSTS="orders.example.com",
+        SECURE_SSL_REDIRECT="false",
+        **real_keys(),
+    )
+    code = (
+        "import django; django.setup(); from django.test import Client; "
+        "c = Client(HTTP_HOST='127.0.0.1:8000'); "
+        "print(c.get('/healthz').status_code, c.head('/healthz').status_code, "
+        "c.get('/accounts/login/').status_code, c.post('/healthz').status_code)"
+    )
+    result = python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-4:] == ["200", "200", "400", "400"]
 
 
 def test_healthz_is_exempt_from_the_https_redirect(tmp_path):
