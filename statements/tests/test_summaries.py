@@ -229,6 +229,29 @@ def test_beat_task_sends_last_months_summaries_once(month_data, smtp, settings):
     assert MonthlySummary.objects.filter(month=date(2026, 7, 1)).count() == 3
 
 
+def test_a_missed_run_on_the_1st_is_made_up_by_the_catch_up_and_sends_each_once(
+    month_data, smtp, settings
+):
+    """Beat counts its 06:00 entry as run before sending it: if that send was lost, the
+    hourly catch-up of the same task (until the 3rd) makes the month's summaries, once."""
+    from celery import current_app
+    from celery.schedules import crontab
+
+    from statements import tasks  # noqa: F401  (registers the tasks)
+
+    entry = settings.CELERY_BEAT_SCHEDULE["statements-monthly-summaries-catch-up"]
+    assert entry["task"] == "statements.send_monthly_summaries"
+    assert entry["schedule"] == crontab(minute=30, hour="7-23", day_of_month="1-3")
+    task = current_app.tasks[entry["task"]]
+    assert not MonthlySummary.objects.exists()  # 06:00's run never reached a worker
+    for day, hour in ((1, 7), (1, 8), (2, 23)):
+        with time_machine.travel(ny(2026, 8, day, hour, 30), tick=True):
+            task.apply()
+    messages = _settled(smtp, 3)  # three, and no more came
+    assert len({m.rcpt_tos[0] for m in messages}) == 3
+    assert MonthlySummary.objects.filter(month=date(2026, 7, 1)).count() == 3
+
+
 def test_a_sending_failure_is_retried_by_the_delivery_with_the_same_message(month_data, smtp):
     from django.utils import timezone
 
