@@ -18,13 +18,16 @@ from pathlib import Path
 
 from testsupport.waiting import free_port, wait_until
 
-BIN_CANDIDATES = ["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin"]
-
 
 def postgres_bin() -> Path | None:
-    for candidate in BIN_CANDIDATES:
-        if (Path(candidate) / "initdb").exists():
-            return Path(candidate)
+    """Debian's server binaries, any version (the newest first), else initdb on PATH."""
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda path: int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    if versions:
+        return versions[0].parent
     found = shutil.which("initdb")
     return Path(found).parent if found else None
 
