@@ -18,7 +18,9 @@ acknowledge, cancel one unit of line 1, ship the rest (so a mix of the three kin
 - (b) the same changes as one update file (one row per update) through
   `update_file_receive_and_apply`, the portal's task and SFTP's path (SHA-256 record, parse,
   each order's rows under one lock, result rows, result CSV): rows/s, and the peak resident
-  memory applying it added (Linux VmHWM after clear_refs);
+  memory applying it added (Linux VmHWM after clear_refs); and (b') the portal's preview of
+  such a file while it is pending, its first UPDATE_FILE_PREVIEW_ROWS rows as a page view
+  makes it, against the whole file as every view made it before: seconds and peak memory;
 - (c) the same changes by raw SQL (psycopg, one transaction per update: the order row,
   the line, the record, the event), the floor.
 
@@ -275,9 +277,7 @@ def measure_file(*, supplier, numbers: list[str]) -> dict:
     """(b) The same updates as one update file; its rows, seconds and peak memory added."""
     from orders.updates import update_file_receive_and_apply
 
-    content = (
-        "\n".join([FILE_HEADER, *(r for n in numbers for r in file_rows(n))]) + "\n"
-    ).encode()
+    content = update_file_content(numbers)
     Path("/proc/self/clear_refs").write_text("5")  # peak resident := now
     before_kib = _status_kib("VmRSS")
     started = time.perf_counter()
@@ -294,6 +294,43 @@ def measure_file(*, supplier, numbers: list[str]) -> dict:
         "peak_memory_mib": peak_mib,
         "bytes": len(content),
     }
+
+
+def update_file_content(numbers: list[str]) -> bytes:
+    return ("\n".join([FILE_HEADER, *(r for n in numbers for r in file_rows(n))]) + "\n").encode()
+
+
+def measure_preview(*, supplier, numbers: list[str]) -> dict:
+    """(b') The portal's preview of that file while pending (a dry run, rolled back): its
+    first UPDATE_FILE_PREVIEW_ROWS rows, as a page view makes it, against the whole file,
+    as every page view made it before (the baseline); seconds and peak memory of each."""
+    from django.conf import settings
+
+    from orders.updates.files import update_file_preview, update_file_receive
+
+    # A blank line more: other bytes than (b)'s file, so this one stays pending.
+    update_file = update_file_receive(
+        supplier=supplier,
+        name="bench-preview.csv",
+        content=update_file_content(numbers) + b"\n",
+        source="portal",
+    )
+    out = {"rows": update_file.row_count}
+    for name, rows in (
+        ("bounded", min(update_file.row_count, settings.UPDATE_FILE_PREVIEW_ROWS)),
+        ("whole", update_file.row_count),
+    ):
+        Path("/proc/self/clear_refs").write_text("5")  # peak resident := now
+        before_kib = _status_kib("VmRSS")
+        started = time.perf_counter()
+        outcomes = update_file_preview(update_file=update_file, rows=rows)
+        out[name] = {
+            "rows": len(outcomes),
+            "seconds": time.perf_counter() - started,
+            "peak_memory_mib": (_status_kib("VmHWM") - before_kib) / 1024,
+        }
+        del outcomes
+    return out
 
 
 # --- (c) raw SQL: the floor ------------------------------------------------------------
@@ -396,6 +433,7 @@ def main() -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+    preview = measure_preview(supplier=supplier, numbers=file_numbers)
     file_result = measure_file(supplier=supplier, numbers=file_numbers)
     raw = measure_sql(sql_numbers)
     commits = commit_latencies(DSN)
@@ -422,6 +460,12 @@ def main() -> None:
     print(f"(b) update file: {file_result['rows']:,} rows ({file_result['bytes'] / 1024:.0f} KiB) "
           f"in {file_result['seconds']:.2f}s = {file_rate:.0f} rows/s; peak resident memory "
           f"added {file_result['peak_memory_mib']:.1f} MiB")  # fmt: skip
+    bounded, whole = preview["bounded"], preview["whole"]
+    print(f"(b') its preview while pending (a page view): the first {bounded['rows']:,} rows in "
+          f"{bounded['seconds']:.2f}s, peak memory added {bounded['peak_memory_mib']:.1f} MiB; "
+          f"the whole file ({whole['rows']:,} rows, every view before) {whole['seconds']:.2f}s, "
+          f"{whole['peak_memory_mib']:.1f} MiB = {whole['seconds'] / bounded['seconds']:.1f}x "
+          f"the time")  # fmt: skip
     every_sql = [ms for values in raw["by_kind"].values() for ms in values]
     sql_rate = len(every_sql) / raw["seconds"]
     print(f"(c) raw SQL: {len(every_sql):,} updates in {raw['seconds']:.2f}s = {sql_rate:.0f}/s; "
