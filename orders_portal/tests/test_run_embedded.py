@@ -60,19 +60,19 @@ def _get(url: str) -> int:
         return response.status
 
 
-def test_make_run_prints_its_banner_last_and_stops_on_sigint_within_10_seconds(tmp_path):
+def _make_run(tmp_path, **extra: str) -> tuple[subprocess.Popen, Path, int, int]:
+    """The script started as `make run` starts it, on free ports and a temporary VAR_DIR,
+    with none of the caller's service URLs; returns it, its log, the web and SFTP ports."""
     port, sftp_port = free_port(), free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "SITE_URL")
-    }
+    dropped = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "SITE_URL")
+    env = {k: v for k, v in os.environ.items() if k not in (*dropped, "ALLOWED_HOSTS")}
     env |= {
         "DEBUG": "true",
         "PORT": str(port),
         "HOSTED_SFTP_PORT": str(sftp_port),
         "VAR_DIR": str(tmp_path / "var"),
         "PYTHONUNBUFFERED": "1",
+        **extra,
     }
     log_path = tmp_path / "run.log"
     with open(log_path, "w") as log:
@@ -89,6 +89,11 @@ def test_make_run_prints_its_banner_last_and_stops_on_sigint_within_10_seconds(t
             # SIGINT by now (an earlier test's worker code can leave it so).
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
+    return script, log_path, port, sftp_port
+
+
+def test_make_run_prints_its_banner_last_and_stops_on_sigint_within_10_seconds(tmp_path):
+    script, log_path, port, sftp_port = _make_run(tmp_path)
     processes: set[int] = set()
     try:
         wait_until(
@@ -143,34 +148,8 @@ def test_make_run_prints_its_banner_last_and_stops_on_sigint_within_10_seconds(t
 def test_make_run_on_every_address_answers_by_the_machines_name(tmp_path):
     """HOST=0.0.0.0 (the README's way to reach it from another machine): the banner's
     address, this machine's name, is one the server answers to, not a 400 (DisallowedHost)."""
-    port, sftp_port = free_port(), free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "SITE_URL")
-        and k != "ALLOWED_HOSTS"
-    }
-    env |= {
-        "DEBUG": "true",
-        "HOST": "0.0.0.0",
-        "PORT": str(port),
-        "HOSTED_SFTP_PORT": str(sftp_port),
-        "VAR_DIR": str(tmp_path / "var"),
-        "PYTHONUNBUFFERED": "1",
-    }
+    script, log_path, port, _ = _make_run(tmp_path, HOST="0.0.0.0")
     name = socket.gethostname()
-    log_path = tmp_path / "run.log"
-    with open(log_path, "w") as log:
-        script = subprocess.Popen(
-            [str(ROOT / "scripts" / "run-embedded")],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
     try:
         wait_until(
             lambda: BANNER_END in log_path.read_text() or script.poll() is not None,
