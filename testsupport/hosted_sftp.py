@@ -22,6 +22,21 @@ import pytest
 from testsupport.waiting import wait_until
 
 
+@pytest.fixture(autouse=True)
+def login_throttle_fresh():
+    """The hosted server's login throttle starts and ends empty (it lives in the cache, or in
+    memory while the cache is down). Autouse in the modules that import it."""
+    from django.core.cache import cache
+
+    from delivery.hosted import throttle
+
+    cache.clear()
+    throttle._local.clear()
+    yield
+    cache.clear()
+    throttle._local.clear()
+
+
 class HostedSftpTestServer:
     def __init__(self, *, on_upload_closed=None):
         self.closed_uploads: list[tuple[str, str]] = []

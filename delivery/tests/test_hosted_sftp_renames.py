@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.core.cache import cache
 
-from delivery.hosted import throttle
 from delivery.hosted.credentials import hosted_key_add
 from delivery.hosted.storage import supplier_folder
 from delivery.tests.test_hosted_sftp_server import paramiko_client
@@ -24,19 +22,11 @@ from testsupport.hosted_sftp import (
     HostedSftpTestServer,
     hosted_sftp_fixture,  # noqa: F401  (the fixture)
     keygen,
+    login_throttle_fresh,  # noqa: F401  (autouse: the throttle starts empty)
 )
 from testsupport.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()  # the login throttle lives in the cache (or, while it is down, in memory)
-    throttle._local.clear()
-    yield
-    cache.clear()
-    throttle._local.clear()
 
 
 @pytest.fixture

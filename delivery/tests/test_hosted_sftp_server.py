@@ -14,28 +14,22 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 
-from delivery.hosted import throttle
 from delivery.hosted.credentials import hosted_key_add, hosted_password_generate
 from delivery.hosted.storage import supplier_folder
 from testsupport.factories import make_supplier
-from testsupport.hosted_sftp import hosted_sftp_fixture, keygen, openssh_sftp  # noqa: F401
+from testsupport.hosted_sftp import (  # noqa: F401
+    hosted_sftp_fixture,
+    keygen,
+    login_throttle_fresh,  # noqa: F401  (autouse)
+    openssh_sftp,
+)
 from testsupport.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 UPDATE = "order_number,action,sku,quantity\nPO-1,ship,SKU-1,1\n"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()  # the login throttle lives in the cache (or, while it is down, in memory)
-    throttle._local.clear()
-    yield
-    cache.clear()
-    throttle._local.clear()
 
 
 @pytest.fixture

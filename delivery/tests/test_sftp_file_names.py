@@ -14,32 +14,25 @@ import base64
 
 import paramiko
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from delivery.channels.base import DeliveryFailed, SendResult
 from delivery.channels.sftp import SftpChannel
 from delivery.formats.files import delivery_files
-from delivery.hosted import throttle
 from delivery.hosted.credentials import hosted_key_add
 from delivery.hosted.storage import NotAFileName, file_write_atomic, supplier_folder
 from delivery.models import Delivery, DeliveryFile, DeliveryStatus
 from delivery.services import destination_set_sftp, sftp_run
 from delivery.tests.test_file_formats import admin_form
 from delivery.tests.test_sftp import deliveries_for, files_in, place, sftp_destination
-from testsupport.hosted_sftp import hosted_sftp_fixture, keygen  # noqa: F401  (the fixture)
+from testsupport.hosted_sftp import (  # noqa: F401  (the fixture)
+    hosted_sftp_fixture,
+    keygen,
+    login_throttle_fresh,  # noqa: F401  (autouse)
+)
 from testsupport.sshd import sftp_server_fixture  # noqa: F401  (the fixture)
 
 PATTERN = "{retailer_reference}-{number}.{ext}"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()  # the hosted server's login throttle lives in the cache
-    throttle._local.clear()
-    yield
-    cache.clear()
-    throttle._local.clear()
 
 
 def make_format(admin_client, **overrides) -> str:

@@ -70,6 +70,16 @@ class _Committed:
         self.mails = self.smtp.messages[mails:]
         return response
 
+    def assert_one_email_to_the_retailer(self, *, purpose: str, number: str):
+        """The calibration: one delivery of `purpose`, delivered, and its email at the
+        server, to the retailer, naming the order."""
+        assert self.callbacks
+        (delivery,) = self.deliveries
+        assert delivery.purpose == purpose and delivery.status == DeliveryStatus.DELIVERED
+        assert delivery.recipient == "buyers@shopco.example"
+        (sent,) = self.mails
+        assert sent.rcpt_tos == ["buyers@shopco.example"] and number in sent.subject
+
     def assert_nothing_sent(self):
         assert self.callbacks == []  # nothing announced, nothing queued
         assert self.deliveries == []
@@ -487,13 +497,9 @@ def test_a_cancel_emails_the_retailer_once_committed(acme_client, acme_order, co
         {"status": "cancelled", "reason": "other", "note": "Gone", "version": acme_order.version},
     )
     assert response.status_code == 302
-    assert committed.callbacks
-    (delivery,) = committed.deliveries
-    assert delivery.purpose == DeliveryPurpose.RETAILER_CANCELLATION
-    assert delivery.recipient == "buyers@shopco.example"
-    assert delivery.status == DeliveryStatus.DELIVERED
-    (sent,) = committed.mails
-    assert sent.rcpt_tos == ["buyers@shopco.example"] and acme_order.number in sent.subject
+    committed.assert_one_email_to_the_retailer(
+        purpose=DeliveryPurpose.RETAILER_CANCELLATION, number=acme_order.number
+    )
 
 
 @pytest.mark.parametrize(

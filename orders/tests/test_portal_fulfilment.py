@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from delivery.models import DeliveryPurpose, DeliveryStatus
+from delivery.models import DeliveryPurpose
 from orders.models import Order
 from orders.services import (
     LineQuantity,
@@ -123,13 +123,9 @@ def test_cancelling_items_emails_the_retailer_once_committed(acme_client, order,
         {"qty-1": "1", "reason": "out_of_stock", "note": "Only two left"},
     )
     assert response.status_code == 302
-    assert committed.callbacks
-    (delivery,) = committed.deliveries
-    assert delivery.purpose == DeliveryPurpose.RETAILER_CANCELLATION
-    assert delivery.recipient == "buyers@shopco.example"
-    assert delivery.status == DeliveryStatus.DELIVERED
-    (sent,) = committed.mails
-    assert sent.rcpt_tos == ["buyers@shopco.example"] and order.number in sent.subject
+    committed.assert_one_email_to_the_retailer(
+        purpose=DeliveryPurpose.RETAILER_CANCELLATION, number=order.number
+    )
 
 
 def test_shipping_emails_the_retailer_once_committed(acme_client, order, committed):
@@ -138,12 +134,9 @@ def test_shipping_emails_the_retailer_once_committed(acme_client, order, committ
         acme_client, f"/orders/{order.number}/ship/", {"qty-1": "1", "carrier": "DPD"}
     )
     assert response.status_code == 302
-    assert committed.callbacks
-    (delivery,) = committed.deliveries
-    assert delivery.purpose == DeliveryPurpose.RETAILER_SHIPMENT
-    assert delivery.status == DeliveryStatus.DELIVERED
-    (sent,) = committed.mails
-    assert sent.rcpt_tos == ["buyers@shopco.example"] and order.number in sent.subject
+    committed.assert_one_email_to_the_retailer(
+        purpose=DeliveryPurpose.RETAILER_SHIPMENT, number=order.number
+    )
 
 
 def test_cancelling_every_open_unit_cancels_the_order(acme_client, order):
