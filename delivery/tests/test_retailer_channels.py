@@ -19,6 +19,7 @@ from delivery.services import (
     retailer_webhook_set,
 )
 from orders.models import OrderLine
+from orders.services import order_lines_cancel
 from suppliers.services import api_token_create
 from testsupport.factories import place_order
 from testsupport.waiting import wait_until
@@ -108,21 +109,37 @@ def test_a_shipment_by_the_supplier_api_reaches_the_retailers_email_and_webhook(
     assert "ACME-001" in text and "x 2 of 2" in text and "x 3 of 3" in text
     assert "JD0001234567" in mail.body("html")
 
-    (request,) = http_receiver.wait_for(1)
-    payload = Webhook(secret).verify(request.body, request.headers)
-    assert payload["type"] == "order.shipment_created"
+    # The shipment was the supplier's first word on the order, so it also acknowledged it:
+    # the webhook (all four types) hears both, the acknowledgement first.
+    requests = http_receiver.wait_for(2)
+    assert len(requests) == 2
+    payloads = {
+        r.headers["webhook-id"]: Webhook(secret).verify(r.body, r.headers) for r in requests
+    }
+    by_type = {p["type"]: p for p in payloads.values()}
+    assert set(by_type) == {"order.acknowledged", "order.shipment_created"}
+    payload = by_type["order.shipment_created"]
     assert payload["data"]["reference"] == "SHOP-4711"
     assert payload["data"]["number"] == order.number
     assert payload["data"]["shipments"][-1]["tracking_number"] == "JD0001234567"
+    assert by_type["order.acknowledged"]["data"]["acknowledged_at"] is not None
     # The same engine: rows with a stable identity, an attempt each, delivered.
     rows = Delivery.objects.filter(event__order=order, purpose__startswith="retailer_")
-    assert {(d.purpose, d.status) for d in rows} == {
-        (DeliveryPurpose.RETAILER_SHIPMENT, DeliveryStatus.DELIVERED),
-        (DeliveryPurpose.RETAILER_WEBHOOK, DeliveryStatus.DELIVERED),
-    }
-    webhook_row = rows.get(purpose=DeliveryPurpose.RETAILER_WEBHOOK)
-    assert request.headers["webhook-id"] == webhook_row.identity
-    assert webhook_row.attempts.count() == 1
+    assert sorted((d.purpose, d.event.type, d.status) for d in rows) == sorted(
+        [
+            (DeliveryPurpose.RETAILER_SHIPMENT, "order.shipment_created", DeliveryStatus.DELIVERED),
+            (DeliveryPurpose.RETAILER_WEBHOOK, "order.acknowledged", DeliveryStatus.DELIVERED),
+            (DeliveryPurpose.RETAILER_WEBHOOK, "order.shipment_created", DeliveryStatus.DELIVERED),
+        ]
+    )
+    for webhook_row in rows.filter(purpose=DeliveryPurpose.RETAILER_WEBHOOK):
+        assert payloads[webhook_row.identity]["type"] == webhook_row.event.type
+        assert webhook_row.attempts.count() == 1
+    ack_row, ship_row = rows.filter(purpose=DeliveryPurpose.RETAILER_WEBHOOK).order_by("event_id")
+    assert (ack_row.event.type, ship_row.event.type) == (
+        "order.acknowledged",
+        "order.shipment_created",
+    )
 
 
 def test_a_partial_shipment_says_what_is_still_to_ship(
@@ -219,6 +236,60 @@ def test_an_acknowledgement_reaches_the_webhook(
     assert payload["data"]["reference"] == "SHOP-4711"
 
 
+@pytest.mark.parametrize("first", ["ship", "cancel"])
+def test_a_shipment_or_cancellation_that_acknowledges_reaches_an_acknowledged_only_webhook(
+    first,
+    supplier_api,
+    order,
+    retailer,
+    http_receiver,
+    settings,
+    tasks_inline,
+    django_capture_on_commit_callbacks,
+):
+    """Shipping or cancelling counts as acknowledging: a retailer that listens only for
+    `order.acknowledged` hears of it once, however the supplier first answered."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    _, secret = retailer_webhook_set(
+        retailer=retailer, url=http_receiver.url, event_types="order.acknowledged"
+    )
+    if first == "ship":
+        ship(
+            supplier_api,
+            order,
+            django_capture_on_commit_callbacks,
+            lines=[{"line": 1, "quantity": 1}],
+        )
+    else:
+        cancel(supplier_api, order, django_capture_on_commit_callbacks)
+    (request,) = http_receiver.wait_for(1)
+    payload = Webhook(secret).verify(request.body, request.headers)
+    assert payload["type"] == "order.acknowledged"
+    assert payload["data"]["reference"] == "SHOP-4711"
+    # A second update, or an explicit acknowledgement after it, announces nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = supplier_api.post(f"/api/v1/orders/{order.number}/acknowledgement")
+    assert response.status_code == 200
+    if first == "ship":
+        ship(supplier_api, order, django_capture_on_commit_callbacks, tracking="JD0009")
+    assert Delivery.objects.filter(purpose=DeliveryPurpose.RETAILER_WEBHOOK).count() == 1
+    assert len(http_receiver.requests) == 1
+
+
+def test_an_ops_cancellation_acknowledges_nothing(
+    order, retailer, http_receiver, settings, tasks_inline, django_capture_on_commit_callbacks
+):
+    """Ops (admin, commands) acting on an order is not the supplier answering it."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    retailer_webhook_set(retailer=retailer, url=http_receiver.url, event_types="order.acknowledged")
+    with django_capture_on_commit_callbacks(execute=True):
+        order_lines_cancel(order=order, actor="ops:root", reason="other", note="fraud check")
+    order.refresh_from_db()
+    assert order.status == "cancelled" and order.acknowledged_at is None
+    assert not order.events.filter(type="order.acknowledged").exists()
+    assert not Delivery.objects.filter(purpose=DeliveryPurpose.RETAILER_WEBHOOK).exists()
+
+
 def test_retailer_rows_never_show_to_another_supplier_and_its_webhook_to_none(
     supplier_api, order, bolt, retailer_hook, tasks_inline, django_capture_on_commit_callbacks
 ):
@@ -263,8 +334,10 @@ def test_a_private_webhook_is_refused_at_send(
     retailer_webhook_set(retailer=retailer, url=http_receiver.url + "/rh")
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
     ship(supplier_api, order, django_capture_on_commit_callbacks)
-    row = Delivery.objects.get(purpose=DeliveryPurpose.RETAILER_WEBHOOK)
-    assert row.status == DeliveryStatus.FAILED and "not public" in row.last_error
+    rows = Delivery.objects.filter(purpose=DeliveryPurpose.RETAILER_WEBHOOK)
+    assert {row.event.type for row in rows} == {"order.acknowledged", "order.shipment_created"}
+    for row in rows:
+        assert row.status == DeliveryStatus.FAILED and "not public" in row.last_error
     assert http_receiver.requests == []
 
 

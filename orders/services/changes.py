@@ -19,7 +19,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 from ..commission import order_commission
 from ..documents import order_document_store
 from ..inputs import text_problem
-from ..models import Order, OrderEvent, OrderLine, order_status_derive
+from ..models import Order, OrderEvent, OrderEventType, OrderLine, order_status_derive
 from ..transactions import bounded_atomic
 from . import events as events_module
 from .events import OrderChangedError, OrderStateError
@@ -288,16 +288,36 @@ def order_change_record(
     (written by `order_hold_flush`, in the same transaction).
 
     A supplier's update (`source`, or a portal user's) is recorded in the event's
-    `data["channel"]`, and the first one acknowledges the order (issue 13).
+    `data["channel"]`, and the first one acknowledges the order (issue 13). When that first
+    update is a shipment, a cancellation or a status edit, an `order.acknowledged` event is
+    recorded before it, so a subscriber to that type hears of every acknowledgement however
+    it came (its `data["with_event"]` names the event that acknowledged).
     """
     order = hold.order
     source = source_resolve(source=source, actor=actor, actor_user=actor_user)
+    before = order.status
     if source is not None:
         data = {**data, "channel": source.data()}
         if order.acknowledged_at is None:
             order.acknowledged_at, order.acknowledged_via = now, source.via
             fields = [*fields, "acknowledged_at", "acknowledged_via"]
-    before = order.status
+            if event_type != OrderEventType.ACKNOWLEDGED:
+                hold.events.append(
+                    OrderEvent(
+                        order=order,
+                        type=OrderEventType.ACKNOWLEDGED,
+                        actor=actor,
+                        actor_user=actor_user,
+                        note="",
+                        data={
+                            "from": before,
+                            "to": before,
+                            "channel": data["channel"],
+                            "with_event": str(event_type),
+                        },
+                        created_at=now,
+                    )
+                )
     order.status = order_status_derive(order, hold.lines)
     order.updated_at = now
     order.version += 1

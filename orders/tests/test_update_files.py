@@ -300,6 +300,15 @@ def test_acknowledge_rows_record_the_acknowledgement_once(acme, orders):
         content=f"order_number,action,carrier\n{b.number},ship,UPS\n".encode(),
         source="portal",
     )
+    # the shipment acknowledged b, and said so with an event of that type, before its own
+    assert [t for t, _ in b.events.order_by("pk").values_list("type", "actor")] == [
+        OrderEventType.CREATED,
+        OrderEventType.ACKNOWLEDGED,
+        OrderEventType.SHIPMENT_CREATED,
+    ]
+    implied = b.events.get(type=OrderEventType.ACKNOWLEDGED)
+    assert implied.data["channel"] == {"via": "file", "by": "ship.csv", "row": 2}
+    assert implied.data["with_event"] == OrderEventType.SHIPMENT_CREATED
     before = world(a, b)
     _, result = update_file_receive_and_apply(
         supplier=acme,

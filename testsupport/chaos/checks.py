@@ -244,6 +244,16 @@ def check_updates(report: Report, *, ledger, world) -> None:
         report.fail(f"{len(twice)} orders acknowledged twice, e.g. {twice[:3]}")
     if Order.objects.filter(acknowledged_at__isnull=True, number__in=ships).exists():
         report.fail("a shipped order is not acknowledged")
+    unannounced = set(
+        Order.objects.filter(acknowledged_at__isnull=False, number__in=numbers).values_list(
+            "number", flat=True
+        )
+    ) - set(acks)
+    if unannounced:
+        report.fail(
+            f"{len(unannounced)} acknowledged orders have no order.acknowledged event, "
+            f"e.g. {sorted(unannounced)[:3]}"
+        )
 
     answered_again = 0
     for sent in ledger.files:
