@@ -14,6 +14,8 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 from types import SimpleNamespace
 
+from django.conf import settings
+
 LAYOUT = "v1"  # orders' stored document text: filled here, or by migration 0003
 DAYS = 365
 BIG_SLUG = "bench-big"
@@ -214,6 +216,7 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
                     _copy_text(tail),
                     "1",
                     "",
+                    _ts(created + timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS)),
                 ]
             )
             + "\n"
@@ -225,7 +228,7 @@ def load(*, dsn: str, orders: int, suppliers: int, big: int, now: datetime) -> d
         "currency, total, item_count, commission_rate, commission_amount, placed_at, created_at, "
         "updated_at, version, cancellation_reason, cancellation_note, cancelled_at, "
         "shipment_carrier, shipment_tracking_number, shipped_at, supplier_id, intake_id, "
-        "retailer_id, document_tail, document_version, acknowledged_via"
+        "retailer_id, document_tail, document_version, acknowledged_via, acknowledge_by"
     )
     line_columns = "id, line_no, sku, name, quantity, unit_price, line_total, order_id, product_id"
 

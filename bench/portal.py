@@ -176,6 +176,11 @@ def load(*, orders: int, suppliers: int, largest: int) -> None:
     def times(i: int) -> str:
         return (start + timedelta(seconds=span * i / orders)).isoformat()
 
+    acknowledge_hours = timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS)
+
+    def deadline(i: int) -> str:
+        return (start + timedelta(seconds=span * i / orders) + acknowledge_hours).isoformat()
+
     order_cols = [
         "id", "number", "intake_id", "supplier_id", "retailer_id", "retailer_reference",
         "status", "customer_name", "customer_email", "customer_phone", "ship_name",
@@ -184,6 +189,7 @@ def load(*, orders: int, suppliers: int, largest: int) -> None:
         "commission_amount", "placed_at", "created_at", "updated_at", "version",
         "cancellation_reason", "cancellation_note", "cancelled_at", "shipment_carrier",
         "shipment_tracking_number", "shipped_at", "processing_set", "acknowledged_via",
+        "acknowledge_by",
     ]  # fmt: skip
     line_cols = ["id", "order_id", "line_no", "product_id", "sku", "name", "quantity",
                  "unit_price", "line_total", "quantity_cancelled", "quantity_shipped"]  # fmt: skip
@@ -215,7 +221,7 @@ def load(*, orders: int, suppliers: int, largest: int) -> None:
                     "out_of_stock" if cancelled else "", "bench" if cancelled else "",
                     created if cancelled else "\\N", "", "",
                     created if status == "shipped" else "\\N",
-                    "t" if status == "processing" else "f", "",
+                    "t" if status == "processing" else "f", "", deadline(i),
                 )
             )  # fmt: skip
             for n, (product, qty, (cancelled_units, shipped_units)) in enumerate(

@@ -174,7 +174,7 @@ def load(month) -> None:
             "ship_city, ship_region, ship_postcode, ship_country, currency, total, item_count, "
             "commission_rate, commission_amount, placed_at, created_at, updated_at, version, "
             "cancellation_reason, cancellation_note, cancelled_at, shipment_carrier, "
-            "shipment_tracking_number, shipped_at, acknowledged_via"
+            "shipment_tracking_number, shipped_at, acknowledged_via, acknowledge_by"
         )
         with cur.copy(f"COPY orders_order ({columns}) FROM STDIN") as copy:
             for i in range(ORDERS):
@@ -239,6 +239,7 @@ def load(month) -> None:
                         "TRK" if shipped_at else "",
                         shipped_at,
                         "",
+                        placed + timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS),
                     )
                 )
         for table in ("orders_retailer", "orders_orderintake", "orders_order"):

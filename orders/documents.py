@@ -27,8 +27,12 @@ from .models import Order, OrderStatus
 
 
 def acknowledge_by(order) -> datetime:
-    """When the supplier should have acknowledged the order (ORDER_ACKNOWLEDGE_HOURS)."""
-    return order.placed_at + timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS)
+    """When the supplier should have acknowledged the order: its `acknowledge_by`, set when it
+    arrived (placed_at + ORDER_ACKNOWLEDGE_HOURS as it was then)."""
+    deadline = getattr(order, "acknowledge_by", None)
+    if deadline is None:  # migrations 0007 and 0009 build documents from models without it
+        return order.placed_at + timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS)
+    return deadline
 
 
 def iso(value: datetime | None) -> str | None:

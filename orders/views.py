@@ -31,7 +31,6 @@ from .models import OrderStatus
 from .numbers import ORDER_NUMBER_PREFIX
 from .selectors import (
     PORTAL_PAGE_SIZE,
-    acknowledge_cutoff,
     order_history_count,
     order_history_dashboard,
     order_history_loosen,
@@ -220,7 +219,7 @@ def _history_rows(orders, states: dict[int, str], marks: dict[int, list[str]]) -
     sample = f"{ORDER_NUMBER_PREFIX}1"
     detail_prefix = reverse("orders:detail", args=[sample]).removesuffix(f"{sample}/")
     tz = timezone.get_current_timezone()
-    cutoff = acknowledge_cutoff()
+    now = timezone.now()
     parts = []
     for o in orders:
         placed = o.placed_at.astimezone(tz)
@@ -240,7 +239,7 @@ def _history_rows(orders, states: dict[int, str], marks: dict[int, list[str]]) -
                 status=e(o.status),
                 status_label=e(label("order_status", o.status)),
                 marks=_marks_html(marks[o.pk]) if o.pk in marks else "",
-                overdue=_OVERDUE_BADGE if order_is_overdue(o, cutoff=cutoff) else "",
+                overdue=_OVERDUE_BADGE if order_is_overdue(o, now=now) else "",
                 delivery=(
                     f'<span class="badge dstate-{e(state.lower().replace(" ", "-"))}">'
                     f"{e(label('delivery_state', state))}</span>"
@@ -273,7 +272,7 @@ def order_detail(request, number: str):
             "deliveries": deliveries,
             "retailer_notice": notices[-1] if notices else None,
             "acknowledge_by": acknowledge_by(order),
-            "overdue": order_is_overdue(order, cutoff=acknowledge_cutoff()),
+            "overdue": order_is_overdue(order, now=timezone.now()),
         },
     )
 

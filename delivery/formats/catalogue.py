@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -60,6 +60,7 @@ def sample_order() -> Order:
         currency="GBP",
         total=Decimal("43.00"),
         placed_at=when,
+        acknowledge_by=when + timedelta(hours=24),
         created_at=when,
         updated_at=when,
         cancellation_reason="out_of_stock",

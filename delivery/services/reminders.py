@@ -39,7 +39,7 @@ def reminder_orders(delivery: Delivery) -> list[Order]:
     return list(
         Order.objects.filter(supplier_id=int(supplier_id), acknowledge_reminded_at=at)
         .select_related("retailer")
-        .order_by("placed_at", "id")
+        .order_by("acknowledge_by", "id")
     )
 
 

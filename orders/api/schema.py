@@ -83,7 +83,10 @@ class OrderDocumentSchema(serializers.Serializer):
         allow_null=True, help_text="When you acknowledged it (or first shipped or cancelled)."
     )
     acknowledge_by = serializers.DateTimeField(
-        help_text="Acknowledge by then (placed_at + ORDER_ACKNOWLEDGE_HOURS), or it is overdue."
+        help_text=(
+            "Acknowledge by then, or it is overdue: placed_at + ORDER_ACKNOWLEDGE_HOURS, "
+            "set when the order arrived (a later change of the setting does not move it)."
+        ),
     )
     customer = CustomerSchema()
     shipping_address = AddressSchema()

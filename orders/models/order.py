@@ -186,9 +186,13 @@ class Order(models.Model):
     shipped_at = models.DateTimeField(null=True, blank=True)
 
     # The supplier has the order (issue 13): the first acknowledgement, shipment or
-    # cancellation sets these (order_acknowledge, orders/services/changes.py). The deadline
-    # is placed_at + ORDER_ACKNOWLEDGE_HOURS; the reminder task sets acknowledge_reminded_at
-    # when it lists the order in a reminder, so an order is reminded once.
+    # cancellation sets these (order_acknowledge, orders/services/changes.py). The deadline,
+    # `acknowledge_by`, is set once when the order arrives (placed_at +
+    # ORDER_ACKNOWLEDGE_HOURS as it is then), so a later change of the setting moves no
+    # promised deadline, and the API, webhooks, portal, command and reminder read this one
+    # value. The reminder task sets acknowledge_reminded_at when it lists the order in a
+    # reminder, so an order is reminded once.
+    acknowledge_by = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_via = models.CharField(max_length=8, choices=UpdateChannel.choices, blank=True)
     acknowledge_reminded_at = models.DateTimeField(null=True, blank=True)
@@ -229,8 +233,8 @@ class Order(models.Model):
             models.Index(F("supplier"), Upper("customer_email"), name="order_supplier_email_upper"),
             # The overdue reminder and ORDER HISTORY's overdue filter: open, unacknowledged.
             models.Index(
-                fields=["supplier", "placed_at"],
-                name="order_unacknowledged",
+                fields=["supplier", "acknowledge_by"],
+                name="order_unacknowledged_by",
                 condition=Q(acknowledged_at__isnull=True, status__in=["placed", "processing"]),
             ),
             # Monthly summaries: cancellations made in a month, for orders of earlier months.

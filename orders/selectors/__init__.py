@@ -12,7 +12,6 @@
 """
 
 from .acknowledgement import (
-    acknowledge_cutoff,
     order_is_overdue,
     orders_overdue,
     overdue_counts_by_supplier,
@@ -62,7 +61,6 @@ __all__ = [
     "RetailerOrderPage",
     "order_get_for_retailer",
     "order_list_for_retailer",
-    "acknowledge_cutoff",
     "order_is_overdue",
     "orders_overdue",
     "overdue_counts_by_supplier",

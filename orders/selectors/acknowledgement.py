@@ -1,16 +1,16 @@
 """The acknowledgement deadline (issue 13): which orders are overdue.
 
 An order is overdue when it is still open (placed or processing), nobody acknowledged it
-(nor shipped or cancelled any of it as the supplier) and its `placed_at` is more than
-ORDER_ACKNOWLEDGE_HOURS ago. One rule, used by ORDER HISTORY, the API, the command and the
-reminder; the partial index `order_unacknowledged` serves it.
+(nor shipped or cancelled any of it as the supplier) and its `acknowledge_by` (set when it
+arrived: placed_at + ORDER_ACKNOWLEDGE_HOURS as it was then) has passed. One rule, used by
+ORDER HISTORY, the API, the command and the reminder; the partial index
+`order_unacknowledged_by` serves it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -19,23 +19,20 @@ from ..models import Order, OrderStatus
 OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PROCESSING)
 
 
-def acknowledge_cutoff(*, now: datetime | None = None) -> datetime:
-    """Orders placed before this instant and still unacknowledged are overdue."""
-    return (now or timezone.now()) - timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS)
-
-
 def overdue_q(*, now: datetime | None = None) -> Q:
     return Q(
         acknowledged_at__isnull=True,
         status__in=OPEN_STATUSES,
-        placed_at__lt=acknowledge_cutoff(now=now),
+        acknowledge_by__lt=now or timezone.now(),
     )
 
 
-def order_is_overdue(order, *, cutoff: datetime) -> bool:
+def order_is_overdue(order, *, now: datetime) -> bool:
     """The same rule for one loaded order (or ORDER HISTORY row)."""
     return (
-        order.acknowledged_at is None and order.status in OPEN_STATUSES and order.placed_at < cutoff
+        order.acknowledged_at is None
+        and order.status in OPEN_STATUSES
+        and order.acknowledge_by < now
     )
 
 
@@ -44,7 +41,7 @@ def orders_overdue(*, supplier=None, now: datetime | None = None) -> QuerySet[Or
     qs = Order.objects.filter(overdue_q(now=now))
     if supplier is not None:
         qs = qs.filter(supplier=supplier)
-    return qs.order_by("placed_at", "id")
+    return qs.order_by("acknowledge_by", "id")
 
 
 def overdue_counts_by_supplier(*, now: datetime | None = None) -> list[tuple[str, int]]:

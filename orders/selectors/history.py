@@ -18,7 +18,7 @@ from suppliers.models import Product, Supplier
 
 from ..inputs import InputError, time_in_range
 from ..models import Order, OrderLine, OrderStatus
-from .acknowledgement import OPEN_STATUSES, acknowledge_cutoff, overdue_q
+from .acknowledgement import OPEN_STATUSES, overdue_q
 
 # ORDER HISTORY: keyset pagination on (created_at, id), newest first. A page never counts the
 # whole list; it fetches one row more than it shows to know whether there is an older page.
@@ -176,6 +176,7 @@ class HistoryRow(NamedTuple):
     placed_at: datetime
     created_at: datetime
     acknowledged_at: datetime | None
+    acknowledge_by: datetime
     retailer_name: str
 
     @property
@@ -318,7 +319,7 @@ def _dashboard_sql() -> str:
     table = connection.ops.quote_name(Order._meta.db_table)
     column = {name: connection.ops.quote_name(Order._meta.get_field(name).column)
               for name in ("supplier", "created_at", "status", "acknowledged_at",
-                           "placed_at")}  # fmt: skip
+                           "placed_at", "acknowledge_by")}  # fmt: skip
     return (
         # Placed today: what the card's link (?placed_from=today) lists; order_supplier_placed.
         f"SELECT (SELECT COUNT(*) FROM {table} WHERE {column['supplier']} = %s"
@@ -328,7 +329,7 @@ def _dashboard_sql() -> str:
         # The overdue rule of selectors/acknowledgement.py, on the order_unacknowledged index.
         f" (SELECT COUNT(*) FROM {table} WHERE {column['supplier']} = %s"
         f" AND {column['acknowledged_at']} IS NULL AND {column['status']} IN (%s, %s)"
-        f" AND {column['placed_at']} < %s)"
+        f" AND {column['acknowledge_by']} < %s)"
     )
 
 
@@ -351,7 +352,7 @@ def order_history_dashboard(*, supplier: Supplier) -> HistoryDashboard:
                 OrderStatus.PLACED.value,
                 supplier.pk,
                 *(str(status) for status in OPEN_STATUSES),
-                adapt(acknowledge_cutoff()),
+                adapt(timezone.now()),
             ],
         )
         today, awaiting, overdue = cursor.fetchone()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection
 
@@ -133,6 +135,7 @@ def _build(
     now = transaction_now()
     intake.created_at = now
     placed_at = data.get("placed_at") or now
+    acknowledge_by = placed_at + timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS)
     orders: list[Order] = []
     pending_lines: list[list[OrderLine]] = []
     for supplier_lines in groups.values():
@@ -176,6 +179,7 @@ def _build(
             commission_rate=retailer.commission_rate,
             commission_amount=commission_on(total, retailer.commission_rate),
             placed_at=placed_at,
+            acknowledge_by=acknowledge_by,
             created_at=now,
             updated_at=now,
         )

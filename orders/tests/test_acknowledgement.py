@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from delivery.models import Delivery, DeliveryPurpose
 from delivery.services import acknowledge_reminders_send
+from orders.documents import iso, order_document, orders_with_document_relations
 from orders.models import Order
 from orders.services import order_acknowledge, order_lines_cancel, source_file
 from suppliers.models import ApiToken
@@ -166,6 +167,53 @@ def test_deadline_follows_the_setting_and_is_in_the_document(settings, retailer,
     assert acknowledge_reminders_send() != []
 
 
+def test_a_deadline_is_fixed_when_the_order_arrives_and_every_reader_agrees(
+    settings, portal, acme, retailer, capsys
+):
+    """Changing ORDER_ACKNOWLEDGE_HOURS moves no promised deadline: the API's document, the
+    webhook's, the order page, ORDER HISTORY, the command and the reminder all read the one
+    stored `acknowledge_by`; orders that arrive after the change get the new one."""
+    settings.SUPPLIER_API_SETTLE_SECONDS = 0
+    before_change = placed(retailer, hours_ago=3)  # 24 h: due in 21 h
+    settings.ORDER_ACKNOWLEDGE_HOURS = 2
+    after_change = placed(retailer, hours_ago=3)  # 2 h: overdue by 1 h
+    expected = {
+        before_change.number: before_change.placed_at + timedelta(hours=24),
+        after_change.number: after_change.placed_at + timedelta(hours=2),
+    }
+    for order in (before_change, after_change):
+        order.refresh_from_db()
+        assert order.acknowledge_by == expected[order.number]
+
+    _, plain = api_token_create(supplier=acme, name="poller")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    response = api.get("/api/v1/orders", {"created_after": "2000-01-01T00:00:00Z"})
+    assert response.status_code == 200
+    served = {doc["number"]: doc["acknowledge_by"] for doc in response.json()["results"]}
+    one = api.get(f"/api/v1/orders/{before_change.number}").json()["acknowledge_by"]
+    webhook = order_document(
+        orders_with_document_relations(Order.objects.filter(pk=before_change.pk)).get()
+    )["acknowledge_by"]
+    assert served[before_change.number] == one == webhook == iso(expected[before_change.number])
+    assert served[after_change.number] == iso(expected[after_change.number])
+
+    history = portal.get("/orders/").content.decode()
+    assert 'id="overdue-link"><span class="stat-n">1</span>' in history
+    listed = portal.get("/orders/?overdue=on").content.decode()
+    assert after_change.number in listed and before_change.number not in listed
+    page = portal.get(f"/orders/{before_change.number}/").content.decode()
+    assert "Overdue" not in page
+    assert expected[before_change.number].isoformat() in page  # <time datetime=...>
+
+    call_command("orders_overdue", "acme")
+    out = capsys.readouterr().out
+    assert after_change.number in out and before_change.number not in out
+    assert len(acknowledge_reminders_send()) == 1
+    reminded = Order.objects.filter(acknowledge_reminded_at__isnull=False)
+    assert list(reminded.values_list("number", flat=True)) == [after_change.number]
+
+
 def test_portal_button_acknowledges_and_the_timeline_shows_each_channel(portal, acme, retailer):
     order = placed(retailer, hours_ago=30)
     page = portal.get(f"/orders/{order.number}/").content.decode()
@@ -194,6 +242,34 @@ def test_portal_button_acknowledges_and_the_timeline_shows_each_channel(portal, 
     timeline = portal.get(f"/orders/{lines_order.number}/").content.decode()
     assert "via API token “WMS live”" in timeline
     assert "via update file “returns.csv”, row 7" in timeline
+    # the shipment was the first answer, so the timeline also shows the acknowledgement it made
+    assert "with “Shipment created”" in timeline
+    assert [e.type for e in lines_order.events.order_by("pk")] == [
+        "order.created",
+        "order.acknowledged",
+        "order.shipment_created",
+        "order.lines_cancelled",
+    ]
+
+
+def test_an_edit_page_status_change_acknowledges_with_an_event(portal, acme, retailer):
+    order = placed(retailer, hours_ago=2)
+    response = portal.post(
+        f"/orders/{order.number}/edit/",
+        {"status": "processing", "note": "", "version": order.version},
+    )
+    assert response.status_code == 302, response.content
+    order.refresh_from_db()
+    assert order.status == "processing" and order.acknowledged_via == "portal"
+    assert [e.type for e in order.events.order_by("pk")] == [
+        "order.created",
+        "order.acknowledged",
+        "order.updated",
+    ]
+    ack = order.events.get(type="order.acknowledged")
+    assert ack.data["channel"]["via"] == "portal" and ack.actor_user is not None
+    assert ack.data["with_event"] == "order.updated"
+    assert ack.data["from"] == ack.data["to"] == "placed"
 
 
 def test_portal_token_checkbox_makes_an_update_token(portal, acme):
