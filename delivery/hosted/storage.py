@@ -91,6 +91,20 @@ def upload_closed_clear(slug: str, name: str) -> None:
     (hosted_root() / CLOSED_MARKS / slug / name).unlink(missing_ok=True)
 
 
+def uploads_closed_everyone(*, older_than: float) -> list[tuple[str, str]]:
+    """(slug, name) of every supplier's closed uploads marked at least `older_than` seconds
+    ago, whatever its drop is set to: the marks' folders are the suppliers that uploaded."""
+    root = hosted_root() / CLOSED_MARKS
+    if not root.is_dir():
+        return []
+    return [
+        (folder.name, name)
+        for folder in sorted(root.iterdir())
+        if folder.is_dir()
+        for name in uploads_closed(folder.name, older_than=older_than)
+    ]
+
+
 def uploads_closed(slug: str, *, older_than: float) -> list[str]:
     """Names of `slug`'s closed uploads marked at least `older_than` seconds ago."""
     import time

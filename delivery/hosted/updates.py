@@ -37,7 +37,8 @@ from .storage import (
     file_write_atomic,
     supplier_folder,
     upload_closed_clear,
-    uploads_closed,
+    upload_closed_mark,
+    uploads_closed_everyone,
 )
 
 logger = logging.getLogger(__name__)
@@ -119,19 +120,23 @@ def update_queue(slug: str, name: str) -> None:
         hosted_update_apply(slug=slug, name=name)
 
 
-def hosted_updates_left_apply(*, slug: str, older_than: float) -> dict[str, str | None]:
-    """Apply the update files still in updates/ that nobody touched for `older_than` seconds:
-    their upload closed (the server marked it, storage.upload_closed_mark) but the apply never
-    ran (its task was lost when the broker restarted empty, or failed while the database was
-    down). Found by bench/chaos.py. A partial upload has no mark and stays unapplied; a mark
-    younger than `older_than` is left to its task; the lock in `hosted_update_apply` keeps a
-    late task and this from applying one file at the same time."""
-    done: dict[str, str | None] = {}
-    for name in uploads_closed(slug, older_than=older_than):
-        done[name] = hosted_update_apply(slug=slug, name=name)
-    if done:
-        logger.info("hosted update files of %s left behind, applied now: %s", slug, done)
-    return done
+def hosted_updates_left_requeue(*, older_than: float) -> list[tuple[str, str]]:
+    """Queue again the hosted update files still in updates/ whose upload closed (the server
+    marked it, storage.upload_closed_mark) at least `older_than` seconds ago but whose apply
+    never ran: its task was lost when the broker restarted empty, or failed while the database
+    was down (found by bench/chaos.py). Every supplier's, whether its hosted drop is on, off
+    or never set: a supplier with credentials may upload updates either way. Run by the
+    sweep. A partial upload has no mark and stays unapplied; the mark is touched, so a file
+    whose task is only slow is queued again no sooner than `older_than` from now; the lock in
+    `hosted_update_apply` keeps two tasks from applying one file at the same time, and the
+    first moves it, so the second finds nothing."""
+    left = uploads_closed_everyone(older_than=older_than)
+    for slug, name in left:
+        upload_closed_mark(slug, name)
+        update_queue(slug, name)
+    if left:
+        logger.info("hosted update files left behind, queued again: %s", left)
+    return left
 
 
 @contextmanager

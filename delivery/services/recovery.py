@@ -187,15 +187,23 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
             Delivery.objects.filter(pk__in=ids).update(queued_at=now)
     queued = deliveries_queue(delivery_ids=ids) if ids else []
     files = update_files_requeue()
-    if dispatched or ids or files:
+    # Imported here: it imports the hosted server (asyncssh), which the web never needs.
+    from ..hosted.updates import hosted_updates_left_requeue
+
+    hosted = hosted_updates_left_requeue(older_than=settings.DELIVERY_REQUEUE_AFTER_SECONDS)
+    if dispatched or ids or files or hosted:
         logger.info(
-            "sweep: %d events dispatched, %d deliveries queued, %d update files queued again",
+            "sweep: %d events dispatched, %d deliveries queued, %d update files queued again"
+            " (%d hosted uploads)",
             dispatched,
             len(queued),
-            len(files),
+            len(files) + len(hosted),
+            len(hosted),
         )
     return SweepResult(
-        events_dispatched=dispatched, deliveries_queued=len(queued), update_files_queued=len(files)
+        events_dispatched=dispatched,
+        deliveries_queued=len(queued),
+        update_files_queued=len(files) + len(hosted),
     )
 
 

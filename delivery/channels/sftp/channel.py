@@ -114,18 +114,10 @@ class SftpChannel(BaseChannel):
 
     def collect(self, destination) -> None:
         """A supplier's own server: the update files it dropped since the last run. The
-        hosted server applies its files as their uploads close; a run takes the ones whose
-        apply never happened (task lost with the broker, database down when it ran)."""
+        hosted server applies its files as their uploads close, and the sweep queues again
+        the ones whose apply never happened, for every supplier, drop on or off
+        (delivery/hosted/updates.py `hosted_updates_left_requeue`)."""
         if destination.sftp_hosted:
-            from django.conf import settings
-
-            from ...hosted.updates import hosted_updates_left_apply
-
-            if destination.enabled and destination.supplier_id:
-                hosted_updates_left_apply(
-                    slug=destination.supplier.slug,
-                    older_than=settings.DELIVERY_REQUEUE_AFTER_SECONDS,
-                )
             return
         own_server_updates_collect(destination)
 
