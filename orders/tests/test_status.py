@@ -189,8 +189,12 @@ def test_every_change_records_the_actor_and_the_user(acme, order):
         reason="customer_request",
         note="Customer rang to cancel.",
     )
-    events = list(OrderEvent.objects.filter(order=order).exclude(type="order.created"))
+    events = list(
+        OrderEvent.objects.filter(order=order).exclude(type="order.created").order_by("pk")
+    )
     assert [(e.type, e.actor, e.actor_user_id, e.note) for e in events] == [
+        # the user's first change acknowledged the order, and says so first
+        ("order.acknowledged", "user:sam", user.pk, ""),
         ("order.updated", "user:sam", user.pk, "Picked"),
         ("order.cancelled", "user:sam", user.pk, "Customer rang to cancel."),
     ]
