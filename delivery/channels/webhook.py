@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 from orders.documents import iso, order_document
 from orders.models import OrderEventType
 
+from ..formats.models import DeliveryFile
 from ..models import DeliveryPurpose
 from ..netguard import AddressRefused, http_session, http_session_shared
 from .base import (
@@ -31,9 +32,12 @@ from .base import (
 )
 
 RESPONSE_EXCERPT_BYTES = 4096
+# The `format_name` of a kept webhook body (DeliveryFile): no file format renders it.
+WEBHOOK_BODY = "webhook"
 
 
 def webhook_body(delivery) -> bytes:
+    """The message as the order is now; `webhook_bodies` keeps the first one a row sends."""
     event = delivery.event
     order = delivery_order(delivery)
     # A destination listing only the types of before issue 12 gets a status-changing
@@ -46,6 +50,32 @@ def webhook_body(delivery) -> bytes:
         data = {"reference": order.retailer_reference, **data}
     payload = {"type": shown or event.type, "timestamp": iso(event.created_at), "data": data}
     return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+
+def webhook_bodies(deliveries: list) -> dict[int, bytes]:
+    """Each row's body: the one made when the row was first taken for sending (kept as its
+    `DeliveryFile`), made now for the rows without one. Every retry and redelivery of a row
+    then carries the same bytes under the same `webhook-id`, as Standard Webhooks expects of
+    one message (receivers dedupe on the id), whatever changed on the order since; files
+    work the same way (delivery/formats/files.py). A later change is a later event, with its
+    own message."""
+    kept = DeliveryFile.objects.in_bulk([d.pk for d in deliveries])
+    new = [
+        DeliveryFile(
+            delivery_id=d.pk,
+            format_name=WEBHOOK_BODY,
+            file_name="",
+            content_type="application/json",
+            content=webhook_body(d),
+        )
+        for d in deliveries
+        if d.pk not in kept
+    ]
+    if new:
+        DeliveryFile.objects.bulk_create(new, ignore_conflicts=True)
+        # Another worker may have kept a body for the same row first: what was kept is sent.
+        kept |= DeliveryFile.objects.in_bulk([f.delivery_id for f in new])
+    return {pk: bytes(kept_file.content) for pk, kept_file in kept.items()}
 
 
 def _read_capped(response: requests.Response) -> str:
@@ -146,7 +176,7 @@ class WebhookChannel(BaseChannel):
             url=destination.webhook_url,
             secret=destination.webhook_secret,
             msg_id=delivery.identity,
-            body=webhook_body(delivery),
+            body=webhook_bodies([delivery])[delivery.pk],
             session=http_session_shared(),
         )
 
@@ -154,6 +184,7 @@ class WebhookChannel(BaseChannel):
         """One session (kept-alive connections); after a failure, that destination's rest waits."""
         results: dict = {}
         failed_destinations: set[int] = set()
+        bodies = webhook_bodies([d for d in deliveries if d.destination_id is not None])
         with http_session() as session:
             for delivery in deliveries:
                 destination = delivery.destination
@@ -170,7 +201,7 @@ class WebhookChannel(BaseChannel):
                         url=destination.webhook_url,
                         secret=destination.webhook_secret,
                         msg_id=delivery.identity,
-                        body=webhook_body(delivery),
+                        body=bodies[delivery.pk],
                         session=session,
                     )
                 except DeliveryFailed as exc:

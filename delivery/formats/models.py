@@ -128,7 +128,9 @@ class FileFormatVersion(models.Model):
 
 
 class DeliveryFile(models.Model):
-    """The file a delivery sent first: every later try sends these bytes, this name."""
+    """The file a delivery sent first: every later try sends these bytes, this name. A
+    webhook row keeps its body here the same way (`format_name` "webhook", no file name:
+    delivery/channels/webhook.py `webhook_bodies`)."""
 
     delivery = models.OneToOneField(
         "delivery.Delivery", on_delete=models.CASCADE, primary_key=True, related_name="file"

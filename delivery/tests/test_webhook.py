@@ -10,6 +10,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from delivery.models import Delivery, DeliveryPurpose, DeliveryStatus, Destination
 from delivery.services import (
     deliveries_sweep,
+    delivery_redeliver,
     destination_disable,
     destination_set_webhook,
     webhook_send_test,
@@ -83,6 +84,41 @@ def test_500s_then_200_one_row_several_attempts_same_id(
     assert {r.headers["webhook-id"] for r in requests} == {delivery.identity}
     assert all(json.loads(r.body)["data"]["number"] == order.number for r in requests)
     assert Delivery.objects.filter(event__order=order, channel="webhook").count() == 1
+
+
+def test_retries_and_redeliveries_send_the_first_bytes_whatever_changed_since(
+    hook, retailer, http_receiver, settings, django_capture_on_commit_callbacks
+):
+    """One webhook-id, one message: a retry after the order changed, and a redelivery days
+    later, carry exactly the body the first try sent (receivers dedupe on the id); the change
+    is its own event with its own message."""
+    destination, secret = hook
+    http_receiver.script(500)
+    order = place(retailer, django_capture_on_commit_callbacks)
+    (first,) = http_receiver.wait_for(1)
+    created = Delivery.objects.get(channel="webhook", event__type="order.created")
+    assert created.status == DeliveryStatus.PENDING
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=order, status="processing", actor="ops:test")
+    (_, update) = http_receiver.wait_for(2)
+    assert json.loads(update.body)["type"] == "order.updated"
+    assert json.loads(update.body)["data"]["status"] == "processing"
+
+    Delivery.objects.filter(pk=created.pk).update(next_attempt_at=timezone.now())
+    deliveries_sweep()
+    (_, _, retry) = http_receiver.wait_for(3)
+    assert retry.headers["webhook-id"] == first.headers["webhook-id"] == created.identity
+    assert retry.body == first.body
+    assert Webhook(secret).verify(retry.body, retry.headers)["data"]["status"] == "placed"
+
+    created.refresh_from_db()
+    assert created.status == DeliveryStatus.DELIVERED
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_redeliver(delivery=created)
+    again = http_receiver.wait_for(4)[3]
+    assert again.headers["webhook-id"] == created.identity and again.body == first.body
+    assert created.file.format_name == "webhook" and bytes(created.file.content) == first.body
 
 
 def test_retry_waits_for_its_time(
