@@ -11,6 +11,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -53,29 +54,38 @@ def webhook_body(delivery) -> bytes:
 
 
 def webhook_bodies(deliveries: list) -> dict[int, bytes]:
-    """Each row's body: the one made when the row was first taken for sending (kept as its
-    `DeliveryFile`), made now for the rows without one. Every retry and redelivery of a row
-    then carries the same bytes under the same `webhook-id`, as Standard Webhooks expects of
-    one message (receivers dedupe on the id), whatever changed on the order since; files
-    work the same way (delivery/formats/files.py). A later change is a later event, with its
-    own message."""
-    kept = DeliveryFile.objects.in_bulk([d.pk for d in deliveries])
-    new = [
-        DeliveryFile(
-            delivery_id=d.pk,
-            format_name=WEBHOOK_BODY,
-            file_name="",
-            content_type="application/json",
-            content=webhook_body(d),
-        )
-        for d in deliveries
-        if d.pk not in kept
-    ]
-    if new:
-        DeliveryFile.objects.bulk_create(new, ignore_conflicts=True)
-        # Another worker may have kept a body for the same row first: what was kept is sent.
-        kept |= DeliveryFile.objects.in_bulk([f.delivery_id for f in new])
-    return {pk: bytes(kept_file.content) for pk, kept_file in kept.items()}
+    """Each row's body: the one made when the row was first taken for sending, kept as its
+    `DeliveryFile`. Every retry and redelivery of a row then carries the same bytes under
+    the same `webhook-id`, as Standard Webhooks expects of one message (receivers dedupe on
+    the id), whatever changed on the order since; files work the same way
+    (delivery/formats/files.py). A later change is a later event, with its own message.
+
+    One statement whatever the rows: each body is made and offered, and the one kept (by an
+    earlier try, or by another worker just now) is what comes back.
+    """
+    if not deliveries:
+        return {}
+    meta = DeliveryFile._meta
+    q = connection.ops.quote_name
+    table = q(meta.db_table)
+    names = ("delivery", "format_name", "file_name", "content_type", "content", "created_at")
+    columns = ", ".join(q(meta.get_field(name).column) for name in names)
+    key, content = q(meta.get_field("delivery").column), q(meta.get_field("content").column)
+    kind = q(meta.get_field("format_name").column)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params: list = []
+    for delivery in deliveries:
+        params += [delivery.pk, WEBHOOK_BODY, "", "application/json", webhook_body(delivery), now]
+    row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(deliveries))} "
+        # A no-op update, so that RETURNING gives the kept row on a conflict too.
+        f"ON CONFLICT ({key}) DO UPDATE SET {kind} = {table}.{kind} "
+        f"RETURNING {key}, {content}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk: bytes(body) for pk, body in cursor.fetchall()}
 
 
 def _read_capped(response: requests.Response) -> str:
