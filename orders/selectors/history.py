@@ -326,7 +326,7 @@ def _dashboard_sql() -> str:
         f" AND {column['placed_at']} >= %s),"
         f" (SELECT COUNT(*) FROM {table} WHERE {column['supplier']} = %s"
         f" AND {column['status']} = %s),"
-        # The overdue rule of selectors/acknowledgement.py, on the order_unacknowledged index.
+        # The overdue rule of selectors/acknowledgement.py, on the order_unacknowledged_by index.
         f" (SELECT COUNT(*) FROM {table} WHERE {column['supplier']} = %s"
         f" AND {column['acknowledged_at']} IS NULL AND {column['status']} IN (%s, %s)"
         f" AND {column['acknowledge_by']} < %s)"
