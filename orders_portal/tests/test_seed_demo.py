@@ -22,7 +22,22 @@ def no_orders():
     assert OrderEvent.objects.count() == 0
 
 
-def test_seed_demo_loads_once_and_is_idempotent(db):
+def test_with_debug_off_the_demo_login_gets_a_random_password_shown_once(db, settings):
+    """The production shape: the README's password would be a published login on a real site.
+    (pytest-django runs with DEBUG off whatever the environment; set here to say so.)"""
+    settings.DEBUG = False
+    out, _ = run("seed_demo")
+    (line,) = [line for line in out.splitlines() if "Portal login:" in line]
+    password = line.split(" / ", 1)[1].removesuffix(" (shown once: it is stored hashed)")
+    assert "orders-demo-2026" not in out and len(password) >= 16
+    user = User.objects.get(username="demo")
+    assert user.check_password(password) and not user.check_password("orders-demo-2026")
+    again, _ = run("seed_demo")
+    assert password not in again and "nothing to do" in again
+
+
+def test_seed_demo_loads_once_and_is_idempotent(db, settings):
+    settings.DEBUG = True  # development (make run), where the README's login is the one
     out, _ = run("seed_demo")
     assert "demo / orders-demo-2026" in out
     assert set(Supplier.objects.values_list("slug", flat=True)) == {"acme", "bolt"}
@@ -73,7 +88,8 @@ def test_seed_demo_if_empty_leaves_a_database_with_real_data_alone(db):
     no_orders()
 
 
-def test_seed_demo_if_empty_loads_into_an_empty_database(db):
+def test_seed_demo_if_empty_loads_into_an_empty_database(db, settings):
+    settings.DEBUG = True  # as make run
     out, _ = run("seed_demo", "--if-empty")
     assert "demo / orders-demo-2026" in out
     assert Order.objects.count() == 13

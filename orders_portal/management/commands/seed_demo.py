@@ -1,5 +1,7 @@
+import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.db import transaction
@@ -17,6 +19,9 @@ from suppliers.services import (
 )
 
 DEMO_USER = "demo"
+# The development login, printed by make run and written in the README. With DEBUG off (the
+# production shape) it would be a published password on a real site: the login gets a random
+# one there instead, printed once like the keys.
 DEMO_PASSWORD = "orders-demo-2026"  # noqa: S105 - a demo login, printed by make run
 
 SUPPLIERS = [
@@ -66,19 +71,22 @@ class Command(ProjectCommand):
             self.stdout.write("The database holds real data; demo data not loaded.")
             return
         # One transaction: a failure half-way leaves no partial demo to block a re-run.
+        password = DEMO_PASSWORD if settings.DEBUG else secrets.token_urlsafe(12)
         try:
             with transaction.atomic():
-                key, plain, count = self._seed()
+                key, plain, count = self._seed(password=password)
         except ValidationError as exc:
             raise CommandError(f"demo data not loaded: {validation_error_line(exc)}")
         self.stdout.write(
             f"Demo data: suppliers acme and bolt, retailer shopco, {count} orders.\n"
-            f"  Portal login: {DEMO_USER} / {DEMO_PASSWORD}\n"
+            f"  Portal login: {DEMO_USER} / {password}"
+            + ("" if settings.DEBUG else " (shown once: it is stored hashed)")
+            + "\n"
             f"  Retailer API key (shopco): {key}\n"
             f"  Supplier API token (acme): {plain}"
         )
 
-    def _seed(self) -> tuple[str, str, int]:
+    def _seed(self, *, password: str) -> tuple[str, str, int]:
         for slug, name, email, products in SUPPLIERS:
             supplier = supplier_create(slug=slug, name=name, order_emails=email)
             products_import(
@@ -90,7 +98,7 @@ class Command(ProjectCommand):
             )
         acme = Supplier.objects.get(slug="acme")
         supplier_user_create(
-            supplier=acme, username=DEMO_USER, email="demo@acme.example", password=DEMO_PASSWORD
+            supplier=acme, username=DEMO_USER, email="demo@acme.example", password=password
         )
         retailer, key = retailer_create(
             slug="shopco",
