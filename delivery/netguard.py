@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+from http.cookiejar import DefaultCookiePolicy
 
 import requests
 from django.conf import settings
@@ -104,6 +105,9 @@ def http_session() -> requests.Session:
     # No proxies from the environment: the address check must see the real destination
     # (and reading the environment on every request costs more than the request).
     session.trust_env = False
+    # No cookies, kept or sent: one session carries every supplier's and retailer's webhooks
+    # (http_session_shared), so a cookie one receiver set would go out with another's orders.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     if not allow_private:
         session.mount("http://", StrictIPFilterAdapter(is_https_proto=False))
         session.mount("https://", StrictIPFilterAdapter(is_https_proto=True))

@@ -357,3 +357,26 @@ def test_signature_is_the_contract_v1_hmac_of_id_timestamp_body():
     expected = hmac.new(key, b"msg_1_2.1700000000." + body, hashlib.sha256).digest()
     signature = webhook_signature(secret=secret, msg_id="msg_1_2", timestamp=1700000000, body=body)
     assert signature == "v1," + base64.b64encode(expected).decode()
+
+
+def test_a_cookie_one_receiver_sets_never_goes_out_with_another_suppliers_webhook(
+    cole, hook, retailer, http_receiver, django_capture_on_commit_callbacks
+):
+    """Every webhook goes through one HTTP session per thread (kept for keep-alive): a cookie
+    that Cole's receiver sets (a multi-tenant hook host's session, say) is not kept, so it
+    is not sent with another supplier's orders to the same host, nor back to Cole's."""
+    beta = supplier_create(slug="beta", name="Beta", order_emails="po@beta.example")
+    make_products(supplier=beta, skus={"BETA-1": "1.00"})
+    destination_disable(supplier=beta, channel="email")
+    destination_set_webhook(supplier=beta, url=http_receiver.url + "/tenant-beta")
+    http_receiver.script(
+        Answer(status=200, headers={"Set-Cookie": "tenant_session=cole-secret; Path=/"})
+    )
+    place(retailer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "BETA-1", "quantity": 1}])
+    place(retailer, django_capture_on_commit_callbacks)
+
+    first, second, third = http_receiver.wait_for(3)
+    assert [first.path, second.path, third.path] == ["/hook", "/tenant-beta", "/hook"]
+    assert all("cookie" not in request.headers for request in (first, second, third))
