@@ -267,6 +267,7 @@ def test_a_server_that_is_down_is_retried_and_a_later_run_delivers(acme, retaile
     sftp_server.stop()
 
     results = SftpChannel().send_batch(deliveries)
+    assert set(results) == {delivery.pk for delivery in deliveries}  # a result for each row
     for failure in results.values():
         assert isinstance(failure, DeliveryFailed)
         assert failure.retryable
@@ -275,6 +276,7 @@ def test_a_server_that_is_down_is_retried_and_a_later_run_delivers(acme, retaile
 
     sftp_server.start(port=port)
     results = SftpChannel().send_batch(deliveries)
+    assert set(results) == {delivery.pk for delivery in deliveries}
     assert all(isinstance(r, SendResult) for r in results.values()), results
     assert files_in(sftp_server.upload_root) == sorted(f"{o.number}.csv" for o in orders)
 

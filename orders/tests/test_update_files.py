@@ -7,8 +7,8 @@ import csv
 import io
 
 import pytest
-from django.core import mail
 
+from delivery.models import Delivery
 from orders.models import (
     Cancellation,
     Order,
@@ -41,7 +41,6 @@ HEADER = "order_number,action,line,quantity,reason,note,carrier,tracking_number"
 def orders(acme, bolt, retailer, tasks_inline):
     a, b, c = (place_order(retailer=retailer, lines=THREE_LINES)[0] for _ in range(3))
     d = place_order(retailer=retailer, lines=[{"sku": "BOLT-7", "quantity": 1}])[0]
-    mail.outbox.clear()
     return {"a": a, "b": b, "c": c, "bolt": d}
 
 
@@ -162,18 +161,25 @@ def test_a_mixed_file_applies_the_good_rows_and_answers_every_row(acme, orders):
     assert update_file_result_text(update_file=update_file) == result
 
 
-def test_the_same_file_again_changes_nothing_and_says_so(acme, orders):
+def test_the_same_file_again_changes_nothing_and_says_so(
+    acme, orders, email_via_smtp, django_capture_on_commit_callbacks
+):
     content = mixed_file(orders)
-    update_file_receive_and_apply(supplier=acme, name="a.csv", content=content, source="portal")
+    # Commits run their callbacks (deliveries queued, tasks inline, mail to the SMTP server).
+    with django_capture_on_commit_callbacks(execute=True):
+        update_file_receive_and_apply(supplier=acme, name="a.csv", content=content, source="portal")
     before = world(*orders.values())
-    emails = len(mail.outbox)
+    emails, deliveries = len(email_via_smtp.messages), Delivery.objects.count()
+    assert emails > 0  # the first apply told the retailer of its cancellations
 
-    again, result = update_file_receive_and_apply(
-        supplier=acme, name="renamed.csv", content=content, source="sftp"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        again, result = update_file_receive_and_apply(
+            supplier=acme, name="renamed.csv", content=content, source="sftp"
+        )
 
     assert world(*orders.values()) == before
-    assert len(mail.outbox) == emails
+    assert len(email_via_smtp.messages) == emails
+    assert Delivery.objects.count() == deliveries
     assert UpdateFile.objects.count() == 1
     rows = result_rows(result)
     assert len(rows) == 10
@@ -260,23 +266,29 @@ def test_an_unreadable_file_is_refused_whole_and_nothing_is_stored(acme, orders,
     assert world(*orders.values()) == before
 
 
-def test_preview_says_what_each_row_would_do_and_changes_nothing(acme, orders):
+def test_preview_says_what_each_row_would_do_and_changes_nothing(
+    acme, orders, email_via_smtp, django_capture_on_commit_callbacks
+):
     update_file = update_file_receive(
         supplier=acme, name="p.csv", content=mixed_file(orders), source="portal"
     )
-    before = world(*orders.values())
+    before, deliveries = world(*orders.values()), Delivery.objects.count()
 
-    outcomes = update_file_preview(update_file=update_file, rows=update_file.row_count)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = update_file_preview(update_file=update_file, rows=update_file.row_count)
 
     assert world(*orders.values()) == before
-    assert mail.outbox == []
+    assert email_via_smtp.messages == []
+    assert Delivery.objects.count() == deliveries
     assert outcomes[2] == ("applied", "Would cancel line 1 x1; the order would be placed.")
     assert outcomes[3][0] == "applied" and outcomes[3][1].startswith("Would ship line 1 x3")
     assert outcomes[5][0] == outcomes[6][0] == "error"
     update_file.refresh_from_db()
     assert update_file.status == UpdateFileStatus.PENDING
-    update_file_apply(update_file=update_file)
+    with django_capture_on_commit_callbacks(execute=True):
+        update_file_apply(update_file=update_file)
     assert world(*orders.values()) != before
+    assert email_via_smtp.messages  # what the preview did not do, the apply does
 
 
 def test_acknowledge_rows_record_the_acknowledgement_once(acme, orders):
