@@ -6,6 +6,7 @@ read: processed/, results/, failed/ are ours). Nothing here goes over the networ
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +14,9 @@ from pathlib import Path
 from django.conf import settings
 
 FOLDERS = ("orders", "updates", "updates/processed", "updates/results", "updates/failed")
+# The longest name of one file, in bytes: ext4's and xfs's, and so what OpenSSH's sftp-server
+# can create on them.
+NAME_MAX = 255
 
 
 def hosted_root() -> Path:
@@ -49,6 +53,24 @@ def file_name_refusal(name: str) -> str:
     return ""
 
 
+def name_fitted(name: str, tail: str = "", *, limit: int = NAME_MAX) -> str:
+    """`name` + `tail`, when that is at most `limit` bytes (UTF-8); else the start of `name`
+    that leaves room, "~", eight hex digits of the SHA-256 of all of `name`, and `tail`.
+
+    The names we derive from a supplier's (its update file's result, its temporary twin, a
+    dated variant) add to a name that may already be near the limit: written as they are,
+    the file system refused them after the update had been applied (found in review).
+    Two long names that differ only past the cut still get different names.
+    """
+    whole = (name + tail).encode("utf-8", "surrogateescape")
+    if len(whole) <= limit:
+        return name + tail
+    raw = name.encode("utf-8", "surrogateescape")
+    digest = "~" + hashlib.sha256(raw).hexdigest()[:8]
+    room = limit - len((digest + tail).encode("utf-8", "surrogateescape"))
+    return raw[: max(0, room)].decode("utf-8", "ignore") + digest + tail
+
+
 def file_write_atomic(directory: Path, name: str, data: bytes) -> Path:
     """Write `name` into `directory` under a temporary dot name, then rename it in place.
 
@@ -59,7 +81,9 @@ def file_write_atomic(directory: Path, name: str, data: bytes) -> Path:
     refusal = file_name_refusal(name)
     if refusal:
         raise NotAFileName(refusal)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
+    # ".<name>." + mkstemp's 8 characters + ".part": within NAME_MAX however long `name` is.
+    prefix = "." + name_fitted(name, ".", limit=NAME_MAX - 14)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)

@@ -35,6 +35,7 @@ from suppliers.models import Supplier
 from .server import is_update_name
 from .storage import (
     file_write_atomic,
+    name_fitted,
     supplier_folder,
     upload_closed_clear,
     upload_closed_mark,
@@ -55,7 +56,8 @@ class UpdateAnswer:
 
 
 def result_name(name: str) -> str:
-    return f"{name}.results.csv"
+    """The result file's name: <name>.results.csv, shortened if that is too long to create."""
+    return name_fitted(name, ".results.csv")
 
 
 def failure_csv(message: str) -> bytes:
@@ -107,7 +109,7 @@ def free_name(existing: set[str], name: str) -> str:
         return name
     stem, dot, ext = name.rpartition(".")
     stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
-    return f"{stem}.{stamp}.{ext}" if dot else f"{name}.{stamp}"
+    return name_fitted(stem, f".{stamp}.{ext}") if dot else name_fitted(name, f".{stamp}")
 
 
 def update_queue(slug: str, name: str) -> None:

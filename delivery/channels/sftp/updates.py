@@ -5,7 +5,9 @@ dot or temporary name, a regular file whose size is the same at two stats and wh
 apply it (delivery/hosted/updates.py `update_answer`, the same as the hosted server; a file
 past the size limit is refused from its listed size, without reading it); write
 results/<name>.results.csv (temporary name, then rename); move the file to processed/ (or
-failed/). Nothing is deleted; a name already in processed/ gets a dated variant.
+failed/). Nothing is deleted; a name already in processed/ gets a dated variant. A file whose
+answer or move the server refuses is logged and left for the next run; the files after it are
+still taken.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import posixpath
 import stat
 
 from ...hosted.server import is_update_name
+from ...hosted.storage import NAME_MAX, name_fitted
 from ...hosted.updates import free_name, result_name, update_answer, update_answer_too_large
 from .errors import SftpError
 from .session import sftp_session
@@ -60,32 +63,53 @@ def own_server_updates_collect(destination) -> dict[str, str]:
                 if is_update_name(e.filename) and e.st_mode and stat.S_ISREG(e.st_mode)
             ][:MAX_FILES_PER_RUN]
             for entry in candidates:
-                path = posixpath.join(directory, entry.filename)
-                again = client.stat(path)
-                if again.st_size != entry.st_size or again.st_mtime != entry.st_mtime:
-                    continue  # still being written: the next run takes it
-                supplier, size = destination.supplier, again.st_size or 0
-                answer = update_answer_too_large(supplier=supplier, name=entry.filename, size=size)
-                if answer is None:
-                    # At most one byte past the size it had: one that grew since is left
-                    # for the next run, never read whole.
-                    with client.open(path, "rb") as remote:
-                        content = remote.read(size + 1)
-                    if len(content) != size:
-                        continue
-                    answer = update_answer(supplier=supplier, name=entry.filename, content=content)
-                for sub in ("results", answer.folder):
-                    _mkdir_quiet(client, posixpath.join(directory, sub))
-                results_dir = posixpath.join(directory, "results")
-                temporary = posixpath.join(results_dir, f".{entry.filename}.part")
-                with client.open(temporary, "wb") as out:
-                    out.write(answer.result)
-                _rename(client, temporary, posixpath.join(results_dir, result_name(entry.filename)))
-                moved_dir = posixpath.join(directory, answer.folder)
-                name = free_name(set(client.listdir(moved_dir)), entry.filename)
-                client.rename(path, posixpath.join(moved_dir, name))
-                taken[entry.filename] = answer.folder
+                try:
+                    folder = _collect_one(client, destination, directory, entry)
+                except OSError as exc:
+                    if client.get_channel().closed:
+                        raise  # the connection went: the run ends here
+                    # This file's trouble (its result or move refused): the others go on.
+                    logger.warning(
+                        "sftp %s: update file %r not collected: %s",
+                        destination,
+                        entry.filename,
+                        exc,
+                    )
+                    continue
+                if folder is not None:
+                    taken[entry.filename] = folder
     except (SftpError, OSError) as exc:
         message = exc.message if isinstance(exc, SftpError) else str(exc)
         logger.warning("sftp %s: update files not collected: %s", destination, message)
     return taken
+
+
+def _collect_one(client, destination, directory: str, entry) -> str | None:
+    """Apply one listed update file, answer it and move it; the folder it went to, or None
+    (still being written: the next run takes it)."""
+    path = posixpath.join(directory, entry.filename)
+    again = client.stat(path)
+    if again.st_size != entry.st_size or again.st_mtime != entry.st_mtime:
+        return None
+    supplier, size = destination.supplier, again.st_size or 0
+    answer = update_answer_too_large(supplier=supplier, name=entry.filename, size=size)
+    if answer is None:
+        # At most one byte past the size it had: one that grew since is left for the next
+        # run, never read whole.
+        with client.open(path, "rb") as remote:
+            content = remote.read(size + 1)
+        if len(content) != size:
+            return None
+        answer = update_answer(supplier=supplier, name=entry.filename, content=content)
+    for sub in ("results", answer.folder):
+        _mkdir_quiet(client, posixpath.join(directory, sub))
+    results_dir = posixpath.join(directory, "results")
+    result = result_name(entry.filename)
+    temporary = posixpath.join(results_dir, "." + name_fitted(result, ".part", limit=NAME_MAX - 1))
+    with client.open(temporary, "wb") as out:
+        out.write(answer.result)
+    _rename(client, temporary, posixpath.join(results_dir, result))
+    moved_dir = posixpath.join(directory, answer.folder)
+    name = free_name(set(client.listdir(moved_dir)), entry.filename)
+    client.rename(path, posixpath.join(moved_dir, name))
+    return answer.folder
