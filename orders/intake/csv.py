@@ -31,14 +31,31 @@ class IntakeCsvError(ValueError):
     """The file cannot be read as intake rows; the message is one line naming where."""
 
 
+def _rows(reader: csv.DictReader):
+    """The reader's rows; one the csv module cannot read (a cell past its size limit, say) is
+    an IntakeCsvError naming its line, not a traceback."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # The csv reader's own count: DictReader's moves only after a row it read.
+            raise IntakeCsvError(f"line {reader.reader.line_num}: not CSV ({exc}).") from None
+
+
 def payloads_from_csv(text: str) -> list[dict]:
     """One intake document per reference; one CSV row per line, header row required."""
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        raise IntakeCsvError(f"line 1: not CSV ({exc}).") from None
+    missing = [c for c in CSV_COLUMNS if c not in fieldnames]
     if missing:
         raise IntakeCsvError(f"file: CSV header lacks column(s) {', '.join(missing)}.")
     documents: dict[str, dict] = {}
-    for row_number, row in enumerate(reader, start=2):
+    for row_number, row in enumerate(_rows(reader), start=2):
         reference = (row["reference"] or "").strip()
         if not reference:
             raise IntakeCsvError(f"line {row_number}: reference is empty.")

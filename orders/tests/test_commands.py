@@ -226,13 +226,20 @@ def test_import_orders_bad_csv_row_in_the_middle_writes_nothing(acme, retailer, 
             json.dumps([intake_payload(lines=[{"sku": "ACME-001", "quantity": "2"}])]),
             "order 1: lines.0.quantity",
         ),
+        # Past what Python's json reads (a number of 5,000 digits, nesting 100,000 deep): a
+        # one-line refusal, as the API's 400, not a traceback.
+        ("o.json", "[" + "1" * 5000 + "]", "file: not valid JSON"),
+        ("o.json", "[" * 100_000 + "]" * 100_000, "file: not valid JSON"),
         ("o.csv", "reference,sku,quantity\nR-1,ACME-001,1\n", "file"),
         ("o.csv", None, "line 3"),
+        ("o.csv", "huge cell", "line 2: not CSV"),  # past the csv module's field limit
     ],
 )
 def test_import_orders_bad_input(acme, retailer, tmp_path, name, text, field):
     if text is None:  # a CSV whose second data row has a quantity that is not a number
         text = csv_text([csv_row("C-1", "ACME-001", 1), csv_row("C-1", "ACME-002", "two")])
+    elif text == "huge cell":
+        text = csv_text([csv_row("C-1", "ACME-001", 1, customer_name="a" * 200_000)])
     message = refused("import_orders", "shopco", write(tmp_path, name, text))
     assert message.startswith(field), message
     no_orders()

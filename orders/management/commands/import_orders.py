@@ -39,6 +39,10 @@ class Command(ProjectCommand):
                 payloads = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise CommandError(f"file: not valid JSON ({exc.msg} at line {exc.lineno}).")
+            except ValueError as exc:  # a number past Python's digit limit, say
+                raise CommandError(f"file: not valid JSON ({exc}).")
+            except RecursionError:
+                raise CommandError("file: not valid JSON (nested too deeply).")
             if not isinstance(payloads, list):
                 raise CommandError("file: the JSON must be a list of order documents.")
         if not payloads:
