@@ -58,7 +58,9 @@ def test_dispatch_events_once_dispatches_what_is_pending(cole, retailer, listene
 
 def test_dispatch_events_refuses_a_bad_wait(cole, retailer, listener_mode):
     place_order(retailer=retailer, lines=COLE)
-    assert "--wait" in command_refused("dispatch_events", "--wait", "0")
+    # inf never looked again nor stopped on SIGTERM; nan made a busy loop (found in review).
+    for wait in ("0", "-1", "inf", "nan", "61"):
+        assert "--wait" in command_refused("dispatch_events", "--wait", wait)
     assert Delivery.objects.count() == 0
 
 

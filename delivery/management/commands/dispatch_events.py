@@ -1,4 +1,5 @@
 import logging
+import math
 import signal
 import threading
 
@@ -8,6 +9,8 @@ from django.core.management.base import CommandError
 from common.cli import ProjectCommand
 from delivery.dispatcher import events_dispatch_pending
 from delivery.listener import events_listen
+
+MAX_WAIT_SECONDS = 60
 
 
 class Command(ProjectCommand):
@@ -27,12 +30,16 @@ class Command(ProjectCommand):
             "--wait",
             type=float,
             default=1.0,
-            help="Seconds between looks when no notification arrives (default 1).",
+            help="Seconds between looks when no notification arrives (default 1, at most 60).",
         )
 
     def handle(self, *args, once, wait, **options):
-        if wait <= 0:
-            raise CommandError("--wait: give a number of seconds above 0, e.g. 1.")
+        # The listener looks for a stop between waits, so a long wait is a slow SIGTERM (inf
+        # never stopped); nan compared false everywhere and made a busy loop.
+        if not math.isfinite(wait) or not 0 < wait <= MAX_WAIT_SECONDS:
+            raise CommandError(
+                f"--wait: give a number of seconds above 0 and at most {MAX_WAIT_SECONDS}, e.g. 1."
+            )
         if once:
             count = events_dispatch_pending()
             self.stdout.write(f"Dispatched {count} pending event(s).")
