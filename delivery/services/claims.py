@@ -142,12 +142,21 @@ def _lines_queryset(order, lines: list[OrderLine]):
 
 
 def deliveries_release(*, deliveries: list[Delivery], token) -> None:
-    """Give claimed rows back untried: no attempt is counted, the sweeper queues them."""
+    """Give claimed rows back untried: no attempt is counted, the sweeper queues them.
+
+    The claim counted a try for each row but the early ones (`early`: taken along before
+    their next try, not counted), so only the others get one taken back. Taking one back
+    from an early row too made its count drift below the tries it had used, and at 0 the
+    release broke the count's check constraint (found in review).
+    """
+    early = [d.pk for d in deliveries if getattr(d, "early", False)]
     Delivery.objects.filter(
         pk__in=[d.pk for d in deliveries], claimed_until=token, status=DeliveryStatus.PENDING
     ).update(
         claimed_until=None,
-        attempt_count=F("attempt_count") - 1,
+        attempt_count=Case(
+            When(pk__in=early, then=F("attempt_count")), default=F("attempt_count") - 1
+        ),
         queued_at=None,
         updated_at=timezone.now(),
     )

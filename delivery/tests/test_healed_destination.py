@@ -101,3 +101,26 @@ def test_a_row_that_fails_its_early_try_waits_for_its_own_next_try(hook, retaile
         assert row.status == DeliveryStatus.PENDING and row.attempts.count() == 1 + (
             row.pk == refused.pk
         )
+
+
+def test_early_rows_given_back_untried_keep_their_count(hook, retailer, http_receiver):
+    """A batch stops at its first failure and gives the rest back untried; an early row
+    among them was never counted, so nothing is taken back from it (before, its count
+    drifted down a try each time, below the tries on record, and at 0 the release broke the
+    count's check: the task failed before recording what it had sent)."""
+    http_receiver.script(500, 500)
+    poison, waiting = new_row(retailer), new_row(retailer)
+    assert delivery_send(delivery_id=poison.pk) == "retry"
+    assert delivery_send(delivery_id=waiting.pk) == "retry"
+    for _ in range(2):
+        failed_a_while_ago(poison, next_try_in=timedelta(minutes=10))
+        failed_a_while_ago(waiting, next_try_in=timedelta(minutes=20))
+        Delivery.objects.filter(pk__in=[poison.pk, waiting.pk]).update(last_error="500")
+        http_receiver.script(200, 500)  # the new row goes; the batch's first (poison) fails
+        fresh = new_row(retailer)
+        assert delivery_send(delivery_id=fresh.pk) == "delivered"
+        fresh.refresh_from_db()
+        waiting.refresh_from_db()
+        assert fresh.status == DeliveryStatus.DELIVERED
+        assert waiting.status == DeliveryStatus.PENDING and waiting.claimed_until is None
+        assert (waiting.attempt_count, waiting.attempts.count()) == (1, 1)
