@@ -23,15 +23,20 @@ from .base import (
 
 
 def _failure(exc: Exception) -> DeliveryFailed:
-    """Permanent SMTP refusals (5xx for every recipient) cannot be helped by a retry."""
+    """Permanent SMTP refusals of the message (5xx for every recipient, or for its content)
+    cannot be helped by a retry. A 5xx refusal of us (our sender, our credentials, our
+    greeting: a relay whose password was rotated answers 530 or 535) is the relay's setup,
+    not the message's, and is retried: once the setup is mended the message goes (found in
+    review: a retailer's cancellation email failed for good on one such try)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         permanent = bool(codes) and all(500 <= code < 600 for code in codes)
         return DeliveryFailed(f"recipients refused: {exc.recipients}", retryable=not permanent)
     if isinstance(exc, smtplib.SMTPResponseException):
+        of_message = isinstance(exc, smtplib.SMTPDataError)
         return DeliveryFailed(
             f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
-            retryable=not (500 <= exc.smtp_code < 600),
+            retryable=not (of_message and 500 <= exc.smtp_code < 600),
             status_code=exc.smtp_code,
         )
     if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):

@@ -123,3 +123,42 @@ def test_smtp_down_is_retried_and_same_message_id(
     assert order_mail.rcpt_tos == ["po@cole.example"]
     notice_mail = next(m for m in mails if m.message_id == notice.identity)
     assert "could not deliver" in notice_mail.body("plain")
+
+
+# The relay stands in for one whose login we lack; TLS is beside the point here.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_relay_refusing_our_sender_is_retried_and_the_cancellation_email_then_goes(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks, settings
+):
+    """Our relay answering 530 (authentication required: its credentials were rotated, say)
+    refuses us, not the message: the retailer's cancellation email waits for its next try
+    instead of failing for good, and goes once the relay takes mail again."""
+    from aiosmtpd.controller import Controller
+
+    from delivery.services import delivery_send
+    from testsupport.waiting import free_port
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            return "250 ok"
+
+    relay = Controller(
+        Sink(), hostname="127.0.0.1", port=free_port(), auth_required=True, auth_require_tls=False
+    )
+    relay.start()
+    try:
+        settings.EMAIL_PORT = relay.port
+        (order,) = place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+        with django_capture_on_commit_callbacks(execute=True):
+            order_set_status(order=order, status="cancelled", actor="ops", reason="other", note="n")
+    finally:
+        relay.stop()
+    row = Delivery.objects.get(purpose=DeliveryPurpose.RETAILER_CANCELLATION)
+    assert row.status == DeliveryStatus.PENDING and row.next_attempt_at is not None
+    assert "530" in row.last_error and row.attempt_count == 1
+
+    settings.EMAIL_PORT = email_via_smtp.port  # the relay mended
+    Delivery.objects.filter(pk=row.pk).update(next_attempt_at=row.created_at)
+    assert delivery_send(delivery_id=row.pk) == "delivered"
+    (mail,) = email_via_smtp.to(retailer.email)
+    assert order.number in mail.subject and mail.message_id == row.identity
