@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -63,15 +64,35 @@ def summary_month_parse(*, value: str, now: datetime | None = None) -> date:
 
 
 def summary_month_check_closed(*, month: date, now: datetime | None = None) -> None:
-    """A month is summarised once it has ended: its figures can no longer change."""
+    """A month is summarised once it has ended and settled: its figures can no longer change.
+
+    A write stamped just before the month's end may commit up to the settle time later (the
+    supplier API's SUPPLIER_API_SETTLE_SECONDS, which covers the write bound twice, commit
+    latency and clock skew: orders/checks.py). A run in those seconds missed it for good: an
+    order no summary billed, or a cancellation whose commission stayed charged (found in
+    review).
+    """
     _, end = month_bounds(month)
-    if end > (now or timezone.now()):
+    now = now or timezone.now()
+    if end > now:
         latest = month_last_closed(now=now)
         raise ValidationError(
             {
                 "month": [
                     f"{month:%Y-%m} has not ended yet in {settings.TIME_ZONE}; "
                     f"the latest month that can be summarised is {latest:%Y-%m}."
+                ]
+            }
+        )
+    settled = end + timedelta(seconds=settings.SUPPLIER_API_SETTLE_SECONDS)
+    if settled > now:
+        wait = math.ceil((settled - now).total_seconds())
+        raise ValidationError(
+            {
+                "month": [
+                    f"{month:%Y-%m} ended less than {settings.SUPPLIER_API_SETTLE_SECONDS:g} s "
+                    f"ago and writes stamped before its end may still be committing; run it "
+                    f"again in {wait} s."
                 ]
             }
         )

@@ -105,6 +105,21 @@ def test_dry_run_writes_and_sends_nothing(month_data, smtp):
     assert summary_emails(smtp) == []
 
 
+def test_a_month_is_summarised_only_once_it_has_settled(month_data, smtp, settings):
+    """A write stamped just before midnight may commit up to the settle time after it: a run
+    in those seconds is refused (it would miss that order or cancellation for good), and the
+    same run once they have passed goes through."""
+    settings.SUPPLIER_API_SETTLE_SECONDS = 10
+    with time_machine.travel(ny(2026, 8, 1, 0, 0, 3), tick=False):
+        with pytest.raises(CommandError) as raised:
+            run()
+    assert str(raised.value).startswith("--month: 2026-07 ended less than 10 s ago")
+    assert "again in 7 s" in str(raised.value) and "\n" not in str(raised.value)
+    assert not MonthlySummary.objects.exists() and summary_emails(smtp) == []
+    with time_machine.travel(ny(2026, 8, 1, 0, 0, 11), tick=True):
+        assert "2026-07: queued 3 summaries" in run("--month", "2026-07")
+
+
 def test_default_month_is_last_month(month_data, smtp):
     with time_machine.travel(ny(2026, 8, 1, 6, 0), tick=True):
         output = run()

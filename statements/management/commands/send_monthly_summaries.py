@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from common.cli import ProjectCommand
-from statements.months import month_last_closed, summary_month_parse
+from statements.months import month_last_closed, summary_month_check_closed, summary_month_parse
 from statements.services import SummaryRun, summaries_send_for_month
 
 
@@ -21,6 +21,7 @@ class Command(ProjectCommand):
     def handle(self, *args, month=None, dry_run=False, **options):
         try:
             month_date = month_last_closed() if month is None else summary_month_parse(value=month)
+            summary_month_check_closed(month=month_date)  # last month, in its first seconds
         except ValidationError as exc:
             raise CommandError(f"--month: {' '.join(exc.messages)}")
 
