@@ -250,3 +250,39 @@ def test_import_orders_unknown_retailer_or_missing_file(acme, retailer, tmp_path
     assert refused("import_orders", "nosuch", path).startswith("retailer_slug")
     assert refused("import_orders", "shopco", str(tmp_path / "none.json")).startswith("file")
     no_orders()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_orders_commits_each_order_as_it_goes(acme, retailer, tmp_path, monkeypatch):
+    """Each imported order is committed (and so seen by suppliers' pollers) as it is written,
+    in intake's own bounded transaction: one transaction round the whole file held the first
+    orders' created_at back past the settle time, and a poller's window had passed them."""
+    import threading
+
+    from orders.management.commands import import_orders as command
+
+    seen_from_elsewhere = []
+    place = command.order_place_from_retailer
+
+    def place_then_look(**kwargs):
+        result = place(**kwargs)
+
+        def look():  # another connection, as a supplier's API request
+            from django.db import connection
+
+            try:
+                seen_from_elsewhere.append(
+                    set(Order.objects.values_list("retailer_reference", flat=True))
+                )
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join(10)
+        return result
+
+    monkeypatch.setattr(command, "order_place_from_retailer", place_then_look)
+    documents = [intake_payload(reference=f"IMP-{k}") for k in (1, 2)]
+    run("import_orders", "shopco", write(tmp_path, "o.json", json.dumps(documents)))
+    assert seen_from_elsewhere == [{"IMP-1"}, {"IMP-1", "IMP-2"}]

@@ -3,7 +3,6 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
-from django.db import transaction
 
 from common.cli import ProjectCommand, validation_error_line
 from orders.intake.csv import IntakeCsvError, payloads_from_csv
@@ -61,20 +60,26 @@ class Command(ProjectCommand):
         created = existing = 0
         total = len(payloads)
         step = max(1, total // 20)
-        # All or nothing: a failure after the checks above (a race, a lost connection) leaves
-        # no half-imported file behind.
-        with transaction.atomic():
-            for index, payload in enumerate(payloads, start=1):
-                try:
-                    result = order_place_from_retailer(
-                        retailer=retailer, payload=payload, actor="ops:import"
-                    )
-                except ValidationError as exc:
-                    raise CommandError(f"order {index}: {validation_error_line(exc)}")
-                created += result.created
-                existing += not result.created
-                if index % step == 0 or index == total:
-                    self.stderr.write(f"  {index}/{total} ({100 * index // total}%)")
+        # Each order commits on its own, in intake's bounded transaction, as from the API: one
+        # transaction round the whole file held every order's created_at back from suppliers'
+        # pollers past the settle time, and a poller's window had moved on (found in review).
+        # Every document was checked above; a failure after (a race, a lost connection)
+        # leaves the orders before it, and running the file again imports the rest (those are
+        # "already present": the same reference).
+        for index, payload in enumerate(payloads, start=1):
+            try:
+                result = order_place_from_retailer(
+                    retailer=retailer, payload=payload, actor="ops:import"
+                )
+            except ValidationError as exc:
+                raise CommandError(
+                    f"order {index}: {validation_error_line(exc)} (orders before it are "
+                    "imported; run the file again once it is fixed)"
+                )
+            created += result.created
+            existing += not result.created
+            if index % step == 0 or index == total:
+                self.stderr.write(f"  {index}/{total} ({100 * index // total}%)")
         self.stdout.write(
             f"{retailer.slug}: {created} orders imported, "
             f"{existing} already present (same reference)."
