@@ -20,7 +20,7 @@ from ..documents import (
     order_document,
     orders_with_document_relations,
 )
-from ..models import Order, Retailer
+from ..models import Order, OrderStatus, Retailer
 
 # Orders of one supplier by creation window, change time and cursor. One query per page
 # whatever its size: each row brings its stored document text (see orders/documents.py),
@@ -86,8 +86,13 @@ def order_list_for_supplier(
     if status:
         where.append("o.status = %s")
         params.append(status)
-    if acknowledged is not None:
-        where.append(f"o.acknowledged_at IS {'NOT ' if acknowledged else ''}NULL")
+    if acknowledged:
+        where.append("o.acknowledged_at IS NOT NULL")
+    elif acknowledged is not None:
+        # Still to acknowledge: open ones only. An order ops or the retailer cancelled (or
+        # ops shipped) has no acknowledgement and can never get one; it stayed on this list.
+        where.append("o.acknowledged_at IS NULL AND o.status IN (%s, %s)")
+        params += [OrderStatus.PLACED.value, OrderStatus.PROCESSING.value]
     if after is not None:
         # The plain `>=` bound lets the (supplier, created_at, id) index start at the cursor.
         where.append("o.created_at >= %s AND (o.created_at > %s OR o.id > %s)")

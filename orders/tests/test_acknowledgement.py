@@ -14,7 +14,7 @@ from delivery.models import Delivery, DeliveryPurpose
 from delivery.services import acknowledge_reminders_send
 from orders.documents import iso, order_document, orders_with_document_relations
 from orders.models import Order
-from orders.services import order_acknowledge, order_lines_cancel, source_file
+from orders.services import order_acknowledge, order_lines_cancel, order_set_status, source_file
 from suppliers.models import ApiToken
 from suppliers.services import api_token_create
 from testsupport.factories import make_supplier_user, place_order
@@ -88,6 +88,10 @@ def test_api_filters_by_acknowledged(settings, acme, late_and_on_time):
         return sorted(doc["number"] for doc in response.json()["results"])
 
     assert numbers("false") == sorted([late.number, fresh.number])
+    assert numbers("true") == [on_time.number]
+    # Cancelled by ops, never acknowledged: nothing left to acknowledge, so on neither list.
+    order_set_status(order=late, status="cancelled", actor="ops", reason="other", note="gone")
+    assert numbers("false") == [fresh.number]
     assert numbers("true") == [on_time.number]
     bad = api.get(
         "/api/v1/orders", {"created_after": "2000-01-01T00:00:00Z", "acknowledged": "maybe"}
