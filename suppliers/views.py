@@ -22,8 +22,14 @@ from .services import api_token_create, api_token_revoke
 
 
 def supplier_required(view):
-    """Log in, then resolve `request.supplier` from the membership; no membership is a 403."""
+    """Log in, then resolve `request.supplier` from the membership; no membership is a 403.
 
+    Every such page is one supplier's (its customers' names and addresses, its settings):
+    no cache may keep it, the browser's included, after a logout (never_cache: private,
+    no-store). Before, ORDER HISTORY and an order's page sent no Cache-Control at all.
+    """
+
+    @never_cache
     @login_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):

@@ -642,3 +642,12 @@ def test_history_escapes_what_customers_typed(acme_client, acme, retailer):
     assert "<script>alert" not in body and "<img src=x>" not in body
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
     assert "R&quot;&gt;&lt;img src=x&gt;" in body
+
+
+def test_pages_with_customers_details_are_kept_by_no_cache(acme_client, acme_order):
+    """ORDER HISTORY and an order's page hold customers' names and addresses: after a logout
+    no cache (the browser's included) may give them back. Every portal page says no-store."""
+    for url in ("/orders/", f"/orders/{acme_order.number}/", "/orders/updates/", "/settings/"):
+        response = acme_client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response.headers["Cache-Control"], url
