@@ -10,6 +10,15 @@ from .formats import format_choices
 from .models import Channel, DeliveryStatus
 
 
+class SecretTextarea(forms.Textarea):
+    """A textarea that never writes its value into the page, as PasswordInput(render_value=
+    False): a form shown again (an error, the fingerprint step) held the whole private key in
+    the page's source (found in review)."""
+
+    def format_value(self, value):
+        return None
+
+
 class EmailChannelForm(ServiceErrorsMixin, forms.Form):
     service_fields = {"to": "addresses", "attach": "attach_format"}
 
@@ -63,8 +72,9 @@ class SftpChannelForm(ServiceErrorsMixin, forms.Form):
     private_key = forms.CharField(
         label="Private key (instead of a password)",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="OpenSSH format, without a passphrase. Stored encrypted.",
+        widget=SecretTextarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="OpenSSH format, without a passphrase. Stored encrypted, never shown back "
+        "(give it again with the form, as the password).",
     )
     path = forms.CharField(
         label="Directory", max_length=500, required=False, help_text="Where the files go."

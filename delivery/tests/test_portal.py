@@ -195,6 +195,9 @@ def test_sftp_fetch_confirm_save_and_test_connection(cole_client, cole, sftp_ser
     body = response.content.decode()
     assert sftp_server.host_key_fingerprint in body
     assert sftp_server.host_key_line.split()[1] in body
+    key_line = sftp_server.private_key.splitlines()[1]
+    assert key_line not in body  # the key given is not written back into the page
+    assert "no-store" in response.headers["Cache-Control"]
     assert not Destination.objects.filter(supplier=cole, channel="sftp").exists()
 
     # Saving without confirming is refused and pins nothing.
@@ -202,6 +205,7 @@ def test_sftp_fetch_confirm_save_and_test_connection(cole_client, cole, sftp_ser
     response = cole_client.post("/settings/sftp/", form)
     assert response.status_code == 400
     assert "Confirm that this fingerprint is your server" in response.content.decode()
+    assert key_line not in response.content.decode()
     assert not Destination.objects.filter(supplier=cole, channel="sftp").exists()
 
     # Step 2: confirm and save.
