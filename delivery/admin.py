@@ -99,6 +99,11 @@ class DestinationAdmin(admin.ModelAdmin):
     def secret_set(self, obj):
         return bool(obj.webhook_secret or obj.sftp_password or obj.sftp_private_key)
 
+    def has_delete_permission(self, request, obj=None):
+        # Turn a channel off instead: a deleted destination left its pending SFTP rows with
+        # no destination, which no run takes and the sweep skips (pending for good).
+        return False
+
 
 class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt

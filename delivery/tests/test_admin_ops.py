@@ -148,3 +148,21 @@ def test_an_events_data_reads_as_labelled_fields_not_json(ops, order):
         assert 'class="readable-json"' in page
         for key in event.data:
             assert f'<th scope="row">{key.replace("_", " ").capitalize()}</th>' in page
+
+
+def test_a_destination_cannot_be_deleted_its_pending_rows_would_wait_for_good(ops, order):
+    """Deleting a destination left its deliveries with none: an SFTP row then waited for a
+    run that never comes (runs go by destination, the sweep skips SFTP rows). Ops turn a
+    channel off instead (set_channel --off, or the supplier's settings)."""
+    from delivery.models import Destination
+
+    destination = Destination.objects.filter(supplier=order.supplier).first()
+    assert destination is not None
+    assert (
+        ops.post(
+            f"/admin/delivery/destination/{destination.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert "delete_selected" not in ops.get("/admin/delivery/destination/").text
+    assert Destination.objects.filter(pk=destination.pk).exists()
