@@ -6,6 +6,7 @@ reminders (the acknowledgement reminder), retailers (what a retailer hears back)
 
 from ..channels.webhook import WebhookTestResult, webhook_send_test
 from ..dispatcher import events_dispatch
+from ..recipients import supplier_notice_addresses
 from .destinations import (
     destination_disable,
     destination_email_ensure,
@@ -36,7 +37,6 @@ from .sending import (
     deliveries_process_batch,
     delivery_send,
     retry_delay_seconds,
-    supplier_notice_addresses,
 )
 
 __all__ = [

@@ -18,6 +18,7 @@ from ..channels import channel_get, channels_where
 from ..dispatcher import events_dispatch_pending
 from ..models import RETAILER_FACING_PURPOSES, Channel, Delivery, DeliveryStatus, Destination
 from ..queue import broker_queue_depth, deliveries_queue, task_publish, update_files_requeue
+from ..recipients import recipients_refresh
 from .claims import claimable_now
 from .sending import deliveries_process_batch
 
@@ -83,6 +84,8 @@ def delivery_redeliver(*, delivery: Delivery, by_supplier: bool = False) -> Deli
     with transaction.atomic():
         reset = _deliveries_reset(ids=[delivery.pk], now=now, by_supplier=by_supplier)
     delivery.refresh_from_db()
+    if reset:
+        recipients_refresh([delivery])  # the page's "queued to ..." names where it goes now
     if not reset:
         if by_supplier and not delivery.supplier_may_redeliver:
             raise delivered  # delivered since the check above read it

@@ -21,7 +21,7 @@ from orders.selectors import overdue_q
 from ..channels.email import email_identity
 from ..models import Channel, Delivery, DeliveryPurpose
 from ..queue import deliveries_queue
-from .sending import supplier_notice_addresses
+from ..recipients import supplier_notice_addresses
 
 SOURCE_PREFIX = "ackreminder"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -16,7 +16,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders.documents import iso
-from suppliers.models import Supplier
 
 from ..channels import DeliveryFailed, SendResult, channel_get
 from ..channels.base import NotSent
@@ -31,6 +30,7 @@ from ..models import (
     Destination,
 )
 from ..queue import deliveries_queue
+from ..recipients import recipients_refresh, supplier_notice_addresses
 from ..signals import deliveries_delivered
 from .claims import (
     EARLY_FAILED_PREFIX,
@@ -103,6 +103,7 @@ def delivery_send(*, delivery_id: int) -> str:
     rows = _cancel_skipped(rows)
     if not rows:
         return nothing
+    recipients_refresh(rows)
     delivery = rows[0]
     started_at = timezone.now()
     t0 = time.monotonic()
@@ -172,6 +173,7 @@ def _stop_at(*, token, channel):
 
 def _send_claimed(*, token, rows: list[Delivery]) -> dict[int, str]:
     """Send claimed rows, one channel batch per channel, and record every outcome."""
+    recipients_refresh(rows)
     by_channel: dict[str, list[Delivery]] = {}
     for delivery in rows:
         by_channel.setdefault(delivery.channel, []).append(delivery)
@@ -361,13 +363,6 @@ def _destination_gone(*, delivery: Delivery, error: str) -> None:
         claimed_until=None,
         next_attempt_at=None,
         updated_at=now,
-    )
-
-
-def supplier_notice_addresses(*, supplier: Supplier) -> str:
-    email = Destination.objects.filter(supplier=supplier, channel=Channel.EMAIL).first()
-    return (email.email_addresses if email and email.email_addresses else "") or (
-        supplier.order_emails
     )
 
 

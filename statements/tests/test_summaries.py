@@ -349,3 +349,28 @@ def test_a_summary_delivery_whose_summary_is_gone_fails_without_sending(retailer
     assert delivery.status == "failed" and "summary:999999" in delivery.last_error
     assert email_via_smtp.messages == []
     assert not MonthlySummary.objects.exists()
+
+
+def test_a_summary_refused_at_an_old_address_goes_to_the_corrected_one_when_redelivered(
+    month_data, smtp, django_capture_on_commit_callbacks
+):
+    """A summary row knows its retailer by its target key; its redelivery goes where the
+    retailer's email is now (the address stored on the row was used for good before)."""
+    from delivery.services import delivery_redeliver
+    from orders.models import Retailer
+
+    smtp.refuse.add("buyers@shopco.example")
+    run("--month", "2026-07")
+    _settled(smtp, 2)  # other and quiet; shopco's address was refused
+    row = Delivery.objects.get(purpose="monthly_summary", recipient="buyers@shopco.example")
+    assert row.status == "failed" and "refused" in row.last_error
+
+    Retailer.objects.filter(slug="shopco").update(email="accounts@shopco.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_redeliver(delivery=row)
+    messages = _settled(smtp, 3)
+    (mail,) = [m for m in messages if m.message_id == row.identity]
+    assert mail.rcpt_tos == ["accounts@shopco.example"]
+    row.refresh_from_db()
+    assert row.status == "delivered" and row.recipient == "accounts@shopco.example"
+    assert MonthlySummary.objects.filter(sent_at__isnull=True).count() == 0
