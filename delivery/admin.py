@@ -12,6 +12,7 @@ from .formats import admin as formats_admin  # noqa: F401 - registers FileFormat
 from .models import Delivery, DeliveryAttempt, Destination
 from .selectors import delivery_facts
 from .services import delivery_redeliver, retailer_event_types_clean, webhook_url_clean
+from .services.channel_off import destination_pending_cancel
 
 SECRET_FIELDS = ("webhook_secret", "sftp_password", "sftp_private_key")
 # Where an SFTP drop connects and as whom: changed only by `set_channel` or the portal, whose
@@ -98,6 +99,21 @@ class DestinationAdmin(admin.ModelAdmin):
     @admin.display(description="secret set", boolean=True)
     def secret_set(self, obj):
         return bool(obj.webhook_secret or obj.sftp_password or obj.sftp_private_key)
+
+    def save_model(self, request, obj, form, change):
+        """Unticking `enabled` turns the channel off as the portal and `set_channel` do: its
+        pending deliveries are cancelled now, in the same transaction (Django admin saves
+        in one)."""
+        super().save_model(request, obj, form, change)
+        if change and "enabled" in form.changed_data and not obj.enabled:
+            cancelled = destination_pending_cancel(destination=obj)
+            if cancelled:
+                self.message_user(
+                    request,
+                    f"{cancelled} pending deliveries of this {obj.channel} channel were "
+                    "cancelled; redeliver them once it is on again.",
+                    messages.WARNING,
+                )
 
     def has_delete_permission(self, request, obj=None):
         # Turn a channel off instead: a deleted destination left its pending SFTP rows with

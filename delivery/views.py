@@ -132,6 +132,14 @@ def channel_off(request, channel: str):
     )
     if destination is not None:
         messages.success(request, f"{CHANNEL_LABELS[channel]} is off.")
+        if destination.pending_cancelled:
+            n = destination.pending_cancelled
+            messages.warning(
+                request,
+                f"{n} deliver{'y' if n == 1 else 'ies'} not sent yet by it "
+                f"{'was' if n == 1 else 'were'} cancelled. Once it is on again, redeliver "
+                f"{'it' if n == 1 else 'them'} from Deliveries.",
+            )
     if not any(d.enabled for d in destinations_for_supplier(supplier=request.supplier).values()):
         messages.warning(
             request,
@@ -307,6 +315,12 @@ def deliveries_redeliver_failed(request):
             request,
             f"{result.cooling} redelivered moments ago were left alone; try again in "
             f"{settings.DELIVERY_REDELIVER_COOLDOWN_SECONDS} seconds if they have not arrived.",
+        )
+    if result.channel_off:
+        messages.info(
+            request,
+            f"{result.channel_off} of a channel that is off were left alone; turn it on in "
+            "Settings first.",
         )
     what = CHANNEL_LABELS.get(channel, "all channels")
     messages.success(

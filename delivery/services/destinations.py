@@ -23,6 +23,7 @@ from ..hosted.credentials import hosted_key_add
 from ..models import Channel, Destination
 from ..netguard import address_refused
 from ..signing import webhook_secret_clean, webhook_secret_generate
+from .channel_off import destination_pending_cancel
 
 
 def destination_email_ensure(*, supplier: Supplier) -> Destination:
@@ -361,7 +362,8 @@ def destination_set_sftp(
 def destination_disable(
     *, supplier: Supplier, channel: str, reason: str = ""
 ) -> Destination | None:
-    """Turn a channel off; its pending deliveries wait (and go if it is turned on again)."""
+    """Turn a channel off; its pending deliveries are cancelled now (`channel_off`), and
+    `destination.pending_cancelled` says how many. Turning it on again sends new events."""
     if channel not in Channel.values:
         raise ValidationError(
             {"channel": [f"Unknown channel '{channel}'; use {', '.join(Channel.values)}."]}
@@ -374,4 +376,5 @@ def destination_disable(
     destination.enabled = False
     destination.disabled_reason = (reason or "turned off")[:300]
     destination.save(update_fields=["enabled", "disabled_reason", "updated_at"])
+    destination.pending_cancelled = destination_pending_cancel(destination=destination)
     return destination

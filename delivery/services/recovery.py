@@ -19,6 +19,7 @@ from ..dispatcher import events_dispatch_pending
 from ..models import RETAILER_FACING_PURPOSES, Channel, Delivery, DeliveryStatus, Destination
 from ..queue import broker_queue_depth, deliveries_queue, task_publish, update_files_requeue
 from ..recipients import recipients_refresh
+from .channel_off import of_destinations_off, off_destinations_pending_cancel
 from .claims import claimable_now
 from .sending import deliveries_process_batch
 
@@ -35,15 +36,18 @@ def _deliveries_reset(*, ids: list[int], now, by_supplier: bool = False) -> int:
     """Put rows back to pending, due now, with their identity; queue the immediate ones.
 
     One conditional UPDATE, so concurrent requests reset a row once: a row a worker holds
-    right now (pending, claimed) or one redelivered within the cooldown is left alone, and,
+    right now (pending, claimed), one redelivered within the cooldown or one whose channel is
+    off (`channel_off`: it would be cancelled again) is left alone, and,
     `by_supplier`, a retailer's message that is delivered by now (the caller's check read
     the row before; a worker may have delivered it since). The UPDATE stamps
     `redelivered_at`. Returns how many rows were reset.
     """
     if not ids:
         return 0
-    rows = Delivery.objects.filter(_cooled(now), pk__in=ids).exclude(
-        status=DeliveryStatus.PENDING, claimed_until__gt=now
+    rows = (
+        Delivery.objects.filter(_cooled(now), pk__in=ids)
+        .exclude(status=DeliveryStatus.PENDING, claimed_until__gt=now)
+        .exclude(of_destinations_off())  # it would only be cancelled again
     )
     if by_supplier:
         rows = rows.exclude(purpose__in=RETAILER_FACING_PURPOSES, status=DeliveryStatus.DELIVERED)
@@ -72,14 +76,20 @@ def delivery_redeliver(*, delivery: Delivery, by_supplier: bool = False) -> Deli
     """Send it again with the same identity: back to pending, due now, queued.
 
     Refused (ValidationError on `delivery`, nothing changed) within the cooldown of the last
-    redelivery, while a worker is sending it, and, for a supplier (`by_supplier`), when it
-    is a retailer's message already delivered: the supplier may not mail the retailer again.
+    redelivery, while a worker is sending it, while its channel is off, and, for a supplier
+    (`by_supplier`), when it is a retailer's message already delivered: the supplier may not
+    mail the retailer again.
     """
     delivered = ValidationError(
         {"delivery": ["This message to the retailer was delivered; it is not sent again."]}
     )
     if by_supplier and not delivery.supplier_may_redeliver:
         raise delivered
+    off = ValidationError(
+        {"delivery": ["Its channel is off; turn it on first, then redeliver. Nothing was changed."]}
+    )
+    if Destination.objects.filter(pk=delivery.destination_id, enabled=False).exists():
+        raise off
     now = timezone.now()
     with transaction.atomic():
         reset = _deliveries_reset(ids=[delivery.pk], now=now, by_supplier=by_supplier)
@@ -89,6 +99,8 @@ def delivery_redeliver(*, delivery: Delivery, by_supplier: bool = False) -> Deli
     if not reset:
         if by_supplier and not delivery.supplier_may_redeliver:
             raise delivered  # delivered since the check above read it
+        if Destination.objects.filter(pk=delivery.destination_id, enabled=False).exists():
+            raise off  # turned off since the check above
         if delivery.redelivered_at and delivery.redelivered_at > now - timedelta(
             seconds=settings.DELIVERY_REDELIVER_COOLDOWN_SECONDS
         ):
@@ -109,6 +121,7 @@ def delivery_redeliver(*, delivery: Delivery, by_supplier: bool = False) -> Deli
 class RedeliverResult:
     queued: int
     cooling: int  # matched, but redelivered within the cooldown (or being sent): left alone
+    channel_off: int = 0  # matched, but their channel is off: left alone
 
 
 def deliveries_redeliver(
@@ -143,10 +156,15 @@ def deliveries_redeliver(
         if failed_only
         else qs.exclude(status=DeliveryStatus.PENDING)
     )
+    off = qs.filter(of_destinations_off()).count()
     with transaction.atomic():
-        ids = list(qs.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        ids = list(
+            qs.exclude(of_destinations_off())
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
         queued = _deliveries_reset(ids=ids, now=timezone.now())
-    return RedeliverResult(queued=queued, cooling=len(ids) - queued)
+    return RedeliverResult(queued=queued, cooling=len(ids) - queued, channel_off=off)
 
 
 @dataclass
@@ -162,6 +180,9 @@ def deliveries_sweep(*, limit: int = 1000) -> SweepResult:
     now = timezone.now()
     grace = timedelta(seconds=settings.DELIVERY_DISPATCH_GRACE_SECONDS)
     dispatched = events_dispatch_pending(committed_before=now - grace, limit=limit)
+    turned_off = off_destinations_pending_cancel()
+    if turned_off:
+        logger.info("sweep: %d pending deliveries of channels turned off cancelled", turned_off)
     depth = broker_queue_depth()
     if depth is not None and depth >= settings.DELIVERY_SWEEP_QUEUE_LIMIT:
         # The workers are behind, not short of messages: rows queued more than

@@ -13,6 +13,7 @@ from django.db import transaction
 from orders.models import Retailer
 
 from ..models import RETAILER_WEBHOOK_EVENT_TYPES, Channel, Destination
+from .channel_off import destination_pending_cancel, retailer_shipments_pending_cancel
 from .destinations import webhook_configure, webhook_url_checked
 
 # The channels `set_retailer_channel` knows, by the name ops types.
@@ -69,8 +70,8 @@ def retailer_webhook_set(
 
 @transaction.atomic
 def retailer_webhook_disable(*, retailer: Retailer, reason: str = "") -> Destination | None:
-    """Turn the retailer's webhook off; its pending deliveries are cancelled when their turn
-    comes (the sending code skips a destination that is off)."""
+    """Turn the retailer's webhook off; its pending deliveries are cancelled now
+    (`channel_off`), and `destination.pending_cancelled` says how many."""
     destination = (
         Destination.objects.select_for_update()
         .filter(retailer=retailer, channel=Channel.WEBHOOK)
@@ -81,13 +82,19 @@ def retailer_webhook_disable(*, retailer: Retailer, reason: str = "") -> Destina
     destination.enabled = False
     destination.disabled_reason = (reason or "turned off")[:300]
     destination.save(update_fields=["enabled", "disabled_reason", "updated_at"])
+    destination.pending_cancelled = destination_pending_cancel(destination=destination)
     return destination
 
 
 @transaction.atomic
 def retailer_shipment_email_set(*, retailer: Retailer, on: bool) -> Destination:
-    """Shipment emails on or off (on by default). Cancellation emails are not affected."""
+    """Shipment emails on or off (on by default). Cancellation emails are not affected (they
+    have no destination); turned off, the shipment emails not sent yet are cancelled."""
     destination = _for_update(retailer=retailer, channel=Channel.EMAIL)
     destination.enabled = on
     destination.disabled_reason = "" if on else "shipment emails turned off"
-    return _save(destination)
+    destination = _save(destination)
+    destination.pending_cancelled = (
+        0 if on else retailer_shipments_pending_cancel(destination=destination)
+    )
+    return destination

@@ -63,6 +63,11 @@ class Command(ProjectCommand):
         except ValidationError as exc:
             raise command_error(exc)
         self.stdout.write(f"Queued {result.queued} deliveries again (same identities).")
+        if result.channel_off:
+            self.stdout.write(
+                f"Left {result.channel_off} alone: their channel is off (`set_channel SLUG "
+                "CHANNEL` turns it on); nothing was changed for them."
+            )
         if result.cooling:
             self.stdout.write(
                 f"Left {result.cooling} alone: redelivered less than "

@@ -73,6 +73,12 @@ class Command(ProjectCommand):
             self.stdout.write(f"{supplier.slug}: {channel} was not set up; nothing to turn off.")
         else:
             self.stdout.write(f"{supplier.slug}: {channel} is off.")
+            if destination.pending_cancelled:
+                self.stdout.write(
+                    f"Cancelled {destination.pending_cancelled} pending {channel} deliveries. "
+                    f"Once it is on again, `redeliver --supplier {supplier.slug} --channel "
+                    f"{channel} --since ISO` sends them."
+                )
         if supplier_channels_all_off(supplier=supplier):
             self.stdout.write(
                 f"Every channel of {supplier.slug} is off: it collects orders by the API alone. "

@@ -51,6 +51,12 @@ class Command(ProjectCommand):
                     self.stdout.write(f"{retailer.slug}: webhook was not set up; nothing to do.")
                 else:
                     self.stdout.write(f"{retailer.slug}: webhook is off.")
+                    if destination.pending_cancelled:
+                        self.stdout.write(
+                            f"Cancelled {destination.pending_cancelled} pending webhook "
+                            "deliveries; `redeliver --channel webhook --since ISO` sends them "
+                            "once it is on again."
+                        )
             else:
                 self._webhook(retailer, opts=opts, on=on)
         except ValidationError as exc:
@@ -62,9 +68,13 @@ class Command(ProjectCommand):
                 raise CommandError(f"{name}: --{name} is for the webhook, not shipment-email.")
         if not (off or on):
             raise CommandError("off: give --off or --on.")
-        retailer_shipment_email_set(retailer=retailer, on=on)
+        destination = retailer_shipment_email_set(retailer=retailer, on=on)
         state = "on" if on else "off (cancellation emails still go)"
         self.stdout.write(f"{retailer.slug}: shipment emails to {retailer.email} are {state}.")
+        if destination.pending_cancelled:
+            self.stdout.write(
+                f"Cancelled {destination.pending_cancelled} shipment emails not sent yet."
+            )
 
     def _webhook(self, retailer, *, opts, on):
         if on:
