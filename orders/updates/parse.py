@@ -90,7 +90,11 @@ def update_file_check(content: bytes) -> None:
     try:
         for start in range(0, len(content), 65536):
             chunk = content[start : start + 65536]
-            decoder.decode(chunk)
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:  # the line of the bad byte, not of its chunk
+                line += chunk[: exc.start].count(b"\n")
+                raise
             line += chunk.count(b"\n")
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -104,7 +108,10 @@ def _reader(content: bytes):
     text = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
     first = text.readline()
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    return csv.reader(_chain(first, text), delimiter=delimiter)
+    # strict: a quote opened and never closed is refused (naming its row) instead of taking
+    # every later row into one cell (found in review: a note `"Box damaged` swallowed the
+    # rest of the file, which the retailer's cancellation email then carried as its note).
+    return csv.reader(_chain(first, text), delimiter=delimiter, strict=True)
 
 
 def _chain(first: str, rest) -> Iterator[str]:
@@ -155,7 +162,7 @@ def update_rows_read(content: bytes) -> Iterator[UpdateRow]:
     _, header_cells = next(cells_by_row, (1, []))
     columns = _header(iter([header_cells]))[1]
     for number, cells in cells_by_row:
-        yield _row(number, cells, columns)
+        yield _row(number, cells, columns, width=len(header_cells))
 
 
 def _cell(cells: list[str], columns: dict[str, int], name: str) -> str:
@@ -174,9 +181,27 @@ def _whole(value: str, field: str, errors: list[str], hint: str) -> int | None:
     return None
 
 
-def _row(number: int, cells: list[str], columns: dict[str, int]) -> UpdateRow:
+def _beyond_header(cells: list[str], width: int) -> str:
+    """A row with written cells past the header's: a value holding the delimiter that was not
+    quoted, so every cell after it is in the wrong column (found in review: "DHL, Express"
+    shipped with tracking number "Express", and the real one was dropped). The message
+    quotes the extra cells, which the result file (as wide as the header) cannot show."""
+    extra = [cell for cell in cells[width:] if cell.strip()]
+    if not extra:
+        return ""
+    shown = ", ".join(repr(cell.strip()[:40]) for cell in extra[:3])
+    return (
+        f"row: it has {len(cells)} cells and the header {width} (past the header: {shown}); "
+        "put a value that holds a comma or semicolon in double quotes."
+    )
+
+
+def _row(number: int, cells: list[str], columns: dict[str, int], *, width: int) -> UpdateRow:
     values = {name: _cell(cells, columns, name) for name in COLUMNS}
     errors: list[str] = []
+    beyond = _beyond_header(cells, width)
+    if beyond:
+        errors.append(beyond)
     for name, value in values.items():
         problem = text_problem(value)
         if problem:
