@@ -13,6 +13,7 @@ from .views import healthz, help_page
 # A database error that escaped a view (e.g. in a middleware) is a 503 too (common/outage.py).
 handler500 = "common.outage.server_error"
 handler400 = "orders.api.errors.bad_request"  # the APIs answer JSON even before a view
+handler404 = "orders.api.errors.page_not_found"  # and for a path that names no endpoint
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:history"), name="home"),

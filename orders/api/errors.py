@@ -106,3 +106,19 @@ def bad_request(request, exception) -> HttpResponse:
         return defaults.bad_request(request, exception)
     body = json.dumps({"errors": _limit_errors(exception)})
     return HttpResponse(body, content_type="application/json", status=400)
+
+
+def page_not_found(request, exception) -> HttpResponse:
+    """The root URLconf's handler404: a path under /api/ that names no endpoint (a trailing
+    slash, a typo) is a JSON 404, as every API answer is; the portal's page everywhere else
+    (found in review: a poller got the portal's HTML page)."""
+    if not request.path.startswith("/api/"):
+        return defaults.page_not_found(request, exception)
+    body = json.dumps(
+        {
+            "errors": {
+                "path": ["No such endpoint; the supplier API is under /api/v1/ (see /api/docs/)."]
+            }
+        }
+    )
+    return HttpResponse(body, content_type="application/json", status=404)

@@ -99,6 +99,24 @@ class _Body(serializers.Serializer):
             cls._fields_once = fields
         return fields
 
+    # An unknown key is a 400 naming it, as an unknown query parameter is (and as Stripe
+    # refuses an unknown parameter): DRF drops it, and a body whose `lines` was misspelt
+    # ("line", "items", "Lines") then cancelled or shipped every open unit, for good, with
+    # the retailer emailed (found in review).
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            known = self.fields
+            unknown = [key for key in data if key not in known]
+            if unknown:
+                names = ", ".join(known) or "none (send {})"
+                raise serializers.ValidationError(
+                    {
+                        str(key)[:100]: [f"Unknown field; the fields here are: {names}."]
+                        for key in unknown[:10]
+                    }
+                )
+        return super().to_internal_value(data)
+
 
 # Types are strict, as intake's (orders/intake): a line and a quantity are JSON integers, a
 # note, carrier or tracking number a JSON string; "1" or 5 in their place is a 400 naming it.

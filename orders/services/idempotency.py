@@ -109,7 +109,15 @@ def _claim_pipelined(*, supplier, key: str, fingerprint: str, now, cutoff) -> Cl
         statements.insert(0, bound)
     inserted = statements_pipelined(connection, statements)[-1]
     if not inserted:  # committed by an earlier (or the concurrent, now finished) request
-        stored = IdempotencyKey.objects.select_for_update().get(supplier=supplier, key=key)
+        stored = (
+            IdempotencyKey.objects.select_for_update().filter(supplier=supplier, key=key).first()
+        )
+        if stored is None:
+            # Expired, and deleted by another request of the supplier's between our INSERT
+            # and this read (found in review: `.get()` made that a 500): the key is free.
+            return _claim_pipelined(
+                supplier=supplier, key=key, fingerprint=fingerprint, now=now, cutoff=cutoff
+            )
         return Claim(row=None, replay=stored, mismatch=stored.fingerprint != fingerprint)
     row.pk = inserted[0][0]
     row._state.adding = False

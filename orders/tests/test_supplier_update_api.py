@@ -1,6 +1,7 @@
 """The supplier update API (issue 13) as a supplier's system sees it: acknowledge, cancel,
 ship; scopes, errors, idempotency, and the update on the order's timeline."""
 
+import json
 import threading
 
 import pytest
@@ -9,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
-from orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, Shipment
+from orders.models import Cancellation, IdempotencyKey, Order, OrderEvent, OrderLine, Shipment
 from suppliers.services import api_token_create
 from testsupport.factories import place_order
 
@@ -40,6 +41,14 @@ def order(retailer, acme):
 @pytest.fixture
 def api(acme):
     return client_for(acme)
+
+
+# A valid body for each update endpoint (an unknown key is a 400).
+BODIES = {
+    "acknowledgement": {},
+    "cancellation": {"reason": "other", "note": "x"},
+    "shipments": {"carrier": "DPD"},
+}
 
 
 def url(order_or_number, action):
@@ -187,7 +196,7 @@ def test_each_body_is_judged_on_its_own_one_after_another(api, order):
 
 @pytest.mark.parametrize("action", ["acknowledgement", "cancellation", "shipments"])
 def test_an_update_answer_is_never_cached(api, order, action):
-    body = {"reason": "other", "note": "x", "carrier": "DPD"}
+    body = BODIES[action]
     response = api.post(url(order, action), body, format="json")
     assert response.status_code in (200, 201), response.content
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
@@ -197,7 +206,7 @@ def test_an_update_answer_is_never_cached(api, order, action):
 def test_a_read_only_token_is_403_naming_the_scope(acme, order, action):
     reader = client_for(acme, update=False)
     before = snapshot(order)
-    body = {"reason": "other", "note": "x", "carrier": "DPD"}
+    body = BODIES[action]
     response = reader.post(url(order, action), body, format="json")
     assert response.status_code == 403
     assert "scope" in response.json()["errors"]
@@ -207,7 +216,7 @@ def test_a_read_only_token_is_403_naming_the_scope(acme, order, action):
 
 @pytest.mark.parametrize("action", ["acknowledgement", "cancellation", "shipments"])
 def test_unknown_or_another_suppliers_order_is_404(bolt, api, order, action):
-    body = {"reason": "other", "note": "x", "carrier": "DPD"}
+    body = BODIES[action]
     assert api.post(url("PO-NOPE", action), body, format="json").status_code == 404
     before = snapshot(order)
     response = client_for(bolt).post(url(order, action), body, format="json")
@@ -234,7 +243,7 @@ def test_a_final_order_is_409(api, order, action):
 
     order_set_status(order=order, status="cancelled", actor="ops", reason="other", note="n")
     before = snapshot(order)
-    body = {"reason": "other", "note": "x", "carrier": "DPD"}
+    body = BODIES[action]
     response = api.post(url(order, action), body, format="json")
     assert response.status_code == 409, response.content
     assert snapshot(order) == before
@@ -357,3 +366,87 @@ def test_two_concurrent_identical_requests_with_one_key_apply_once(on_postgres, 
     assert answers[0].content == answers[1].content
     assert Shipment.objects.filter(order=order).count() == 1
     assert OrderLine.objects.get(order=order).quantity_shipped == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_expired_and_deleted_by_another_request_mid_claim_is_claimed_afresh(
+    on_postgres, acme, retailer, monkeypatch
+):
+    """Between the claim's INSERT (which met the stored key) and its read of that key,
+    another request of the supplier's deletes the key as expired and commits: the key is
+    free, so the request is applied as new, not answered 500 (found in review)."""
+    from orders.services import idempotency
+
+    (order,) = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 2}])
+    api = client_for(acme)
+    body = {"carrier": "DPD", "lines": [{"line": 1, "quantity": 1}]}
+    first = api.post(url(order, "shipments"), body, format="json", HTTP_IDEMPOTENCY_KEY="edge")
+    assert first.status_code == 201
+    original = idempotency.statements_pipelined
+
+    def pipelined_then_expired_elsewhere(conn, statements):
+        results = original(conn, statements)
+        if not results[-1]:  # the INSERT met the stored key: now another request expires it
+
+            def other_request():
+                try:
+                    IdempotencyKey.objects.filter(supplier=acme, key="edge").delete()
+                finally:
+                    connection.close()
+
+            thread = threading.Thread(target=other_request)
+            thread.start()
+            thread.join(timeout=30)
+        return results
+
+    monkeypatch.setattr(idempotency, "statements_pipelined", pipelined_then_expired_elsewhere)
+    again = api.post(url(order, "shipments"), body, format="json", HTTP_IDEMPOTENCY_KEY="edge")
+    assert again.status_code == 201, again.content
+    assert "Idempotent-Replayed" not in again
+    assert Shipment.objects.filter(order=order).count() == 2  # applied as a new request
+    assert IdempotencyKey.objects.filter(supplier=acme, key="edge").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "typo"),
+    [
+        # Meant: cancel one unit of line 2; with the key misspelt it cancelled the whole order
+        # and emailed the retailer so.
+        (
+            "cancellation",
+            {"reason": "other", "note": "n", "line": [{"line": 2, "quantity": 1}]},
+            "line",
+        ),
+        (
+            "cancellation",
+            {"reason": "other", "note": "n", "items": [{"line": 2, "quantity": 1}]},
+            "items",
+        ),
+        ("shipments", {"carrier": "DPD", "Lines": [{"line": 1, "quantity": 1}]}, "Lines"),
+        ("shipments", {"carrier": "DPD", "lines": [{"line": 1, "qty": 1, "quantity": 1}]}, "lines"),
+        ("acknowledgement", {"note": "ok"}, "note"),
+    ],
+)
+def test_an_unknown_body_key_is_a_400_naming_it_and_changes_nothing(
+    api, order, action, body, typo, email_via_smtp
+):
+    before = snapshot(order)
+    response = api.post(url(order, action), body, format="json")
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]
+    assert any(key == typo or key.startswith(f"{typo}.") for key in errors), errors
+    assert "Unknown field" in json.dumps(errors)
+    assert snapshot(order) == before
+    assert not Shipment.objects.filter(order=order).exists()
+    assert not Cancellation.objects.filter(order=order).exists()
+    assert email_via_smtp.messages == []
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/", "/api/v1/order", "/api/v2/orders"])
+def test_a_path_under_api_that_names_no_endpoint_is_a_json_404(api, path):
+    response = api.get(path, {"created_after": "2026-01-01T00:00:00Z"})
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "path" in response.json()["errors"]
+    # The portal keeps its own page.
+    assert "text/html" in api.get("/orders/no-such-page/")["Content-Type"]
