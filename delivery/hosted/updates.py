@@ -2,7 +2,8 @@
 
 The same steps for both kinds of server: `update_answer` applies the bytes through the
 orders service (orders/updates: one UpdateFile per supplier and SHA-256, so the same file
-twice is applied once and answered "unchanged") and says where the file goes next:
+twice is applied once, the second time answered with the first answer, replayed) and says
+where the file goes next:
 updates/processed/ with its result CSV in updates/results/<name>.results.csv, or, when it
 cannot be read at all, updates/failed/ with a result file saying why (a file past
 MAX_FILE_BYTES is refused from its size, `update_answer_too_large`, and never read). The
@@ -28,7 +29,11 @@ from django.db import connection
 from django.utils import timezone
 
 from orders.models import UpdateFileSource
-from orders.updates import UpdateFileError, update_file_receive_and_apply
+from orders.updates import (
+    UpdateFileBeingApplied,
+    UpdateFileError,
+    update_file_receive_and_apply,
+)
 from orders.updates.parse import MAX_FILE_BYTES, TOO_LARGE
 from suppliers.models import Supplier
 
@@ -69,7 +74,10 @@ def failure_csv(message: str) -> bytes:
 
 
 def update_answer(*, supplier: Supplier, name: str, content: bytes) -> UpdateAnswer:
-    """Apply one complete update file; the result to write and where the file goes."""
+    """Apply one complete update file; the result to write and where the file goes.
+
+    Raises UpdateFileBeingApplied while another applier holds the same bytes: the caller
+    leaves the file where it is, and a later try answers it once that apply is finished."""
     try:
         update_file, result = update_file_receive_and_apply(
             supplier=supplier, name=name, content=content, source=UpdateFileSource.SFTP
@@ -179,9 +187,10 @@ def _hosted_update_apply(*, slug: str, name: str) -> str | None:
     folder = supplier_folder(slug) / "updates"
     path = folder / name
     try:
+        read = path.stat()
         # The size first, and never more read than one byte past the limit: a file that
         # grew after the stat is still refused by update_answer, not held whole in memory.
-        answer = update_answer_too_large(supplier=supplier, name=name, size=path.stat().st_size)
+        answer = update_answer_too_large(supplier=supplier, name=name, size=read.st_size)
         if answer is None:
             with path.open("rb") as upload:
                 content = upload.read(MAX_FILE_BYTES + 1)
@@ -189,8 +198,17 @@ def _hosted_update_apply(*, slug: str, name: str) -> str | None:
         upload_closed_clear(slug, name)
         return None  # already moved by an earlier try
     if answer is None:
-        answer = update_answer(supplier=supplier, name=name, content=content)
+        try:
+            answer = update_answer(supplier=supplier, name=name, content=content)
+        except UpdateFileBeingApplied:
+            # Left as it is, its mark kept: the sweep asks again once that apply is done.
+            logger.info("update file %s of %s: being applied elsewhere; left", name, slug)
+            return None
     file_write_atomic(folder / "results", result_name(name), answer.result)
+    if not _same_upload(path, read):
+        # Uploaded again under the same name while this one was applied: the new bytes are
+        # its own task's to apply, move and answer (its mark stays).
+        return None
     target = folder / answer.folder
     try:
         os.replace(path, target / free_name({p.name for p in target.iterdir()}, name))
@@ -199,3 +217,18 @@ def _hosted_update_apply(*, slug: str, name: str) -> str | None:
     finally:
         upload_closed_clear(slug, name)
     return answer.folder
+
+
+def _same_upload(path, read: os.stat_result) -> bool:
+    """Whether `path` still holds the upload that was read (found in review: a second
+    upload under the same name during the apply was moved to processed/ unread, its mark
+    cleared, and never applied)."""
+    try:
+        now = path.stat()
+    except FileNotFoundError:
+        return False
+    return (now.st_ino, now.st_size, now.st_mtime_ns) == (
+        read.st_ino,
+        read.st_size,
+        read.st_mtime_ns,
+    )

@@ -183,8 +183,11 @@ def test_the_same_file_again_changes_nothing_and_says_so(
     assert UpdateFile.objects.count() == 1
     rows = result_rows(result)
     assert len(rows) == 10
-    assert {r["result"] for r in rows} == {"unchanged"}
+    # The first answer, replayed row by row, each saying nothing was changed again.
+    first_rows = result_rows(update_file_result_text(update_file=again))
+    assert [r["result"] for r in rows] == [r["result"] for r in first_rows]
     assert all("already applied" in r["message"] for r in rows)
+    assert all(f"Then: {f['message']}" in r["message"] for r, f in zip(rows, first_rows))
     with pytest.raises(UpdateFileAlreadyApplied):
         update_file_apply(update_file=again)
     assert world(*orders.values()) == before

@@ -9,6 +9,7 @@ a file apply once per supplier, its queueing and its recovery.
 from .apply import APPLIED, ERROR, UNCHANGED, update_rows_apply
 from .files import (
     UpdateFileAlreadyApplied,
+    UpdateFileBeingApplied,
     already_applied_message,
     update_file_apply,
     update_file_claim,
@@ -33,6 +34,7 @@ __all__ = [
     "ERROR",
     "UNCHANGED",
     "UpdateFileAlreadyApplied",
+    "UpdateFileBeingApplied",
     "UpdateFileError",
     "UpdateRow",
     "already_applied_message",

@@ -48,6 +48,18 @@ class UpdateFileAlreadyApplied(Exception):
         super().__init__(already_applied_message(update_file))
 
 
+class UpdateFileBeingApplied(Exception):
+    """The same bytes are being applied right now by another applier (a worker whose lease
+    still runs, or a portal Apply): the caller leaves the file where it is and asks again
+    later, once it is finished, instead of answering it (found in review: such a try
+    answered every row "already applied", rows not applied yet and errors included, and
+    the file was moved on with that answer for good)."""
+
+    def __init__(self, update_file: UpdateFile):
+        self.update_file = update_file
+        super().__init__(f"update file {update_file.pk} is being applied by another applier")
+
+
 def already_applied_message(update_file: UpdateFile) -> str:
     when = update_file.applied_at or update_file.created_at
     return (
@@ -293,18 +305,28 @@ def update_file_result_text(*, update_file: UpdateFile) -> str:
 
 
 def update_file_repeat_result(*, update_file: UpdateFile, content: bytes) -> str:
-    """The answer to the same file sent again: every row `unchanged`, saying why."""
-    return update_result_csv(
-        content=content, outcomes={}, missing=(UNCHANGED, already_applied_message(update_file))
+    """The answer to the same file sent again: its first answer, row by row, each message
+    saying that the file was applied before and nothing changed again (as an
+    Idempotency-Key replays the first answer). A supplier whose first answer was lost (a
+    run cut before it wrote it) learns from this one what happened to each row; before,
+    every row was `unchanged`, errors included."""
+    note = already_applied_message(update_file)
+    if update_file.result:  # applied before rows were kept: no row's outcome to give
+        return update_result_csv(content=content, outcomes={}, missing=(UNCHANGED, note))
+    outcomes = (
+        (row, result, f"{note} Then: {message}" if message else note)
+        for row, result, message in rows_outcomes(update_file=update_file)
     )
+    return update_result_csv(content=content, outcomes=outcomes, missing=(UNCHANGED, note))
 
 
 def update_file_receive_and_apply(
     *, supplier, name: str, content: bytes, source: str, actor_user=None, progress=None
 ) -> tuple[UpdateFile, str]:
     """(record, result CSV) for a file handed over in one go (SFTP, a command). The same
-    file again is answered "unchanged", unless its first apply stopped (a worker killed)
-    and nobody holds it: then this resumes it."""
+    file again gets its first answer replayed (`update_file_repeat_result`), unless its
+    first apply stopped (a worker killed) and nobody holds it: then this resumes it. Raises
+    UpdateFileBeingApplied while another applier holds it."""
     update_file = update_file_receive(
         supplier=supplier, name=name, content=content, source=source, uploaded_by=actor_user
     )
@@ -312,12 +334,16 @@ def update_file_receive_and_apply(
         try:
             update_file = update_file_apply(update_file=update_file, progress=progress)
         except UpdateFileAlreadyApplied:
-            return update_file, update_file_repeat_result(update_file=update_file, content=content)
-        return update_file, update_file_result_text(update_file=update_file)
+            update_file.refresh_from_db()  # claimed by another applier since it was read
+        else:
+            return update_file, update_file_result_text(update_file=update_file)
     if update_file.status == UpdateFileStatus.APPLYING:
         resumed = update_file_run(
             update_file_id=update_file.pk, actor_user=actor_user, progress=progress
         )
         if resumed is not None:
             return resumed, update_file_result_text(update_file=resumed)
+        update_file.refresh_from_db()
+        if update_file.status == UpdateFileStatus.APPLYING:
+            raise UpdateFileBeingApplied(update_file)
     return update_file, update_file_repeat_result(update_file=update_file, content=content)

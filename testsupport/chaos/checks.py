@@ -278,12 +278,12 @@ def check_updates(report: Report, *, ledger, world) -> None:
             )
         rows = list(csv.DictReader(io.StringIO((folder / "results" / results[0]).read_text())))
         outcomes = Counter(r.get("result") for r in rows)
-        if set(outcomes) == {"unchanged"}:
+        if rows and all("already applied" in r.get("message", "") for r in rows):
             # The run that applied it was cut before it answered (sshd stopped, worker
-            # killed): the next run answers "already applied". Applied once all the same
-            # (the shipment counts above), but the supplier sees the second answer.
+            # killed): the next run replays the answer, "already applied". Applied once all
+            # the same (the shipment counts above), and every row says it was applied.
             answered_again += 1
-        elif set(outcomes) != {"applied"}:
+        if set(outcomes) != {"applied"}:
             report.fail(f"update file {sent.name}: results {dict(outcomes)}")
         count = UpdateFile.objects.filter(supplier__slug=sent.supplier, name=sent.name).count()
         if count != 1:

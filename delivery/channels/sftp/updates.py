@@ -16,6 +16,8 @@ import logging
 import posixpath
 import stat
 
+from orders.updates import UpdateFileBeingApplied
+
 from ...hosted.server import is_update_name
 from ...hosted.storage import NAME_MAX, name_fitted
 from ...hosted.updates import free_name, result_name, update_answer, update_answer_too_large
@@ -100,7 +102,10 @@ def _collect_one(client, destination, directory: str, entry) -> str | None:
             content = remote.read(size + 1)
         if len(content) != size:
             return None
-        answer = update_answer(supplier=supplier, name=entry.filename, content=content)
+        try:
+            answer = update_answer(supplier=supplier, name=entry.filename, content=content)
+        except UpdateFileBeingApplied:
+            return None  # the same bytes are being applied elsewhere: the next run answers it
     for sub in ("results", answer.folder):
         _mkdir_quiet(client, posixpath.join(directory, sub))
     results_dir = posixpath.join(directory, "results")
