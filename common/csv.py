@@ -1,4 +1,5 @@
-"""The one formula neutraliser for every CSV file we produce (SFTP order files, portal export).
+"""CSV shared by every app: the one formula neutraliser for every CSV file we produce (SFTP
+order files, portal export), and the reading of rows that names a bad row's line.
 
 Formula injection (OWASP "CSV Injection"): a cell that starts with `=`, `+`, `-`, `@`, a tab
 or a carriage return (or their full-width forms, which some spreadsheet versions accept, or
@@ -13,7 +14,9 @@ a spreadsheet (which is most of them).
 
 from __future__ import annotations
 
+import csv
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # = + - @ tab CR, and the full-width = + - @.
@@ -33,3 +36,19 @@ def csv_cell_neutralise(value: Any) -> str:
     if _NUMBER_LIKE.fullmatch(text):
         return text
     return "'" + text
+
+
+def csv_rows_naming_the_line(
+    reader, *, error: Callable[[int, csv.Error], Exception]
+) -> Iterator[Any]:
+    """The reader's rows; one the csv module cannot read (a cell past its size limit, say)
+    raises `error(line, exc)`, the line being the reader's own count (a DictReader's moves
+    only after a row it read), instead of a traceback."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = getattr(reader, "reader", reader).line_num
+            raise error(line, exc) from None

@@ -14,6 +14,7 @@ from django.core.validators import validate_email, validate_slug
 from django.db import transaction
 from django.utils import timezone
 
+from common.csv import csv_rows_naming_the_line
 from common.text import text_problem
 
 from .models import ApiToken, ApiTokenScope, Product, Supplier, SupplierMembership
@@ -122,14 +123,9 @@ class ProductRow:
 
 
 def _csv_records(reader):
-    """The reader's records; a record the csv module cannot read is an error naming its line."""
-    while True:
-        try:
-            yield next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise ValidationError({f"line {reader.line_num}": [f"not CSV: {exc}"]}) from None
+    return csv_rows_naming_the_line(
+        reader, error=lambda line, exc: ValidationError({f"line {line}": [f"not CSV: {exc}"]})
+    )
 
 
 def products_parse_csv(*, text: str) -> list[ProductRow]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 
+from common.csv import csv_rows_naming_the_line
+
 CSV_COLUMNS = [
     "reference",
     "placed_at",
@@ -32,16 +34,9 @@ class IntakeCsvError(ValueError):
 
 
 def _rows(reader: csv.DictReader):
-    """The reader's rows; one the csv module cannot read (a cell past its size limit, say) is
-    an IntakeCsvError naming its line, not a traceback."""
-    while True:
-        try:
-            yield next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            # The csv reader's own count: DictReader's moves only after a row it read.
-            raise IntakeCsvError(f"line {reader.reader.line_num}: not CSV ({exc}).") from None
+    return csv_rows_naming_the_line(
+        reader, error=lambda line, exc: IntakeCsvError(f"line {line}: not CSV ({exc}).")
+    )
 
 
 def payloads_from_csv(text: str) -> list[dict]:
