@@ -319,4 +319,9 @@ def test_the_urls_module_holds_only_url_patterns():
             continue
         assert isinstance(node, ast.Assign), ast.dump(node)[:80]
         # The patterns, and the error views Django reads from the same module.
-        assert [t.id for t in node.targets] in (["urlpatterns"], ["handler400"], ["handler500"])
+        assert [t.id for t in node.targets] in (
+            ["urlpatterns"],
+            ["handler400"],
+            ["handler404"],
+            ["handler500"],
+        )
