@@ -9,6 +9,7 @@ on the address actually connected to.
 from __future__ import annotations
 
 import ipaddress
+import re
 import threading
 from http.cookiejar import DefaultCookiePolicy
 
@@ -71,6 +72,28 @@ def address_refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     ):
         return True
     return any(ip in net for net in EXTRA_REFUSED if net.version == ip.version)
+
+
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?", re.IGNORECASE)
+
+
+def host_name_possible(host: str) -> bool:
+    """Whether `host` is an IP literal or a name DNS could ever hold: labels of 1 to 63
+    letters, digits, hyphens (underscores too, which some real names carry), 253 in all,
+    after IDNA. A name that does not resolve yet is possible; `a..example`, a 64-letter
+    label or `%00` never are (found in review: such a webhook was saved, turned on, and
+    every order to it failed)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    name = name[:-1] if name.endswith(".") else name
+    return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
 
 
 class StrictIPFilterAdapter(IPFilterAdapter):

@@ -29,8 +29,13 @@ def deliveries_for_supplier(
     qs = Delivery.objects.filter(supplier=supplier).select_related("event__order", "destination")
     if channel:
         qs = qs.filter(channel=channel)
+    failing = Q(status=DeliveryStatus.PENDING, attempt_count__gt=0) & ~Q(last_error="")
     if status == "failing":
-        qs = qs.filter(status=DeliveryStatus.PENDING, attempt_count__gt=0).exclude(last_error="")
+        qs = qs.filter(failing)
+    elif status == DeliveryStatus.PENDING:
+        # As the page says them: a pending row that failed a try is "failing", not pending
+        # (found in review: it was listed under both filters).
+        qs = qs.filter(status=status).exclude(failing)
     elif status:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at", "-id")

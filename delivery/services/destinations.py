@@ -21,7 +21,7 @@ from ..channels.sftp.keys import host_key_clean, private_key_clean
 from ..formats import format_available, format_choices
 from ..hosted.credentials import hosted_key_add
 from ..models import Channel, Destination
-from ..netguard import address_refused
+from ..netguard import address_refused, host_name_possible
 from ..signing import webhook_secret_clean, webhook_secret_generate
 from .channel_off import destination_pending_cancel
 
@@ -114,6 +114,7 @@ def webhook_url_clean(url: str) -> str:
         parts is None
         or parts.scheme not in ("http", "https")
         or not parts.hostname
+        or not host_name_possible(parts.hostname)
         or parts.username
         or parts.password
         or any(c.isspace() for c in url)

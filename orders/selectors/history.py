@@ -10,6 +10,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -118,6 +120,19 @@ def order_history_search_sku(*, supplier: Supplier, q: str) -> str | None:
     )
 
 
+def _whole_address(q: str) -> bool:
+    """Whether the search is a whole email address (equality, on its index); a part of one,
+    "@example.com" or "ann@" say, is a substring search like any part of a name (found in
+    review: any term holding "@" was compared as a whole address, and found nothing)."""
+    if "@" not in q:
+        return False
+    try:
+        validate_email(q)
+    except ValidationError:
+        return False
+    return True
+
+
 def _history_conditions(
     *, supplier: Supplier, filters: HistoryFilters, sku: str | None = None
 ) -> list[Q]:
@@ -138,7 +153,7 @@ def _history_conditions(
             conditions.append(Q(pk__in=OrderLine.objects.filter(sku=sku).values("order_id")))
         else:
             match = Q(number=q.upper()) | Q(retailer_reference=q)
-            if "@" in q:
+            if _whole_address(q):
                 # A whole address: equality, on the (supplier, UPPER(email)) index.
                 match |= Q(customer_email__iexact=q)
             else:
