@@ -22,6 +22,7 @@ from suppliers.views import supplier_required
 from .channels.sftp import SftpError, host_key_parse, sha256_fingerprint
 from .forms import DeliveryFilterForm, EmailChannelForm, SftpChannelForm, WebhookChannelForm
 from .hosted.selectors import hosted_overview
+from .limits import webhook_test_wait
 from .models import Channel, DeliveryStatus
 from .selectors import deliveries_for_supplier, deliveries_with_facts, destinations_for_supplier
 from .services import (
@@ -208,6 +209,14 @@ def webhook_secret_rotate_view(request):
 @require_POST
 def webhook_test(request):
     webhook = _webhook_or_404(request)
+    wait = webhook_test_wait(supplier_id=request.supplier.pk)
+    if wait is not None:
+        messages.error(
+            request,
+            f"Test event not sent: at most {settings.WEBHOOK_TESTS_PER_MINUTE} test events a "
+            f"minute; try again in {int(wait + 0.999)} s.",
+        )
+        return redirect("delivery:settings")
     result = webhook_send_test(destination=webhook)
     if result.ok:
         messages.success(

@@ -49,3 +49,37 @@ def test_a_webhook_host_that_can_never_exist_is_refused(cole_client, cole, url):
     reason = command_refused("set_channel", "cole", "webhook", "--url", url)
     assert "url" in reason and "not a valid" in reason
     assert not Destination.objects.filter(supplier=cole, channel="webhook").exists()
+
+
+def test_send_a_test_event_is_limited_per_supplier(cole_client, cole, http_receiver, settings):
+    """Each click posts to the supplier's URL and may hold a web worker for the timeout
+    (found in review: it had no limit, unlike the SFTP probes)."""
+    from django.core.cache import cache
+
+    from delivery.services import destination_set_webhook
+
+    cache.delete(f"webhook-test:{cole.pk}")
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    settings.WEBHOOK_TESTS_PER_MINUTE = 2
+    destination_set_webhook(supplier=cole, url=http_receiver.url + "/hook")
+    http_receiver.script(200, 200, 200)
+    pages = [
+        cole_client.post("/settings/webhook/test/", follow=True).content.decode() for _ in range(3)
+    ]
+    assert all("Test event delivered" in page for page in pages[:2])
+    assert "Test event not sent: at most 2 test events a minute" in pages[2]
+    assert len(http_receiver.requests) == 2  # the third was not posted
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--to", "new@cole.example"], "--to"),
+        (["--hosted"], "--hosted"),
+        (["--every", "5"], "--every"),
+    ],
+)
+def test_set_channel_off_with_a_setting_option_is_refused_and_changes_nothing(cole, extra, named):
+    reason = command_refused("set_channel", "cole", "email", "--off", *extra)
+    assert named in reason and "--off" in reason
+    assert Destination.objects.get(supplier=cole, channel="email").enabled

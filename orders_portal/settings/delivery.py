@@ -20,6 +20,7 @@ HOSTED_SFTP_HOST_KEY_FILE = env.str(
 SFTP_PROBE_TIMEOUT_SECONDS = env.float("SFTP_PROBE_TIMEOUT_SECONDS", default=5.0)
 # How many of those two a supplier may run per minute (each opens a connection).
 SFTP_PROBES_PER_MINUTE = env.int("SFTP_PROBES_PER_MINUTE", default=10)
+WEBHOOK_TESTS_PER_MINUTE = env.int("WEBHOOK_TESTS_PER_MINUTE", default=10)
 # Seconds before each try of a delivery: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
 # 14 h, 20 h, 24 h (about three days); each delay gets +-10% jitter. After the last, it fails.
 DELIVERY_RETRY_SCHEDULE = env.list(

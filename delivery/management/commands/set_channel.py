@@ -12,6 +12,26 @@ from delivery.services import (
     destination_set_webhook,
 )
 
+# The options that set a channel up, with their defaults: none of them goes with --off.
+_SETTING_OPTIONS = {
+    "to": None,
+    "url": None,
+    "secret": None,
+    "events": None,
+    "host": None,
+    "port": "22",
+    "username": None,
+    "password": None,
+    "key_file": None,
+    "path": None,
+    "host_key": None,
+    "every": "15",
+    "file_format": "csv",
+    "hosted": False,
+    "updates_path": None,
+    "public_key": None,
+}
+
 
 class Command(ProjectCommand):
     help = (
@@ -55,6 +75,12 @@ class Command(ProjectCommand):
 
     def handle(self, *args, slug, channel, off, **opts):
         supplier = supplier_by_slug_or_error(slug)
+        if off:
+            # Said, not ignored: `--off --to X` may mean "change the addresses".
+            stray = [name for name, default in _SETTING_OPTIONS.items() if opts[name] != default]
+            if stray:
+                option = stray[0].replace("_", "-")
+                raise CommandError(f"{stray[0]}: --{option} is not used with --off; give one.")
         try:
             if off:
                 self._off(supplier, channel)
