@@ -34,6 +34,16 @@ def database_down():
         cluster.cleanup()
 
 
+def assert_outage_headers(response):
+    """The page's own policy, whichever path made the 503 (a view's error passes the CSP
+    middleware, a middleware's error does not): nothing loaded, no frame, no sniffing."""
+    from common.outage import OUTAGE_CSP
+
+    assert response["Content-Security-Policy"] == OUTAGE_CSP
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
 @pytest.fixture
 def supplier_client(on_postgres, acme):
     if postgres_bin() is None:
@@ -55,6 +65,7 @@ def test_portal_pages_answer_503_with_retry_after_while_the_database_is_down(sup
             assert "Unavailable for a moment" in text
             assert "cannot reach its database" in text
             assert "Traceback" not in text and "OperationalError" not in text
+            assert_outage_headers(response)
 
     for page in PAGES:
         assert supplier_client.get(page).status_code == 200, page
@@ -69,6 +80,7 @@ def test_a_login_sent_while_the_database_is_down_is_a_503_and_logs_nobody_in(acm
         assert response.status_code == 503
         assert response["Retry-After"] == "5"
         assert "Unavailable for a moment" in response.content.decode()
+        assert_outage_headers(response)
     # Nothing happened: nobody is logged in; the same login works now.
     assert client.get("/orders/").status_code == 302
     response = client.post("/accounts/login/", {"username": "bo", "password": "Bo-Pass-2026!"})
