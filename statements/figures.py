@@ -228,7 +228,10 @@ def _figures_from_rows(
                 "reason": last["reason"],
                 "reason_label": reasons.get(last["reason"], ""),
                 "note": last["note"],
-                "whole": value_before + value_during == row["total"],
+                # By units, not by money: a free line still open left an order whose
+                # cancelled worth was its total "now wholly cancelled" (found in review).
+                "whole": sum(c["quantity"] for c in history if c["created_at"] < end)
+                == row["item_count"],
                 "lines": lines,
                 "currency": row["currency"],
                 "total": str(row["total"]),  # decimal(14, 2): to the cent

@@ -39,6 +39,27 @@ def _rows(reader: csv.DictReader):
     )
 
 
+# The columns of the order, not of its line: every row of a reference holds the same (a
+# blank cell on a later row means "as above").
+ORDER_COLUMNS = [c for c in CSV_COLUMNS if c not in ("reference", "sku", "quantity")]
+
+
+def _same_order(reference: str, line: int, row: dict, known: dict) -> None:
+    """Refuse a row of a reference whose order columns differ from an earlier row's (found in
+    review: Ann in Leeds and Bob in York under one reference became one order to Ann).
+    `known`: {column: (line, value)}, the reference's first value of each column so far."""
+    for column in ORDER_COLUMNS:
+        value = (row.get(column) or "").strip()
+        if not value:
+            continue
+        before = known.setdefault(column, (line, value))
+        if before[1] != value:
+            raise IntakeCsvError(
+                f"line {line}: reference '{reference}' has {column} '{value[:60]}', "
+                f"but line {before[0]} has '{before[1][:60]}'; one order has one {column}."
+            )
+
+
 def payloads_from_csv(text: str) -> list[dict]:
     """One intake document per reference; one CSV row per line, header row required."""
     reader = csv.DictReader(io.StringIO(text))
@@ -50,6 +71,7 @@ def payloads_from_csv(text: str) -> list[dict]:
     if missing:
         raise IntakeCsvError(f"file: CSV header lacks column(s) {', '.join(missing)}.")
     documents: dict[str, dict] = {}
+    known: dict[str, dict] = {}  # per reference: {column: (line, value)} (_same_order)
     for row_number, row in enumerate(_rows(reader), start=2):
         reference = (row["reference"] or "").strip()
         if not reference:
@@ -60,6 +82,7 @@ def payloads_from_csv(text: str) -> list[dict]:
             raise IntakeCsvError(
                 f"line {row_number}: quantity '{row['quantity']}' is not a whole number."
             )
+        _same_order(reference, row_number, row, known.setdefault(reference, {}))
         document = documents.setdefault(
             reference,
             {

@@ -286,3 +286,53 @@ def test_import_orders_commits_each_order_as_it_goes(acme, retailer, tmp_path, m
     documents = [intake_payload(reference=f"IMP-{k}") for k in (1, 2)]
     run("import_orders", "shopco", write(tmp_path, "o.json", json.dumps(documents)))
     assert seen_from_elsewhere == [{"IMP-1"}, {"IMP-1", "IMP-2"}]
+
+
+# --- import_orders: found in review --------------------------------------------------------
+
+
+def test_import_orders_refuses_an_inactive_retailer_as_the_api_does(acme, retailer, tmp_path):
+    Retailer.objects.filter(pk=retailer.pk).update(is_active=False)
+    path = write(tmp_path, "o.json", json.dumps([intake_payload(reference="R-1")]))
+    assert refused("import_orders", "shopco", path) == (
+        "retailer_slug: retailer 'shopco' is inactive."
+    )
+    no_orders()
+
+
+def test_import_orders_csv_rows_of_one_reference_that_disagree_are_refused(
+    acme, retailer, tmp_path
+):
+    text = csv_text(
+        [
+            csv_row("C-1", "ACME-001", 1),
+            csv_row("C-1", "ACME-002", 1, ship_city=""),  # blank: as above
+            csv_row("C-1", "ACME-003", 1, ship_city="York"),
+        ]
+    )
+    message = refused("import_orders", "shopco", write(tmp_path, "o.csv", text))
+    assert message.startswith("line 4: reference 'C-1' has ship_city 'York', but line 2 has")
+    no_orders()
+
+
+def test_import_orders_run_again_after_a_product_went_counts_the_imported_ones_as_present(
+    acme, retailer, tmp_path
+):
+    """As the API answers a repeat with its first orders whatever the catalogue says now;
+    before, a withdrawn product refused the whole file, the orders never imported too."""
+    from suppliers.models import Product
+
+    documents = [
+        intake_payload(reference="R-1", lines=[{"sku": "ACME-001", "quantity": 1}]),
+        intake_payload(reference="R-2", lines=[{"sku": "ACME-002", "quantity": 1}]),
+    ]
+    run("import_orders", "shopco", write(tmp_path, "cut.json", json.dumps(documents[:1])))
+    Product.objects.filter(sku="ACME-001").update(is_active=False)
+    out, _ = run("import_orders", "shopco", write(tmp_path, "all.json", json.dumps(documents)))
+    assert "1 orders imported, 1 already present" in out
+    assert sorted(Order.objects.values_list("retailer_reference", flat=True)) == ["R-1", "R-2"]
+    # A document not in yet still needs its products.
+    third = [intake_payload(reference="R-3", lines=[{"sku": "ACME-001", "quantity": 1}])]
+    message = refused("import_orders", "shopco", write(tmp_path, "new.json", json.dumps(third)))
+    assert message.startswith("order 1: lines.0.sku"), message
+    assert Order.objects.count() == 2
