@@ -101,14 +101,42 @@ def file_write_atomic(directory: Path, name: str, data: bytes) -> Path:
 
 # Update files whose upload the client closed, until they are applied: ROOT/.closed/<slug>/<name>
 # (outside every supplier's folder, so no supplier sees or writes them). A file left in
-# updates/ with no mark is a partial upload (connection lost) and is never applied.
+# updates/ with no mark is a partial upload (connection lost) and is never applied. The mark
+# holds the closed upload's identity (inode, size, mtime): a file replaced since, by an upload
+# cut off half-way say, is not the one the client closed and is not applied either (found in
+# review: a partial upload over a file being applied kept the first one's mark, and the
+# sweep applied its truncated rows).
 CLOSED_MARKS = ".closed"
 
 
+def _identity(stat: os.stat_result) -> str:
+    return f"{stat.st_ino} {stat.st_size} {stat.st_mtime_ns}"
+
+
 def upload_closed_mark(slug: str, name: str) -> None:
+    """Mark updates/<name> as closed by its client, as it is now."""
     folder = hosted_root() / CLOSED_MARKS / supplier_folder(slug, create=False).name
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).touch()
+    try:
+        identity = _identity((supplier_folder(slug, create=False) / "updates" / name).stat())
+    except FileNotFoundError:
+        identity = ""
+    (folder / name).write_text(identity)
+
+
+def upload_closed_touch(slug: str, name: str) -> None:
+    """Date the mark now (the sweep's "queued again"), keeping the identity it holds."""
+    os.utime(hosted_root() / CLOSED_MARKS / slug / name)
+
+
+def upload_closed_is(slug: str, name: str, stat: os.stat_result) -> bool:
+    """Whether the file statted is the upload its client closed: a mark holding its
+    identity, or (marks made before they held one, or none at all) no identity to differ."""
+    try:
+        identity = (hosted_root() / CLOSED_MARKS / slug / name).read_text().strip()
+    except FileNotFoundError:
+        return True
+    return not identity or identity == _identity(stat)
 
 
 def upload_closed_clear(slug: str, name: str) -> None:

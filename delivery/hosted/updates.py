@@ -43,7 +43,8 @@ from .storage import (
     name_fitted,
     supplier_folder,
     upload_closed_clear,
-    upload_closed_mark,
+    upload_closed_is,
+    upload_closed_touch,
     uploads_closed_everyone,
 )
 
@@ -142,7 +143,10 @@ def hosted_updates_left_requeue(*, older_than: float) -> list[tuple[str, str]]:
     first moves it, so the second finds nothing."""
     left = uploads_closed_everyone(older_than=older_than)
     for slug, name in left:
-        upload_closed_mark(slug, name)
+        try:
+            upload_closed_touch(slug, name)
+        except FileNotFoundError:
+            continue  # applied and cleared meanwhile
         update_queue(slug, name)
     if left:
         logger.info("hosted update files left behind, queued again: %s", left)
@@ -197,6 +201,12 @@ def _hosted_update_apply(*, slug: str, name: str) -> str | None:
     except FileNotFoundError:
         upload_closed_clear(slug, name)
         return None  # already moved by an earlier try
+    if not upload_closed_is(slug, name, read):
+        # Not the upload its client closed: replaced since, by one still being written or
+        # cut off (its own close, if it comes, marks it again). Never applied as it is.
+        logger.info("update file %s of %s: not the upload closed; left", name, slug)
+        upload_closed_clear(slug, name)
+        return None
     if answer is None:
         try:
             answer = update_answer(supplier=supplier, name=name, content=content)

@@ -7,7 +7,8 @@ cancels that destination's pending rows in the same transaction; the Deliveries 
 should that try fail and leave it a next one, the sweep's backstop cancels it
 (`off_destinations_pending_cancel`), as it does a row whose destination was turned off by a
 write that did not come through here. Turning the channel on again sends new events; the
-cancelled rows go again by `redeliver --channel C --since T`, or from the Deliveries page.
+cancelled rows go again by `redeliver --supplier S --channel C --cancelled-only --since T`
+(only what was cancelled: not what was delivered since), or from the Deliveries page.
 Stripe, Shopify and Saleor stop a disabled endpoint's deliveries the same way, with a resend.
 
 Before, an email or webhook row was cancelled when its turn came, an SFTP row waited for the
@@ -71,9 +72,7 @@ def off_destinations_pending_cancel() -> int:
     now = timezone.now()
     return sum(
         _cancel(
-            Delivery.objects.filter(
-                claimable_now(now), channel=channel, destination__enabled=False
-            ),
+            Delivery.objects.filter(claimable_now(now), of_destinations_off(), channel=channel),
             channel=channel,
             now=now,
         )

@@ -131,6 +131,7 @@ def deliveries_redeliver(
     since=None,
     until=None,
     failed_only: bool = False,
+    cancelled_only: bool = False,
     by_supplier: bool = False,
 ) -> RedeliverResult:
     """Redeliver every matching delivery; say how many were reset and how many left alone."""
@@ -138,6 +139,8 @@ def deliveries_redeliver(
         raise ValidationError(
             {"channel": [f"Unknown channel '{channel}'; use {', '.join(Channel.values)}."]}
         )
+    if failed_only and cancelled_only:
+        raise ValidationError({"cancelled_only": ["Give --failed-only or --cancelled-only."]})
     if since and until and since >= until:
         raise ValidationError({"until": ["--until must be after --since."]})
     qs = Delivery.objects.all()
@@ -151,11 +154,15 @@ def deliveries_redeliver(
         qs = qs.filter(created_at__lt=until)
     if by_supplier:
         qs = qs.exclude(purpose__in=RETAILER_FACING_PURPOSES, status=DeliveryStatus.DELIVERED)
-    qs = (
-        qs.filter(status=DeliveryStatus.FAILED)
-        if failed_only
-        else qs.exclude(status=DeliveryStatus.PENDING)
-    )
+    if failed_only:
+        qs = qs.filter(status=DeliveryStatus.FAILED)
+    elif cancelled_only:
+        # What a channel turned off cancelled: sent again without what was delivered since
+        # (found in review: the hint `redeliver --channel email --since T` sent the
+        # retailer's delivered cancellation emails a second time).
+        qs = qs.filter(status=DeliveryStatus.CANCELLED)
+    else:
+        qs = qs.exclude(status=DeliveryStatus.PENDING)
     off = qs.filter(of_destinations_off()).count()
     with transaction.atomic():
         ids = list(

@@ -6,6 +6,10 @@ them goes out by itself once it is on again, and a redelivery sends them. Real S
 real HTTP receiver, the hosted file drop's real folder.
 """
 
+import threading
+import time
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -233,3 +237,121 @@ def test_redeliver_leaves_rows_of_a_channel_that_is_off_alone_and_says_so(
     row.refresh_from_db()
     assert row.status == DeliveryStatus.FAILED and row.redelivered_at is None
     assert email_via_smtp.messages == []
+
+
+def test_the_printed_way_to_send_the_cancelled_rows_again_sends_nothing_delivered_twice(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks, settings
+):
+    """`set_channel cole email --off` cancels the order email still retrying and prints how
+    to send it again. Run as printed, it sends that email, and not every email of the
+    channel delivered since (found in review: the retailer got its cancellation email
+    twice, the hint had no --cancelled-only)."""
+    from django.utils import timezone
+
+    from orders.services import order_set_status
+
+    settings.DELIVERY_RETRY_SCHEDULE = [0, 3600]
+    since = timezone.now().isoformat()
+    email_via_smtp.fail_data = True
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    stuck = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    assert stuck.status == DeliveryStatus.PENDING
+    email_via_smtp.fail_data = False
+
+    (other,) = place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=other, status="cancelled", actor="ops", reason="other", note="n")
+    notice = Delivery.objects.get(purpose=DeliveryPurpose.RETAILER_CANCELLATION)
+    assert notice.status == DeliveryStatus.DELIVERED
+    assert len(email_via_smtp.to(retailer.email)) == 1
+
+    out, _ = command_run("set_channel", "cole", "email", "--off")
+    assert "redeliver --supplier cole --channel email --cancelled-only --since ISO" in out
+    command_run("set_channel", "cole", "email", "--to", "po@cole.example")  # on again
+    with django_capture_on_commit_callbacks(execute=True):
+        out, _ = command_run(
+            "redeliver",
+            "--supplier",
+            "cole",
+            "--channel",
+            "email",
+            "--cancelled-only",
+            "--since",
+            since,
+        )
+    assert "Queued 1 deliveries again" in out
+    stuck.refresh_from_db()
+    assert stuck.status == DeliveryStatus.DELIVERED  # what the hint was for
+    to_retailer = email_via_smtp.to(retailer.email)
+    assert len(to_retailer) == 1, (
+        f"the retailer got its cancellation email {len(to_retailer)} times "
+        f"(Message-IDs {[m.message_id for m in to_retailer]})"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweeps_backstop_cancels_a_row_a_worker_claimed_meanwhile(
+    on_postgres, cole, retailer, storage
+):
+    """The backstop never cancels a row a worker has just claimed. Through a join
+    (`destination__enabled`) Django wrote `UPDATE ... WHERE id IN (SELECT ...)`, whose
+    conditions PostgreSQL does not check again after waiting on the worker's lock: it
+    cancelled the claimed row and wiped its lease (found in review)."""
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from delivery.services.channel_off import off_destinations_pending_cancel
+
+    destination_disable(supplier=cole, channel="email")
+    destination = destination_set_sftp(supplier=cole, hosted=True)
+    _placed(retailer)
+    row = Delivery.objects.get(channel="sftp")
+    Destination.objects.filter(pk=destination.pk).update(enabled=False)  # off
+    token = timezone.now() + timedelta(minutes=5)
+
+    claimed, go = threading.Event(), threading.Event()
+    cancelled = {}
+
+    def worker_claims():
+        try:
+            with transaction.atomic():
+                Delivery.objects.filter(
+                    pk=row.pk, status=DeliveryStatus.PENDING, claimed_until__isnull=True
+                ).update(claimed_until=token)
+                claimed.set()
+                go.wait(30)
+        finally:
+            connection.close()
+
+    def sweep_backstop():
+        try:
+            cancelled["n"] = off_destinations_pending_cancel()
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=worker_claims)
+    worker.start()
+    assert claimed.wait(30)
+    sweep = threading.Thread(target=sweep_backstop)
+    sweep.start()
+    deadline = time.time() + 20
+    while time.time() < deadline:  # the sweep's UPDATE waits on the worker's row lock
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'UPDATE \"delivery_delivery\"%%'"
+            )
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(0.05)
+    go.set()
+    worker.join(30)
+    sweep.join(30)
+
+    row.refresh_from_db()
+    assert (row.status, row.claimed_until) == (DeliveryStatus.PENDING, token), (
+        f"the sweep cancelled {cancelled.get('n')} row(s) a worker held: status {row.status}, "
+        f"claimed_until {row.claimed_until}, last_error {row.last_error!r}"
+    )

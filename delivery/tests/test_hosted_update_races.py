@@ -153,3 +153,42 @@ def test_a_second_upload_under_the_same_name_during_an_apply_is_not_lost(
     assert sorted(p.name for p in processed.iterdir()) == ["updates.csv"]
     assert (processed / "updates.csv").read_bytes() == _ship_file(second_orders, "SECOND")
     assert not (supplier_folder("acme") / "updates" / "updates.csv").exists()
+
+
+def test_a_partial_upload_replacing_a_file_mid_apply_is_never_applied(
+    hosted, retailer, tasks_inline, monkeypatch
+):
+    """A partial upload (connection lost) is never applied. The supplier uploads
+    updates.csv; while it is applied, it starts uploading a new updates.csv over it and the
+    connection drops (no close: the server marks nothing). The first apply leaves the file,
+    whose mark is the first upload's: the sweep used to apply the truncated bytes; the mark
+    now holds the closed upload's identity, which the partial file does not match."""
+    first = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 1}])[0]
+    second = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 1}])[0]
+    header = "order_number,action,line,carrier,tracking_number\n"
+    path = supplier_folder("acme") / "updates" / "updates.csv"
+    _upload("updates.csv", f"{header}{first.number},ship,1,UPS,1ZFIRST\n".encode())
+
+    import delivery.hosted.updates as hosted_updates
+
+    real_answer = hosted_updates.update_answer
+    full = f"{header}{second.number},ship,1,Royal Mail Tracked,RM123456789GB\n".encode()
+
+    def second_upload_cut_off_meanwhile(**kwargs):
+        path.write_bytes(full[: len(header) + len(second.number) + 12])  # "...,ship,1,Ro"
+        return real_answer(**kwargs)
+
+    monkeypatch.setattr(hosted_updates, "update_answer", second_upload_cut_off_meanwhile)
+    hosted_update_apply(slug="acme", name="updates.csv")
+    monkeypatch.setattr(hosted_updates, "update_answer", real_answer)
+    assert Shipment.objects.filter(order=first).count() == 1
+
+    # The partial upload was never closed: nothing queues it. The sweep looks for marks.
+    if (hosted_root() / ".closed" / "acme" / "updates.csv").exists():
+        _age_mark("updates.csv", 120)
+    deliveries_sweep()
+
+    shipped = list(Shipment.objects.filter(order=second).values_list("carrier", flat=True))
+    assert shipped == [], f"a partial upload was applied: shipped with carrier {shipped}"
+    assert path.exists()  # left as it is, for the supplier to upload whole again
+    assert not (hosted_root() / ".closed" / "acme" / "updates.csv").exists()

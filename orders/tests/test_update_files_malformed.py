@@ -96,3 +96,26 @@ def test_a_file_not_in_utf8_is_refused_naming_the_line_with_the_bad_byte(acme, c
     text = " ".join(strip_tags(response.content.decode()).split())
     assert not UpdateFile.objects.exists()
     assert "line 1000" in text, [s for s in text.split(". ") if "UTF-8" in s]
+
+
+@pytest.mark.django_db
+def test_a_file_stored_before_the_strict_check_still_applies_and_gives_its_result(
+    acme, retailer, tasks_inline, monkeypatch
+):
+    """Files received before CSV was read strictly were stored; they are read as they were
+    accepted (leniently), so their apply and their result never fail on it."""
+    from orders.updates import files as files_module
+    from orders.updates import update_file_apply, update_file_receive, update_file_result_text
+    from orders.updates.parse import update_rows_read
+
+    a = place_order(retailer=retailer, lines=ONE)[0]
+    text = f'{HEADER}\n{a.number},cancel,,,other,"Box damaged\n'
+    lenient = lambda content, strict=False: update_rows_read(content)  # noqa: E731
+    monkeypatch.setattr(files_module, "update_rows_read", lenient)  # as received before
+    stored = update_file_receive(
+        supplier=acme, name="old.csv", content=text.encode(), source="sftp"
+    )
+    monkeypatch.undo()
+    applied = update_file_apply(update_file=stored)
+    rows = list(csv.DictReader(io.StringIO(update_file_result_text(update_file=applied))))
+    assert [r["row"] for r in rows] == ["2"] and rows[0]["result"] == "applied"

@@ -92,7 +92,7 @@ def update_file_receive(
                 source=source,
                 content=content,
                 uploaded_by=uploaded_by,
-                row_count=sum(1 for _ in update_rows_read(content)),
+                row_count=sum(1 for _ in update_rows_read(content, strict=True)),
                 created_at=timezone.now(),
             )
     except IntegrityError:  # the same bytes, received at the same moment

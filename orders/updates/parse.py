@@ -104,14 +104,17 @@ def update_file_check(content: bytes) -> None:
     _header(_reader(content))
 
 
-def _reader(content: bytes):
+def _reader(content: bytes, *, strict: bool = False):
+    """`strict` when a file is received: a quote opened and never closed is refused (naming
+    its row) instead of taking every later row into one cell (found in review: a note
+    `"Box damaged` swallowed the rest of the file, which the retailer's cancellation email
+    then carried as its note). A file stored is read as it was accepted: files stored before
+    the check (read leniently then) still apply and still give their result; a file that
+    passed it reads the same either way."""
     text = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
     first = text.readline()
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    # strict: a quote opened and never closed is refused (naming its row) instead of taking
-    # every later row into one cell (found in review: a note `"Box damaged` swallowed the
-    # rest of the file, which the retailer's cancellation email then carried as its note).
-    return csv.reader(_chain(first, text), delimiter=delimiter, strict=True)
+    return csv.reader(_chain(first, text), delimiter=delimiter, strict=strict)
 
 
 def _chain(first: str, rest) -> Iterator[str]:
@@ -143,9 +146,9 @@ def _header(reader) -> tuple[list[str], dict[str, int]]:
     return header, columns
 
 
-def update_file_cells(content: bytes) -> Iterator[tuple[int, list[str]]]:
+def update_file_cells(content: bytes, *, strict: bool = False) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells as written) of the header (row 1) and every non-blank row."""
-    reader = _reader(content)
+    reader = _reader(content, strict=strict)
     number = 0
     try:
         for cells in reader:
@@ -156,9 +159,10 @@ def update_file_cells(content: bytes) -> Iterator[tuple[int, list[str]]]:
         raise UpdateFileError(f"Row {number + 1} cannot be read as CSV: {exc}.") from None
 
 
-def update_rows_read(content: bytes) -> Iterator[UpdateRow]:
-    """Every non-blank data row, checked; a bad row is returned with its error, not raised."""
-    cells_by_row = update_file_cells(content)
+def update_rows_read(content: bytes, *, strict: bool = False) -> Iterator[UpdateRow]:
+    """Every non-blank data row, checked; a bad row is returned with its error, not raised.
+    `strict`: as when the file is received (`_reader`)."""
+    cells_by_row = update_file_cells(content, strict=strict)
     _, header_cells = next(cells_by_row, (1, []))
     columns = _header(iter([header_cells]))[1]
     for number, cells in cells_by_row:

@@ -49,8 +49,16 @@ class Command(ProjectCommand):
         parser.add_argument("--since", help="Made at or after this ISO date-time.")
         parser.add_argument("--until", help="Made before this ISO date-time.")
         parser.add_argument("--failed-only", action="store_true", dest="failed_only")
+        parser.add_argument(
+            "--cancelled-only",
+            action="store_true",
+            dest="cancelled_only",
+            help="Only cancelled ones (a channel turned off cancels what it had not sent).",
+        )
 
-    def handle(self, *args, supplier, channel, since, until, failed_only, **options):
+    def handle(
+        self, *args, supplier, channel, since, until, failed_only, cancelled_only, **options
+    ):
         supplier_obj = supplier_by_slug_or_error(supplier, field="supplier") if supplier else None
         try:
             result = deliveries_redeliver(
@@ -59,6 +67,7 @@ class Command(ProjectCommand):
                 since=_when(since, "since"),
                 until=_when(until, "until"),
                 failed_only=failed_only,
+                cancelled_only=cancelled_only,
             )
         except ValidationError as exc:
             raise command_error(exc)

@@ -103,7 +103,7 @@ class Command(ProjectCommand):
                 self.stdout.write(
                     f"Cancelled {destination.pending_cancelled} pending {channel} deliveries. "
                     f"Once it is on again, `redeliver --supplier {supplier.slug} --channel "
-                    f"{channel} --since ISO` sends them."
+                    f"{channel} --cancelled-only --since ISO` sends them."
                 )
         if supplier_channels_all_off(supplier=supplier):
             self.stdout.write(

@@ -54,8 +54,8 @@ class Command(ProjectCommand):
                     if destination.pending_cancelled:
                         self.stdout.write(
                             f"Cancelled {destination.pending_cancelled} pending webhook "
-                            "deliveries; `redeliver --channel webhook --since ISO` sends them "
-                            "once it is on again."
+                            "deliveries; once it is on again, the admin's delivery log "
+                            "(purpose: webhook to retailer, status: cancelled) redelivers them."
                         )
             else:
                 self._webhook(retailer, opts=opts, on=on)
