@@ -109,7 +109,8 @@ def file_write_atomic(directory: Path, name: str, data: bytes) -> Path:
 CLOSED_MARKS = ".closed"
 
 
-def _identity(stat: os.stat_result) -> str:
+def file_identity(stat: os.stat_result) -> str:
+    """What tells one upload from another under the same name: inode, size, mtime."""
     return f"{stat.st_ino} {stat.st_size} {stat.st_mtime_ns}"
 
 
@@ -118,7 +119,7 @@ def upload_closed_mark(slug: str, name: str) -> None:
     folder = hosted_root() / CLOSED_MARKS / supplier_folder(slug, create=False).name
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        identity = _identity((supplier_folder(slug, create=False) / "updates" / name).stat())
+        identity = file_identity((supplier_folder(slug, create=False) / "updates" / name).stat())
     except FileNotFoundError:
         identity = ""
     (folder / name).write_text(identity)
@@ -136,7 +137,7 @@ def upload_closed_is(slug: str, name: str, stat: os.stat_result) -> bool:
         identity = (hosted_root() / CLOSED_MARKS / slug / name).read_text().strip()
     except FileNotFoundError:
         return True
-    return not identity or identity == _identity(stat)
+    return not identity or identity == file_identity(stat)
 
 
 def upload_closed_clear(slug: str, name: str) -> None:

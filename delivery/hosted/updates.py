@@ -39,6 +39,7 @@ from suppliers.models import Supplier
 
 from .server import is_update_name
 from .storage import (
+    file_identity,
     file_write_atomic,
     name_fitted,
     supplier_folder,
@@ -237,8 +238,4 @@ def _same_upload(path, read: os.stat_result) -> bool:
         now = path.stat()
     except FileNotFoundError:
         return False
-    return (now.st_ino, now.st_size, now.st_mtime_ns) == (
-        read.st_ino,
-        read.st_size,
-        read.st_mtime_ns,
-    )
+    return file_identity(now) == file_identity(read)

@@ -7,7 +7,6 @@ real HTTP receiver, the hosted file drop's real folder.
 """
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -30,6 +29,7 @@ from delivery.services import (
 from orders.services import order_set_status
 from testsupport.commands import command_run
 from testsupport.factories import make_supplier_user, place_order
+from testsupport.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -336,17 +336,19 @@ def test_the_sweeps_backstop_cancels_a_row_a_worker_claimed_meanwhile(
     assert claimed.wait(30)
     sweep = threading.Thread(target=sweep_backstop)
     sweep.start()
-    deadline = time.time() + 20
-    while time.time() < deadline:  # the sweep's UPDATE waits on the worker's row lock
+
+    def sweep_waits_on_the_lock() -> bool:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND query LIKE 'UPDATE \"delivery_delivery\"%%'"
             )
-            if cursor.fetchone()[0]:
-                break
-        time.sleep(0.05)
-    go.set()
+            return bool(cursor.fetchone()[0])
+
+    try:
+        wait_until(sweep_waits_on_the_lock, timeout=20, message="the sweep's UPDATE never waited")
+    finally:
+        go.set()
     worker.join(30)
     sweep.join(30)
 
