@@ -1,5 +1,6 @@
 """OpenAPI descriptions of the order document (the document itself is `orders.documents`)."""
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 
@@ -123,3 +124,16 @@ class OrderListSchema(serializers.Serializer):
         allow_null=True,
         help_text="Absolute URL of the next page of the same walk, or null on the last page.",
     )
+
+
+class ClosedBodyExtension(OpenApiSerializerExtension):
+    """The update endpoints' bodies (orders/api/updates.py's `_Body`) refuse a key they do
+    not know with a 400 naming it; their schema says so (`additionalProperties: false`), so
+    a generated client or a schema-driven test does not send one."""
+
+    target_class = "orders.api.updates._Body"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
