@@ -98,6 +98,21 @@ def test_a_file_not_in_utf8_is_refused_naming_the_line_with_the_bad_byte(acme, c
     assert "line 1000" in text, [s for s in text.split(". ") if "UTF-8" in s]
 
 
+def test_the_bad_byte_line_is_right_when_a_character_straddles_the_check_chunks():
+    """The check decodes 64 KiB at a time; a three-byte character cut by the chunk boundary
+    left two of its bytes in the decoder, which shifted the error's position by two, and a
+    newline just after the bad byte was counted: "near line 3" for a byte on line 2."""
+    from orders.updates import UpdateFileError
+    from orders.updates.parse import update_file_check
+
+    head = f"{HEADER}\n".encode() + b"PO-1,cancel,,,other,"
+    content = head + b"x" * (65534 - len(head)) + "\u20ac".encode() + b"\xff\nPO-2,acknowledge\n"
+    assert content[65534:65537] == "\u20ac".encode()  # the boundary cuts the euro sign
+
+    with pytest.raises(UpdateFileError, match=r"near line 2\)"):
+        update_file_check(content)
+
+
 @pytest.mark.django_db
 def test_a_file_stored_before_the_strict_check_still_applies_and_gives_its_result(
     acme, retailer, tasks_inline, monkeypatch

@@ -90,10 +90,13 @@ def update_file_check(content: bytes) -> None:
     try:
         for start in range(0, len(content), 65536):
             chunk = content[start : start + 65536]
+            # The bytes of a character cut by the last boundary, which the decoder holds
+            # and counts in the error's position (they are never a newline).
+            held = len(decoder.getstate()[0])
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:  # the line of the bad byte, not of its chunk
-                line += chunk[: exc.start].count(b"\n")
+                line += chunk[: max(0, exc.start - held)].count(b"\n")
                 raise
             line += chunk.count(b"\n")
         decoder.decode(b"", final=True)
