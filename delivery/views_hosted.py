@@ -26,7 +26,8 @@ def hosted_key_add_view(request):
             request,
             status=400,
             hosted_key_errors=exc.message_dict.get("public_key", exc.messages),
-            hosted_key_value=request.POST.get("public_key", "")[:2000],
+            # Given back to edit, without what could not be stored (a NUL).
+            hosted_key_value=request.POST.get("public_key", "")[:2000].replace("\x00", ""),
         )
     messages.success(request, f"Key {key.fingerprint} added: it can log in now.")
     return redirect("/settings/#hosted-sftp")

@@ -14,6 +14,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from common.text import text_problem
 from suppliers.models import Supplier
 
 from ..models import HostedSftpKey, HostedSftpPassword
@@ -28,6 +29,10 @@ def public_key_parse(text: str) -> tuple[str, str, str, str]:
         raise ValidationError(
             {"public_key": ["Give one public key line, e.g. 'ssh-ed25519 AAAA... me'."]}
         )
+    problem = text_problem(text)
+    if problem:
+        # asyncssh takes a comment holding a NUL as it is; the database would not store it.
+        raise ValidationError({"public_key": [problem]})
     try:
         key = asyncssh.import_public_key(text)
     except (asyncssh.KeyImportError, ValueError):

@@ -1,10 +1,11 @@
 """The hosted SFTP server on asyncssh: per-supplier logins, each session chrooted to its folder.
 
 Logins: user name = supplier slug; a public key from its HostedSftpKey rows or its generated
-password (Django's hasher). Failures are throttled per user and address (throttle.py) and
-logged with the user name and address only, never the password or key. Every database
-read runs off the event loop (sync_to_async, in one worker thread) and closes its
-connection after, so a long-running server never holds a dead one.
+password (Django's hasher). Failed passwords are throttled per user and address (throttle.py;
+a key not on file is not counted, and only a completed login clears the count) and logged
+with the user name and address only, never the password or key. Every database read runs
+off the event loop (sync_to_async, in one worker thread) and closes its connection after, so
+a long-running server never holds a dead one.
 
 Files: asyncssh's SFTPServer with chroot=ROOT/<slug>: every path the client names (`..`,
 absolute, `/`) is normalised inside that folder by asyncssh before it touches the disk;
@@ -88,7 +89,19 @@ class _Server(asyncssh.SSHServer):
         self._address = str(peer[0])
 
     def begin_auth(self, username: str) -> bool:
+        self._method = ""
         return True  # every user must authenticate
+
+    async def auth_completed(self) -> None:
+        """A login done: only now are the failures cleared.
+
+        A public key is found allowed before its signature is checked, and asked about with
+        no signature at all: anyone holding a supplier's public key (it is public) would
+        otherwise clear the count between guesses of its password (found in review).
+        """
+        username = self._conn.get_extra_info("username")
+        await _succeeded(username, self._address)
+        logger.info("hosted sftp: %r logged in from %s (%s)", username, self._address, self._method)
 
     def password_auth_supported(self) -> bool:
         return True
@@ -96,7 +109,7 @@ class _Server(asyncssh.SSHServer):
     def public_key_auth_supported(self) -> bool:
         return True
 
-    async def _check(self, username: str, method: str, check) -> bool:
+    async def _check(self, username: str, method: str, check, *, counted: bool = True) -> bool:
         if await _locked(username, self._address):
             logger.warning(
                 "hosted sftp: %s login for %r from %s refused: too many failures",
@@ -107,8 +120,11 @@ class _Server(asyncssh.SSHServer):
             return False
         ok = await check()
         if ok:
-            await _succeeded(username, self._address)
-            logger.info("hosted sftp: %r logged in from %s (%s)", username, self._address, method)
+            self._method = method  # the login is counted as one in auth_completed
+        elif not counted:
+            logger.info(
+                "hosted sftp: %s for %r from %s is not on file", method, username, self._address
+            )
         else:
             failures = await _failed(username, self._address)
             logger.warning(
@@ -127,8 +143,14 @@ class _Server(asyncssh.SSHServer):
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         key_type, key_base64 = key.export_public_key("openssh").decode().split()[:2]
+        # A key not on file is no guess to count: a client offers each key it holds in turn
+        # (an agent's, every -i), and a supplier with AXES_FAILURE_LIMIT others ahead of its
+        # own was locked out (found in review). Keys cannot be guessed; passwords are counted.
         return await self._check(
-            username, "publickey", lambda: _key_allowed(username, key_type, key_base64)
+            username,
+            "publickey",
+            lambda: _key_allowed(username, key_type, key_base64),
+            counted=False,
         )
 
 

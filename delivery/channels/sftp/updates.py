@@ -56,7 +56,7 @@ def own_server_updates_collect(destination) -> dict[str, str]:
         with sftp_session(target) as session:
             client = session.client
             try:
-                entries = client.listdir_attr(directory)
+                entries = client.listdir_attr_utf8(directory)
             except OSError:
                 return {}  # no updates directory: nothing dropped
             candidates = [
@@ -115,6 +115,7 @@ def _collect_one(client, destination, directory: str, entry) -> str | None:
         out.write(answer.result)
     _rename(client, temporary, posixpath.join(results_dir, result))
     moved_dir = posixpath.join(directory, answer.folder)
-    name = free_name(set(client.listdir(moved_dir)), entry.filename)
+    taken = {e.filename for e in client.listdir_attr_utf8(moved_dir)}
+    name = free_name(taken, entry.filename)
     client.rename(path, posixpath.join(moved_dir, name))
     return answer.folder

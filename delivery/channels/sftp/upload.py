@@ -2,8 +2,9 @@
 
 This is the only module that uses paramiko's private methods (`_send_version`,
 `_send_packet`, `_read_packet`, `_async_request`, `_read_response`, `_convert_status`,
-`_adjust_cwd`), all inside `PipelinedSFTPClient`. Why: paramiko's public SFTPClient sends one
-request and waits for its reply, so a thousand files cost a few thousand round trips; its
+`_adjust_cwd`, `_request`), all inside `PipelinedSFTPClient`. Why: paramiko's public
+SFTPClient sends one request and waits for its reply, so a thousand files cost a few thousand
+round trips (and it reads a listing's names strictly, see `listdir_attr_utf8`); its
 public API pipelines only the writes within one file (and the reads of its own prefetch, which
 is how it uses `_async_request` itself). It also drops the extensions a server announces, so
 `posix-rename@openssh.com` could not be used only where offered. asyncssh was considered (from
@@ -35,7 +36,10 @@ from paramiko.sftp import (
     CMD_EXTENDED,
     CMD_HANDLE,
     CMD_INIT,
+    CMD_NAME,
     CMD_OPEN,
+    CMD_OPENDIR,
+    CMD_READDIR,
     CMD_REMOVE,
     CMD_RENAME,
     CMD_VERSION,
@@ -78,6 +82,41 @@ class PipelinedSFTPClient(paramiko.SFTPClient):
                 extensions[name] = reply.get_binary()
         self.server_extensions = extensions
         return version
+
+    def listdir_attr_utf8(self, path: str = ".") -> list[SFTPAttributes]:
+        """paramiko's listdir_attr without the names that are not UTF-8.
+
+        paramiko decodes every name strictly: one file named in another encoding (Latin-1
+        "M\xe4rz.csv" from an old client) made the whole listing raise UnicodeDecodeError,
+        and no update file on that server was taken again (found in review). Such a file
+        cannot be named back to the server either (paramiko sends paths as UTF-8), so it is
+        left where it is, as a temporary name is.
+        """
+        kind, message = self._request(CMD_OPENDIR, self._adjust_cwd(path))
+        if kind != CMD_HANDLE:
+            raise SFTPError("Expected handle")
+        handle = message.get_binary()
+        found = []
+        while True:
+            try:
+                kind, message = self._request(CMD_READDIR, handle)
+            except EOFError:  # the end of the listing
+                break
+            if kind != CMD_NAME:
+                raise SFTPError("Expected name response")
+            for _ in range(message.get_int()):
+                raw = message.get_string()
+                message.get_string()  # the long name (ls -l), not used
+                attributes = SFTPAttributes._from_msg(message)
+                try:
+                    name = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                if name not in (".", ".."):
+                    attributes.filename = name
+                    found.append(attributes)
+        self._request(CMD_CLOSE, handle)
+        return found
 
     def request_nowait(self, replies: _Replies, command: int, *args) -> int:
         """Send a request; its reply goes to `replies` under the returned number."""

@@ -1,0 +1,176 @@
+"""Found in review: SFTP both ways (the hosted server, a supplier's own server)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+
+import paramiko
+import pytest
+
+from delivery.hosted.credentials import hosted_key_add, hosted_password_generate
+from delivery.hosted.storage import supplier_folder
+from delivery.models import HostedSftpKey
+from testsupport.factories import make_supplier, make_supplier_user
+from testsupport.hosted_sftp import (  # noqa: F401
+    hosted_sftp_fixture,
+    keygen,
+    login_throttle_fresh,  # noqa: F401  (autouse)
+    openssh_sftp,
+)
+from testsupport.sshd import sftp_server_fixture  # noqa: F401  (the fixture)
+
+hosted_server = pytest.mark.django_db(transaction=True)
+
+
+def paramiko_login(server, *, user: str, password: str):
+    client = paramiko.SSHClient()
+    client.get_host_keys().add(
+        f"[127.0.0.1]:{server.port}",
+        server.host_key_line[0],
+        paramiko.PKey.from_type_string(
+            server.host_key_line[0], base64.b64decode(server.host_key_line[1])
+        ),
+    )
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(
+        "127.0.0.1",
+        port=server.port,
+        username=user,
+        password=password,
+        allow_agent=False,
+        look_for_keys=False,
+        timeout=15,
+        auth_timeout=15,
+    )
+    return client
+
+
+@hosted_server
+def test_offering_a_suppliers_public_key_does_not_reset_the_password_guess_count(
+    hosted_sftp, settings, tmp_path
+):
+    """A public key is public (github.com/<user>.keys): offering it without its private key
+    (OpenSSH with only the .pub) must not count as a login, or a guesser resets the throttle
+    every AXES_FAILURE_LIMIT - 1 tries and guesses the password for ever."""
+    acme = make_supplier(slug="acme")
+    public = keygen(tmp_path / "acme_key")
+    hosted_key_add(supplier=acme, public_key=public)
+    password = hosted_password_generate(supplier=acme)
+    (supplier_folder("acme") / "orders" / "PO-10001.csv").write_text("order_number\nPO-10001\n")
+    # The guesser has the public key only.
+    guesser = tmp_path / "guesser"
+    guesser.mkdir()
+    (guesser / "id.pub").write_text(public + "\n")
+    for _ in range(3):
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            with pytest.raises(paramiko.AuthenticationException):
+                paramiko_login(hosted_sftp, user="acme", password="wrong-Guess-123")
+        offered = openssh_sftp(
+            hosted_sftp, user="acme", key=guesser / "id.pub", workdir=guesser, batch="ls orders\n"
+        )
+        assert offered.returncode != 0 and "PO-10001" not in offered.stdout
+    # 3 x (limit - 1) wrong passwords from one address: locked, the right one refused too.
+    with pytest.raises(paramiko.AuthenticationException):
+        paramiko_login(hosted_sftp, user="acme", password=password)
+
+
+@pytest.mark.django_db
+def test_a_public_key_whose_comment_holds_a_nul_is_a_400_naming_it_and_adds_no_key(
+    client, acme, settings, tmp_path
+):
+    """asyncssh reads the comment of 'ssh-ed25519 AAAA... a<NUL>b' as it is; the database
+    refuses to store it: the portal answered 500, `sftp_keys --add` a traceback."""
+    settings.HOSTED_SFTP_HOST_KEY_FILE = str(tmp_path / "host_key")
+    client.raise_request_exception = False
+    client.force_login(make_supplier_user(supplier=acme, username="ann"))
+    public = keygen(tmp_path / "k")
+    response = client.post("/settings/hosted-sftp/keys/", {"public_key": public + "\x00x"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Null characters are not allowed." in page
+    assert "\x00" not in page
+    assert not HostedSftpKey.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_file_name_not_in_utf8_on_the_suppliers_server_does_not_stop_its_update_files(
+    acme, retailer, sftp_server
+):
+    """A file named in Latin-1 ("März.csv" from an old Windows client) in the supplier's
+    updates directory: paramiko's listing decodes names strictly, and the run's collection
+    raised UnicodeDecodeError out of sftp_run at every run, so no update file on that server
+    was ever taken again. The listing reads names as bytes: the others are applied."""
+    from delivery.services import sftp_run
+    from delivery.tests.test_sftp import place, sftp_destination
+    from orders.models import Order
+
+    destination = sftp_destination(acme, sftp_server)
+    updates = sftp_server.make_dir("updates")
+    [order] = place(retailer)
+    latin = os.fsencode(str(updates)) + b"/M\xe4rz.csv"
+    with open(latin, "wb") as out:
+        out.write(b"order_number,action\n")
+    (updates / "ship.csv").write_text(
+        f"order_number,action,line,carrier,tracking_number\n{order.number},ship,1,UPS,1ZLAT1\n"
+    )
+    for path in (latin, updates / "ship.csv"):
+        if os.geteuid() == 0:
+            os.chown(path, sftp_server._uid, sftp_server._gid)
+
+    sftp_run(destination_id=destination.pk)
+
+    assert (updates / "processed" / "ship.csv").exists()
+    assert "applied" in (updates / "results" / "ship.csv.results.csv").read_text()
+    assert Order.objects.get(pk=order.pk).shipments.filter(tracking_number="1ZLAT1").exists()
+
+
+@hosted_server
+def test_a_supplier_whose_client_offers_other_keys_first_still_logs_in(hosted_sftp, tmp_path):
+    """OpenSSH offers every key of the agent (or every -i) in turn; each one not on file was
+    counted as a failed login, so a supplier with AXES_FAILURE_LIMIT other keys ahead of its
+    own was refused, and then locked out with its right key alone for the whole window."""
+    acme = make_supplier(slug="acme")
+    hosted_key_add(supplier=acme, public_key=keygen(tmp_path / "acme_key"))
+    (supplier_folder("acme") / "orders" / "PO-10001.csv").write_text("order_number\nPO-10001\n")
+    others = [tmp_path / f"other_{i}" for i in range(6)]
+    for path in others:
+        keygen(path)
+    from testsupport.executables import require_executable
+    from testsupport.sshd import SFTP_CANDIDATES
+
+    offered = []
+    for path in [*others, tmp_path / "acme_key"]:
+        offered += ["-i", str(path)]
+    result = subprocess.run(
+        [
+            require_executable(SFTP_CANDIDATES, "openssh-client"),
+            *offered,
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "PasswordAuthentication=no",
+            "-o",
+            "BatchMode=yes",
+            "-b",
+            "-",
+            "-P",
+            str(hosted_sftp.port),
+            "-o",
+            f"UserKnownHostsFile={hosted_sftp.known_hosts(tmp_path)}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "acme@127.0.0.1",
+        ],
+        input="ls orders\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PO-10001.csv" in result.stdout
+    again = openssh_sftp(
+        hosted_sftp, user="acme", key=tmp_path / "acme_key", workdir=tmp_path, batch="ls orders\n"
+    )
+    assert again.returncode == 0, again.stderr
