@@ -166,6 +166,13 @@ def _queue(on_upload_closed: UploadClosed, slug: str, name: str) -> None:
         connection.close()
 
 
+def _local_name(mapped: bytes) -> str:
+    """A mapped path as the file system names it, whatever bytes the client sent: a name
+    that is not UTF-8 (Latin-1 "M\xe4rz.csv") read with errors="replace" named a file that
+    does not exist, and the upload was never applied nor answered (found in review)."""
+    return os.fsdecode(mapped)
+
+
 def _sftp_factory(on_upload_closed: UploadClosed):
     class SupplierSftp(asyncssh.SFTPServer):
         """One session, chrooted to the supplier's folder; links refused."""
@@ -183,7 +190,7 @@ def _sftp_factory(on_upload_closed: UploadClosed):
         def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):
             file_obj = super().open(path, pflags, attrs)
             if pflags & asyncssh.FXF_WRITE:
-                self._written[id(file_obj)] = self.map_path(path).decode(errors="replace")
+                self._written[id(file_obj)] = _local_name(self.map_path(path))
             return file_obj
 
         def close(self, file_obj) -> None:
@@ -222,8 +229,8 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             A file this session still has open for writing is not done yet: its handle now
             names the new path, and the client's close hands it on (once, not here as well).
             """
-            old = self.map_path(oldpath).decode(errors="replace")
-            new = self.map_path(newpath).decode(errors="replace")
+            old = _local_name(self.map_path(oldpath))
+            new = _local_name(self.map_path(newpath))
             still_open = [handle for handle, local in self._written.items() if local == old]
             for handle in still_open:
                 self._written[handle] = new

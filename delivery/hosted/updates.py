@@ -161,7 +161,8 @@ def _apply_lock(slug: str, name: str):
     if connection.vendor != "postgresql":
         yield True
         return
-    digest = hashlib.sha256(f"hosted-update:{slug}/{name}".encode()).digest()
+    # A name may hold the bytes of another encoding (surrogate escapes): os.fsencode's way.
+    digest = hashlib.sha256(os.fsencode(f"hosted-update:{slug}/{name}")).digest()
     key = int.from_bytes(digest[:8], "big", signed=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])

@@ -174,3 +174,35 @@ def test_a_supplier_whose_client_offers_other_keys_first_still_logs_in(hosted_sf
         hosted_sftp, user="acme", key=tmp_path / "acme_key", workdir=tmp_path, batch="ls orders\n"
     )
     assert again.returncode == 0, again.stderr
+
+
+@hosted_server
+def test_an_update_file_named_in_latin1_on_the_hosted_server_is_applied_and_answered(
+    hosted_sftp, retailer, tmp_path
+):
+    """The server read the uploaded name with errors="replace" ("M\\ufffdrz.csv"), a file
+    that does not exist: the upload was never applied, never moved, never answered."""
+    from orders.models import Order
+    from testsupport.factories import make_products, place_order
+    from testsupport.waiting import wait_until
+
+    acme = make_supplier(slug="acme")
+    make_products(supplier=acme, skus={"SKU-1": "5.00"})
+    password = hosted_password_generate(supplier=acme)
+    [order] = place_order(retailer=retailer, lines=[{"sku": "SKU-1", "quantity": 1}])
+    body = f"order_number,action,line,carrier,tracking_number\n{order.number},ship,1,UPS,1ZLAT2\n"
+    client = paramiko_login(hosted_sftp, user="acme", password=password)
+    try:
+        with client.open_sftp().open(b"updates/M\xe4rz.csv", "w") as out:
+            out.write(body)
+    finally:
+        client.close()
+    updates = os.fsencode(str(supplier_folder("acme") / "updates"))
+    wait_until(
+        lambda: os.path.exists(updates + b"/processed/M\xe4rz.csv"),
+        timeout=20,
+        message="the upload was not applied",
+    )
+    with open(updates + b"/results/M\xe4rz.csv.results.csv", "rb") as answer:
+        assert b"applied" in answer.read()
+    assert Order.objects.get(pk=order.pk).shipments.filter(tracking_number="1ZLAT2").exists()
