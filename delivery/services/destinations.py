@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 import socket
 from urllib.parse import urlsplit
 
@@ -220,6 +221,12 @@ def _sftp_hosted(destination: Destination, *, supplier: Supplier) -> None:
     destination.sftp_private_key = ""
 
 
+def _same_directory(first: str, second: str) -> bool:
+    """Whether two directories given for one server name the same one, as written."""
+    first, second = (first or "").strip(), (second or "").strip()
+    return bool(first and second) and posixpath.normpath(first) == posixpath.normpath(second)
+
+
 def _sftp_own_server(
     destination: Destination, *, host, port, username, password, private_key, path, host_key
 ) -> None:
@@ -352,6 +359,18 @@ def destination_set_sftp(
                 {"updates_path": ["Give a directory path (500 characters at most)."]}
             )
         destination.sftp_updates_path = updates_path
+    if not hosted and _same_directory(destination.sftp_updates_path, destination.sftp_path):
+        # Order files are CSV files too: each run would take the ones it had just uploaded
+        # as update files and move them to failed/ (found in review).
+        raise ValidationError(
+            {
+                "updates_path": [
+                    f"Order files go to {destination.sftp_path}, where update files are "
+                    "taken from too: each run would take its order files as update files. "
+                    'Give each its own directory (an updates directory "" takes none).'
+                ]
+            }
+        )
     destination.sftp_interval_minutes = interval_minutes
     destination.sftp_format = file_format
     destination.enabled = True

@@ -206,3 +206,28 @@ def test_an_update_file_named_in_latin1_on_the_hosted_server_is_applied_and_answ
     with open(updates + b"/results/M\xe4rz.csv.results.csv", "rb") as answer:
         assert b"applied" in answer.read()
     assert Order.objects.get(pk=order.pk).shipments.filter(tracking_number="1ZLAT2").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "updates_path"), [("/in", "/in/"), ("/srv/drop", "/srv/drop/."), ("updates", None)]
+)
+def test_set_channel_refuses_one_directory_for_order_files_and_update_files(
+    acme, tmp_path, path, updates_path
+):
+    """Order files are CSV files too: with the updates directory the order directory (given
+    so, or the default `updates` for `--path updates`), each run took the order files it had
+    just uploaded as update files, found no `action` column and moved every one to failed/,
+    out of the supplier's sight. Refused when saved, naming the option; nothing stored."""
+    from django.core.management import CommandError, call_command
+
+    from delivery.models import Destination
+
+    host_key = keygen(tmp_path / "host").split()[:2]
+    args = ["set_channel", "acme", "sftp", "--host", "sftp.acme.example", "--username", "drop"]
+    args += ["--password", "pw-Secret-1", "--path", path, "--host-key", " ".join(host_key)]
+    if updates_path is not None:
+        args += ["--updates-path", updates_path]
+    with pytest.raises(CommandError, match="^updates_path"):
+        call_command(*args)
+    assert not Destination.objects.filter(supplier=acme, channel="sftp").exists()
