@@ -11,7 +11,12 @@ from .channels import channel_get
 from .formats import admin as formats_admin  # noqa: F401 - registers FileFormat
 from .models import Delivery, DeliveryAttempt, Destination
 from .selectors import delivery_facts
-from .services import delivery_redeliver, retailer_event_types_clean, webhook_url_clean
+from .services import (
+    delivery_redeliver,
+    event_types_clean,
+    retailer_event_types_clean,
+    webhook_url_clean,
+)
 from .services.channel_off import destination_pending_cancel
 
 SECRET_FIELDS = ("webhook_secret", "sftp_password", "sftp_private_key")
@@ -38,10 +43,17 @@ class DestinationAdminForm(forms.ModelForm):
             raise ValidationError(exc.message_dict.get("url", exc.messages)) from None
 
     def clean(self):
-        """A retailer's row (issue 19) takes the retailer's four event types only; its
-        webhook gets its secret from `set_retailer_channel`, which shows it once."""
+        """A supplier's row takes the event types `set_channel --events` takes (the
+        dispatcher reads them for every event of the supplier). A retailer's row (issue 19)
+        takes the retailer's four event types only; its webhook gets its secret from
+        `set_retailer_channel`, which shows it once."""
         cleaned = super().clean()
         if cleaned.get("retailer") is None:
+            if "event_types" in cleaned:
+                try:
+                    cleaned["event_types"] = event_types_clean(cleaned["event_types"])
+                except ValidationError as exc:
+                    self.add_error("event_types", exc.message_dict["event_types"])
             return cleaned
         try:
             cleaned["event_types"] = retailer_event_types_clean(cleaned.get("event_types"))

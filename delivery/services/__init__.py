@@ -13,6 +13,7 @@ from .destinations import (
     destination_set_email,
     destination_set_sftp,
     destination_set_webhook,
+    event_types_clean,
     webhook_secret_rotate,
     webhook_url_clean,
 )
@@ -40,6 +41,7 @@ from .sending import (
 )
 
 __all__ = [
+    "event_types_clean",
     "RETAILER_CHANNELS",
     "retailer_event_types_clean",
     "retailer_shipment_email_set",

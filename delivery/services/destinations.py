@@ -49,11 +49,26 @@ def _destination_for_update(*, supplier: Supplier, channel: str) -> Destination:
     return destination or Destination(supplier=supplier, channel=channel)
 
 
-def _event_types_clean(event_types) -> list[str]:
+def event_types_listed(event_types, *, field: str) -> list[str]:
+    """The names in `event_types`: a comma-separated string or a list of strings; anything
+    else (a number, an object, nested lists: the admin's JSON box takes any) is refused, as
+    the dispatcher could not read it."""
     if not event_types:
         return []
     if isinstance(event_types, str):
-        event_types = [t.strip() for t in event_types.split(",") if t.strip()]
+        return [t.strip() for t in event_types.split(",") if t.strip()]
+    if not isinstance(event_types, (list, tuple)) or not all(
+        isinstance(t, str) for t in event_types
+    ):
+        raise ValidationError(
+            {field: ['List the event types by name, e.g. ["order.created", "order.cancelled"].']}
+        )
+    return list(event_types)
+
+
+def event_types_clean(event_types) -> list[str]:
+    """A supplier destination's event types: known names only; none means the channel's."""
+    event_types = event_types_listed(event_types, field="event_types")
     unknown = sorted(set(event_types) - set(OrderEventType.values))
     if unknown:
         raise ValidationError(
@@ -159,7 +174,7 @@ def destination_set_webhook(
 ) -> tuple[Destination, str | None]:
     """Turn the webhook on; return it and the secret when one was generated (shown once)."""
     url = webhook_url_checked(url)
-    types = _event_types_clean(event_types)
+    types = event_types_clean(event_types)
     destination = _destination_for_update(supplier=supplier, channel=Channel.WEBHOOK)
     generated = webhook_configure(destination, url=url, secret=secret, event_types=types)
     return _save(destination), generated

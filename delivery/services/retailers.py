@@ -14,7 +14,7 @@ from orders.models import Retailer
 
 from ..models import RETAILER_WEBHOOK_EVENT_TYPES, Channel, Destination
 from .channel_off import destination_pending_cancel, retailer_shipments_pending_cancel
-from .destinations import webhook_configure, webhook_url_checked
+from .destinations import event_types_listed, webhook_configure, webhook_url_checked
 
 # The channels `set_retailer_channel` knows, by the name ops types.
 RETAILER_CHANNELS = {"webhook": Channel.WEBHOOK, "shipment-email": Channel.EMAIL}
@@ -22,10 +22,7 @@ RETAILER_CHANNELS = {"webhook": Channel.WEBHOOK, "shipment-email": Channel.EMAIL
 
 def retailer_event_types_clean(event_types) -> list[str]:
     """The retailer webhook's types: a subset of the four; none means all four."""
-    if not event_types:
-        return []
-    if isinstance(event_types, str):
-        event_types = [t.strip() for t in event_types.split(",") if t.strip()]
+    event_types = event_types_listed(event_types, field="events")
     unknown = sorted(set(event_types) - set(RETAILER_WEBHOOK_EVENT_TYPES))
     if unknown:
         raise ValidationError(

@@ -1,0 +1,88 @@
+"""Review of the admin and the delivery engine: what ops can do in admin goes through the same
+checks as the portal and `set_channel`, and one bad row stops nobody else's orders."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from delivery.models import Delivery, Destination
+from delivery.services import destination_set_webhook
+from testsupport.factories import place_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_superuser("ops", "ops@example.com", "Ops-Pass-2026!")
+    client.force_login(user)
+    return client
+
+
+def _destination_post(staff_client, destination, **fields):
+    owner = (
+        {"supplier": destination.supplier_id}
+        if destination.supplier_id
+        else {"retailer": destination.retailer_id}
+    )
+    data = {
+        **owner,
+        "channel": destination.channel,
+        "enabled": "on",
+        "event_types": "[]",
+        "webhook_url": destination.webhook_url,
+        "email_addresses": destination.email_addresses,
+        "sftp_interval_minutes": 15,
+        "sftp_format": "csv",
+        "sftp_updates_path": "updates",
+        "csv_neutralise": "on",
+    } | fields
+    return staff_client.post(f"/admin/delivery/destination/{destination.pk}/change/", data)
+
+
+# --- A supplier's event types in admin are checked as `set_channel --events` checks them ----
+
+
+@pytest.mark.parametrize("event_types", ["5", '{"order.created": 1}', '["order.create"]'])
+def test_a_suppliers_event_types_that_set_channel_refuses_are_refused_in_admin(
+    staff_client, cole, settings, event_types
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination, _ = destination_set_webhook(supplier=cole, url="https://hooks.cole.example/in")
+    response = _destination_post(staff_client, destination, event_types=event_types)
+    assert response.status_code == 200  # the form again, naming the field
+    assert response.context["adminform"].form.errors["event_types"]
+    destination.refresh_from_db()
+    assert destination.event_types == []
+
+
+def test_one_destinations_bad_event_types_stop_no_other_suppliers_orders(
+    staff_client, cole, acme, retailer, settings, django_capture_on_commit_callbacks
+):
+    """Had the admin saved `5`, the dispatcher's check of that row raised for every batch of
+    events holding one of its supplier's: nobody's orders went out (nor the sweep's)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination, _ = destination_set_webhook(supplier=cole, url="https://hooks.cole.example/in")
+    _destination_post(staff_client, destination, event_types="5")
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(
+            retailer=retailer,
+            lines=[{"sku": "COLE-1", "quantity": 1}, {"sku": "ACME-001", "quantity": 1}],
+        )
+    assert Delivery.objects.filter(supplier=acme, channel="email").count() == 1
+    assert Delivery.objects.filter(supplier=cole, channel="webhook").count() == 1
+
+
+@pytest.mark.parametrize("event_types", ["5", "[[1]]"])
+def test_a_retailers_odd_event_types_are_the_forms_error_not_a_500(
+    staff_client, retailer, settings, event_types
+):
+    from delivery.services import retailer_webhook_set
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination, _ = retailer_webhook_set(retailer=retailer, url="https://hooks.shopco.example/")
+    response = _destination_post(staff_client, destination, event_types=event_types)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["event_types"]
+    destination.refresh_from_db()
+    assert destination.event_types == []
+    assert Destination.objects.filter(retailer=retailer, event_types=5).count() == 0
