@@ -82,6 +82,7 @@ class DestinationAdmin(admin.ModelAdmin):
         "updated_at",
     )
     list_filter = ("channel", "enabled", ("retailer", admin.EmptyFieldListFilter))
+    list_select_related = ("supplier", "retailer")  # both may be NULL: named, or one query a row
     search_fields = (
         "supplier__slug",
         "retailer__slug",
@@ -144,7 +145,7 @@ class DeliveryAttemptInline(admin.TabularInline):
         return False
 
 
-@admin.action(description="Redeliver (same identity)")
+@admin.action(description="Redeliver (same identity)", permissions=["redeliver"])
 def redeliver(modeladmin, request, queryset):
     count, refused = 0, []
     for delivery in queryset:
@@ -195,6 +196,10 @@ class DeliveryAdmin(_ReadOnlyAdmin):
     actions = [redeliver]
     inlines = [DeliveryAttemptInline, formats_admin.DeliveryFileInline]
     readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_redeliver_permission(self, request):
+        # Sending again mails the supplier or the retailer: not for staff who may only look.
+        return request.user.has_perm("delivery.change_delivery")
 
     @admin.display(description="order", ordering="event__order__number")
     def order_number(self, obj):

@@ -86,3 +86,82 @@ def test_a_retailers_odd_event_types_are_the_forms_error_not_a_500(
     destination.refresh_from_db()
     assert destination.event_types == []
     assert Destination.objects.filter(retailer=retailer, event_types=5).count() == 0
+
+
+# --- Redelivering in admin takes a permission, as resending a monthly summary does ----------
+
+
+def _failed_supplier_email(retailer, django_capture_on_commit_callbacks) -> Delivery:
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    delivery = Delivery.objects.get(purpose="supplier_order", channel="email")
+    Delivery.objects.filter(pk=delivery.pk).update(status="failed", attempt_count=10)
+    return Delivery.objects.get(pk=delivery.pk)
+
+
+def _staff_with(client, *codenames):
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(
+        "viewer", "viewer@example.com", "View-Pass-2026!", is_staff=True
+    )
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    return client
+
+
+def test_staff_who_may_only_view_deliveries_cannot_redeliver_them(
+    client, cole, retailer, django_capture_on_commit_callbacks, email_via_smtp, tasks_inline
+):
+    delivery = _failed_supplier_email(retailer, django_capture_on_commit_callbacks)
+    viewer = _staff_with(client, "view_delivery")
+    listing = viewer.get("/admin/delivery/delivery/")
+    assert listing.status_code == 200
+    assert 'value="redeliver"' not in listing.text
+    before = Delivery.objects.filter(pk=delivery.pk).values().get()
+    sent = len(email_via_smtp.messages)  # the order's email, delivered before it "failed"
+    viewer.post(
+        "/admin/delivery/delivery/",
+        {"action": "redeliver", "_selected_action": [delivery.pk]},
+        follow=True,
+    )
+    assert Delivery.objects.filter(pk=delivery.pk).values().get() == before
+    assert len(email_via_smtp.messages) == sent
+
+
+def test_staff_with_the_change_permission_may_redeliver(
+    client, cole, retailer, django_capture_on_commit_callbacks, tasks_inline
+):
+    delivery = _failed_supplier_email(retailer, django_capture_on_commit_callbacks)
+    ops = _staff_with(client, "view_delivery", "change_delivery")
+    assert 'value="redeliver"' in ops.get("/admin/delivery/delivery/").text
+    page = ops.post(
+        "/admin/delivery/delivery/",
+        {"action": "redeliver", "_selected_action": [delivery.pk]},
+        follow=True,
+    ).text
+    assert "Queued 1 deliveries again" in page
+    delivery.refresh_from_db()
+    assert delivery.redelivered_at is not None
+
+
+# --- Changelists: query counts do not grow with the rows on the page -----------------------
+
+
+def test_the_destination_list_does_not_query_per_row(
+    staff_client, retailer, settings, django_assert_max_num_queries
+):
+    from delivery.services import retailer_webhook_set
+    from testsupport.factories import make_retailer, make_supplier
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    for n in range(12):
+        supplier = make_supplier(slug=f"s{n}", name=f"S {n}", emails=f"po@s{n}.example")
+        destination_set_webhook(supplier=supplier, url=f"https://hooks.s{n}.example/in")
+        other, _key = make_retailer(slug=f"r{n}", rate="0.10", email=f"buy@r{n}.example")
+        retailer_webhook_set(retailer=other, url=f"https://hooks.r{n}.example/")
+    staff_client.get("/admin/delivery/destination/")  # session, content types
+    with django_assert_max_num_queries(12):
+        response = staff_client.get("/admin/delivery/destination/")
+    assert response.status_code == 200
+    assert "s11:webhook" in response.text or "s11" in response.text
