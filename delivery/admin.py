@@ -48,7 +48,10 @@ class DestinationAdminForm(forms.ModelForm):
         takes the retailer's four event types only; its webhook gets its secret from
         `set_retailer_channel`, which shows it once."""
         cleaned = super().clean()
-        if cleaned.get("retailer") is None:
+        # Owner and channel are read-only once the row exists (DestinationAdmin).
+        retailer = cleaned.get("retailer") if "retailer" in self.fields else self.instance.retailer
+        channel = cleaned.get("channel") if "channel" in self.fields else self.instance.channel
+        if retailer is None:
             if "event_types" in cleaned:
                 try:
                     cleaned["event_types"] = event_types_clean(cleaned["event_types"])
@@ -59,7 +62,7 @@ class DestinationAdminForm(forms.ModelForm):
             cleaned["event_types"] = retailer_event_types_clean(cleaned.get("event_types"))
         except ValidationError as exc:
             self.add_error("event_types", exc.message_dict["events"])
-        if cleaned.get("channel") == "webhook" and not self.instance.webhook_secret:
+        if channel == "webhook" and not self.instance.webhook_secret:
             self.add_error(
                 "channel",
                 "Set a retailer's webhook with `manage.py set_retailer_channel SLUG webhook "
@@ -104,6 +107,12 @@ class DestinationAdmin(admin.ModelAdmin):
     formfield_overrides = {
         models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"},
     }
+
+    def get_readonly_fields(self, request, obj=None):
+        # Whose row it is and its channel stay as made: moving cole's webhook or SFTP row to
+        # acme would send acme's orders to cole's URL or server, with cole's secret.
+        owner = ("supplier", "retailer", "channel") if obj is not None else ()
+        return (*owner, *super().get_readonly_fields(request, obj))
 
     @admin.display(description="target")
     def target(self, obj):

@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from .models import ApiToken, Product, Supplier, SupplierMembership
+from .services import api_token_revoke
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,12 +34,34 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens can be seen and revoked here; the secret itself is never stored."""
+    """Tokens can be seen and revoked here; the secret itself is never stored.
+
+    Whose a token is and what it may do are fixed when it is made (a token that should do more
+    is a new token), and a revocation is final (`api_token_revoke`, by the action): a token
+    given to another supplier would read that supplier's orders, and a leaked token revoked
+    would work again once its date was cleared."""
 
     list_display = ["prefix", "name", "supplier", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["supplier"]
-    readonly_fields = ["prefix", "token_hash", "created_at", "last_used_at"]
+    readonly_fields = [
+        "supplier",
+        "scope",
+        "prefix",
+        "token_hash",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_select_related = ["supplier"]
+    actions = ["revoke_tokens"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Revoke the selected API tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token)
+            count += 1
+        self.message_user(request, f"Revoked {count} API token(s).", messages.SUCCESS)

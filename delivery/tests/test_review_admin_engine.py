@@ -165,3 +165,108 @@ def test_the_destination_list_does_not_query_per_row(
         response = staff_client.get("/admin/delivery/destination/")
     assert response.status_code == 200
     assert "s11:webhook" in response.text or "s11" in response.text
+
+
+# --- Whose a destination or a token is, and what a token may do, are not edited in admin ----
+
+
+def test_a_destination_is_not_moved_to_another_supplier_in_admin(
+    staff_client, cole, acme, retailer, settings, django_capture_on_commit_callbacks
+):
+    """Moving cole's webhook row to acme sent acme's orders to cole's URL, signed with cole's
+    secret (and an SFTP row, to cole's server with cole's password)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination, secret = destination_set_webhook(
+        supplier=cole, url="https://hooks.cole.example/in"
+    )
+    response = _destination_post(staff_client, destination, supplier=acme.pk)
+    assert response.status_code in (200, 302)
+    _destination_post(staff_client, destination, channel="sftp")
+    destination.refresh_from_db()
+    assert (destination.supplier_id, destination.channel) == (cole.pk, "webhook")
+    assert destination.webhook_secret == secret
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 1}])
+    assert not Delivery.objects.filter(supplier=acme, channel="webhook").exists()
+    assert not Delivery.objects.filter(destination=destination).exists()
+
+
+def test_a_retailers_row_is_still_checked_as_a_retailers_in_admin(staff_client, retailer, settings):
+    from delivery.services import retailer_webhook_set
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination, _ = retailer_webhook_set(retailer=retailer, url="https://hooks.shopco.example/")
+    response = _destination_post(staff_client, destination, event_types='["order.created"]')
+    assert "order.created" in " ".join(response.context["adminform"].form.errors["event_types"])
+    response = _destination_post(
+        staff_client, destination, event_types='["order.cancelled"]', enabled=""
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    destination.refresh_from_db()
+    assert destination.event_types == ["order.cancelled"] and destination.enabled is False
+
+
+def _token_post(staff_client, token, **fields):
+    data = {
+        "supplier": token.supplier_id,
+        "name": token.name,
+        "scope": token.scope,
+        "revoked_at_0": "",
+        "revoked_at_1": "",
+    } | fields
+    return staff_client.post(f"/admin/suppliers/apitoken/{token.pk}/change/", data)
+
+
+def test_an_api_token_keeps_its_supplier_and_scope_in_admin(staff_client, cole, acme):
+    from rest_framework.test import APIClient
+
+    from suppliers.services import api_token_create
+
+    token, plain = api_token_create(supplier=cole, name="erp")
+    response = _token_post(staff_client, token, supplier=acme.pk, scope="read_update")
+    assert response.status_code in (200, 302)
+    token.refresh_from_db()
+    assert (token.supplier_id, token.scope) == (cole.pk, "read")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    answer = api.post("/api/v1/orders/PO-1/acknowledgement", {}, format="json")
+    assert answer.status_code == 403  # still read-only
+
+
+def test_a_revoked_api_token_is_not_brought_back_in_admin(staff_client, cole):
+    from rest_framework.test import APIClient
+
+    from suppliers.services import api_token_create, api_token_revoke
+
+    token, plain = api_token_create(supplier=cole, name="leaked")
+    api_token_revoke(token=token)
+    revoked_at = token.revoked_at
+    _token_post(staff_client, token)  # the date and time boxes cleared
+    token.refresh_from_db()
+    assert token.revoked_at == revoked_at
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    assert api.get("/api/v1/orders/PO-1").status_code == 401
+
+
+def test_api_tokens_are_revoked_in_admin_by_an_action(
+    staff_client, cole, django_capture_on_commit_callbacks
+):
+    from rest_framework.test import APIClient
+
+    from suppliers.models import ApiToken
+    from suppliers.services import api_token_create
+
+    token, plain = api_token_create(supplier=cole, name="erp")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    assert api.get("/api/v1/orders/PO-1").status_code == 404  # a working token
+    with django_capture_on_commit_callbacks(execute=True):  # every process forgets it
+        page = staff_client.post(
+            "/admin/suppliers/apitoken/",
+            {"action": "revoke_tokens", "_selected_action": [token.pk]},
+            follow=True,
+        ).text
+    assert "Revoked 1 API token" in page
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    assert api.get("/api/v1/orders/PO-1").status_code == 401
