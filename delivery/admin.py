@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from common.admin_dates import DateHierarchyBounded
 from common.labels import when_text
 
 from .channels import channel_get
@@ -187,7 +188,7 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(_ReadOnlyAdmin):
+class DeliveryAdmin(DateHierarchyBounded, _ReadOnlyAdmin):
     list_display = (
         "order_number",
         "supplier_name",

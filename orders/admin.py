@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from common.admin_dates import DateHierarchyBounded
 from common.admin_display import readable
 
 from .models import (
@@ -118,7 +119,7 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(_ReadOnlyAdmin):
+class OrderAdmin(DateHierarchyBounded, _ReadOnlyAdmin):
     """Read-only: changes go through the order services (the portal, the APIs), never a raw
     save."""
 

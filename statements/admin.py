@@ -8,6 +8,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from common.admin_dates import DateHierarchyBounded
 from common.admin_display import readable, when
 from delivery.models import Delivery
 
@@ -17,7 +18,7 @@ from .services import summary_resend
 
 
 @admin.register(MonthlySummary)
-class MonthlySummaryAdmin(admin.ModelAdmin):
+class MonthlySummaryAdmin(DateHierarchyBounded, admin.ModelAdmin):
     list_display = [
         "retailer",
         "month_label",

@@ -270,3 +270,24 @@ def test_api_tokens_are_revoked_in_admin_by_an_action(
     assert "Revoked 1 API token" in page
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
     assert api.get("/api/v1/orders/PO-1").status_code == 401
+
+
+# --- The date drill-down of a list takes any date typed into its URL ----------------------
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/admin/orders/order/?placed_at__year=9999",
+        "/admin/orders/order/?placed_at__year=9999&placed_at__month=12",
+        "/admin/orders/order/?placed_at__year=9999&placed_at__month=12&placed_at__day=31",
+        "/admin/orders/order/?placed_at__year=99999999999999999999",
+        "/admin/delivery/delivery/?created_at__year=9999",
+        "/admin/statements/monthlysummary/?month__year=9999",
+    ],
+)
+def test_a_date_out_of_range_in_a_lists_drill_down_is_a_bad_filter_not_a_500(staff_client, page):
+    response = staff_client.get(page)
+    assert response.status_code == 302
+    assert response.url.endswith("?e=1")  # the list's "bad filter" notice, as Django's own
+    assert staff_client.get(response.url).status_code == 200
