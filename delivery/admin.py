@@ -7,9 +7,11 @@ from django.db import models
 
 from common.admin_dates import DateHierarchyBounded
 from common.labels import when_text
+from suppliers.services import emails_clean
 
 from .channels import channel_get
 from .formats import admin as formats_admin  # noqa: F401 - registers FileFormat
+from .formats import format_available, format_choices
 from .models import Delivery, DeliveryAttempt, Destination
 from .selectors import delivery_facts
 from .services import (
@@ -53,11 +55,7 @@ class DestinationAdminForm(forms.ModelForm):
         retailer = cleaned.get("retailer") if "retailer" in self.fields else self.instance.retailer
         channel = cleaned.get("channel") if "channel" in self.fields else self.instance.channel
         if retailer is None:
-            if "event_types" in cleaned:
-                try:
-                    cleaned["event_types"] = event_types_clean(cleaned["event_types"])
-                except ValidationError as exc:
-                    self.add_error("event_types", exc.message_dict["event_types"])
+            self._supplier_row_clean(cleaned)
             return cleaned
         try:
             cleaned["event_types"] = retailer_event_types_clean(cleaned.get("event_types"))
@@ -70,6 +68,30 @@ class DestinationAdminForm(forms.ModelForm):
                 "--url URL` first: it makes the signing secret and shows it once.",
             )
         return cleaned
+
+    def _supplier_row_clean(self, cleaned) -> None:
+        """What `set_channel` and the portal check, checked here too where it changed: the
+        addresses (emails_clean) and formats the supplier may use (format_available)."""
+        if "event_types" in cleaned:
+            try:
+                cleaned["event_types"] = event_types_clean(cleaned["event_types"])
+            except ValidationError as exc:
+                self.add_error("event_types", exc.message_dict["event_types"])
+        if cleaned.get("email_addresses") and "email_addresses" in self.changed_data:
+            try:
+                cleaned["email_addresses"] = emails_clean(
+                    value=cleaned["email_addresses"], field="email_addresses"
+                )
+            except ValidationError as exc:
+                self.add_error("email_addresses", exc.message_dict["email_addresses"])
+        supplier = cleaned.get("supplier") if "supplier" in self.fields else self.instance.supplier
+        for field in ("sftp_format", "email_attach_format"):
+            name = cleaned.get(field)
+            if not name or supplier is None or field not in self.changed_data:
+                continue
+            if not format_available(name, supplier=supplier):
+                names = ", ".join(choice for choice, _ in format_choices(supplier))
+                self.add_error(field, f"Unknown format '{name}' for {supplier.slug}; use {names}.")
 
 
 @admin.register(Destination)

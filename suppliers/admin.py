@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from .models import ApiToken, Product, Supplier, SupplierMembership
-from .services import api_token_revoke
+from .services import api_token_revoke, emails_clean
 
 
 class MembershipInline(admin.TabularInline):
@@ -10,8 +12,20 @@ class MembershipInline(admin.TabularInline):
     extra = 0
 
 
+class SupplierAdminForm(forms.ModelForm):
+    def clean_order_emails(self):
+        # As `supplier_create` and `set_channel SLUG email` check them: orders and failure
+        # notices go there.
+        value = self.cleaned_data.get("order_emails") or ""
+        try:
+            return emails_clean(value=value)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["order_emails"]) from None
+
+
 @admin.register(Supplier)
 class SupplierAdmin(admin.ModelAdmin):
+    form = SupplierAdminForm
     list_display = ["slug", "name", "order_emails", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["slug", "name", "order_emails"]

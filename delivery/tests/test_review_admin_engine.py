@@ -291,3 +291,62 @@ def test_a_date_out_of_range_in_a_lists_drill_down_is_a_bad_filter_not_a_500(sta
     assert response.status_code == 302
     assert response.url.endswith("?e=1")  # the list's "bad filter" notice, as Django's own
     assert staff_client.get(response.url).status_code == 200
+
+
+# --- Addresses and formats saved in admin are checked as `set_channel` and the portal do ----
+
+
+def test_a_suppliers_email_addresses_are_checked_in_admin(staff_client, cole):
+    destination = Destination.objects.get(supplier=cole, channel="email")
+    response = _destination_post(
+        staff_client, destination, email_addresses="po@cole.example, not-an-address"
+    )
+    assert response.status_code == 200
+    assert "not-an-address" in " ".join(
+        response.context["adminform"].form.errors["email_addresses"]
+    )
+    destination.refresh_from_db()
+    assert destination.email_addresses == "po@cole.example"
+    response = _destination_post(
+        staff_client, destination, email_addresses=" po@cole.example , ops@cole.example "
+    )
+    assert response.status_code == 302
+    destination.refresh_from_db()
+    assert destination.email_addresses == "po@cole.example,ops@cole.example"
+
+
+def test_another_suppliers_own_format_is_refused_in_admin(staff_client, cole, acme):
+    from django.urls import reverse
+
+    from delivery.tests.test_file_formats import admin_form
+
+    staff_client.post(
+        reverse("admin:delivery_fileformat_add"),
+        admin_form(name="acme-own", availability="own", owner=str(acme.pk)),
+    )
+    destination = Destination.objects.get(supplier=cole, channel="email")
+    for field, name in (("email_attach_format", "acme-own"), ("sftp_format", "nope")):
+        response = _destination_post(staff_client, destination, **{field: name})
+        assert response.status_code == 200, field
+        assert name in " ".join(response.context["adminform"].form.errors[field])
+    destination.refresh_from_db()
+    assert (destination.email_attach_format, destination.sftp_format) == ("", "csv")
+    mine = Destination.objects.get(supplier=acme, channel="email")
+    assert _destination_post(staff_client, mine, email_attach_format="acme-own").status_code == 302
+    mine.refresh_from_db()
+    assert mine.email_attach_format == "acme-own"
+
+
+def test_a_suppliers_order_emails_are_checked_in_admin(staff_client, cole):
+    data = {"name": cole.name, "order_emails": "nobody", "is_active": "on"}
+    data |= {
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    response = staff_client.post(f"/admin/suppliers/supplier/{cole.pk}/change/", data)
+    assert response.status_code == 200
+    assert "nobody" in " ".join(response.context["adminform"].form.errors["order_emails"])
+    cole.refresh_from_db()
+    assert cole.order_emails == "po@cole.example"
