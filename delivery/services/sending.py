@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.text import LONE_SURROGATE
 from orders.documents import iso
 
 from ..channels import DeliveryFailed, SendResult, channel_get
@@ -228,6 +229,13 @@ def _delivery_cancel(*, delivery: Delivery, reason: str) -> None:
     )
 
 
+def _storable(text: str) -> str:
+    """Text a receiver sent (its answer's excerpt, its error) as a text column takes it: a NUL
+    or a lone surrogate made PostgreSQL refuse the attempt, and with it the row's move on (a
+    webhook taken with 200 stayed pending and went again after every lease)."""
+    return LONE_SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
+
+
 def _attempt(*, delivery: Delivery, started_at, duration_ms: int, outcome) -> DeliveryAttempt:
     ok = isinstance(outcome, SendResult)
     return DeliveryAttempt(
@@ -236,8 +244,8 @@ def _attempt(*, delivery: Delivery, started_at, duration_ms: int, outcome) -> De
         duration_ms=max(duration_ms, 0),
         success=ok,
         status_code=outcome.status_code,
-        error="" if ok else str(outcome)[:2000],
-        response_excerpt=(outcome.response_excerpt or "")[:RESPONSE_EXCERPT_CHARS],
+        error="" if ok else _storable(str(outcome))[:2000],
+        response_excerpt=_storable(outcome.response_excerpt or "")[:RESPONSE_EXCERPT_CHARS],
     )
 
 
@@ -309,7 +317,7 @@ def _record(
         if ok:
             _mark_delivered(deliveries=[delivery], token=token)
             return "delivered"
-        error = str(outcome)[:1000]
+        error = _storable(str(outcome))[:1000]
         early = getattr(delivery, "early", False)
         if early and outcome.retryable and channel_get(delivery.channel).scheduled:
             # A scheduled run tries its destination's rows ahead of their schedule (the run

@@ -350,3 +350,51 @@ def test_a_suppliers_order_emails_are_checked_in_admin(staff_client, cole):
     assert "nobody" in " ".join(response.context["adminform"].form.errors["order_emails"])
     cole.refresh_from_db()
     assert cole.order_emails == "po@cole.example"
+
+
+# --- What a receiver answers is recorded whatever bytes it holds --------------------------
+
+
+@pytest.mark.parametrize("status", [200, 503])
+def test_a_webhook_answer_holding_a_nul_is_recorded_and_the_row_moves_on(
+    cole,
+    retailer,
+    http_receiver,
+    settings,
+    tasks_inline,
+    django_capture_on_commit_callbacks,
+    status,
+):
+    """PostgreSQL refuses a NUL in text: the attempt's insert failed, so a webhook the
+    receiver had taken stayed pending and claimed, and went again after every lease, with
+    no attempt on record and no end to its schedule."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from delivery.services import deliveries_sweep, destination_disable
+    from testsupport.http import Answer
+
+    destination_disable(supplier=cole, channel="email")
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination_set_webhook(supplier=cole, url=http_receiver.url + "/hook")
+    http_receiver.script(Answer(status=status, body=b"ok\x00fine"))
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 2}])
+    http_receiver.wait_for(1)
+    delivery = Delivery.objects.get(channel="webhook")
+    (attempt,) = delivery.attempts.all()
+    assert attempt.status_code == status
+    assert attempt.response_excerpt == "ok\ufffdfine"
+    assert delivery.claimed_until is None
+    assert delivery.status == ("delivered" if status == 200 else "pending")
+    if status == 200:
+        # A lease that lapsed (a worker gone) and the sweep: nothing goes again.
+        Delivery.objects.filter(pk=delivery.pk, status="pending").update(
+            claimed_until=timezone.now() - timedelta(seconds=1), queued_at=None
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            deliveries_sweep()
+        assert len(http_receiver.requests) == 1
+    else:
+        assert delivery.next_attempt_at is not None and delivery.last_error.startswith("503")
