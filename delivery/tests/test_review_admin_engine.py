@@ -398,3 +398,32 @@ def test_a_webhook_answer_holding_a_nul_is_recorded_and_the_row_moves_on(
         assert len(http_receiver.requests) == 1
     else:
         assert delivery.next_attempt_at is not None and delivery.last_error.startswith("503")
+
+
+def test_redeliver_in_admin_refuses_more_rows_than_it_can_do_in_one_request(
+    staff_client, cole, retailer, monkeypatch, django_capture_on_commit_callbacks, tasks_inline
+):
+    import delivery.admin
+
+    monkeypatch.setattr(delivery.admin, "REDELIVER_ADMIN_MAX", 2, raising=False)
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    Delivery.objects.update(status="failed", attempt_count=10)
+    before = list(Delivery.objects.order_by("pk").values())
+    for chosen in (
+        {"_selected_action": list(Delivery.objects.values_list("pk", flat=True))},
+        {"_selected_action": [before[0]["id"]], "select_across": "1"},
+    ):
+        page = staff_client.post(
+            "/admin/delivery/delivery/", {"action": "redeliver", **chosen}, follow=True
+        ).text
+        assert "Select at most 2 deliveries" in page and "Nothing was changed" in page
+        assert "Queued" not in page
+    assert list(Delivery.objects.order_by("pk").values()) == before
+    page = staff_client.post(
+        "/admin/delivery/delivery/",
+        {"action": "redeliver", "_selected_action": [before[0]["id"], before[1]["id"]]},
+        follow=True,
+    ).text
+    assert "Queued 2 deliveries again" in page
