@@ -427,3 +427,30 @@ def test_redeliver_in_admin_refuses_more_rows_than_it_can_do_in_one_request(
         follow=True,
     ).text
     assert "Queued 2 deliveries again" in page
+
+
+# --- The dispatcher's query count, with enough events that a query a row would show -------
+
+
+def test_dispatching_many_events_takes_as_many_queries_as_one(
+    cole, acme, retailer, settings, django_assert_max_num_queries
+):
+    """test_processing's test_no_query_storm_in_dispatch dispatches one event and checks
+    nothing was made: a query per event or per row could not fail it."""
+    from delivery.dispatcher import events_dispatch
+    from orders.models import OrderEvent
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination_set_webhook(supplier=cole, url="https://hooks.cole.example/in")
+    for _ in range(10):  # not dispatched: no commit runs in this test
+        place_order(
+            retailer=retailer,
+            lines=[{"sku": "COLE-1", "quantity": 1}, {"sku": "ACME-001", "quantity": 1}],
+        )
+    ids = list(OrderEvent.objects.values_list("pk", flat=True))
+    assert len(ids) == 20
+    with django_assert_max_num_queries(10):
+        events_dispatch(event_ids=ids)
+    assert Delivery.objects.filter(supplier=cole, channel="webhook").count() == 10
+    assert Delivery.objects.filter(channel="email", purpose="supplier_order").count() == 20
+    assert not OrderEvent.objects.filter(dispatched_at__isnull=True).exists()
