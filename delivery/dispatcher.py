@@ -8,7 +8,9 @@ time as the web request, still leaves one row per (event, target).
 
 from __future__ import annotations
 
-from django.db import IntegrityError, connection, transaction
+import logging
+
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders.models import OrderEvent, OrderEventType
@@ -27,6 +29,8 @@ from .models import (
     Destination,
 )
 from .queue import deliveries_queue
+
+logger = logging.getLogger(__name__)
 
 
 def destination_wants(
@@ -260,9 +264,28 @@ def events_dispatch_pending(
         ids = list(pending.order_by("pk").values_list("pk", flat=True)[:size])
         if not ids:
             break
-        events_dispatch(event_ids=ids)
+        _dispatch_apart(event_ids=ids)
         seen += len(ids)
         last = ids[-1]
         if len(ids) < size:
             break
     return seen
+
+
+def _dispatch_apart(*, event_ids: list[int]) -> None:
+    """Dispatch a batch; should it raise for something other than the database, each event
+    on its own, so one that cannot be dispatched (a destination row no check ever saw, e.g.
+    event types saved by the admin before it checked them) is logged and left for the next
+    pass instead of stopping every supplier's orders, the listener and the sweep with it."""
+    try:
+        events_dispatch(event_ids=event_ids)
+    except DatabaseError:
+        raise  # the listener reconnects; the sweep runs again
+    except Exception:  # noqa: BLE001 - found out event by event below
+        for event_id in event_ids:
+            try:
+                events_dispatch(event_ids=[event_id])
+            except DatabaseError:
+                raise
+            except Exception:  # noqa: BLE001 - logged; the next pass tries it again
+                logger.exception("dispatch: event %s could not be dispatched", event_id)

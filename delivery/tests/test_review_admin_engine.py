@@ -454,3 +454,28 @@ def test_dispatching_many_events_takes_as_many_queries_as_one(
     assert Delivery.objects.filter(supplier=cole, channel="webhook").count() == 10
     assert Delivery.objects.filter(channel="email", purpose="supplier_order").count() == 20
     assert not OrderEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def test_an_event_that_cannot_be_dispatched_stops_no_other_event(cole, acme, retailer, settings):
+    """A destination row saved before the admin checked event types (`5`) made every pass of
+    the sweep and of `dispatch_events` raise (the process died): nobody's orders went out,
+    and the sweep queued no lost delivery either."""
+    from delivery.services import deliveries_sweep
+    from orders.models import OrderEvent
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    settings.DELIVERY_DISPATCH_GRACE_SECONDS = 0
+    destination, _ = destination_set_webhook(supplier=cole, url="https://hooks.cole.example/in")
+    Destination.objects.filter(pk=destination.pk).update(event_types=5)  # old data
+    for sku in ("COLE-1", "ACME-001", "ACME-002"):  # not dispatched: no commit runs here
+        place_order(retailer=retailer, lines=[{"sku": sku, "quantity": 1}])
+    result = deliveries_sweep()
+    assert result.events_dispatched == 3  # looked at
+    assert Delivery.objects.filter(supplier=acme, channel="email").count() == 2
+    assert not Delivery.objects.filter(supplier=cole).exists()
+    left = OrderEvent.objects.filter(dispatched_at__isnull=True)
+    assert [e.order.supplier_id for e in left] == [cole.pk]  # for the next pass, once fixed
+    Destination.objects.filter(pk=destination.pk).update(event_types=[])
+    deliveries_sweep()
+    assert Delivery.objects.filter(supplier=cole, channel="webhook").count() == 1
+    assert not OrderEvent.objects.filter(dispatched_at__isnull=True).exists()
