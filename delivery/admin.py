@@ -20,7 +20,7 @@ from .services import (
     retailer_event_types_clean,
     webhook_url_clean,
 )
-from .services.channel_off import destination_pending_cancel
+from .services.channel_off import destination_off_pending_cancel
 
 SECRET_FIELDS = ("webhook_secret", "sftp_password", "sftp_private_key")
 # Where an SFTP drop connects and as whom: changed only by `set_channel` or the portal, whose
@@ -146,12 +146,13 @@ class DestinationAdmin(admin.ModelAdmin):
         return bool(obj.webhook_secret or obj.sftp_password or obj.sftp_private_key)
 
     def save_model(self, request, obj, form, change):
-        """Unticking `enabled` turns the channel off as the portal and `set_channel` do: its
-        pending deliveries are cancelled now, in the same transaction (Django admin saves
-        in one)."""
+        """Unticking `enabled` (or adding a row off) turns the channel off as the portal,
+        `set_channel` and `set_retailer_channel` do: its pending deliveries (a retailer's
+        shipment emails made before its row, too) are cancelled now, in the same transaction
+        (Django admin saves in one)."""
         super().save_model(request, obj, form, change)
-        if change and "enabled" in form.changed_data and not obj.enabled:
-            cancelled = destination_pending_cancel(destination=obj)
+        if not obj.enabled and (not change or "enabled" in form.changed_data):
+            cancelled = destination_off_pending_cancel(destination=obj)
             if cancelled:
                 self.message_user(
                     request,

@@ -66,6 +66,15 @@ def retailer_shipments_pending_cancel(*, destination: Destination) -> int:
     return _cancel(rows, channel=destination.channel, now=now)
 
 
+def destination_off_pending_cancel(*, destination: Destination) -> int:
+    """What a destination saved off (the admin) cancels, as its service would: its pending
+    rows, and for a retailer's email row (shipment emails) also the retailer's shipment emails
+    made before the row existed, which have no destination."""
+    if destination.retailer_id is not None and destination.channel == Channel.EMAIL:
+        return retailer_shipments_pending_cancel(destination=destination)
+    return destination_pending_cancel(destination=destination)
+
+
 def off_destinations_pending_cancel() -> int:
     """The sweep's backstop: cancel the pending rows no worker holds of destinations that are
     off (one UPDATE per channel). Returns how many."""

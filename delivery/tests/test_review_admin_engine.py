@@ -479,3 +479,54 @@ def test_an_event_that_cannot_be_dispatched_stops_no_other_event(cole, acme, ret
     deliveries_sweep()
     assert Delivery.objects.filter(supplier=cole, channel="webhook").count() == 1
     assert not OrderEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
+# --- Shipment emails turned off in admin stop as `set_retailer_channel --off` stops them ----
+
+
+@pytest.fixture
+def shipment_email_waiting(cole, retailer, django_capture_on_commit_callbacks):
+    """A shipment's email to the retailer, made while shipment emails were on by default (no
+    row, so the email has no destination), not sent yet."""
+    from delivery.dispatcher import events_dispatch
+    from orders.models import OrderEvent
+    from orders.services import order_shipment_create
+
+    (order,) = place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    order_shipment_create(order=order, actor="cole", carrier="DPD", tracking_number="T1")
+    events_dispatch(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
+    waiting = Delivery.objects.get(purpose="retailer_shipment")
+    assert waiting.status == "pending" and waiting.destination_id is None
+    return waiting
+
+
+def test_shipment_emails_added_off_in_admin_cancel_the_ones_not_sent(
+    staff_client, retailer, shipment_email_waiting
+):
+    response = staff_client.post(
+        "/admin/delivery/destination/add/",
+        {
+            "retailer": retailer.pk,
+            "channel": "email",
+            "event_types": "[]",
+            "sftp_interval_minutes": 15,
+            "sftp_format": "csv",
+            "sftp_updates_path": "updates",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Destination.objects.get(retailer=retailer, channel="email").enabled is False
+    shipment_email_waiting.refresh_from_db()
+    assert shipment_email_waiting.status == "cancelled"
+
+
+def test_shipment_emails_turned_off_in_admin_cancel_the_ones_made_before_the_row(
+    staff_client, retailer, shipment_email_waiting
+):
+    from delivery.services import retailer_shipment_email_set
+
+    destination = retailer_shipment_email_set(retailer=retailer, on=True)
+    response = _destination_post(staff_client, destination, enabled="")
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    shipment_email_waiting.refresh_from_db()
+    assert shipment_email_waiting.status == "cancelled"
