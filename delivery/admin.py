@@ -55,7 +55,7 @@ class DestinationAdminForm(forms.ModelForm):
         retailer = cleaned.get("retailer") if "retailer" in self.fields else self.instance.retailer
         channel = cleaned.get("channel") if "channel" in self.fields else self.instance.channel
         if retailer is None:
-            self._supplier_row_clean(cleaned)
+            self._supplier_row_clean(cleaned, channel=channel)
             return cleaned
         try:
             cleaned["event_types"] = retailer_event_types_clean(cleaned.get("event_types"))
@@ -69,9 +69,20 @@ class DestinationAdminForm(forms.ModelForm):
             )
         return cleaned
 
-    def _supplier_row_clean(self, cleaned) -> None:
+    def _supplier_row_clean(self, cleaned, *, channel: str) -> None:
         """What `set_channel` and the portal check, checked here too where it changed: the
-        addresses (emails_clean) and formats the supplier may use (format_available)."""
+        addresses (emails_clean) and formats the supplier may use (format_available). An
+        SFTP drop is on only with its server or the hosted one set (by the command or the
+        portal, which check the server, its key and the login; here they are read-only)."""
+        d = self.instance
+        if channel == "sftp" and cleaned.get("enabled") and not d.sftp_hosted:
+            if not (d.sftp_host and d.sftp_username):
+                self.add_error(
+                    "enabled",
+                    "Set the file drop with `manage.py set_channel SLUG sftp --host H ...` (or "
+                    "--hosted), or in the portal's settings, first: this one has no server, so "
+                    "every order to it would fail.",
+                )
         if "event_types" in cleaned:
             try:
                 cleaned["event_types"] = event_types_clean(cleaned["event_types"])

@@ -530,3 +530,36 @@ def test_shipment_emails_turned_off_in_admin_cancel_the_ones_made_before_the_row
     assert response.status_code == 302, response.context["adminform"].form.errors
     shipment_email_waiting.refresh_from_db()
     assert shipment_email_waiting.status == "cancelled"
+
+
+def test_an_sftp_drop_without_a_server_is_not_turned_on_in_admin(
+    staff_client, cole, retailer, django_capture_on_commit_callbacks
+):
+    """Its server, login and key are read-only in admin: one added there had none, and every
+    order to it failed ('The SFTP host and username are not set.') for three days."""
+    fields = {
+        "supplier": cole.pk,
+        "channel": "sftp",
+        "enabled": "on",
+        "event_types": "[]",
+        "sftp_interval_minutes": 15,
+        "sftp_format": "csv",
+        "sftp_updates_path": "updates",
+    }
+    response = staff_client.post("/admin/delivery/destination/add/", fields)
+    assert response.status_code == 200
+    assert "set_channel" in " ".join(response.context["adminform"].form.errors["enabled"])
+    assert not Destination.objects.filter(supplier=cole, channel="sftp").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    assert not Delivery.objects.filter(channel="sftp").exists()
+
+
+def test_a_hosted_drop_is_still_edited_in_admin(staff_client, cole):
+    from delivery.services import destination_set_sftp
+
+    destination = destination_set_sftp(supplier=cole, hosted=True)
+    response = _destination_post(staff_client, destination, sftp_interval_minutes=30)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    destination.refresh_from_db()
+    assert destination.sftp_interval_minutes == 30 and destination.enabled
