@@ -8,16 +8,21 @@ on the address actually connected to.
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import re
+import socket
 import threading
 from http.cookiejar import DefaultCookiePolicy
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 # Ranges refused on top of "not globally routable" (Python's is_global is False for loopback,
 # private, link-local, CGNAT, unspecified, reserved, documentation and benchmarking ranges).
@@ -96,7 +101,93 @@ def host_name_possible(host: str) -> bool:
     return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
 
 
-class StrictIPFilterAdapter(IPFilterAdapter):
+class _DeadlineConnection:
+    """A connection whose exchange ends `WEBHOOK_TIMEOUT_SECONDS` after it connected.
+
+    requests' timeouts bound each read, not the answer: a receiver that sent a header line
+    (or a byte of its body) every few seconds held the worker, or the web request of "Send a
+    test event", for as long as it liked (found in review). At the deadline the socket is
+    shut down (through a duplicate, which TLS wrapping leaves open), so the read in progress
+    ends; an answer whose status and headers had not all come by then is a timeout.
+    """
+
+    _deadline_timer: threading.Timer | None = None
+    _deadline_socket: socket.socket | None = None
+    _deadline_passed = False
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        self._deadline_stop()
+        self._deadline_passed = False
+        self._deadline_socket = sock.dup()
+        timer = threading.Timer(float(settings.WEBHOOK_TIMEOUT_SECONDS), self._deadline_expire)
+        timer.daemon = True
+        timer.start()
+        self._deadline_timer = timer
+        return sock
+
+    def _deadline_expire(self) -> None:
+        self._deadline_passed = True
+        try:
+            self._deadline_socket.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
+
+    def _deadline_stop(self) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
+        if self._deadline_socket is not None:
+            self._deadline_socket.close()
+            self._deadline_socket = None
+
+    def getresponse(self):
+        try:
+            response = super().getresponse()
+        except (OSError, http.client.HTTPException):
+            if self._deadline_passed:
+                raise TimeoutError("the answer did not come in time") from None
+            raise
+        if self._deadline_passed:
+            response.close()
+            raise TimeoutError("the answer did not come in time")
+        return response
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._deadline_stop()
+
+
+class _DeadlineHTTPConnection(_DeadlineConnection, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnection, HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """requests' adapter with connections that end at their deadline (_DeadlineConnection)."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _DeadlineHTTPConnectionPool,
+            "https": _DeadlineHTTPSConnectionPool,
+        }
+
+
+class StrictIPFilterAdapter(DeadlineAdapter, IPFilterAdapter):
     """requests-hardened's adapter, with our stricter check on the pinned address."""
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
@@ -131,7 +222,10 @@ def http_session() -> requests.Session:
     # No cookies, kept or sent: one session carries every supplier's and retailer's webhooks
     # (http_session_shared), so a cookie one receiver set would go out with another's orders.
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    if not allow_private:
+    if allow_private:
+        session.mount("http://", DeadlineAdapter())
+        session.mount("https://", DeadlineAdapter())
+    else:
         session.mount("http://", StrictIPFilterAdapter(is_https_proto=False))
         session.mount("https://", StrictIPFilterAdapter(is_https_proto=True))
     return session

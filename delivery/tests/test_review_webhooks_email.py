@@ -1,0 +1,156 @@
+"""Review of webhooks and email delivery: what a supplier, retailer or ops would hit."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from delivery.models import Delivery, DeliveryStatus
+from delivery.services import destination_disable, destination_set_webhook
+from testsupport.factories import make_supplier_user, place_order
+from testsupport.waiting import wait_until
+
+pytestmark = pytest.mark.django_db
+
+
+class DrippingReceiver:
+    """A real HTTP receiver on 127.0.0.1 that answers a byte at a time, slower than anyone
+    should wait but each piece within the per-read timeout: its status line at once, then
+    a header line (or, with `body=True`, a byte of a 4 KB body) every `every` seconds for
+    `lasts` seconds, then the rest. Records how many requests it read."""
+
+    def __init__(self, *, body: bool = False, every: float = 0.2, lasts: float = 12.0):
+        self.body, self.every, self.lasts = body, every, lasts
+        self.requests = 0
+        self.stop = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn):
+        with conn:
+            conn.settimeout(5)
+            try:
+                conn.recv(65536)
+                self.requests += 1
+                end = time.monotonic() + self.lasts
+                if self.body:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n")
+                    sent = 0
+                    while time.monotonic() < end and sent < 4095 and not self.stop.is_set():
+                        conn.sendall(b"x")
+                        sent += 1
+                        self.stop.wait(self.every)
+                    conn.sendall(b"x" * (4096 - sent))
+                else:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                    while time.monotonic() < end and not self.stop.is_set():
+                        conn.sendall(b"X-Still-Thinking: yes\r\n")
+                        self.stop.wait(self.every)
+                    conn.sendall(b"Content-Length: 2\r\n\r\nok")
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop.set()
+        self._thread.join()
+        self._server.close()
+
+
+@pytest.fixture
+def dripping():
+    receivers = []
+
+    def make(**kwargs):
+        receivers.append(DrippingReceiver(**kwargs))
+        return receivers[-1]
+
+    yield make
+    for receiver in receivers:
+        receiver.close()
+
+
+@pytest.fixture
+def cole_hooked(cole, settings, tasks_inline):
+    """Cole with only its webhook on (email off); private addresses allowed for 127.0.0.1."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    destination_disable(supplier=cole, channel="email")
+    return cole
+
+
+# --- A receiver that drips its answer holds no worker past the timeout ----------------------
+
+
+def test_send_a_test_event_to_a_receiver_dripping_its_headers_times_out(
+    cole_hooked, client, dripping
+):
+    """The portal's "Send a test event" holds a web worker while it waits: a receiver
+    sending a header line every 0.2 s kept the page waiting 12 s with a 1 s timeout, and
+    the page then said "delivered"."""
+    receiver = dripping()
+    destination_set_webhook(supplier=cole_hooked, url=receiver.url)
+    client.force_login(make_supplier_user(supplier=cole_hooked, username="cora"))
+    t0 = time.monotonic()
+    response = client.post("/settings/webhook/test/", follow=True)
+    took = time.monotonic() - t0
+    page = response.content.decode()
+    assert receiver.requests == 1
+    assert "Test event failed" in page and "timed out" in page
+    assert "Test event delivered" not in page
+    assert took < 5, f"the page took {took:.1f} s with a 1 s webhook timeout"
+    assert not Delivery.objects.exists()
+
+
+def test_a_webhook_whose_receiver_drips_its_headers_is_a_timeout_retried_later(
+    cole_hooked, retailer, dripping, django_capture_on_commit_callbacks
+):
+    """A worker sending an order to a receiver that never finishes its headers gives up at
+    the timeout and retries later, instead of being held (every worker, in the end, by one
+    supplier's endpoint) and then counting the half-answer as delivered."""
+    receiver = dripping()
+    destination_set_webhook(supplier=cole_hooked, url=receiver.url)
+    t0 = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    took = time.monotonic() - t0
+    delivery = Delivery.objects.get(channel="webhook")
+    assert receiver.requests == 1
+    assert took < 5, f"the worker was held {took:.1f} s with a 1 s webhook timeout"
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempt_count == 1
+    assert delivery.last_error == "timed out"
+    (attempt,) = delivery.attempts.all()
+    assert not attempt.success and attempt.status_code is None
+
+
+def test_a_webhook_whose_receiver_drips_its_body_holds_the_worker_no_longer_than_the_timeout(
+    cole_hooked, retailer, dripping, django_capture_on_commit_callbacks
+):
+    """The 2xx came at once, so the order is delivered; the 4 KB excerpt, a byte every 0.2 s,
+    is not worth a worker for 13 minutes: it stops at the timeout."""
+    receiver = dripping(body=True)
+    destination_set_webhook(supplier=cole_hooked, url=receiver.url)
+    t0 = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    took = time.monotonic() - t0
+    wait_until(lambda: receiver.requests == 1, timeout=5, message="no request came")
+    delivery = Delivery.objects.get(channel="webhook")
+    assert took < 5, f"the worker was held {took:.1f} s with a 1 s webhook timeout"
+    assert delivery.status == DeliveryStatus.DELIVERED
+    (attempt,) = delivery.attempts.all()
+    assert attempt.success and attempt.status_code == 200
+    assert set(attempt.response_excerpt) <= {"x"} and len(attempt.response_excerpt) < 4096
