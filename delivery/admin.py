@@ -48,12 +48,27 @@ class DestinationAdminForm(forms.ModelForm):
     def clean(self):
         """A supplier's row takes the event types `set_channel --events` takes (the
         dispatcher reads them for every event of the supplier). A retailer's row (issue 19)
-        takes the retailer's four event types only; its webhook gets its secret from
-        `set_retailer_channel`, which shows it once."""
+        takes the retailer's four event types only. A webhook gets its secret from
+        `set_channel` or the portal (a supplier's) or `set_retailer_channel` (a retailer's),
+        which show it once; the admin never shows or makes one, so a webhook row without one
+        is not turned on here (it can still be turned off) (found in review: a supplier's webhook added here had none, and
+        every order to it failed)."""
         cleaned = super().clean()
         # Owner and channel are read-only once the row exists (DestinationAdmin).
         retailer = cleaned.get("retailer") if "retailer" in self.fields else self.instance.retailer
         channel = cleaned.get("channel") if "channel" in self.fields else self.instance.channel
+        if channel == "webhook" and cleaned.get("enabled") and not self.instance.webhook_secret:
+            self.add_error(
+                "channel" if "channel" in self.fields else "enabled",
+                (
+                    "Set a retailer's webhook with `manage.py set_retailer_channel SLUG webhook "
+                    "--url URL` first"
+                    if retailer is not None
+                    else "Set a supplier's webhook with `manage.py set_channel SLUG webhook "
+                    "--url URL` (or in its portal settings) first"
+                )
+                + ": it makes the signing secret and shows it once.",
+            )
         if retailer is None:
             self._supplier_row_clean(cleaned, channel=channel)
             return cleaned
@@ -61,12 +76,6 @@ class DestinationAdminForm(forms.ModelForm):
             cleaned["event_types"] = retailer_event_types_clean(cleaned.get("event_types"))
         except ValidationError as exc:
             self.add_error("event_types", exc.message_dict["events"])
-        if channel == "webhook" and not self.instance.webhook_secret:
-            self.add_error(
-                "channel",
-                "Set a retailer's webhook with `manage.py set_retailer_channel SLUG webhook "
-                "--url URL` first: it makes the signing secret and shows it once.",
-            )
         return cleaned
 
     def _supplier_row_clean(self, cleaned, *, channel: str) -> None:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from delivery.models import Delivery, DeliveryStatus
+from delivery.models import Delivery, DeliveryStatus, Destination
 from delivery.services import destination_disable, destination_set_webhook
 from testsupport.factories import make_supplier_user, place_order
 from testsupport.waiting import wait_until
@@ -154,3 +154,69 @@ def test_a_webhook_whose_receiver_drips_its_body_holds_the_worker_no_longer_than
     (attempt,) = delivery.attempts.all()
     assert attempt.success and attempt.status_code == 200
     assert set(attempt.response_excerpt) <= {"x"} and len(attempt.response_excerpt) < 4096
+
+
+# --- A webhook is never without its signing secret --------------------------------------
+
+
+@pytest.fixture
+def staff_client(client):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser("ops", "ops@example.com", "Ops-Pass-2026!")
+    client.force_login(user)
+    return client
+
+
+def test_ops_cannot_turn_a_suppliers_webhook_on_in_admin_without_its_signing_secret(
+    cole_hooked, staff_client, retailer, http_receiver, django_capture_on_commit_callbacks
+):
+    """A supplier's webhook added in the admin had no secret (only `set_channel` and the
+    portal make one): the supplier had none to reveal, every order to it failed with an
+    internal error for three days, and "Send a test event" was a server error. The admin
+    refuses it, as it refuses a retailer's, and points to what makes the secret."""
+    response = staff_client.post(
+        "/admin/delivery/destination/add/",
+        {
+            "supplier": cole_hooked.pk,
+            "channel": "webhook",
+            "enabled": "on",
+            "event_types": "[]",
+            "webhook_url": http_receiver.url + "/hook",
+            "sftp_interval_minutes": 15,
+            "sftp_format": "csv",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the reason
+    errors = " ".join(response.context["adminform"].form.errors["channel"])
+    assert "set_channel" in errors and "signing secret" in errors
+    assert not Destination.objects.filter(channel="webhook").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    assert not Delivery.objects.filter(channel="webhook").exists()
+    assert http_receiver.requests == []
+
+
+def test_ops_cannot_make_an_email_channel_a_webhook_in_admin(
+    cole, staff_client, settings, http_receiver
+):
+    """Changing a destination's channel to webhook in the admin made one without a secret."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    email = Destination.objects.get(supplier=cole, channel="email")
+    response = staff_client.post(
+        f"/admin/delivery/destination/{email.pk}/change/",
+        {
+            "supplier": cole.pk,
+            "channel": "webhook",
+            "enabled": "on",
+            "event_types": "[]",
+            "email_addresses": "po@cole.example",
+            "webhook_url": http_receiver.url + "/hook",
+            "sftp_interval_minutes": 15,
+            "sftp_format": "csv",
+        },
+    )
+    assert response.status_code == 200
+    assert "signing secret" in " ".join(response.context["adminform"].form.errors["channel"])
+    email.refresh_from_db()
+    assert email.channel == "email" and email.webhook_url == ""
