@@ -13,6 +13,7 @@ import ipaddress
 import re
 import socket
 import threading
+import time
 from http.cookiejar import DefaultCookiePolicy
 
 import requests
@@ -102,7 +103,8 @@ def host_name_possible(host: str) -> bool:
 
 
 class _DeadlineConnection:
-    """A connection whose exchange ends `WEBHOOK_TIMEOUT_SECONDS` after it connected.
+    """A connection whose exchange ends `WEBHOOK_TIMEOUT_SECONDS` after it began to connect
+    (the channel's `row_timeout_seconds`, which the batch leases count on).
 
     requests' timeouts bound each read, not the answer: a receiver that sent a header line
     (or a byte of its body) every few seconds held the worker, or the web request of "Send a
@@ -116,30 +118,37 @@ class _DeadlineConnection:
     _deadline_passed = False
 
     def _new_conn(self):
+        started = time.monotonic()
         sock = super()._new_conn()
         self._deadline_stop()
+        self._deadline_lock = threading.Lock()  # the duplicate is never shut once closed
         self._deadline_passed = False
         self._deadline_socket = sock.dup()
-        timer = threading.Timer(float(settings.WEBHOOK_TIMEOUT_SECONDS), self._deadline_expire)
+        left = float(settings.WEBHOOK_TIMEOUT_SECONDS) - (time.monotonic() - started)
+        timer = threading.Timer(max(left, 0.0), self._deadline_expire)
         timer.daemon = True
         timer.start()
         self._deadline_timer = timer
         return sock
 
     def _deadline_expire(self) -> None:
-        self._deadline_passed = True
-        try:
-            self._deadline_socket.shutdown(socket.SHUT_RDWR)
-        except (OSError, AttributeError):
-            pass
+        with self._deadline_lock:
+            if self._deadline_socket is None:
+                return
+            self._deadline_passed = True
+            try:
+                self._deadline_socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def _deadline_stop(self) -> None:
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
             self._deadline_timer = None
         if self._deadline_socket is not None:
-            self._deadline_socket.close()
-            self._deadline_socket = None
+            with self._deadline_lock:
+                self._deadline_socket.close()
+                self._deadline_socket = None
 
     def getresponse(self):
         try:
