@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from http.cookiejar import DefaultCookiePolicy
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -100,6 +101,19 @@ def host_name_possible(host: str) -> bool:
         return False
     name = name[:-1] if name.endswith(".") else name
     return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
+
+
+def url_host_as_sent(url: str) -> str | None:
+    """The host this client would look up and connect to for `url` (requests encodes a
+    name by IDNA 2008, where Python's codec, which `host_name_possible` and getaddrinfo use,
+    is IDNA 2003), or None when the client refuses the URL outright. A name such as
+    `☃.net` passed every other check, was saved, and every order to it failed with
+    InvalidURL for three days (found in review)."""
+    try:
+        prepared = requests.Request("POST", url).prepare()
+    except (requests.RequestException, ValueError):  # UnicodeError is a ValueError
+        return None
+    return urlsplit(prepared.url).hostname
 
 
 class _DeadlineConnection:

@@ -138,6 +138,10 @@ def _post(*, session, url: str, body: bytes, headers: dict) -> SendResult:
         raise DeliveryFailed(str(exc), retryable=False) from None
     except requests.Timeout:
         raise DeliveryFailed("timed out", retryable=True) from None
+    except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+        # The URL itself: no retry can send it (a row saved before webhook_url_clean
+        # refused such URLs); failing now tells the supplier at once.
+        raise DeliveryFailed(f"{type(exc).__name__}: {exc}"[:500], retryable=False) from None
     except requests.RequestException as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc}"[:500], retryable=True) from None
     excerpt = _read_capped(response)

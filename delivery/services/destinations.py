@@ -22,7 +22,7 @@ from ..channels.sftp.keys import host_key_clean, private_key_clean
 from ..formats import format_available, format_choices
 from ..hosted.credentials import hosted_key_add
 from ..models import Channel, Destination
-from ..netguard import address_refused, host_name_possible
+from ..netguard import address_refused, host_name_possible, url_host_as_sent
 from ..signing import webhook_secret_clean, webhook_secret_generate
 from .channel_off import destination_pending_cancel
 
@@ -126,11 +126,13 @@ def webhook_url_clean(url: str) -> str:
         port = parts.port
     except ValueError:
         parts = None
+    sent_host = url_host_as_sent(url) if parts is not None else None
     if (
         parts is None
         or parts.scheme not in ("http", "https")
         or not parts.hostname
         or not host_name_possible(parts.hostname)
+        or not sent_host
         or parts.username
         or parts.password
         or any(c.isspace() for c in url)
@@ -138,7 +140,9 @@ def webhook_url_clean(url: str) -> str:
         raise ValidationError({"url": [f"'{url}' is not a valid http(s) URL."]})
     if not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
         host = parts.hostname
-        refused = _address_refused_for(host=host, port=port or 443)
+        # The name the client will look up (`faß.de` is `xn--fa-hia.de` to it, `fass.de`
+        # to getaddrinfo's own encoding).
+        refused = _address_refused_for(host=sent_host, port=port or 443)
         if refused is not None:
             shown = host if host == str(refused) else f"{host} ({refused})"
             raise ValidationError(

@@ -220,3 +220,43 @@ def test_ops_cannot_make_an_email_channel_a_webhook_in_admin(
     assert "signing secret" in " ".join(response.context["adminform"].form.errors["channel"])
     email.refresh_from_db()
     assert email.channel == "email" and email.webhook_url == ""
+
+
+# --- A webhook URL the HTTP client can never send to is refused, not saved ----------------
+
+# Names Python's IDNA 2003 codec encodes (so the URL looked valid) but the HTTP client
+# (requests and urllib3, IDNA 2008 as registries apply it) refuses on every send.
+UNSENDABLE_URLS = ["https://☃.net/hook", "https://i\u2764.ws/orders", "https://\u2168.com/in"]
+
+
+@pytest.mark.parametrize("url", UNSENDABLE_URLS)
+def test_a_webhook_url_the_client_cannot_send_to_is_refused_in_the_portal(cole, client, url):
+    client.force_login(make_supplier_user(supplier=cole, username="cora"))
+    response = client.post("/settings/webhook/", {"url": url})
+    assert response.status_code == 400
+    assert "is not a valid http(s) URL" in response.content.decode()
+    assert not Destination.objects.filter(supplier=cole, channel="webhook").exists()
+
+
+def test_set_channel_refuses_a_webhook_url_the_client_cannot_send_to(cole, no_connections):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="not a valid http"):
+        call_command("set_channel", "cole", "webhook", "--url", "https://☃.net/hook")
+    assert not Destination.objects.filter(supplier=cole, channel="webhook").exists()
+
+
+def test_a_webhook_saved_with_such_a_url_before_fails_at_once_and_tells_the_supplier(
+    cole_hooked, retailer, email_via_smtp, django_capture_on_commit_callbacks
+):
+    """A row saved before the check (or by the admin of old) is not retried for three days
+    with a URL no retry can send to: it fails at the first try, and the supplier is told."""
+    destination, _ = destination_set_webhook(supplier=cole_hooked, url="https://hooks.example/")
+    Destination.objects.filter(pk=destination.pk).update(webhook_url="https://☃.net/hook")
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempt_count == 1
+    assert "InvalidURL" in delivery.last_error
+    (mail,) = email_via_smtp.wait_for(1)
+    assert mail.rcpt_tos == ["po@cole.example"] and "could not deliver" in mail.body("plain")
