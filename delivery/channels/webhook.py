@@ -113,6 +113,14 @@ def webhook_signature(*, secret: str, msg_id: str, timestamp: int, body: bytes) 
 
 def webhook_post(*, url: str, secret: str, msg_id: str, body: bytes, session=None) -> SendResult:
     """POST one signed body; raise DeliveryFailed unless the answer is 2xx."""
+    if not secret:
+        # Never posted unsigned: a row the admin made without one (before it refused them)
+        # failed with an internal error on every try, and its test event was a 500.
+        raise DeliveryFailed(
+            "the webhook has no signing secret; rotate it in the portal's settings or set "
+            "it with set_channel",
+            retryable=False,
+        )
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",

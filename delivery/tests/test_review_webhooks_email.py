@@ -222,6 +222,27 @@ def test_ops_cannot_make_an_email_channel_a_webhook_in_admin(
     assert email.channel == "email" and email.webhook_url == ""
 
 
+def test_a_webhook_left_without_a_secret_says_so_instead_of_a_server_error(
+    cole_hooked, client, retailer, http_receiver, email_via_smtp, django_capture_on_commit_callbacks
+):
+    """A row the admin made before it refused them: "Send a test event" answered 500 and
+    each order failed with an internal error for three days. It fails at once, saying why,
+    and nothing unsigned is posted."""
+    destination, _ = destination_set_webhook(supplier=cole_hooked, url=http_receiver.url + "/h")
+    Destination.objects.filter(pk=destination.pk).update(webhook_secret="")
+    client.force_login(make_supplier_user(supplier=cole_hooked, username="cora"))
+    page = client.post("/settings/webhook/test/", follow=True).content.decode()
+    assert "Test event failed" in page and "no signing secret" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempt_count == 1
+    assert "no signing secret" in delivery.last_error
+    assert http_receiver.requests == []
+    (mail,) = email_via_smtp.wait_for(1)
+    assert mail.rcpt_tos == ["po@cole.example"] and "could not deliver" in mail.body("plain")
+
+
 # --- A webhook URL the HTTP client can never send to is refused, not saved ----------------
 
 # Names Python's IDNA 2003 codec encodes (so the URL looked valid) but the HTTP client
