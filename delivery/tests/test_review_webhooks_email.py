@@ -11,6 +11,7 @@ import pytest
 from delivery.models import Delivery, DeliveryStatus, Destination
 from delivery.services import destination_disable, destination_set_webhook
 from testsupport.factories import make_supplier_user, place_order
+from testsupport.http import Answer
 from testsupport.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -281,3 +282,33 @@ def test_a_webhook_saved_with_such_a_url_before_fails_at_once_and_tells_the_supp
     assert "InvalidURL" in delivery.last_error
     (mail,) = email_via_smtp.wait_for(1)
     assert mail.rcpt_tos == ["po@cole.example"] and "could not deliver" in mail.body("plain")
+
+
+# --- A receiver's answer with a NUL in it is recorded, not a crashed task -------------------
+
+
+@pytest.mark.parametrize(
+    "status, body, state",
+    [
+        (200, b"ok\x00\x01binary", DeliveryStatus.DELIVERED),
+        (503, b"down\x00", DeliveryStatus.PENDING),
+    ],
+)
+def test_an_answer_holding_a_nul_is_recorded_and_the_webhook_is_not_sent_again(
+    cole_hooked, retailer, http_receiver, django_capture_on_commit_callbacks, status, body, state
+):
+    """No text column stores NUL: the attempt holding the receiver's excerpt failed to save,
+    the task crashed, and the row stayed claimed with no attempt shown, to be posted again
+    when its lease ran out, and again, for ever. The excerpt is kept with the NUL replaced."""
+    http_receiver.script(Answer(status=status, body=body))
+    destination_set_webhook(supplier=cole_hooked, url=http_receiver.url + "/hook")
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
+    assert len(http_receiver.wait_for(1)) == 1
+    delivery = Delivery.objects.get(channel="webhook")
+    assert delivery.status == state and delivery.claimed_until is None
+    (attempt,) = delivery.attempts.all()
+    assert attempt.status_code == status and attempt.success == (status == 200)
+    assert attempt.response_excerpt == body.decode().replace("\x00", "\ufffd")
+    if state == DeliveryStatus.PENDING:
+        assert delivery.next_attempt_at is not None and delivery.last_error.startswith("503")
