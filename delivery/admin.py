@@ -51,8 +51,8 @@ class DestinationAdminForm(forms.ModelForm):
         takes the retailer's four event types only. A webhook gets its secret from
         `set_channel` or the portal (a supplier's) or `set_retailer_channel` (a retailer's),
         which show it once; the admin never shows or makes one, so a webhook row without one
-        is not turned on here (it can still be turned off) (found in review: a supplier's webhook added here had none, and
-        every order to it failed)."""
+        is not turned on here, though it can still be turned off (found in review: a
+        supplier's webhook added here had none, and every order to it failed)."""
         cleaned = super().clean()
         # Owner and channel are read-only once the row exists (DestinationAdmin).
         retailer = cleaned.get("retailer") if "retailer" in self.fields else self.instance.retailer

@@ -79,6 +79,13 @@ def _column(line: str, *, number: int, kind: str) -> dict:
         if name == "date":
             if field is None or field.kind != "datetime":
                 raise ValidationError(f"{where}: date: applies to a date-time field only.")
+            # It reads the field's ISO time: after `lower`, `pad` or another `date:` the text
+            # is no time, and every render failed (a 500 on the portal's preview).
+            if compiled:
+                raise ValidationError(
+                    f"{where}: date: comes first (it reads the field's time); "
+                    "put the other transformations after it."
+                )
             if (
                 "%" not in argument
                 or _CONTROL.search(argument)
@@ -181,17 +188,31 @@ def spec_compile(values: dict) -> dict:
             problems.append("the delimiter may not be a quote or a line end.")
         elif delimiter == values.get("decimal_separator"):
             problems.append("the delimiter may not be the decimal separator.")
-        else:
+        elif values.get("quoting") == Quoting.NONE:
+            # What the format itself writes into every file: a delimiter or a quote in it
+            # failed every order's delivery ("this format never quotes"), never a single one.
             for column in columns:
-                inside = [a for n, a in column["transforms"] if n == "date" and delimiter in a]
-                if inside or (
-                    column["source"].startswith("const:") and delimiter in column["source"]
+                header = column["header"]
+                fixed = [a for n, a in column["transforms"] if n == "date"]
+                if column["source"].startswith("const:"):
+                    fixed.append(column["source"][6:])
+                if any(delimiter in text for text in fixed):
+                    problems.append(
+                        f"the delimiter {delimiter!r} is inside the pattern of column "
+                        f"{header!r}, and cells are never quoted."
+                    )
+                if values.get("header_row") and delimiter in header:
+                    problems.append(
+                        f"the delimiter {delimiter!r} is inside the header {header!r}, and "
+                        "cells are never quoted."
+                    )
+                if any('"' in text for text in fixed) or (
+                    values.get("header_row") and '"' in header
                 ):
-                    if values.get("quoting") == Quoting.NONE:
-                        problems.append(
-                            f"the delimiter {delimiter!r} is inside the pattern of column "
-                            f"{column['header']!r}, and cells are never quoted."
-                        )
+                    errors.setdefault("quoting", []).append(
+                        f'column {header!r} writes a quote ("), which a never-quoted file '
+                        "cannot hold; quote where needed instead."
+                    )
         if problems:
             errors["delimiter"] = problems
         if values.get("row_per") == RowPer.ORDER:

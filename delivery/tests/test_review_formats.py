@@ -1,0 +1,169 @@
+"""Review of the outgoing formats: specs that saved but could never render, and the admin
+paths that left a destination naming a format it cannot use."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from delivery.models import Destination, FileFormat, FileFormatVersion
+from delivery.services import destination_set_email
+from delivery.tests.test_file_formats import admin_form
+
+pytestmark = pytest.mark.django_db
+
+
+def _refused(response, field: str, reason: str) -> None:
+    assert response.status_code == 200, response.status_code
+    errors = response.context["adminform"].form.errors
+    assert reason in " ".join(errors.get(field, [])), errors
+
+
+# --- A date: transformation that could never run ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        # Each saved, and every render then raised ValueError (fromisoformat of a text that
+        # is no longer the ISO time): a 500 on the portal's preview and on the format's admin
+        # page, and every SFTP run of the destination failing "internal error", retried.
+        "Placed = placed_at | lower | date:%Y%m%d",
+        "Placed = placed_at | pad:25 | date:%Y%m%d",
+        "Placed = placed_at | date:%Y | date:%m",
+    ],
+)
+def test_a_date_pattern_after_another_transformation_is_refused_on_save(admin_client, column):
+    response = admin_client.post(
+        reverse("admin:delivery_fileformat_add"), admin_form(columns=f"number\n{column}")
+    )
+    _refused(response, "columns", "date: comes first")
+    assert not FileFormat.objects.exists() and not FileFormatVersion.objects.exists()
+
+
+def test_a_date_pattern_first_then_other_transformations_still_saves(admin_client, acme, retailer):
+    from delivery.formats import format_for
+    from delivery.tests.test_file_formats import loaded
+    from testsupport.factories import place_order
+
+    response = admin_client.post(
+        reverse("admin:delivery_fileformat_add"),
+        admin_form(columns="number\nPlaced = placed_at | date:%d %b %Y | upper", quoting="all"),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    [order] = place_order(retailer=retailer, placed_at="2026-11-27T10:00:00Z")
+    assert b'"27 NOV 2026"' in format_for("acme-semicolon").render(loaded(order))
+
+
+# --- A never-quoted format whose own text holds the delimiter or a quote ------------------
+
+
+@pytest.mark.parametrize(
+    ("columns", "field", "reason"),
+    [
+        ("Order;No = number\nline.sku", "delimiter", "inside the header 'Order;No'"),
+        ('Order "No" = number\nline.sku', "quoting", "column 'Order \"No\"' writes a quote"),
+        ('number\nSource = const:ACME "DS"', "quoting", "column 'Source' writes a quote"),
+    ],
+)
+def test_a_never_quoted_format_that_could_write_no_file_is_refused(
+    admin_client, acme, retailer, columns, field, reason
+):
+    """Each saved, and then every order's file failed ('a cell holds the delimiter, a quote
+    or a line end, and this format never quotes'): the supplier got no file at all."""
+    response = admin_client.post(
+        reverse("admin:delivery_fileformat_add"),
+        admin_form(columns=columns, quoting="none", delimiter=";", decimal_separator="."),
+    )
+    _refused(response, field, reason)
+    assert not FileFormat.objects.exists() and not FileFormatVersion.objects.exists()
+
+
+def test_a_never_quoted_format_without_a_header_row_may_name_columns_freely(
+    admin_client, acme, retailer
+):
+    from delivery.formats import format_for
+    from delivery.tests.test_file_formats import loaded
+    from testsupport.factories import place_order
+
+    response = admin_client.post(
+        reverse("admin:delivery_fileformat_add"),
+        admin_form(
+            columns="Order;No = number\nline.sku",
+            quoting="none",
+            delimiter=";",
+            decimal_separator=".",
+            header_row=None,
+            encoding="utf-8",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    [order] = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 1}])
+    data = format_for("acme-semicolon").render(loaded(order))
+    assert data == f"{order.number};ACME-001\r\n".encode()
+
+
+# --- Admin: a destination naming a format its supplier cannot use ---------------------------
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_superuser("ops", "ops@example.com", "Ops-Pass-2026!")
+    client.force_login(user)
+    return client
+
+
+def _email_row_post(staff_client, destination, **fields):
+    """The email destination's admin change form, as the page posts it, then edited."""
+    data = {
+        "supplier": destination.supplier_id,
+        "channel": "email",
+        "enabled": "on",
+        "event_types": "[]",
+        "email_addresses": destination.email_addresses,
+        "email_attach_format": destination.email_attach_format,
+        "csv_neutralise": "on",
+        "sftp_interval_minutes": 15,
+        "sftp_format": destination.sftp_format,
+        "sftp_updates_path": destination.sftp_updates_path,
+    } | fields
+    return staff_client.post(f"/admin/delivery/destination/{destination.pk}/change/", data)
+
+
+@pytest.mark.parametrize(
+    ("field", "name"),
+    [
+        ("email_attach_format", "acme-semicolonn"),  # a typo
+        ("email_attach_format", "bolt-own"),  # another supplier's own format
+        ("sftp_format", "bolt-own"),
+    ],
+)
+def test_admin_refuses_a_format_the_destinations_supplier_cannot_use(
+    staff_client, admin_client, cole, bolt, field, name
+):
+    """docs/formats.md: ops set "attach the order file" in admin (Destination). Any text was
+    saved: each new order's email then failed for good ('The order file could not be
+    written: unknown file format ...'), and a supplier's destination could name another
+    supplier's own format, which the portal and `set_channel` refuse."""
+    admin_client.post(reverse("admin:delivery_fileformat_add"), admin_form())
+    admin_client.post(
+        reverse("admin:delivery_fileformat_add"),
+        admin_form(name="bolt-own", availability="own", owner=str(bolt.pk)),
+    )
+    email = Destination.objects.get(supplier=cole, channel="email")
+
+    response = _email_row_post(staff_client, email, **{field: name})
+
+    _refused(response, field, f"'{name}'")
+    email.refresh_from_db()
+    assert (email.email_attach_format, email.sftp_format) == ("", "csv")
+
+
+def test_admin_saves_a_format_the_supplier_may_use(staff_client, admin_client, cole):
+    admin_client.post(reverse("admin:delivery_fileformat_add"), admin_form())
+    email = destination_set_email(supplier=cole, addresses="po@cole.example")
+    response = _email_row_post(staff_client, email, email_attach_format="acme-semicolon")
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    email.refresh_from_db()
+    assert email.email_attach_format == "acme-semicolon"
