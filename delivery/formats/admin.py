@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .catalogue import catalogue
-from .lookup import latest_version
+from .lookup import format_destinations, latest_version
 from .models import DeliveryFile, FileFormat
 from .preview import format_preview, preview_order
 from .registry import FORMATS
@@ -35,6 +35,14 @@ class FileFormatForm(forms.ModelForm):
         name = self.cleaned_data["name"]
         if name in FORMATS:
             raise ValidationError(f"{name!r} is a built-in format; choose another name.")
+        old = self.instance.name if self.instance.pk else None
+        if old is not None and name != old:
+            users = _destinations_text(format_destinations(old))
+            if users:
+                raise ValidationError(
+                    f"{old!r} is used by {users}: a format in use keeps its name (set "
+                    "theirs to another format first)."
+                )
         return name
 
     def clean(self):
@@ -53,6 +61,10 @@ class FileFormatForm(forms.ModelForm):
         if availability == "own" and not cleaned.get("owner"):
             self.add_error("owner", "A supplier's own format names its supplier.")
         return cleaned
+
+
+def _destinations_text(destinations) -> str:
+    return ", ".join(f"{d.supplier.slug}'s {d.channel}" for d in destinations)
 
 
 @admin.register(FileFormat)
@@ -125,6 +137,16 @@ class FileFormatAdmin(admin.ModelAdmin):
             shown.error or shown.text,
             ", ".join(catalogue()),
         )
+
+    def get_deleted_objects(self, objs, request):
+        """A format a destination names is protected, as one a sent file used is: deleted,
+        every new file of that destination failed for good ('unknown file format')."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for obj in objs:
+            users = _destinations_text(format_destinations(obj.name))
+            if users:
+                protected = [*protected, f"{obj.name}: used by {users}"]
+        return deleted, counts, perms_needed, protected
 
     def get_urls(self):
         return [

@@ -42,6 +42,19 @@ def format_available(name: str, *, supplier) -> bool:
     )
 
 
+def format_destinations(name: str):
+    """The supplier destinations that name this format (SFTP files or the email's
+    attachment), on or off: renaming or deleting it would fail every file they make."""
+    from ..models import Destination  # delivery/models.py imports this package
+
+    return (
+        Destination.objects.filter(supplier__isnull=False)
+        .filter(Q(sftp_format=name) | Q(email_attach_format=name))
+        .select_related("supplier")
+        .order_by("supplier__slug", "channel")
+    )
+
+
 def latest_version(file_format: FileFormat) -> FileFormatVersion | None:
     return file_format.versions.order_by("-number").first()
 

@@ -167,3 +167,61 @@ def test_admin_saves_a_format_the_supplier_may_use(staff_client, admin_client, c
     assert response.status_code == 302, response.context["adminform"].form.errors
     email.refresh_from_db()
     assert email.email_attach_format == "acme-semicolon"
+
+
+# --- Admin: a format a destination names is neither renamed nor deleted ------------------
+
+
+@pytest.fixture
+def format_in_use(admin_client, cole):
+    """Cole's order emails attach its file in 'acme-semicolon' (set as the portal does)."""
+    admin_client.post(reverse("admin:delivery_fileformat_add"), admin_form())
+    destination_set_email(
+        supplier=cole, addresses="po@cole.example", attach_format="acme-semicolon"
+    )
+    return FileFormat.objects.get(name="acme-semicolon")
+
+
+def test_a_format_a_destination_names_is_not_renamed(admin_client, cole, format_in_use):
+    """Destinations name their format (Destination.email_attach_format, sftp_format): a
+    rename saved, and every new order's file of those suppliers then failed for good
+    ('unknown file format'); a new format later given the old name was then used unseen."""
+    url = reverse("admin:delivery_fileformat_change", args=[format_in_use.pk])
+
+    response = admin_client.post(url, admin_form(name="acme-semi"))
+
+    _refused(response, "name", "cole")
+    assert list(FileFormat.objects.values_list("name", flat=True)) == ["acme-semicolon"]
+    # The rest of the format may still change.
+    assert admin_client.post(url, admin_form(label="Acme; semicolon")).status_code == 302
+    assert FileFormat.objects.get().label == "Acme; semicolon"
+
+
+def test_a_format_a_destination_names_is_not_deleted(admin_client, cole, format_in_use):
+    """No file was sent with it yet, so nothing protected it: deleted, and every new order's
+    email to Cole then failed for good."""
+    url = reverse("admin:delivery_fileformat_delete", args=[format_in_use.pk])
+
+    page = admin_client.get(url)
+    response = admin_client.post(url, {"post": "yes"})
+
+    assert "cole" in page.content.decode()
+    assert response.status_code == 200
+    assert FileFormat.objects.filter(name="acme-semicolon").exists()
+    assert FileFormatVersion.objects.filter(file_format=format_in_use).exists()
+    # The list's bulk delete asks the same question.
+    response = admin_client.post(
+        reverse("admin:delivery_fileformat_changelist"),
+        {"action": "delete_selected", "_selected_action": [format_in_use.pk], "post": "yes"},
+    )
+    assert FileFormat.objects.filter(name="acme-semicolon").exists()
+
+
+def test_an_unused_format_is_still_renamed_and_deleted(admin_client, db):
+    admin_client.post(reverse("admin:delivery_fileformat_add"), admin_form())
+    file_format = FileFormat.objects.get()
+    change = reverse("admin:delivery_fileformat_change", args=[file_format.pk])
+    assert admin_client.post(change, admin_form(name="acme-semi")).status_code == 302
+    delete = reverse("admin:delivery_fileformat_delete", args=[file_format.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not FileFormat.objects.exists()
