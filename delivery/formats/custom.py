@@ -110,6 +110,19 @@ def document_of(order: Order) -> dict:
     }
 
 
+def _fixed_width(column: dict) -> int | None:
+    """The width the column's last pad:N or zpad:N gives its cells (None: no fixed width)."""
+    widths = [int(a) for n, a in column["transforms"] if n in ("pad", "zpad")]
+    return widths[-1] if widths else None
+
+
+def _neutralised(text: str, width: int | None) -> str:
+    """The neutralised cell, cut back to its fixed width: the quote stays in front, so the
+    cell is inert and the columns after it stay where a fixed-width reader looks."""
+    text = csv_cell_neutralise(text)
+    return text if width is None else text[:width]
+
+
 def _str(value) -> str:
     return "" if value is None else str(value)
 
@@ -182,6 +195,8 @@ class CustomFormat(OrderFormat):
         self.line_cells = [
             (i, cell) for i, cell in enumerate(self.cells) if self.columns[i]["per_line"]
         ]
+        # A pad:N / zpad:N column is N wide: the neutraliser's quote is fitted into it.
+        self.widths = [_fixed_width(c) for c in self.columns]
         # Parsed once: a render makes no format-string or header work of its own.
         self.pattern_parts = [
             (literal, name, spec or "")
@@ -245,13 +260,14 @@ class CustomFormat(OrderFormat):
         through the neutraliser (this loop is the renderer's hot path: bench/formats.py).
         """
         neutralise = self.neutralise
+        widths = self.widths
         base: list = [None] * len(self.cells)
         line_cells = self.line_cells
         for i, cell in self.order_cells:
             value = cell(doc, None)
             text = "" if value is None else value if value.__class__ is str else str(value)
             if neutralise and text and not text[0].isalnum():
-                text = csv_cell_neutralise(text)
+                text = _neutralised(text, widths[i])
             base[i] = text
         if not self.per_line:
             return [base]
@@ -262,7 +278,7 @@ class CustomFormat(OrderFormat):
                 value = cell(doc, line)
                 text = "" if value is None else value if value.__class__ is str else str(value)
                 if neutralise and text and not text[0].isalnum():
-                    text = csv_cell_neutralise(text)
+                    text = _neutralised(text, widths[i])
                 row[i] = text
             rows.append(row)
         return rows

@@ -225,3 +225,37 @@ def test_an_unused_format_is_still_renamed_and_deleted(admin_client, db):
     delete = reverse("admin:delivery_fileformat_delete", args=[file_format.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
     assert not FileFormat.objects.exists()
+
+
+# --- pad:N is N wide, neutralised or not ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["-", "@Home Ltd", "=1+Ann"])
+def test_a_padded_cell_keeps_its_width_when_neutralised(admin_client, acme, retailer, name):
+    """docs/formats.md: `pad:N` is fixed width N. The neutraliser's quote came after the
+    padding, so a value starting '-' or '@' (a '-' for no second address line) was N + 1
+    wide and every later column of that row moved one place for a fixed-width reader."""
+    from delivery.formats import format_for
+    from delivery.tests.test_file_formats import loaded
+    from testsupport.factories import place_order
+
+    response = admin_client.post(
+        reverse("admin:delivery_fileformat_add"),
+        admin_form(
+            columns="Name = customer.name | pad:10\nCode = const:A\nNo = number | zpad:12",
+            delimiter="|",
+            quoting="none",
+            header_row=None,
+            encoding="utf-8",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    [order] = place_order(retailer=retailer, customer={"name": name, "email": "a@example.com"})
+
+    data = format_for("acme-semicolon").render(loaded(order)).decode()
+
+    [row] = data.splitlines()
+    cell, code, number = row.split("|")
+    assert (len(cell), code, number) == (10, "A", order.number.rjust(12, "0")), row
+    assert cell.startswith("'")  # still inert for a spreadsheet
+    assert cell.rstrip() == ("'" + name)[:10]
