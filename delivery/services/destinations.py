@@ -336,8 +336,8 @@ def destination_set_sftp(
     private_key: str | None = None,
     path: str = "",
     host_key: str = "",
-    interval_minutes: int = 15,
-    file_format: str = "csv",
+    interval_minutes: int | None = None,
+    file_format: str | None = None,
     hosted: bool = False,
     public_key: str | None = None,
     updates_path: str | None = None,
@@ -345,14 +345,17 @@ def destination_set_sftp(
     """Turn the file drop on: the supplier's own server, or with hosted=True the platform's
     (then host, port, user name, credentials, directory and key are the platform's, and the
     arguments for them are ignored). A blank password and key keep the stored one, as long
-    as host, port and user name are unchanged."""
-    try:
-        interval_minutes = int(interval_minutes)
-    except (TypeError, ValueError):
-        raise ValidationError({"every": ["The interval is a whole number of minutes."]})
-    if not 1 <= interval_minutes <= 24 * 60:
-        raise ValidationError({"every": ["The interval is 1 to 1440 minutes."]})
-    if not format_available(file_format, supplier=supplier):
+    as host, port and user name are unchanged. An interval or format of None keeps the one
+    set (a new drop: every 15 minutes, the standard CSV): adding a key or a new password
+    set a supplier's own format back to CSV."""
+    if interval_minutes is not None:
+        try:
+            interval_minutes = int(interval_minutes)
+        except (TypeError, ValueError):
+            raise ValidationError({"every": ["The interval is a whole number of minutes."]})
+        if not 1 <= interval_minutes <= 24 * 60:
+            raise ValidationError({"every": ["The interval is 1 to 1440 minutes."]})
+    if file_format is not None and not format_available(file_format, supplier=supplier):
         names = ", ".join(name for name, _ in format_choices(supplier))
         raise ValidationError({"format": [f"Unknown format '{file_format}'; use {names}."]})
     destination = _destination_for_update(supplier=supplier, channel=Channel.SFTP)
@@ -390,8 +393,10 @@ def destination_set_sftp(
                 ]
             }
         )
-    destination.sftp_interval_minutes = interval_minutes
-    destination.sftp_format = file_format
+    if interval_minutes is not None:
+        destination.sftp_interval_minutes = interval_minutes
+    if file_format is not None:
+        destination.sftp_format = file_format
     destination.enabled = True
     destination.disabled_reason = ""
     return _save(destination)

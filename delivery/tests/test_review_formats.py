@@ -3,13 +3,22 @@ paths that left a destination naming a format it cannot use."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.urls import reverse
 
+from delivery.channels.base import SendResult
+from delivery.channels.sftp import SftpChannel
+from delivery.formats import format_for
 from delivery.models import Destination, FileFormat, FileFormatVersion
 from delivery.services import destination_set_email
-from delivery.tests.test_file_formats import admin_form
+from delivery.tests.test_file_formats import admin_form, loaded
+from delivery.tests.test_sftp import deliveries_for
+from testsupport.factories import place_order
+from testsupport.hosted_sftp import keygen
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +52,6 @@ def test_a_date_pattern_after_another_transformation_is_refused_on_save(admin_cl
 
 
 def test_a_date_pattern_first_then_other_transformations_still_saves(admin_client, acme, retailer):
-    from delivery.formats import format_for
-    from delivery.tests.test_file_formats import loaded
-    from testsupport.factories import place_order
 
     response = admin_client.post(
         reverse("admin:delivery_fileformat_add"),
@@ -83,9 +89,6 @@ def test_a_never_quoted_format_that_could_write_no_file_is_refused(
 def test_a_never_quoted_format_without_a_header_row_may_name_columns_freely(
     admin_client, acme, retailer
 ):
-    from delivery.formats import format_for
-    from delivery.tests.test_file_formats import loaded
-    from testsupport.factories import place_order
 
     response = admin_client.post(
         reverse("admin:delivery_fileformat_add"),
@@ -235,9 +238,6 @@ def test_a_padded_cell_keeps_its_width_when_neutralised(admin_client, acme, reta
     """docs/formats.md: `pad:N` is fixed width N. The neutraliser's quote came after the
     padding, so a value starting '-' or '@' (a '-' for no second address line) was N + 1
     wide and every later column of that row moved one place for a fixed-width reader."""
-    from delivery.formats import format_for
-    from delivery.tests.test_file_formats import loaded
-    from testsupport.factories import place_order
 
     response = admin_client.post(
         reverse("admin:delivery_fileformat_add"),
@@ -259,3 +259,49 @@ def test_a_padded_cell_keeps_its_width_when_neutralised(admin_client, acme, reta
     assert (len(cell), code, number) == (10, "A", order.number.rjust(12, "0")), row
     assert cell.startswith("'")  # still inert for a spreadsheet
     assert cell.rstrip() == ("'" + name)[:10]
+
+
+# --- set_channel: adding a hosted key (or a new password) keeps the format --------------
+
+
+def test_set_channel_adding_a_hosted_key_keeps_the_suppliers_format_and_interval(
+    admin_client, acme, retailer, settings, tmp_path
+):
+    """contract.md: `set_channel SLUG sftp --hosted [--public-key FILE.pub]` adds a key. Run
+    without --format and --every, it also set the drop back to the standard CSV every 15
+    minutes: the supplier's importer, made for its own format, then got files it cannot
+    read (and was told nothing)."""
+    settings.HOSTED_SFTP_ROOT = str(tmp_path / "hosted")
+    admin_client.post(reverse("admin:delivery_fileformat_add"), admin_form())
+    call_command(
+        "set_channel", "acme", "sftp", "--hosted", "--format", "acme-semicolon", "--every", "5"
+    )
+    keygen(tmp_path / "second_key")
+    out = io.StringIO()
+
+    call_command(
+        "set_channel",
+        "acme",
+        "sftp",
+        "--hosted",
+        "--public-key",
+        str(tmp_path / "second_key.pub"),
+        stdout=out,
+    )
+
+    destination = Destination.objects.get(supplier=acme, channel="sftp")
+    assert (destination.sftp_format, destination.sftp_interval_minutes) == ("acme-semicolon", 5)
+    assert "acme-semicolon files" in out.getvalue()
+    [order] = place_order(retailer=retailer, placed_at="2026-11-27T10:00:00Z")
+    [delivery] = deliveries_for(destination, [order])
+    [result] = SftpChannel().send_batch([delivery]).values()
+    assert isinstance(result, SendResult), result
+    written = tmp_path / "hosted" / "acme" / "orders" / f"acme-{order.number}-20261127.csv"
+    assert written.read_bytes().startswith(b'\xef\xbb\xbf"Qty";"Artikel"')
+
+
+def test_set_channel_without_format_on_a_new_drop_is_the_standard_csv(acme, settings, tmp_path):
+    settings.HOSTED_SFTP_ROOT = str(tmp_path / "hosted")
+    call_command("set_channel", "acme", "sftp", "--hosted")
+    destination = Destination.objects.get(supplier=acme, channel="sftp")
+    assert (destination.sftp_format, destination.sftp_interval_minutes) == ("csv", 15)

@@ -25,8 +25,8 @@ _SETTING_OPTIONS = {
     "key_file": None,
     "path": None,
     "host_key": None,
-    "every": "15",
-    "file_format": "csv",
+    "every": None,
+    "file_format": None,
     "hosted": False,
     "updates_path": None,
     "public_key": None,
@@ -56,8 +56,14 @@ class Command(ProjectCommand):
         parser.add_argument("--key-file", dest="key_file")
         parser.add_argument("--path")
         parser.add_argument("--host-key", dest="host_key", help='The server key: "TYPE BASE64".')
-        parser.add_argument("--every", default="15", help="sftp: minutes between runs.")
-        parser.add_argument("--format", dest="file_format", default="csv")
+        parser.add_argument(
+            "--every", help="sftp: minutes between runs (default 15; given before: kept)."
+        )
+        parser.add_argument(
+            "--format",
+            dest="file_format",
+            help="sftp: the file format (default csv; given before: kept).",
+        )
         parser.add_argument(
             "--hosted", action="store_true", help="sftp: use the platform's hosted SFTP server."
         )
