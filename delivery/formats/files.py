@@ -8,9 +8,11 @@ what the same identity carries.
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from .custom import FormatError
 from .lookup import format_for
-from .models import DeliveryFile
+from .models import DeliveryFile, FileFormatVersion
 from .registry import UnknownFormat
 
 
@@ -44,12 +46,32 @@ def delivery_files(
         new.append(made)
         results[delivery.pk] = made
     if new:
-        DeliveryFile.objects.bulk_create(new, ignore_conflicts=True)
+        with transaction.atomic():
+            if _version_changed(file_format):
+                # Edited in place while these were made (no file of it was kept yet): made
+                # again with what the version says now, so a kept file's version wrote it.
+                return delivery_files(items, format_name=format_name, destination=destination)
+            DeliveryFile.objects.bulk_create(new, ignore_conflicts=True)
         # Another worker may have kept a file for the same row first: what was kept is sent.
         again = DeliveryFile.objects.in_bulk([f.delivery_id for f in new])
         for made in new:
             results[made.delivery_id] = again.get(made.delivery_id, made)
     return results
+
+
+def _version_changed(file_format) -> bool:
+    """Whether the version `file_format` rendered with says something else now. The row is
+    locked until the files are kept, as `file_format_save` locks it to decide between editing
+    it in place and a new version: a save then sees these files and makes a new version."""
+    version = getattr(file_format, "version", None)
+    if version is None:
+        return False  # a built-in format: code
+    current = FileFormatVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
+    return (current.kind, current.spec, current.file_name_pattern) != (
+        version.kind,
+        version.spec,
+        version.file_name_pattern,
+    )
 
 
 def file_bytes(kept: DeliveryFile) -> bytes:

@@ -305,3 +305,53 @@ def test_set_channel_without_format_on_a_new_drop_is_the_standard_csv(acme, sett
     call_command("set_channel", "acme", "sftp", "--hosted")
     destination = Destination.objects.get(supplier=acme, channel="sftp")
     assert (destination.sftp_format, destination.sftp_interval_minutes) == ("csv", 15)
+
+
+# --- A format edited in place while a file of it is being made ---------------------------
+
+
+def test_a_format_edited_while_its_first_file_is_made_keeps_that_file_true_to_its_version(
+    admin_client, acme, retailer, settings, tmp_path, monkeypatch
+):
+    """docs/formats.md: a version that sent a file is never changed. The version is edited in
+    place while no file of it was kept; a worker that had read it and was rendering then kept
+    its file as that version, and the next file of the same version came out otherwise: the
+    delivery's page named a version whose spec never wrote those bytes."""
+    from delivery.formats.custom import CustomFormat
+    from delivery.formats.files import delivery_files
+    from delivery.formats.lookup import custom_format
+    from delivery.formats.services import file_format_save
+    from delivery.models import DeliveryFile
+
+    settings.HOSTED_SFTP_ROOT = str(tmp_path / "hosted")
+    admin_client.post(reverse("admin:delivery_fileformat_add"), admin_form())
+    destination = call_command_sftp(acme, "acme-semicolon")
+    [order] = place_order(retailer=retailer)
+    [delivery] = deliveries_for(destination, [order])
+
+    real_render = CustomFormat.render
+    edits = []
+
+    def render_while_ops_save(self, order):
+        data = real_render(self, order)
+        if not edits:  # ops save the format (a new delimiter) while this file is being made
+            file_format = FileFormat.objects.get(name="acme-semicolon")
+            file_format.delimiter = "|"
+            edits.append(file_format_save(file_format=file_format))
+        return data
+
+    monkeypatch.setattr(CustomFormat, "render", render_while_ops_save)
+    made = delivery_files(
+        [(delivery, loaded(order))], format_name="acme-semicolon", destination=destination
+    )[delivery.pk]
+    monkeypatch.undo()
+
+    kept = DeliveryFile.objects.get(delivery=delivery)
+    assert bytes(made.content) == bytes(kept.content)
+    assert bytes(kept.content) == custom_format(kept.format_version).render(loaded(order))
+    assert b'"Qty"|"Artikel"' in bytes(kept.content)  # what the format says now
+
+
+def call_command_sftp(supplier, file_format):
+    call_command("set_channel", supplier.slug, "sftp", "--hosted", "--format", file_format)
+    return Destination.objects.get(supplier=supplier, channel="sftp")
