@@ -355,3 +355,39 @@ def test_a_format_edited_while_its_first_file_is_made_keeps_that_file_true_to_it
 def call_command_sftp(supplier, file_format):
     call_command("set_channel", supplier.slug, "sftp", "--hosted", "--format", file_format)
     return Destination.objects.get(supplier=supplier, channel="sftp")
+
+
+# --- The SFTP identity is the name the file went out under -----------------------------
+
+
+def test_the_file_name_shown_is_the_name_the_file_was_written_under(
+    admin_client, client, acme, retailer, settings, tmp_path
+):
+    """The identity (shown to the supplier as the file's name: the hosted 'files sent' list,
+    the order page's 'id') was the format's name at dispatch; the file is named at its first
+    try. Ops changing the file name pattern between the two (no file sent yet: edited in
+    place) left every order then waiting listed under a name no file has."""
+    from testsupport.factories import make_supplier_user
+
+    settings.HOSTED_SFTP_ROOT = str(tmp_path / "hosted")
+    admin_client.post(reverse("admin:delivery_fileformat_add"), admin_form())
+    destination = call_command_sftp(acme, "acme-semicolon")
+    [order] = place_order(retailer=retailer)
+    [delivery] = deliveries_for(destination, [order])
+    pk = FileFormat.objects.get().pk
+    response = admin_client.post(
+        reverse("admin:delivery_fileformat_change", args=[pk]),
+        admin_form(file_name_pattern="PO_{number}.{ext}"),
+    )
+    assert response.status_code == 302
+
+    [result] = SftpChannel().send_batch([delivery]).values()
+
+    assert isinstance(result, SendResult), result
+    orders_dir = tmp_path / "hosted" / "acme" / "orders"
+    assert sorted(p.name for p in orders_dir.iterdir()) == [f"PO_{order.number}.csv"]
+    delivery.refresh_from_db()
+    assert delivery.identity == f"PO_{order.number}.csv"
+    client.force_login(make_supplier_user(supplier=acme, username="ann"))
+    page = client.get(reverse("orders:detail", args=[order.number])).content.decode()
+    assert f"id PO_{order.number}.csv" in page

@@ -17,6 +17,8 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
+from django.db import IntegrityError, transaction
+
 from orders.documents import orders_with_document_relations
 from orders.models import Order, OrderEvent, OrderEventType
 
@@ -28,6 +30,7 @@ from ...hosted.storage import (
     file_write_atomic,
     supplier_folder,
 )
+from ...models import Delivery
 from ..base import BaseChannel, DeliveryFailed, SendResult
 from . import upload
 from .errors import SftpError
@@ -53,6 +56,22 @@ def _orders_by_delivery(deliveries: list) -> dict[int, Order]:
         for d in deliveries
         if d.event_id in order_by_event and order_by_event[d.event_id] in orders
     }
+
+
+def _identities_follow_file_names(work: list, kept: dict) -> None:
+    """A delivery's identity is its file's name: named by the format at dispatch, the file is
+    named at its first try, and a pattern (or format) changed in between left the delivery
+    listed under a name no file has. Its first try sets it; no later try changes it."""
+    for delivery, _ in work:
+        made = kept[delivery.pk]
+        if isinstance(made, Exception) or made.file_name == delivery.identity:
+            continue
+        try:
+            with transaction.atomic():
+                Delivery.objects.filter(pk=delivery.pk).update(identity=made.file_name)
+        except IntegrityError:
+            continue  # another delivery has that identity: this one keeps its own
+        delivery.identity = made.file_name
 
 
 SFTP_LEASE_SECONDS_PER_FILE = 0.5
@@ -168,6 +187,7 @@ class SftpChannel(BaseChannel):
         # nor stop the hosted storage's writes for the files after it. Its name never
         # changes, so no later try would do better.
         kept = delivery_files(work, format_name=destination.sftp_format, destination=destination)
+        _identities_follow_file_names(work, kept)
         files_by_pk = {}
         for delivery, _ in work:
             made = kept[delivery.pk]
