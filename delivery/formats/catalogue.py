@@ -60,6 +60,7 @@ def sample_order() -> Order:
         currency="GBP",
         total=Decimal("43.00"),
         placed_at=when,
+        acknowledged_at=when,
         acknowledge_by=when + timedelta(hours=24),
         created_at=when,
         updated_at=when,

@@ -391,3 +391,26 @@ def test_the_file_name_shown_is_the_name_the_file_was_written_under(
     client.force_login(make_supplier_user(supplier=acme, username="ann"))
     page = client.get(reverse("orders:detail", args=[order.number])).content.decode()
     assert f"id PO_{order.number}.csv" in page
+
+
+# --- Every date-time field of the catalogue is one ----------------------------------------
+
+
+def test_the_acknowledged_time_is_a_date_time_field_a_format_can_date(admin_client, acme, retailer):
+    """The catalogue is read off a sample order said to have no null part; its
+    `acknowledged_at` was null, so the field was catalogued as text and `date:` on it was
+    refused ('applies to a date-time field only'), unlike every other time of the order."""
+    from orders.services import order_acknowledge
+    from orders.services.sources import source_file
+
+    response = admin_client.post(
+        reverse("admin:delivery_fileformat_add"),
+        admin_form(columns="number\nAcked = acknowledged_at | date:%Y%m%d", quoting="all"),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    [order] = place_order(retailer=retailer)
+    source = source_file(name="wms.csv", row=1)
+    order_acknowledge(order=order, actor=source.actor, channel=source)
+    data = format_for("acme-semicolon").render(loaded(order)).decode("utf-8-sig")
+    acked = loaded(order).acknowledged_at
+    assert f'"{order.number}";"{acked:%Y%m%d}"' in data
