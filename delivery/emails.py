@@ -206,8 +206,11 @@ def _attach_order_file(message, *, delivery: Delivery, order: Order, destination
         raise DeliveryFailed(f"The order file could not be written: {kept}", retryable=False)
     # Base64 with its own type, so the bytes arrive as kept (a text part's line ends and
     # charset would be rewritten on the way).
-    maintype, _, subtype = kept.content_type.split(";")[0].partition("/")
-    part = MIMEBase(maintype, subtype)
+    # With its parameters: a text file without its charset reads as US-ASCII.
+    kind, *parameters = [p.strip() for p in kept.content_type.split(";")]
+    maintype, _, subtype = kind.partition("/")
+    params = dict(p.partition("=")[::2] for p in parameters if "=" in p)
+    part = MIMEBase(maintype, subtype, **params)
     part.set_payload(file_bytes(kept))
     encoders.encode_base64(part)
     part.add_header("Content-Disposition", "attachment", filename=kept.file_name)

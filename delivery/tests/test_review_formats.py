@@ -414,3 +414,29 @@ def test_the_acknowledged_time_is_a_date_time_field_a_format_can_date(admin_clie
     data = format_for("acme-semicolon").render(loaded(order)).decode("utf-8-sig")
     acked = loaded(order).acknowledged_at
     assert f'"{order.number}";"{acked:%Y%m%d}"' in data
+
+
+# --- The order email's attachment carries its file's own content type ---------------------
+
+
+def test_the_attached_file_says_its_charset(
+    admin_client, cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    """docs/formats.md: the attachment has the file's own content type. A Windows-1252 file's
+    `text/csv; charset=cp1252` lost its charset on the way (text/* then reads as US-ASCII),
+    so a mail client showing it turned 'Zoë' into mojibake."""
+    admin_client.post(
+        reverse("admin:delivery_fileformat_add"),
+        admin_form(name="cp", encoding="cp1252", columns="Name = customer.name\nnumber"),
+    )
+    destination_set_email(supplier=cole, addresses="po@cole.example", attach_format="cp")
+    with django_capture_on_commit_callbacks(execute=True):
+        place_order(
+            retailer=retailer,
+            customer={"name": "Zoë Brontë", "email": "z@example.com"},
+            lines=[{"sku": "COLE-1", "quantity": 1}],
+        )
+    [received] = email_via_smtp.wait_for(1)
+    [part] = list(received.message.iter_attachments())
+    assert (part.get_content_type(), part.get_content_charset()) == ("text/csv", "cp1252")
+    assert "Zoë Brontë" in part.get_content()
