@@ -131,19 +131,40 @@ class _DeadlineConnection:
     _deadline_socket: socket.socket | None = None
     _deadline_passed = False
 
+    _deadline_fresh = False
+
     def _new_conn(self):
         started = time.monotonic()
         sock = super()._new_conn()
         self._deadline_stop()
         self._deadline_lock = threading.Lock()  # the duplicate is never shut once closed
-        self._deadline_passed = False
         self._deadline_socket = sock.dup()
+        self._deadline_arm(started)
+        self._deadline_fresh = True  # armed for the request it is made for
+        return sock
+
+    def _deadline_arm(self, started: float) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        self._deadline_passed = False
         left = float(settings.WEBHOOK_TIMEOUT_SECONDS) - (time.monotonic() - started)
         timer = threading.Timer(max(left, 0.0), self._deadline_expire)
         timer.daemon = True
         timer.start()
         self._deadline_timer = timer
-        return sock
+
+    def request(self, *args, **kwargs):
+        """Each request on a kept-alive connection has its own whole deadline, from now: the
+        connection's first one cut the later requests sent on it (http_session_shared keeps
+        connections between deliveries), a webhook answered in time counted as timed out."""
+        # A connection made for this request (before it, for TLS; within it, for plain HTTP)
+        # was armed as it began to connect.
+        if self.sock is not None and not self._deadline_fresh and self._deadline_socket:
+            self._deadline_arm(time.monotonic())
+        try:
+            return super().request(*args, **kwargs)
+        finally:
+            self._deadline_fresh = False
 
     def _deadline_expire(self) -> None:
         with self._deadline_lock:
