@@ -161,7 +161,7 @@ def _queue(on_upload_closed: UploadClosed, slug: str, name: str) -> None:
         upload_closed_mark(slug, name)
         on_upload_closed(slug, name)
     except Exception:
-        logger.exception("hosted sftp: could not queue updates/%s of %s", name, slug)
+        logger.exception("hosted sftp: could not queue updates/%r of %s", name, slug)
     finally:
         connection.close()
 
@@ -212,7 +212,7 @@ def _sftp_factory(on_upload_closed: UploadClosed):
                     name,
                 )
                 return
-            logger.info("hosted sftp: %s uploaded updates/%s", self._slug, name)
+            logger.info("hosted sftp: %s uploaded updates/%r", self._slug, name)
             self._hand_on(name)
 
         def rename(self, oldpath: bytes, newpath: bytes) -> None:
@@ -237,7 +237,7 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             name = self._update_name(new)
             if name is None or still_open or not os.path.isfile(new):
                 return  # not an update file, not complete yet, or a folder given that name
-            logger.info("hosted sftp: %s renamed an upload to updates/%s", self._slug, name)
+            logger.info("hosted sftp: %s renamed an upload to updates/%r", self._slug, name)
             self._hand_on(name)
 
         def _update_name(self, local: str) -> str | None:

@@ -85,7 +85,7 @@ def update_answer(*, supplier: Supplier, name: str, content: bytes) -> UpdateAns
             supplier=supplier, name=name, content=content, source=UpdateFileSource.SFTP
         )
     except UpdateFileError as exc:
-        logger.info("update file %s of %s not readable: %s", name, supplier.slug, exc)
+        logger.info("update file %r of %s not readable: %s", name, supplier.slug, exc)
         return UpdateAnswer(applied=False, result=failure_csv(f"The file was not read: {exc}"))
     logger.info(
         "update file %s of %s: %d applied, %d unchanged, %d errors",
@@ -206,7 +206,7 @@ def _hosted_update_apply(*, slug: str, name: str) -> str | None:
     if not upload_closed_is(slug, name, read):
         # Not the upload its client closed: replaced since, by one still being written or
         # cut off (its own close, if it comes, marks it again). Never applied as it is.
-        logger.info("update file %s of %s: not the upload closed; left", name, slug)
+        logger.info("update file %r of %s: not the upload closed; left", name, slug)
         upload_closed_clear(slug, name)
         return None
     if answer is None:
@@ -214,7 +214,7 @@ def _hosted_update_apply(*, slug: str, name: str) -> str | None:
             answer = update_answer(supplier=supplier, name=name, content=content)
         except UpdateFileBeingApplied:
             # Left as it is, its mark kept: the sweep asks again once that apply is done.
-            logger.info("update file %s of %s: being applied elsewhere; left", name, slug)
+            logger.info("update file %r of %s: being applied elsewhere; left", name, slug)
             return None
     file_write_atomic(folder / "results", result_name(name), answer.result)
     if not _same_upload(path, read):

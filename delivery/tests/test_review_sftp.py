@@ -231,3 +231,29 @@ def test_set_channel_refuses_one_directory_for_order_files_and_update_files(
     with pytest.raises(CommandError, match="^updates_path"):
         call_command(*args)
     assert not Destination.objects.filter(supplier=acme, channel="sftp").exists()
+
+
+@hosted_server
+def test_an_uploaded_name_with_a_newline_forges_no_log_line(hosted_sftp, caplog):
+    """A supplier names the file it uploads; written into the log as it was, a newline in it
+    started a line of the supplier's own ("... INFO hosted sftp: cole logged in"). The name
+    is logged quoted, on the log line it belongs to."""
+    import logging
+
+    from testsupport.waiting import wait_until
+
+    password = hosted_password_generate(supplier=make_supplier(slug="acme2"))
+    caplog.set_level(logging.INFO, logger="delivery")
+    client = paramiko_login(hosted_sftp, user="acme2", password=password)
+    try:
+        with client.open_sftp().open("updates/a\nINFO hosted sftp: forged.csv", "w") as out:
+            out.write("order_number,action\n")
+    finally:
+        client.close()
+    wait_until(
+        lambda: any("uploaded updates/" in r.getMessage() for r in caplog.records),
+        timeout=20,
+        message="the upload was not logged",
+    )
+    for record in caplog.records:
+        assert "\n" not in record.getMessage(), record.getMessage()
