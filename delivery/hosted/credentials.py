@@ -12,7 +12,7 @@ import secrets
 import asyncssh
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from common.text import text_problem
 from suppliers.models import Supplier
@@ -49,15 +49,20 @@ def public_key_parse(text: str) -> tuple[str, str, str, str]:
 def hosted_key_add(*, supplier: Supplier, public_key: str) -> HostedSftpKey:
     """Let `supplier` log in with this public key; the same key twice is an error."""
     key_type, key_base64, comment, fingerprint = public_key_parse(public_key)
+    already = ValidationError({"public_key": [f"This key ({fingerprint}) is already added."]})
     if HostedSftpKey.objects.filter(supplier=supplier, fingerprint=fingerprint).exists():
-        raise ValidationError({"public_key": [f"This key ({fingerprint}) is already added."]})
-    return HostedSftpKey.objects.create(
-        supplier=supplier,
-        key_type=key_type,
-        key_base64=key_base64,
-        comment=comment,
-        fingerprint=fingerprint,
-    )
+        raise already
+    try:
+        with transaction.atomic():
+            return HostedSftpKey.objects.create(
+                supplier=supplier,
+                key_type=key_type,
+                key_base64=key_base64,
+                comment=comment,
+                fingerprint=fingerprint,
+            )
+    except IntegrityError:  # added at the same moment (a double click): the same answer
+        raise already from None
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
+import threading
 
 import paramiko
 import pytest
@@ -257,3 +258,70 @@ def test_an_uploaded_name_with_a_newline_forges_no_log_line(hosted_sftp, caplog)
     )
     for record in caplog.records:
         assert "\n" not in record.getMessage(), record.getMessage()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_a_key_added_twice_at_once_is_the_forms_error_not_a_500(tmp_path):
+    """ "Add key" clicked twice: both requests found the key absent, and the second one's
+    insert hit the unique (supplier, fingerprint) index: an IntegrityError, a 500. The same
+    race is made here for certain: another connection has inserted the key and not yet
+    committed, so this one's check sees nothing and its insert waits on that row."""
+    from django.core.exceptions import ValidationError
+    from django.db import connection, connections, transaction
+
+    from delivery.hosted.credentials import public_key_parse
+
+    acme = make_supplier(slug="acme")
+    line = keygen(tmp_path / "k")
+    key_type, key_base64, comment, fingerprint = public_key_parse(line)
+    inserted, release, outcome = threading.Event(), threading.Event(), {}
+
+    def first_click():
+        try:
+            with transaction.atomic():
+                HostedSftpKey.objects.create(
+                    supplier=acme,
+                    key_type=key_type,
+                    key_base64=key_base64,
+                    comment=comment,
+                    fingerprint=fingerprint,
+                )
+                inserted.set()
+                release.wait(20)
+        finally:
+            connections.close_all()
+
+    def second_click():
+        try:
+            hosted_key_add(supplier=acme, public_key=line)
+            outcome["result"] = "added"
+        except Exception as exc:  # noqa: BLE001 - what the page would get
+            outcome["result"] = exc
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=first_click)
+    first.start()
+    assert inserted.wait(20)
+    second = threading.Thread(target=second_click)
+    second.start()
+
+    def second_waits_on_the_row() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            )
+            return cursor.fetchone()[0] >= 1
+
+    from testsupport.waiting import wait_until
+
+    wait_until(second_waits_on_the_row, timeout=20, message="the second insert never waited")
+    release.set()
+    first.join(20)
+    second.join(20)
+    result = outcome["result"]
+    assert isinstance(result, ValidationError), repr(result)
+    assert "already added" in " ".join(result.message_dict["public_key"])
+    assert HostedSftpKey.objects.filter(supplier=acme).count() == 1
