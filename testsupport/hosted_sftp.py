@@ -9,6 +9,7 @@ temporary directory the fixture points HOSTED_SFTP_ROOT / HOSTED_SFTP_HOST_KEY_F
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import shlex
 import shutil
@@ -177,3 +178,30 @@ def hosted_sftp_fixture(settings, transactional_db):
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def paramiko_client(server, *, user: str, password: str | None = None, key: Path | None = None):
+    """A paramiko SSH client logged in to the hosted test server, its host key pinned."""
+    import paramiko
+
+    client = paramiko.SSHClient()
+    client.get_host_keys().add(
+        f"[127.0.0.1]:{server.port}",
+        server.host_key_line[0],
+        paramiko.PKey.from_type_string(
+            server.host_key_line[0], base64.b64decode(server.host_key_line[1])
+        ),
+    )
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(
+        "127.0.0.1",
+        port=server.port,
+        username=user,
+        password=password,
+        key_filename=str(key) if key else None,
+        allow_agent=False,
+        look_for_keys=False,
+        timeout=15,
+        auth_timeout=15,
+    )
+    return client

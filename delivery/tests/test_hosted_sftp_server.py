@@ -6,11 +6,9 @@ temporary storage; the clients are real: /usr/bin/sftp as a subprocess, paramiko
 
 from __future__ import annotations
 
-import base64
 import io
 import logging
 import socket
-from pathlib import Path
 
 import paramiko
 import pytest
@@ -24,6 +22,7 @@ from testsupport.hosted_sftp import (  # noqa: F401
     keygen,
     login_throttle_fresh,  # noqa: F401  (autouse)
     openssh_sftp,
+    paramiko_client,
 )
 from testsupport.waiting import wait_until
 
@@ -40,30 +39,6 @@ def acme(tmp_path):
     folder = supplier_folder("acme")
     (folder / "orders" / "PO-10001.csv").write_text("order_number\nPO-10001\n")
     return supplier
-
-
-def paramiko_client(server, *, user: str, password: str | None = None, key: Path | None = None):
-    client = paramiko.SSHClient()
-    client.get_host_keys().add(
-        f"[127.0.0.1]:{server.port}",
-        server.host_key_line[0],
-        paramiko.PKey.from_type_string(
-            server.host_key_line[0], base64.b64decode(server.host_key_line[1])
-        ),
-    )
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(
-        "127.0.0.1",
-        port=server.port,
-        username=user,
-        password=password,
-        key_filename=str(key) if key else None,
-        allow_agent=False,
-        look_for_keys=False,
-        timeout=15,
-        auth_timeout=15,
-    )
-    return client
 
 
 def test_openssh_client_logs_in_with_its_key_lists_downloads_and_uploads(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import threading
@@ -19,6 +18,7 @@ from testsupport.hosted_sftp import (  # noqa: F401
     keygen,
     login_throttle_fresh,  # noqa: F401  (autouse)
     openssh_sftp,
+    paramiko_client,
 )
 from testsupport.sshd import sftp_server_fixture  # noqa: F401  (the fixture)
 
@@ -26,26 +26,7 @@ hosted_server = pytest.mark.django_db(transaction=True)
 
 
 def paramiko_login(server, *, user: str, password: str):
-    client = paramiko.SSHClient()
-    client.get_host_keys().add(
-        f"[127.0.0.1]:{server.port}",
-        server.host_key_line[0],
-        paramiko.PKey.from_type_string(
-            server.host_key_line[0], base64.b64decode(server.host_key_line[1])
-        ),
-    )
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(
-        "127.0.0.1",
-        port=server.port,
-        username=user,
-        password=password,
-        allow_agent=False,
-        look_for_keys=False,
-        timeout=15,
-        auth_timeout=15,
-    )
-    return client
+    return paramiko_client(server, user=user, password=password)
 
 
 @hosted_server
