@@ -177,6 +177,19 @@ def spec_compile(values: dict) -> dict:
             errors.setdefault("columns", []).append(
                 f"the names {', '.join(duplicates)} are used twice."
             )
+        if kind in (FormatKind.JSON, FormatKind.XML) and any(c["per_line"] for c in columns):
+            # The line fields go under `lines`: an order field so named was overwritten by
+            # them in JSON (its value silently gone) and a second <lines> in XML.
+            named = [
+                c["header"]
+                for c in columns
+                if not c["per_line"] and c["header"].replace(" ", "_") == "lines"
+            ]
+            if named:
+                errors.setdefault("columns", []).append(
+                    f"the order field {named[0]!r} is where the line fields go ('lines'); "
+                    "give it another name."
+                )
     spec: dict = {"columns": columns, "extension": values.get("extension") or "txt"}
     if kind == FormatKind.DELIMITED:
         delimiter = values.get("delimiter") or ""

@@ -71,3 +71,20 @@ def test_escaped_braces_and_ascii_widths_still_work(admin_client):
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert FileFormatVersion.objects.get().file_name_pattern.startswith("{{acme}}")
+
+
+@pytest.mark.parametrize("kind", ["json", "xml"])
+@pytest.mark.parametrize("clash", ["lines = number", "lines = const:x"])
+def test_an_order_field_named_lines_beside_line_fields_is_refused(admin_client, kind, clash):
+    """A JSON or XML order holds its line fields under `lines`: an order-level column also
+    named so was overwritten by the lines in every JSON file (its value silently gone), and
+    made two <lines> elements in XML. Refused on save, naming the column."""
+    columns = f"Number = number\n{clash}\nSku = line.sku"
+    response = admin_client.post(
+        reverse("admin:delivery_fileformat_add"),
+        admin_form(kind=kind, columns=columns, extension=kind),
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "lines" in " ".join(errors.get("columns", [])), errors
+    assert not FileFormat.objects.exists() and not FileFormatVersion.objects.exists()
