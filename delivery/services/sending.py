@@ -358,14 +358,17 @@ def _record(
 
 
 def _destination_gone(*, delivery: Delivery, error: str) -> None:
-    """The receiver said 410 Gone: turn that destination off; its other pending rows stop."""
+    """The receiver said 410 Gone: turn that destination off; its other pending rows stop.
+    A row another worker holds finishes its try, as when a channel is turned off
+    (channel_off.py); should it fail, the sweep's backstop cancels it (found in review: it
+    was marked cancelled under the worker, which then delivered it)."""
     now = timezone.now()
     Destination.objects.filter(pk=delivery.destination_id).update(
         enabled=False, disabled_reason=f"{error} ({iso(now)})"[:300], updated_at=now
     )
-    Delivery.objects.filter(
-        destination_id=delivery.destination_id, status=DeliveryStatus.PENDING
-    ).exclude(pk=delivery.pk).update(
+    Delivery.objects.filter(claimable_now(now), destination_id=delivery.destination_id).exclude(
+        pk=delivery.pk
+    ).update(
         status=DeliveryStatus.CANCELLED,
         last_error="the destination was turned off after 410 Gone",
         claimed_until=None,

@@ -157,6 +157,34 @@ def test_410_turns_the_webhook_off_and_tells_the_supplier(
     assert Delivery.objects.filter(purpose=DeliveryPurpose.FAILURE_NOTICE).count() == 1
 
 
+def test_410_leaves_a_row_another_worker_is_sending_to_finish_its_try(
+    hook, retailer, http_receiver, email_via_smtp, django_capture_on_commit_callbacks
+):
+    """410 Gone turns the webhook off and cancels its pending rows, but not one another
+    worker holds at that moment: it was marked cancelled under that worker, which then
+    delivered it (a delivered order shown "cancelled"). As when ops turn a channel off, the
+    held row finishes its try, and the sweep's backstop cancels it only if that try fails."""
+    from delivery.services.channel_off import off_destinations_pending_cancel
+
+    http_receiver.script(500, 410)
+    place(retailer, django_capture_on_commit_callbacks)
+    held = Delivery.objects.get(channel="webhook")
+    assert held.status == DeliveryStatus.PENDING
+    Delivery.objects.filter(pk=held.pk).update(
+        claimed_until=timezone.now() + timedelta(seconds=60)
+    )  # a worker is sending it now
+    place(retailer, django_capture_on_commit_callbacks)
+    http_receiver.wait_for(2)
+    assert Destination.objects.get(channel="webhook").enabled is False
+
+    held.refresh_from_db()
+    assert held.status == DeliveryStatus.PENDING, held.last_error
+    Delivery.objects.filter(pk=held.pk).update(claimed_until=timezone.now())  # its try failed
+    off_destinations_pending_cancel()
+    held.refresh_from_db()
+    assert held.status == DeliveryStatus.CANCELLED
+
+
 def test_redirect_is_a_failure_and_not_followed(
     hook, retailer, http_receiver, django_capture_on_commit_callbacks
 ):
