@@ -25,16 +25,21 @@ def _records(values: list) -> bool:
     return bool(values) and all(isinstance(v, dict) for v in values)
 
 
-def readable(value) -> SafeString:
+def readable(value, *, max_rows: int | None = None, more: str = "") -> SafeString:
     """HTML for a JSON value: a dict as labelled rows, a list of dicts as a table (one column
-    per key), other lists comma-separated, an empty value as a dash."""
+    per key), other lists comma-separated, an empty value as a dash. With `max_rows`, a table
+    shows that many records and then says how many more there are (and `more`: where to
+    find them), so a page of a big month's figures stays a page."""
     if isinstance(value, dict):
         if not value:
             return mark_safe("—")
         rows = format_html_join(
             "",
             '<tr><th scope="row">{}</th><td>{}</td></tr>',
-            ((field_label(k), readable(v)) for k, v in value.items()),
+            (
+                (field_label(k), readable(v, max_rows=max_rows, more=more))
+                for k, v in value.items()
+            ),
         )
         return format_html('<table class="readable-json">{}</table>', rows)
     if isinstance(value, list):
@@ -56,9 +61,18 @@ def readable(value) -> SafeString:
                             "", "<td>{}</td>", ((readable(r.get(c, "")),) for c in columns)
                         ),
                     )
-                    for r in value
+                    for r in (value if max_rows is None else value[:max_rows])
                 ),
             )
+            left = 0 if max_rows is None else len(value) - max_rows
+            if left > 0:
+                body = format_html(
+                    '{}<tr><td colspan="{}">… and {} more{}</td></tr>',
+                    body,
+                    len(columns),
+                    left,
+                    f"; {more}" if more else "",
+                )
             return format_html(
                 '<table class="readable-json"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
                 head,

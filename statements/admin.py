@@ -3,18 +3,47 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.http import Http404, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from common.admin_dates import DateHierarchyBounded
+from common.admin_dates import DateBoundedChangeList, DateHierarchyBounded
 from common.admin_display import readable, when
 from delivery.models import Delivery
 
 from .models import SOURCE_PREFIX, MonthlySummary
 from .order_list import summary_order_list_filename, summary_order_list_lines
 from .services import summary_resend
+
+# A summary's page shows this many records of each list of its figures (a big retailer's month
+# is thousands of orders: the page was every one as HTML); the order list CSV has them all.
+FIGURES_ROWS_SHOWN = 100
+
+
+class _SummaryChangeList(DateBoundedChangeList):
+    """The list reads the counts and totals it shows out of each summary's figures, in the
+    query, not the figures themselves: they hold every order of the month, and a page of
+    100 summaries loaded them all."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        return (
+            super()
+            .get_queryset(request, exclude_parameters)
+            .defer("figures")
+            .annotate(
+                listed_counts=KeyTransform("counts", "figures"),
+                listed_totals=KeyTransform("totals", "figures"),
+            )
+        )
+
+
+def _figures_part(obj, key: str, listed: str, default):
+    if hasattr(obj, listed):
+        value = getattr(obj, listed)
+        return default if value is None else value
+    return obj.figures.get(key, default)
 
 
 @admin.register(MonthlySummary)
@@ -46,6 +75,9 @@ class MonthlySummaryAdmin(DateHierarchyBounded, admin.ModelAdmin):
         "figures_readable",
     ]
     readonly_fields = fields
+
+    def get_changelist(self, request, **kwargs):
+        return _SummaryChangeList
 
     def get_queryset(self, request):
         # A summary's deliveries name it by source key: count them by that key (the index of
@@ -82,16 +114,17 @@ class MonthlySummaryAdmin(DateHierarchyBounded, admin.ModelAdmin):
 
     @admin.display(description="orders")
     def orders(self, obj):
-        return obj.figures.get("counts", {}).get("orders", 0)
+        return _figures_part(obj, "counts", "listed_counts", {}).get("orders", 0)
 
     @admin.display(description="cancelled")
     def cancelled(self, obj):
-        return obj.figures.get("counts", {}).get("cancelled", 0)
+        return _figures_part(obj, "counts", "listed_counts", {}).get("cancelled", 0)
 
     @admin.display(description="commission due")
     def commission_due(self, obj):
         return ", ".join(
-            f"{t['commission_due']} {t['currency']}" for t in obj.figures.get("totals", [])
+            f"{t['commission_due']} {t['currency']}"
+            for t in _figures_part(obj, "totals", "listed_totals", [])
         )
 
     @admin.display(description="deliveries", ordering="delivery_total")
@@ -177,7 +210,11 @@ class MonthlySummaryAdmin(DateHierarchyBounded, admin.ModelAdmin):
     def figures_readable(self, obj):
         """Every stored figure, labelled: lists of orders, cancellations and adjustments as
         tables."""
-        return readable(obj.figures)
+        return readable(
+            obj.figures,
+            max_rows=FIGURES_ROWS_SHOWN,
+            more="the order list above has every order",
+        )
 
     @admin.action(description="Resend the summary email", permissions=["resend"])
     def resend_summaries(self, request, queryset):

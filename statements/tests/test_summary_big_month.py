@@ -159,6 +159,35 @@ def test_a_big_month_attaches_every_order_as_csv_and_keeps_the_email_small(big_m
     _the_same_csv_is_downloaded_from_admin_by_staff_only(
         client, MonthlySummary.objects.get(retailer=big_month["shop"]), attachment.get_content()
     )
+    _the_admin_pages_stay_pages(client, MonthlySummary.objects.get(retailer=big_month["shop"]))
+
+
+def _the_admin_pages_stay_pages(client, summary):
+    """The summaries list reads its counts and totals in the query, not every order of every
+    summary on the page; a summary's page shows 100 of its orders and says how many more the
+    order list has (it rendered all thousand as HTML)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-Boss-123")
+    client.force_login(boss)
+    with CaptureQueriesContext(connection) as queries:
+        listing = client.get(reverse("admin:statements_monthlysummary_changelist"))
+    assert listing.status_code == 200
+    assert f">{ORDERS}<" in listing.text  # the orders column, read in the query
+    for total in summary.figures["totals"]:
+        assert f"{total['commission_due']} {total['currency']}" in listing.text
+    listed = [q["sql"] for q in queries.captured_queries if "statements_monthlysummary" in q["sql"]]
+    assert listed and not any('"statements_monthlysummary"."figures",' in q for q in listed)
+    assert not any('"statements_monthlysummary"."figures" FROM' in q for q in listed)
+
+    page = client.get(reverse("admin:statements_monthlysummary_change", args=[summary.pk]))
+    assert page.status_code == 200
+    numbers = [o["number"] for o in summary.figures["orders"]]
+    assert numbers[0] in page.text and numbers[99] in page.text
+    assert numbers[500] not in page.text and numbers[-1] not in page.text
+    assert f"and {ORDERS - 100} more; the order list above has every order" in page.text
+    assert "Download the" in page.text
 
 
 def _the_same_csv_is_downloaded_from_admin_by_staff_only(client, summary, attached: str):
