@@ -36,10 +36,7 @@ def readable(value, *, max_rows: int | None = None, more: str = "") -> SafeStrin
         rows = format_html_join(
             "",
             '<tr><th scope="row">{}</th><td>{}</td></tr>',
-            (
-                (field_label(k), readable(v, max_rows=max_rows, more=more))
-                for k, v in value.items()
-            ),
+            ((field_label(k), readable(v, max_rows=max_rows, more=more)) for k, v in value.items()),
         )
         return format_html('<table class="readable-json">{}</table>', rows)
     if isinstance(value, list):
