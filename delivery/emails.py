@@ -255,12 +255,19 @@ def _shipment_context(order: Order, event) -> dict:
             if shipment is this:
                 items.append({"line": by_id[item.line_id], "quantity": item.quantity})
     items.sort(key=lambda item: item["line"].line_no)
-    # Units still to ship then: ordered less shipped so far less cancelled (cancellations do
-    # not come back, so today's count is right for then, capped at zero).
+    # Units still to ship then: ordered less shipped so far less cancelled by then. Not the
+    # line's cancelled count of today: a cancellation made after the parcel left (before
+    # the email went, on a retry, or on a redelivery) said "the whole order has shipped"
+    # (found in review).
+    cancelled_then = {line.pk: 0 for line in lines}
+    for cancellation in order.cancellations.all():
+        if cancellation.created_at <= this.created_at:
+            for item in cancellation.lines.all():
+                cancelled_then[item.line_id] += item.quantity
     to_come = [
         {"line": line, "quantity": left}
         for line in lines
-        if (left := line.quantity - line.quantity_cancelled - shipped_so_far[line.pk]) > 0
+        if (left := line.quantity - cancelled_then[line.pk] - shipped_so_far[line.pk]) > 0
     ]
     return {
         "shipment": this,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from common.csv import csv_rows_naming_the_line
 
@@ -27,6 +28,9 @@ CSV_COLUMNS = [
     "sku",
     "quantity",
 ]
+
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+").fullmatch
 
 
 class IntakeCsvError(ValueError):
@@ -70,18 +74,25 @@ def payloads_from_csv(text: str) -> list[dict]:
     missing = [c for c in CSV_COLUMNS if c not in fieldnames]
     if missing:
         raise IntakeCsvError(f"file: CSV header lacks column(s) {', '.join(missing)}.")
+    # A column named twice: the reader keeps the last cell, so which one is meant is a guess
+    # (found in review: the order went in under the second `reference`).
+    twice = [c for c in CSV_COLUMNS if fieldnames.count(c) > 1]
+    if twice:
+        raise IntakeCsvError(f"file: CSV header names column(s) {', '.join(twice)} twice.")
     documents: dict[str, dict] = {}
     known: dict[str, dict] = {}  # per reference: {column: (line, value)} (_same_order)
     for row_number, row in enumerate(_rows(reader), start=2):
         reference = (row["reference"] or "").strip()
         if not reference:
             raise IntakeCsvError(f"line {row_number}: reference is empty.")
-        try:
-            quantity = int(row["quantity"])
-        except (TypeError, ValueError):
+        # Digits as written: int() also reads "1_0", full-width and other scripts' digits
+        # (found in review: "1_0" ordered ten).
+        raw = (row["quantity"] or "").strip()
+        if not _WHOLE_NUMBER(raw):
             raise IntakeCsvError(
                 f"line {row_number}: quantity '{row['quantity']}' is not a whole number."
             )
+        quantity = int(raw)
         _same_order(reference, row_number, row, known.setdefault(reference, {}))
         document = documents.setdefault(
             reference,
