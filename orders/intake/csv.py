@@ -81,7 +81,11 @@ def payloads_from_csv(text: str) -> list[dict]:
         raise IntakeCsvError(f"file: CSV header names column(s) {', '.join(twice)} twice.")
     documents: dict[str, dict] = {}
     known: dict[str, dict] = {}  # per reference: {column: (line, value)} (_same_order)
-    for row_number, row in enumerate(_rows(reader), start=2):
+    for row in _rows(reader):
+        # The file's line, not the row's count: the csv module skips blank lines and reads
+        # a quoted cell over several lines as one row (found in review). A row over
+        # several lines is named by its last.
+        row_number = reader.line_num
         reference = (row["reference"] or "").strip()
         if not reference:
             raise IntakeCsvError(f"line {row_number}: reference is empty.")

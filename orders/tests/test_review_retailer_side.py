@@ -85,6 +85,22 @@ def test_import_orders_refuses_a_header_naming_a_column_twice(acme, retailer, tm
     assert not Order.objects.exists() and not OrderIntake.objects.exists()
 
 
+def test_import_orders_names_the_line_of_the_file_after_a_blank_line_or_a_two_line_address(
+    acme, retailer, tmp_path
+):
+    """The csv module skips a blank line and reads a quoted cell over two lines as one row;
+    the message counted rows, not lines, and sent ops to the wrong line (a good one)."""
+    lines = _csv([_row("C-1", "ACME-001", "1")]).splitlines()
+    good = _csv([{**_row("C-2", "ACME-001", "1"), "ship_line1": "Flat 2\n1 High St"}])
+    bad = _csv([_row("C-3", "ACME-001", "two")]).splitlines()[1]
+    # 1 header, 2 C-1, 3 blank, 4-5 C-2 (its address on two lines), 6 C-3: the bad one.
+    text = "\n".join([*lines, "", *good.splitlines()[1:], bad]) + "\n"
+    assert text.splitlines()[5].startswith("C-3,")
+    message = _refused(tmp_path, text)
+    assert message.startswith("line 6:"), message
+    assert not Order.objects.exists() and not OrderIntake.objects.exists()
+
+
 # --- The retailer's shipment email: what was still to ship when the parcel left -----------
 
 
