@@ -1,12 +1,11 @@
 """The project's URLs. Only patterns: what apps register at start is in their AppConfig.ready()."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from suppliers.auth_views import PasswordResetView
+from suppliers.auth_views import LoginView, PasswordResetView
 
 from .views import healthz, help_page
 
@@ -24,11 +23,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("healthz", healthz, name="healthz"),
     # Portal: Django's auth views (login, logout by POST, password change and reset by email).
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path(
         "accounts/logged-out/",
         TemplateView.as_view(template_name="registration/logged_out.html"),

@@ -6,8 +6,11 @@ The lockout page says exactly what is locked: axes locks one user name from one 
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -15,6 +18,20 @@ from django.shortcuts import render
 from common.http import client_address
 
 from .password_reset import password_reset_request
+
+
+def login_username(request, credentials=None) -> str | None:
+    """AXES_USERNAME_CALLABLE: the user name tried, as axes reads it, cut to the longest a
+    login can have. Django's login form does not enforce that length, and axes stores the name
+    in a 255-character column: a longer one made PostgreSQL refuse the write, a 500 on the
+    login pages (the admin's too). No login's name is longer, so no real lockout changes."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    source = credentials if credentials else getattr(request, "data", request.POST)
+    username = source.get(field)
+    if not isinstance(username, str):
+        return username
+    User = get_user_model()
+    return username[: User._meta.get_field(User.USERNAME_FIELD).max_length]
 
 
 def login_locked_out(request, original_response=None, credentials=None):
@@ -32,6 +49,20 @@ def login_locked_out(request, original_response=None, credentials=None):
         },
         status=settings.AXES_HTTP_RESPONSE_CODE,
     )
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login; a logged-in user is sent on to `next` (or ORDER HISTORY).
+
+    A `next` that is the login page itself is no destination: Django raised ValueError
+    ("Redirection loop") for a logged-in user sent there, a 500 for a link anyone can make.
+    """
+
+    redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        url = super().get_redirect_url()
+        return "" if url and urlsplit(url).path == self.request.path else url
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import unicodedata
 
 from celery import current_app
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -63,8 +65,30 @@ def _publish(args: list) -> None:
         logger.warning("could not queue the password reset email: %r", exc)
 
 
+def _same_address(one: str, other: str) -> bool:
+    """As Django's reset form compares them: NFKC, case-folded."""
+    return unicodedata.normalize("NFKC", one).casefold() == (
+        unicodedata.normalize("NFKC", other).casefold()
+    )
+
+
 class _ResetForm(PasswordResetForm):
     """Django's form, whose email is text and HTML in the emails' layout, CSS inlined."""
+
+    def get_users(self, email):
+        """Django's (active logins with a usable password), and also an active login made
+        without a password that has never logged in: `create_supplier_user` without
+        --password, whose user sets the first one here (Django's form skips every unusable
+        password, so no link ever came). A password disabled after use stays disabled."""
+        yield from super().get_users(email)
+        User = get_user_model()
+        field = User.get_email_field_name()
+        first_timers = User._default_manager.filter(
+            **{f"{field}__iexact": email, "is_active": True, "last_login__isnull": True}
+        )
+        for user in first_timers:
+            if not user.has_usable_password() and _same_address(email, getattr(user, field)):
+                yield user
 
     def send_mail(
         self,

@@ -31,6 +31,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)  # 0 or more: common/checks.py
 AXES_CLIENT_IP_CALLABLE = "common.http.client_address"
 AXES_RESET_ON_SUCCESS = True
+# The user name tried, cut to the longest a login can have (axes stores it in 255 characters).
+AXES_USERNAME_CALLABLE = "suppliers.auth_views.login_username"
 # A locked-out login gets a page that says which user name from which address is paused, and
 # for how long (HTTP 429), not a bare error.
 AXES_LOCKOUT_CALLABLE = "suppliers.auth_views.login_locked_out"

@@ -49,14 +49,16 @@ if not DEBUG:
             "SECRET_KEY must be set to a random value of 50+ characters when DEBUG is false "
             "(or set DEBUG=true for local development)."
         )
-    if not FIELD_ENCRYPTION_KEY or _DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEY.split(","):
+    # Each key as delivery/fields.py reads it (stripped): " DEV" or "NEW, DEV" is the dev key.
+    _field_keys = [k.strip() for k in FIELD_ENCRYPTION_KEY.split(",") if k.strip()]
+    if not _field_keys or _DEV_FIELD_ENCRYPTION_KEY in _field_keys:
         raise ImproperlyConfigured(
             "FIELD_ENCRYPTION_KEY must be set to a Fernet key when DEBUG is false "
             "(generate one with: python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())')."
         )
     try:
-        for _key in [k.strip() for k in FIELD_ENCRYPTION_KEY.split(",") if k.strip()] or [""]:
+        for _key in _field_keys:
             Fernet(_key)
             # A made-up key (AAAA...=, 32 zero bytes) is valid base64 but no secret: random
             # 32 bytes have about 30 different values, fewer than 8 practically never.
