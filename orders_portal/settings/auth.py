@@ -37,7 +37,7 @@ AXES_USERNAME_CALLABLE = "suppliers.auth_views.login_username"
 # for how long (HTTP 429), not a bare error.
 AXES_LOCKOUT_CALLABLE = "suppliers.auth_views.login_locked_out"
 
-# Password reset links are built from the request's host; they expire after a day.
+# Password reset links are built from SITE_URL, never the request's host; they expire after a day.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
 # Reset requests per client address and per email address (common.ratelimit rates); over
 # either the page looks the same and nothing is sent (checked: suppliers/checks.py).
