@@ -29,6 +29,10 @@ from .changes import (
 from .records import record_write
 from .sources import UpdateSource
 
+# The retailer reads the note in an email: one limit whichever channel it came by (the API's
+# body and the portal's forms say the same; an update file's cell took any length).
+NOTE_MAX_LENGTH = 2000
+
 
 def _cancellation_input(*, reason, note) -> str:
     errors: dict[str, list[str]] = {}
@@ -40,7 +44,7 @@ def _cancellation_input(*, reason, note) -> str:
             + "."
         ]
     try:
-        note = text_clean(note, field="note")
+        note = text_clean(note, field="note", max_length=NOTE_MAX_LENGTH)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     else:
