@@ -1,4 +1,5 @@
-"""Review of the order lifecycle: one rule for a cancellation's note, whichever channel."""
+"""Review of the order lifecycle: a cancellation's note has one rule whichever channel it
+comes by, and an update file's preview says what applying it does."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import io
 import pytest
 
 from delivery.models import Delivery
-from orders.models import Cancellation, Order, OrderEvent
-from orders.updates import update_file_receive_and_apply
-from testsupport.factories import place_order
+from orders.models import Cancellation, Order, OrderEvent, UpdateFile
+from orders.updates import (
+    update_file_apply,
+    update_file_preview,
+    update_file_receive,
+    update_file_receive_and_apply,
+    update_file_result_text,
+)
+from testsupport.factories import make_supplier_user, place_order
 
 HEADER = "order_number,action,line,quantity,reason,note,carrier,tracking_number"
 
@@ -57,3 +64,44 @@ def test_a_note_at_the_limit_still_cancels_by_file(acme, retailer, length):
     )
     assert _result_rows(result)[0]["result"] == "applied"
     assert Cancellation.objects.get(order=order).note == "y" * length
+
+
+def test_the_preview_of_a_long_file_says_what_applying_it_does_for_an_order_far_apart(
+    acme, retailer, client
+):
+    """The preview (`/orders/updates/<id>/`) dry-runs the file 200 changes a transaction;
+    two changes of one order more than 200 changes apart were previewed each on its own,
+    so the later one was shown as "Would cancel" while applying the file (which takes an
+    order's changes together) answers it `error`: the supplier confirmed on a false
+    preview."""
+
+    (a,) = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 3}])
+    (b,) = place_order(retailer=retailer, lines=[{"sku": "ACME-002", "quantity": 200}])
+    rows = [f"{a.number},cancel,1,2,out_of_stock,Two short,,"]
+    rows += [f"{b.number},ship,1,1,,,DPD,T{n}" for n in range(200)]  # 200 parcels of one
+    rows += [f"{a.number},cancel,1,2,out_of_stock,Two more short,,"]  # only 1 left by then
+    content = ("\n".join([HEADER, *rows]) + "\n").encode()
+    update_file = update_file_receive(
+        supplier=acme, name="day.csv", content=content, source="portal"
+    )
+
+    preview = update_file_preview(update_file=update_file, rows=1000)
+    client.force_login(make_supplier_user(supplier=acme, username="pat"))
+    page = client.get(f"/orders/updates/{update_file.pk}/")
+    assert page.status_code == 200
+    last = len(rows) + 1  # the header is row 1
+    assert preview[last][0] == "error", preview[last]
+    assert page.context["counts"] == {"applied": 201, "unchanged": 0, "error": 1}
+    # nothing changed by looking
+    a.refresh_from_db()
+    assert a.version == 1 and not Cancellation.objects.filter(order=a).exists()
+
+    applied = update_file_apply(update_file=UpdateFile.objects.get(pk=update_file.pk))
+    outcomes = {
+        int(r["row"]): (r["result"], r["message"])
+        for r in _result_rows(update_file_result_text(update_file=applied))
+    }
+    assert {row: outcome[0] for row, outcome in outcomes.items()} == {
+        row: outcome[0] for row, outcome in preview.items()
+    }
+    assert outcomes[last][0] == "error"

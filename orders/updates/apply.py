@@ -352,8 +352,15 @@ def update_rows_apply(
     groups, outcomes = update_groups(rows)
     total = len(outcomes) + sum(len(g.rows) + len(g.bad_rows) for g in groups.values())
     done = len(outcomes)
-    items = iter(groups.items())
-    while batch := list(islice(items, BATCH_GROUPS)):
+    # A batch of whole orders, as applying takes them (rows.py): an order's changes are
+    # previewed in one transaction, so a later one sees the earlier ones however far apart
+    # the file has them (found in review: 200 changes apart, each was previewed on its own).
+    of_order: dict[str, list[tuple[tuple, _Group]]] = {}
+    for key, group in groups.items():
+        of_order.setdefault(key[0], []).append((key, group))
+    items = iter(of_order.values())
+    while chunk := list(islice(items, BATCH_GROUPS)):
+        batch = [pair for pairs in chunk for pair in pairs]
         orders, by_order, loose = batch_sort(supplier=supplier, batch=batch)
         _, more = orders_run(
             orders=orders,
