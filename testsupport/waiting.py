@@ -26,3 +26,17 @@ def wait_until(predicate, *, timeout: float = 10.0, interval: float = 0.02, mess
         if time.monotonic() > deadline:
             raise AssertionError(message or f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def a_session_waits_on_a_lock(*, query_prefix: str = "") -> bool:
+    """Whether a PostgreSQL session of this test database is waiting on a lock (its query
+    starting with `query_prefix`): how a race test knows the second writer is blocked."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database() AND starts_with(query, %s)",
+            [query_prefix],
+        )
+        return cursor.fetchone()[0] > 0

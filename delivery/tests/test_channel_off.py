@@ -29,7 +29,7 @@ from delivery.services import (
 from orders.services import order_set_status
 from testsupport.commands import command_run
 from testsupport.factories import make_supplier_user, place_order
-from testsupport.waiting import wait_until
+from testsupport.waiting import a_session_waits_on_a_lock, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -337,16 +337,12 @@ def test_the_sweeps_backstop_cancels_a_row_a_worker_claimed_meanwhile(
     sweep = threading.Thread(target=sweep_backstop)
     sweep.start()
 
-    def sweep_waits_on_the_lock() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE 'UPDATE \"delivery_delivery\"%%'"
-            )
-            return bool(cursor.fetchone()[0])
-
     try:
-        wait_until(sweep_waits_on_the_lock, timeout=20, message="the sweep's UPDATE never waited")
+        wait_until(
+            lambda: a_session_waits_on_a_lock(query_prefix='UPDATE "delivery_delivery"'),
+            timeout=20,
+            message="the sweep's UPDATE never waited",
+        )
     finally:
         go.set()
     worker.join(30)

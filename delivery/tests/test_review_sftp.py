@@ -249,7 +249,7 @@ def test_a_key_added_twice_at_once_is_the_forms_error_not_a_500(tmp_path):
     race is made here for certain: another connection has inserted the key and not yet
     committed, so this one's check sees nothing and its insert waits on that row."""
     from django.core.exceptions import ValidationError
-    from django.db import connection, connections, transaction
+    from django.db import connections, transaction
 
     from delivery.hosted.credentials import public_key_parse
 
@@ -288,17 +288,9 @@ def test_a_key_added_twice_at_once_is_the_forms_error_not_a_500(tmp_path):
     second = threading.Thread(target=second_click)
     second.start()
 
-    def second_waits_on_the_row() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"
-            )
-            return cursor.fetchone()[0] >= 1
+    from testsupport.waiting import a_session_waits_on_a_lock, wait_until
 
-    from testsupport.waiting import wait_until
-
-    wait_until(second_waits_on_the_row, timeout=20, message="the second insert never waited")
+    wait_until(a_session_waits_on_a_lock, timeout=20, message="the second insert never waited")
     release.set()
     first.join(20)
     second.join(20)
