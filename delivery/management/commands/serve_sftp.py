@@ -1,5 +1,7 @@
 """`manage.py serve_sftp [--port 2222] [--bind 127.0.0.1]`: the hosted SFTP server (thin)."""
 
+import signal
+
 from django.conf import settings
 from django.core.management.base import CommandError
 
@@ -20,6 +22,10 @@ class Command(ProjectCommand):
         if not 0 <= port <= 65535:
             raise CommandError(f"port: {port} is not a TCP port (0-65535).")
         host_key = host_key_load()
+        # SIGTERM stops it as Ctrl-C does. `docker stop` sends SIGTERM to the container's
+        # PID 1, the image's `sftp` command, and a PID 1 ignores any signal it does not
+        # handle: without this the server was killed 10 s later instead.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
         def ready(bound: int) -> None:
             self.stdout.write(

@@ -1,0 +1,38 @@
+"""The image's long-running start commands (scripts/docker-entrypoint) stop by themselves on
+SIGTERM: `docker stop` sends it to the container's PID 1, which ignores a signal it does not
+handle, so a command without a handler is killed 10 s later, mid-session."""
+
+from __future__ import annotations
+
+import signal
+import socket
+
+from testsupport.processes import HostedSftp
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_serve_sftp_stops_cleanly_on_sigterm(tmp_path):
+    server = HostedSftp(
+        env={
+            "VAR_DIR": str(tmp_path / "var"),
+            "HOSTED_SFTP_ROOT": str(tmp_path / "sftp"),
+            "HOSTED_SFTP_HOST_KEY_FILE": str(tmp_path / "host_key"),
+        }
+    )
+    try:
+        server.start()
+        assert _listening(server.port)
+        server.proc.send_signal(signal.SIGTERM)
+        # Exit status 0: it handled the signal and closed its listener itself (a process that
+        # leaves SIGTERM to its default action is -15 here, and ignores it as a PID 1).
+        assert server.proc.wait(timeout=10) == 0, server.log_tail()
+        assert not _listening(server.port)
+    finally:
+        server.cleanup()
