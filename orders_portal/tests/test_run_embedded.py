@@ -168,3 +168,28 @@ def test_make_run_on_every_address_answers_by_the_machines_name(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(script.pid, signal.SIGKILL)
             script.wait()
+
+
+def test_make_run_on_an_ipv6_address_listens_there(tmp_path):
+    """HOST=::1: gunicorn is given the address in brackets, as it takes one; the banner's and
+    the links' address is http://[::1]:PORT, and the portal answers there."""
+    script, log_path, port, _ = _make_run(tmp_path, HOST="::1")
+    try:
+        wait_until(
+            lambda: BANNER_END in log_path.read_text() or script.poll() is not None,
+            timeout=300,
+            interval=0.5,
+        )
+        output = log_path.read_text()
+        assert script.poll() is None, output[-3000:]
+        base = f"http://[::1]:{port}"
+        banner = output[output.index("Orders portal is running on") :]
+        assert f"{base}/orders/" in banner and f"links use {base}" in banner
+        assert _get(f"{base}/accounts/login/") == 200
+    finally:
+        os.killpg(script.pid, signal.SIGINT)
+        try:
+            script.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(script.pid, signal.SIGKILL)
+            script.wait()
