@@ -133,8 +133,13 @@ def deliveries_redeliver(
     failed_only: bool = False,
     cancelled_only: bool = False,
     by_supplier: bool = False,
+    limit: int | None = None,
 ) -> RedeliverResult:
-    """Redeliver every matching delivery; say how many were reset and how many left alone."""
+    """Redeliver every matching delivery; say how many were reset and how many left alone.
+
+    With `limit`, more matching rows than that (their channel on) is refused before anything
+    is reset: a broad filter never queues the whole table at once.
+    """
     if channel and channel not in Channel.values:
         raise ValidationError(
             {"channel": [f"Unknown channel '{channel}'; use {', '.join(Channel.values)}."]}
@@ -165,11 +170,22 @@ def deliveries_redeliver(
         qs = qs.exclude(status=DeliveryStatus.PENDING)
     off = qs.filter(of_destinations_off()).count()
     with transaction.atomic():
-        ids = list(
+        rows = (
             qs.exclude(of_destinations_off())
             .select_for_update(skip_locked=True)
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
+        ids = list(rows if limit is None else rows[: limit + 1])
+        if limit is not None and len(ids) > limit:
+            raise ValidationError(
+                {
+                    "limit": [
+                        f"More than {limit} deliveries match; narrow them with --supplier, "
+                        "--channel, --since or --until, or raise --limit. Nothing was queued."
+                    ]
+                }
+            )
         queued = _deliveries_reset(ids=ids, now=timezone.now())
     return RedeliverResult(queued=queued, cooling=len(ids) - queued, channel_off=off)
 

@@ -207,3 +207,49 @@ def test_a_retailer_message_delivered_after_the_check_read_it_is_not_sent_again(
     assert callbacks == []
     assert Delivery.objects.filter(pk=read_before.pk).values().get() == before
     assert len(email_via_smtp.messages) == sent
+
+
+def _two_failed(retailer, capture):
+    for _ in range(2):
+        place(retailer, capture)
+    Delivery.objects.update(status=DeliveryStatus.FAILED)
+    return list(Delivery.objects.order_by("pk").values())
+
+
+def test_redeliver_without_a_filter_is_refused_and_queues_nothing(
+    cole, retailer, email_via_smtp, django_capture_on_commit_callbacks
+):
+    from django.core.management.base import CommandError
+
+    before = _two_failed(retailer, django_capture_on_commit_callbacks)
+    with pytest.raises(CommandError, match="--all") as refused:
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("redeliver", stdout=io.StringIO())
+    assert "\n" not in str(refused.value) and "nothing was queued" in str(refused.value)
+    assert list(Delivery.objects.order_by("pk").values()) == before
+    assert not DeliveryAttempt.objects.exists()
+    assert email_via_smtp.messages == []
+
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("redeliver", "--all", stdout=out)
+    assert "Queued 2 deliveries" in out.getvalue()
+
+
+def test_redeliver_matching_more_than_the_limit_is_refused_whole(
+    cole, retailer, email_via_smtp, django_capture_on_commit_callbacks
+):
+    from django.core.management.base import CommandError
+
+    before = _two_failed(retailer, django_capture_on_commit_callbacks)
+    for argv in (["--supplier", "cole", "--limit", "1"], ["--all", "--limit", "0"]):
+        with pytest.raises(CommandError, match="^limit"):
+            with django_capture_on_commit_callbacks(execute=True):
+                call_command("redeliver", *argv, stdout=io.StringIO())
+    assert list(Delivery.objects.order_by("pk").values()) == before
+    assert email_via_smtp.messages == []
+
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("redeliver", "--supplier", "cole", "--limit", "2", stdout=out)
+    assert "Queued 2 deliveries" in out.getvalue()

@@ -40,6 +40,11 @@ def _when(value: str | None, name: str):
         raise CommandError(f"{name}: {message}") from None
 
 
+# Rows one run resets at most unless --limit says otherwise: a filter that matches more is
+# refused whole, so a slip (a wrong --since) never floods every receiver at once.
+REDELIVER_COMMAND_LIMIT = 10_000
+
+
 class Command(ProjectCommand):
     help = "Queue deliveries again with the same identities (webhook-id, file name, Message-ID)."
 
@@ -55,10 +60,41 @@ class Command(ProjectCommand):
             dest="cancelled_only",
             help="Only cancelled ones (a channel turned off cancels what it had not sent).",
         )
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            dest="everything",
+            help="Every delivery ever made (needed when no other filter is given).",
+        )
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=REDELIVER_COMMAND_LIMIT,
+            help=f"Refuse (queue nothing) when more than this many match "
+            f"(default {REDELIVER_COMMAND_LIMIT}).",
+        )
 
     def handle(
-        self, *args, supplier, channel, since, until, failed_only, cancelled_only, **options
+        self,
+        *args,
+        supplier,
+        channel,
+        since,
+        until,
+        failed_only,
+        cancelled_only,
+        everything,
+        limit,
+        **options,
     ):
+        if limit < 1:
+            raise CommandError(f"limit: must be at least 1, not {limit}.")
+        filtered = supplier or channel or since or until or failed_only or cancelled_only
+        if not filtered and not everything:
+            raise CommandError(
+                "redeliver: say which deliveries (--supplier, --channel, --since, --until, "
+                "--failed-only or --cancelled-only), or --all for every one; nothing was queued."
+            )
         supplier_obj = supplier_by_slug_or_error(supplier, field="supplier") if supplier else None
         try:
             result = deliveries_redeliver(
@@ -68,6 +104,7 @@ class Command(ProjectCommand):
                 until=_when(until, "until"),
                 failed_only=failed_only,
                 cancelled_only=cancelled_only,
+                limit=limit,
             )
         except ValidationError as exc:
             raise command_error(exc)
