@@ -160,9 +160,11 @@ class BaseChannel:
         """For a scheduled channel: whether the destination's next run has come."""
         return False
 
-    def collect(self, destination) -> None:
+    def collect(self, destination) -> bool:
         """For a scheduled channel: after a run's sends, take in what the destination left for
-        us (the SFTP drop's update files); most channels receive nothing."""
+        us (the SFTP drop's update files); most channels receive nothing. False when the
+        destination could not be read: the run then counts as failed (retried sooner)."""
+        return True
 
 
 def delivery_order(delivery):

@@ -301,8 +301,9 @@ def sftp_run(*, destination_id: int, limit: int = 5000) -> dict[int, str]:
     """One run of one SFTP destination: its pending deliveries over one connection (those
     waiting on a retry too: the run is what retries them, and a try ahead of a row's schedule
     is not counted), then (own server) the update files in its updates directory over
-    another. A run that sent every row (or found none, and none held by another run) clears
-    the destination's failed runs; otherwise its retry time stands."""
+    another. A run that sent every row (or found none, and none held by another run) and
+    collected its update files clears the destination's failed runs; otherwise its retry time
+    stands."""
     now = timezone.now()
     scheduled = channels_where(scheduled=True)
     with transaction.atomic():
@@ -324,9 +325,11 @@ def sftp_run(*, destination_id: int, limit: int = 5000) -> dict[int, str]:
             status=DeliveryStatus.PENDING,
             claimed_until__gt=now,
         ).exists()
+    destination = Destination.objects.filter(pk=destination_id).select_related("supplier").first()
+    if destination is not None and not channel_get(destination.channel).collect(destination):
+        # Its update files could not be collected (server down, connection dropped): the run
+        # stays failed, so it is due again at its retry time, not a whole interval later.
+        succeeded = False
     if succeeded:
         Destination.objects.filter(pk=destination_id).update(sftp_failed_runs=0, sftp_retry_at=None)
-    destination = Destination.objects.filter(pk=destination_id).select_related("supplier").first()
-    if destination is not None:
-        channel_get(destination.channel).collect(destination)
     return results

@@ -131,14 +131,15 @@ class SftpChannel(BaseChannel):
         )
         return d.sftp_last_run_at is None or d.sftp_last_run_at + interval <= soon
 
-    def collect(self, destination) -> None:
-        """A supplier's own server: the update files it dropped since the last run. The
-        hosted server applies its files as their uploads close, and the sweep queues again
-        the ones whose apply never happened, for every supplier, drop on or off
+    def collect(self, destination) -> bool:
+        """A supplier's own server: the update files it dropped since the last run (False
+        when its server could not be reached or dropped the connection). The hosted server
+        applies its files as their uploads close, and the sweep queues again the ones whose
+        apply never happened, for every supplier, drop on or off
         (delivery/hosted/updates.py `hosted_updates_left_requeue`)."""
         if destination.sftp_hosted:
-            return
-        own_server_updates_collect(destination)
+            return True
+        return own_server_updates_collect(destination) is not None
 
     def send(self, delivery) -> SendResult:
         result = self.send_batch([delivery])[delivery.pk]

@@ -7,7 +7,11 @@ past the size limit is refused from its listed size, without reading it); write
 results/<name>.results.csv (temporary name, then rename); move the file to processed/ (or
 failed/). Nothing is deleted; a name already in processed/ gets a dated variant. A file whose
 answer or move the server refuses is logged and left for the next run; the files after it are
-still taken.
+still taken. A connection that cannot be made or drops mid-way (paramiko then raises
+SSHException or EOFError, not OSError) ends the collect with a logged warning, never a
+traceback out of the run's task, and the run counts as failed, so it is retried at its retry
+time. A file applied before the drop but not yet moved is taken again then and answered with
+its first result (a file applies once per supplier, by SHA-256), never applied twice.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import logging
 import posixpath
 import stat
+
+import paramiko
 
 from orders.updates import UpdateFileBeingApplied
 
@@ -28,6 +34,9 @@ from .target import sftp_target_for
 logger = logging.getLogger(__name__)
 
 MAX_FILES_PER_RUN = 50
+
+# What paramiko raises when a request fails, or the connection under it drops.
+_SFTP_FAILURES = (OSError, EOFError, paramiko.SSHException)
 
 
 def _mkdir_quiet(client, path: str) -> None:
@@ -45,8 +54,9 @@ def _rename(client, source: str, target: str) -> None:
         client.rename(source, target)
 
 
-def own_server_updates_collect(destination) -> dict[str, str]:
-    """{file name: "processed" | "failed"} for the update files taken this run."""
+def own_server_updates_collect(destination) -> dict[str, str] | None:
+    """{file name: "processed" | "failed"} for the update files taken this run; None when
+    the server could not be reached or the connection dropped (logged; the run failed)."""
     directory = (destination.sftp_updates_path or "").strip()
     if destination.sftp_hosted or not directory or not destination.enabled:  # hosted: on close
         return {}
@@ -58,6 +68,8 @@ def own_server_updates_collect(destination) -> dict[str, str]:
             try:
                 entries = client.listdir_attr_utf8(directory)
             except OSError:
+                if not session.transport.is_active():
+                    raise  # not a missing directory: the connection went
                 return {}  # no updates directory: nothing dropped
             candidates = [
                 e
@@ -67,8 +79,8 @@ def own_server_updates_collect(destination) -> dict[str, str]:
             for entry in candidates:
                 try:
                     folder = _collect_one(client, destination, directory, entry)
-                except OSError as exc:
-                    if client.get_channel().closed:
+                except _SFTP_FAILURES as exc:
+                    if client.get_channel().closed or not session.transport.is_active():
                         raise  # the connection went: the run ends here
                     # This file's trouble (its result or move refused): the others go on.
                     logger.warning(
@@ -80,9 +92,15 @@ def own_server_updates_collect(destination) -> dict[str, str]:
                     continue
                 if folder is not None:
                     taken[entry.filename] = folder
-    except (SftpError, OSError) as exc:
-        message = exc.message if isinstance(exc, SftpError) else str(exc)
-        logger.warning("sftp %s: update files not collected: %s", destination, message)
+    except (SftpError, *_SFTP_FAILURES) as exc:
+        message = exc.message if isinstance(exc, SftpError) else (str(exc) or type(exc).__name__)
+        logger.warning(
+            "sftp %s: update files not collected (%d taken before): %s",
+            destination,
+            len(taken),
+            message,
+        )
+        return None
     return taken
 
 
