@@ -290,6 +290,21 @@ def test_sftp_keys_command_lists_adds_and_removes(acme, tmp_path):
     assert fingerprint not in out.getvalue().split("\n", 1)[1]
 
 
+def test_sftp_keys_that_fails_part_way_changes_nothing(acme, tmp_path):
+    from django.core.management.base import CommandError
+
+    from delivery.models import HostedSftpKey
+
+    before = list(HostedSftpKey.objects.filter(supplier=acme).values_list("fingerprint"))
+    public = keygen(tmp_path / "third")
+    (tmp_path / "third.pub").write_text(public)
+    argv = ["acme", "--add", str(tmp_path / "third.pub"), "--remove", "SHA256:nosuchkey"]
+    with pytest.raises(CommandError, match="^fingerprint"):
+        call_command("sftp_keys", *argv, stdout=io.StringIO())
+    # Before: the key was added, then the command failed on --remove and exited non-zero.
+    assert list(HostedSftpKey.objects.filter(supplier=acme).values_list("fingerprint")) == before
+
+
 def test_openssh_client_logs_in_with_the_generated_password(hosted_sftp, acme, tmp_path):
     password = hosted_password_generate(supplier=acme)
     (tmp_path / "ship.csv").write_text(UPDATE)

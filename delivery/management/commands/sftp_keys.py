@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from common.cli import ProjectCommand, command_error, supplier_by_slug_or_error
 from delivery.hosted.credentials import hosted_key_add, hosted_key_remove, hosted_keys_for
@@ -26,15 +27,21 @@ class Command(ProjectCommand):
 
     def handle(self, *args, slug, public_key, remove, **opts):
         supplier = supplier_by_slug_or_error(slug)
+        text = read_public_key_file(public_key) if public_key else None
+        said = []
         try:
-            if public_key:
-                key = hosted_key_add(supplier=supplier, public_key=read_public_key_file(public_key))
-                self.stdout.write(f"Added {key.key_type} {key.fingerprint} for {slug}.")
-            if remove:
-                hosted_key_remove(supplier=supplier, fingerprint=remove)
-                self.stdout.write(f"Removed {remove} for {slug}.")
+            # One transaction: a --remove that fails undoes the --add before it.
+            with transaction.atomic():
+                if text is not None:
+                    key = hosted_key_add(supplier=supplier, public_key=text)
+                    said.append(f"Added {key.key_type} {key.fingerprint} for {slug}.")
+                if remove:
+                    hosted_key_remove(supplier=supplier, fingerprint=remove)
+                    said.append(f"Removed {remove} for {slug}.")
         except ValidationError as exc:
             raise command_error(exc)
+        for line in said:
+            self.stdout.write(line)
         keys = hosted_keys_for(supplier)
         if not keys:
             self.stdout.write(f"{slug} has no hosted SFTP keys.")
