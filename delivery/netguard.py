@@ -25,6 +25,8 @@ from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError
+from urllib3.util.connection import allowed_gai_family
 
 # Ranges refused on top of "not globally routable" (Python's is_global is False for loopback,
 # private, link-local, CGNAT, unspecified, reserved, documentation and benchmarking ranges).
@@ -116,9 +118,60 @@ def url_host_as_sent(url: str) -> str | None:
     return urlsplit(prepared.url).hostname
 
 
+# When the request this thread is sending began (DeadlineAdapter.send): the name's lookup,
+# the connect and the answer all come out of one WEBHOOK_TIMEOUT_SECONDS from then.
+_attempt = threading.local()
+
+
+def _attempt_started() -> float:
+    started = getattr(_attempt, "started", None)
+    return time.monotonic() if started is None else started
+
+
+def _budget_left(started: float) -> float:
+    return float(settings.WEBHOOK_TIMEOUT_SECONDS) - (time.monotonic() - started)
+
+
+class ResolveTimeout(TimeoutError):
+    """The name did not resolve within what was left of the deadline."""
+
+
+def within_budget(work, *, seconds: float, what: str):
+    """`work()`, given at most `seconds`: getaddrinfo takes no timeout of its own, and a slow
+    resolver held a webhook attempt (the worker, or the page's "Send a test event") far past
+    its 10 s deadline (found in review). It runs in a daemon thread; at the budget's end the
+    caller goes on with ResolveTimeout and the lookup's late result is dropped."""
+    outcome: dict = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="netguard-resolve", daemon=True).start()
+    if not done.wait(max(seconds, 0.0)):
+        raise ResolveTimeout(f"{what} did not resolve in time")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 class _DeadlineConnection:
-    """A connection whose exchange ends `WEBHOOK_TIMEOUT_SECONDS` after it began to connect
-    (the channel's `row_timeout_seconds`, which the batch leases count on).
+    """A connection whose exchange ends `WEBHOOK_TIMEOUT_SECONDS` after its request began
+    (the channel's `row_timeout_seconds`, which the batch leases count on), the name's lookup
+    and the connect included.
 
     requests' timeouts bound each read, not the answer: a receiver that sent a header line
     (or a byte of its body) every few seconds held the worker, or the web request of "Send a
@@ -134,8 +187,30 @@ class _DeadlineConnection:
     _deadline_fresh = False
 
     def _new_conn(self):
-        started = time.monotonic()
-        sock = super()._new_conn()
+        started = _attempt_started()
+        host, connect_timeout = self._dns_host, self.timeout
+        if not _is_ip_literal(host):
+            # Private networks allowed: urllib3 would look the name up itself, unbounded.
+            # (Otherwise the adapter pinned the address already: StrictIPFilterAdapter.)
+            try:
+                infos = within_budget(
+                    lambda: socket.getaddrinfo(
+                        host, self.port, allowed_gai_family(), socket.SOCK_STREAM
+                    ),
+                    seconds=_budget_left(started),
+                    what=host,
+                )
+            except ResolveTimeout as exc:
+                raise ConnectTimeoutError(self, str(exc)) from None
+            except socket.gaierror as exc:
+                raise NameResolutionError(self.host, self, exc) from exc
+            self._dns_host = infos[0][4][0]
+        if isinstance(connect_timeout, (int, float)):
+            self.timeout = max(min(connect_timeout, _budget_left(started)), 0.001)
+        try:
+            sock = super()._new_conn()
+        finally:
+            self._dns_host, self.timeout = host, connect_timeout
         self._deadline_stop()
         self._deadline_lock = threading.Lock()  # the duplicate is never shut once closed
         self._deadline_socket = sock.dup()
@@ -160,7 +235,7 @@ class _DeadlineConnection:
         # A connection made for this request (before it, for TLS; within it, for plain HTTP)
         # was armed as it began to connect.
         if self.sock is not None and not self._deadline_fresh and self._deadline_socket:
-            self._deadline_arm(time.monotonic())
+            self._deadline_arm(_attempt_started())
         try:
             return super().request(*args, **kwargs)
         finally:
@@ -230,15 +305,31 @@ class DeadlineAdapter(HTTPAdapter):
             "https": _DeadlineHTTPSConnectionPool,
         }
 
+    def send(self, request, *args, **kwargs):
+        """Mark when this request began: its deadline counts from here."""
+        _attempt.started = time.monotonic()
+        try:
+            return super().send(request, *args, **kwargs)
+        finally:
+            _attempt.started = None
+
 
 class StrictIPFilterAdapter(DeadlineAdapter, IPFilterAdapter):
     """requests-hardened's adapter, with our stricter check on the pinned address."""
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        # requests-hardened resolves the name here (to pin the address), before any
+        # connection exists: bounded by what is left of this request's deadline.
         try:
-            host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-                request, verify, cert
+            host_params, pool_kwargs = within_budget(
+                lambda: super(StrictIPFilterAdapter, self).build_connection_pool_key_attributes(
+                    request, verify, cert
+                ),
+                seconds=_budget_left(_attempt_started()),
+                what=urlsplit(request.url).hostname or "the host",
             )
+        except ResolveTimeout as exc:
+            raise requests.exceptions.ConnectTimeout(str(exc), request=request) from None
         except InvalidIPAddress as exc:
             raise AddressRefused(f"address {exc} is not public; refused") from None
         ip = ipaddress.ip_address(host_params["host"].strip("[]"))
