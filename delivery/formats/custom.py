@@ -27,7 +27,7 @@ from orders.models import Order
 from .base import OrderFormat
 from .catalogue import value_getter
 from .models import FormatKind, Quoting
-from .x12 import x12_850
+from .x12 import X12ValueTooLong, x12_850
 
 QUOTING = {
     Quoting.MINIMAL: csv.QUOTE_MINIMAL,
@@ -251,7 +251,10 @@ class CustomFormat(OrderFormat):
             return self._json(doc)
         if self.kind == FormatKind.XML:
             return self._xml(order, doc)
-        return x12_850(doc, sender_id=self.x12_ids[0], receiver_id=self.x12_ids[1], order=order)
+        try:
+            return x12_850(doc, sender_id=self.x12_ids[0], receiver_id=self.x12_ids[1], order=order)
+        except X12ValueTooLong as exc:
+            raise FormatError(f"order {order.number}: {exc} Nothing was sent.") from None
 
     def _rows(self, doc: dict) -> list[list[str]]:
         """The cells: order fields once per order, then each line's own.

@@ -6,6 +6,13 @@ supplier's slug). Separators: `*` between elements, `~` after a segment, `>` bet
 components; a value holding one of them has it replaced by a space (X12 has no escaping).
 Control numbers come from the order's id, and dates from `placed_at`, so the same order renders
 the same interchange.
+
+Each element is held to its 004010 maximum length, as translators check it (a longer one gets
+the interchange rejected). Descriptive text (the ship-to name, address lines, city, region,
+product name) is cut at its maximum, as EDI tools do with free text; an identifier (order
+number, retailer reference, postcode, SKU, ...) is never cut, since a cut one names something
+else: `X12ValueTooLong` says which element and how long, and the delivery fails with it.
+A region that is not a two-letter code (N4-02 is one) goes in N4-05/06 (`SP`, the text).
 """
 
 from __future__ import annotations
@@ -18,6 +25,34 @@ _SEPARATORS = str.maketrans({"*": " ", "~": " ", ">": " ", "\r": " ", "\n": " "}
 
 def _clean(value) -> str:
     return ("" if value is None else str(value)).translate(_SEPARATORS).strip()
+
+
+class X12ValueTooLong(ValueError):
+    """An identifier longer than its X12 element allows: it cannot be cut, so not sent."""
+
+
+def _text(value, maximum: int) -> str:
+    """Free text, cut to the element's maximum."""
+    return _clean(value)[:maximum].rstrip()
+
+
+def _ident(value, maximum: int, element: str) -> str:
+    """An identifier, refused (never cut) when over the element's maximum."""
+    text = _clean(value)
+    if len(text) > maximum:
+        raise X12ValueTooLong(
+            f"X12 850 element {element} holds at most {maximum} characters; "
+            f"{text!r} has {len(text)}, and an identifier is not cut."
+        )
+    return text
+
+
+def _region(value) -> tuple[str, str, str]:
+    """(N4-02, N4-05, N4-06): a two-letter code, or the region's text as a location."""
+    text = _clean(value)
+    if len(text) <= 2:
+        return text, "", ""
+    return "", "SP", text[:30].rstrip()
 
 
 def _segment(*elements) -> str:
@@ -34,29 +69,47 @@ def x12_850(doc: dict, *, sender_id: str, receiver_id: str, order) -> bytes:
     control = f"{(order.pk or 0) % 1_000_000_000:09d}"
     group = str(int(control))
     address = doc["shipping_address"]
+    region, location_qualifier, location = _region(address["region"])
     body = [
         _segment("ST", "850", "0001"),
-        _segment("BEG", "00", "DS", doc["number"], "", placed.strftime("%Y%m%d")),
-        _segment("CUR", "BY", doc["currency"]),
-        _segment("REF", "CO", doc["retailer"]["reference"]),
-        _segment("N1", "ST", address["name"]),
-        _segment("N3", address["line1"], address["line2"]),
-        _segment("N4", address["city"], address["region"], address["postcode"], address["country"]),
+        _segment(
+            "BEG",
+            "00",
+            "DS",
+            _ident(doc["number"], 22, "BEG03 (order number)"),
+            "",
+            placed.strftime("%Y%m%d"),
+        ),
+        _segment("CUR", "BY", _ident(doc["currency"], 3, "CUR02 (currency)")),
+        _segment(
+            "REF", "CO", _ident(doc["retailer"]["reference"], 30, "REF02 (retailer reference)")
+        ),
+        _segment("N1", "ST", _text(address["name"], 60)),
+        _segment("N3", _text(address["line1"], 55), _text(address["line2"], 55)),
+        _segment(
+            "N4",
+            _text(address["city"], 30),
+            region,
+            _ident(address["postcode"], 15, "N4-03 (postcode)"),
+            _ident(address["country"], 3, "N4-04 (country)"),
+            location_qualifier,
+            location,
+        ),
     ]
     for line in doc["lines"]:
         body.append(
             _segment(
                 "PO1",
-                line["line"],
-                line["quantity"],
+                _ident(line["line"], 20, "PO1-01 (line)"),
+                _ident(line["quantity"], 15, "PO1-02 (quantity)"),
                 "EA",
-                line["unit_price"],
+                _ident(line["unit_price"], 17, "PO1-04 (unit price)"),
                 "",
                 "VP",
-                line["sku"],
+                _ident(line["sku"], 48, "PO1-07 (SKU)"),
             )
         )
-        body.append(_segment("PID", "F", "", "", "", line["name"]))
+        body.append(_segment("PID", "F", "", "", "", _text(line["name"], 80)))
     body.append(_segment("CTT", len(doc["lines"])))
     body.append(_segment("SE", len(body) + 1, "0001"))
     isa = (
