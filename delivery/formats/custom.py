@@ -27,6 +27,7 @@ from orders.models import Order
 from .base import OrderFormat
 from .catalogue import value_getter
 from .models import FormatKind, Quoting
+from .spec import FILE_NAME_MAX, RESERVED_NAMES
 from .x12 import X12ValueTooLong, x12_850
 
 QUOTING = {
@@ -131,24 +132,44 @@ def _safe(value) -> str:
     return _UNSAFE.sub("_", str(value or ""))
 
 
-# The longest file name written (most file systems allow 255 bytes; this leaves room).
-FILE_NAME_MAX = 200
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _cut_to_bytes(text: str, size: int) -> str:
+    return text.encode("utf-8")[: max(size, 0)].decode("utf-8", errors="ignore")
 
 
 def _shortened(parts: list[list], limit: int) -> str:
-    """The parts joined, at most `limit` long, by shortening the values that may be (a
+    """The parts joined, at most `limit` bytes, by shortening the values that may be (a
     retailer reference, the slug, a date), longest first, never the number or the extension:
     a name cut at its end lost `{number}`, and two orders of one long reference then shared a
-    file name, which is a delivery's identity, so the second was never sent."""
-    excess = sum(len(text) for text, _ in parts) - limit
-    while excess > 0:
-        part = max((p for p in parts if p[1] and p[0]), key=lambda p: len(p[0]), default=None)
-        if part is None:
-            break  # only fixed text left: the caller's cut applies
-        keep = max(0, len(part[0]) - excess)
-        excess -= len(part[0]) - keep
-        part[0] = part[0][:keep]
+    file name, which is a delivery's identity, so the second was never sent. A pattern saved
+    before its fixed text was held to the limit (spec.py) has that text cut next."""
+    for shortenable in (lambda p: p[1], lambda p: p[1] is None):
+        excess = sum(_size(text) for text, _ in parts) - limit
+        while excess > 0:
+            part = max(
+                (p for p in parts if shortenable(p) and p[0]),
+                key=lambda p: _size(p[0]),
+                default=None,
+            )
+            if part is None:
+                break
+            before = _size(part[0])
+            part[0] = _cut_to_bytes(part[0], before - excess)
+            excess -= before - _size(part[0])
     return "".join(text for text, _ in parts)
+
+
+def _windows_safe(name: str) -> str:
+    """No leading dot (hidden), no trailing dot or space (Windows drops them, so two names
+    meet), and no reserved device name as the stem (`CON.PO-1.csv` cannot be made on
+    Windows): a value can bring each of these where the pattern itself is refused them."""
+    name = name.lstrip(".").rstrip(". ")
+    if name.split(".")[0].rstrip(" ").lower() in RESERVED_NAMES:
+        name = "_" + name
+    return name
 
 
 class _SafeDate:
@@ -215,7 +236,7 @@ class CustomFormat(OrderFormat):
     # --- file name ---
 
     def file_name(self, order: Order) -> str:
-        """The pattern filled in, never starting with a dot.
+        """The pattern filled in, never starting with a dot (nor unsafe: `_windows_safe`).
 
         The pattern itself may not start with one, but a value may: a retailer reference
         `.R-1` (intake takes it) in `{retailer_reference}-{number}.{ext}`, or a date format
@@ -228,9 +249,9 @@ class CustomFormat(OrderFormat):
             "retailer_reference": order.retailer_reference,
             "supplier": order.supplier.slug,
         }
-        parts: list[list] = []  # [text, may be shortened]
+        parts: list[list] = []  # [text, may be shortened (None: the pattern's own text)]
         for literal, name, spec in self.pattern_parts:
-            parts.append([literal, False])
+            parts.append([literal, None])  # fixed text
             if name == "placed_at":
                 parts.append([format(_SafeDate(order.placed_at), spec), True])
             elif name == "ext":
@@ -239,7 +260,7 @@ class CustomFormat(OrderFormat):
                 parts.append([_safe(values[name]), False])
             elif name:
                 parts.append([_safe(values[name]), True])
-        return _shortened(parts, FILE_NAME_MAX).lstrip(".")[:FILE_NAME_MAX]
+        return _windows_safe(_shortened(parts, FILE_NAME_MAX - 1))
 
     # --- rendering ---
 

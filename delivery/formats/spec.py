@@ -29,6 +29,9 @@ RESERVED_NAMES = {"con", "prn", "aux", "nul"} | {
     f"{p}{i}" for p in ("com", "lpt") for i in range(10)
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_WINDOWS_REFUSED = re.compile(r'[<>:"|?*]')
+# The longest file name written, in bytes (most file systems allow 255; this leaves room).
+FILE_NAME_MAX = 200
 # ASCII digits only: str.isdigit() also takes '²' or '٣', which int() then refuses.
 _WIDTH = re.compile(r"[0-9]{1,3}")
 # A date pattern is tried on this time when checked, so rendering never meets a new error.
@@ -143,15 +146,32 @@ def file_name_pattern_check(pattern: str) -> None:
     text = "".join(literal)
     if "/" in text or "\\" in text:
         raise ValidationError("may not hold / or \\ (a file name, not a path).")
-    if ".." in text:
+    # Each piece of fixed text: `{supplier}.{number}.{ext}` joins two single dots.
+    if any(".." in piece for piece in literal):
         raise ValidationError("may not hold '..'.")
     if _CONTROL.search(text):
         raise ValidationError("may not hold control characters.")
     if pattern.startswith("."):
         raise ValidationError("may not start with '.' (hidden files, and the upload's own).")
+    refused = sorted(set(_WINDOWS_REFUSED.findall(text)))
+    if refused:
+        raise ValidationError(
+            f"may not hold {' '.join(refused)}: Windows refuses them in a file name."
+        )
+    if pattern.endswith((".", " ")):
+        raise ValidationError("may not end with '.' or a space: Windows drops them.")
     stem = pattern.split(".")[0].strip().lower()
     if stem in RESERVED_NAMES:
         raise ValidationError(f"{stem!r} is a reserved file name on Windows.")
+    # Values are cut to fit (custom.py `_shortened`); the fixed text, the order number and
+    # the extension are not, so they alone must fit in a name.
+    names = [name for _, name, _, _ in parts]
+    fixed = len(text.encode("utf-8")) + 20 * names.count("number") + 10 * names.count("ext")
+    if fixed > FILE_NAME_MAX:
+        raise ValidationError(
+            f"is too long: its fixed text, {{number}} and {{ext}} can take {fixed} bytes, "
+            f"and a file name is at most {FILE_NAME_MAX}."
+        )
 
 
 def spec_compile(values: dict) -> dict:
