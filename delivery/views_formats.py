@@ -15,6 +15,7 @@ from common.text import text_problem
 from suppliers.views import supplier_required
 
 from .formats import format_choices
+from .formats.lookup import formats_kept
 from .formats.preview import format_preview, preview_order
 from .models import Channel
 from .selectors import destinations_for_supplier
@@ -59,5 +60,6 @@ def formats_page(request):
         "missing": missing,
         "sftp": sftp,
         "email": email,
+        "kept": formats_kept(request.supplier),
     }
     return render(request, "delivery/formats.html", context, status=status)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import F, Func, OuterRef, Q, Subquery
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from ..models import Destination
 from .catalogue import catalogue
 from .lookup import format_destinations, latest_version
 from .models import DeliveryFile, FileFormat
@@ -27,6 +29,7 @@ class FileFormatForm(forms.ModelForm):
             "availability",
             "owner",
             "suppliers",
+            "withdrawn",
             *SPEC_FIELDS,
         ]
         widgets = {"columns": forms.Textarea(attrs={"rows": 12, "spellcheck": "false"})}
@@ -70,14 +73,38 @@ def _destinations_text(destinations) -> str:
 @admin.register(FileFormat)
 class FileFormatAdmin(admin.ModelAdmin):
     form = FileFormatForm
-    list_display = ("name", "label", "kind", "availability", "owner", "version", "updated_at")
-    list_filter = ("kind", "availability")
+    list_display = (
+        "name",
+        "label",
+        "kind",
+        "availability",
+        "owner",
+        "withdrawn",
+        "destinations_count",
+        "version",
+        "updated_at",
+    )
+    list_filter = ("kind", "availability", "withdrawn")
     search_fields = ("name", "label", "owner__slug")
     filter_horizontal = ("suppliers",)
-    readonly_fields = ("version", "versions_sent", "preview")
+    readonly_fields = ("used_by", "version", "versions_sent", "preview")
     change_list_template = "admin/delivery/fileformat/change_list.html"
     fieldsets = (
-        (None, {"fields": ("name", "label", "kind", "availability", "owner", "suppliers")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "label",
+                    "kind",
+                    "availability",
+                    "owner",
+                    "suppliers",
+                    "withdrawn",
+                    "used_by",
+                )
+            },
+        ),
         (
             "Columns / elements",
             {
@@ -103,6 +130,34 @@ class FileFormatAdmin(admin.ModelAdmin):
         ("File", {"fields": ("extension", "file_name_pattern")}),
         ("Versions and preview", {"fields": ("version", "versions_sent", "preview")}),
     )
+
+    def get_queryset(self, request):
+        # One query for the list's "used by" column, whatever the number of formats.
+        users = (
+            Destination.objects.filter(supplier__isnull=False)
+            .filter(Q(sftp_format=OuterRef("name")) | Q(email_attach_format=OuterRef("name")))
+            .order_by()
+            .annotate(n=Func(F("pk"), function="COUNT"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(destinations_using=Subquery(users))
+
+    @admin.display(description="used by destinations", ordering="destinations_using")
+    def destinations_count(self, obj):
+        return getattr(obj, "destinations_using", None) or 0
+
+    @admin.display(description="used by")
+    def used_by(self, obj):
+        """Who still gets files in this format: a withdrawn one keeps rendering for them."""
+        users = _destinations_text(format_destinations(obj.name)) if obj.pk else ""
+        if not users:
+            return "No destination uses this format."
+        if obj.withdrawn:
+            return (
+                f"Withdrawn, still used by {users}: their files keep this format until "
+                "they pick another."
+            )
+        return users
 
     def save_model(self, request, obj, form, change):
         version = file_format_save(file_format=obj)

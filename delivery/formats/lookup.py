@@ -18,27 +18,58 @@ from .registry import UnknownFormat
 
 
 def file_formats_for_supplier(supplier):
-    """The admin-made formats this supplier may pick (None: every one, for ops)."""
+    """The admin-made formats this supplier may pick (None: every one, for ops): a withdrawn
+    one is offered to nobody."""
     queryset = FileFormat.objects.all()
     if supplier is not None:
         queryset = queryset.filter(
             Q(availability=Availability.ALL)
             | Q(availability=Availability.LISTED, suppliers=supplier)
-            | Q(availability=Availability.OWN, owner=supplier)
+            | Q(availability=Availability.OWN, owner=supplier),
+            withdrawn=False,
         ).distinct()
     return queryset.order_by("name")
 
 
+WITHDRAWN_LABEL = "{label} (withdrawn: still sent; choose another)"
+
+
+def formats_kept(supplier) -> list[str]:
+    """The formats this supplier's destinations name that it is no longer offered (withdrawn,
+    or no longer available to it): they keep rendering its files, as a deprecated format keeps
+    working for those already on it, but nobody picks them anew."""
+    from ..models import Destination  # delivery/models.py imports this package
+
+    if supplier is None:
+        return []
+    used = set()
+    for sftp, attach in Destination.objects.filter(supplier=supplier).values_list(
+        "sftp_format", "email_attach_format"
+    ):
+        used |= {sftp, attach}
+    used -= {"", *registry.FORMATS}
+    offered = set(file_formats_for_supplier(supplier).values_list("name", flat=True))
+    return sorted(FileFormat.objects.filter(name__in=used - offered).values_list("name", flat=True))
+
+
 def format_choices(supplier=None) -> list[tuple[str, str]]:
-    """(name, label) of every format the supplier may pick, built-in ones first."""
+    """(name, label) of every format the supplier may pick, built-in ones first, then the
+    ones it already uses and may keep (`formats_kept`), so its settings still save."""
     choices = [(name, fmt.label or name.upper()) for name, fmt in registry.FORMATS.items()]
     choices += [(f.name, f.label or f.name) for f in file_formats_for_supplier(supplier)]
+    kept = formats_kept(supplier)
+    if kept:
+        labels = dict(FileFormat.objects.filter(name__in=kept).values_list("name", "label"))
+        choices += [(n, WITHDRAWN_LABEL.format(label=labels[n] or n)) for n in kept]
     return choices
 
 
 def format_available(name: str, *, supplier) -> bool:
+    """Whether the supplier may name this format: offered to it, or already used by it."""
     return (
-        name in registry.FORMATS or file_formats_for_supplier(supplier).filter(name=name).exists()
+        name in registry.FORMATS
+        or file_formats_for_supplier(supplier).filter(name=name).exists()
+        or name in formats_kept(supplier)
     )
 
 

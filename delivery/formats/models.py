@@ -94,6 +94,11 @@ class FileFormat(models.Model):
         help_text="Placeholders: {number} (required), {retailer_reference}, "
         "{placed_at:%Y%m%d}, {supplier}, {ext}.",
     )
+    withdrawn = models.BooleanField(
+        default=False,
+        help_text="No longer offered to suppliers: one whose destination already uses it keeps "
+        "receiving files in it (and sees that it is withdrawn) until it picks another.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
