@@ -125,7 +125,8 @@ def _order_context(order: Order) -> dict:
 
 
 def _cancellation_context(order: Order, event) -> dict:
-    """The cancellation an event records, its items, and what is still coming after it.
+    """The cancellation an event records, its items, what had shipped by then and what is
+    still to ship after it.
 
     Read from the records as they stood at that cancellation, so a later one (or a resend)
     does not change what this email says. An event of before issue 12 names no record: it
@@ -160,12 +161,32 @@ def _cancellation_context(order: Order, event) -> dict:
         for line in lines
         if line.quantity - cancelled_so_far[line.pk] > 0
     ]
+    # Units that had shipped by then are not "still coming": the retailer's email listed a
+    # partly shipped order's shipped units under "Still coming" (found in review).
+    at = this.created_at if this is not None else event.created_at
+    shipped_then = {line.pk: 0 for line in lines}
+    for shipment in order.shipments.all():
+        if shipment.created_at <= at:
+            for item in shipment.lines.all():
+                shipped_then[item.line_id] += item.quantity
+    shipped = [
+        {"line": line, "quantity": shipped_then[line.pk]} for line in lines if shipped_then[line.pk]
+    ]
+    to_ship = [
+        {"line": line, "quantity": left}
+        for line in lines
+        if (left := line.quantity - cancelled_so_far[line.pk] - shipped_then[line.pk]) > 0
+    ]
     reason = this.reason if this else order.cancellation_reason
     return {
         "cancellation": this,
         "cancelled_items": items,
         "cancelled_units": sum(item["quantity"] for item in items),
+        # Not cancelled (shipped or not): what the supplier still ships or has shipped.
         "still_coming": coming,
+        # Neither shipped nor cancelled by then, and what had shipped by then.
+        "still_to_ship": to_ship,
+        "shipped_items": shipped,
         "whole": not coming,
         "reason_label": CancellationReason(reason).label if reason else "",
         "note": this.note if this else order.cancellation_note,

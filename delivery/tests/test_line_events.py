@@ -108,6 +108,39 @@ def test_the_last_cancellation_says_the_order_is_cancelled(
     assert "x 3 of 3" in last.body("plain") and "COLE-3" not in last.body("plain")
 
 
+def test_after_a_partial_shipment_the_cancellation_email_lists_shipped_units_as_shipped(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    destination_disable(supplier=cole, channel="email")
+    order = three_lines(retailer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_shipment_create(
+            order=order,
+            actor="ops",
+            carrier="DPD",
+            lines=[LineQuantity(1, 3), LineQuantity(2, 1)],
+        )
+        order_lines_cancel(
+            order=order,
+            actor="ops",
+            reason="out_of_stock",
+            note="none left",
+            lines=[LineQuantity(3, 1)],
+        )
+    mail = next(m for m in retailer_mails(email_via_smtp, 2) if "cancelled" in m.subject)
+    text = mail.body("plain")
+    head, rest = text.split("Already shipped:")
+    shipped, coming = rest.split("Still coming:")
+    assert "3. COLE-3" in head and "x 1 of 1" in head
+    assert "1. COLE-1" in shipped and "x 3" in shipped and "2. COLE-2" in shipped
+    assert "1. COLE-1" not in coming and "3. COLE-3" not in coming
+    assert "2. COLE-2" in coming and "x 1" in coming and "x 3" not in coming
+    html = mail.body("html")
+    shipped, coming = html.split("Already shipped")[1].split("Still coming")
+    assert "1. COLE-1" in shipped and "2. COLE-2" in shipped
+    assert "1. COLE-1" not in coming and "2. COLE-2" in coming and "3. COLE-3" not in coming
+
+
 @pytest.fixture
 def webhook(cole, http_receiver, settings, tasks_inline):
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the receiver is on 127.0.0.1
