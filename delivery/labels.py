@@ -33,6 +33,10 @@ _ERRORS: list[tuple[re.Pattern, str]] = [
         re.compile(r"ConnectionError|ConnectionRefused|Connection refused|Cannot connect", re.I),
         "Could not connect to the receiver.",
     ),
+    (
+        re.compile(r"^partly delivered", re.I),
+        "The mail server refused some of the addresses; the others got the message.",
+    ),
     (re.compile(r"^recipients refused", re.I), "The mail server refused the address."),
     (re.compile(r"^SMTP (\d{3})"), "The mail server refused the message (SMTP {0})."),
     (re.compile(r"SMTP|Disconnected", re.I), "The mail server could not be reached."),

@@ -44,6 +44,35 @@ def _failure(exc: Exception) -> DeliveryFailed:
     raise exc
 
 
+def _refusals_recorded(connection) -> dict:
+    """Keep what the SMTP server refused of each message the connection sends.
+
+    smtplib's sendmail returns the recipients refused while others were accepted, and
+    Django's backend drops that answer: a delivery one of whose addresses never got it was
+    marked delivered and nobody learned of it (found in review). The dict returned holds the
+    latest message's refusals ({address: (code, reply)})."""
+    refused: dict = {}
+    smtp = getattr(connection, "connection", None)
+    if isinstance(smtp, smtplib.SMTP):
+        sendmail = smtp.sendmail
+
+        def recording(*args, **kwargs):
+            answer = sendmail(*args, **kwargs)
+            refused.update(answer or {})
+            return answer
+
+        smtp.sendmail = recording
+    return refused
+
+
+def _partly_refused(refused: dict) -> DeliveryFailed:
+    """Some recipients took the message, these did not: a failure of the delivery, retried
+    unless every refusal is permanent (5xx), as for a message every recipient refused."""
+    failure = _failure(smtplib.SMTPRecipientsRefused(refused))
+    failure.args = (f"partly delivered; {failure.args[0]}",)
+    return failure
+
+
 def email_identity(*, key: str) -> str:
     """A Message-ID on our own domain; `key` makes it the row's for good."""
     return f"<{key}@{email_domain()}>"
@@ -109,15 +138,17 @@ class EmailChannel(BaseChannel):
             for pk in messages:
                 results[pk] = failure
             return results
+        refused = _refusals_recorded(connection)
         try:
             for pk, message in messages.items():
                 if lease_running_out(stop_at):
                     results[pk] = NotSent(LEASE_SHORT)
                     continue
                 message.connection = connection
+                refused.clear()
                 try:
                     message.send(fail_silently=False)
-                    results[pk] = SendResult()
+                    results[pk] = _partly_refused(dict(refused)) if refused else SendResult()
                 except Exception as exc:  # noqa: BLE001
                     results[pk] = _failure(exc)
         finally:

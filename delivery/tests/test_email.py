@@ -162,3 +162,26 @@ def test_a_relay_refusing_our_sender_is_retried_and_the_cancellation_email_then_
     assert delivery_send(delivery_id=row.pk) == "delivered"
     (mail,) = email_via_smtp.to(retailer.email)
     assert order.number in mail.subject and mail.message_id == row.identity
+
+
+def test_a_recipient_the_server_refuses_while_taking_the_others_fails_the_delivery_visibly(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    """smtplib returns the recipients refused among accepted ones; Django's backend drops
+    that answer. A 550 for one order address is a permanent failure of the delivery, named
+    on its attempt and in ops' and the supplier's words, not "delivered"."""
+    from delivery.labels import channel_error_words
+    from delivery.services import destination_set_email
+
+    destination_set_email(supplier=cole, addresses=["po@cole.example", "gone@cole.example"])
+    email_via_smtp.refuse = {"gone@cole.example"}
+    place(retailer, [{"sku": "COLE-1", "quantity": 1}], django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    (mail,) = [m for m in email_via_smtp.messages if m.message_id == delivery.identity]
+    assert mail.rcpt_tos == ["po@cole.example"]
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempt_count == 1
+    assert "gone@cole.example" in delivery.last_error and "550" in delivery.last_error
+    assert "po@cole.example" not in delivery.last_error
+    (attempt,) = DeliveryAttempt.objects.filter(delivery=delivery)
+    assert not attempt.success and "gone@cole.example" in attempt.error
+    assert "refused some of the addresses" in channel_error_words(delivery.last_error)
