@@ -1,7 +1,8 @@
 """A real SMTP server for tests and benchmarks (aiosmtpd), on 127.0.0.1 and a free port.
 
-`SMTPServer` collects every message it receives; it can refuse recipients (`refuse`) or fail
-the DATA step (`fail_data`). Used through the root conftest's `smtp_server` fixture.
+`SMTPServer` collects every message it receives; it can refuse recipients (`refuse`: 550,
+`defer`: 450) or fail the DATA step (`fail_data`). Used through the root conftest's
+`smtp_server` fixture.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class _Collector:
             self.server.sessions.add(id(session))
         if address in self.server.refuse:
             return "550 5.1.1 no such user"
+        if address in self.server.defer:
+            return "450 4.2.1 mailbox busy, try later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -69,7 +72,8 @@ class SMTPServer:
     def __init__(self):
         self.messages: list[ReceivedEmail] = []
         self.lock = threading.Lock()
-        self.refuse: set[str] = set()
+        self.refuse: set[str] = set()  # recipients refused for good (550)
+        self.defer: set[str] = set()  # recipients refused for now (450)
         self.sessions: set[int] = set()  # one per SMTP connection that sent a message
         self.fail_data = False
         self.host = "127.0.0.1"

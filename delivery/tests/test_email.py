@@ -185,3 +185,17 @@ def test_a_recipient_the_server_refuses_while_taking_the_others_fails_the_delive
     (attempt,) = DeliveryAttempt.objects.filter(delivery=delivery)
     assert not attempt.success and "gone@cole.example" in attempt.error
     assert "refused some of the addresses" in channel_error_words(delivery.last_error)
+
+
+def test_a_recipient_refused_for_now_while_the_others_take_it_is_retried(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    from delivery.services import destination_set_email
+
+    destination_set_email(supplier=cole, addresses=["po@cole.example", "busy@cole.example"])
+    email_via_smtp.defer = {"busy@cole.example"}
+    place(retailer, [{"sku": "COLE-1", "quantity": 1}], django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    assert delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at is not None
+    assert delivery.last_error.startswith("partly delivered") and "450" in delivery.last_error
+    assert not Delivery.objects.filter(purpose=DeliveryPurpose.FAILURE_NOTICE).exists()
