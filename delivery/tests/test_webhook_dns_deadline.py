@@ -1,16 +1,12 @@
 """A webhook's name lookup is part of its deadline (WEBHOOK_TIMEOUT_SECONDS).
 
-The slow resolver is `socket.getaddrinfo` replaced for one made-up name: getaddrinfo asks the
-system resolver of /etc/resolv.conf (and nsswitch), which a test cannot point at a DNS server
-of its own on 127.0.0.1 without root, so a real slow DNS server cannot be put in its path. The
-stand-in blocks on an event (no sleep) far longer than the deadline, then answers; every other
-name goes to the real resolver. The receiver is real (127.0.0.1), and must see nothing.
+The slow resolver is `socket.getaddrinfo` replaced for one made-up name (testsupport/slow_dns.py
+says why no real DNS server can stand in). The receiver is real (127.0.0.1), and must see
+nothing.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import pytest
@@ -18,43 +14,10 @@ import pytest
 from delivery.models import Delivery, DeliveryStatus
 from delivery.services import destination_disable, destination_set_webhook, webhook_send_test
 from testsupport.factories import place_order
+from testsupport.slow_dns import SLOW_NAME
+from testsupport.slow_dns import slow_resolver as slow_resolver  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
-
-SLOW_NAME = "slow-dns.example"
-
-
-class SlowResolver:
-    """getaddrinfo that holds SLOW_NAME for `hold` seconds (or until released), then says
-    it is `address`."""
-
-    def __init__(self, *, address: str, hold: float = 8.0):
-        self.address, self.hold = address, hold
-        self.release = threading.Event()
-        self.asked = threading.Event()
-        self.real = socket.getaddrinfo
-
-    def __call__(self, host, port, *args, **kwargs):
-        if host != SLOW_NAME:
-            return self.real(host, port, *args, **kwargs)
-        self.asked.set()
-        self.release.wait(self.hold)
-        return self.real(self.address, port, *args, **kwargs)
-
-
-@pytest.fixture
-def slow_resolver(monkeypatch):
-    resolvers = []
-
-    def install(address: str) -> SlowResolver:
-        resolver = SlowResolver(address=address)
-        monkeypatch.setattr(socket, "getaddrinfo", resolver)
-        resolvers.append(resolver)
-        return resolver
-
-    yield install
-    for resolver in resolvers:
-        resolver.release.set()
 
 
 @pytest.fixture

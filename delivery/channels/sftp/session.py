@@ -27,11 +27,12 @@ import posixpath
 import secrets
 import socket
 import stat as stat_module
+import time
 from collections.abc import Iterator
 
 import paramiko
 
-from ...netguard import address_refused, private_networks_allowed
+from ...netguard import ResolveTimeout, address_refused, private_networks_allowed, within_budget
 from . import upload
 from .errors import SftpError
 from .keys import KEY_ALGORITHMS, host_key_parse, private_key_load, sha256_fingerprint
@@ -167,12 +168,25 @@ def describe(exc: BaseException) -> str:
 # --- Connecting --------------------------------------------------------------------------
 
 
-def addresses_checked(host: str, port: int, *, guarded: bool) -> list[tuple[int, tuple]]:
-    """Resolve `host` once: its (family, socket address) list. When `guarded`, SftpError
-    (kind "refused") if ANY address is not public, before anything is sent anywhere."""
+def addresses_checked(
+    host: str, port: int, *, guarded: bool, timeout: float
+) -> list[tuple[int, tuple]]:
+    """Resolve `host` once, within `timeout` (getaddrinfo has no timeout of its own: a slow
+    resolver held a run, or the settings page's probe, for as long as it took): its (family,
+    socket address) list. When `guarded`, SftpError (kind "refused") if ANY address is not
+    public, before anything is sent anywhere."""
     name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     try:
-        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        infos = within_budget(
+            lambda: socket.getaddrinfo(name, port, type=socket.SOCK_STREAM),
+            seconds=timeout,
+            what=host,
+        )
+    except ResolveTimeout:
+        raise SftpError(
+            f"Timed out looking up {host}: its name did not resolve in {timeout:g} s.",
+            kind="connect",
+        )
     except socket.gaierror as exc:
         raise SftpError(f"Cannot resolve {host}: {exc.strerror}", kind="connect")
     except (UnicodeError, ValueError):
@@ -212,9 +226,10 @@ def open_transport(
     guarded = not private_networks_allowed()
     sock = None
     last: OSError | None = None
-    for family, sockaddr in addresses_checked(host, port, guarded=guarded):
+    started = time.monotonic()
+    for family, sockaddr in addresses_checked(host, port, guarded=guarded, timeout=timeout):
         try:
-            sock = tcp_connect(family, sockaddr, timeout)
+            sock = tcp_connect(family, sockaddr, max(timeout - (time.monotonic() - started), 0.001))
             break
         except OSError as exc:  # TimeoutError included
             last = exc
