@@ -12,7 +12,7 @@ import re
 from django import forms
 
 from .models import CancellationReason, Order
-from .services import LineQuantity
+from .services import LineQuantity, OrderChangedError
 
 # A quantity field is named after its line's number (the "#" the order page shows).
 QUANTITY_PREFIX = "qty-"
@@ -27,10 +27,27 @@ class _LineQuantitiesForm(forms.Form):
     # What the quantities are for, as the errors say it ("cancel", "ship").
     verb = ""
 
+    # The order's version when the form was opened: a form opened before someone else's
+    # change is refused (here, or by the service if the change lands after this read).
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={
+            "required": "The form lost track of the order's version; reload the order and "
+            "try again.",
+            "invalid": "The form lost track of the order's version; reload the order and "
+            "try again.",
+            "min_value": "The form lost track of the order's version; reload the order and "
+            "try again.",
+        },
+    )
+
     def __init__(self, *args, order: Order, lines, **kwargs):
         super().__init__(*args, **kwargs)
         self.order = order
         self.lines = list(lines)
+        self.stale = False
+        self.initial.setdefault("version", order.version)
         self.line_fields: list[tuple[object, forms.BoundField]] = []
         for line in self.lines:
             name = f"{QUANTITY_PREFIX}{line.line_no}"
@@ -57,6 +74,13 @@ class _LineQuantitiesForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if "version" in self.errors:
+            return data
+        if data.get("version") != self.order.version:
+            # Its quantities were chosen against a state that is gone: say that, only that.
+            self.errors.clear()
+            self.add_stale_error(OrderChangedError(self.stale_message()))
+            return data
         if not any(line.quantity_open for line in self.lines):
             # Nothing left to choose from: say why once, rather than once per line.
             self.errors.clear()
@@ -87,6 +111,18 @@ class _LineQuantitiesForm(forms.Form):
 
     def line_quantities(self) -> list[LineQuantity]:
         return [LineQuantity(line=line.line_no, quantity=qty) for line, qty in self.chosen()]
+
+    def stale_message(self) -> str:
+        return (
+            f"Order {self.order.number} was changed by someone else since you opened this "
+            f"page; it is now {self.order.get_status_display().lower()}. Reload and try again."
+        )
+
+    def add_stale_error(self, exc: OrderChangedError) -> None:
+        """The order changed since the form was opened (its version): the form's error."""
+        self.stale = True
+        for message in exc.messages:
+            self.add_error(None, message)
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         """Show a service's ValidationError on the matching fields (the rest on the form):

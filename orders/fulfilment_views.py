@@ -2,7 +2,8 @@
 
 Beside the edit page (whose status "cancelled" still cancels the whole order): each page
 parses the quantities per line, calls one service, and redirects to the order page with a
-success message. A refusal re-renders the form with its errors, status 400, nothing changed.
+success message. A refusal re-renders the form with its errors, status 400, nothing changed;
+a form opened before someone else changed the order (its version) is refused with 409.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from suppliers.views import supplier_required
 
 from .fulfilment_forms import OrderLinesCancelForm, OrderShipForm
 from .selectors import order_portal_with_lines
-from .services import order_lines_cancel, order_shipment_create
+from .services import OrderChangedError, order_lines_cancel, order_shipment_create
 from .views import retailer_email_queued
 
 
@@ -42,12 +43,14 @@ def _page(request, number: str, *, form_class, template: str, act):
         if form.is_valid():
             try:
                 message = act(order, form)
+            except OrderChangedError as exc:
+                form.add_stale_error(exc)
             except ValidationError as exc:
                 form.add_service_errors(exc.message_dict)
             else:
                 messages.success(request, message)
                 return redirect("orders:detail", number=order.number)
-        status = 400
+        status = 409 if form.stale else 400
     else:
         form = form_class(order=order, lines=lines)
     return render(request, template, {"nav": "orders", "order": order, "form": form}, status=status)
@@ -65,6 +68,7 @@ def order_cancel_items(request, number: str):
             reason=data["reason"],
             note=data["note"],
             lines=form.line_quantities(),
+            expected_version=data["version"],
         )
         updated = cancellation.order
         return (
@@ -90,6 +94,7 @@ def order_ship(request, number: str):
             carrier=data["carrier"],
             tracking_number=data["tracking_number"],
             lines=form.line_quantities(),
+            expected_version=data["version"],
         ).order
         return (
             f"Shipped {_units(form.chosen())} of order {updated.number}; "

@@ -55,6 +55,10 @@ def committed(email_via_smtp, tasks_inline, django_capture_on_commit_callbacks):
     return _Committed(email_via_smtp, django_capture_on_commit_callbacks)
 
 
+def _version(order) -> int:
+    return Order.objects.get(pk=order.pk).version
+
+
 def _lines(order) -> list[tuple[int, int]]:
     return list(
         Order.objects.get(pk=order.pk)
@@ -99,7 +103,13 @@ def test_cancel_items_form_offers_every_open_line_at_zero(acme_client, order):
 def test_cancel_one_line_through_the_form(acme_client, acme_user, order):
     response = acme_client.post(
         f"/orders/{order.number}/cancel-items/",
-        {"qty-1": "2", "qty-2": "0", "reason": "out_of_stock", "note": "Only one left"},
+        {
+            "qty-1": "2",
+            "qty-2": "0",
+            "reason": "out_of_stock",
+            "note": "Only one left",
+            "version": order.version,
+        },
         follow=True,
     )
     assert response.redirect_chain[-1][0] == f"/orders/{order.number}/"
@@ -120,7 +130,7 @@ def test_cancelling_items_emails_the_retailer_once_committed(acme_client, order,
     response = committed.post(
         acme_client,
         f"/orders/{order.number}/cancel-items/",
-        {"qty-1": "1", "reason": "out_of_stock", "note": "Only two left"},
+        {"qty-1": "1", "reason": "out_of_stock", "note": "Only two left", "version": order.version},
     )
     assert response.status_code == 302
     committed.assert_one_email_to_the_retailer(
@@ -131,7 +141,9 @@ def test_cancelling_items_emails_the_retailer_once_committed(acme_client, order,
 def test_shipping_emails_the_retailer_once_committed(acme_client, order, committed):
     """The ship refusals' "nothing sent" is calibrated: the same setup catches a real one's."""
     response = committed.post(
-        acme_client, f"/orders/{order.number}/ship/", {"qty-1": "1", "carrier": "DPD"}
+        acme_client,
+        f"/orders/{order.number}/ship/",
+        {"qty-1": "1", "carrier": "DPD", "version": order.version},
     )
     assert response.status_code == 302
     committed.assert_one_email_to_the_retailer(
@@ -142,7 +154,13 @@ def test_shipping_emails_the_retailer_once_committed(acme_client, order, committ
 def test_cancelling_every_open_unit_cancels_the_order(acme_client, order):
     acme_client.post(
         f"/orders/{order.number}/cancel-items/",
-        {"qty-1": "3", "qty-2": "1", "reason": "discontinued", "note": "gone"},
+        {
+            "qty-1": "3",
+            "qty-2": "1",
+            "reason": "discontinued",
+            "note": "gone",
+            "version": order.version,
+        },
     )
     order.refresh_from_db()
     assert order.status == "cancelled" and _lines(order) == [(3, 0), (1, 0)]
@@ -162,12 +180,14 @@ BAD_CANCELS = [
     ({"qty-1": "1", "reason": ""}, "reason", "Choose a cancellation reason"),
     ({"qty-1": "1", "note": "   "}, "note", "A note is required"),
     ({"qty-1": "1", "reason": "bogus"}, "reason", "Select a valid choice"),
+    ({"qty-1": "1", "version": ""}, "version", "lost track of the order"),
+    ({"qty-1": "1", "version": "x\u0000"}, "version", "lost track of the order"),
 ]
 
 
 @pytest.mark.parametrize("data,field,message", BAD_CANCELS)
 def test_cancel_items_refusals_change_nothing(acme_client, order, committed, data, field, message):
-    data = {"reason": "out_of_stock", "note": "why", **data}
+    data = {"reason": "out_of_stock", "note": "why", "version": order.version, **data}
     before = _state(order)
     response = committed.post(acme_client, f"/orders/{order.number}/cancel-items/", data)
     assert response.status_code == 400
@@ -187,7 +207,7 @@ def test_cancel_items_counts_what_is_open_now_not_when_the_form_opened(
     response = committed.post(
         acme_client,
         f"/orders/{order.number}/cancel-items/",
-        {"qty-1": "2", "reason": "other", "note": "late"},
+        {"qty-1": "2", "reason": "other", "note": "late", "version": _version(order)},
     )
     assert response.status_code == 400
     assert "Only 1 unit of line 1 (ACME-001) is open." in response.content.decode()
@@ -208,7 +228,7 @@ def test_cancel_items_of_a_final_order_is_refused(acme_client, order, committed,
     response = committed.post(
         acme_client,
         f"/orders/{order.number}/cancel-items/",
-        {"qty-1": "1", "reason": "other", "note": "late"},
+        {"qty-1": "1", "reason": "other", "note": "late", "version": _version(order)},
     )
     assert response.status_code == 400
     body = response.content.decode()
@@ -238,7 +258,8 @@ def test_a_line_number_of_another_order_is_refused(acme_client, acme, retailer, 
     ]
     before = _state(order), _state(bigger)
     response = acme_client.post(
-        f"/orders/{order.number}/cancel-items/", {"qty-3": "1", "reason": "other", "note": "x"}
+        f"/orders/{order.number}/cancel-items/",
+        {"qty-3": "1", "reason": "other", "note": "x", "version": order.version},
     )
     assert response.status_code == 400
     assert f"Order {order.number} has no line “3”." in response.content.decode()
@@ -257,7 +278,13 @@ def test_ship_form_fills_in_every_open_unit(acme_client, order):
 def test_ship_in_two_parts(acme_client, order):
     response = acme_client.post(
         f"/orders/{order.number}/ship/",
-        {"qty-1": "2", "qty-2": "0", "carrier": "DPD", "tracking_number": "TRK-A"},
+        {
+            "qty-1": "2",
+            "qty-2": "0",
+            "carrier": "DPD",
+            "tracking_number": "TRK-A",
+            "version": order.version,
+        },
         follow=True,
     )
     body = response.content.decode()
@@ -268,7 +295,13 @@ def test_ship_in_two_parts(acme_client, order):
 
     acme_client.post(
         f"/orders/{order.number}/ship/",
-        {"qty-1": "1", "qty-2": "1", "carrier": "UPS", "tracking_number": "TRK-B"},
+        {
+            "qty-1": "1",
+            "qty-2": "1",
+            "carrier": "UPS",
+            "tracking_number": "TRK-B",
+            "version": _version(order),
+        },
     )
     order.refresh_from_db()
     assert order.status == "shipped" and _lines(order) == [(0, 3), (0, 1)]
@@ -286,6 +319,7 @@ BAD_SHIPS = [
     ({"qty-1": "1", "qty-99": "1"}, None, "has no line “99”"),
     ({"qty-1": "1", "carrier": "x" * 101}, "carrier", "at most 100 characters"),
     ({"qty-1": "1", "carrier": "  "}, "carrier", "Name the carrier."),
+    ({"qty-1": "1", "version": "0"}, "version", "lost track of the order"),
 ]
 
 
@@ -295,7 +329,7 @@ def test_ship_refusals_change_nothing(acme_client, order, committed, data, field
     response = committed.post(
         acme_client,
         f"/orders/{order.number}/ship/",
-        {"carrier": "DPD", "tracking_number": "T", **data},
+        {"carrier": "DPD", "tracking_number": "T", "version": order.version, **data},
     )
     assert response.status_code == 400
     body = response.content.decode()
@@ -311,7 +345,9 @@ def test_a_service_refusal_shows_on_the_line_it_names(order):
     from orders.fulfilment_forms import OrderShipForm
 
     form = OrderShipForm(
-        {"qty-1": "0", "qty-2": "1", "carrier": "DPD"}, order=order, lines=order.lines.all()
+        {"qty-1": "0", "qty-2": "1", "carrier": "DPD", "version": order.version},
+        order=order,
+        lines=order.lines.all(),
     )
     assert form.is_valid() and form.line_quantities()[0].line == 2
     form.add_service_errors({"lines.0.quantity": ["Line 2 has 0 of 1 open."], "lines": ["x"]})
@@ -325,7 +361,7 @@ def test_ship_of_a_cancelled_order_is_refused(acme_client, order, committed):
     response = committed.post(
         acme_client,
         f"/orders/{order.number}/ship/",
-        {"qty-1": "1", "carrier": "DPD", "tracking_number": "T"},
+        {"qty-1": "1", "carrier": "DPD", "tracking_number": "T", "version": _version(order)},
     )
     assert response.status_code == 400
     assert "which is final" in response.content.decode()

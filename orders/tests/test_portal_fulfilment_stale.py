@@ -1,0 +1,101 @@
+"""Cancel items and Ship carry the order's version: two people on one order cannot both
+commit against what they saw; the second, stale submit is refused and changes nothing."""
+
+import pytest
+
+from orders.models import Order
+from testsupport.factories import make_supplier_user, place_order
+
+from .test_portal import _Committed
+from .test_portal_fulfilment import TWO_LINES, _state
+
+PAGES = {
+    "cancel-items": {"qty-1": "1", "reason": "out_of_stock", "note": "Only two left"},
+    "ship": {"qty-1": "1", "qty-2": "0", "carrier": "DPD", "tracking_number": "TRK-1"},
+}
+
+
+@pytest.fixture
+def order(acme, retailer):
+    return place_order(retailer=retailer, lines=TWO_LINES)[0]
+
+
+@pytest.fixture
+def committed(email_via_smtp, tasks_inline, django_capture_on_commit_callbacks):
+    return _Committed(email_via_smtp, django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def ann(client, acme):
+    client.force_login(make_supplier_user(supplier=acme, username="ann"))
+    return client
+
+
+@pytest.fixture
+def bob(acme):
+    from django.test import Client
+
+    other = Client()
+    other.force_login(make_supplier_user(supplier=acme, username="bob"))
+    return other
+
+
+def _opened_version(client, order, page: str) -> str:
+    """The version the page's form carries, as a browser would post it back."""
+    form = client.get(f"/orders/{order.number}/{page}/").context["form"]
+    assert f'name="version" value="{order.version}"' in form["version"].as_widget()
+    return str(form["version"].value())
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("first", PAGES)
+def test_the_second_stale_submit_changes_nothing(ann, bob, order, committed, page, first):
+    ann_version = _opened_version(ann, order, page)
+    bob_version = _opened_version(bob, order, first)
+    assert ann_version == bob_version
+
+    response = committed.post(
+        bob, f"/orders/{order.number}/{first}/", {**PAGES[first], "version": bob_version}
+    )
+    assert response.status_code == 302
+
+    before = _state(order)
+    response = committed.post(
+        ann, f"/orders/{order.number}/{page}/", {**PAGES[page], "version": ann_version}
+    )
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "was changed by someone else since you opened this page" in body
+    assert "Nothing was changed" in body and "Reload the order" in body
+    assert _state(order) == before
+    committed.assert_nothing_sent()
+    # What Ann typed is still there to submit again once she has reloaded.
+    form = response.context["form"]
+    assert form["qty-1"].value() == "1"
+
+
+def test_a_change_landing_after_the_forms_read_is_refused_by_the_service(
+    ann, order, committed, monkeypatch
+):
+    """The form read the current version; before the service locks the order someone else
+    changes it: the service refuses (the page passes the version on), nothing changes."""
+    from orders import fulfilment_views
+    from orders.services import order_set_status
+
+    real = fulfilment_views.order_shipment_create
+
+    def someone_else_first(**kwargs):
+        order_set_status(order=order, status="processing", actor="user:bob")
+        return real(**kwargs)
+
+    monkeypatch.setattr(fulfilment_views, "order_shipment_create", someone_else_first)
+    version = _opened_version(ann, order, "ship")
+    response = committed.post(
+        ann, f"/orders/{order.number}/ship/", {**PAGES["ship"], "version": version}
+    )
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "was changed by someone else" in body and "Nothing was changed" in body
+    fresh = Order.objects.get(pk=order.pk)
+    assert fresh.status == "processing" and not fresh.shipments.exists()
+    assert list(fresh.lines.values_list("quantity_shipped", flat=True)) == [0, 0]
