@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from suppliers.auth_views import LoginView, PasswordResetView
+from suppliers.auth_views import LoginView, PasswordChangeView, PasswordResetView
 
 from .views import healthz, help_page
 
@@ -32,6 +32,8 @@ urlpatterns = [
     path("help/", help_page, name="help"),
     # Limited, and the email is queued, so the answer never tells a registered address.
     path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
+    # A wrong current password counts toward the login's lockout (suppliers/auth_views.py).
+    path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("orders/", include("orders.urls")),
     path("", include("suppliers.urls")),

@@ -1,17 +1,21 @@
 """The portal's login pages beyond Django's own: the lockout page and the password reset.
 
 The lockout page says exactly what is locked: axes locks one user name from one address
-(AXES_LOCKOUT_PARAMETERS), so the page names both, and how long the pause lasts.
+(AXES_LOCKOUT_PARAMETERS), so the page names both, and how long the pause lasts. A wrong
+current password on the password change page counts as a failed login of that user name
+from that address, so a stolen session cannot try passwords there without limit.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.signals import user_login_failed
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
@@ -63,6 +67,33 @@ class LoginView(auth_views.LoginView):
     def get_redirect_url(self):
         url = super().get_redirect_url()
         return "" if url and urlsplit(url).path == self.request.path else url
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change; a wrong current password is a failed login (axes counts it
+    with the login page's failures of this user name from this address), and while that name
+    is locked from this address the page refuses with the lockout page, as login does."""
+
+    def _credentials(self) -> dict[str, str]:
+        return {settings.AXES_USERNAME_FORM_FIELD: self.request.user.get_username()}
+
+    def post(self, request, *args, **kwargs):
+        credentials = self._credentials()
+        if AxesProxyHandler.is_locked(request, credentials):
+            # Not even checked: the right password now is refused too, nothing changes.
+            return login_locked_out(request, credentials=credentials)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if form.has_error("old_password", "password_incorrect"):
+            # The form's POST holds passwords: AXES_SENSITIVE_PARAMETERS masks them in the
+            # attempt axes stores.
+            user_login_failed.send(
+                sender=type(self), credentials=self._credentials(), request=self.request
+            )
+            if getattr(self.request, "axes_locked_out", False):
+                return login_locked_out(self.request, credentials=self._credentials())
+        return super().form_invalid(form)
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -36,6 +36,9 @@ AXES_USERNAME_CALLABLE = "suppliers.auth_views.login_username"
 # A locked-out login gets a page that says which user name from which address is paused, and
 # for how long (HTTP 429), not a bare error.
 AXES_LOCKOUT_CALLABLE = "suppliers.auth_views.login_locked_out"
+# A wrong current password on the password change page is a failure too; axes keeps the
+# failing POST's fields, so these are masked (it masks "password" itself).
+AXES_SENSITIVE_PARAMETERS = ["old_password", "new_password1", "new_password2"]
 
 # Password reset links are built from SITE_URL, never the request's host; they expire after a day.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
