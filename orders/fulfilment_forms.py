@@ -114,8 +114,9 @@ class _LineQuantitiesForm(forms.Form):
 
     def stale_message(self) -> str:
         return (
-            f"Order {self.order.number} was changed by someone else since you opened this "
-            f"page; it is now {self.order.get_status_display().lower()}. Reload and try again."
+            f"Order {self.order.number} was changed since you opened this page (by someone "
+            f"else, or by this form sent twice); it is now "
+            f"{self.order.get_status_display().lower()}. Reload and try again."
         )
 
     def add_stale_error(self, exc: OrderChangedError) -> None:
