@@ -57,6 +57,7 @@ def api_tokens(request):
     created_plain = None
     name = ""
     error = ""
+    can_update = False
     if request.method == "POST":
         name = (request.POST.get("name") or "").strip()
         can_update = request.POST.get("can_update") == "on"
@@ -72,7 +73,7 @@ def api_tokens(request):
             _, created_plain = api_token_create(
                 supplier=request.supplier, name=name, can_update=can_update
             )
-            name = ""
+            name, can_update = "", False
     response = render(
         request,
         "suppliers/api_tokens.html",
@@ -84,6 +85,8 @@ def api_tokens(request):
             ),
             "created_plain": created_plain,
             "name": name,
+            # Kept on a refusal: a token fixed and sent again must not quietly lose its scope.
+            "can_update": can_update,
             "error": error,
         },
         status=400 if error else 200,
