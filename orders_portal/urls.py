@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from suppliers.auth_views import LoginView, PasswordChangeView, PasswordResetView
 
-from .views import healthz, help_page
+from .views import admin_password_change, healthz, help_page
 
 # A database error that escaped a view (e.g. in a middleware) is a 503 too (common/outage.py).
 handler500 = "common.outage.server_error"
@@ -16,6 +16,8 @@ handler404 = "orders.api.errors.page_not_found"  # and for a path that names no 
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:history"), name="home"),
+    # Before the admin's own: a wrong current password counts toward the lockout (views.py).
+    path("admin/password_change/", admin_password_change),
     path("admin/", admin.site.urls),
     path("api/", include("orders.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

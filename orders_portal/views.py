@@ -1,11 +1,16 @@
-"""Project-level views: health, and the help page (it reads several apps)."""
+"""Project-level views: health, the help page (it reads several apps), the admin's password
+change."""
 
+from django.contrib import admin
+from django.contrib.admin.forms import AdminPasswordChangeForm
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from orders.models import CancellationReason
 from orders.updates import COLUMN_HELP, COLUMNS
+from suppliers.auth_views import PasswordChangeView
 
 from .celery import app as celery_app
 
@@ -61,3 +66,18 @@ def help_page(request):
             "reasons": CancellationReason.choices,
         },
     )
+
+
+@admin.site.admin_view
+def admin_password_change(request):
+    """The admin's own password change (AdminSite.password_change, same form, page and
+    success URL), but through the portal's view: a wrong current password counts toward the
+    lockout there as on /accounts/password_change/, so a staff session cannot try passwords
+    without limit either."""
+    site = admin.site
+    request.current_app = site.name
+    return PasswordChangeView.as_view(
+        form_class=AdminPasswordChangeForm,
+        success_url=reverse("admin:password_change_done", current_app=site.name),
+        extra_context=site.each_context(request),
+    )(request)

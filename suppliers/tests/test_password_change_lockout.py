@@ -88,3 +88,51 @@ def test_the_failures_stored_do_not_hold_the_passwords(ann_client):
     assert attempt.username == "ann" and attempt.failures_since_start == 1
     assert secret_old not in attempt.post_data and secret_new not in attempt.post_data
     assert "old_password=" in attempt.post_data
+
+
+def test_the_admins_password_change_counts_too(client, acme):
+    staff = make_supplier_user(supplier=acme, username="ops")
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    client.force_login(staff)
+    assert client.get("/admin/password_change/").status_code == 200
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(
+            "/admin/password_change/",
+            {"old_password": "wrong", "new_password1": NEW, "new_password2": NEW},
+            REMOTE_ADDR=HOME,
+        )
+        assert response.status_code == 200
+    response = client.post(
+        "/admin/password_change/",
+        {"old_password": "wrong", "new_password1": NEW, "new_password2": NEW},
+        REMOTE_ADDR=HOME,
+    )
+    assert response.status_code == 429 and "<strong>ops</strong>" in response.content.decode()
+    response = client.post(
+        "/admin/password_change/",
+        {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW},
+        REMOTE_ADDR=HOME,
+    )
+    assert response.status_code == 429
+    assert _password_is_still_the_old_one(staff)
+    # From another address the right one still works, and lands on the admin's done page.
+    response = client.post(
+        "/admin/password_change/",
+        {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW},
+        REMOTE_ADDR=ELSEWHERE,
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/password_change/done/"
+    staff.refresh_from_db()
+    assert staff.check_password(NEW)
+
+
+def test_the_admins_password_change_needs_a_staff_login(client, ann):
+    client.force_login(ann)
+    response = client.post(
+        "/admin/password_change/",
+        {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW},
+    )
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert _password_is_still_the_old_one(ann)
