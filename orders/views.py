@@ -229,7 +229,8 @@ def _history_rows(orders, states: dict[int, str], marks: dict[int, list[str]]) -
                 url=e(f"{detail_prefix}{o.number}/"),
                 number=e(o.number),
                 reference=e(o.retailer_reference),
-                placed_iso=placed.isoformat(),
+                # HTML's datetime allows at most 3 digits of a second: none here.
+                placed_iso=placed.isoformat(timespec="seconds"),
                 placed=when_text(placed),
                 retailer=e(o.retailer_name),
                 customer=e(o.customer_name),

@@ -31,6 +31,15 @@ def day(value) -> str:
     return when_day(value)
 
 
+@register.filter
+def datetime_attr(value) -> str:
+    """A `<time datetime>` value: ISO 8601 to the second, in the portal's zone. Django's
+    `date:'c'` writes microseconds, and HTML allows 1 to 3 digits of a second there."""
+    if not value:
+        return ""
+    return timezone.localtime(value).isoformat(timespec="seconds")
+
+
 @register.simple_tag
 def portal_zone() -> str:
     """The portal's zone by name, e.g. "Europe/London"."""

@@ -1,0 +1,88 @@
+"""Every portal page, and its refusals, is valid HTML by the Nu Html Checker (vnu); before,
+only the emails were checked, and every `<time datetime>` of the portal was invalid (Django's
+`date:'c'` writes microseconds; HTML allows at most three digits of a second)."""
+
+import pytest
+from django.conf import settings
+
+from orders.services import order_set_status
+from suppliers.services import api_token_create
+from testsupport.factories import make_supplier_user, place_order
+from testsupport.htmlcheck import vnu_errors
+
+PASSWORD = "Corr3ct-Horse-Battery"
+
+
+@pytest.fixture
+def pages(client, acme, retailer):
+    lines = [{"sku": "ACME-001", "quantity": 3}, {"sku": "ACME-003", "quantity": 1}]
+    order = place_order(retailer=retailer, lines=lines)[0]
+    cancelled = place_order(retailer=retailer, lines=lines)[0]
+    order_set_status(order=cancelled, status="cancelled", actor="ops", reason="other", note="x")
+    api_token_create(supplier=acme, name="ERP")
+    ann = make_supplier_user(supplier=acme, username="ann")
+    documents = {}
+    anonymous = {
+        "login": "/accounts/login/",
+        "logged-out": "/accounts/logged-out/",
+        "password-reset": "/accounts/password_reset/",
+        "help": "/help/",
+    }
+    for name, url in anonymous.items():
+        documents[name] = client.get(url)
+    documents["login-refused"] = client.post(
+        "/accounts/login/", {"username": "ann", "password": "wrong"}
+    )
+    client.force_login(ann)
+    n, c = order.number, cancelled.number
+    for name, url in {
+        "history": "/orders/",
+        "history-filtered-empty": "/orders/?q=nobody&status=shipped",
+        "history-bad-date": "/orders/?placed_from=31 Feb 2026",
+        "order": f"/orders/{n}/",
+        "order-cancelled": f"/orders/{c}/",
+        "edit": f"/orders/{n}/edit/",
+        "cancel-items": f"/orders/{n}/cancel-items/",
+        "ship": f"/orders/{n}/ship/",
+        "cancel-items-final": f"/orders/{c}/cancel-items/",
+        "updates": "/orders/updates/",
+        "settings": "/settings/",
+        "tokens": "/settings/api-tokens/",
+        "deliveries": "/deliveries/",
+        "password-change": "/accounts/password_change/",
+        "not-found": "/orders/PO-99999999/",
+    }.items():
+        documents[name] = client.get(url)
+    version = str(order.version)
+    for name, url, data in [
+        ("edit-refused", f"/orders/{n}/edit/", {"status": "cancelled", "version": version}),
+        ("edit-stale", f"/orders/{n}/edit/", {"status": "processing", "version": "999"}),
+        ("cancel-refused", f"/orders/{n}/cancel-items/", {"qty-1": "9", "version": version}),
+        ("cancel-stale", f"/orders/{n}/cancel-items/", {"qty-1": "1", "version": "999"}),
+        ("ship-refused", f"/orders/{n}/ship/", {"qty-1": "9", "version": version}),
+        ("tokens-refused", "/settings/api-tokens/", {"name": "", "can_update": "on"}),
+        (
+            "password-change-refused",
+            "/accounts/password_change/",
+            {"old_password": "wrong", "new_password1": "a", "new_password2": "b"},
+        ),
+    ]:
+        documents[name] = client.post(url, data)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        locked = client.post(
+            "/accounts/password_change/",
+            {"old_password": "wrong", "new_password1": "a", "new_password2": "a"},
+        )
+    documents["locked-out"] = locked
+    return documents
+
+
+def test_every_page_is_valid_html(pages):
+    statuses = {name: response.status_code for name, response in pages.items()}
+    assert statuses["locked-out"] == 429 and statuses["cancel-stale"] == 409
+    assert statuses["not-found"] == 404 and statuses["history"] == 200
+    problems = vnu_errors({name: r.content.decode() for name, r in pages.items()})
+    # Errors only: the checker's warnings are advice (e.g. that not every browser supports
+    # `inputmode`), not faults of the document.
+    errors = [problem for problem in problems if ": error: " in problem]
+    assert errors == [], "\n".join(errors)
