@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import template
 from django.utils import timezone
 
@@ -38,6 +40,19 @@ def datetime_attr(value) -> str:
     if not value:
         return ""
     return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+# HTML's "valid floating-point number", the only values an <input type=number> may carry.
+_HTML_NUMBER = re.compile(r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+@register.filter
+def number_value(value) -> str:
+    """The value of an `<input type=number>`: what was typed (stripped, as the form read it)
+    if it is a number, else empty (the field's error says what was wrong; a browser would
+    empty it anyway)."""
+    text = "" if value is None else str(value).strip()
+    return text if _HTML_NUMBER.fullmatch(text) else ""
 
 
 @register.simple_tag

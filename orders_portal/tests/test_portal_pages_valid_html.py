@@ -60,6 +60,9 @@ def pages(client, acme, retailer):
         ("cancel-refused", f"/orders/{n}/cancel-items/", {"qty-1": "9", "version": version}),
         ("cancel-stale", f"/orders/{n}/cancel-items/", {"qty-1": "1", "version": "999"}),
         ("ship-refused", f"/orders/{n}/ship/", {"qty-1": "9", "version": version}),
+        # Not a number: an <input type=number> may not carry it back.
+        ("ship-not-a-number", f"/orders/{n}/ship/", {"qty-1": "x", "version": version}),
+        ("cancel-not-a-number", f"/orders/{n}/cancel-items/", {"qty-2": "1 ", "version": version}),
         ("tokens-refused", "/settings/api-tokens/", {"name": "", "can_update": "on"}),
         (
             "password-change-refused",
@@ -75,6 +78,14 @@ def pages(client, acme, retailer):
         )
     documents["locked-out"] = locked
     return documents
+
+
+def test_a_quantity_that_is_a_number_is_kept_and_one_that_is_not_is_emptied(pages):
+    kept = pages["cancel-not-a-number"].content.decode()
+    assert 'name="qty-2" id="id_qty-2" value="1"' in kept
+    emptied = pages["ship-not-a-number"].content.decode()
+    assert 'name="qty-1" id="id_qty-1" value=""' in emptied
+    assert "Enter a whole number of units." in emptied
 
 
 def test_every_page_is_valid_html(pages):
