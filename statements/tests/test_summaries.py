@@ -165,6 +165,11 @@ def test_late_cancellation_is_an_adjustment_on_the_next_summary(month_data, smtp
     text = _body(august_mail, "plain")
     assert "ADJUSTMENTS: cancellations made in August 2026 on orders of earlier months" in text
     assert late.number in text and "placed in July 2026" in text
+    # The order's heading is a line of its own, and each line it cancelled another (the
+    # heading ran on into the first line: "... (now wholly cancelled)    line 1  ACME-003").
+    heading = next(row for row in text.splitlines() if row.startswith(f"  {late.number}  "))
+    assert heading.endswith("cancelled 2026-08-10 12:00 (now wholly cancelled)"), heading
+    assert "    line 1  ACME-003  " in text.splitlines()[text.splitlines().index(heading) + 1]
     assert "Reason: Bad address" in text and "Note: No such street" in text
     assert "Commission reversed: -4.80 GBP" in text
     assert "commission due -4.80 GBP" in text
