@@ -173,6 +173,10 @@ def test_late_cancellation_is_an_adjustment_on_the_next_summary(month_data, smtp
     assert "Reason: Bad address" in text and "Note: No such street" in text
     assert "Commission reversed: -4.80 GBP" in text
     assert "commission due -4.80 GBP" in text
+    # The HTML part says what the text says (it left out "now wholly cancelled").
+    html = _body(august_mail, "html")
+    assert "2026-08-10 12:00<br>(now wholly cancelled)</td>" in html
+    assert "line 1 ACME-003: 2 of 2" in html and "-4.80 GBP" in html
 
 
 def test_a_failure_for_one_retailer_does_not_stop_the_others(month_data, smtp, monkeypatch):
