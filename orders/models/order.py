@@ -223,6 +223,9 @@ class Order(models.Model):
                 fields=["supplier", "status", "created_at", "id"], name="order_supplier_status"
             ),
             models.Index(fields=["supplier", "placed_at", "id"], name="order_supplier_placed"),
+            # The retailer read API's `updated_after` page (orders/selectors/retailer_api.py):
+            # a range of the retailer's changes, not every order the retailer ever sent.
+            models.Index(fields=["retailer", "updated_at"], name="order_retailer_updated"),
             # Monthly summaries: a retailer's orders that reached us in a month (statements/
             # selectors.py bills by created_at, never by the retailer's placed_at).
             models.Index(fields=["retailer", "created_at"], name="order_retailer_created"),
