@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from orders.inputs import DATE_MAX, DATE_MIN
 
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH_RE = re.compile(r"(\d{4})-(\d{2})", re.ASCII)  # whole value (fullmatch), ASCII digits
 
 
 def month_first_day(value: date) -> date:
@@ -44,9 +44,9 @@ def month_last_closed(*, now: datetime | None = None) -> date:
 
 def summary_month_parse(*, value: str, now: datetime | None = None) -> date:
     """'YYYY-MM' of a month that has closed (in TIME_ZONE); ValidationError naming --month."""
-    match = _MONTH_RE.match(value or "")
+    match = _MONTH_RE.fullmatch(value or "")
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
-        raise ValidationError({"month": [f"'{value}' is not a month; use YYYY-MM, e.g. 2026-10."]})
+        raise ValidationError({"month": [f"{value!r} is not a month; use YYYY-MM, e.g. 2026-10."]})
     # The years orders may be placed in (orders.inputs): outside them a month holds no orders,
     # and 9999-12 has no next month to end at (date(10000, 1, 1) does not exist).
     if not DATE_MIN.year <= int(match.group(1)) <= DATE_MAX.year:

@@ -81,6 +81,9 @@ def test_no_summary_for_a_retailer_without_orders_when_the_setting_says_so(
         ("2026-13", "'2026-13' is not a month"),
         ("July", "'July' is not a month"),
         ("2026-7", "'2026-7' is not a month"),
+        # Taken as July before: a trailing newline ($ matched before it), other scripts' digits.
+        ("2026-07\n", "'2026-07\\n' is not a month"),
+        ("\u0662\u0660\u0662\u0666-\u0660\u0667", "is not a month"),
         ("2999-01", "2999-01 has not ended yet"),
     ],
 )
