@@ -7,12 +7,14 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from common.text import validate_one_line
+
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. GBP.")
 
 
 class Supplier(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_one_line])
     # The supplier's contact addresses for orders, comma-separated; the email channel sends
     # to these and failure notices go here.
     order_emails = models.TextField(help_text="Comma-separated addresses.")
@@ -46,7 +48,7 @@ class SupplierMembership(models.Model):
 class Product(models.Model):
     supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="products")
     sku = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=300)
+    name = models.CharField(max_length=300, validators=[validate_one_line])
     price = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )

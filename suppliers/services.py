@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.csv import csv_rows_naming_the_line
-from common.text import text_problem
+from common.text import one_line_problem
 
 from .models import ApiToken, ApiTokenScope, Product, Supplier, SupplierMembership
 from .secrets import token_digest, token_generate
@@ -144,7 +144,7 @@ def products_parse_csv(*, text: str) -> list[ProductRow]:
         currency = record[3].strip().upper() if len(record) == 4 and record[3].strip() else "GBP"
         # Before any query: a NUL makes the database refuse the query (a traceback).
         for field, value in (("sku", sku), ("name", name), ("price", price_text)):
-            problem = text_problem(value)
+            problem = one_line_problem(value)
             if problem:
                 raise ValidationError({f"line {number}": [f"{field}: {problem}"]})
         if not sku:

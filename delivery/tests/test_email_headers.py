@@ -4,8 +4,10 @@ as one-line headers: the retailer's cancellation email cannot be given extra rec
 import pytest
 
 from delivery.models import Delivery, DeliveryPurpose, DeliveryStatus
+from orders.models import Retailer
 from orders.services import order_set_status
 from orders.services.retailers import retailer_create
+from suppliers.models import Supplier
 from suppliers.services import supplier_create
 from testsupport.factories import make_products, place_order
 
@@ -15,15 +17,14 @@ pytestmark = pytest.mark.django_db
 def test_a_name_with_line_breaks_and_an_idn_address_make_one_honest_cancellation_email(
     email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
 ):
-    supplier = supplier_create(
-        slug="cole",
-        name="Cöle\r\nBcc: spy@evil.example\r\n Candles",
-        order_emails="po@cole.example",
-    )
+    supplier = supplier_create(slug="cole", name="Cöle", order_emails="po@cole.example")
     make_products(supplier=supplier, skus={"COLE-1": "12.00"})
-    retailer, _ = retailer_create(
-        slug="buch", name="Bücher\nTo: spy@evil.example", email="buyers@bücher.example"
-    )
+    retailer, _ = retailer_create(slug="buch", name="Bücher", email="buyers@bücher.example")
+    # Names are refused with line breaks now (test_names_one_line.py); rows from before that
+    # rule, or written by SQL, may still hold them.
+    Supplier.objects.filter(pk=supplier.pk).update(name="Cöle\r\nBcc: spy@evil.example\r\n Candles")
+    Retailer.objects.filter(pk=retailer.pk).update(name="Bücher\nTo: spy@evil.example")
+    retailer.refresh_from_db()
     (order,) = place_order(retailer=retailer, lines=[{"sku": "COLE-1", "quantity": 1}])
     with django_capture_on_commit_callbacks(execute=True):
         order_set_status(order=order, status="cancelled", actor="ops", reason="other", note="n")

@@ -11,12 +11,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 
+from common.text import validate_one_line
 from suppliers.models import Product, Supplier, currency_validator
 
 
 class Retailer(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_one_line])
     email = models.EmailField()
     commission_rate = models.DecimalField(
         max_digits=5,

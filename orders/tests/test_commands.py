@@ -69,6 +69,7 @@ def test_create_retailer_default_commission(db):
         (["shopco", "--name", "S", "--email", "nope"], "email"),
         (["shop co", "--name", "S", "--email", "x@y.example"], "slug"),
         (["shopco", "--name", " ", "--email", "x@y.example"], "name"),
+        (["shopco", "--name", "Shop\nTo: spy@evil.example", "--email", "x@y.example"], "name"),
         (["shopco", "--email", "x@y.example"], "--name"),
     ],
 )

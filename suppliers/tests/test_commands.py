@@ -44,6 +44,10 @@ def test_create_supplier_with_several_order_emails(db):
         (["acme", "--name", "Acme", "--order-email", " , "], "order_emails"),
         (["Bad Slug!", "--name", "Acme", "--order-email", "a@x.example"], "slug"),
         (["acme", "--name", "   ", "--order-email", "a@x.example"], "name"),
+        (
+            ["acme", "--name", "Acme\r\nBcc: spy@evil.example", "--order-email", "a@x.example"],
+            "name",
+        ),
         (["acme", "--order-email", "a@x.example"], "--name"),
         (["acme", "--name", "Acme"], "--order-email"),
     ],
@@ -178,6 +182,7 @@ def test_import_products_creates_then_upserts_by_sku(acme, tmp_path):
         ("GOOD-1,Good,1.00\nBAD-1,Bad\n", "line 2"),
         ("GOOD-1,Good,1.00\n,Nameless,1.00\n", "line 2"),
         ("GOOD-1,Good,1.00\nBAD-1,,1.00\n", "line 2"),
+        ('GOOD-1,Good,1.00\nBAD-1,"Two\nlines",1.00\n', "line 2"),
         ("GOOD-1,Good,1.00\nGOOD-1,Again,1.00\n", "line 2"),
         ("sku,name,price\nGOOD-1,Good,1.00\nBAD-1,Bad,1.00,POUNDS\n", "line 3"),
         ("", "file"),
