@@ -35,7 +35,7 @@ import asyncssh
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
 
-from . import throttle
+from . import quota, throttle
 from .credentials import login_key_allowed, login_password_allowed
 from .storage import supplier_folder, upload_closed_mark
 
@@ -184,18 +184,58 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             # otherwise never match and no upload would be handed on.
             folder = os.path.realpath(supplier_folder(self._slug))
             super().__init__(chan, chroot=folder.encode())
+            self._folder = folder
             self._updates = posixpath.join(folder, "updates")
             self._written: dict[int, str] = {}
+            self._sizes: dict[int, int] = {}  # a file open for writing: its size as written
+            self._over_quota: set[int] = set()
 
-        def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):
+        async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):
+            writing = bool(pflags & asyncssh.FXF_WRITE)
+            if writing and quota.usage_stale(self._folder):
+                await asyncio.get_running_loop().run_in_executor(
+                    None, quota.usage_count, self._folder
+                )
             file_obj = super().open(path, pflags, attrs)
-            if pflags & asyncssh.FXF_WRITE:
+            if writing:
                 self._written[id(file_obj)] = _local_name(self.map_path(path))
+                self._sizes[id(file_obj)] = os.fstat(file_obj.fileno()).st_size
             return file_obj
 
+        def write(self, file_obj, offset: int, data: bytes) -> int:
+            handle = id(file_obj)
+            size = self._sizes.get(handle)
+            if size is not None:
+                grow = max(offset + len(data) - size, 0)
+                if grow and not quota.usage_take(self._folder, grow):
+                    self._over_quota.add(handle)
+                    logger.warning(
+                        "hosted sftp: %s is over its quota; a write to %r was refused",
+                        self._slug,
+                        posixpath.basename(self._written.get(handle, "")),
+                    )
+                    raise asyncssh.SFTPQuotaExceeded(quota.quota_message())
+                self._sizes[handle] = size + grow
+            return super().write(file_obj, offset, data)
+
+        def remove(self, path: bytes) -> None:
+            local = _local_name(self.map_path(path))
+            try:
+                freed = os.lstat(local).st_size
+            except OSError:
+                freed = 0
+            super().remove(path)
+            quota.usage_release(self._folder, freed)
+
         def close(self, file_obj) -> None:
-            local = self._written.pop(id(file_obj), None)
+            handle = id(file_obj)
+            local = self._written.pop(handle, None)
+            self._sizes.pop(handle, None)
             super().close(file_obj)
+            if handle in self._over_quota:
+                self._over_quota.discard(handle)
+                self._partial_removed(local)
+                return
             # The handler's _cleanup closes what a dropped connection left open; only the
             # client's own close (_process_close) means the upload is complete.
             by_client = sys._getframe(1).f_code.co_name == "_process_close"
@@ -214,6 +254,22 @@ def _sftp_factory(on_upload_closed: UploadClosed):
                 return
             logger.info("hosted sftp: %s uploaded updates/%r", self._slug, name)
             self._hand_on(name)
+
+        def _partial_removed(self, local: str | None) -> None:
+            """A file cut short by the quota: deleted, never handed on as an update file."""
+            if local is None:
+                return
+            try:
+                freed = os.lstat(local).st_size
+                os.unlink(local)
+            except OSError:
+                return
+            quota.usage_release(self._folder, freed)
+            logger.warning(
+                "hosted sftp: %s's upload of %r was cut short by its quota and removed",
+                self._slug,
+                posixpath.basename(local),
+            )
 
         def rename(self, oldpath: bytes, newpath: bytes) -> None:
             super().rename(oldpath, newpath)

@@ -15,6 +15,10 @@ HOSTED_SFTP_ROOT = env.str("HOSTED_SFTP_ROOT", default=str(VAR_DIR / "sftp"))
 HOSTED_SFTP_HOST_KEY_FILE = env.str(
     "HOSTED_SFTP_HOST_KEY_FILE", default=str(VAR_DIR / "sftp_host_key")
 )
+# What one supplier's hosted folder may hold, uploads and order files together
+# (delivery/hosted/quota.py): past it the server refuses writes, so no supplier fills the disk
+# every supplier's order files are written to.
+HOSTED_SFTP_QUOTA_MB = env.int("HOSTED_SFTP_QUOTA_MB", default=1024)
 # "Fetch fingerprint" and "Test connection" run in a web request: connect, handshake and each
 # request are bounded by this (deliveries have their own, longer bounds).
 SFTP_PROBE_TIMEOUT_SECONDS = env.float("SFTP_PROBE_TIMEOUT_SECONDS", default=5.0)
