@@ -78,6 +78,20 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def group_stop(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 15) -> None:
+    """Ask `proc`'s process group to stop with `sig` (a person's Ctrl-C by default); SIGKILL
+    it if it is still running after `timeout` seconds."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def database_url_for(settings_dict: dict) -> str:
     """A DATABASE_URL naming the database this process uses (the test database in tests)."""
     user = settings_dict.get("USER") or ""

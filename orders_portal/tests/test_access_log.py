@@ -4,7 +4,6 @@ temporary VAR_DIR: a password-reset link opened through it leaves no token in th
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from testsupport.processes import group_stop
 from testsupport.waiting import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,10 +81,4 @@ def test_the_web_command_logs_a_reset_link_without_its_token(tmp_path):
         assert f'"GET /accounts/reset/{uid}/[token]/ HTTP/1.1" 302' in logged
         assert token not in logged
     finally:
-        if web.poll() is None:
-            os.killpg(web.pid, signal.SIGINT)
-        try:
-            web.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(web.pid, signal.SIGKILL)
-            web.wait()
+        group_stop(web)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from testsupport.processes import group_stop
 from testsupport.waiting import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,13 +97,7 @@ def test_make_run_prints_its_banner_last_and_stops_on_sigint_within_10_seconds(t
     script, log_path, port, sftp_port = _make_run(tmp_path)
     processes: set[int] = set()
     try:
-        wait_until(
-            lambda: BANNER_END in log_path.read_text() or script.poll() is not None,
-            timeout=300,
-            interval=0.5,
-        )
-        output = log_path.read_text()
-        assert script.poll() is None, output[-3000:]
+        output = _started(script, log_path)
         banner_at = output.index("Orders portal is running on")
         # The services' start-up lines came first; the banner says where everything is.
         assert output.index("celery@") < banner_at and output.index("beat: Starting") < banner_at
@@ -145,29 +140,30 @@ def test_make_run_prints_its_banner_last_and_stops_on_sigint_within_10_seconds(t
                 os.kill(pid, signal.SIGKILL)
 
 
+def _started(script, log_path) -> str:
+    """What `make run` printed up to its banner; fails if it stopped before."""
+    wait_until(
+        lambda: BANNER_END in log_path.read_text() or script.poll() is not None,
+        timeout=300,
+        interval=0.5,
+    )
+    output = log_path.read_text()
+    assert script.poll() is None, output[-3000:]
+    return output
+
+
 def test_make_run_on_every_address_answers_by_the_machines_name(tmp_path):
     """HOST=0.0.0.0 (the README's way to reach it from another machine): the banner's
     address, this machine's name, is one the server answers to, not a 400 (DisallowedHost)."""
     script, log_path, port, _ = _make_run(tmp_path, HOST="0.0.0.0")
     name = socket.gethostname()
     try:
-        wait_until(
-            lambda: BANNER_END in log_path.read_text() or script.poll() is not None,
-            timeout=300,
-            interval=0.5,
-        )
-        output = log_path.read_text()
-        assert script.poll() is None, output[-3000:]
+        output = _started(script, log_path)
         base = f"http://{name}:{port}"
         assert f"{base}/orders/" in output[output.index("Orders portal is running on") :]
         assert _get(f"{base}/accounts/login/") == 200
     finally:
-        os.killpg(script.pid, signal.SIGINT)
-        try:
-            script.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(script.pid, signal.SIGKILL)
-            script.wait()
+        group_stop(script)
 
 
 def test_make_run_on_an_ipv6_address_listens_there(tmp_path):
@@ -175,21 +171,10 @@ def test_make_run_on_an_ipv6_address_listens_there(tmp_path):
     the links' address is http://[::1]:PORT, and the portal answers there."""
     script, log_path, port, _ = _make_run(tmp_path, HOST="::1")
     try:
-        wait_until(
-            lambda: BANNER_END in log_path.read_text() or script.poll() is not None,
-            timeout=300,
-            interval=0.5,
-        )
-        output = log_path.read_text()
-        assert script.poll() is None, output[-3000:]
+        output = _started(script, log_path)
         base = f"http://[::1]:{port}"
         banner = output[output.index("Orders portal is running on") :]
         assert f"{base}/orders/" in banner and f"links use {base}" in banner
         assert _get(f"{base}/accounts/login/") == 200
     finally:
-        os.killpg(script.pid, signal.SIGINT)
-        try:
-            script.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(script.pid, signal.SIGKILL)
-            script.wait()
+        group_stop(script)
