@@ -63,6 +63,21 @@ def acme(db):
 
 
 @pytest.fixture
+def ann(acme):
+    """A user of acme's, with the factories' password."""
+    from testsupport.factories import make_supplier_user
+
+    return make_supplier_user(supplier=acme, username="ann")
+
+
+@pytest.fixture
+def ann_client(client, ann):
+    """The test client, logged in as ann."""
+    client.force_login(ann)
+    return client
+
+
+@pytest.fixture
 def bolt(db):
     from testsupport.factories import make_products, make_supplier
 

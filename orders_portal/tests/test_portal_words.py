@@ -16,22 +16,11 @@ from common.labels import label, when_day, when_text
 from delivery.labels import channel_error_words
 from orders.selectors import HistoryFilters, order_history_count, order_history_loosen
 from orders.services import order_set_status
-from testsupport.factories import make_supplier_user, place_order
+from testsupport.factories import place_order
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "Corr3ct-Horse-Battery"
-
-
-@pytest.fixture
-def ann(acme):
-    return make_supplier_user(supplier=acme, username="ann")
-
-
-@pytest.fixture
-def ann_client(client, ann):
-    client.force_login(ann)
-    return client
 
 
 # --- One place for words -------------------------------------------------------------------

@@ -3,13 +3,6 @@
 import pytest
 
 from suppliers.models import ApiToken
-from testsupport.factories import make_supplier_user
-
-
-@pytest.fixture
-def ann_client(client, acme):
-    client.force_login(make_supplier_user(supplier=acme, username="ann"))
-    return client
 
 
 def _checkbox(body: str) -> str:

@@ -11,11 +11,6 @@ ELSEWHERE = "203.0.113.9"
 
 
 @pytest.fixture
-def ann(acme):
-    return make_supplier_user(supplier=acme, username="ann")
-
-
-@pytest.fixture
 def bea(acme):
     return make_supplier_user(supplier=acme, username="bea")
 

@@ -1,7 +1,6 @@
 """A wrong current password on /accounts/password_change/ counts as a failed login: a stolen
 session cannot try passwords there without limit, and the lockout is the login's own."""
 
-import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 
@@ -10,17 +9,6 @@ from testsupport.factories import make_supplier_user
 from .test_login_lockout import ELSEWHERE, HOME, PASSWORD, _login, _logs_in
 
 NEW = "Brand-New-Pass-42"
-
-
-@pytest.fixture
-def ann(acme):
-    return make_supplier_user(supplier=acme, username="ann")
-
-
-@pytest.fixture
-def ann_client(client, ann):
-    client.force_login(ann)
-    return client
 
 
 def _change(client, old: str, new: str = NEW, **extra):

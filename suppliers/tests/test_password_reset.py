@@ -9,7 +9,6 @@ from django.core import mail
 from django.core.cache import cache
 
 from suppliers.password_reset import password_reset_send
-from testsupport.factories import make_supplier_user
 from testsupport.processes import celery_broker_down
 
 PAGE = "/accounts/password_reset/"
@@ -22,11 +21,6 @@ def _fresh_limits():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def ann(acme):
-    return make_supplier_user(supplier=acme, username="ann")
 
 
 def _ask(client, capture, email, **extra):
