@@ -16,6 +16,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def port_listening(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:`port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def wait_until(predicate, *, timeout: float = 10.0, interval: float = 0.02, message: str = ""):
     """Poll a condition until it holds or the deadline passes (then fail)."""
     deadline = time.monotonic() + timeout

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from testsupport.processes import group_stop
-from testsupport.waiting import free_port, wait_until
+from testsupport.waiting import free_port, port_listening, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BANNER_END = "Ctrl-C stops everything."
@@ -44,14 +44,6 @@ def _descendants(root: int) -> set[int]:
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
     except OSError:
         return False
 
@@ -130,7 +122,7 @@ def test_make_run_prints_its_banner_last_and_stops_on_sigint_within_10_seconds(t
         took = time.monotonic() - started
         output = log_path.read_text()
         assert script.wait(timeout=1) == 0 or "Stopped." in output
-        assert not _listening(port) and not _listening(sftp_port)
+        assert not port_listening(port) and not port_listening(sftp_port)
         # Each stopped by itself, asked the right way: none had to be killed.
         assert "Not stopped after" not in output, output[-2000:]
         assert "Cold shutdown" in output and output.rstrip().endswith("Stopped."), took

@@ -5,17 +5,9 @@ handle, so a command without a handler is killed 10 s later, mid-session."""
 from __future__ import annotations
 
 import signal
-import socket
 
 from testsupport.processes import HostedSftp
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+from testsupport.waiting import port_listening
 
 
 def test_serve_sftp_stops_cleanly_on_sigterm(tmp_path):
@@ -28,11 +20,11 @@ def test_serve_sftp_stops_cleanly_on_sigterm(tmp_path):
     )
     try:
         server.start()
-        assert _listening(server.port)
+        assert port_listening(server.port)
         server.proc.send_signal(signal.SIGTERM)
         # Exit status 0: it handled the signal and closed its listener itself (a process that
         # leaves SIGTERM to its default action is -15 here, and ignores it as a PID 1).
         assert server.proc.wait(timeout=10) == 0, server.log_tail()
-        assert not _listening(server.port)
+        assert not port_listening(server.port)
     finally:
         server.cleanup()
