@@ -21,6 +21,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper
+from django.utils.asyncio import async_unsafe
 
 
 def execute_prepared(cursor, sql: str, params) -> None:
@@ -159,43 +160,66 @@ def statements_pipelined(connection, statements: list[tuple[str, list]]) -> list
     return _pipelined(connection, statements, own_transaction=False)
 
 
+@async_unsafe
 def _pipelined(connection, statements, *, own_transaction: bool) -> list[list[tuple]]:
     import psycopg
 
     # False, not None, when turned off: None would let psycopg prepare by its own threshold.
     prepare = bool(settings.DB_PREPARED_STATEMENTS)
-    # Connects, and checks the connection is usable (inside a caller's atomic block, that
-    # block set autocommit off).
-    with connection.cursor() as wrapper:
-        raw = connection.connection
-        logged = [sql for sql, _ in statements]
-        explicit = own_transaction and not raw.autocommit
-        if explicit:
-            logged = ["BEGIN", *logged, "COMMIT"]
-        log = (
-            wrapper.debug_sql("; ".join(logged), None, use_last_executed_query=False)
-            if isinstance(wrapper, CursorDebugWrapper)
-            else nullcontext()
+    raw = _raw_connection(connection)
+    logged = [sql for sql, _ in statements]
+    explicit = own_transaction and not raw.autocommit
+    if explicit:
+        logged = ["BEGIN", *logged, "COMMIT"]
+    log = (
+        CursorDebugWrapper(None, connection).debug_sql(
+            "; ".join(logged), None, use_last_executed_query=False
         )
-        with log, connection.wrap_database_errors:
-            cursors = [psycopg.RawCursor(raw) for _ in statements]
-            try:
-                _pipeline_run(raw, cursors, statements, prepare=prepare, explicit=explicit)
-                # Not `cursor.description`, which builds a Column for each of the order row's
-                # 60-odd columns (about 0.4 ms a lock read).
-                tuples = psycopg.pq.ExecStatus.TUPLES_OK
-                return [
-                    cursor.fetchall() if cursor.pgresult.status == tuples else []
-                    for cursor in cursors
-                ]
-            except psycopg.Error:
-                idle = psycopg.pq.TransactionStatus.IDLE
-                if own_transaction and not raw.closed and raw.info.transaction_status != idle:
-                    raw.rollback()
-                raise
-            finally:
-                for cursor in cursors:
-                    cursor.close()
+        if connection.queries_logged
+        else nullcontext()
+    )
+    with log, connection.wrap_database_errors:
+        cursors = _raw_cursors(connection, raw, len(statements))
+        try:
+            _pipeline_run(raw, cursors, statements, prepare=prepare, explicit=explicit)
+            # Not `cursor.description`, which builds a Column for each of the order row's
+            # 60-odd columns (about 0.4 ms a lock read).
+            tuples = psycopg.pq.ExecStatus.TUPLES_OK
+            return [
+                cursor.fetchall() if cursor.pgresult.status == tuples else [] for cursor in cursors
+            ]
+        except psycopg.Error:
+            idle = psycopg.pq.TransactionStatus.IDLE
+            if own_transaction and not raw.closed and raw.info.transaction_status != idle:
+                raw.rollback()
+            raise
+
+
+def _raw_connection(connection):
+    """The psycopg connection under Django's `connection`, connected and checked as
+    `connection.cursor()` would (health check, thread sharing), without making the Django
+    cursor that call builds (a psycopg cursor, its time-zone loader and the wrapper: about a
+    sixth of the write's client side) only to reach it."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    return connection.connection
+
+
+def _raw_cursors(connection, raw, count: int) -> list:
+    """`count` RawCursors on `raw`, kept on the Django connection for its next pipelined
+    write (each new cursor copies the connection's adapters: about 20 us apiece). A cursor's
+    execute resets it, so a kept one carries nothing over but the rows it last read, which
+    the next write replaces; a new psycopg connection gets new cursors."""
+    kept = getattr(connection, "_pipelined_cursors", None)
+    if kept is None or kept[0] is not raw:
+        kept = connection._pipelined_cursors = (raw, [])
+    import psycopg
+
+    cursors = kept[1]
+    while len(cursors) < count:
+        cursors.append(psycopg.RawCursor(raw))
+    return cursors[:count]
 
 
 def _pipeline_run(raw, cursors, statements, *, prepare: bool, explicit: bool) -> None:
