@@ -28,7 +28,7 @@ from .base import OrderFormat
 from .catalogue import value_getter
 from .models import FormatKind, Quoting
 from .spec import FILE_NAME_MAX, RESERVED_NAMES
-from .x12 import X12ValueTooLong, x12_850
+from .x12 import X12ValueRefused, x12_850
 
 QUOTING = {
     Quoting.MINIMAL: csv.QUOTE_MINIMAL,
@@ -274,7 +274,7 @@ class CustomFormat(OrderFormat):
             return self._xml(order, doc)
         try:
             return x12_850(doc, sender_id=self.x12_ids[0], receiver_id=self.x12_ids[1], order=order)
-        except X12ValueTooLong as exc:
+        except X12ValueRefused as exc:
             raise FormatError(f"order {order.number}: {exc} Nothing was sent.") from None
 
     def _rows(self, doc: dict) -> list[list[str]]:

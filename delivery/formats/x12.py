@@ -13,32 +13,67 @@ product name) is cut at its maximum, as EDI tools do with free text; an identifi
 number, retailer reference, postcode, SKU, ...) is never cut, since a cut one names something
 else: `X12ValueTooLong` says which element and how long, and the delivery fails with it.
 A region that is not a two-letter code (N4-02 is one) goes in N4-05/06 (`SP`, the text).
+
+The interchange is ASCII, as 004010's basic and extended character sets are (translators
+reject other bytes, and count an element's length in characters of those sets). Free text is
+transliterated (anyascii: "José Ñúñez, Łódź" is "Jose Nunez, Lodz", "北京" "BeiJing") and then
+cut; an identifier is only normalised (NFKC: full-width "１２３" is "123") and, if it still
+holds a character outside ASCII, refused like a long one (`X12ValueNotAscii`), since a
+transliterated SKU or reference names something else. Control characters become spaces.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
+from anyascii import anyascii
+
 DEFAULT_SENDER = "DROPSHIPHUB"
-_SEPARATORS = str.maketrans({"*": " ", "~": " ", ">": " ", "\r": " ", "\n": " "})
+# The separators, and every control character (C0 and DEL), become spaces.
+_SEPARATORS = str.maketrans(
+    {**{c: " " for c in range(32)}, 127: " ", ord("*"): " ", ord("~"): " ", ord(">"): " "}
+)
 
 
 def _clean(value) -> str:
     return ("" if value is None else str(value)).translate(_SEPARATORS).strip()
 
 
-class X12ValueTooLong(ValueError):
+class X12ValueRefused(ValueError):
+    """A value the 850 cannot carry as it is: the order's delivery fails with the reason."""
+
+
+class X12ValueTooLong(X12ValueRefused):
     """An identifier longer than its X12 element allows: it cannot be cut, so not sent."""
 
 
+class X12ValueNotAscii(X12ValueRefused):
+    """An identifier with a character X12 cannot carry: not transliterated, so not sent."""
+
+
+def _ascii(value) -> str:
+    """Free text in ASCII (transliterated), separators and controls made spaces."""
+    text = "" if value is None else str(value)
+    return _clean(text if text.isascii() else anyascii(text))
+
+
 def _text(value, maximum: int) -> str:
-    """Free text, cut to the element's maximum."""
-    return _clean(value)[:maximum].rstrip()
+    """Free text, transliterated to ASCII and cut to the element's maximum."""
+    return _ascii(value)[:maximum].rstrip()
 
 
 def _ident(value, maximum: int, element: str) -> str:
-    """An identifier, refused (never cut) when over the element's maximum."""
+    """An identifier, refused (never cut, never transliterated) when over the element's
+    maximum or outside ASCII after NFKC normalisation."""
     text = _clean(value)
+    if not text.isascii():
+        text = _clean(unicodedata.normalize("NFKC", text))
+        if not text.isascii():
+            raise X12ValueNotAscii(
+                f"X12 850 element {element} holds ASCII only; {text!r} has other "
+                "characters, and an identifier is not transliterated."
+            )
     if len(text) > maximum:
         raise X12ValueTooLong(
             f"X12 850 element {element} holds at most {maximum} characters; "
@@ -49,7 +84,7 @@ def _ident(value, maximum: int, element: str) -> str:
 
 def _region(value) -> tuple[str, str, str]:
     """(N4-02, N4-05, N4-06): a two-letter code, or the region's text as a location."""
-    text = _clean(value)
+    text = _ascii(value)
     if len(text) <= 2:
         return text, "", ""
     return "", "SP", text[:30].rstrip()
@@ -63,8 +98,8 @@ def _segment(*elements) -> str:
 
 
 def x12_850(doc: dict, *, sender_id: str, receiver_id: str, order) -> bytes:
-    sender = (sender_id or DEFAULT_SENDER)[:15]
-    receiver = (receiver_id or doc["supplier"].upper())[:15]
+    sender = _ident(sender_id or DEFAULT_SENDER, 99, "ISA06 (sender ID)")[:15]
+    receiver = _ident(receiver_id or doc["supplier"].upper(), 99, "ISA08 (receiver ID)")[:15]
     placed = datetime.fromisoformat(doc["placed_at"])
     control = f"{(order.pk or 0) % 1_000_000_000:09d}"
     group = str(int(control))
@@ -134,4 +169,4 @@ def x12_850(doc: dict, *, sender_id: str, receiver_id: str, order) -> bytes:
         _segment("GE", "1", group),
         _segment("IEA", "1", control),
     ]
-    return "\n".join(segments).encode("utf-8") + b"\n"
+    return "\n".join(segments).encode("ascii") + b"\n"
