@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image, several start commands: web (gunicorn), worker (celery worker), beat (celery beat),
 # dispatcher (manage.py dispatch_events), migrate, manage ARGS. See scripts/docker-entrypoint.
-# Production settings: DEBUG=false and real SECRET_KEY / FIELD_ENCRYPTION_KEY given at run time
-# (the container refuses to start without).
+# Production settings: DEBUG=false; real SECRET_KEY / FIELD_ENCRYPTION_KEY and ALLOWED_HOSTS
+# given at run time (the container refuses to start without).
 
 # --- builder: every dependency as a wheel ---------------------------------------------------
 FROM python:3.11-slim-bookworm AS builder
@@ -45,6 +45,7 @@ USER app
 # would be a published one), never used at run time, where settings refuse to start without
 # real ones.
 RUN DEBUG=false \
+    ALLOWED_HOSTS=localhost \
     SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     FIELD_ENCRYPTION_KEY="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \

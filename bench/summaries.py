@@ -54,6 +54,7 @@ os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "600000")
 # DEBUG=true Django also renders every statement for its query log, here 500 summaries' JSON
 # per insert, work production never does.
 os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost")  # production refuses to start without
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 if "FIELD_ENCRYPTION_KEY" not in os.environ:
     from cryptography.fernet import Fernet

@@ -2,9 +2,10 @@
 
 With no environment at all and DEBUG=true the project runs embedded: SQLite (WAL) under
 var/, Celery on kombu's filesystem transport under var/, email written to var/mail/.
-Production (DEBUG false) refuses to start without a real SECRET_KEY and FIELD_ENCRYPTION_KEY.
-Those, and values that do not parse, are refused here, before Django is set up; every other
-rule about a setting's value is a system check in the app that reads it (common/checks.py).
+Production (DEBUG false) refuses to start without a real SECRET_KEY and FIELD_ENCRYPTION_KEY
+and without ALLOWED_HOSTS. Those, and values that do not parse, are refused here, before Django
+is set up; every other rule about a setting's value is a system check in the app that reads it
+(common/checks.py).
 
 DJANGO_SETTINGS_MODULE is this package, `orders_portal.settings`. Its parts, one concern each,
 are read in this order (a later part may use an earlier one's values); README's configuration

@@ -1,8 +1,8 @@
-"""The core: the environment reader, DEBUG, VAR_DIR, the secret keys, apps, middleware, templates,
-i18n and static files.
+"""The core: the environment reader, DEBUG, VAR_DIR, the secret keys, ALLOWED_HOSTS, apps,
+middleware, templates, i18n and static files.
 
-The keys are refused here when they are not real in production (DEBUG false), before anything
-else is read.
+The keys are refused here when they are not real in production (DEBUG false), and
+ALLOWED_HOSTS when it names no host, before anything else is read.
 """
 
 import base64
@@ -70,9 +70,20 @@ if not DEBUG:
             "bytes; several keys may be given comma-separated, the first one encrypts)."
         ) from None
 
-ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
-)
+# Each name stripped ("a, b" is two names), blanks dropped: " , " names no host.
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in env.list(
+        "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
+    )
+    if host.strip()
+]
+if not DEBUG and not ALLOWED_HOSTS:
+    # Else the site starts and answers every request but /healthz 400 (Bad Request).
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must name the host names the site answers to, comma-separated "
+        "(e.g. ALLOWED_HOSTS=orders.example.com), when DEBUG is false."
+    )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

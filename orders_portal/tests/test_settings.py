@@ -77,6 +77,30 @@ def test_production_refuses_to_start_without_real_keys(tmp_path, secret_key, fie
     assert not (tmp_path / "var").exists()
 
 
+@pytest.mark.parametrize("allowed_hosts", [None, "", " , "])
+def test_production_refuses_to_start_without_allowed_hosts(tmp_path, allowed_hosts):
+    """Else it starts and answers every request 400."""
+    env = clean_env(tmp_path, DEBUG="false", ALLOWED_HOSTS=allowed_hosts, **real_keys())
+    result = python("import django; django.setup()", env)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: ALLOWED_HOSTS must")
+    assert not (tmp_path / "var").exists()
+
+
+def test_allowed_hosts_are_read_stripped(tmp_path):
+    env = clean_env(
+        tmp_path, DEBUG="false", ALLOWED_HOSTS="orders.example.com, api.example.com", **real_keys()
+    )
+    result = python(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.ALLOWED_HOSTS)",
+        env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['orders.example.com', 'api.example.com']"
+
+
 def test_a_secret_key_starting_with_a_dollar_is_taken_as_is(tmp_path):
     key = "$" + get_random_secret_key()
     env = clean_env(
@@ -114,7 +138,9 @@ def test_production_starts_with_real_keys(tmp_path):
     ],
 )
 def test_sessions_are_cached_only_in_a_cache_every_process_shares(tmp_path, cache_url, engine):
-    env = clean_env(tmp_path, DEBUG="false", CACHE_URL=cache_url, **real_keys())
+    hosts = "orders.example.com"  # production needs one
+    keys = real_keys()
+    env = clean_env(tmp_path, DEBUG="false", ALLOWED_HOSTS=hosts, CACHE_URL=cache_url, **keys)
     result = python(
         "import django; django.setup(); from django.conf import settings; "
         "print(settings.SESSION_ENGINE)",
