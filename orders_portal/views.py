@@ -3,6 +3,7 @@ change."""
 
 from django.contrib import admin
 from django.contrib.admin.forms import AdminPasswordChangeForm
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -31,7 +32,8 @@ class HealthzMiddleware:
 
 
 def healthz(request):
-    """200 when the database and the broker both answer, else 503 naming the one that did not."""
+    """200 when the database and the broker both answer (and, in production, the static files
+    are collected), else 503 naming the one that did not."""
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -45,6 +47,12 @@ def healthz(request):
         checks["broker"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = f"error: {exc.__class__.__name__}"
+    # Only the manifest storage (DEBUG false, orders_portal/staticfiles.py) has one to miss.
+    manifest_missing = getattr(staticfiles_storage, "manifest_missing", None)
+    if manifest_missing is not None:
+        checks["static"] = (
+            "error: not collected (run manage.py collectstatic)" if manifest_missing() else "ok"
+        )
     ok = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if ok else "unavailable", **checks}, status=200 if ok else 503

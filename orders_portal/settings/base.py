@@ -168,7 +168,8 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            # WhiteNoise's, but a name missing from the manifest is no 500 (its docstring).
+            else "orders_portal.staticfiles.ManifestStaticFilesStorage"
         )
     },
 }

@@ -1,5 +1,6 @@
 """Production settings fail fast without real keys; check --deploy is clean; /healthz tells."""
 
+import json
 import socket
 import subprocess
 import sys
@@ -242,7 +243,33 @@ def test_healthz_503_names_the_database_when_it_is_unreachable(tmp_path):
     assert '"broker": "ok"' in body
 
 
-def test_healthz_answers_a_probe_by_ip_that_allowed_hosts_does_not_list(tmp_path):
+@pytest.fixture(scope="module")
+def collected_static(tmp_path_factory) -> str:
+    """A STATIC_ROOT that `manage.py collectstatic` filled, as a release's (a few seconds)."""
+    tmp = tmp_path_factory.mktemp("collected")
+    root = tmp / "static"
+    env = clean_env(
+        tmp,
+        DEBUG="false",
+        ALLOWED_HOSTS="localhost",
+        STATIC_ROOT=str(root),
+        DATABASE_URL=f"sqlite:///{tmp / 'build.sqlite3'}",
+        **real_keys(),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (root / "staticfiles.json").exists()
+    return str(root)
+
+
+def test_healthz_answers_a_probe_by_ip_that_allowed_hosts_does_not_list(tmp_path, collected_static):
     """The container's healthcheck and a load balancer ask http://127.0.0.1:8000/healthz;
     production's ALLOWED_HOSTS names the site only. Every other page still refuses that host."""
     env = clean_env(
@@ -250,6 +277,7 @@ def test_healthz_answers_a_probe_by_ip_that_allowed_hosts_does_not_list(tmp_path
         DEBUG="false",
         ALLOWED_HOSTS="orders.example.com",
         SECURE_SSL_REDIRECT="false",
+        STATIC_ROOT=collected_static,
         **real_keys(),
     )
     code = (
@@ -263,8 +291,14 @@ def test_healthz_answers_a_probe_by_ip_that_allowed_hosts_does_not_list(tmp_path
     assert result.stdout.split()[-4:] == ["200", "200", "400", "400"]
 
 
-def test_healthz_is_exempt_from_the_https_redirect(tmp_path):
-    env = clean_env(tmp_path, DEBUG="false", ALLOWED_HOSTS="testserver", **real_keys())
+def test_healthz_is_exempt_from_the_https_redirect(tmp_path, collected_static):
+    env = clean_env(
+        tmp_path,
+        DEBUG="false",
+        ALLOWED_HOSTS="testserver",
+        STATIC_ROOT=collected_static,
+        **real_keys(),
+    )
     code = (
         "import django; django.setup(); from django.test import Client; "
         "c = Client(); print(c.get('/healthz').status_code, c.get('/admin/login/').status_code)"
@@ -272,6 +306,67 @@ def test_healthz_is_exempt_from_the_https_redirect(tmp_path):
     result = python(code, env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["200", "301"]
+
+
+STATIC_STATES = """
+import json, django; django.setup()
+from django.core.management import call_command
+from django.test import Client
+c = Client()
+
+def state():
+    health, page = c.get('/healthz'), c.get('/help/')
+    html = page.content.decode()
+    css = html.split('rel="stylesheet" href="')[1].split('"')[0]
+    return [health.status_code, health.json(), page.status_code, css]
+
+before = state()
+call_command('collectstatic', interactive=False, verbosity=0)
+print(json.dumps([before, state()]))
+"""
+
+
+def test_without_collected_static_files_healthz_is_503_and_pages_still_render(tmp_path):
+    """With DEBUG false and collectstatic never run, the pages used to answer 500 (the
+    manifest storage raised) while /healthz said 200. Now /healthz names the static files
+    and pages render, linking plain names; once collected, without a restart, all is well."""
+    static_root = tmp_path / "static"
+    env = clean_env(
+        tmp_path,
+        DEBUG="false",
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="false",
+        STATIC_ROOT=str(static_root),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        **real_keys(),
+    )
+    result = python(STATIC_STATES, env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    before, after = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert before == [
+        503,
+        {
+            "status": "unavailable",
+            "database": "ok",
+            "broker": "ok",
+            "static": "error: not collected (run manage.py collectstatic)",
+        },
+        200,
+        "/static/portal/portal.css",
+    ]
+    assert "'portal/portal.css' is not in" in result.stderr
+    assert "run manage.py collectstatic" in result.stderr
+
+    status, health, page_status, css = after
+    assert (status, health, page_status) == (
+        200,
+        {"status": "ok", "database": "ok", "broker": "ok", "static": "ok"},
+        200,
+    )
+    manifest = json.loads((static_root / "staticfiles.json").read_text())
+    assert css == "/static/" + manifest["paths"]["portal/portal.css"]
+    assert css != "/static/portal/portal.css"
 
 
 # --- Settings checks stop every process at start (common/checks.py) ------------------------

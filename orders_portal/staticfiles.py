@@ -1,0 +1,46 @@
+"""Production's static files storage: WhiteNoise's manifest storage, without the 500.
+
+With DEBUG false a page links each static file by its hashed name from STATIC_ROOT's manifest
+(`staticfiles.json`, written by `manage.py collectstatic`). WhiteNoise's storage raises when
+a name is not there (collectstatic never run, or run for an older release), and Django answers
+that page 500. This one links the plain name instead (the page renders, if unstyled), logs it
+once per name, and says whether the manifest is missing for /healthz to answer 503.
+"""
+
+import logging
+
+from whitenoise.storage import CompressedManifestStaticFilesStorage
+
+logger = logging.getLogger(__name__)
+
+
+class ManifestStaticFilesStorage(CompressedManifestStaticFilesStorage):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._unhashed: set[str] = set()
+
+    def manifest_missing(self) -> bool:
+        """Whether this process has no manifest; looks again if so (collectstatic may have run
+        since it started), so a deployment that collects late recovers without a restart."""
+        if not self.hashed_files:
+            try:
+                self.hashed_files, self.manifest_hash = self.load_manifest()
+            except ValueError:  # a manifest that does not parse: as good as none
+                pass
+        return not self.hashed_files
+
+    def stored_name(self, name: str) -> str:
+        if not self.hashed_files:
+            self.manifest_missing()
+        try:
+            return super().stored_name(name)
+        except ValueError:
+            if name not in self._unhashed:
+                self._unhashed.add(name)
+                logger.error(
+                    "Static file %r is not in %s's manifest (run manage.py collectstatic): "
+                    "linked by its plain name",
+                    name,
+                    self.location,
+                )
+            return name
