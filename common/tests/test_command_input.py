@@ -186,7 +186,7 @@ def test_set_channel_with_a_binary_key_file_is_refused(acme, tmp_path, content):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_manage_py_exits_non_zero_with_one_line(acme, tmp_path):
+def test_manage_py_exits_non_zero_with_one_line(acme, retailer, tmp_path):
     products = tmp_path / "products.csv"
     products.write_text("sku,name,price\nX,Y,1e400\n")
     env = {**os.environ, "DATABASE_URL": database_url_for(connection.settings_dict)}
@@ -195,7 +195,11 @@ def test_manage_py_exits_non_zero_with_one_line(acme, tmp_path):
         (["redeliver", "--since", "2026-02-30"], "since: '2026-02-30' is not a real date"),
         (["import_products", "acme", str(products)], "line 2: price '1e400' is too large"),
         (["create_api_token", "acme", "--name", "n" * 101], "name: at most 100 characters"),
+        (["set_channel", "acme", "webhook", "--off"], "channel: acme has no webhook set up"),
+        (["set_channel", "acme", "email", "--off", "--port", "22"], "port: --port is not used"),
+        (["set_retailer_channel", "shopco", "webhook", "--off"], "channel: shopco has no webhook"),
     ]
+    before = destinations()
     for args, reason in cases:
         done = subprocess.run(
             [sys.executable, "manage.py", *args],
@@ -209,6 +213,7 @@ def test_manage_py_exits_non_zero_with_one_line(acme, tmp_path):
         assert done.stderr.startswith(f"CommandError: {reason}"), (args, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not Product.objects.filter(sku="X").exists() and not ApiToken.objects.exists()
+    assert destinations() == before
 
 
 # --- every command, by its base class ------------------------------------------------------

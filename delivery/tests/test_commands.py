@@ -17,6 +17,7 @@ from delivery.services import (
 from delivery.signing import webhook_secret_key
 from orders.models import OrderEvent
 from suppliers.models import Supplier
+from testsupport.commands import command_refused
 from testsupport.factories import make_products, place_order
 
 pytestmark = pytest.mark.django_db
@@ -168,6 +169,42 @@ def test_set_channel_refuses_a_webhook_to_a_refused_address(
     assert message.startswith("url") and "not a public internet address" in message
     assert address in message
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        # --off for a channel the supplier never set up: nothing to turn off is no success.
+        (["webhook", "--off"], "channel: cole has no webhook set up; nothing to turn off."),
+        (["sftp", "--off"], "channel: cole has no sftp set up; nothing to turn off."),
+        # --off with an option that sets the channel up, even one given as its default.
+        (["email", "--off", "--to", ""], "to: --to is not used with --off; give one."),
+        (["sftp", "--off", "--port", "22"], "port: --port is not used with --off; give one."),
+        (["sftp", "--off", "--format", "csv"], "format: --format is not used with --off;"),
+        # Another channel's option, never silently dropped.
+        (["email", "--to", "a@cole.example", "--url", "https://x.example/h"], "url: --url is"),
+        (["webhook", "--url", "https://x.example/h", "--to", "a@cole.example"], "to: --to is"),
+        (["email", "--to", "a@cole.example", "--hosted"], "hosted: --hosted is not used"),
+        # --hosted leaves the own server's options unused.
+        (["sftp", "--hosted", "--host", "h"], "host: --host is for the supplier's own server"),
+        (["sftp", "--hosted", "--updates-path", "in"], "updates-path: --updates-path is for"),
+        (["sftp", "--hosted", "--key-file", "/k"], "key-file: --key-file is for"),
+    ],
+)
+def test_set_channel_refuses_an_option_it_would_not_use_and_changes_nothing(
+    cole, settings, tmp_path, args, reason
+):
+    settings.HOSTED_SFTP_ROOT = str(tmp_path)
+    before = list(Destination.objects.order_by("pk").values())
+    assert command_refused("set_channel", "cole", *args).startswith(reason)
+    assert list(Destination.objects.order_by("pk").values()) == before
+    assert not (tmp_path / "cole").exists()
+
+
+def test_set_channel_off_for_an_unknown_supplier(cole):
+    before = list(Destination.objects.order_by("pk").values())
+    assert command_refused("set_channel", "ghost", "email", "--off") == "slug: no supplier 'ghost'."
+    assert list(Destination.objects.order_by("pk").values()) == before
 
 
 def test_set_channel_unknown_supplier():

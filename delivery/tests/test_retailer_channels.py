@@ -21,6 +21,7 @@ from delivery.services import (
 from orders.models import OrderLine
 from orders.services import order_lines_cancel
 from suppliers.services import api_token_create
+from testsupport.commands import command_refused
 from testsupport.factories import place_order
 from testsupport.waiting import wait_until
 
@@ -384,12 +385,35 @@ def test_the_command_prints_the_secret_once_and_turns_things_off(
             "events",
         ),
         (["shopco", "shipment-email"], "off"),
+        (["shopco", "shipment-email", "--off", "--url", ""], "url"),
+        # Never set up: nothing to turn off is no success.
+        (["shopco", "webhook", "--off"], "channel"),
+        (["nosuch", "webhook", "--off"], "slug"),
     ],
 )
 def test_bad_command_input_names_the_field_and_changes_nothing(retailer, args, field):
     with pytest.raises(CommandError, match=f"^{field}: "):
         call_command("set_retailer_channel", *args)
     assert not Destination.objects.filter(retailer=retailer).exists()
+
+
+@pytest.mark.parametrize(
+    "extra, option",
+    [
+        (["--url", "https://hooks.shopco.example/new"], "url"),
+        (["--events", "order.cancelled"], "events"),
+        (["--secret", ""], "secret"),
+    ],
+)
+def test_webhook_off_with_an_option_that_sets_it_is_refused_and_changes_nothing(
+    retailer_hook, extra, option
+):
+    destination, _ = retailer_hook
+    before = list(Destination.objects.order_by("pk").values())
+    reason = command_refused("set_retailer_channel", "shopco", "webhook", "--off", *extra)
+    assert reason == f"{option}: --{option} is not used with --off; give one."
+    assert list(Destination.objects.order_by("pk").values()) == before
+    assert Destination.objects.get(pk=destination.pk).enabled
 
 
 def test_the_secret_is_stored_encrypted(retailer, settings):

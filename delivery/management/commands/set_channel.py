@@ -12,25 +12,28 @@ from delivery.services import (
     destination_set_webhook,
 )
 
-# The options that set a channel up, with their defaults: none of them goes with --off.
-_SETTING_OPTIONS = {
-    "to": None,
-    "url": None,
-    "secret": None,
-    "events": None,
-    "host": None,
-    "port": "22",
-    "username": None,
-    "password": None,
-    "key_file": None,
-    "path": None,
-    "host_key": None,
-    "every": None,
-    "file_format": None,
-    "hosted": False,
-    "updates_path": None,
-    "public_key": None,
+# The options that set each channel up (their dests; not given: None, or False for --hosted).
+# None of them goes with --off, nor with another channel: said, never ignored.
+_CHANNEL_OPTIONS = {
+    Channel.EMAIL: ("to",),
+    Channel.WEBHOOK: ("url", "secret", "events"),
+    Channel.SFTP: (
+        "host",
+        "port",
+        "username",
+        "password",
+        "key_file",
+        "path",
+        "host_key",
+        "updates_path",
+        "every",
+        "file_format",
+        "hosted",
+        "public_key",
+    ),
 }
+# The sftp options for the supplier's own server, which --hosted would leave unused.
+_OWN_SERVER_OPTIONS = _CHANNEL_OPTIONS[Channel.SFTP][:8]
 
 
 class Command(ProjectCommand):
@@ -50,7 +53,7 @@ class Command(ProjectCommand):
             "--events", help="webhook: event types, comma-separated (default: all)."
         )
         parser.add_argument("--host")
-        parser.add_argument("--port", default="22")
+        parser.add_argument("--port", help="sftp: the server's port (default 22).")
         parser.add_argument("--username")
         parser.add_argument("--password")
         parser.add_argument("--key-file", dest="key_file")
@@ -81,12 +84,7 @@ class Command(ProjectCommand):
 
     def handle(self, *args, slug, channel, off, **opts):
         supplier = supplier_by_slug_or_error(slug)
-        if off:
-            # Said, not ignored: `--off --to X` may mean "change the addresses".
-            stray = [name for name, default in _SETTING_OPTIONS.items() if opts[name] != default]
-            if stray:
-                option = stray[0].replace("_", "-")
-                raise CommandError(f"{stray[0]}: --{option} is not used with --off; give one.")
+        self._refuse_stray_options(channel, off, opts)
         try:
             if off:
                 self._off(supplier, channel)
@@ -99,18 +97,41 @@ class Command(ProjectCommand):
         except ValidationError as exc:
             raise command_error(exc)
 
+    def _refuse_stray_options(self, channel, off, opts):
+        """An option the command would not use is refused, naming it: `--off --to X` may mean
+        "change the addresses", `email --url U` a webhook, `--hosted --host H` a server."""
+        given = [
+            name
+            for names in _CHANNEL_OPTIONS.values()
+            for name in names
+            if opts[name] is not None and opts[name] is not False
+        ]
+        if off:
+            stray, why = given, "is not used with --off; give one."
+        elif channel == Channel.SFTP and opts["hosted"]:
+            stray = [name for name in given if name in _OWN_SERVER_OPTIONS]
+            why = "is for the supplier's own server, not --hosted."
+        else:
+            stray = [name for name in given if name not in _CHANNEL_OPTIONS[channel]]
+            why = f"is not used with {channel}."
+        if stray:
+            option = self._option_names()[stray[0]]
+            raise CommandError(f"{option}: --{option} {why}")
+
     def _off(self, supplier, channel):
         destination = destination_disable(supplier=supplier, channel=channel)
         if destination is None:
-            self.stdout.write(f"{supplier.slug}: {channel} was not set up; nothing to turn off.")
-        else:
-            self.stdout.write(f"{supplier.slug}: {channel} is off.")
-            if destination.pending_cancelled:
-                self.stdout.write(
-                    f"Cancelled {destination.pending_cancelled} pending {channel} deliveries. "
-                    f"Once it is on again, `redeliver --supplier {supplier.slug} --channel "
-                    f"{channel} --cancelled-only --since ISO` sends them."
-                )
+            # No row was found, so nothing changed: said as a refusal, not as a success.
+            raise CommandError(
+                f"channel: {supplier.slug} has no {channel} set up; nothing to turn off."
+            )
+        self.stdout.write(f"{supplier.slug}: {channel} is off.")
+        if destination.pending_cancelled:
+            self.stdout.write(
+                f"Cancelled {destination.pending_cancelled} pending {channel} deliveries. "
+                f"Once it is on again, `redeliver --supplier {supplier.slug} --channel "
+                f"{channel} --cancelled-only --since ISO` sends them."
+            )
         if supplier_channels_all_off(supplier=supplier):
             self.stdout.write(
                 f"Every channel of {supplier.slug} is off: it collects orders by the API alone. "
@@ -175,7 +196,7 @@ class Command(ProjectCommand):
             destination = destination_set_sftp(
                 supplier=supplier,
                 host=opts["host"],
-                port=opts["port"],
+                port="22" if opts["port"] is None else opts["port"],
                 username=opts["username"],
                 password=opts["password"],
                 private_key=private_key,

@@ -46,17 +46,7 @@ class Command(ProjectCommand):
             if channel == "shipment-email":
                 self._shipment_email(retailer, off=off, on=on, opts=opts)
             elif off:
-                destination = retailer_webhook_disable(retailer=retailer)
-                if destination is None:
-                    self.stdout.write(f"{retailer.slug}: webhook was not set up; nothing to do.")
-                else:
-                    self.stdout.write(f"{retailer.slug}: webhook is off.")
-                    if destination.pending_cancelled:
-                        self.stdout.write(
-                            f"Cancelled {destination.pending_cancelled} pending webhook "
-                            "deliveries; once it is on again, the admin's delivery log "
-                            "(purpose: webhook to retailer, status: cancelled) redelivers them."
-                        )
+                self._webhook_off(retailer, opts=opts)
             else:
                 self._webhook(retailer, opts=opts, on=on)
         except ValidationError as exc:
@@ -64,7 +54,7 @@ class Command(ProjectCommand):
 
     def _shipment_email(self, retailer, *, off, on, opts):
         for name in ("url", "secret", "events"):
-            if opts[name]:
+            if opts[name] is not None:
                 raise CommandError(f"{name}: --{name} is for the webhook, not shipment-email.")
         if not (off or on):
             raise CommandError("off: give --off or --on.")
@@ -74,6 +64,25 @@ class Command(ProjectCommand):
         if destination.pending_cancelled:
             self.stdout.write(
                 f"Cancelled {destination.pending_cancelled} shipment emails not sent yet."
+            )
+
+    def _webhook_off(self, retailer, *, opts):
+        # Said, not ignored: `--off --url U` may mean "change the URL".
+        for name in ("url", "secret", "events"):
+            if opts[name] is not None:
+                raise CommandError(f"{name}: --{name} is not used with --off; give one.")
+        destination = retailer_webhook_disable(retailer=retailer)
+        if destination is None:
+            # No row was found, so nothing changed: said as a refusal, not as a success.
+            raise CommandError(
+                f"channel: {retailer.slug} has no webhook set up; nothing to turn off."
+            )
+        self.stdout.write(f"{retailer.slug}: webhook is off.")
+        if destination.pending_cancelled:
+            self.stdout.write(
+                f"Cancelled {destination.pending_cancelled} pending webhook "
+                "deliveries; once it is on again, the admin's delivery log "
+                "(purpose: webhook to retailer, status: cancelled) redelivers them."
             )
 
     def _webhook(self, retailer, *, opts, on):
