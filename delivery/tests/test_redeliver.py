@@ -253,3 +253,15 @@ def test_redeliver_matching_more_than_the_limit_is_refused_whole(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("redeliver", "--supplier", "cole", "--limit", "2", stdout=out)
     assert "Queued 2 deliveries" in out.getvalue()
+
+
+def test_redeliver_help_says_what_all_and_limit_do():
+    """`manage.py redeliver --help`, as ops read it (the two guards beyond contract.md's list)."""
+    from delivery.management.commands.redeliver import Command
+
+    text = " ".join(Command().create_parser("manage.py", "redeliver").format_help().split())
+    assert "[--all] [--limit N]" in text
+    assert "With no filter at all it refuses unless --all is given" in text
+    assert "--all Allow a run with no filter: every delivery not pending" in text
+    assert "--limit N When more than N deliveries match" in text
+    assert "refuse the whole run and queue none (default 10,000; at least 1)" in text

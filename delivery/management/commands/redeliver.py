@@ -46,14 +46,31 @@ REDELIVER_COMMAND_LIMIT = 10_000
 
 
 class Command(ProjectCommand):
-    help = "Queue deliveries again with the same identities (webhook-id, file name, Message-ID)."
+    help = (
+        "Queue deliveries again with the same identities (webhook-id, file name, Message-ID). "
+        "The filters combine; without --failed-only or --cancelled-only every matching "
+        "delivery that is not pending goes again, delivered ones included. With no filter at "
+        "all it refuses unless --all is given; when more than --limit match (default "
+        f"{REDELIVER_COMMAND_LIMIT:,}) it refuses and queues none. Deliveries redelivered "
+        "within DELIVERY_REDELIVER_COOLDOWN_SECONDS, or whose channel is off, are left alone "
+        "and counted."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--supplier", help="Only this supplier's deliveries (slug).")
-        parser.add_argument("--channel", help="email, webhook or sftp.")
-        parser.add_argument("--since", help="Made at or after this ISO date-time.")
-        parser.add_argument("--until", help="Made before this ISO date-time.")
-        parser.add_argument("--failed-only", action="store_true", dest="failed_only")
+        parser.add_argument("--supplier", metavar="SLUG", help="Only this supplier's deliveries.")
+        parser.add_argument("--channel", metavar="CHANNEL", help="email, webhook or sftp.")
+        parser.add_argument(
+            "--since",
+            metavar="ISO",
+            help="Made at or after this ISO 8601 date or date-time (a date: its midnight).",
+        )
+        parser.add_argument("--until", metavar="ISO", help="Made before this date or date-time.")
+        parser.add_argument(
+            "--failed-only",
+            action="store_true",
+            dest="failed_only",
+            help="Only deliveries that failed for good (every try used).",
+        )
         parser.add_argument(
             "--cancelled-only",
             action="store_true",
@@ -64,14 +81,17 @@ class Command(ProjectCommand):
             "--all",
             action="store_true",
             dest="everything",
-            help="Every delivery ever made (needed when no other filter is given).",
+            help="Allow a run with no filter: every delivery not pending, delivered ones "
+            "included (still bound by --limit). Without a filter or --all, nothing is queued.",
         )
         parser.add_argument(
             "--limit",
             type=int,
+            metavar="N",
             default=REDELIVER_COMMAND_LIMIT,
-            help=f"Refuse (queue nothing) when more than this many match "
-            f"(default {REDELIVER_COMMAND_LIMIT}).",
+            help="When more than N deliveries match (their channel on), refuse the whole run "
+            f"and queue none (default {REDELIVER_COMMAND_LIMIT:,}; at least 1). Narrow the "
+            "filters, or raise it for a bigger run on purpose.",
         )
 
     def handle(
