@@ -12,28 +12,24 @@ from delivery.services import (
     destination_set_webhook,
 )
 
+# The sftp options for the supplier's own server, which --hosted would leave unused.
+_OWN_SERVER_OPTIONS = (
+    "host",
+    "port",
+    "username",
+    "password",
+    "key_file",
+    "path",
+    "host_key",
+    "updates_path",
+)
 # The options that set each channel up (their dests; not given: None, or False for --hosted).
 # None of them goes with --off, nor with another channel: said, never ignored.
 _CHANNEL_OPTIONS = {
     Channel.EMAIL: ("to",),
     Channel.WEBHOOK: ("url", "secret", "events"),
-    Channel.SFTP: (
-        "host",
-        "port",
-        "username",
-        "password",
-        "key_file",
-        "path",
-        "host_key",
-        "updates_path",
-        "every",
-        "file_format",
-        "hosted",
-        "public_key",
-    ),
+    Channel.SFTP: (*_OWN_SERVER_OPTIONS, "every", "file_format", "hosted", "public_key"),
 }
-# The sftp options for the supplier's own server, which --hosted would leave unused.
-_OWN_SERVER_OPTIONS = _CHANNEL_OPTIONS[Channel.SFTP][:8]
 
 
 class Command(ProjectCommand):
