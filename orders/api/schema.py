@@ -127,11 +127,11 @@ class OrderListSchema(serializers.Serializer):
 
 
 class ClosedBodyExtension(OpenApiSerializerExtension):
-    """The update endpoints' bodies (orders/api/updates.py's `_Body`) refuse a key they do
+    """The update endpoints' bodies (orders/api/update_bodies.py's `_Body`) refuse a key they do
     not know with a 400 naming it; their schema says so (`additionalProperties: false`), so
     a generated client or a schema-driven test does not send one."""
 
-    target_class = "orders.api.updates._Body"
+    target_class = "orders.api.update_bodies._Body"
     match_subclasses = True
 
     def map_serializer(self, auto_schema, direction):

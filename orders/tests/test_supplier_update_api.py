@@ -178,7 +178,7 @@ def test_bad_input_is_400_naming_the_field_and_changes_nothing(api, order, actio
 
 
 def test_each_body_is_judged_on_its_own_one_after_another(api, order):
-    # The bodies' fields are shared by every request (orders/api/updates.py `_Body`): no
+    # The bodies' fields are shared by every request (orders/api/update_bodies.py `_Body`): no
     # answer carries anything of the one before.
     bad = {"carrier": "DPD", "lines": [{"line": 1, "quantity": 0}, {"line": 2}]}
     first = api.post(url(order, "shipments"), bad, format="json")
