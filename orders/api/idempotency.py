@@ -1,6 +1,6 @@
 """The update API's Idempotency-Key header (issue 13), as Stripe does it: the key checked,
-then the request applied once per key and body, its answer stored and replayed
-(orders/services/idempotency.py holds the key's row)."""
+then the request applied once per key and body, its answer (a success or a 409) stored
+and replayed (orders/services/idempotency.py holds the key's row)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rest_framework.exceptions import APIException
 
 from orders.documents import json_text
 from orders.inputs import text_problem
+from orders.services import OrderStateError
 from orders.services.idempotency import (
     idempotency_claim,
     idempotency_fingerprint,
@@ -49,7 +50,14 @@ def idempotent_answer(
     request, view, *, key: str, body, apply: Callable[[], tuple[int, str]]
 ) -> tuple[int, str, bool]:
     """`apply()`'s status and text, or, for a key already used with this body, the first
-    answer again (then the third item is True); a key used with another body is 422."""
+    answer again (then the third item is True); a key used with another body is 422.
+
+    As Stripe keeps a result only once the endpoint began executing, an answer is kept only
+    when the change was tried on the order: a success, or a 409 (the order's state does not
+    allow it). A request refused before that (401, 403, 429, a bad body or key, no such
+    order, a field the service refused) keeps nothing, so the client may fix it and send it
+    again with the same key.
+    """
     fingerprint = idempotency_fingerprint(
         method=request.method, path=request.path, body=json.dumps(body, sort_keys=True)
     )
@@ -64,11 +72,11 @@ def idempotent_answer(
             return claim.replay.status_code, claim.replay.response_body, True
         try:
             code, text = apply()
-        except Exception as exc:  # the answer an error gets, stored like any other
+        except OrderStateError as exc:  # applied to the order, which refused it: kept
             handled = exception_handler(exc, {"request": request, "view": view})
-            if handled is None or handled.status_code >= 500:
-                raise
             code, text = handled.status_code, json_text(handled.data)
+        # Any other error (a field the service refused, 400; no such order, 404; a 503)
+        # rolls the claim back with it: nothing is kept, and the key may be used again.
         idempotency_record(row=claim.row, status_code=code, body=text)
     return code, text, False
 
@@ -80,5 +88,7 @@ IDEMPOTENCY_PARAM = OpenApiParameter(
     required=False,
     description="Optional; a new value (e.g. a UUID) for each change. A retry with the same "
     "key and body within 24 hours replays the first answer and applies nothing again; the "
-    "same key with another body is 422.",
+    "same key with another body is 422. Only an answer of a change tried on the order is "
+    "kept (a success or a 409): after a 400, 401, 403, 404 or 429 nothing is kept, so fix "
+    "the request and send it with the same key.",
 )

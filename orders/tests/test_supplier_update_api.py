@@ -322,6 +322,43 @@ def test_keys_are_per_supplier_and_a_bad_key_is_400(api, bolt, retailer, order):
     assert IdempotencyKey.objects.count() == keys == 2  # the two "same" keys only
 
 
+def test_a_refused_request_keeps_nothing_so_its_fix_applies_with_the_same_key(api, order):
+    # A field the service refused (no line 9): 400, and the key is not used up.
+    wrong = {"reason": "other", "note": "n", "lines": [{"line": 9, "quantity": 1}]}
+    before = snapshot(order)
+    refused = api.post(url(order, "cancellation"), wrong, format="json", HTTP_IDEMPOTENCY_KEY="K")
+    assert refused.status_code == 400 and "lines.0.line" in refused.json()["errors"]
+    assert snapshot(order) == before
+    assert not IdempotencyKey.objects.exists()
+    fixed = {"reason": "other", "note": "n", "lines": [{"line": 2, "quantity": 1}]}
+    applied = api.post(url(order, "cancellation"), fixed, format="json", HTTP_IDEMPOTENCY_KEY="K")
+    assert applied.status_code == 200, applied.content
+    assert "Idempotent-Replayed" not in applied
+    assert [line["quantity_cancelled"] for line in applied.json()["lines"]] == [0, 1]
+    # No such order (a mistyped number): 404, and the key ships the right one after it.
+    body = {"carrier": "DPD"}
+    missing = api.post(url("PO-99999", "shipments"), body, format="json", HTTP_IDEMPOTENCY_KEY="L")
+    assert missing.status_code == 404
+    assert IdempotencyKey.objects.filter(key="L").count() == 0
+    shipped = api.post(url(order, "shipments"), body, format="json", HTTP_IDEMPOTENCY_KEY="L")
+    assert shipped.status_code == 201, shipped.content
+    assert shipped.json()["status"] == "shipped"
+    assert Shipment.objects.filter(order=order).count() == 1
+
+
+def test_a_409_is_kept_and_replayed_and_applies_nothing(api, order):
+    body = {"carrier": "DPD", "lines": [{"line": 1, "quantity": 3}]}  # line 1 has 2
+    before = snapshot(order)
+    first = api.post(url(order, "shipments"), body, format="json", HTTP_IDEMPOTENCY_KEY="K")
+    assert first.status_code == 409 and "lines.0.quantity" in first.json()["errors"]
+    again = api.post(url(order, "shipments"), body, format="json", HTTP_IDEMPOTENCY_KEY="K")
+    assert again.status_code == 409
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    assert snapshot(order) == before
+    assert not Shipment.objects.filter(order=order).exists()
+
+
 def test_an_expired_key_is_forgotten(api, order, settings):
     from datetime import timedelta
 
