@@ -17,7 +17,7 @@ import pytest
 
 from delivery.channels.sftp.checks import sftp_fetch_host_key
 from delivery.channels.sftp.errors import SftpError
-from delivery.netguard import RESOLVE_THREADS_MAX
+from delivery.resolve import RESOLVE_THREADS_MAX
 from testsupport.slow_dns import SLOW_NAME
 from testsupport.slow_dns import slow_resolver as slow_resolver  # noqa: F401  (the fixture)
 from testsupport.waiting import wait_until

@@ -32,7 +32,8 @@ from collections.abc import Iterator
 
 import paramiko
 
-from ...netguard import ResolveTimeout, address_refused, private_networks_allowed, within_budget
+from ...netguard import address_refused, private_networks_allowed
+from ...resolve import ResolveTimeout, within_budget
 from . import upload
 from .errors import SftpError
 from .keys import KEY_ALGORITHMS, host_key_parse, private_key_load, sha256_fingerprint
