@@ -23,6 +23,8 @@ CONTENT_SECURITY_POLICY = {
 # --- Security (production) ----------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# A refused form says why and what to do (over plain http: the cookies are https-only).
+CSRF_FAILURE_VIEW = "orders_portal.csrf.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
