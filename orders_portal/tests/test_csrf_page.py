@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from testsupport.browser import PASSWORD
+from testsupport.htmlcheck import vnu_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +60,10 @@ def test_a_form_without_its_check_over_https_says_reload_and_try_again(ann, sett
     assert "reload the page and send the form again" in page
     assert "plain <code>http</code>" not in page
     assert "_auth_user_id" not in browser.session
+
+
+@pytest.mark.usefixtures("https_only_cookies")
+def test_both_refusal_pages_are_valid_html(ann, settings):
+    settings.ALLOWED_HOSTS = ["portal.example.com"]
+    pages = {f"secure={secure}": _sign_in(secure=secure)[1] for secure in (False, True)}
+    assert vnu_errors({name: r.content.decode() for name, r in pages.items()}) == []
