@@ -11,6 +11,7 @@ class StatementsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
+            checks,  # noqa: F401  (registers statements' settings checks)
             emails,  # noqa: F401  (registers the monthly summary email renderer with delivery)
             receivers,  # noqa: F401  (marks a summary sent when delivery says it was delivered)
         )

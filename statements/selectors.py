@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.db import connections
-from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
 
 from common.db import timestamptz_compiled
 from orders.models import (
@@ -118,8 +118,8 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     order_retailer_created), never the retailer's placed_at (see the rule above).
     Each query selects by (retailer, month) with joins, never by a list of order ids or a
     probe per order: at 500 retailers a list of 20,000 ids cost more to send and parse than
-    the rows it found (bench/summaries.py). Callers pass retailers in chunks (a few hundred)
-    to bound memory.
+    the rows it found (bench/summaries.py). The result holds every order of these retailers'
+    month: callers pass batches bounded by those orders (statements/batches.py).
     """
     retailers = list(retailers)
     if not retailers:
@@ -251,6 +251,21 @@ def _shipped_before(
             order["parcels"].append(parcel)
         parcel["units"] += row["quantity"]
     return shipped
+
+
+def retailer_month_order_counts(*, retailer_ids: list[int], month: date) -> dict[int, int]:
+    """How many orders reached us in the month from each of these retailers (those with any),
+    in one grouped query over the index order_retailer_created."""
+    start, end = month_bounds(month_first_day(month))
+    return dict(
+        Order.objects.filter(
+            retailer_id__in=retailer_ids, created_at__gte=start, created_at__lt=end
+        )
+        .order_by()
+        .values("retailer_id")
+        .annotate(orders=Count("*"))
+        .values_list("retailer_id", "orders")
+    )
 
 
 def retailer_month_figures(*, retailer: Retailer, month: date) -> dict:

@@ -30,6 +30,7 @@ from delivery.models import Channel, Delivery, DeliveryPurpose, DeliveryStatus
 from delivery.queue import deliveries_queue
 from orders.models import Retailer
 
+from .batches import retailer_batches
 from .models import SOURCE_PREFIX, MonthlySummary, summary_id_from_source_key, summary_source_key
 from .months import month_bounds, month_last_closed, summary_month_check_closed, summary_month_parse
 from .selectors import retailer_month_figures, retailer_month_figures_many
@@ -215,6 +216,8 @@ class SummaryRun:
     empty_skipped: int = 0
     would_create: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    batch_retailers: int = 0  # the last batch's retailers and their orders of the month
+    batch_orders: int = 0
 
 
 def summaries_send_for_month(
@@ -222,27 +225,29 @@ def summaries_send_for_month(
     month: date,
     dry_run: bool = False,
     chunk_size: int = 500,
+    order_budget: int | None = None,
     progress: Callable[[SummaryRun], None] | None = None,
 ) -> SummaryRun:
     """Build and queue every retailer's summary of a closed month; skip ones already made.
 
-    A failure for one retailer is recorded in the result and the others go on; a later run
-    builds what is missing. Sending failures are retried by each Delivery row.
+    Retailers go in batches of at most chunk_size whose orders of the month stay within
+    order_budget (default SUMMARY_BATCH_ORDERS; one bigger goes alone), which bounds what a
+    batch holds (statements/batches.py). A failure for one retailer is recorded in the
+    result and the others go on; a later run builds what is missing. Sending failures are
+    retried by each Delivery row.
     """
     summary_month_check_closed(month=month)
     if not dry_run:
         summaries_mark_sent()
     send_empty = settings.SUMMARY_SEND_EMPTY
+    if order_budget is None:
+        order_budget = settings.SUMMARY_BATCH_ORDERS
     _, end = month_bounds(month)
     run = SummaryRun(month=month, dry_run=dry_run)
-    base = Retailer.objects.order_by("pk")
-    last_pk = 0
-    while True:
-        retailers = list(base.filter(pk__gt=last_pk)[:chunk_size])
-        if not retailers:
-            break
-        last_pk = retailers[-1].pk
+    for batch in retailer_batches(month=month, max_retailers=chunk_size, order_budget=order_budget):
+        retailers = batch.retailers
         run.retailers += len(retailers)
+        run.batch_retailers, run.batch_orders = len(retailers), batch.orders
         done = set(
             MonthlySummary.objects.filter(
                 month=month, retailer_id__in=[r.pk for r in retailers]
@@ -250,7 +255,7 @@ def summaries_send_for_month(
         )
         run.existing += len(done)
         todo = [r for r in retailers if r.pk not in done]
-        with gc_paused():  # a chunk's figures: ~100,000 dicts and lists (common/gc_pause.py)
+        with gc_paused():  # a batch's figures, dicts and lists by the thousand (gc_pause.py)
             items = _figures_for(retailers=todo, month=month, run=run)
             items = [
                 (retailer, figures)

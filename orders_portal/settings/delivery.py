@@ -80,6 +80,9 @@ SUMMARY_SEND_EMPTY = env.bool("SUMMARY_SEND_EMPTY", default=True)
 # A summary of more orders than this carries its order list as a CSV attachment instead of
 # the table (docs/summaries.md).
 SUMMARY_EMAIL_ORDER_LIMIT = env.int("SUMMARY_EMAIL_ORDER_LIMIT", default=200)
+# A summary run builds retailers in batches of at most this many orders of the month (one
+# retailer with more goes alone), which bounds its memory (statements/batches.py).
+SUMMARY_BATCH_ORDERS = env.int("SUMMARY_BATCH_ORDERS", default=20000)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # The platform's name, as emails and their subjects' readers know it.
 PLATFORM_NAME = env.str("PLATFORM_NAME", default="Orders portal")

@@ -27,7 +27,8 @@ class Command(ProjectCommand):
 
         def progress(run: SummaryRun) -> None:
             self.stderr.write(
-                f"{run.month:%Y-%m}: {run.retailers} retailers looked at, "
+                f"{run.month:%Y-%m}: batch of {run.batch_retailers} retailers, "
+                f"{run.batch_orders} orders; {run.retailers} retailers looked at, "
                 + (f"{run.would_create} would be sent" if dry_run else f"{run.created} queued")
                 + f", {run.existing} already done, {run.empty_skipped} empty skipped, "
                 f"{len(run.failed)} failed"
