@@ -24,6 +24,15 @@ ids through a multiprocessing queue) while the build goes on in this process; wi
 BENCH_SEND_WORKERS=0 it runs synchronously in this process after the build. Prints time,
 queries per retailer, summaries/s and the ratio to the aggregate.
 
+Then memory by batching: a month three months earlier holds a skewed load (BENCH_SKEW_BIG
+retailers, default 8, of BENCH_SKEW_BIG_ORDERS orders each, default 12,500, among the first
+500 of BENCH_SKEW_SMALL retailers of 10 orders each, default 2,000; COPY, once; inactive, so
+the summarised month's run skips them as empty). Its dry run (figures built, nothing written)
+runs twice, each in a fresh process (this script with --memory-run BUDGET): batches of 500
+retailers whatever their orders (before: a budget no batch reaches) and batches bounded by
+SUMMARY_BATCH_ORDERS orders (after). Prints each one's batches, largest batch, time and the
+peak memory it added (VmHWM after clear_refs, minus VmRSS at its start).
+
 One script on purpose, over the usual module size: load, measure and report read top to
 bottom, and nothing imports it.
 """
@@ -77,6 +86,18 @@ RETAILERS = int(os.environ.get("BENCH_RETAILERS", "10000"))
 ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000"))
 SEND_BATCH = int(os.environ.get("BENCH_SEND_BATCH", "200"))
 SEND_WORKERS = int(os.environ.get("BENCH_SEND_WORKERS", "2"))
+SKEW_BIG = int(os.environ.get("BENCH_SKEW_BIG", "8"))
+SKEW_BIG_ORDERS = int(os.environ.get("BENCH_SKEW_BIG_ORDERS", "12500"))
+SKEW_SMALL = int(os.environ.get("BENCH_SKEW_SMALL", "2000"))
+SKEW_SMALL_ORDERS = 10
+ORDER_COLUMNS = (
+    "id, number, intake_id, supplier_id, retailer_id, retailer_reference, status, "
+    "customer_name, customer_email, customer_phone, ship_name, ship_line1, ship_line2, "
+    "ship_city, ship_region, ship_postcode, ship_country, currency, total, item_count, "
+    "commission_rate, commission_amount, placed_at, created_at, updated_at, version, "
+    "cancellation_reason, cancellation_note, cancelled_at, shipment_carrier, "
+    "shipment_tracking_number, shipped_at, acknowledged_via, acknowledge_by"
+)
 
 SMTP_SERVER = r"""
 import sys, threading
@@ -115,7 +136,7 @@ def loaded(month) -> bool:
 
     return (
         Retailer.objects.filter(slug__startswith="bench-").count() == RETAILERS
-        and Order.objects.count() == ORDERS
+        and Order.objects.filter(retailer__slug__startswith="bench-").count() == ORDERS
         and Order.objects.filter(retailer__slug="bench-0").exists()
         and Retailer.objects.filter(slug="bench-0", name__endswith=f"{month:%Y-%m}").exists()
     )
@@ -169,15 +190,7 @@ def load(month) -> None:
         ) as intake_copy:
             for i in range(ORDERS):
                 intake_copy.write_row((i + 1, i % RETAILERS + 1, f"R-{i}", created))
-        columns = (
-            "id, number, intake_id, supplier_id, retailer_id, retailer_reference, status, "
-            "customer_name, customer_email, customer_phone, ship_name, ship_line1, ship_line2, "
-            "ship_city, ship_region, ship_postcode, ship_country, currency, total, item_count, "
-            "commission_rate, commission_amount, placed_at, created_at, updated_at, version, "
-            "cancellation_reason, cancellation_note, cancelled_at, shipment_carrier, "
-            "shipment_tracking_number, shipped_at, acknowledged_via, acknowledge_by"
-        )
-        with cur.copy(f"COPY orders_order ({columns}) FROM STDIN") as copy:
+        with cur.copy(f"COPY orders_order ({ORDER_COLUMNS}) FROM STDIN") as copy:
             for i in range(ORDERS):
                 retailer = i % RETAILERS
                 rate = rates[retailer % 3]
@@ -385,6 +398,190 @@ def part_shipped(month) -> None:
     print(f"line level: {parts:,} part shipments in {time.perf_counter() - started:.1f} s")
 
 
+def skew_month(month):
+    """The month of the skewed load: three before the summarised one, before any other order."""
+    from statements.months import month_previous
+
+    return month_previous(month_previous(month_previous(month)))
+
+
+def skew_load(month) -> None:
+    """Once: SKEW_SMALL + SKEW_BIG inactive retailers with orders in `skew_month` only (placed
+    or shipped, two lines' worth of item_count, no lines), the big ones spread over the first
+    500 of them."""
+    from orders.models import Order, Retailer
+    from statements.months import month_bounds
+    from suppliers.models import Supplier
+
+    start, end = month_bounds(skew_month(month))
+    count = SKEW_BIG + SKEW_SMALL
+    if (
+        Retailer.objects.filter(slug__startswith="skew-", name__endswith=f"{start:%Y-%m}").count()
+        == count
+        and Order.objects.filter(retailer__slug__startswith="skew-").count()
+        == SKEW_BIG * SKEW_BIG_ORDERS + SKEW_SMALL * SKEW_SMALL_ORDERS
+    ):
+        return
+    print(
+        f"skewed load: {SKEW_BIG} retailers of {SKEW_BIG_ORDERS:,} orders, "
+        f"{SKEW_SMALL:,} of {SKEW_SMALL_ORDERS} ...",
+        flush=True,
+    )
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM orders_order WHERE retailer_id IN "
+            "(SELECT id FROM orders_retailer WHERE slug LIKE 'skew-%%')"
+        )
+        cursor.execute(
+            "DELETE FROM orders_orderintake WHERE retailer_id IN "
+            "(SELECT id FROM orders_retailer WHERE slug LIKE 'skew-%%')"
+        )
+        cursor.execute("DELETE FROM orders_retailer WHERE slug LIKE 'skew-%%'")
+        ids = []
+        for table in ("orders_retailer", "orders_orderintake", "orders_order"):
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+            ids.append(cursor.fetchone()[0])
+    next_retailer, next_intake, next_order = ids
+    suppliers = list(Supplier.objects.filter(slug__startswith="bench-").order_by("pk"))
+    big_at = {i * (500 // max(SKEW_BIG, 1)) for i in range(SKEW_BIG)}
+    rng = random.Random(7)  # noqa: S311
+    seconds = int((end - start).total_seconds())
+    raw = connection.connection
+    with raw.cursor() as cur:
+        sizes = []
+        with cur.copy(
+            "COPY orders_retailer (id, slug, name, email, commission_rate, api_key_prefix, "
+            "api_key_hash, is_active, created_at) FROM STDIN"
+        ) as copy:
+            for i in range(count):
+                sizes.append(SKEW_BIG_ORDERS if i in big_at else SKEW_SMALL_ORDERS)
+                copy.write_row(
+                    (
+                        next_retailer + i + 1,
+                        f"skew-{i}",
+                        f"Skewed shop {i} {start:%Y-%m}",
+                        f"buyers@skew-{i}.example",
+                        Decimal("0.10"),
+                        f"skw_{i:08d}",
+                        f"{i:063x}s",
+                        False,
+                        start - timedelta(days=1),
+                    )
+                )
+        rows = [(next_retailer + i + 1, n) for i, size in enumerate(sizes) for n in range(size)]
+        with cur.copy(
+            "COPY orders_orderintake (id, retailer_id, reference, created_at) FROM STDIN"
+        ) as copy:
+            for k, (retailer_id, n) in enumerate(rows):
+                copy.write_row((next_intake + k + 1, retailer_id, f"S-{n}", start))
+        with cur.copy(f"COPY orders_order ({ORDER_COLUMNS}) FROM STDIN") as copy:
+            for k, (retailer_id, n) in enumerate(rows):
+                placed = start + timedelta(seconds=rng.randrange(seconds))
+                shipped_at = placed + timedelta(hours=20) if k % 3 == 0 else None
+                if shipped_at and shipped_at >= end:
+                    shipped_at = None
+                total = Decimal(rng.randint(500, 50000)) / 100
+                copy.write_row(
+                    (
+                        next_order + k + 1,
+                        f"SK-{next_order + k + 1}",
+                        next_intake + k + 1,
+                        suppliers[k % 2].pk,
+                        retailer_id,
+                        f"S-{n}",
+                        "shipped" if shipped_at else "placed",
+                        "Ann Lee",
+                        "ann@example.com",
+                        "+44 20 7946 0000",
+                        "Ann Lee",
+                        "1 High St",
+                        "",
+                        "Leeds",
+                        "",
+                        "LS1 1AA",
+                        "GB",
+                        "GBP" if k % 2 == 0 else "EUR",
+                        total,
+                        3,
+                        Decimal("0.10"),
+                        (total / 10).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+                        placed,
+                        placed,
+                        shipped_at or placed,
+                        1,
+                        "",
+                        "",
+                        None,
+                        "DPD" if shipped_at else "",
+                        "TRK" if shipped_at else "",
+                        shipped_at,
+                        "",
+                        placed + timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS),
+                    )
+                )
+        for table in ("orders_retailer", "orders_orderintake", "orders_order"):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
+    raw.commit()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"skewed load: {len(rows):,} orders in {time.perf_counter() - started:.1f} s")
+
+
+def status_kib(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def memory_run(budget: int) -> None:
+    """In a fresh process (--memory-run): the skewed month's dry run with this order budget
+    (0: SUMMARY_BATCH_ORDERS); prints its batches, largest batch, seconds and the peak memory
+    it added, as one line."""
+    from statements.months import month_last_closed
+    from statements.services import summaries_send_for_month
+
+    batches = []
+    Path("/proc/self/clear_refs").write_text("5")  # peak resident := now
+    before_kib = status_kib("VmRSS")
+    started = time.perf_counter()
+    run = summaries_send_for_month(
+        month=skew_month(month_last_closed()),
+        dry_run=True,
+        order_budget=budget or None,
+        progress=lambda r: batches.append((r.batch_retailers, r.batch_orders)),
+    )
+    seconds = time.perf_counter() - started
+    peak_mib = (status_kib("VmHWM") - before_kib) / 1024
+    largest = max(batches, key=lambda b: b[1])
+    print(
+        f"{len(batches)} {largest[0]} {largest[1]} {seconds:.2f} {peak_mib:.0f} {run.would_create}",
+        flush=True,
+    )
+
+
+def memory_by_batching() -> list[str]:
+    """Both memory runs, each in its own process; one report line each."""
+    lines = []
+    for label, budget in (
+        ("before, batches of 500 retailers", 10**12),
+        (f"after, batches of <= {settings.SUMMARY_BATCH_ORDERS:,} orders", None),
+    ):
+        args = [sys.executable, __file__, "--memory-run", str(budget or 0)]
+        out = subprocess.run(args, capture_output=True, text=True, check=True)  # noqa: S603
+        batches, retailers, orders, seconds, peak, made = out.stdout.split()[-6:]
+        lines.append(
+            f"memory, {label}: {batches} batches, the largest {int(orders):,} orders "
+            f"({retailers} retailers); {made} summaries built in {float(seconds):.1f} s; "
+            f"peak memory added {peak} MiB"
+        )
+    return lines
+
+
 def sql_aggregate(month) -> tuple[float, int]:
     from statements.months import month_bounds
 
@@ -453,6 +650,7 @@ def main() -> None:
         load(month)
     line_level(month)
     part_shipped(month)
+    skew_load(month)
 
     # A clean run: no summaries or summary deliveries of this month yet.
     month_deliveries().delete()
@@ -593,7 +791,12 @@ def main() -> None:
     print(f"peak memory: {own:.0f} MiB this process, {children:.0f} MiB its largest child")
     print(f"DEBUG: {settings.DEBUG}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
+    for line in memory_by_batching():
+        print(line)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--memory-run"]:
+        memory_run(int(sys.argv[2]))
+    else:
+        main()
