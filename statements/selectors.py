@@ -148,32 +148,7 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
         .order_by()
         .values(*_SUMMARY_ORDER_FIELDS, "created_at", **supplier)
     )
-    # Every cancellation line of both, oldest first (one query): the figures take those
-    # before the close; an order of the month with any at all (even after the close, which
-    # has lowered its stored commission) has its commission worked out from them.
-    cancelled_lines: dict[int, list[dict]] = defaultdict(list)
-    for row in _values_rows(
-        CancellationLine.objects.filter(cancellation__order__retailer_id__in=ids)
-        .filter(
-            Q(cancellation__order__created_at__gte=start, cancellation__order__created_at__lt=end)
-            | Q(cancellation__order_id__in=cancelled_now)
-        )
-        .order_by("cancellation__created_at", "cancellation_id", "line__line_no")
-        .values(
-            order_id=F("cancellation__order_id"),
-            created_at=F("cancellation__created_at"),
-            reason=F("cancellation__reason"),
-            note=F("cancellation__note"),
-            line_no=F("line__line_no"),
-            sku=F("line__sku"),
-            name=F("line__name"),
-            line_quantity=F("line__quantity"),
-            unit_price=F("line__unit_price"),
-            units=F("quantity"),
-        )
-    ):
-        row["quantity"] = row.pop("units")
-        cancelled_lines[row["order_id"]].append(row)
+    cancelled_lines = _cancelled_lines(ids=ids, start=start, end=end, cancelled_now=cancelled_now)
     for row in placed:
         row["cancelled_any"] = row["id"] in cancelled_lines
     changes = _changes_after_close(
@@ -203,6 +178,52 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
         )
         for retailer in retailers
     }
+
+
+# A cancellation line as the figures read it (the line's own quantity is `line_quantity`).
+_CANCELLED_LINE_VALUES = {
+    "order_id": F("cancellation__order_id"),
+    "created_at": F("cancellation__created_at"),
+    "reason": F("cancellation__reason"),
+    "note": F("cancellation__note"),
+    "line_no": F("line__line_no"),
+    "sku": F("line__sku"),
+    "name": F("line__name"),
+    "line_quantity": F("line__quantity"),
+    "unit_price": F("line__unit_price"),
+    "units": F("quantity"),
+}
+
+
+def _cancelled_lines(
+    *, ids: list[int], start: datetime, end: datetime, cancelled_now
+) -> dict[int, list[dict]]:
+    """Every cancellation line of the month's orders and of the adjusted ones, by order,
+    oldest first (one query): the figures take those before the close; an order of the month
+    with any at all (even after the close, which has lowered its stored commission) has its
+    commission worked out from them.
+
+    Two branches, UNION ALL (the orders of the month, and the adjusted orders, which reached
+    us before it): written as one filter with an OR, the month could not bound the scan of
+    order_retailer_created, which read every order these retailers ever sent."""
+    of_month = CancellationLine.objects.filter(
+        cancellation__order__retailer_id__in=ids,
+        cancellation__order__created_at__gte=start,
+        cancellation__order__created_at__lt=end,
+    )
+    adjusted = CancellationLine.objects.filter(cancellation__order_id__in=cancelled_now)
+    both = (
+        of_month.order_by()
+        .values("cancellation_id", **_CANCELLED_LINE_VALUES)
+        .union(adjusted.order_by().values("cancellation_id", **_CANCELLED_LINE_VALUES), all=True)
+        .order_by("created_at", "cancellation_id", "line_no")
+    )
+    lines: dict[int, list[dict]] = defaultdict(list)
+    for row in _values_rows(both):
+        del row["cancellation_id"]
+        row["quantity"] = row.pop("units")
+        lines[row["order_id"]].append(row)
+    return lines
 
 
 def _shipped_before(
