@@ -36,7 +36,7 @@ WORKDIR /app
 # Code belongs to root and is read-only for the app user; only var/, staticfiles/ and
 # /srv/sftp (the hosted SFTP storage and host key, a volume in compose) are its.
 COPY . /app
-RUN chmod 0755 /app/scripts/docker-entrypoint \
+RUN chmod 0755 /app/scripts/docker-entrypoint /app/scripts/docker-healthcheck \
     && mkdir -p /app/var /app/staticfiles /srv/sftp \
     && chown app:app /app/var /app/staticfiles /srv/sftp
 USER app
@@ -52,8 +52,10 @@ RUN DEBUG=false \
     python manage.py collectstatic --noinput -v 0 \
     && rm -f /tmp/build.sqlite3
 EXPOSE 8000 2222
-HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz\", timeout=8)"]
+# Checks what the container runs (scripts/docker-healthcheck): web's /healthz, sftp's SSH
+# banner, a worker's ping; beat, dispatcher and migrate are healthy while they run.
+HEALTHCHECK --interval=30s --timeout=30s --start-period=30s --retries=3 \
+    CMD ["python", "/app/scripts/docker-healthcheck"]
 # Start commands (scripts/docker-entrypoint): web, worker, beat, dispatcher, sftp, migrate, manage.
 ENTRYPOINT ["/app/scripts/docker-entrypoint"]
 CMD ["web"]
