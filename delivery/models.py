@@ -197,6 +197,10 @@ class Delivery(models.Model):
     recipient = models.TextField(blank=True)
     # What the receiver dedupes on: webhook-id, file name, Message-ID. Never changes.
     identity = models.CharField(max_length=200, unique=True)
+    # An email the SMTP server took for some addresses and refused for others: the addresses
+    # that have it, so a retry (or a redelivery of the row not delivered) sends it to the rest
+    # only and nobody gets it twice. Emptied when the row is delivered: every address has it.
+    accepted_recipients = models.JSONField(default=list, blank=True)
 
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING

@@ -12,6 +12,9 @@ class DeliveryFailed(Exception):
 
     retryable: a later try may succeed (timeouts, 5xx, connection refused).
     disable_destination: the receiver asked us to stop (webhook 410 Gone).
+    accepted: the recipients that have the message now, by this try or an earlier one (an
+    email some addresses took): the row keeps them and the next try leaves them out; None
+    leaves what the row holds as it is.
     """
 
     def __init__(
@@ -22,8 +25,10 @@ class DeliveryFailed(Exception):
         status_code: int | None = None,
         response_excerpt: str = "",
         disable_destination: bool = False,
+        accepted: list[str] | None = None,
     ) -> None:
         super().__init__(message)
+        self.accepted = accepted
         self.retryable = retryable
         self.status_code = status_code
         self.response_excerpt = response_excerpt

@@ -44,33 +44,66 @@ def _failure(exc: Exception) -> DeliveryFailed:
     raise exc
 
 
-def _refusals_recorded(connection) -> dict:
+class _Answer:
+    """What the SMTP server said to the latest message the connection sent: the envelope's
+    recipients as smtplib got them, and those it refused among accepted ones."""
+
+    def __init__(self) -> None:
+        self.sent_to: list[str] = []
+        self.refused: dict = {}
+
+    def clear(self) -> None:
+        self.sent_to, self.refused = [], {}
+
+    def accepted(self, envelope: list[str]) -> list[str]:
+        """The addresses of `envelope` (as the delivery names them) the server took; none
+        when the envelope sent is not the one asked for (then a retry sends to all again)."""
+        if len(self.sent_to) != len(envelope):
+            return []
+        return [mine for mine, sent in zip(envelope, self.sent_to) if sent not in self.refused]
+
+
+def _answers_recorded(connection) -> _Answer:
     """Keep what the SMTP server refused of each message the connection sends.
 
     smtplib's sendmail returns the recipients refused while others were accepted, and
     Django's backend drops that answer: a delivery one of whose addresses never got it was
-    marked delivered and nobody learned of it (found in review). The dict returned holds the
-    latest message's refusals ({address: (code, reply)})."""
-    refused: dict = {}
+    marked delivered and nobody learned of it (found in review). The answer returned holds
+    the latest message's envelope and refusals ({address: (code, reply)})."""
+    answer = _Answer()
     smtp = getattr(connection, "connection", None)
     if isinstance(smtp, smtplib.SMTP):
         sendmail = smtp.sendmail
 
-        def recording(*args, **kwargs):
-            answer = sendmail(*args, **kwargs)
-            refused.update(answer or {})
-            return answer
+        def recording(from_addr, to_addrs, *args, **kwargs):
+            answer.sent_to = [to_addrs] if isinstance(to_addrs, str) else list(to_addrs)
+            refused = sendmail(from_addr, to_addrs, *args, **kwargs)
+            answer.refused.update(refused or {})
+            return refused
 
         smtp.sendmail = recording
-    return refused
+    return answer
 
 
-def _partly_refused(refused: dict) -> DeliveryFailed:
+def _partly_refused(refused: dict, *, accepted: list[str]) -> DeliveryFailed:
     """Some recipients took the message, these did not: a failure of the delivery, retried
-    unless every refusal is permanent (5xx), as for a message every recipient refused."""
+    unless every refusal is permanent (5xx), as for a message every recipient refused.
+    `accepted`: every address that has it now, which the next try leaves out."""
     failure = _failure(smtplib.SMTPRecipientsRefused(refused))
     failure.args = (f"partly delivered; {failure.args[0]}",)
+    failure.accepted = accepted
     return failure
+
+
+def _envelope_without(message, accepted: list[str]) -> list[str]:
+    """Send the message to the addresses not yet accepted only, the message itself unchanged
+    (its To and Cc still name everyone, its Message-ID is the row's): a retry of an email
+    that some addresses took gave them a second copy (found in review). Django's backend
+    takes the envelope from `recipients()`."""
+    taken = set(accepted)
+    envelope = [address for address in message.recipients() if address not in taken]
+    message.recipients = lambda: list(envelope)
+    return envelope
 
 
 def email_identity(*, key: str) -> str:
@@ -138,19 +171,29 @@ class EmailChannel(BaseChannel):
             for pk in messages:
                 results[pk] = failure
             return results
-        refused = _refusals_recorded(connection)
+        answer = _answers_recorded(connection)
+        accepted_before = {d.pk: list(d.accepted_recipients or []) for d in deliveries}
         try:
             for pk, message in messages.items():
                 if lease_running_out(stop_at):
                     results[pk] = NotSent(LEASE_SHORT)
                     continue
+                envelope = _envelope_without(message, accepted_before[pk])
+                if not envelope:  # every address took it on an earlier try
+                    results[pk] = SendResult()
+                    continue
                 message.connection = connection
-                refused.clear()
+                answer.clear()
                 try:
                     message.send(fail_silently=False)
-                    results[pk] = _partly_refused(dict(refused)) if refused else SendResult()
                 except Exception as exc:  # noqa: BLE001
                     results[pk] = _failure(exc)
+                    continue
+                if answer.refused:
+                    accepted = accepted_before[pk] + answer.accepted(envelope)
+                    results[pk] = _partly_refused(dict(answer.refused), accepted=accepted)
+                else:
+                    results[pk] = SendResult()
         finally:
             try:
                 connection.close()

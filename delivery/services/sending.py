@@ -278,6 +278,7 @@ def _mark_delivered(*, deliveries: list[Delivery], token) -> list[Delivery]:
         claimed_until=None,
         next_attempt_at=None,
         last_error="",
+        accepted_recipients=[],
         updated_at=now,
     )
     if won == len(deliveries):
@@ -318,12 +319,15 @@ def _record(
             _mark_delivered(deliveries=[delivery], token=token)
             return "delivered"
         error = _storable(str(outcome))[:1000]
+        # The recipients that have it by now (an email some addresses took): kept for the
+        # next try, which leaves them out.
+        kept = {} if outcome.accepted is None else {"accepted_recipients": outcome.accepted}
         early = getattr(delivery, "early", False)
         if early and outcome.retryable and channel_get(delivery.channel).scheduled:
             # A scheduled run tries its destination's rows ahead of their schedule (the run
             # is what retries them); failing, the row keeps its next counted try, so its
             # schedule still ends it after the last.
-            ours.update(claimed_until=None, last_error=error, updated_at=now)
+            ours.update(claimed_until=None, last_error=error, updated_at=now, **kept)
             return "retry"
         if early:
             error = (EARLY_FAILED_PREFIX + error)[:1000]
@@ -336,6 +340,7 @@ def _record(
                 last_error=error,
                 queued_at=now + timedelta(seconds=delay) if countdown is not None else None,
                 updated_at=now,
+                **kept,
             )
             if won and countdown is not None and not channel_get(delivery.channel).scheduled:
                 transaction.on_commit(
@@ -348,6 +353,7 @@ def _record(
             next_attempt_at=None,
             last_error=error,
             updated_at=now,
+            **kept,
         )
         if won:
             delivery.last_error, delivery.status = error, DeliveryStatus.FAILED

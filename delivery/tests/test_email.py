@@ -199,3 +199,73 @@ def test_a_recipient_refused_for_now_while_the_others_take_it_is_retried(
     assert delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at is not None
     assert delivery.last_error.startswith("partly delivered") and "450" in delivery.last_error
     assert not Delivery.objects.filter(purpose=DeliveryPurpose.FAILURE_NOTICE).exists()
+
+
+def _due_again(delivery):
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at)
+
+
+def test_a_retry_of_a_partly_refused_email_goes_only_to_the_addresses_that_refused_it(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    """The first try is taken by po@ and refused for now by busy@; the retries go to busy@
+    alone, the same message, until it takes it: each address holds exactly one copy."""
+    from delivery.services import delivery_send, destination_set_email
+
+    destination_set_email(supplier=cole, addresses=["po@cole.example", "busy@cole.example"])
+    email_via_smtp.defer = {"busy@cole.example"}
+    place(retailer, [{"sku": "COLE-1", "quantity": 1}], django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.accepted_recipients == ["po@cole.example"]
+    (first,) = email_via_smtp.messages
+    assert first.rcpt_tos == ["po@cole.example"]
+
+    # Still busy: the try goes to busy@ only, is refused, and po@ gets nothing more.
+    _due_again(delivery)
+    assert delivery_send(delivery_id=delivery.pk) == "retry"
+    assert len(email_via_smtp.messages) == 1
+    delivery.refresh_from_db()
+    assert delivery.accepted_recipients == ["po@cole.example"] and delivery.attempt_count == 2
+    assert "busy@cole.example" in delivery.last_error
+
+    email_via_smtp.defer = set()
+    _due_again(delivery)
+    assert delivery_send(delivery_id=delivery.pk) == "delivered"
+    first, second = email_via_smtp.wait_for(2)
+    assert second.rcpt_tos == ["busy@cole.example"]
+    assert len(email_via_smtp.to("po@cole.example")) == 1
+    assert len(email_via_smtp.to("busy@cole.example")) == 1
+    # The same message: its Message-ID, subject, body and To (naming both) unchanged.
+    assert first.message_id == second.message_id == delivery.identity
+    assert first.subject == second.subject and first.body("plain") == second.body("plain")
+    assert str(first.message["To"]) == str(second.message["To"])
+    assert "po@cole.example" in str(second.message["To"])
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED and delivery.accepted_recipients == []
+    attempts = DeliveryAttempt.objects.filter(delivery=delivery).order_by("started_at", "id")
+    assert [a.success for a in attempts] == [False, False, True]
+
+
+def test_a_redelivery_after_an_address_refused_for_good_is_corrected_skips_those_that_have_it(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    """gone@ refused for good (failed); the supplier puts new@ in its place and redelivers:
+    only new@ gets it, po@ keeps its one copy."""
+    from delivery.services import delivery_redeliver, destination_set_email
+
+    destination_set_email(supplier=cole, addresses=["po@cole.example", "gone@cole.example"])
+    email_via_smtp.refuse = {"gone@cole.example"}
+    place(retailer, [{"sku": "COLE-1", "quantity": 1}], django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.accepted_recipients == ["po@cole.example"]
+
+    destination_set_email(supplier=cole, addresses=["po@cole.example", "new@cole.example"])
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_redeliver(delivery=delivery, by_supplier=True)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    mine = [m for m in email_via_smtp.messages if m.message_id == delivery.identity]
+    assert [m.rcpt_tos for m in mine] == [["po@cole.example"], ["new@cole.example"]]
+    assert email_via_smtp.to("gone@cole.example") == []
