@@ -1,5 +1,6 @@
 """Line-level events (issue 12) at real servers: the retailer's email for every cancellation,
-partial or whole, and webhook destinations subscribed to the types of before."""
+partial or whole, the supplier's cancellation email's sections, and webhook destinations
+subscribed to the types of before."""
 
 import pytest
 from standardwebhooks import Webhook
@@ -139,6 +140,97 @@ def test_after_a_partial_shipment_the_cancellation_email_lists_shipped_units_as_
     shipped, coming = html.split("Already shipped")[1].split("Still coming")
     assert "1. COLE-1" in shipped and "2. COLE-2" in shipped
     assert "1. COLE-1" not in coming and "2. COLE-2" in coming and "3. COLE-3" not in coming
+
+
+def supplier_cancellations(smtp, count):
+    mails = smtp.wait_for(count)
+    return [m for m in mails if m.rcpt_tos == ["po@cole.example"] and "cancelled" in m.subject]
+
+
+def sections(body, headings):
+    """The body after each heading, up to the next; every heading there once, in order."""
+    for heading in headings:
+        assert body.count(heading) == 1, (heading, body)
+    parts, rest = [], body
+    for heading in headings:
+        before, rest = rest.split(heading)
+        if parts:
+            parts[-1] = before
+        parts.append(rest)
+    return parts
+
+
+def test_the_suppliers_cancellation_email_lists_cancelled_now_already_shipped_and_still_to_ship(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    order = three_lines(retailer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_shipment_create(
+            order=order,
+            actor="ops",
+            carrier="DPD",
+            lines=[LineQuantity(1, 3), LineQuantity(2, 1)],
+        )
+        order_lines_cancel(
+            order=order,
+            actor="ops",
+            reason="out_of_stock",
+            note="none left",
+            lines=[LineQuantity(3, 1)],
+        )
+    (mail,) = supplier_cancellations(email_via_smtp, 4)
+    text = mail.body("plain")
+    assert "Still to ship or shipped" not in text
+    cancelled, shipped, to_ship = sections(
+        text, ["Cancelled now:", "Already shipped:", "Still to ship:"]
+    )
+    assert "3. COLE-3" in cancelled and "x 1 of 1" in cancelled and "COLE-1" not in cancelled
+    assert "1. COLE-1" in shipped and "x 3" in shipped and "2. COLE-2  " in shipped
+    assert "3. COLE-3" not in shipped
+    assert "2. COLE-2" in to_ship and "x 1" in to_ship and "x 3" not in to_ship
+    assert "1. COLE-1" not in to_ship and "3. COLE-3" not in to_ship
+    html = mail.body("html")
+    assert "Still to ship or shipped" not in html
+    cancelled, shipped, to_ship = sections(
+        html, ["Cancelled now</h2>", "Already shipped</h2>", "Still to ship</h2>"]
+    )
+    assert "3. COLE-3" in cancelled and "1. COLE-1" not in cancelled
+    assert "1. COLE-1" in shipped and "2. COLE-2" in shipped and "3. COLE-3" not in shipped
+    assert "2. COLE-2" in to_ship and "1. COLE-1" not in to_ship and "3. COLE-3" not in to_ship
+
+
+def test_a_section_of_the_suppliers_cancellation_email_with_no_lines_is_left_out(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    order = three_lines(retailer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_lines_cancel(
+            order=order, actor="ops", reason="other", note="first", lines=[LineQuantity(3, 1)]
+        )
+    (partial,) = supplier_cancellations(email_via_smtp, 3)
+    for body, headings in (
+        (partial.body("plain"), ["Cancelled now:", "Still to ship:"]),
+        (partial.body("html"), ["Cancelled now</h2>", "Still to ship</h2>"]),
+    ):
+        assert "Already shipped" not in body  # nothing had shipped
+        cancelled, to_ship = sections(body, headings)
+        assert "3. COLE-3" in cancelled and "1. COLE-1" not in cancelled
+        assert "1. COLE-1" in to_ship and "2. COLE-2" in to_ship and "3. COLE-3" not in to_ship
+    assert "ship the rest" in partial.body("plain")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order=order, status="cancelled", actor="ops", reason="other", note="rest")
+    (whole,) = [
+        m for m in supplier_cancellations(email_via_smtp, 5) if m.message_id != partial.message_id
+    ]
+    # Nothing shipped and nothing left: one section, "Cancelled now" (the HTML's only h2).
+    for body, heading in ((whole.body("plain"), "Cancelled now:"), (whole.body("html"), "</h2>")):
+        assert "Already shipped" not in body and "Still to ship" not in body
+        assert body.count(heading) == 1
+    assert "Cancelled now</h2>" in whole.body("html")
+    (cancelled,) = sections(whole.body("plain"), ["Cancelled now:"])
+    assert "1. COLE-1" in cancelled and "2. COLE-2" in cancelled and "3. COLE-3" not in cancelled
+    assert "Do not ship it." in whole.body("plain")
 
 
 @pytest.fixture
