@@ -199,6 +199,28 @@ def test_the_suppliers_cancellation_email_lists_cancelled_now_already_shipped_an
     assert "2. COLE-2" in to_ship and "1. COLE-1" not in to_ship and "3. COLE-3" not in to_ship
 
 
+def test_a_cancellation_of_what_was_left_after_shipping_tells_the_supplier_the_rest_shipped(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    order = three_lines(retailer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_shipment_create(
+            order=order, actor="ops", carrier="DPD", lines=[LineQuantity(1, 3), LineQuantity(2, 2)]
+        )
+        order_lines_cancel(
+            order=order, actor="ops", reason="other", note="n", lines=[LineQuantity(3, 1)]
+        )
+    (mail,) = supplier_cancellations(email_via_smtp, 4)
+    for body, headings in (
+        (mail.body("plain"), ["Cancelled now:", "Already shipped:"]),
+        (mail.body("html"), ["Cancelled now</h2>", "Already shipped</h2>"]),
+    ):
+        assert "Still to ship" not in body and "ship the rest" not in body
+        assert "the rest has shipped" in body
+        cancelled, shipped = sections(body, headings)
+        assert "3. COLE-3" in cancelled and "1. COLE-1" in shipped and "2. COLE-2" in shipped
+
+
 def test_a_section_of_the_suppliers_cancellation_email_with_no_lines_is_left_out(
     cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
 ):
