@@ -407,7 +407,8 @@ def destination_disable(
     *, supplier: Supplier, channel: str, reason: str = ""
 ) -> Destination | None:
     """Turn a channel off; its pending deliveries are cancelled now (`channel_off`), and
-    `destination.pending_cancelled` says how many. Turning it on again sends new events."""
+    `destination.pending_cancelled` says how many. Turning it on again sends new events.
+    A channel already off keeps its reason (`destination_off`)."""
     if channel not in Channel.values:
         raise ValidationError(
             {"channel": [f"Unknown channel '{channel}'; use {', '.join(Channel.values)}."]}
@@ -417,8 +418,18 @@ def destination_disable(
     )
     if destination is None:
         return None
-    destination.enabled = False
-    destination.disabled_reason = (reason or "turned off")[:300]
-    destination.save(update_fields=["enabled", "disabled_reason", "updated_at"])
+    return destination_off(destination, reason=reason)
+
+
+def destination_off(destination: Destination, *, reason: str = "") -> Destination:
+    """Turn this (locked) destination off and cancel its pending deliveries
+    (`pending_cancelled` says how many). One already off keeps the reason it went off for (a
+    webhook's "410 Gone", say: what ops need to see) unless a new `reason` is given, and
+    `already_off` says so."""
+    destination.already_off = not destination.enabled
+    if not destination.already_off or reason:
+        destination.enabled = False
+        destination.disabled_reason = (reason or "turned off")[:300]
+        destination.save(update_fields=["enabled", "disabled_reason", "updated_at"])
     destination.pending_cancelled = destination_pending_cancel(destination=destination)
     return destination

@@ -13,8 +13,13 @@ from django.db import transaction
 from orders.models import Retailer
 
 from ..models import RETAILER_WEBHOOK_EVENT_TYPES, Channel, Destination
-from .channel_off import destination_pending_cancel, retailer_shipments_pending_cancel
-from .destinations import event_types_listed, webhook_configure, webhook_url_checked
+from .channel_off import retailer_shipments_pending_cancel
+from .destinations import (
+    destination_off,
+    event_types_listed,
+    webhook_configure,
+    webhook_url_checked,
+)
 
 # The channels `set_retailer_channel` knows, by the name ops types.
 RETAILER_CHANNELS = {"webhook": Channel.WEBHOOK, "shipment-email": Channel.EMAIL}
@@ -68,7 +73,8 @@ def retailer_webhook_set(
 @transaction.atomic
 def retailer_webhook_disable(*, retailer: Retailer, reason: str = "") -> Destination | None:
     """Turn the retailer's webhook off; its pending deliveries are cancelled now
-    (`channel_off`), and `destination.pending_cancelled` says how many."""
+    (`channel_off`), and `destination.pending_cancelled` says how many; one already off
+    keeps its reason (`destination_off`)."""
     destination = (
         Destination.objects.select_for_update()
         .filter(retailer=retailer, channel=Channel.WEBHOOK)
@@ -76,11 +82,7 @@ def retailer_webhook_disable(*, retailer: Retailer, reason: str = "") -> Destina
     )
     if destination is None:
         return None
-    destination.enabled = False
-    destination.disabled_reason = (reason or "turned off")[:300]
-    destination.save(update_fields=["enabled", "disabled_reason", "updated_at"])
-    destination.pending_cancelled = destination_pending_cancel(destination=destination)
-    return destination
+    return destination_off(destination, reason=reason)
 
 
 @transaction.atomic

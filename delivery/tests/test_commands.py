@@ -301,6 +301,21 @@ def test_off_says_when_every_channel_is_off(cole):
     assert not Destination.objects.filter(enabled=True).exists()
 
 
+def test_off_for_a_channel_already_off_keeps_why_it_went_off(cole):
+    from delivery.services import destination_disable
+
+    run("set_channel", "cole", "webhook", "--url", "https://x.example/h")
+    destination_disable(supplier=cole, channel="webhook", reason="410 Gone from the receiver")
+    before = Destination.objects.get(channel="webhook")
+
+    out = run("set_channel", "cole", "webhook", "--off")
+
+    assert "webhook was already off (410 Gone from the receiver); nothing changed" in out
+    after = Destination.objects.get(channel="webhook")
+    assert after.disabled_reason == "410 Gone from the receiver" and not after.enabled
+    assert after.updated_at == before.updated_at
+
+
 def test_redeliver_and_status(cole, retailer, email_via_smtp, settings):
     from delivery.dispatcher import events_dispatch
 

@@ -368,6 +368,11 @@ def test_the_command_prints_the_secret_once_and_turns_things_off(
     call_command("set_retailer_channel", "shopco", "webhook", "--off")
     assert "webhook is off" in capsys.readouterr().out
     assert not Destination.objects.get(pk=destination.pk).enabled
+    # Again: already off, its reason kept (a receiver's 410 would be, the same way).
+    Destination.objects.filter(pk=destination.pk).update(disabled_reason="410 Gone")
+    call_command("set_retailer_channel", "shopco", "webhook", "--off")
+    assert "webhook was already off (410 Gone); nothing changed" in capsys.readouterr().out
+    assert Destination.objects.get(pk=destination.pk).disabled_reason == "410 Gone"
     call_command("set_retailer_channel", "shopco", "shipment-email", "--off")
     assert not Destination.objects.get(retailer=retailer, channel="email").enabled
     call_command("set_retailer_channel", "shopco", "shipment-email", "--on")

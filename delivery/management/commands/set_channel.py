@@ -121,7 +121,13 @@ class Command(ProjectCommand):
             raise CommandError(
                 f"channel: {supplier.slug} has no {channel} set up; nothing to turn off."
             )
-        self.stdout.write(f"{supplier.slug}: {channel} is off.")
+        if destination.already_off:
+            self.stdout.write(
+                f"{supplier.slug}: {channel} was already off "
+                f"({destination.disabled_reason or 'no reason kept'}); nothing changed."
+            )
+        else:
+            self.stdout.write(f"{supplier.slug}: {channel} is off.")
         if destination.pending_cancelled:
             self.stdout.write(
                 f"Cancelled {destination.pending_cancelled} pending {channel} deliveries. "

@@ -77,7 +77,13 @@ class Command(ProjectCommand):
             raise CommandError(
                 f"channel: {retailer.slug} has no webhook set up; nothing to turn off."
             )
-        self.stdout.write(f"{retailer.slug}: webhook is off.")
+        if destination.already_off:
+            self.stdout.write(
+                f"{retailer.slug}: webhook was already off "
+                f"({destination.disabled_reason or 'no reason kept'}); nothing changed."
+            )
+        else:
+            self.stdout.write(f"{retailer.slug}: webhook is off.")
         if destination.pending_cancelled:
             self.stdout.write(
                 f"Cancelled {destination.pending_cancelled} pending webhook "
