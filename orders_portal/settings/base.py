@@ -84,7 +84,10 @@ if not DEBUG and not ALLOWED_HOSTS:
         "ALLOWED_HOSTS must name the host names the site answers to, comma-separated "
         "(e.g. ALLOWED_HOSTS=orders.example.com), when DEBUG is false."
     )
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Stripped the same way ("https://a, https://b" is two origins).
+CSRF_TRUSTED_ORIGINS = [
+    origin.strip() for origin in env.list("CSRF_TRUSTED_ORIGINS", default=[]) if origin.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -112,7 +112,7 @@ class Command(ProjectCommand):
         filtered = supplier or channel or since or until or failed_only or cancelled_only
         if not filtered and not everything:
             raise CommandError(
-                "redeliver: say which deliveries (--supplier, --channel, --since, --until, "
+                "all: say which deliveries (--supplier, --channel, --since, --until, "
                 "--failed-only or --cancelled-only), or --all for every one; nothing was queued."
             )
         supplier_obj = supplier_by_slug_or_error(supplier, field="supplier") if supplier else None
