@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from suppliers.auth_views import LoginView, PasswordChangeView, PasswordResetView
+from suppliers.auth_views import LoginView, LogoutView, PasswordChangeView, PasswordResetView
 
 from .views import admin_password_change, healthz, help_page
 
@@ -26,6 +26,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Portal: Django's auth views (login, logout by POST, password change and reset by email).
     path("accounts/login/", LoginView.as_view(), name="login"),
+    # A GET asks "Log out?" with the POST button (suppliers/auth_views.py).
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path(
         "accounts/logged-out/",
         TemplateView.as_view(template_name="registration/logged_out.html"),

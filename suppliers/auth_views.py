@@ -1,4 +1,5 @@
-"""The portal's login pages beyond Django's own: the lockout page and the password reset.
+"""The portal's login pages beyond Django's own: the lockout page, the logout's question and
+the password reset.
 
 The lockout page says exactly what is locked: axes locks one user name from one address
 (AXES_LOCKOUT_PARAMETERS), so the page names both, and how long the pause lasts. A wrong
@@ -17,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from common.http import client_address
 
@@ -67,6 +68,19 @@ class LoginView(auth_views.LoginView):
     def get_redirect_url(self):
         url = super().get_redirect_url()
         return "" if url and urlsplit(url).path == self.request.path else url
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout, by POST. A GET (the address typed or bookmarked) was a blank 405: it
+    now asks, with the POST button, and one not logged in is sent to the login page. A GET
+    never logs out, so no link or image on another site can end a session."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(settings.LOGIN_URL)
+        return render(request, "registration/logout_confirm.html")
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -217,6 +217,39 @@ def test_logout_confirms_it(ann_client):
     assert ann_client.get("/orders/").status_code == 302
 
 
+def test_logout_typed_as_an_address_asks_and_its_button_logs_out(ann):
+    """/accounts/logout/ typed or bookmarked (a GET) was a blank 405: it asks, in the
+    portal's layout, and only its POST button (with its CSRF token) logs out."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(ann)
+    response = browser.get("/accounts/logout/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<h1>Log out?</h1>" in body and "logged in as ann" in body
+    assert '<header class="topbar">' in body and 'href="/help/"' in body
+    form = re.search(r'<form method="post" action="/accounts/logout/">.*?</form>', body, re.S)
+    assert form and '<button type="submit" class="btn primary">Log out</button>' in form[0]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form[0])[1]
+    assert browser.get("/orders/").status_code == 200  # asking logged nobody out
+
+    # Without the token the POST is refused and the session stays.
+    assert browser.post("/accounts/logout/").status_code == 403
+    assert browser.get("/orders/").status_code == 200
+
+    response = browser.post("/accounts/logout/", {"csrfmiddlewaretoken": token}, follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/logged-out/"
+    assert "You are logged out" in response.content.decode()
+    assert browser.get("/orders/").status_code == 302
+
+
+def test_logout_typed_when_not_logged_in_goes_to_the_login_page(client, db):
+    response = client.get("/accounts/logout/", follow=True)
+    assert response.redirect_chain == [("/accounts/login/", 302)]
+    assert "<h1>Log in</h1>" in response.content.decode()
+
+
 def test_staff_without_a_supplier_sees_no_supplier_menu(client, db):
     staff = get_user_model().objects.create_user(username="olga", password=PASSWORD, is_staff=True)
     client.force_login(staff)
