@@ -79,7 +79,7 @@ class _LineQuantitiesForm(forms.Form):
         if data.get("version") != self.order.version:
             # Its quantities were chosen against a state that is gone: say that, only that.
             self.errors.clear()
-            self.add_stale_error(OrderChangedError(self.stale_message()))
+            self.add_stale_error(OrderChangedError.for_order(self.order))
             return data
         if not any(line.quantity_open for line in self.lines):
             # Nothing left to choose from: say why once, rather than once per line.
@@ -111,13 +111,6 @@ class _LineQuantitiesForm(forms.Form):
 
     def line_quantities(self) -> list[LineQuantity]:
         return [LineQuantity(line=line.line_no, quantity=qty) for line, qty in self.chosen()]
-
-    def stale_message(self) -> str:
-        return (
-            f"Order {self.order.number} was changed since you opened this page (by someone "
-            f"else, or by this form sent twice); it is now "
-            f"{self.order.get_status_display().lower()}. Reload and try again."
-        )
 
     def add_stale_error(self, exc: OrderChangedError) -> None:
         """The order changed since the form was opened (its version): the form's error."""

@@ -145,14 +145,7 @@ def order_hold(*, order: Order, expected_version: int | None) -> OrderHold:
     """The order and its lines, locked (order first, as every writer does) and current."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
     if expected_version is not None and locked.version != expected_version:
-        raise OrderChangedError(
-            {
-                "__all__": [
-                    f"Order {locked.number} was changed by someone else since you opened "
-                    f"it; it is now {locked.status}. Reload and try again."
-                ]
-            }
-        )
+        raise OrderChangedError.for_order(locked)
     lines = list(OrderLine.objects.select_for_update().filter(order=locked).order_by("line_no"))
     return OrderHold(locked, lines)
 
@@ -187,7 +180,7 @@ def order_held(
     if own:
         hold = order_hold(order=order, expected_version=expected_version)
     elif expected_version is not None and hold.order.version != expected_version:
-        raise OrderChangedError({"__all__": [f"Order {hold.order.number} was changed."]})
+        raise OrderChangedError.for_order(hold.order)
     events_before = len(hold.events)
     try:
         yield hold

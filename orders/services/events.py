@@ -17,6 +17,22 @@ logger = logging.getLogger("orders.services")
 class OrderChangedError(ValidationError):
     """The order changed since the caller read it (a stale form)."""
 
+    @classmethod
+    def for_order(cls, order) -> OrderChangedError:
+        """The one wording every stale portal form shows (edit, Cancel items, Ship,
+        Acknowledge): what happened, what the order is now, that nothing was saved, and what
+        to do. `order` is the order as it now is."""
+        return cls(
+            {
+                "__all__": [
+                    f"Order {order.number} changed since you opened this page (someone else "
+                    f"updated it, or this form was sent twice): it is now "
+                    f"{order.get_status_display().lower()}. Nothing was saved. Look at the "
+                    "order again and, if your change still applies, submit it again."
+                ]
+            }
+        )
+
 
 class OrderStateError(ValidationError):
     """The order's state does not allow the change: more than is open, a final order.

@@ -554,7 +554,8 @@ def test_stale_edit_form_is_refused_with_a_clear_message(acme_client, acme_order
     committed.assert_nothing_sent()
     assert response.status_code == 409
     body = response.content.decode()
-    assert "changed by someone else" in body and "Nothing was changed" in body
+    assert "changed since you opened this page" in body and "it is now processing" in body
+    assert "Nothing was saved" in body and "submit it again" in body
     assert _order_state(acme_order) == before
     assert Order.objects.get(pk=acme_order.pk).status == OrderStatus.PROCESSING
     assert not OrderEvent.objects.filter(order=acme_order, note="too late").exists()

@@ -145,8 +145,12 @@ def test_refusals_in_the_browser(portal, smtp_inbox):
         second.get_by_label("Cancellation reason").select_option("other")
         second.get_by_label("Note").fill("second editor")
         second.get_by_role("button", name="Update").click()
-        expect(second.locator("#form-errors")).to_contain_text("changed by someone else")
-        assert "Nothing was changed" in second.locator("#form-errors").inner_text()
+        expect(second.locator("#form-errors")).to_contain_text("changed since you opened")
+        said = second.locator("#form-errors").inner_text()
+        assert "it is now processing" in said and "Nothing was saved" in said
+        second.get_by_role("link", name="Look at the order again").click()
+        expect(second.get_by_label("New status")).to_be_visible()
+        assert "Processing" in second.locator("h1").inner_text()
         context.close()
 
     run_in_browser(steps)

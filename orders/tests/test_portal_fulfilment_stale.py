@@ -1,5 +1,8 @@
 """Cancel items and Ship carry the order's version: two people on one order cannot both
-commit against what they saw; the second, stale submit is refused and changes nothing."""
+commit against what they saw; the second, stale submit is refused and changes nothing. The
+edit page, Cancel items and Ship say it in one wording (OrderChangedError.for_order)."""
+
+import re
 
 import pytest
 
@@ -8,6 +11,22 @@ from testsupport.factories import make_supplier_user, place_order
 
 from .test_portal import _Committed
 from .test_portal_fulfilment import TWO_LINES, _state
+
+
+def says_it_changed(body: str, number: str, status: str) -> bool:
+    """The stale form's message as the supplier reads it, and its link back to a fresh form."""
+    text = re.sub(r"\s+", " ", body)
+    message = (
+        f"Order {number} changed since you opened this page (someone else updated it, or "
+        f"this form was sent twice): it is now {status}. Nothing was saved. Look at the order "
+        "again and, if your change still applies, submit it again."
+    )
+    return (
+        message in text
+        and ">Look at the order again</a>" in text
+        and "Nothing was changed" not in text  # said once, not twice in other words
+    )
+
 
 PAGES = {
     "cancel-items": {"qty-1": "1", "reason": "out_of_stock", "note": "Only two left"},
@@ -64,9 +83,11 @@ def test_the_second_stale_submit_changes_nothing(ann, bob, order, committed, pag
         ann, f"/orders/{order.number}/{page}/", {**PAGES[page], "version": ann_version}
     )
     assert response.status_code == 409
-    body = response.content.decode()
-    assert "was changed since you opened this page" in body
-    assert "Nothing was changed" in body and "Reload the order" in body
+    now = Order.objects.get(pk=order.pk).get_status_display().lower()
+    assert says_it_changed(response.content.decode(), order.number, now)
+    assert f'<a href="/orders/{order.number}/{page}/">Look at the order again</a>' in (
+        response.content.decode()
+    )
     assert _state(order) == before
     committed.assert_nothing_sent()
     # What Ann typed is still there to submit again once she has reloaded.
@@ -94,8 +115,8 @@ def test_a_change_landing_after_the_forms_read_is_refused_by_the_service(
         ann, f"/orders/{order.number}/ship/", {**PAGES["ship"], "version": version}
     )
     assert response.status_code == 409
-    body = response.content.decode()
-    assert "was changed by someone else" in body and "Nothing was changed" in body
+    # The service's refusal reads as the form's: the status is the one Bob left.
+    assert says_it_changed(response.content.decode(), order.number, "processing")
     fresh = Order.objects.get(pk=order.pk)
     assert fresh.status == "processing" and not fresh.shipments.exists()
     assert list(fresh.lines.values_list("quantity_shipped", flat=True)) == [0, 0]
@@ -109,8 +130,30 @@ def test_a_form_sent_twice_changes_the_order_once(ann, order, committed, page):
     after_first = _state(order)
     response = committed.post(ann, f"/orders/{order.number}/{page}/", data)
     assert response.status_code == 409
-    assert "or by this form sent twice" in response.content.decode()
+    now = Order.objects.get(pk=order.pk).get_status_display().lower()
+    assert says_it_changed(response.content.decode(), order.number, now)
     assert _state(order) == after_first
     committed.assert_nothing_sent()
     fresh = Order.objects.get(pk=order.pk)
     assert fresh.cancellations.count() + fresh.shipments.count() == 1
+
+
+def test_the_edit_page_says_it_in_the_same_words(ann, order, committed):
+    """The edit page's stale refusal (the service's version check) reads as the other two."""
+    from orders.services import order_set_status
+
+    version = _opened_version(ann, order, "edit")
+    order_set_status(order=order, status="processing", actor="user:bob")
+    before = _state(order)
+    response = committed.post(
+        ann,
+        f"/orders/{order.number}/edit/",
+        {"status": "cancelled", "reason": "other", "note": "too late", "version": version},
+    )
+    assert response.status_code == 409
+    assert says_it_changed(response.content.decode(), order.number, "processing")
+    assert f'<a href="/orders/{order.number}/edit/">Look at the order again</a>' in (
+        response.content.decode()
+    )
+    assert _state(order) == before
+    committed.assert_nothing_sent()

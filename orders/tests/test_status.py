@@ -218,7 +218,8 @@ def test_stale_expected_version_is_refused_and_writes_nothing(order, announced):
             expected_version=seen_version,
         )
 
-    assert "changed by someone else" in " ".join(info.value.messages)
+    assert "changed since you opened this page" in " ".join(info.value.messages)
+    assert "it is now processing" in " ".join(info.value.messages)
     assert snapshot(order) == before
     assert order.status == "processing"
     assert announced == []
