@@ -1,4 +1,5 @@
-"""Portal forms for line-level fulfilment: cancel some items, ship some items.
+"""Portal forms for line-level fulfilment: cancel some items, ship some items; and the
+order's version they and the Acknowledge button carry.
 
 They parse the quantities a person typed, one field per line of the order; which quantities
 are allowed, and what a cancellation or shipment needs, is decided by the services
@@ -21,14 +22,11 @@ _QUANTITY_NAME = re.compile(rf"^{QUANTITY_PREFIX}(.*)$", re.DOTALL)
 _SERVICE_LINE_KEY = re.compile(r"^lines\.(\d+)(?:\.|$)")
 
 
-class _LineQuantitiesForm(forms.Form):
-    """One whole-number field per line of the order, `qty-<line_no>`, between 0 and open."""
+class OrderVersionForm(forms.Form):
+    """A portal form on one order that carries the order's version when it was opened: a form
+    opened before someone else's change is refused (by the form, or by the service it passes
+    the version to as `expected_version`), and the page answers 409 (`stale`)."""
 
-    # What the quantities are for, as the errors say it ("cancel", "ship").
-    verb = ""
-
-    # The order's version when the form was opened: a form opened before someone else's
-    # change is refused (here, or by the service if the change lands after this read).
     version = forms.IntegerField(
         widget=forms.HiddenInput,
         min_value=1,
@@ -42,12 +40,34 @@ class _LineQuantitiesForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, order: Order, lines, **kwargs):
+    def __init__(self, *args, order: Order, **kwargs):
         super().__init__(*args, **kwargs)
         self.order = order
-        self.lines = list(lines)
         self.stale = False
         self.initial.setdefault("version", order.version)
+
+    def add_stale_error(self, exc: OrderChangedError) -> None:
+        """The order changed since the form was opened (its version): the form's error."""
+        self.stale = True
+        for message in exc.messages:
+            self.add_error(None, message)
+
+
+class OrderAcknowledgeForm(OrderVersionForm):
+    """The order page's Acknowledge button: only the version, checked by `order_acknowledge`
+    (which lets a stale button on an order already acknowledged through: it changes
+    nothing)."""
+
+
+class _LineQuantitiesForm(OrderVersionForm):
+    """One whole-number field per line of the order, `qty-<line_no>`, between 0 and open."""
+
+    # What the quantities are for, as the errors say it ("cancel", "ship").
+    verb = ""
+
+    def __init__(self, *args, order: Order, lines, **kwargs):
+        super().__init__(*args, order=order, **kwargs)
+        self.lines = list(lines)
         self.line_fields: list[tuple[object, forms.BoundField]] = []
         for line in self.lines:
             name = f"{QUANTITY_PREFIX}{line.line_no}"
@@ -111,12 +131,6 @@ class _LineQuantitiesForm(forms.Form):
 
     def line_quantities(self) -> list[LineQuantity]:
         return [LineQuantity(line=line.line_no, quantity=qty) for line, qty in self.chosen()]
-
-    def add_stale_error(self, exc: OrderChangedError) -> None:
-        """The order changed since the form was opened (its version): the form's error."""
-        self.stale = True
-        for message in exc.messages:
-            self.add_error(None, message)
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         """Show a service's ValidationError on the matching fields (the rest on the form):

@@ -27,6 +27,7 @@ from suppliers.views import supplier_required
 
 from .documents import acknowledge_by
 from .forms import OrderEditForm, OrderFilterForm
+from .fulfilment_forms import OrderAcknowledgeForm
 from .models import OrderStatus
 from .numbers import ORDER_NUMBER_PREFIX
 from .selectors import (
@@ -258,6 +259,11 @@ def _history_rows(orders, states: dict[int, str], marks: dict[int, list[str]]) -
 @supplier_required
 @require_GET
 def order_detail(request, number: str):
+    return _order_page(request, number)
+
+
+def _order_page(request, number: str, *, refused=None, status: int = 200):
+    """The order as it now is; `refused`: an Acknowledge form refused (shown above it)."""
     order = order_portal_detail(supplier=request.supplier, number=number)
     if order is None:
         raise Http404("No such order.")
@@ -274,24 +280,47 @@ def order_detail(request, number: str):
             "retailer_notice": notices[-1] if notices else None,
             "acknowledge_by": acknowledge_by(order),
             "overdue": order_is_overdue(order, now=timezone.now()),
+            # The button carries the version shown here; a refused one is not reused.
+            "acknowledge_form": OrderAcknowledgeForm(order=order),
+            "refused": refused,
         },
+        status=status,
     )
 
 
 @supplier_required
 @require_POST
 def order_acknowledge_view(request, number: str):
-    """The order page's Acknowledge button: the supplier has the order (issue 13)."""
+    """The order page's Acknowledge button: the supplier has the order (issue 13).
+
+    It carries the order's version, as Cancel items and Ship do: a button on a page opened
+    before the order changed is refused with 409 and the order page as it now is (an order
+    already acknowledged is no refusal: acknowledging again changes nothing)."""
     order = order_portal_get(supplier=request.supplier, number=number)
     if order is None:
         raise Http404("No such order.")
+    form = OrderAcknowledgeForm(request.POST, order=order)
+    if not form.is_valid():
+        return _order_page(request, order.number, refused=form, status=400)
     source = source_portal(request.user)
     try:
-        order_acknowledge(order=order, actor=source.actor, actor_user=request.user, channel=source)
+        _, changed = order_acknowledge(
+            order=order,
+            actor=source.actor,
+            actor_user=request.user,
+            channel=source,
+            expected_version=form.cleaned_data["version"],
+        )
+    except OrderChangedError as exc:
+        form.add_stale_error(exc)
+        return _order_page(request, order.number, refused=form, status=409)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Order {order.number} acknowledged.")
+        if changed:
+            messages.success(request, f"Order {order.number} acknowledged.")
+        else:
+            messages.info(request, f"Order {order.number} was already acknowledged.")
     return redirect("orders:detail", number=order.number)
 
 

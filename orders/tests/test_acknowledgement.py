@@ -223,7 +223,7 @@ def test_portal_button_acknowledges_and_the_timeline_shows_each_channel(portal, 
     order = placed(retailer, hours_ago=30)
     page = portal.get(f"/orders/{order.number}/").content.decode()
     assert 'id="acknowledge"' in page and "Overdue" in page
-    response = portal.post(f"/orders/{order.number}/acknowledge/")
+    response = portal.post(f"/orders/{order.number}/acknowledge/", {"version": order.version})
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.acknowledged_via == "portal" and order.acknowledged_at is not None

@@ -157,3 +157,95 @@ def test_the_edit_page_says_it_in_the_same_words(ann, order, committed):
     )
     assert _state(order) == before
     committed.assert_nothing_sent()
+
+
+# --- Acknowledge carries the version too ---------------------------------------------------
+
+
+@pytest.fixture
+def retailer_hook(retailer, http_receiver, settings):
+    """The retailer's webhook (it hears order.acknowledged) at a real HTTP receiver."""
+    from delivery.services.retailers import retailer_webhook_set
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the receiver is on 127.0.0.1
+    retailer_webhook_set(retailer=retailer, url=http_receiver.url + "/rh")
+    return http_receiver
+
+
+def _acknowledge_version(client, order) -> str:
+    """The version the order page's Acknowledge button carries."""
+    page = client.get(f"/orders/{order.number}/").content.decode()
+    button = re.search(r'<form [^>]*action="/orders/[^"]+/acknowledge/".*?</form>', page, re.S)
+    return re.search(r'name="version" value="(\d+)"', button[0])[1]
+
+
+def test_a_stale_acknowledge_changes_nothing_and_the_fresh_one_is_delivered(
+    ann, order, committed, retailer_hook
+):
+    """Ann opened the order; ops then cancelled a unit of it. Her Acknowledge is refused (she
+    has not seen the order she would take on): no event, no email, no webhook queued. From
+    the order page as it now is, it goes through, and the retailer's webhook hears it."""
+    from orders.services import LineQuantity, order_lines_cancel
+
+    stale = _acknowledge_version(ann, order)
+    order_lines_cancel(
+        order=order,
+        actor="ops",
+        reason="retailer_request",
+        note="Customer changed their mind",
+        lines=[LineQuantity(line=2, quantity=1)],
+    )
+    before = _state(order)
+    response = committed.post(ann, f"/orders/{order.number}/acknowledge/", {"version": stale})
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert says_it_changed(body, order.number, "placed")
+    assert f'<a href="/orders/{order.number}/">Look at the order again</a>' in body
+    assert 'id="acknowledge"' in body  # the order as it now is, still to acknowledge
+    assert _state(order) == before
+    assert Order.objects.get(pk=order.pk).acknowledged_at is None
+    assert not order.events.filter(type="order.acknowledged").exists()
+    committed.assert_nothing_sent()
+    assert retailer_hook.requests == []
+
+    current = _acknowledge_version(ann, order)
+    assert current != stale
+    response = committed.post(ann, f"/orders/{order.number}/acknowledge/", {"version": current})
+    assert response.status_code == 302
+    assert Order.objects.get(pk=order.pk).acknowledged_via == "portal"
+    (request,) = retailer_hook.wait_for(1)
+    assert b"order.acknowledged" in request.body
+
+
+def test_a_stale_acknowledge_of_an_order_already_acknowledged_is_harmless(
+    ann, bob, order, committed
+):
+    """Two people click Acknowledge on one order (or one clicks twice): the second button is
+    stale, but the only change is the acknowledgement, so it is no refusal: it says so and
+    changes nothing."""
+    version = _acknowledge_version(ann, order)
+    assert _acknowledge_version(bob, order) == version
+    first = committed.post(bob, f"/orders/{order.number}/acknowledge/", {"version": version})
+    assert first.status_code == 302
+    before = _state(order)
+    response = committed.post(ann, f"/orders/{order.number}/acknowledge/", {"version": version})
+    assert response.status_code == 302
+    committed.assert_nothing_sent()
+    assert _state(order) == before
+    assert order.events.filter(type="order.acknowledged").count() == 1
+    page = ann.get(response["Location"]).content.decode()
+    assert f"Order {order.number} was already acknowledged." in page
+    assert "changed since you opened" not in page
+
+
+@pytest.mark.parametrize("version", [None, "", "x", "0"])
+def test_an_acknowledge_without_a_version_is_refused(ann, order, committed, version):
+    data = {} if version is None else {"version": version}
+    before = _state(order)
+    response = committed.post(ann, f"/orders/{order.number}/acknowledge/", data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "The form lost track of the order&#x27;s version" in body
+    assert "Nothing was changed." in body
+    assert _state(order) == before and Order.objects.get(pk=order.pk).acknowledged_at is None
+    committed.assert_nothing_sent()

@@ -91,7 +91,9 @@ def test_order_page_and_export_use_the_words(ann_client, acme, retailer):
 
 def test_messages_differ_by_kind_in_word_and_class(ann_client, acme, retailer):
     order = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 1}])[0]
-    response = ann_client.post(f"/orders/{order.number}/acknowledge/", follow=True)
+    response = ann_client.post(
+        f"/orders/{order.number}/acknowledge/", {"version": order.version}, follow=True
+    )
     body = response.content.decode()
     assert re.search(r'class="msg msg-success" role="status"><strong class="msg-kind">Done', body)
     # Acknowledging an order ops cancelled is refused: an error, in its own colour, word and
@@ -99,7 +101,10 @@ def test_messages_differ_by_kind_in_word_and_class(ann_client, acme, retailer):
     gone = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 1}])[0]
     order_set_status(order=gone, status="cancelled", actor="ops", reason="other", note="Void")
     events = gone.events.count()
-    body = ann_client.post(f"/orders/{gone.number}/acknowledge/", follow=True).content.decode()
+    gone.refresh_from_db()
+    body = ann_client.post(
+        f"/orders/{gone.number}/acknowledge/", {"version": gone.version}, follow=True
+    ).content.decode()
     assert (
         '<p class="msg msg-error" role="alert"><strong class="msg-kind">Error</strong> '
         f'<span class="msg-text">Order {gone.number} is cancelled: nothing to acknowledge.'
