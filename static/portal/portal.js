@@ -85,7 +85,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-progress-url]").forEach(wireProgress);
-    document.querySelectorAll("section[data-progress-url]").forEach(watchApply);
+    document.querySelectorAll("div[data-progress-url]").forEach(watchApply);
     document.querySelectorAll("form[data-status-form]").forEach(wireStatusForm);
     document.querySelectorAll("form[data-confirm]").forEach(wireConfirm);
     document.querySelectorAll("button[data-copy]").forEach(wireCopy);
