@@ -60,3 +60,57 @@ def test_upload_preview_apply_and_download_the_result(portal, tmp_path):  # noqa
     assert Order.objects.get(pk=first.pk).status == "shipped"
     assert [li.quantity_cancelled for li in Order.objects.get(pk=second.pk).lines.all()] == [1, 0]
     assert UpdateFile.objects.get().applied_count == 3
+
+
+def test_a_file_a_worker_is_applying_shows_its_progress_then_its_result(portal, tmp_path):  # noqa: F811
+    """Opened while a worker applies it, the page says how far it has got (portal.js polls
+    progress.json) and shows the result by itself when the worker is done."""
+    import threading
+
+    from django.db import connection
+
+    from orders.updates import update_file_claim, update_file_run
+
+    base = portal["url"]
+    first, second, _ = portal["orders"]
+    path = tmp_path / "wednesday.csv"
+    path.write_text(
+        f"order_number,action\n{first.number},acknowledge\n{second.number},acknowledge\n",
+        encoding="utf-8",
+    )
+    csp_violations: list[str] = []
+
+    def upload(browser):
+        page = browser.new_page()
+        _login(page, base)
+        page.goto(base + "/orders/updates/")
+        page.get_by_label("CSV file").set_input_files(str(path))
+        page.get_by_role("button", name="Upload and preview").click()
+        page.wait_for_selector("#preview-summary")
+
+    run_in_browser(upload)
+    update_file = UpdateFile.objects.get()
+    update_file_claim(update_file=update_file)  # a worker took it
+
+    def worker_finishes():
+        # The browser's thread runs an event loop, where the ORM may not: a thread of its own.
+        try:
+            update_file_run(update_file_id=update_file.pk)
+        finally:
+            connection.close()
+
+    def watch(browser):
+        page = browser.new_page()
+        _watch_csp(page, csp_violations)
+        _login(page, base)
+        page.goto(f"{base}/orders/updates/{update_file.pk}/")
+        assert "Being applied: 0 of 2 rows" in page.locator("#apply-status").inner_text()
+        worker = threading.Thread(target=worker_finishes)
+        worker.start()
+        worker.join()
+        page.wait_for_selector("#result-summary", timeout=10_000)
+        assert "2 applied" in page.locator("#result-summary").inner_text()
+
+    run_in_browser(watch)
+    assert csp_violations == []
+    assert all(o.acknowledged_at for o in Order.objects.filter(pk__in=[first.pk, second.pk]))
