@@ -216,6 +216,13 @@ def test_every_page_fits_both_screens(world):
                 assert page.get_by_label("Search").is_visible()
                 assert not page.locator("#menu-button").is_visible()
 
+            # The logout address typed: a question in the layout, logging nobody out yet.
+            page.goto(base + "/accounts/logout/")
+            assert page.locator("main h1").inner_text() == "Log out?"
+            _look(page, name="logout", size=size, problems=problems)
+            page.locator("main").get_by_role("link", name="Stay logged in").click()
+            page.wait_for_url(base + "/orders/")
+
             # Logged out: the page says so.
             if size == "phone":
                 page.locator("#menu-button").click()
