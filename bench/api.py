@@ -268,6 +268,9 @@ def start_gunicorn(bare_file: str) -> tuple[subprocess.Popen, int]:
         "DJANGO_SETTINGS_MODULE": "bench.api_settings",
         "LOG_LEVEL": "WARNING",
     }
+    from bench.static import static_root_collected
+
+    env["STATIC_ROOT"] = static_root_collected(env)
     log = tempfile.NamedTemporaryFile(prefix="bench-api-gunicorn-", suffix=".log", delete=False)
     proc = subprocess.Popen(
         [

@@ -87,6 +87,9 @@ def server_env() -> dict:
         RETAILER_API_RATE="10000000/min",
         LOG_LEVEL="WARNING",
     )
+    from bench.static import static_root_collected
+
+    env["STATIC_ROOT"] = static_root_collected(env)
     return env
 
 
