@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from common.cli import ProjectCommand, command_error, supplier_by_slug_or_error, text_option
+from delivery.management.off_said import off_said
 from delivery.models import Channel
 from delivery.selectors import supplier_channels_all_off
 from delivery.services import (
@@ -121,13 +122,7 @@ class Command(ProjectCommand):
             raise CommandError(
                 f"channel: {supplier.slug} has no {channel} set up; nothing to turn off."
             )
-        if destination.already_off:
-            self.stdout.write(
-                f"{supplier.slug}: {channel} was already off "
-                f"({destination.disabled_reason or 'no reason kept'}); nothing changed."
-            )
-        else:
-            self.stdout.write(f"{supplier.slug}: {channel} is off.")
+        self.stdout.write(off_said(supplier.slug, channel, destination))
         if destination.pending_cancelled:
             self.stdout.write(
                 f"Cancelled {destination.pending_cancelled} pending {channel} deliveries. "

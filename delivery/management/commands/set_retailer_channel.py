@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from common.cli import ProjectCommand, command_error
+from delivery.management.off_said import off_said
 from delivery.services import (
     RETAILER_CHANNELS,
     retailer_shipment_email_set,
@@ -77,13 +78,7 @@ class Command(ProjectCommand):
             raise CommandError(
                 f"channel: {retailer.slug} has no webhook set up; nothing to turn off."
             )
-        if destination.already_off:
-            self.stdout.write(
-                f"{retailer.slug}: webhook was already off "
-                f"({destination.disabled_reason or 'no reason kept'}); nothing changed."
-            )
-        else:
-            self.stdout.write(f"{retailer.slug}: webhook is off.")
+        self.stdout.write(off_said(retailer.slug, "webhook", destination))
         if destination.pending_cancelled:
             self.stdout.write(
                 f"Cancelled {destination.pending_cancelled} pending webhook "
