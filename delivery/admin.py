@@ -109,8 +109,8 @@ class DestinationAdminForm(forms.ModelForm):
             name = cleaned.get(field)
             if not name or supplier is None or field not in self.changed_data:
                 continue
-            if not format_available(name, supplier=supplier):
-                names = ", ".join(choice for choice, _ in format_choices(supplier))
+            if not format_available(name, supplier=supplier, field=field):
+                names = ", ".join(choice for choice, _ in format_choices(supplier, field=field))
                 self.add_error(field, f"Unknown format '{name}' for {supplier.slug}; use {names}.")
 
 

@@ -40,7 +40,7 @@ class EmailChannelForm(ServiceErrorsMixin, forms.Form):
         if supplier is not None:
             self.fields["attach_format"].choices = [
                 ("", "No attachment"),
-                *format_choices(supplier),
+                *format_choices(supplier, field="email_attach_format"),
             ]
 
 
@@ -98,7 +98,7 @@ class SftpChannelForm(ServiceErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         if supplier is not None:
             # The built-in formats and the ones made available to this supplier.
-            self.fields["file_format"].choices = format_choices(supplier)
+            self.fields["file_format"].choices = format_choices(supplier, field="sftp_format")
 
     # The same readers as the services and the connection (delivery/channels/sftp/keys.py),
     # so a key accepted here is the key the connection uses.

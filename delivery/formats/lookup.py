@@ -34,42 +34,45 @@ def file_formats_for_supplier(supplier):
 WITHDRAWN_LABEL = "{label} (withdrawn: still sent; choose another)"
 
 
-def formats_kept(supplier) -> list[str]:
+def formats_kept(supplier, *, field: str | None = None) -> list[str]:
     """The formats this supplier's destinations name that it is no longer offered (withdrawn,
     or no longer available to it): they keep rendering its files, as a deprecated format keeps
-    working for those already on it, but nobody picks them anew."""
+    working for those already on it, but nobody picks them anew. `field` (`sftp_format` or
+    `email_attach_format`): only those that setting names, so a format kept for the file drop
+    is not taken up anew for the email's attachment."""
     from ..models import Destination  # delivery/models.py imports this package
 
     if supplier is None:
         return []
+    fields = (field,) if field else ("sftp_format", "email_attach_format")
     used = set()
-    for sftp, attach in Destination.objects.filter(supplier=supplier).values_list(
-        "sftp_format", "email_attach_format"
-    ):
-        used |= {sftp, attach}
+    for row in Destination.objects.filter(supplier=supplier).values_list(*fields):
+        used |= set(row)
     used -= {"", *registry.FORMATS}
     offered = set(file_formats_for_supplier(supplier).values_list("name", flat=True))
     return sorted(FileFormat.objects.filter(name__in=used - offered).values_list("name", flat=True))
 
 
-def format_choices(supplier=None) -> list[tuple[str, str]]:
+def format_choices(supplier=None, *, field: str | None = None) -> list[tuple[str, str]]:
     """(name, label) of every format the supplier may pick, built-in ones first, then the
-    ones it already uses and may keep (`formats_kept`), so its settings still save."""
+    ones it already uses and may keep (`formats_kept`, for that `field`), so its settings
+    still save."""
     choices = [(name, fmt.label or name.upper()) for name, fmt in registry.FORMATS.items()]
     choices += [(f.name, f.label or f.name) for f in file_formats_for_supplier(supplier)]
-    kept = formats_kept(supplier)
+    kept = formats_kept(supplier, field=field)
     if kept:
         labels = dict(FileFormat.objects.filter(name__in=kept).values_list("name", "label"))
         choices += [(n, WITHDRAWN_LABEL.format(label=labels[n] or n)) for n in kept]
     return choices
 
 
-def format_available(name: str, *, supplier) -> bool:
-    """Whether the supplier may name this format: offered to it, or already used by it."""
+def format_available(name: str, *, supplier, field: str | None = None) -> bool:
+    """Whether the supplier may name this format: offered to it, or already used by it (in
+    that `field`)."""
     return (
         name in registry.FORMATS
         or file_formats_for_supplier(supplier).filter(name=name).exists()
-        or name in formats_kept(supplier)
+        or name in formats_kept(supplier, field=field)
     )
 
 

@@ -100,8 +100,9 @@ def destination_set_email(
     if isinstance(addresses, (list, tuple)):
         addresses = ",".join(addresses)
     cleaned = emails_clean(value=addresses or "", field="to")
-    if attach_format and not format_available(attach_format, supplier=supplier):
-        names = ", ".join(name for name, _ in format_choices(supplier))
+    attach = "email_attach_format"
+    if attach_format and not format_available(attach_format, supplier=supplier, field=attach):
+        names = ", ".join(name for name, _ in format_choices(supplier, field=attach))
         raise ValidationError({"attach": [f"Unknown format '{attach_format}'; use {names}."]})
     destination = _destination_for_update(supplier=supplier, channel=Channel.EMAIL)
     destination.email_addresses = cleaned
@@ -355,8 +356,10 @@ def destination_set_sftp(
             raise ValidationError({"every": ["The interval is a whole number of minutes."]})
         if not 1 <= interval_minutes <= 24 * 60:
             raise ValidationError({"every": ["The interval is 1 to 1440 minutes."]})
-    if file_format is not None and not format_available(file_format, supplier=supplier):
-        names = ", ".join(name for name, _ in format_choices(supplier))
+    if file_format is not None and not format_available(
+        file_format, supplier=supplier, field="sftp_format"
+    ):
+        names = ", ".join(name for name, _ in format_choices(supplier, field="sftp_format"))
         raise ValidationError({"format": [f"Unknown format '{file_format}'; use {names}."]})
     destination = _destination_for_update(supplier=supplier, channel=Channel.SFTP)
     if hosted:

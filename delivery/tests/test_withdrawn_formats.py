@@ -78,6 +78,19 @@ def test_nobody_chooses_a_withdrawn_format_anew(acme_on_it, acme, bolt, sftp_ser
     assert Destination.objects.get(pk=acme_on_it.pk).sftp_format == "csv"
 
 
+def test_a_format_kept_for_the_file_drop_is_not_taken_up_for_the_email(acme_on_it, acme):
+    """Kept per setting: the drop on it keeps it; the order email cannot start attaching it."""
+    from delivery.services import destination_set_email
+
+    email = Destination.objects.get(supplier=acme, channel="email")
+    assert NAME not in dict(format_choices(acme, field="email_attach_format"))
+    assert NAME in dict(format_choices(acme, field="sftp_format"))
+    with pytest.raises(ValidationError) as caught:
+        destination_set_email(supplier=acme, addresses="po@acme.example", attach_format=NAME)
+    assert f"Unknown format '{NAME}'" in caught.value.message_dict["attach"][0]
+    assert Destination.objects.get(pk=email.pk).email_attach_format == email.email_attach_format
+
+
 def test_ops_see_who_still_uses_a_withdrawn_format(acme_on_it, admin_client):
     listing = admin_client.get(reverse("admin:delivery_fileformat_changelist")).content.decode()
     assert "field-destinations_count" in listing
