@@ -99,9 +99,12 @@ def _envelope_without(message, accepted: list[str]) -> list[str]:
     """Send the message to the addresses not yet accepted only, the message itself unchanged
     (its To and Cc still name everyone, its Message-ID is the row's): a retry of an email
     that some addresses took gave them a second copy (found in review). Django's backend
-    takes the envelope from `recipients()`."""
-    taken = set(accepted)
-    envelope = [address for address in message.recipients() if address not in taken]
+    takes the envelope from `recipients()`. Addresses compare in any case: one retyped in
+    capitals after a try (the same mailbox) got a second copy."""
+    taken = {address.strip().casefold() for address in accepted}
+    envelope = [
+        address for address in message.recipients() if address.strip().casefold() not in taken
+    ]
     message.recipients = lambda: list(envelope)
     return envelope
 

@@ -269,3 +269,25 @@ def test_a_redelivery_after_an_address_refused_for_good_is_corrected_skips_those
     mine = [m for m in email_via_smtp.messages if m.message_id == delivery.identity]
     assert [m.rcpt_tos for m in mine] == [["po@cole.example"], ["new@cole.example"]]
     assert email_via_smtp.to("gone@cole.example") == []
+
+
+def test_a_redelivery_after_the_addresses_are_retyped_in_other_case_skips_those_that_have_it(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    """po@ took it; the supplier replaces gone@ and types po@ again in capitals: a mailbox's
+    address is the same in any case, so PO@ does not get a second copy, new@ gets its one."""
+    from delivery.services import delivery_redeliver, destination_set_email
+
+    destination_set_email(supplier=cole, addresses=["po@cole.example", "gone@cole.example"])
+    email_via_smtp.refuse = {"gone@cole.example"}
+    place(retailer, [{"sku": "COLE-1", "quantity": 1}], django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    assert delivery.accepted_recipients == ["po@cole.example"]
+
+    destination_set_email(supplier=cole, addresses=["PO@Cole.Example", "new@cole.example"])
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_redeliver(delivery=delivery, by_supplier=True)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    mine = [m for m in email_via_smtp.messages if m.message_id == delivery.identity]
+    assert [m.rcpt_tos for m in mine] == [["po@cole.example"], ["new@cole.example"]]
