@@ -6,6 +6,11 @@ a name is not there (collectstatic never run, or run for an older release), and 
 that page 500. This one links a static file's plain name instead (the page renders, if
 unstyled), logs it once per name, and says whether the manifest is missing for /healthz to
 answer 503.
+
+A process reads the manifest once, at its start, as WhiteNoise lists STATIC_ROOT's files
+once (no autorefresh without DEBUG): a manifest read later named hashed files that nothing
+served, and /healthz said 200 over pages whose stylesheet was a 404. After a late
+collectstatic /healthz stays 503 until the process is restarted.
 """
 
 import logging
@@ -24,18 +29,10 @@ class ManifestStaticFilesStorage(CompressedManifestStaticFilesStorage):
         self._not_static: set[str] = set()
 
     def manifest_missing(self) -> bool:
-        """Whether this process has no manifest; looks again if so (collectstatic may have run
-        since it started), so a deployment that collects late recovers without a restart."""
-        if not self.hashed_files:
-            try:
-                self.hashed_files, self.manifest_hash = self.load_manifest()
-            except ValueError:  # a manifest that does not parse: as good as none
-                pass
+        """Whether this process started without a manifest (read at its start only)."""
         return not self.hashed_files
 
     def stored_name(self, name: str) -> str:
-        if not self.hashed_files:
-            self.manifest_missing()
         try:
             return super().stored_name(name)
         except ValueError:

@@ -51,7 +51,9 @@ def healthz(request):
     manifest_missing = getattr(staticfiles_storage, "manifest_missing", None)
     if manifest_missing is not None:
         checks["static"] = (
-            "error: not collected (run manage.py collectstatic)" if manifest_missing() else "ok"
+            "error: not collected at start (run manage.py collectstatic, then restart)"
+            if manifest_missing()
+            else "ok"
         )
     ok = all(value == "ok" for value in checks.values())
     return JsonResponse(
