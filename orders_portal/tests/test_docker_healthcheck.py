@@ -64,8 +64,15 @@ def test_sftp_is_healthy_while_it_sends_its_ssh_banner(process_env, tmp_path):
     try:
         sftp.start()
         assert healthcheck(sftp.proc.pid, HOSTED_SFTP_PORT=str(sftp.port)) == (0, "healthy")
-        code, said = healthcheck(sftp.proc.pid, HOSTED_SFTP_PORT=str(free_port()))
-        assert code == 1 and said.startswith("unhealthy: SFTP on 127.0.0.1:")
+        # `docker run IMAGE sftp --port N`: the port the command was given, not the setting's
+        # (it probed HOSTED_SFTP_PORT, so such a container was unhealthy while it served).
+        assert healthcheck(sftp.proc.pid, HOSTED_SFTP_PORT=str(free_port())) == (0, "healthy")
+        os.kill(sftp.proc.pid, signal.SIGSTOP)  # alive, but sends no banner
+        try:
+            code, said = healthcheck(sftp.proc.pid)
+        finally:
+            os.kill(sftp.proc.pid, signal.SIGCONT)
+        assert code == 1 and said.startswith(f"unhealthy: SFTP on 127.0.0.1:{sftp.port}:")
     finally:
         sftp.cleanup()
 
