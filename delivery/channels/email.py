@@ -189,6 +189,14 @@ class EmailChannel(BaseChannel):
                 answer.clear()
                 try:
                     message.send(fail_silently=False)
+                except smtplib.SMTPRecipientsRefused as exc:
+                    # Every address tried refused it; those of an earlier try still have it.
+                    results[pk] = (
+                        _partly_refused(exc.recipients, accepted=accepted_before[pk])
+                        if accepted_before[pk]
+                        else _failure(exc)
+                    )
+                    continue
                 except Exception as exc:  # noqa: BLE001
                     results[pk] = _failure(exc)
                     continue

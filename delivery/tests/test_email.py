@@ -247,6 +247,34 @@ def test_a_retry_of_a_partly_refused_email_goes_only_to_the_addresses_that_refus
     assert [a.success for a in attempts] == [False, False, True]
 
 
+def test_a_retry_refused_by_the_rest_for_good_still_says_the_others_got_it(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    """po@ took the first try, busy@ deferred it; the retry goes to busy@ alone, which now
+    refuses it for good: the row fails as partly delivered, in ops' and the supplier's words
+    "the others got the message", not as if the one address it was sent to were all."""
+    from delivery.labels import channel_error_words
+    from delivery.services import delivery_send, destination_set_email
+
+    destination_set_email(supplier=cole, addresses=["po@cole.example", "busy@cole.example"])
+    email_via_smtp.defer = {"busy@cole.example"}
+    place(retailer, [{"sku": "COLE-1", "quantity": 1}], django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get(purpose=DeliveryPurpose.SUPPLIER_ORDER)
+    assert delivery.status == DeliveryStatus.PENDING
+
+    email_via_smtp.defer, email_via_smtp.refuse = set(), {"busy@cole.example"}
+    _due_again(delivery)
+    assert delivery_send(delivery_id=delivery.pk) == "failed"
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.last_error.startswith("partly delivered")
+    assert "busy@cole.example" in delivery.last_error and "550" in delivery.last_error
+    assert delivery.accepted_recipients == ["po@cole.example"]
+    assert "the others got the message" in channel_error_words(delivery.last_error)
+    assert len(email_via_smtp.to("po@cole.example")) == 1
+    assert not email_via_smtp.to("busy@cole.example")
+
+
 def test_a_redelivery_after_an_address_refused_for_good_is_corrected_skips_those_that_have_it(
     cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
 ):
