@@ -377,6 +377,49 @@ def test_without_collected_static_files_healthz_is_503_and_pages_still_render(tm
     assert "orders_portal.staticfiles" not in restarted.stderr, restarted.stderr[-2000:]
 
 
+STATIC_FIRST_REQUEST_LATE = """
+import io, json, subprocess, sys
+from orders_portal.wsgi import application  # the web process starts: nothing collected
+subprocess.run([sys.executable, 'manage.py', 'collectstatic', '--noinput'], check=True)
+
+def get(path):
+    answer = {}
+    environ = {
+        'REQUEST_METHOD': 'GET', 'PATH_INFO': path, 'QUERY_STRING': '', 'SERVER_NAME': 'testserver',
+        'SERVER_PORT': '80', 'HTTP_HOST': 'testserver', 'wsgi.url_scheme': 'http',
+        'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr, 'wsgi.version': (1, 0),
+        'wsgi.multithread': False, 'wsgi.multiprocess': False, 'wsgi.run_once': False,
+    }
+    body = b''.join(application(environ, lambda status, headers: answer.update(s=status)))
+    return int(answer['s'].split()[0]), body.decode(errors='replace')
+
+health, page = get('/healthz'), get('/help/')
+css = page[1].split('rel="stylesheet" href="')[1].split('"')[0]
+print(json.dumps([health[0], page[0], get(css)[0]]))
+"""
+
+
+def test_files_collected_after_the_start_but_before_the_first_request_are_not_taken_as_served(
+    tmp_path,
+):
+    """The storage was made at its first use, the first request's: files collected between
+    the process's start (when WhiteNoise lists them) and that request were linked by their
+    hashed names, which nothing served, under a /healthz of 200."""
+    env = clean_env(
+        tmp_path,
+        DEBUG="false",
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="false",
+        STATIC_ROOT=str(tmp_path / "static"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        **real_keys(),
+    )
+    result = python(STATIC_FIRST_REQUEST_LATE, env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    health, page, css = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (health, page, css) == (503, 200, 404)
+
+
 # --- Settings checks stop every process at start (common/checks.py) ------------------------
 
 
