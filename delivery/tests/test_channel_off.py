@@ -54,6 +54,31 @@ def _files(storage, slug="cole"):
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
+def test_off_again_with_a_row_still_pending_says_it_cancelled_it_not_nothing_changed(
+    cole, retailer, storage
+):
+    """Off already (a receiver's 410, say) while a row was still pending: --off cancels it,
+    keeps why the channel went off, and does not also say that nothing changed."""
+    destination_disable(supplier=cole, channel="email")
+    destination_set_sftp(supplier=cole, hosted=True)
+    _placed(retailer)
+    row = Delivery.objects.get(channel="sftp")
+    # Off by SQL, as a worker turning it off around a row it held would leave it.
+    Destination.objects.filter(supplier=cole, channel="sftp").update(
+        enabled=False, disabled_reason="host key changed"
+    )
+
+    off, _ = command_run("set_channel", "cole", "sftp", "--off")
+
+    assert "sftp was already off (host key changed)." in off and "nothing changed" not in off
+    assert "Cancelled 1 pending sftp deliveries" in off
+    row.refresh_from_db()
+    assert row.status == DeliveryStatus.CANCELLED
+    assert Destination.objects.get(supplier=cole, channel="sftp").disabled_reason == (
+        "host key changed"
+    )
+
+
 def test_turning_sftp_off_cancels_its_waiting_files_and_turning_it_on_does_not_send_them(
     cole, retailer, storage
 ):
