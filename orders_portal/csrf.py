@@ -8,6 +8,8 @@ no cookie, so every form (signing in first) is refused, which looked like a brok
 The page says so and links the same address over https.
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.shortcuts import render
 
@@ -17,9 +19,17 @@ def csrf_failure(request, reason: str = ""):
     https_url = None
     if plain_http:
         try:
-            https_url = "https://" + request.get_host() + request.get_full_path()
+            host = request.get_host()
         except Exception:  # noqa: BLE001 - a host Django refuses: the page still answers
-            https_url = None
+            host = None
+        if host is not None:
+            # The page the form was on (its Referer, on this host), which a GET opens; the
+            # refused POST's own address may take POST only.
+            referer = urlsplit(request.META.get("HTTP_REFERER", ""))
+            page = request.get_full_path()
+            if referer.netloc == host and referer.path.startswith("/"):
+                page = referer.path + (f"?{referer.query}" if referer.query else "")
+            https_url = f"https://{host}{page}"
     return render(
         request,
         "403_csrf.html",

@@ -67,3 +67,16 @@ def test_both_refusal_pages_are_valid_html(ann, settings):
     settings.ALLOWED_HOSTS = ["portal.example.com"]
     pages = {f"secure={secure}": _sign_in(secure=secure)[1] for secure in (False, True)}
     assert vnu_errors({name: r.content.decode() for name, r in pages.items()}) == []
+
+
+@pytest.mark.usefixtures("https_only_cookies")
+def test_the_https_link_opens_the_page_the_form_was_on(ann, settings):
+    settings.ALLOWED_HOSTS = ["portal.example.com"]
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post(
+        "/accounts/logout/",
+        HTTP_HOST="portal.example.com",
+        HTTP_REFERER="http://portal.example.com/orders/?status=placed",
+    )
+    assert response.status_code == 403
+    assert 'href="https://portal.example.com/orders/?status=placed"' in response.content.decode()
