@@ -4,6 +4,7 @@ from django import forms
 
 from common.forms import ServiceErrorsMixin
 
+from .fulfilment_forms import OrderVersionForm
 from .inputs import InputError, date_in_range
 from .models import CancellationReason, Order, OrderStatus
 from .selectors import HistoryFilters
@@ -67,9 +68,10 @@ class OrderFilterForm(forms.Form):
         )
 
 
-class OrderEditForm(ServiceErrorsMixin, forms.Form):
+class OrderEditForm(ServiceErrorsMixin, OrderVersionForm):
     """Update an order's status. Which changes are allowed, and what each needs, is checked by
-    `order_set_status`; its errors are shown on these fields."""
+    `order_set_status`; its errors are shown on these fields. The order's version, and what
+    the form says without it, are OrderVersionForm's, as on Cancel items and Ship."""
 
     # Validated against every status, so a stale form reaches the service's version check;
     # the widget offers only the changes the map allows from the current status.
@@ -93,16 +95,13 @@ class OrderEditForm(ServiceErrorsMixin, forms.Form):
     tracking_number = forms.CharField(
         label="Tracking number", required=False, max_length=100, help_text="For shipped orders."
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     # A stale version is the form's error, not the hidden field's (which nobody would see).
     service_fields = {"version": None}
 
     def __init__(self, *args, order: Order, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.order = order
+        super().__init__(*args, order=order, **kwargs)
         labels = dict(OrderStatus.choices)
         self.fields["status"].widget.choices = [("", "Choose a new status…")] + [
             (value, labels[value]) for value in order.allowed_next_statuses
         ]
-        self.initial.setdefault("version", order.version)

@@ -27,17 +27,14 @@ class OrderVersionForm(forms.Form):
     opened before someone else's change is refused (by the form, or by the service it passes
     the version to as `expected_version`), and the page answers 409 (`stale`)."""
 
+    # What every such form (edit, Cancel items, Ship, Acknowledge) says when its version is
+    # missing or not one: the one place this text is written.
+    version_lost = "The form lost track of the order's version; reload the order and try again."
+
     version = forms.IntegerField(
         widget=forms.HiddenInput,
         min_value=1,
-        error_messages={
-            "required": "The form lost track of the order's version; reload the order and "
-            "try again.",
-            "invalid": "The form lost track of the order's version; reload the order and "
-            "try again.",
-            "min_value": "The form lost track of the order's version; reload the order and "
-            "try again.",
-        },
+        error_messages=dict.fromkeys(("required", "invalid", "min_value"), version_lost),
     )
 
     def __init__(self, *args, order: Order, **kwargs):

@@ -249,3 +249,30 @@ def test_an_acknowledge_without_a_version_is_refused(ann, order, committed, vers
     assert "Nothing was changed." in body
     assert _state(order) == before and Order.objects.get(pk=order.pk).acknowledged_at is None
     committed.assert_nothing_sent()
+
+
+# --- One text for a form without its version --------------------------------------------
+
+VERSION_LOST = "The form lost track of the order&#x27;s version; reload the order and try again."
+FORMS = {
+    "edit": {"status": "processing"},
+    **PAGES,
+    "acknowledge": {},
+}
+
+
+@pytest.mark.parametrize("page", FORMS)
+@pytest.mark.parametrize("version", [None, "", "x", "0"])
+def test_every_form_without_its_version_says_so_in_one_text(ann, order, committed, page, version):
+    data = dict(FORMS[page]) if version is None else {**FORMS[page], "version": version}
+    before = _state(order)
+    response = committed.post(ann, f"/orders/{order.number}/{page}/", data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert body.count(VERSION_LOST) == 1
+    assert "Nothing was changed." in body
+    assert "Please correct the fields marked below" not in body  # no field is marked
+    assert "This field is required" not in body
+    assert _state(order) == before
+    assert Order.objects.get(pk=order.pk).acknowledged_at is None
+    committed.assert_nothing_sent()
