@@ -49,6 +49,18 @@ class OrderVersionForm(forms.Form):
         for message in exc.messages:
             self.add_error(None, message)
 
+    def stale_again(self, *, order: Order, **kwargs) -> OrderVersionForm:
+        """This stale form as its 409 page shows it again, made on `order` as it now is (read
+        again after the refusal): what was typed, the version of the order now and, as its
+        only error, that the order changed. Sent again from that page, it applies to the
+        order the page shows; one changed since is refused again."""
+        data = self.data.copy()
+        data["version"] = str(order.version)
+        form = type(self)(data, order=order, **kwargs)
+        form.errors.clear()  # what the fields would say now waits for the next submit
+        form.add_stale_error(OrderChangedError.for_order(order))
+        return form
+
 
 class OrderAcknowledgeForm(OrderVersionForm):
     """The order page's Acknowledge button: only the version, checked by `order_acknowledge`

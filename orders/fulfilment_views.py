@@ -3,7 +3,8 @@
 Beside the edit page (whose status "cancelled" still cancels the whole order): each page
 parses the quantities per line, calls one service, and redirects to the order page with a
 success message. A refusal re-renders the form with its errors, status 400, nothing changed;
-a form opened before someone else changed the order (its version) is refused with 409.
+a form opened before someone else changed the order (its version) is refused with 409, and
+shown again on the order as it now is, carrying its version.
 """
 
 from __future__ import annotations
@@ -50,7 +51,15 @@ def _page(request, number: str, *, form_class, template: str, act):
             else:
                 messages.success(request, message)
                 return redirect("orders:detail", number=order.number)
-        status = 409 if form.stale else 400
+        status = 400
+        if form.stale:
+            # Shown again on the order as it now is, carrying its version: sent again from
+            # this page, the change applies to what the page shows.
+            status = 409
+            order = order_portal_with_lines(supplier=request.supplier, number=number)
+            if order is None:
+                raise Http404("No such order.")
+            form = form.stale_again(order=order, lines=order.lines.all())
     else:
         form = form_class(order=order, lines=lines)
     return render(request, template, {"nav": "orders", "order": order, "form": form}, status=status)

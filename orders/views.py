@@ -330,7 +330,6 @@ def order_edit(request, number: str):
     order = order_portal_get(supplier=request.supplier, number=number)
     if order is None:
         raise Http404("No such order.")
-    stale = False
     if request.method == "POST":
         form = OrderEditForm(request.POST, order=order)
         if form.is_valid():
@@ -348,22 +347,26 @@ def order_edit(request, number: str):
                     expected_version=data["version"],
                 )
             except OrderChangedError as exc:
-                stale = True
-                form.add_service_errors(exc.message_dict)
+                form.add_stale_error(exc)
             except ValidationError as exc:
                 form.add_service_errors(exc.message_dict)
             else:
                 messages.success(request, _updated_message(updated, asked=data["status"]))
                 return redirect("orders:detail", number=updated.number)
-        status = 409 if stale else 400
+        status = 400
+        if form.stale:
+            # Shown again on the order as it now is, carrying its version: sent again from
+            # this page, the change applies to what the page shows.
+            status = 409
+            order = order_portal_get(supplier=request.supplier, number=number)
+            if order is None:
+                raise Http404("No such order.")
+            form = form.stale_again(order=order)
     else:
         form = OrderEditForm(order=order)
         status = 200
     return render(
-        request,
-        "orders/edit.html",
-        {"nav": "orders", "order": order, "form": form, "stale": stale},
-        status=status,
+        request, "orders/edit.html", {"nav": "orders", "order": order, "form": form}, status=status
     )
 
 

@@ -251,7 +251,7 @@ def test_an_acknowledge_without_a_version_is_refused(ann, order, committed, vers
     committed.assert_nothing_sent()
 
 
-# --- One text for a form without its version --------------------------------------------
+# --- One text for a form without its version; a 409 page that can be sent again -----------
 
 VERSION_LOST = "The form lost track of the order&#x27;s version; reload the order and try again."
 FORMS = {
@@ -276,3 +276,62 @@ def test_every_form_without_its_version_says_so_in_one_text(ann, order, committe
     assert _state(order) == before
     assert Order.objects.get(pk=order.pk).acknowledged_at is None
     committed.assert_nothing_sent()
+
+
+def _carried_version(body: str, page: str) -> str:
+    """The version the page's form (the Acknowledge button's, on the order page) carries."""
+    if page == "acknowledge":
+        body = re.search(r'<form [^>]*action="/orders/[^"]+/acknowledge/".*?</form>', body, re.S)[0]
+    (version,) = re.findall(r'name="version" value="(\d+)"', body)
+    return version
+
+
+@pytest.mark.parametrize("page", FORMS)
+def test_the_409_page_carries_the_version_now_and_sent_again_applies_once(
+    ann, order, committed, page
+):
+    """Ann's form is stale (ops cancelled a unit meanwhile): 409, the message, nothing saved.
+    The page shows the order as it now is and its form carries the order's version now, so
+    having read it, she sends that page again: it applies. Sent a third time, it is stale."""
+    opened = str(order.version)
+    _cancel_one_unit_of_line_2(order)
+    before = _state(order)
+    response = committed.post(
+        ann, f"/orders/{order.number}/{page}/", {**FORMS[page], "version": opened}
+    )
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert says_it_changed(body, order.number, "placed")
+    assert _state(order) == before
+    committed.assert_nothing_sent()
+    carried = _carried_version(body, page)
+    assert carried == str(Order.objects.get(pk=order.pk).version) != opened
+
+    again = {**FORMS[page], "version": carried}
+    assert committed.post(ann, f"/orders/{order.number}/{page}/", again).status_code == 302
+    applied = _state(order)
+    assert applied != before
+    fresh = Order.objects.get(pk=order.pk)
+    assert fresh.cancellations.count() == (2 if page == "cancel-items" else 1)
+    assert fresh.shipments.count() == (1 if page == "ship" else 0)
+    assert fresh.status == ("placed" if page in ("cancel-items", "acknowledge") else "processing")
+    assert fresh.acknowledged_via == "portal"  # each of them acknowledges the order
+
+    response = committed.post(ann, f"/orders/{order.number}/{page}/", again)
+    if page == "acknowledge":  # acknowledging again changes nothing and is no refusal
+        assert response.status_code == 302
+    else:
+        assert response.status_code == 409
+    assert _state(order) == applied
+
+
+def _cancel_one_unit_of_line_2(order) -> None:
+    from orders.services import LineQuantity, order_lines_cancel
+
+    order_lines_cancel(
+        order=order,
+        actor="ops",
+        reason="retailer_request",
+        note="Customer changed their mind",
+        lines=[LineQuantity(line=2, quantity=1)],
+    )
