@@ -21,8 +21,8 @@ _SQL = [
     "CREATE TEMP TABLE mix_ship ON COMMIT DROP AS SELECT o.id FROM orders_order o "
     "WHERE o.status IN ('placed', 'processing') AND o.id % 10 = 3 AND EXISTS "
     "(SELECT 1 FROM orders_orderline l WHERE l.order_id = o.id AND l.line_no = 2)",
-    "INSERT INTO orders_cancellation (order_id, reason, note, actor, created_at) "
-    "SELECT o.id, 'out_of_stock', 'bench: one unit short', 'bench', o.updated_at "
+    "INSERT INTO orders_cancellation (order_id, retailer_id, reason, note, actor, created_at) "
+    "SELECT o.id, o.retailer_id, 'out_of_stock', 'bench: one unit short', 'bench', o.updated_at "
     "FROM orders_order o JOIN mix_cancel m ON m.id = o.id",
     "INSERT INTO orders_cancellationline (cancellation_id, line_id, quantity) "
     "SELECT c.id, l.id, 1 FROM orders_cancellation c JOIN mix_cancel m ON m.id = c.order_id "

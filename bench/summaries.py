@@ -323,8 +323,9 @@ def line_level(month) -> None:
             [end],
         )
         cursor.execute(
-            "INSERT INTO orders_cancellation (order_id, reason, note, actor, created_at) "
-            "SELECT id, 'out_of_stock', 'One short', 'bench', at FROM mix_cancel"
+            "INSERT INTO orders_cancellation (order_id, retailer_id, reason, note, actor, "
+            "created_at) SELECT m.id, o.retailer_id, 'out_of_stock', 'One short', 'bench', m.at "
+            "FROM mix_cancel m JOIN orders_order o ON o.id = m.id"
         )
         cursor.execute(
             "INSERT INTO orders_cancellationline (cancellation_id, line_id, quantity) "

@@ -372,9 +372,10 @@ def _sql_update(conn, number: str, kind: str) -> None:
             [line_id],
         )
         (record,) = conn.execute(
-            "INSERT INTO orders_cancellation (order_id, reason, note, actor, created_at) "
-            "VALUES (%s, 'out_of_stock', 'one short', 'api:bench', %s) RETURNING id",
-            [order_id, now],
+            "INSERT INTO orders_cancellation (order_id, retailer_id, reason, note, actor, "
+            "created_at) SELECT id, retailer_id, 'out_of_stock', 'one short', 'api:bench', %s "
+            "FROM orders_order WHERE id = %s RETURNING id",
+            [now, order_id],
         ).fetchone()
         conn.execute(
             "INSERT INTO orders_cancellationline (cancellation_id, line_id, quantity) "

@@ -15,17 +15,26 @@ _LATEST_EVENT = (
 )
 
 
+def _has_cancellation_retailer(connection) -> bool:
+    """Run as the migration, the table has no retailer column yet (0017 adds and fills it);
+    run on today's schema (tests and benchmarks reuse `forward`), it must be written."""
+    with connection.cursor() as cursor:
+        columns = connection.introspection.get_table_description(cursor, "orders_cancellation")
+    return any(column.name == "retailer_id" for column in columns)
+
+
 def forward(apps, schema_editor):
+    retailer = _has_cancellation_retailer(schema_editor.connection)
     statements = [
         ("UPDATE orders_order SET processing_set = %s WHERE status IN ('processing', 'shipped')",
          [True]),
         (
             "INSERT INTO orders_cancellation (order_id, reason, note, actor, actor_user_id, "
-            "created_at) SELECT o.id, o.cancellation_reason, "
+            f"created_at{', retailer_id' if retailer else ''}) SELECT o.id, o.cancellation_reason, "
             "CASE WHEN o.cancellation_note = '' THEN '(no note)' ELSE o.cancellation_note END, "
             f"COALESCE({_LATEST_EVENT.format(column='actor', type='order.cancelled')}, 'system'), "
             f"{_LATEST_EVENT.format(column='actor_user_id', type='order.cancelled')}, "
-            "COALESCE(o.cancelled_at, o.updated_at) "
+            f"COALESCE(o.cancelled_at, o.updated_at){', o.retailer_id' if retailer else ''} "
             "FROM orders_order o WHERE o.status = 'cancelled'",
             [],
         ),

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .order import CancellationReason, Order, OrderLine
+from .order import CancellationReason, Order, OrderLine, Retailer
 
 
 class Cancellation(models.Model):
@@ -19,6 +19,13 @@ class Cancellation(models.Model):
     # Indexed by cancellation_order_time, which leads with it.
     order = models.ForeignKey(
         Order, on_delete=models.CASCADE, related_name="cancellations", db_index=False
+    )
+    # The order's retailer (which never changes), written with it: a monthly summary reads
+    # the cancellations of its batch's retailers made in the month by
+    # cancellation_retailer_time, so neither the other retailers' cancellations of the month
+    # nor these retailers' earlier orders bound the scan.
+    retailer = models.ForeignKey(
+        Retailer, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     reason = models.CharField(max_length=32, choices=CancellationReason.choices)
     note = models.TextField()
@@ -32,8 +39,8 @@ class Cancellation(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["order", "created_at"], name="cancellation_order_time"),
-            # Monthly summaries: the cancellations made in a month.
-            models.Index(fields=["created_at"], name="cancellation_time"),
+            # Monthly summaries: a batch of retailers' cancellations made in a month.
+            models.Index(fields=["retailer", "created_at"], name="cancellation_retailer_time"),
         ]
         constraints = [
             models.CheckConstraint(

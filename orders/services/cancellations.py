@@ -86,6 +86,7 @@ def order_lines_cancel(
             hold=held,
             record=Cancellation(
                 order=locked,
+                retailer_id=locked.retailer_id,
                 reason=reason,
                 note=note,
                 actor=actor,
