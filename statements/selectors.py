@@ -136,11 +136,14 @@ def retailer_month_figures_many(*, retailers: Iterable[Retailer], month: date) -
     )
     # Orders of earlier months (that reached us before this month, whatever their placed_at)
     # with a cancellation made this month: each an adjustment. created_at tells which
-    # summary charged the commission it takes back.
+    # summary charged the commission it takes back. Read from these retailers' cancellations
+    # of the month (index cancellation_retailer_time), which bound the scan: by the orders'
+    # retailer it read every earlier order of theirs, by the month alone every retailer's
+    # cancellations of it.
     cancelled_now = Cancellation.objects.filter(
+        retailer_id__in=ids,
         created_at__gte=start,
         created_at__lt=end,
-        order__retailer_id__in=ids,
         order__created_at__lt=start,
     ).values("order_id")
     adjusted = _values_rows(
