@@ -256,15 +256,23 @@ def load(month) -> None:
                         placed + timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS),
                     )
                 )
-        for table in ("orders_retailer", "orders_orderintake", "orders_order"):
-            cur.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"
-            )
+        _sequences_past_loaded_rows(cur)
+    _committed_and_analyzed(raw)
+    print(f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def _sequences_past_loaded_rows(cur) -> None:
+    """The id sequences of the tables loaded with ids by COPY, moved past their rows."""
+    for table in ("orders_retailer", "orders_orderintake", "orders_order"):
+        cur.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+        )
+
+
+def _committed_and_analyzed(raw) -> None:
     raw.commit()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def line_level(month) -> None:
@@ -521,14 +529,8 @@ def skew_load(month) -> None:
                         placed + timedelta(hours=settings.ORDER_ACKNOWLEDGE_HOURS),
                     )
                 )
-        for table in ("orders_retailer", "orders_orderintake", "orders_order"):
-            cur.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"
-            )
-    raw.commit()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        _sequences_past_loaded_rows(cur)
+    _committed_and_analyzed(raw)
     print(f"skewed load: {len(rows):,} orders in {time.perf_counter() - started:.1f} s")
 
 
