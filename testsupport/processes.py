@@ -345,6 +345,15 @@ class Gunicorn(BackgroundProcess):
         ]
 
 
+def hosted_sftp_env(folder) -> dict[str, str]:
+    """`serve_sftp`'s own folders under `folder`: its VAR_DIR, storage and host key."""
+    return {
+        "VAR_DIR": str(folder / "var"),
+        "HOSTED_SFTP_ROOT": str(folder / "sftp"),
+        "HOSTED_SFTP_HOST_KEY_FILE": str(folder / "host_key"),
+    }
+
+
 class HostedSftp(BackgroundProcess):
     """`manage.py serve_sftp`: the hosted SFTP server, on a port kept across restarts."""
 

@@ -109,12 +109,9 @@ def test_the_last_cancellation_says_the_order_is_cancelled(
     assert "x 3 of 3" in last.body("plain") and "COLE-3" not in last.body("plain")
 
 
-def test_after_a_partial_shipment_the_cancellation_email_lists_shipped_units_as_shipped(
-    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
-):
-    destination_disable(supplier=cole, channel="email")
-    order = three_lines(retailer, django_capture_on_commit_callbacks)
-    with django_capture_on_commit_callbacks(execute=True):
+def ship_lines_1_and_2_then_cancel_line_3(order, captures) -> None:
+    """Line 1 shipped whole (3), line 2 in part (1 of 2), then line 3 (1) cancelled."""
+    with captures(execute=True):
         order_shipment_create(
             order=order,
             actor="ops",
@@ -128,6 +125,14 @@ def test_after_a_partial_shipment_the_cancellation_email_lists_shipped_units_as_
             note="none left",
             lines=[LineQuantity(3, 1)],
         )
+
+
+def test_after_a_partial_shipment_the_cancellation_email_lists_shipped_units_as_shipped(
+    cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    destination_disable(supplier=cole, channel="email")
+    order = three_lines(retailer, django_capture_on_commit_callbacks)
+    ship_lines_1_and_2_then_cancel_line_3(order, django_capture_on_commit_callbacks)
     mail = next(m for m in retailer_mails(email_via_smtp, 2) if "cancelled" in m.subject)
     text = mail.body("plain")
     head, rest = text.split("Already shipped:")
@@ -164,20 +169,7 @@ def test_the_suppliers_cancellation_email_lists_cancelled_now_already_shipped_an
     cole, retailer, email_via_smtp, tasks_inline, django_capture_on_commit_callbacks
 ):
     order = three_lines(retailer, django_capture_on_commit_callbacks)
-    with django_capture_on_commit_callbacks(execute=True):
-        order_shipment_create(
-            order=order,
-            actor="ops",
-            carrier="DPD",
-            lines=[LineQuantity(1, 3), LineQuantity(2, 1)],
-        )
-        order_lines_cancel(
-            order=order,
-            actor="ops",
-            reason="out_of_stock",
-            note="none left",
-            lines=[LineQuantity(3, 1)],
-        )
+    ship_lines_1_and_2_then_cancel_line_3(order, django_capture_on_commit_callbacks)
     (mail,) = supplier_cancellations(email_via_smtp, 4)
     text = mail.body("plain")
     assert "Still to ship or shipped" not in text

@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from testsupport.processes import CeleryWorker, Gunicorn, HostedSftp, database_url_for
+from testsupport.processes import (
+    CeleryWorker,
+    Gunicorn,
+    HostedSftp,
+    database_url_for,
+    hosted_sftp_env,
+)
 from testsupport.waiting import free_port
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "docker-healthcheck"
@@ -53,14 +59,7 @@ def test_web_is_healthy_while_healthz_answers(process_env):
 
 
 def test_sftp_is_healthy_while_it_sends_its_ssh_banner(process_env, tmp_path):
-    sftp = HostedSftp(
-        env={
-            **process_env,
-            "VAR_DIR": str(tmp_path / "var"),
-            "HOSTED_SFTP_ROOT": str(tmp_path / "sftp"),
-            "HOSTED_SFTP_HOST_KEY_FILE": str(tmp_path / "host_key"),
-        }
-    )
+    sftp = HostedSftp(env={**process_env, **hosted_sftp_env(tmp_path)})
     try:
         sftp.start()
         assert healthcheck(sftp.proc.pid, HOSTED_SFTP_PORT=str(sftp.port)) == (0, "healthy")

@@ -6,18 +6,12 @@ from __future__ import annotations
 
 import signal
 
-from testsupport.processes import HostedSftp
+from testsupport.processes import HostedSftp, hosted_sftp_env
 from testsupport.waiting import port_listening
 
 
 def test_serve_sftp_stops_cleanly_on_sigterm(tmp_path):
-    server = HostedSftp(
-        env={
-            "VAR_DIR": str(tmp_path / "var"),
-            "HOSTED_SFTP_ROOT": str(tmp_path / "sftp"),
-            "HOSTED_SFTP_HOST_KEY_FILE": str(tmp_path / "host_key"),
-        }
-    )
+    server = HostedSftp(env=hosted_sftp_env(tmp_path))
     try:
         server.start()
         assert port_listening(server.port)
