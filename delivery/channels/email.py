@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import socket
 
@@ -20,6 +21,8 @@ from .base import (
     SendResult,
     lease_running_out,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _failure(exc: Exception) -> DeliveryFailed:
@@ -42,6 +45,28 @@ def _failure(exc: Exception) -> DeliveryFailed:
     if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):
         return DeliveryFailed(f"{type(exc).__name__}: {exc}", retryable=True)
     raise exc
+
+
+def _unexpected(exc: Exception, *, delivery_id) -> DeliveryFailed:
+    """A bug or an unforeseen error while rendering or sending one message: that row fails
+    (retried, and logged with its traceback); the batch's other rows keep their own outcome.
+    Before, it left the batch, and every row of it, those the server had already taken
+    included, was marked failed and mailed again on the retry (found in review)."""
+    logger.exception("email: unexpected error for delivery %s", delivery_id)
+    return DeliveryFailed(f"internal error: {type(exc).__name__}: {exc}"[:500])
+
+
+def _smtp_reset(connection) -> None:
+    """After an unforeseen error the SMTP transaction may be half open (MAIL FROM sent, no
+    DATA): RSET it, so the next message of the batch starts clean. A connection that cannot
+    even do that fails the next message with an SMTP error of its own."""
+    smtp = getattr(connection, "connection", None)
+    if smtp is None:
+        return
+    try:
+        smtp.rset()
+    except Exception:  # noqa: BLE001, S110 - the next send says what is wrong
+        pass
 
 
 class _Answer:
@@ -164,6 +189,8 @@ class EmailChannel(BaseChannel):
                 messages[delivery.pk] = email_render(delivery)
             except DeliveryFailed as exc:
                 results[delivery.pk] = exc
+            except Exception as exc:  # noqa: BLE001 - this row's, not the batch's
+                results[delivery.pk] = _unexpected(exc, delivery_id=delivery.pk)
         if not messages:
             return results
         connection = get_connection(fail_silently=False)
@@ -197,8 +224,12 @@ class EmailChannel(BaseChannel):
                         else _failure(exc)
                     )
                     continue
-                except Exception as exc:  # noqa: BLE001
+                except (smtplib.SMTPException, OSError) as exc:
                     results[pk] = _failure(exc)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - this row's, not the batch's
+                    results[pk] = _unexpected(exc, delivery_id=pk)
+                    _smtp_reset(connection)
                     continue
                 if answer.refused:
                     accepted = accepted_before[pk] + answer.accepted(envelope)
