@@ -4,6 +4,7 @@ in a thread of a bounded few."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 
@@ -17,6 +18,17 @@ class ResolveTimeout(TimeoutError):
 # many still waiting, the next lookup fails at once, as timed out, and starts no thread.
 RESOLVE_THREADS_MAX = 8
 _resolve_slots = threading.BoundedSemaphore(RESOLVE_THREADS_MAX)
+
+
+def _slots_renew() -> None:
+    """In a forked child: no lookup thread of the parent's came along, so all the slots are
+    free. Before, a child forked while lookups waited (a Celery prefork worker, a gunicorn
+    worker) started with the parent's count and never got those slots back."""
+    global _resolve_slots  # noqa: PLW0603 - the process's one pool of slots
+    _resolve_slots = threading.BoundedSemaphore(RESOLVE_THREADS_MAX)
+
+
+os.register_at_fork(after_in_child=_slots_renew)
 
 
 def within_budget(work, *, seconds: float, what: str):
