@@ -90,6 +90,17 @@ _SETTLED_PARAM = OpenApiParameter(
     description="This answer holds every order created (or, with updated_after, changed) "
     "before this time; start your next window here.",
 )
+_REPLAYED_PARAM = OpenApiParameter(
+    "Idempotent-Replayed",
+    str,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    required=True,
+    enum=["true"],
+    description="This reference was seen before: these are the orders it placed then, and "
+    "this request placed nothing (its body is not read again; a new order needs a new "
+    "reference).",
+)
 _RETRY_AFTER_PARAM = OpenApiParameter(
     "Retry-After",
     int,
@@ -161,12 +172,13 @@ class RetailerOrdersView(_JSONAPIView):
         operation_id="retailer_orders_create",
         summary="Send an order; it is split into one order per supplier",
         request=IntakeSerializer,
+        parameters=[_REPLAYED_PARAM, _RETRY_AFTER_PARAM],
         responses={
             201: IntakeResponseSchema,
             200: OpenApiResponse(IntakeResponseSchema, description="Same reference seen before"),
             400: ErrorsSchema,
             401: ErrorsSchema,
-            429: ErrorsSchema,
+            429: _ERRORS_429,
         },
         tags=["retailer"],
     )
@@ -195,7 +207,9 @@ class RetailerOrdersView(_JSONAPIView):
             "reference": result.intake.reference,
             "orders": [order_document(order) for order in result.orders],
         }
-        return Response(body, status=status.HTTP_200_OK)
+        # As a replayed update answer says it (orders/api/updates.py, Stripe's header): a
+        # retailer that reused a reference for a new order can see that nothing was placed.
+        return Response(body, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
 
 
 # --- Supplier read API ----------------------------------------------------------------------

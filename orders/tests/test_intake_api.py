@@ -80,10 +80,27 @@ def test_same_reference_twice_returns_the_same_orders(retailer_client, acme, bol
     first = retailer_client.post(URL, payload, format="json")
     second = retailer_client.post(URL, payload, format="json")
     assert first.status_code == 201
+    assert "Idempotent-Replayed" not in first
     assert second.status_code == 200
+    assert second["Idempotent-Replayed"] == "true"  # as a replayed update answer says it
     assert second.json() == first.json()
     assert Order.objects.count() == 2
     assert OrderEvent.objects.count() == 2
+
+
+def test_a_reference_reused_for_another_order_says_it_was_replayed_and_places_nothing(
+    retailer_client, acme, bolt
+):
+    """The contract answers a known reference with its first orders; the header is how a
+    retailer that reused a reference for a new order learns that nothing was placed."""
+    first = retailer_client.post(URL, intake_payload(reference="R-9"), format="json")
+    other = intake_payload(reference="R-9", lines=[{"sku": "BOLT-7", "quantity": 5}])
+    again = retailer_client.post(URL, other, format="json")
+    assert first.status_code == 201
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Order.objects.count() == 1
+    assert not Order.objects.filter(supplier__slug="bolt").exists()
 
 
 def test_same_reference_from_another_retailer_is_a_new_order(retailer_client, acme):
