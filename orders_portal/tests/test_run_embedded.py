@@ -109,6 +109,9 @@ def test_make_run_prints_its_banner_last_and_stops_on_sigint_within_10_seconds(t
         wait_until(lambda: "GET /healthz" in log_path.read_text(), timeout=20, interval=0.2)
         assert "GET /static/" not in log_path.read_text()
 
+        # gunicorn's control socket is this checkout's, not ~/.gunicorn's (shared by all).
+        assert (tmp_path / "var" / "gunicorn.ctl").is_socket()
+
         processes = _descendants(script.pid)
         assert len(processes) >= 8  # script, gunicorn and 2 workers, worker and 2, beat, sftp
         os.killpg(script.pid, signal.SIGINT)
