@@ -25,6 +25,7 @@ is not handed on.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import posixpath
@@ -186,8 +187,7 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             super().__init__(chan, chroot=folder.encode())
             self._folder = folder
             self._updates = posixpath.join(folder, "updates")
-            self._written: dict[int, str] = {}
-            self._sizes: dict[int, int] = {}  # a file open for writing: its size as written
+            self._written: dict[int, str] = {}  # a file open for writing: its path
             self._over_quota: set[int] = set()
 
         async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):
@@ -199,24 +199,63 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             file_obj = super().open(path, pflags, attrs)
             if writing:
                 self._written[id(file_obj)] = _local_name(self.map_path(path))
-                self._sizes[id(file_obj)] = os.fstat(file_obj.fileno()).st_size
             return file_obj
 
         def write(self, file_obj, offset: int, data: bytes) -> int:
             handle = id(file_obj)
-            size = self._sizes.get(handle)
-            if size is not None:
-                grow = max(offset + len(data) - size, 0)
+            if handle in self._written:
+                # What the file grows by, from its size now (other handles may have written
+                # to it too). Opened for append, every write lands at its end whatever the
+                # offset named: counted from that offset, writes "at 0" grew it without
+                # limit (found in review).
+                fd = file_obj.fileno()
+                size = os.fstat(fd).st_size
+                start = size if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND else offset
+                grow = max(start + len(data) - size, 0)
                 if grow and not quota.usage_take(self._folder, grow):
                     self._over_quota.add(handle)
-                    logger.warning(
-                        "hosted sftp: %s is over its quota; a write to %r was refused",
-                        self._slug,
-                        posixpath.basename(self._written.get(handle, "")),
-                    )
+                    self._quota_refused(posixpath.basename(self._written.get(handle, "")))
                     raise asyncssh.SFTPQuotaExceeded(quota.quota_message())
-                self._sizes[handle] = size + grow
             return super().write(file_obj, offset, data)
+
+        def _quota_refused(self, name: str) -> None:
+            logger.warning(
+                "hosted sftp: %s is over its quota; a write to %r was refused", self._slug, name
+            )
+
+        async def _size_taken(self, local: str, fd: int | None, attrs) -> None:
+            """A new size for a file counts as written (SFTPQuotaExceeded past the quota):
+            grown by a size, a file is sparse, and writes into its hole would then take the
+            disk without counting (found in review). A smaller size frees what it cuts."""
+            if attrs.size is None:
+                return
+            try:
+                size = (os.fstat(fd) if fd is not None else os.stat(local)).st_size
+            except OSError:
+                return  # no such file: the request itself says so
+            if quota.usage_stale(self._folder):
+                await asyncio.get_running_loop().run_in_executor(
+                    None, quota.usage_count, self._folder
+                )
+            grow = attrs.size - size
+            if grow > 0 and not quota.usage_take(self._folder, grow):
+                self._quota_refused(posixpath.basename(local))
+                raise asyncssh.SFTPQuotaExceeded(quota.quota_message())
+            if grow < 0:
+                quota.usage_release(self._folder, -grow)
+
+        async def setstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+            await self._size_taken(_local_name(self.map_path(path)), None, attrs)
+            super().setstat(path, attrs)
+
+        async def lsetstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+            await self._size_taken(_local_name(self.map_path(path)), None, attrs)
+            super().lsetstat(path, attrs)
+
+        async def fsetstat(self, file_obj, attrs: asyncssh.SFTPAttrs) -> None:
+            local = self._written.get(id(file_obj), "")
+            await self._size_taken(local, file_obj.fileno(), attrs)
+            super().fsetstat(file_obj, attrs)
 
         def remove(self, path: bytes) -> None:
             local = _local_name(self.map_path(path))
@@ -230,7 +269,6 @@ def _sftp_factory(on_upload_closed: UploadClosed):
         def close(self, file_obj) -> None:
             handle = id(file_obj)
             local = self._written.pop(handle, None)
-            self._sizes.pop(handle, None)
             super().close(file_obj)
             if handle in self._over_quota:
                 self._over_quota.discard(handle)

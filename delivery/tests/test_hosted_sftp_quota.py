@@ -100,3 +100,78 @@ def test_removing_a_collected_file_makes_room_again(hosted_sftp, tmp_path, setti
     result = openssh_sftp(hosted_sftp, batch="rm orders/PO-10001.csv\n" + batch, **kwargs)
     assert result.returncode == 0, result.stderr
     wait_until(lambda: ("acme", "small.csv") in hosted_sftp.closed_uploads, timeout=10)
+
+
+# OpenSSH's sftp never opens a file for append nor sets a file's size, but any SSH library
+# can: these two use paramiko (a real client, over a real connection to the real server),
+# sending the requests a hostile client would.
+
+
+def _raw_write(sftp, handle: bytes, offset: int, data: bytes) -> None:
+    from paramiko.sftp import CMD_WRITE, int64
+
+    sftp._request(CMD_WRITE, handle, int64(offset), data)
+
+
+def test_writes_to_a_file_opened_for_append_count_against_the_quota(
+    hosted_sftp, tmp_path, settings
+):
+    """A file opened with FXF_APPEND takes every write at its end, whatever offset the client
+    names: counted from the offset, writes at 0 grew the file without limit (found in review)."""
+    from paramiko.sftp import (
+        CMD_HANDLE,
+        CMD_OPEN,
+        SFTP_FLAG_APPEND,
+        SFTP_FLAG_CREATE,
+        SFTP_FLAG_WRITE,
+    )
+    from paramiko.sftp_attr import SFTPAttributes
+
+    from testsupport.hosted_sftp import paramiko_client
+
+    settings.HOSTED_SFTP_QUOTA_MB = 1
+    supplier_with_key("acme", tmp_path)
+    client = paramiko_client(hosted_sftp, user="acme", key=tmp_path / "acme_key")
+    sftp = client.open_sftp()
+    flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_APPEND
+    kind, message = sftp._request(CMD_OPEN, "/orders/grow.bin", flags, SFTPAttributes())
+    assert kind == CMD_HANDLE
+    handle = message.get_binary()
+    chunk = b"x" * 32768
+    refused = None
+    for _ in range(2 * MB // len(chunk)):  # twice the quota, each write "at offset 0"
+        try:
+            _raw_write(sftp, handle, 0, chunk)
+        except OSError as exc:
+            refused = exc
+            break
+    client.close()
+    assert refused is not None, "2 MB were appended to a folder whose quota is 1 MB"
+    path = supplier_folder("acme") / "orders" / "grow.bin"
+    wait_until(lambda: not path.exists(), timeout=10)  # cut short: removed on close
+
+
+def test_a_file_cannot_be_grown_past_the_quota_by_setting_its_size(hosted_sftp, tmp_path, settings):
+    """Setting a size (truncate) past the quota is refused and the file keeps its size: a
+    sparse 2 GB file took no quota, and writes into its hole then filled the disk uncounted
+    (found in review). Shrinking a file is still allowed."""
+    from testsupport.hosted_sftp import paramiko_client
+
+    settings.HOSTED_SFTP_QUOTA_MB = 1
+    supplier_with_key("acme", tmp_path)
+    client = paramiko_client(hosted_sftp, user="acme", key=tmp_path / "acme_key")
+    sftp = client.open_sftp()
+    with sftp.open("/orders/hole.bin", "wb") as out:
+        out.write(b"y" * 1000)
+    with pytest.raises(OSError):
+        sftp.truncate("/orders/hole.bin", 2 * 1024 * MB)
+    with sftp.open("/orders/hole.bin", "r+b") as out, pytest.raises(OSError):
+        out.truncate(2 * 1024 * MB)
+    path = supplier_folder("acme") / "orders" / "hole.bin"
+    assert path.stat().st_size == 1000
+    sftp.truncate("/orders/hole.bin", 10)
+    assert path.stat().st_size == 10
+    # Within the quota, a size may still grow (a client preallocating its upload).
+    sftp.truncate("/orders/hole.bin", 4000)
+    assert path.stat().st_size == 4000
+    client.close()
