@@ -19,6 +19,7 @@ from suppliers.services import emails_clean
 from ..channels import channel_get
 from ..channels.sftp.errors import SftpError
 from ..channels.sftp.keys import host_key_clean, private_key_clean
+from ..channels.sftp.target import host_name_check
 from ..formats import format_available, format_choices
 from ..hosted.credentials import hosted_key_add
 from ..models import Channel, Destination
@@ -259,6 +260,10 @@ def _sftp_own_server(
     path = (path or "").strip()
     if not host:
         raise ValidationError({"host": ["Give the SFTP server's host name."]})
+    try:
+        host_name_check(host)
+    except SftpError as exc:
+        raise _sftp_error(exc)
     try:
         port = int(port)
     except (TypeError, ValueError):

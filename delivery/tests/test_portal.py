@@ -235,6 +235,11 @@ def test_sftp_fetch_confirm_save_and_test_connection(cole_client, cole, sftp_ser
     "overrides,message",
     [
         ({"host": ""}, "Give the SFTP server&#x27;s host name."),
+        # Saved before, each of these failed every run with "Cannot resolve" (found in review).
+        ({"host": "sftp.example.com:2222"}, "is not a host name or IP address"),
+        ({"host": "sftp://files.example.com"}, "is not a host name or IP address"),
+        ({"host": "files..example.com"}, "is not a host name or IP address"),
+        ({"host": "files example.com"}, "is not a host name or IP address"),
         ({"port": 70000}, "The port is between 1 and 65535."),
         ({"username": ""}, "Give the SFTP user name."),
         ({"private_key": "not a key"}, "Not a private key paramiko can read"),

@@ -13,7 +13,7 @@ from django.conf import settings
 from .errors import SftpError
 from .keys import sha256_fingerprint
 from .session import open_transport, sftp_session
-from .target import sftp_target_for
+from .target import host_name_check, sftp_target_for
 
 
 def probe_timeout() -> float:
@@ -29,6 +29,7 @@ def sftp_fetch_host_key(*, host: str, port: int = 22) -> tuple[str, str, str]:
     host = (host or "").strip()
     if not host:
         raise SftpError("Give the SFTP host.", kind="config", field="host")
+    host_name_check(host)
     try:
         port = int(port)
     except (TypeError, ValueError):

@@ -10,7 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...netguard import host_name_possible
 from .errors import SftpError
+
+
+def host_name_check(host: str) -> None:
+    """SftpError (field "host") unless `host` is a name DNS could hold or an IP literal (an
+    IPv6 one bare or in brackets). "sftp.example.com:2222", "sftp://files.example.com" or
+    "files..example.com" were saved, and every run to them failed with "Cannot resolve"
+    (found in review)."""
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host_name_possible(name):
+        raise SftpError(
+            f"'{host}' is not a host name or IP address: give the server's name alone (such "
+            "as sftp.example.com), without a scheme, user name or port (the port has its own "
+            "field).",
+            kind="config",
+            field="host",
+        )
 
 
 @dataclass(frozen=True)
