@@ -17,6 +17,15 @@ def cole(db):
 
 
 @pytest.fixture(autouse=True)
+def update_files_settle_at_once(settings):
+    """Update files on a supplier's own server are taken as soon as they are listed: these
+    tests drop a file and run at once, with no upload going on. The settle (a file changed
+    within SFTP_UPDATE_SETTLE_SECONDS is left for the next run) has its own test, which sets
+    it (test_sftp_updates_own_server.py), and the chaos soak runs with it."""
+    settings.SFTP_UPDATE_SETTLE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def names_resolve_on_this_machine_only(monkeypatch):
     """No test sends a packet off this machine, DNS included (this machine's resolver is on a
     private address). Saving a webhook resolves its host, so here a name other than localhost

@@ -48,6 +48,8 @@ def test_orders_keep_flowing_while_every_part_fails_in_turn(tmp_path):
             "--env", "SFTP_INTERVAL_MINUTE_SECONDS=10",
             "--env", "SFTP_RUN_CHECK_SECONDS=5",
             "--env", "SFTP_RUN_RETRY_SECONDS=5,10",
+            # Own servers' update files settle for 10 s, not a minute, in the same way.
+            "--env", "SFTP_UPDATE_SETTLE_SECONDS=10",
         ],
         cwd=BASE_DIR,
         capture_output=True,

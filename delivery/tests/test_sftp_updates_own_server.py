@@ -89,3 +89,34 @@ def test_a_file_still_growing_is_left_for_the_next_run(acme, retailer, sftp_serv
     sftp_run(destination_id=destination.pk)  # complete now: taken
     assert (updates / "processed" / "ship.csv").exists()
     assert Order.objects.get(pk=order.pk).shipments.filter(tracking_number="1ZGROW").exists()
+
+
+def test_a_file_written_moments_ago_is_left_until_it_settles(acme, retailer, sftp_server, settings):
+    """A slow upload straight under its final name looks the same at two stats taken
+    milliseconds apart (the supplier's client is between two writes), and its first rows
+    were applied, the last one cut short ("12" read as "1"; found in review). A file is taken
+    only once its server has not changed it for SFTP_UPDATE_SETTLE_SECONDS, by the server's
+    own clock."""
+    settings.SFTP_UPDATE_SETTLE_SECONDS = 60
+    destination = sftp_destination(acme, sftp_server)
+    updates = sftp_server.make_dir("updates")
+    [order] = place(retailer)
+    ship = updates / "ship.csv"
+    ship.write_text(
+        f"order_number,action,line,carrier,tracking_number\n{order.number},ship,1,UPS,1ZSETTLE\n"
+    )
+    _give(sftp_server, ship)
+
+    sftp_run(destination_id=destination.pk)
+    assert ship.exists() and not (updates / "results").exists()
+    assert not UpdateFile.objects.exists()
+    assert not Order.objects.get(pk=order.pk).shipments.exists()
+    # Our clock probe leaves nothing behind.
+    assert sorted(p.name for p in updates.iterdir()) == ["ship.csv"]
+
+    # Untouched for two minutes now (as the server dates it): taken on the next run.
+    written = ship.stat().st_mtime
+    os.utime(ship, (written - 120, written - 120))
+    sftp_run(destination_id=destination.pk)
+    assert (updates / "processed" / "ship.csv").exists() and not ship.exists()
+    assert Order.objects.get(pk=order.pk).shipments.filter(tracking_number="1ZSETTLE").exists()

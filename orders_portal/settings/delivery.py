@@ -22,6 +22,10 @@ HOSTED_SFTP_QUOTA_MB = env.int("HOSTED_SFTP_QUOTA_MB", default=1024)
 # "Fetch fingerprint" and "Test connection" run in a web request: connect, handshake and each
 # request are bounded by this (deliveries have their own, longer bounds).
 SFTP_PROBE_TIMEOUT_SECONDS = env.float("SFTP_PROBE_TIMEOUT_SECONDS", default=5.0)
+# An update file on a supplier's own server is taken once its server has not changed it for
+# this long (by the server's clock): one still being uploaded under its final name is left
+# for the next run instead of being applied cut short. 0 takes every file at once.
+SFTP_UPDATE_SETTLE_SECONDS = env.float("SFTP_UPDATE_SETTLE_SECONDS", default=60.0)
 # How many of those two a supplier may run per minute (each opens a connection).
 SFTP_PROBES_PER_MINUTE = env.int("SFTP_PROBES_PER_MINUTE", default=10)
 WEBHOOK_TESTS_PER_MINUTE = env.int("WEBHOOK_TESTS_PER_MINUTE", default=10)

@@ -1,8 +1,9 @@
 """Update files on a supplier's own SFTP server, picked up at each run (its interval).
 
 One connection: list the configured updates directory; take each complete `.csv` (not a
-dot or temporary name, a regular file whose size is the same at two stats and when read);
-apply it (delivery/hosted/updates.py `update_answer`, the same as the hosted server; a file
+dot or temporary name, a regular file the server has not changed for
+SFTP_UPDATE_SETTLE_SECONDS by its own clock, whose size is the same at two stats and when
+read); apply it (delivery/hosted/updates.py `update_answer`, the same as the hosted server; a file
 past the size limit is refused from its listed size, without reading it); write
 results/<name>.results.csv (temporary name, then rename); move the file to processed/ (or
 failed/). Nothing is deleted; a name already in processed/ gets a dated variant. A file whose
@@ -18,9 +19,12 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import secrets
 import stat
+import time
 
 import paramiko
+from django.conf import settings
 
 from orders.updates import UpdateFileBeingApplied
 
@@ -54,6 +58,35 @@ def _rename(client, source: str, target: str) -> None:
         client.rename(source, target)
 
 
+def _server_now(client, directory: str) -> float:
+    """The server's clock: the modification time it gives an empty file written now (its
+    files are dated by its clock, which may not be ours); ours when it lets us write none."""
+    path = posixpath.join(directory, f".orders-portal-clock-{secrets.token_hex(6)}.part")
+    try:
+        with client.open(path, "wb") as probe:
+            now = probe.stat().st_mtime
+        client.remove(path)
+    except OSError:
+        return time.time()
+    return float(now) if now is not None else time.time()
+
+
+def _settled(client, directory: str, entries: list) -> list:
+    """The entries the server has not changed for SFTP_UPDATE_SETTLE_SECONDS.
+
+    A client uploading straight under the final name, slowly, leaves the size the same
+    across two stats taken milliseconds apart (it is between two writes): its first rows
+    were applied and its last one cut short (found in review). A file is modified with each
+    write, so one whose time is recent may still be growing; the next run takes it. (A
+    supplier's client that writes a temporary name and renames it is never read early.)
+    """
+    settle = float(settings.SFTP_UPDATE_SETTLE_SECONDS)
+    if settle <= 0 or not entries:
+        return entries
+    now = _server_now(client, directory)
+    return [e for e in entries if e.st_mtime is None or now - e.st_mtime >= settle]
+
+
 def own_server_updates_collect(destination) -> dict[str, str] | None:
     """{file name: "processed" | "failed"} for the update files taken this run; None when
     the server could not be reached or the connection dropped (logged; the run failed)."""
@@ -71,11 +104,15 @@ def own_server_updates_collect(destination) -> dict[str, str] | None:
                 if not session.transport.is_active():
                     raise  # not a missing directory: the connection went
                 return {}  # no updates directory: nothing dropped
-            candidates = [
-                e
-                for e in entries
-                if is_update_name(e.filename) and e.st_mode and stat.S_ISREG(e.st_mode)
-            ][:MAX_FILES_PER_RUN]
+            candidates = _settled(
+                client,
+                directory,
+                [
+                    e
+                    for e in entries
+                    if is_update_name(e.filename) and e.st_mode and stat.S_ISREG(e.st_mode)
+                ],
+            )[:MAX_FILES_PER_RUN]
             for entry in candidates:
                 try:
                     folder = _collect_one(client, destination, directory, entry)
