@@ -6,11 +6,10 @@ written for anyone (found in review). The server counts a supplier's folder (eve
 it: its uploads, our order files and the answered update files) when a session first opens a
 file for writing, and again once the count is USAGE_REFRESH_SECONDS old (workers move and
 write files too); between counts it adds what its sessions write and takes off what they
-remove (a write is counted by what it adds to the file's size as it is, at its end for a file
-opened for append; a size set by the client counts too). A write that would take the folder
-past the quota is refused (SSH_FX_QUOTA_EXCEEDED,
-"Failure" to an SFTP v3 client such as OpenSSH's) with a message saying so; the partial file
-is deleted when the client closes it and never applied as an update file.
+remove, truncate or replace (counted.py: request by request). A write that would take the
+folder past the quota is refused (SSH_FX_QUOTA_EXCEEDED, "Failure" to an SFTP v3 client such
+as OpenSSH's) with a message saying so; the partial file is deleted when the client closes it
+and never applied as an update file.
 
 One serve_sftp process holds the counts; parallel sessions of one supplier share them.
 """

@@ -13,6 +13,8 @@ symlinks and hard links cannot be created (a link is the one way a path could le
 folder), and the storage only holds files we or the supplier wrote. No shell, exec, port
 forwarding or SCP: only the sftp subsystem.
 
+Quota: every request that writes is counted against the supplier's share (counted.py).
+
 Update files: a `.csv` upload into updates/ (not a dot or temporary name) that the client
 closes is handed to `on_upload_closed` (the apply runs elsewhere, the session is not
 blocked). So is a file the client renames to such a name in updates/ (WinSCP, by default,
@@ -25,7 +27,6 @@ is not handed on.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import posixpath
@@ -36,7 +37,8 @@ import asyncssh
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
 
-from . import quota, throttle
+from . import throttle
+from .counted import QuotaCountedSftp, local_name
 from .credentials import login_key_allowed, login_password_allowed
 from .storage import supplier_folder, upload_closed_mark
 
@@ -167,15 +169,8 @@ def _queue(on_upload_closed: UploadClosed, slug: str, name: str) -> None:
         connection.close()
 
 
-def _local_name(mapped: bytes) -> str:
-    """A mapped path as the file system names it, whatever bytes the client sent: a name
-    that is not UTF-8 (Latin-1 "M\xe4rz.csv") read with errors="replace" named a file that
-    does not exist, and the upload was never applied nor answered (found in review)."""
-    return os.fsdecode(mapped)
-
-
 def _sftp_factory(on_upload_closed: UploadClosed):
-    class SupplierSftp(asyncssh.SFTPServer):
+    class SupplierSftp(QuotaCountedSftp):
         """One session, chrooted to the supplier's folder; links refused."""
 
         def __init__(self, chan: asyncssh.SSHServerChannel):
@@ -187,84 +182,7 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             super().__init__(chan, chroot=folder.encode())
             self._folder = folder
             self._updates = posixpath.join(folder, "updates")
-            self._written: dict[int, str] = {}  # a file open for writing: its path
-            self._over_quota: set[int] = set()
-
-        async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):
-            writing = bool(pflags & asyncssh.FXF_WRITE)
-            if writing and quota.usage_stale(self._folder):
-                await asyncio.get_running_loop().run_in_executor(
-                    None, quota.usage_count, self._folder
-                )
-            file_obj = super().open(path, pflags, attrs)
-            if writing:
-                self._written[id(file_obj)] = _local_name(self.map_path(path))
-            return file_obj
-
-        def write(self, file_obj, offset: int, data: bytes) -> int:
-            handle = id(file_obj)
-            if handle in self._written:
-                # What the file grows by, from its size now (other handles may have written
-                # to it too). Opened for append, every write lands at its end whatever the
-                # offset named: counted from that offset, writes "at 0" grew it without
-                # limit (found in review).
-                fd = file_obj.fileno()
-                size = os.fstat(fd).st_size
-                start = size if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND else offset
-                grow = max(start + len(data) - size, 0)
-                if grow and not quota.usage_take(self._folder, grow):
-                    self._over_quota.add(handle)
-                    self._quota_refused(posixpath.basename(self._written.get(handle, "")))
-                    raise asyncssh.SFTPQuotaExceeded(quota.quota_message())
-            return super().write(file_obj, offset, data)
-
-        def _quota_refused(self, name: str) -> None:
-            logger.warning(
-                "hosted sftp: %s is over its quota; a write to %r was refused", self._slug, name
-            )
-
-        async def _size_taken(self, local: str, fd: int | None, attrs) -> None:
-            """A new size for a file counts as written (SFTPQuotaExceeded past the quota):
-            grown by a size, a file is sparse, and writes into its hole would then take the
-            disk without counting (found in review). A smaller size frees what it cuts."""
-            if attrs.size is None:
-                return
-            try:
-                size = (os.fstat(fd) if fd is not None else os.stat(local)).st_size
-            except OSError:
-                return  # no such file: the request itself says so
-            if quota.usage_stale(self._folder):
-                await asyncio.get_running_loop().run_in_executor(
-                    None, quota.usage_count, self._folder
-                )
-            grow = attrs.size - size
-            if grow > 0 and not quota.usage_take(self._folder, grow):
-                self._quota_refused(posixpath.basename(local))
-                raise asyncssh.SFTPQuotaExceeded(quota.quota_message())
-            if grow < 0:
-                quota.usage_release(self._folder, -grow)
-
-        async def setstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
-            await self._size_taken(_local_name(self.map_path(path)), None, attrs)
-            super().setstat(path, attrs)
-
-        async def lsetstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
-            await self._size_taken(_local_name(self.map_path(path)), None, attrs)
-            super().lsetstat(path, attrs)
-
-        async def fsetstat(self, file_obj, attrs: asyncssh.SFTPAttrs) -> None:
-            local = self._written.get(id(file_obj), "")
-            await self._size_taken(local, file_obj.fileno(), attrs)
-            super().fsetstat(file_obj, attrs)
-
-        def remove(self, path: bytes) -> None:
-            local = _local_name(self.map_path(path))
-            try:
-                freed = os.lstat(local).st_size
-            except OSError:
-                freed = 0
-            super().remove(path)
-            quota.usage_release(self._folder, freed)
+            self._counting_start()
 
         def close(self, file_obj) -> None:
             handle = id(file_obj)
@@ -293,28 +211,12 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             logger.info("hosted sftp: %s uploaded updates/%r", self._slug, name)
             self._hand_on(name)
 
-        def _partial_removed(self, local: str | None) -> None:
-            """A file cut short by the quota: deleted, never handed on as an update file."""
-            if local is None:
-                return
-            try:
-                freed = os.lstat(local).st_size
-                os.unlink(local)
-            except OSError:
-                return
-            quota.usage_release(self._folder, freed)
-            logger.warning(
-                "hosted sftp: %s's upload of %r was cut short by its quota and removed",
-                self._slug,
-                posixpath.basename(local),
-            )
-
         def rename(self, oldpath: bytes, newpath: bytes) -> None:
-            super().rename(oldpath, newpath)
+            super().rename(oldpath, newpath)  # never over a file: refused if newpath exists
             self._renamed(oldpath, newpath)
 
         def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
-            super().posix_rename(oldpath, newpath)
+            super().posix_rename(oldpath, newpath)  # the file it replaces is freed
             self._renamed(oldpath, newpath)
 
         def _renamed(self, oldpath: bytes, newpath: bytes) -> None:
@@ -323,8 +225,8 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             A file this session still has open for writing is not done yet: its handle now
             names the new path, and the client's close hands it on (once, not here as well).
             """
-            old = _local_name(self.map_path(oldpath))
-            new = _local_name(self.map_path(newpath))
+            old = local_name(self.map_path(oldpath))
+            new = local_name(self.map_path(newpath))
             still_open = [handle for handle, local in self._written.items() if local == old]
             for handle in still_open:
                 self._written[handle] = new

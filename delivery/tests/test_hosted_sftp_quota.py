@@ -175,3 +175,30 @@ def test_a_file_cannot_be_grown_past_the_quota_by_setting_its_size(hosted_sftp, 
     sftp.truncate("/orders/hole.bin", 4000)
     assert path.stat().st_size == 4000
     client.close()
+
+
+def test_uploading_a_file_again_over_itself_fits_the_quota(hosted_sftp, tmp_path, settings):
+    """Putting a file again under its name truncates the old one first (or a rename replaces
+    it): what it held is freed, and the folder holds one copy. Before, the old copy stayed
+    counted until the next count, a minute on, so a supplier with 0.4 MB of its 1 MB quota in
+    one file was told its storage was full the third time it put that file (found in
+    review)."""
+    settings.HOSTED_SFTP_QUOTA_MB = 1
+    supplier_with_key("acme", tmp_path)
+    size = 4 * MB // 10
+    (tmp_path / "big.bin").write_bytes(b"z" * size)
+    kwargs = dict(user="acme", key=tmp_path / "acme_key", workdir=tmp_path)
+    result = openssh_sftp(hosted_sftp, batch="put big.bin orders/big.bin\n" * 3, **kwargs)
+    assert result.returncode == 0, result.stderr
+    # A rename over it frees the copy it replaces too.
+    again = "put big.bin orders/other.bin\nrename orders/other.bin orders/big.bin\n"
+    result = openssh_sftp(hosted_sftp, batch=again * 3, **kwargs)
+    assert result.returncode == 0, result.stderr
+    orders = supplier_folder("acme") / "orders"
+    assert sorted(p.name for p in orders.iterdir()) == ["big.bin"]
+    assert (orders / "big.bin").stat().st_size == size
+    # And the quota still binds: two copies under two names do not fit with a third.
+    result = openssh_sftp(
+        hosted_sftp, batch="put big.bin orders/b.bin\nput big.bin orders/c.bin\n", **kwargs
+    )
+    assert result.returncode != 0 and not (orders / "c.bin").exists()

@@ -237,8 +237,11 @@ def test_an_uploaded_name_with_a_newline_forges_no_log_line(hosted_sftp, caplog)
         timeout=20,
         message="the upload was not logged",
     )
+    # Our log lines (asyncio's own "Task was destroyed" report, of an earlier test's server
+    # thread collected now, spans two lines and is none of ours).
     for record in caplog.records:
-        assert "\n" not in record.getMessage(), record.getMessage()
+        if record.name.startswith("delivery"):
+            assert "\n" not in record.getMessage(), record.getMessage()
 
 
 @pytest.mark.django_db(transaction=True)
