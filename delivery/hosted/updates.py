@@ -22,6 +22,7 @@ import hashlib
 import io
 import logging
 import os
+from collections.abc import Callable, Container
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -113,7 +114,19 @@ def update_answer_too_large(*, supplier: Supplier, name: str, size: int) -> Upda
     return UpdateAnswer(applied=False, result=failure_csv(f"The file was not read: {TOO_LARGE}"))
 
 
-def free_name(existing: set[str], name: str) -> str:
+class NamesIn:
+    """The names in a folder, asked one at a time (`name in NamesIn(exists)`): processed/
+    keeps every file ever taken, so listing it for each file cost every apply more with each
+    file a supplier ever sent, and held all their names at once (found in review)."""
+
+    def __init__(self, exists: Callable[[str], bool]) -> None:
+        self._exists = exists
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._exists(name)
+
+
+def free_name(existing: Container[str], name: str) -> str:
     """`name`, or a dated variant when the folder has one already (nothing is overwritten)."""
     if name not in existing:
         return name
@@ -223,7 +236,8 @@ def _hosted_update_apply(*, slug: str, name: str) -> str | None:
         return None
     target = folder / answer.folder
     try:
-        os.replace(path, target / free_name({p.name for p in target.iterdir()}, name))
+        names = NamesIn(lambda taken: os.path.lexists(target / taken))
+        os.replace(path, target / free_name(names, name))
     except FileNotFoundError:
         return None  # a concurrent try of the same upload moved it first
     finally:

@@ -120,3 +120,43 @@ def test_a_file_written_moments_ago_is_left_until_it_settles(acme, retailer, sft
     sftp_run(destination_id=destination.pk)
     assert (updates / "processed" / "ship.csv").exists() and not ship.exists()
     assert Order.objects.get(pk=order.pk).shipments.filter(tracking_number="1ZSETTLE").exists()
+
+
+def test_taking_a_file_does_not_list_the_processed_folder(acme, retailer, sftp_server, monkeypatch):
+    """processed/ keeps every file ever taken (nothing is deleted), so listing it for each
+    file taken, to find a free name, cost a run more with every file a supplier ever sent,
+    and held all their names at once (found in review). Only the one name is looked up; a
+    name already there still gets a dated variant. The listings are counted by wrapping the
+    client's own method: what is listed is the outcome here."""
+    from delivery.channels.sftp.upload import PipelinedSFTPClient
+
+    destination = sftp_destination(acme, sftp_server)
+    updates = sftp_server.make_dir("updates")
+    processed = sftp_server.make_dir("updates/processed")
+    [order] = place(retailer)
+    for n in range(3):
+        (processed / f"old-{n}.csv").write_text("order_number,action\n")
+    (processed / "ship.csv").write_text("order_number,action\n")
+    ship = updates / "ship.csv"
+    ship.write_text(
+        f"order_number,action,line,carrier,tracking_number\n{order.number},ship,1,UPS,1ZLIST\n"
+    )
+    for path in [*updates.iterdir(), *processed.iterdir()]:
+        _give(sftp_server, path)
+    listed = []
+    real_listdir = PipelinedSFTPClient.listdir_attr_utf8
+
+    def listdir(client, path="."):
+        listed.append(path)
+        return real_listdir(client, path)
+
+    monkeypatch.setattr(PipelinedSFTPClient, "listdir_attr_utf8", listdir)
+    sftp_run(destination_id=destination.pk)
+
+    assert not ship.exists()
+    dated = [
+        p.name for p in processed.iterdir() if p.name.startswith("ship.") and p.name != "ship.csv"
+    ]
+    assert len(dated) == 1 and dated[0].endswith(".csv")
+    assert (processed / "ship.csv").read_text() == "order_number,action\n"  # not overwritten
+    assert not any(path.rstrip("/").endswith("processed") for path in listed), listed

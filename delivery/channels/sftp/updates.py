@@ -30,7 +30,13 @@ from orders.updates import UpdateFileBeingApplied
 
 from ...hosted.server import is_update_name
 from ...hosted.storage import NAME_MAX, name_fitted
-from ...hosted.updates import free_name, result_name, update_answer, update_answer_too_large
+from ...hosted.updates import (
+    NamesIn,
+    free_name,
+    result_name,
+    update_answer,
+    update_answer_too_large,
+)
 from .errors import SftpError
 from .session import sftp_session
 from .target import sftp_target_for
@@ -48,6 +54,15 @@ def _mkdir_quiet(client, path: str) -> None:
         client.stat(path)
     except OSError:
         client.mkdir(path)
+
+
+def _exists(client, path: str) -> bool:
+    """Whether the server has anything at `path` (another error than "no such file" raises)."""
+    try:
+        client.lstat(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _rename(client, source: str, target: str) -> None:
@@ -170,7 +185,8 @@ def _collect_one(client, destination, directory: str, entry) -> str | None:
         out.write(answer.result)
     _rename(client, temporary, posixpath.join(results_dir, result))
     moved_dir = posixpath.join(directory, answer.folder)
-    taken = {e.filename for e in client.listdir_attr_utf8(moved_dir)}
-    name = free_name(taken, entry.filename)
+    name = free_name(
+        NamesIn(lambda taken: _exists(client, posixpath.join(moved_dir, taken))), entry.filename
+    )
     client.rename(path, posixpath.join(moved_dir, name))
     return answer.folder
