@@ -49,7 +49,9 @@ def hosted_key_remove_view(request):
         return settings_page_render(
             request, status=400, hosted_key_errors=exc.message_dict.get("fingerprint")
         )
-    messages.success(request, "Key removed: it cannot log in any more.")
+    messages.success(
+        request, "Key removed: it cannot log in any more, and its open sessions are ended."
+    )
     return redirect("/settings/#hosted-sftp")
 
 

@@ -120,3 +120,29 @@ def login_password_allowed(username: str, password: str) -> bool:
         make_password(password)
         return False
     return check_password(password, stored.password_hash)
+
+
+def login_proof(username: str, method: str, key: tuple[str, str] | None = None):
+    """What a login just made stands on, to ask `login_still_allowed` about later: the key
+    (type, base64), or the password's stored hash (a new password is a new hash)."""
+    if method == "publickey":
+        return key
+    supplier = login_supplier(username)
+    stored = HostedSftpPassword.objects.filter(supplier=supplier).first() if supplier else None
+    return stored.password_hash if stored else None
+
+
+def login_still_allowed(username: str, method: str, proof) -> bool:
+    """Whether a session logged in by `method` on `proof` may go on: its supplier is active
+    and the key is still on file, or the password the one it logged in with."""
+    supplier = login_supplier(username)
+    if supplier is None or proof is None:
+        return False
+    if method == "publickey":
+        key_type, key_base64 = proof
+        return HostedSftpKey.objects.filter(
+            supplier=supplier, key_type=key_type, key_base64=key_base64
+        ).exists()
+    if method == "password":
+        return HostedSftpPassword.objects.filter(supplier=supplier, password_hash=proof).exists()
+    return False

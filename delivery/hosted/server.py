@@ -3,9 +3,10 @@
 Logins: user name = supplier slug; a public key from its HostedSftpKey rows or its generated
 password (Django's hasher). Failed passwords are throttled per user and address (throttle.py;
 a key not on file is not counted, and only a completed login clears the count) and logged
-with the user name and address only, never the password or key. Every database read runs
-off the event loop (sync_to_async, in one worker thread) and closes its connection after, so
-a long-running server never holds a dead one.
+with the user name and address only, never the password or key. A session whose login is
+withdrawn (key removed, password replaced, supplier inactive) is disconnected
+(`_login_watch`). Every database read runs off the event loop (sync_to_async, in one worker
+thread) and closes its connection after, so a long-running server never holds a dead one.
 
 Files: asyncssh's SFTPServer with chroot=ROOT/<slug>: every path the client names (`..`,
 absolute, `/`) is normalised inside that folder by asyncssh before it touches the disk;
@@ -35,11 +36,17 @@ from collections.abc import Callable
 
 import asyncssh
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections, connection
 
 from . import throttle
 from .counted import QuotaCountedSftp, local_name
-from .credentials import login_key_allowed, login_password_allowed
+from .credentials import (
+    login_key_allowed,
+    login_password_allowed,
+    login_proof,
+    login_still_allowed,
+)
 from .storage import supplier_folder, upload_closed_mark
 
 logger = logging.getLogger(__name__)
@@ -81,6 +88,8 @@ _password_allowed = _db(login_password_allowed)
 _locked = _db(throttle.login_locked)
 _failed = _db(throttle.login_failed)
 _succeeded = _db(throttle.login_succeeded)
+_proof = _db(login_proof)
+_still_allowed = _db(login_still_allowed)
 
 
 class _Server(asyncssh.SSHServer):
@@ -93,7 +102,14 @@ class _Server(asyncssh.SSHServer):
 
     def begin_auth(self, username: str) -> bool:
         self._method = ""
+        self._key: tuple[str, str] | None = None
+        self._watch: asyncio.Task | None = None
         return True  # every user must authenticate
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        watch = getattr(self, "_watch", None)
+        if watch is not None:
+            watch.cancel()
 
     async def auth_completed(self) -> None:
         """A login done: only now are the failures cleared.
@@ -105,6 +121,33 @@ class _Server(asyncssh.SSHServer):
         username = self._conn.get_extra_info("username")
         await _succeeded(username, self._address)
         logger.info("hosted sftp: %r logged in from %s (%s)", username, self._address, self._method)
+        proof = await _proof(username, self._method, self._key)
+        self._watch = asyncio.get_running_loop().create_task(self._login_watch(username, proof))
+
+    async def _login_watch(self, username: str, proof) -> None:
+        """End the session once its login is withdrawn: the key removed, the password
+        replaced, the supplier made inactive. Before, a session opened with a leaked key or
+        password went on for as long as it stayed connected, whatever the supplier did in
+        the portal (found in review). Checked every HOSTED_SFTP_LOGIN_RECHECK_SECONDS; a
+        check that cannot reach the database ends nothing."""
+        while True:
+            await asyncio.sleep(float(settings.HOSTED_SFTP_LOGIN_RECHECK_SECONDS))
+            try:
+                allowed = await _still_allowed(username, self._method, proof)
+            except Exception:  # noqa: BLE001 - a database outage must not cut every session
+                logger.warning("hosted sftp: %r's login could not be checked again", username)
+                continue
+            if not allowed:
+                logger.warning(
+                    "hosted sftp: %r from %s disconnected: its %s login was withdrawn",
+                    username,
+                    self._address,
+                    self._method,
+                )
+                self._conn.disconnect(
+                    asyncssh.DISC_BY_APPLICATION, "Your login here was withdrawn."
+                )
+                return
 
     def password_auth_supported(self) -> bool:
         return True
@@ -146,6 +189,7 @@ class _Server(asyncssh.SSHServer):
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         key_type, key_base64 = key.export_public_key("openssh").decode().split()[:2]
+        self._key = (key_type, key_base64)
         # A key not on file is no guess to count: a client offers each key it holds in turn
         # (an agent's, every -i), and a supplier with AXES_FAILURE_LIMIT others ahead of its
         # own was locked out (found in review). Keys cannot be guessed; passwords are counted.

@@ -19,6 +19,9 @@ HOSTED_SFTP_HOST_KEY_FILE = env.str(
 # (delivery/hosted/quota.py): past it the server refuses writes, so no supplier fills the disk
 # every supplier's order files are written to.
 HOSTED_SFTP_QUOTA_MB = env.int("HOSTED_SFTP_QUOTA_MB", default=1024)
+# How often a hosted SFTP session's login is checked again: one whose key was removed, whose
+# password was replaced or whose supplier was made inactive is disconnected.
+HOSTED_SFTP_LOGIN_RECHECK_SECONDS = env.float("HOSTED_SFTP_LOGIN_RECHECK_SECONDS", default=30.0)
 # "Fetch fingerprint" and "Test connection" run in a web request: connect, handshake and each
 # request are bounded by this (deliveries have their own, longer bounds).
 SFTP_PROBE_TIMEOUT_SECONDS = env.float("SFTP_PROBE_TIMEOUT_SECONDS", default=5.0)
