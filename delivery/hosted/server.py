@@ -47,7 +47,7 @@ from .credentials import (
     login_proof,
     login_still_allowed,
 )
-from .storage import supplier_folder, upload_closed_mark
+from .storage import file_identity, supplier_folder, upload_closed_mark
 
 logger = logging.getLogger(__name__)
 
@@ -201,11 +201,11 @@ class _Server(asyncssh.SSHServer):
         )
 
 
-def _queue(on_upload_closed: UploadClosed, slug: str, name: str) -> None:
+def _queue(on_upload_closed: UploadClosed, slug: str, name: str, identity: str) -> None:
     try:
         # Marked first: should the apply never run (task lost), a later SFTP run finds the
         # mark and applies the file (delivery/hosted/updates.py hosted_updates_left_apply).
-        upload_closed_mark(slug, name)
+        upload_closed_mark(slug, name, identity=identity)
         on_upload_closed(slug, name)
     except Exception:
         logger.exception("hosted sftp: could not queue updates/%r of %s", name, slug)
@@ -288,9 +288,16 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             return name
 
         def _hand_on(self, name: str) -> None:
-            # Queueing talks to the broker: off the event loop, so no session waits on it.
+            # The upload's identity now, before the session's next request: taken by the
+            # queueing thread, it was that of whatever the client had begun writing under the
+            # same name meanwhile, and that part was applied as the upload closed (found in
+            # review). Queueing talks to the broker: off the event loop, so no session waits.
+            try:
+                identity = file_identity(os.stat(posixpath.join(self._updates, name)))
+            except OSError:
+                return  # gone already (removed or renamed by the client): nothing to apply
             asyncio.get_running_loop().run_in_executor(
-                None, _queue, on_upload_closed, self._slug, name
+                None, _queue, on_upload_closed, self._slug, name, identity
             )
 
         def symlink(self, oldpath: bytes, newpath: bytes) -> None:

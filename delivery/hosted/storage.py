@@ -114,14 +114,17 @@ def file_identity(stat: os.stat_result) -> str:
     return f"{stat.st_ino} {stat.st_size} {stat.st_mtime_ns}"
 
 
-def upload_closed_mark(slug: str, name: str) -> None:
-    """Mark updates/<name> as closed by its client, as it is now."""
+def upload_closed_mark(slug: str, name: str, *, identity: str | None = None) -> None:
+    """Mark updates/<name> as closed by its client: as `identity` says (the server's, taken
+    at the close), or as it is now."""
     folder = hosted_root() / CLOSED_MARKS / supplier_folder(slug, create=False).name
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        identity = file_identity((supplier_folder(slug, create=False) / "updates" / name).stat())
-    except FileNotFoundError:
-        identity = ""
+    if identity is None:
+        try:
+            path = supplier_folder(slug, create=False) / "updates" / name
+            identity = file_identity(path.stat())
+        except FileNotFoundError:
+            identity = ""
     (folder / name).write_text(identity)
 
 

@@ -328,3 +328,46 @@ def test_openssh_client_with_a_wrong_password_is_refused(hosted_sftp, acme, tmp_
     )
     assert result.returncode != 0
     assert "PO-10001.csv" not in result.stdout
+
+
+def test_an_upload_reopened_before_its_apply_is_queued_is_not_applied_cut_short(
+    hosted_sftp, acme, tmp_path, monkeypatch
+):
+    """The closed upload's identity is taken when the client closes it. Taken later, when
+    the queueing thread got to it, a client that had already opened the same name again
+    (truncating it) and written part of a new file had that part marked as the upload
+    closed, and applied (found in review). The queueing is held back here, by a gate in
+    front of the server's own function, until the second upload has begun."""
+    import threading
+
+    from delivery.hosted import server as hosted_server
+    from orders.models import UpdateFile
+
+    gate, done = threading.Event(), threading.Event()
+    real_queue = hosted_server._queue
+
+    def gated(*args):
+        gate.wait(timeout=30)
+        try:
+            real_queue(*args)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(hosted_server, "_queue", gated)
+    full = UPDATE.encode() + b"PO-2,ship,SKU-2,12\n"
+    partial = full[: len(full) - 2]  # "...,12" cut to "...,1"
+    client = paramiko_client(hosted_sftp, user="acme", key=tmp_path / "acme_key")
+    sftp = client.open_sftp()
+    with sftp.open("updates/ship.csv", "wb") as out:
+        out.write(full)
+    again = sftp.open("updates/ship.csv", "wb")
+    again.write(partial)
+    again.flush()
+    assert sftp.stat("updates/ship.csv").st_size == len(partial)  # the server has it
+
+    gate.set()
+    wait_until(done.is_set, timeout=20, message="the upload was not queued")
+    assert not UpdateFile.objects.filter(content=partial).exists()
+    assert not (supplier_folder("acme") / "updates" / "results" / "ship.csv.results.csv").exists()
+    client.close()  # the second upload is never closed by its client: never applied either
+    assert not UpdateFile.objects.exists()
