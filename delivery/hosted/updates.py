@@ -213,6 +213,13 @@ def _hosted_update_apply(*, slug: str, name: str) -> str | None:
         if answer is None:
             with path.open("rb") as upload:
                 content = upload.read(MAX_FILE_BYTES + 1)
+                # What was read is the file statted only if it is so still, read and all: a
+                # new upload begun over it meanwhile (truncating it) had its first part
+                # applied as the upload closed (found in review).
+                after = os.fstat(upload.fileno())
+            if file_identity(after) != file_identity(read):
+                logger.info("update file %r of %s: rewritten while read; left", name, slug)
+                return None
     except FileNotFoundError:
         upload_closed_clear(slug, name)
         return None  # already moved by an earlier try

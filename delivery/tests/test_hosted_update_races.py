@@ -192,3 +192,35 @@ def test_a_partial_upload_replacing_a_file_mid_apply_is_never_applied(
     assert shipped == [], f"a partial upload was applied: shipped with carrier {shipped}"
     assert path.exists()  # left as it is, for the supplier to upload whole again
     assert not (hosted_root() / ".closed" / "acme" / "updates.csv").exists()
+
+
+def test_an_upload_begun_over_the_file_between_its_stat_and_its_read_is_not_applied(
+    hosted, retailer, monkeypatch
+):
+    """The file is read, then checked against the closed upload's identity: but the
+    identity came from a stat taken before the read. A client that began a new upload
+    over the same name in between (truncating it) had the part it had written read and
+    applied, a tracking number cut short (found in review). The file read is now the file
+    statted, checked on its open handle after the read."""
+    order = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 1}])[0]
+    header = "order_number,action,line,carrier,tracking_number\n"
+    path = supplier_folder("acme") / "updates" / "updates.csv"
+    _upload("updates.csv", f"{header}{order.number},ship,1,UPS,1ZFIRST\n".encode())
+
+    import delivery.hosted.updates as hosted_updates
+
+    real_too_large = hosted_updates.update_answer_too_large
+    cut = f"{header}{order.number},ship,1,UPS,1Z".encode()
+
+    def new_upload_begun_meanwhile(**kwargs):  # runs after the stat, before the read
+        path.write_bytes(cut)
+        return real_too_large(**kwargs)
+
+    monkeypatch.setattr(hosted_updates, "update_answer_too_large", new_upload_begun_meanwhile)
+    assert hosted_update_apply(slug="acme", name="updates.csv") is None
+    assert not UpdateFile.objects.exists()
+    assert not Shipment.objects.filter(order=order).exists()
+    assert path.read_bytes() == cut  # left: its own close (if it comes) queues it
+    assert not (
+        supplier_folder("acme") / "updates" / "results" / "updates.csv.results.csv"
+    ).exists()
