@@ -11,7 +11,9 @@ thread) and closes its connection after, so a long-running server never holds a 
 Files: asyncssh's SFTPServer with chroot=ROOT/<slug>: every path the client names (`..`,
 absolute, `/`) is normalised inside that folder by asyncssh before it touches the disk;
 symlinks and hard links cannot be created (a link is the one way a path could leave the
-folder), and the storage only holds files we or the supplier wrote. No shell, exec, port
+folder), and the storage only holds files we or the supplier wrote. Modes and owners a
+client asks for (an upload's local mode, `chmod`) are not taken: a file is made as the server
+makes its own, so a worker can always read and move it; times are kept. No shell, exec, port
 forwarding or SCP: only the sftp subsystem.
 
 Quota: every request that writes is counted against the supplier's share (counted.py).
@@ -28,6 +30,7 @@ is not handed on.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import posixpath
@@ -213,6 +216,13 @@ def _queue(on_upload_closed: UploadClosed, slug: str, name: str, identity: str) 
         connection.close()
 
 
+def _without_modes(attrs: asyncssh.SFTPAttrs) -> asyncssh.SFTPAttrs:
+    """`attrs` without the permissions and owners a client asked for."""
+    kept = copy.copy(attrs)
+    kept.permissions = kept.uid = kept.gid = kept.owner = kept.group = None
+    return kept
+
+
 def _sftp_factory(on_upload_closed: UploadClosed):
     class SupplierSftp(QuotaCountedSftp):
         """One session, chrooted to the supplier's folder; links refused."""
@@ -299,6 +309,25 @@ def _sftp_factory(on_upload_closed: UploadClosed):
             asyncio.get_running_loop().run_in_executor(
                 None, _queue, on_upload_closed, self._slug, name, identity
             )
+
+        # Modes and owners are the server's: OpenSSH's sftp creates each upload with the
+        # local file's mode, and a write-only one could not be read by our workers, nor a
+        # folder chmod-ed 000 written (found in review). Times are the client's to keep.
+
+        async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):
+            return await super().open(path, pflags, _without_modes(attrs))
+
+        def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+            super().mkdir(path, _without_modes(attrs))
+
+        async def setstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+            await super().setstat(path, _without_modes(attrs))
+
+        async def lsetstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+            await super().lsetstat(path, _without_modes(attrs))
+
+        async def fsetstat(self, file_obj, attrs: asyncssh.SFTPAttrs) -> None:
+            await super().fsetstat(file_obj, _without_modes(attrs))
 
         def symlink(self, oldpath: bytes, newpath: bytes) -> None:
             raise asyncssh.SFTPPermissionDenied("Links cannot be created here.")

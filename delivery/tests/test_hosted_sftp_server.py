@@ -371,3 +371,35 @@ def test_an_upload_reopened_before_its_apply_is_queued_is_not_applied_cut_short(
     assert not (supplier_folder("acme") / "updates" / "results" / "ship.csv.results.csv").exists()
     client.close()  # the second upload is never closed by its client: never applied either
     assert not UpdateFile.objects.exists()
+
+
+def test_a_suppliers_file_modes_never_lock_our_workers_out(hosted_sftp, acme, tmp_path):
+    """OpenSSH's sftp creates each upload with the local file's mode (and `put -p`, `chmod`
+    set modes too): an update file kept write-only on the supplier's machine was created
+    write-only here, which our workers (not root) could not read, and each apply failed
+    again at every sweep (found in review). Modes and owners a client asks for are not
+    taken: files are made as the server makes its own, times still kept. (The tests run as
+    root, who reads any file, so the mode itself is what is checked.)"""
+    import os
+    import stat
+
+    local = tmp_path / "ship.csv"
+    local.write_text(UPDATE)
+    local.chmod(0o200)
+    (tmp_path / "keep.txt").write_text("x")
+    os.utime(tmp_path / "keep.txt", (1_000_000_000, 1_000_000_000))
+    result = openssh_sftp(
+        hosted_sftp,
+        user="acme",
+        key=tmp_path / "acme_key",
+        workdir=tmp_path,
+        batch="put ship.csv orders/ship.csv\nput -p keep.txt orders/keep.txt\n"
+        "chmod 000 orders/keep.txt\nmkdir orders/box\nchmod 000 orders/box\n",
+    )
+    assert result.returncode == 0, result.stderr
+    orders = supplier_folder("acme") / "orders"
+    for path in (orders / "ship.csv", orders / "keep.txt"):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o600 == 0o600, f"{path.name} is {oct(mode)}"
+    assert int((orders / "keep.txt").stat().st_mtime) == 1_000_000_000  # times are kept
+    assert stat.S_IMODE((orders / "box").stat().st_mode) & 0o700 == 0o700
