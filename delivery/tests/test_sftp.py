@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -728,3 +729,83 @@ def test_end_to_end_set_channel_command_then_hosted_file_drop(
     assert files_in(hosted_root / "acme" / "orders") == [f"{order.number}.json"]
     body = json.loads((hosted_root / "acme" / "orders" / f"{order.number}.json").read_text())
     assert body == order_document(loaded(order))
+
+
+class SlowLink:
+    """A TCP relay in front of the test sshd that, once `slow` is set, passes the server's
+    bytes on one at a time, a few milliseconds apart: every reply comes, none fast."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.slow = threading.Event()
+        self.stop = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            client, _ = self.listener.accept()
+            server = socket.create_connection(("127.0.0.1", self.target))
+            threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
+            self._pump(server, client, True)
+
+    def _pump(self, source, sink, slowed: bool) -> None:
+        with contextlib.suppress(OSError):
+            while not self.stop.is_set():
+                data = source.recv(65536)
+                if not data:
+                    break
+                if not (slowed and self.slow.is_set()):
+                    sink.sendall(data)
+                    continue
+                for i in range(len(data)):
+                    if self.stop.wait(0.004):
+                        return
+                    sink.sendall(data[i : i + 1])
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def test_a_server_answering_slowly_cannot_hold_a_run_past_its_lease(
+    acme, retailer, sftp_server, monkeypatch
+):
+    """Every reply in time, none fast (the server's bytes come a few milliseconds apart):
+    the per request timeouts never fired, and a run went on for as long as the server
+    liked, holding a worker the other channels share, and past its lease the next run
+    connected too (found in review). A run now stops at its lease: what it did not send
+    waits for the next run, and nothing is half-written under a final name."""
+    from django.conf import settings
+
+    from delivery.channels.sftp import channel as sftp_channel_module
+
+    monkeypatch.setattr(sftp_session_module, "IO_TIMEOUT", 10.0)
+    monkeypatch.setattr(sftp_upload, "PIPELINE_FILES", 2)
+    # The lease: DELIVERY_CLAIM_SECONDS + a little a file (16 files: 1 + 16 x 0.02 s).
+    monkeypatch.setattr(sftp_channel_module, "SFTP_LEASE_SECONDS_PER_FILE", 0.02)
+    monkeypatch.setattr(settings, "DELIVERY_CLAIM_SECONDS", 1)
+    link = SlowLink(sftp_server.port)
+    destination = sftp_destination(acme, sftp_server, port=link.port)
+    deliveries = deliveries_for(destination, place(retailer, 16))
+    prepare = sftp_session_module.SftpSession.prepare_directory
+
+    def prepare_then_slow(session):
+        prepare(session)
+        link.slow.set()
+
+    monkeypatch.setattr(sftp_session_module.SftpSession, "prepare_directory", prepare_then_slow)
+    try:
+        results = SftpChannel().send_batch(deliveries)
+    finally:
+        link.close()
+    failures = [r for r in results.values() if isinstance(r, DeliveryFailed)]
+    sent = [r for r in results.values() if isinstance(r, SendResult)]
+    assert failures, "every file was sent: the run went on past its lease"
+    assert all(f.retryable and "time ran out" in str(f) for f in failures), failures
+    landed = sorted(n for n in os.listdir(sftp_server.upload_root) if not n.startswith("."))
+    assert len(landed) >= len(sent)  # each reported sent is there, whole (renamed into place)

@@ -205,9 +205,12 @@ class SftpChannel(BaseChannel):
             return results | self._write_hosted(destination, work, files_by_pk)
         started = time.monotonic()
         uploaded = 0
+        never_tried = "Not sent: the connection was lost before this file."
         try:
             target = sftp_target_for(destination)
-            with sftp_session(target) as session:
+            # Never past the run's lease: the next run may take these rows then.
+            seconds = self.lease_seconds(rows=len(work))
+            with sftp_session(target, seconds=seconds) as session:
                 session.prepare_directory()
                 step = upload.PIPELINE_FILES
                 for start in range(0, len(work), step):
@@ -225,18 +228,18 @@ class SftpChannel(BaseChannel):
                                 response_excerpt=f"uploaded {outcome} ({len(data)} bytes)"
                             )
                     if not session.connected():
+                        if session.expired:
+                            never_tried = session.time_up_error("before this file").message
                         break
         except SftpError as exc:
             for delivery, _ in work:
                 results.setdefault(
                     delivery.pk, DeliveryFailed(exc.message, retryable=exc.retryable)
                 )
-        # Deliveries after a lost connection were never tried: the next run sends them.
+        # Deliveries after a lost connection (or the run's time) were never tried: the next
+        # run sends them.
         for delivery, _ in work:
-            results.setdefault(
-                delivery.pk,
-                DeliveryFailed("Not sent: the connection was lost before this file."),
-            )
+            results.setdefault(delivery.pk, DeliveryFailed(never_tried))
         logger.info(
             "sftp %s: %d of %d files uploaded in %.2fs",
             destination,

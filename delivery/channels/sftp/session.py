@@ -27,6 +27,7 @@ import posixpath
 import secrets
 import socket
 import stat as stat_module
+import threading
 import time
 from collections.abc import Iterator
 
@@ -59,6 +60,22 @@ class SftpSession:
         self.directory = target.directory
         self.use_posix_rename = upload.POSIX_RENAME in getattr(client, "server_extensions", {})
         self.lost = False
+        self.seconds: float | None = None  # the session's time, when it has one
+        self.expired = False
+
+    def expire(self) -> None:
+        """The session's time is up (called from its timer's thread): the connection is
+        closed under whatever request waits, which then fails as lost."""
+        self.expired = self.lost = True
+        with contextlib.suppress(Exception):
+            self.transport.close()
+
+    def time_up_error(self, what: str) -> SftpError:
+        return SftpError(
+            f"Not sent: this run's time ran out ({self.seconds:g} s) {what}, the server at "
+            f"{self.target.address} answering too slowly; the next run sends it.",
+            kind="connection_lost",
+        )
 
     def connected(self) -> bool:
         """False once the transport closed or a request timed out (a silent server is not
@@ -112,9 +129,13 @@ class SftpSession:
         for start in range(0, len(files), step):
             window = files[start : start + step]
             if not self.connected():
-                lost = SftpError(
-                    f"Connection to {self.target.address} lost before this file.",
-                    kind="connection_lost",
+                lost = (
+                    self.time_up_error("before this file")
+                    if self.expired
+                    else SftpError(
+                        f"Connection to {self.target.address} lost before this file.",
+                        kind="connection_lost",
+                    )
                 )
                 results.extend(lost for _ in window)
                 continue
@@ -136,6 +157,8 @@ class SftpSession:
         """The SftpError for a failed request; marks the session lost when it is."""
         if isinstance(exc, TimeoutError | EOFError) or not self.transport.is_active():
             self.lost = True
+        if self.expired:
+            return self.time_up_error(f"while {what}")
         if isinstance(exc, TimeoutError):
             return SftpError(
                 f"Connection to {self.target.address} lost while {what}: the server stopped "
@@ -313,12 +336,23 @@ def _verify_host_key(transport: paramiko.Transport, target: SftpTarget, key_type
 
 @contextlib.contextmanager
 def sftp_session(
-    target: SftpTarget, *, connect_timeout: float | None = None, io_timeout: float | None = None
+    target: SftpTarget,
+    *,
+    connect_timeout: float | None = None,
+    io_timeout: float | None = None,
+    seconds: float | None = None,
 ) -> Iterator[SftpSession]:
-    """Connect, verify the pinned host key, authenticate, open SFTP; close on exit."""
+    """Connect, verify the pinned host key, authenticate, open SFTP; close on exit.
+
+    `seconds` bounds the whole session, from now: past it the connection is closed under
+    whatever request waits (`SftpSession.expire`). The timeouts bound each step and each
+    reply, but a server that answers every request slowly, each within its timeout, held a
+    run (and the worker it runs on) for as long as it liked (found in review)."""
+    started = time.monotonic()
     connect_timeout = CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
     io_timeout = IO_TIMEOUT if io_timeout is None else io_timeout
     key_type, pinned_blob = host_key_parse(target.host_key)
+    timer: threading.Timer | None = None
     transport = open_transport(
         host=target.host,
         port=target.port,
@@ -336,6 +370,14 @@ def sftp_session(
                 kind="connect",
             )
         client.get_channel().settimeout(io_timeout)
-        yield SftpSession(target=target, transport=transport, client=client)
+        session = SftpSession(target=target, transport=transport, client=client)
+        if seconds is not None:
+            session.seconds = seconds
+            timer = threading.Timer(max(seconds - (time.monotonic() - started), 0), session.expire)
+            timer.daemon = True
+            timer.start()
+        yield session
     finally:
+        if timer is not None:
+            timer.cancel()
         transport.close()

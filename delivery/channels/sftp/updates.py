@@ -44,6 +44,9 @@ from .target import sftp_target_for
 logger = logging.getLogger(__name__)
 
 MAX_FILES_PER_RUN = 50
+# The longest one collect may take (a slow server is left at that, the rest for the next run):
+# 50 files of up to 20 MB at about 2 MB/s.
+COLLECT_SECONDS = 600.0
 
 # What paramiko raises when a request fails, or the connection under it drops.
 _SFTP_FAILURES = (OSError, EOFError, paramiko.SSHException)
@@ -111,7 +114,7 @@ def own_server_updates_collect(destination) -> dict[str, str] | None:
     taken: dict[str, str] = {}
     try:
         target = sftp_target_for(destination)
-        with sftp_session(target) as session:
+        with sftp_session(target, seconds=COLLECT_SECONDS) as session:
             client = session.client
             try:
                 entries = client.listdir_attr_utf8(directory)
