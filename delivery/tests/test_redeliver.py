@@ -242,7 +242,13 @@ def test_redeliver_matching_more_than_the_limit_is_refused_whole(
     from django.core.management.base import CommandError
 
     before = _two_failed(retailer, django_capture_on_commit_callbacks)
-    for argv in (["--supplier", "cole", "--limit", "1"], ["--all", "--limit", "0"]):
+    # A number past the database's bigint (a typo) is a line naming --limit, not a traceback.
+    past_bigint = str(2**63)
+    for argv in (
+        ["--supplier", "cole", "--limit", "1"],
+        ["--all", "--limit", "0"],
+        ["--all", "--limit", past_bigint],
+    ):
         with pytest.raises(CommandError, match="^limit"):
             with django_capture_on_commit_callbacks(execute=True):
                 call_command("redeliver", *argv, stdout=io.StringIO())

@@ -43,6 +43,9 @@ def _when(value: str | None, name: str):
 # Rows one run resets at most unless --limit says otherwise: a filter that matches more is
 # refused whole, so a slip (a wrong --since) never floods every receiver at once.
 REDELIVER_COMMAND_LIMIT = 10_000
+# The most --limit takes: the database's LIMIT is a bigint, and a number past it (a typo, a
+# pasted id) made the run a traceback ('bigint out of range') instead of a line naming it.
+REDELIVER_COMMAND_LIMIT_MAX = 1_000_000_000
 
 
 class Command(ProjectCommand):
@@ -109,6 +112,10 @@ class Command(ProjectCommand):
     ):
         if limit < 1:
             raise CommandError(f"limit: must be at least 1, not {limit}.")
+        if limit > REDELIVER_COMMAND_LIMIT_MAX:
+            raise CommandError(
+                f"limit: at most {REDELIVER_COMMAND_LIMIT_MAX:,}, not {limit}; nothing was queued."
+            )
         filtered = supplier or channel or since or until or failed_only or cancelled_only
         if not filtered and not everything:
             raise CommandError(
