@@ -1,6 +1,10 @@
+import axes.admin  # noqa: F401 - registers axes' lists before they are bounded below
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+
+from common.admin_dates import DateHierarchyBounded
 
 from .models import ApiToken, Product, Supplier, SupplierMembership
 from .services import api_token_revoke, emails_clean
@@ -79,3 +83,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
             api_token_revoke(token=token)
             count += 1
         self.message_user(request, f"Revoked {count} API token(s).", messages.SUCCESS)
+
+
+def _lockout_lists_date_bounded() -> None:
+    """django-axes' lists of login attempts and lockouts (our login's lockouts) drill down by
+    `attempt_time`; a year typed past 9999 or past a C long there was a 500, as it was on our
+    own lists before `DateHierarchyBounded`. Each is registered again with it (when
+    AXES_ENABLE_ADMIN registered it at all)."""
+    for model in (AccessAttempt, AccessLog, AccessFailureLog):
+        if not admin.site.is_registered(model):
+            continue
+        registered = type(admin.site.get_model_admin(model))
+        admin.site.unregister(model)
+        bounded = type(registered.__name__, (DateHierarchyBounded, registered), {})
+        admin.site.register(model, bounded)
+
+
+_lockout_lists_date_bounded()
