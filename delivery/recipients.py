@@ -41,10 +41,12 @@ def supplier_notice_addresses(*, supplier: Supplier) -> str:
 
 def _retailer_id(delivery: Delivery) -> int | None:
     """The retailer a retailer-facing email is for: its order's, or its target key's (a
-    monthly summary has no order: `retailer:<id>`)."""
+    monthly summary has no order: `retailer:<id>`, or `retailer:<id>:resend:<n>` for a resend
+    from the admin, which followed no corrected address before)."""
     if delivery.event_id is not None:
         return delivery.event.order.retailer_id
-    kind, _, pk = (delivery.target_key or "").partition(":")
+    kind, _, rest = (delivery.target_key or "").partition(":")
+    pk = rest.partition(":")[0]
     return int(pk) if kind == "retailer" and pk.isdigit() else None
 
 

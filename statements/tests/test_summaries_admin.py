@@ -14,6 +14,7 @@ from statements.tests.summaries_support import (  # noqa: F401  (fixtures)
     smtp_fixture,
     summary_emails,
 )
+from testsupport.waiting import wait_until
 
 
 @pytest.fixture
@@ -94,3 +95,47 @@ def test_a_summarys_page_has_no_save_button_and_its_figures_read_as_tables(admin
     figures = MonthlySummary.objects.get(pk=sent.pk).figures
     assert admin_client_.post(url, {"month": "2020-01-01"}).status_code == 403
     assert MonthlySummary.objects.get(pk=sent.pk).figures == figures
+
+
+def test_a_resend_refused_at_an_old_address_goes_to_the_corrected_one_when_redelivered(
+    admin_client_, sent, smtp
+):
+    """Ops resends a summary the retailer says it never got; the address was wrong, so the
+    server refuses it. Ops corrects the retailer's email in the admin and redelivers that
+    resend: it goes to the corrected address (before, only the first send followed the
+    correction: a resend's target key, `retailer:<id>:resend:<n>`, named no retailer, so its
+    every try went to the address it was made with)."""
+    smtp.refuse.add("buyers@shopco.example")
+    changelist = reverse("admin:statements_monthlysummary_changelist")
+    admin_client_.post(changelist, {"action": "resend_summaries", "_selected_action": [sent.pk]})
+    resend = sent.deliveries.get(target_key__endswith=":resend:1")
+    wait_until(
+        lambda: Delivery.objects.get(pk=resend.pk).status == "failed",
+        timeout=20,
+        message="the resend was not refused",
+    )
+    assert len(summary_emails(smtp)) == 3  # the refused resend reached nobody
+    to_old_address = len(smtp.to("buyers@shopco.example"))  # the first send's, before
+
+    retailer = sent.retailer
+    page = admin_client_.post(
+        reverse("admin:orders_retailer_change", args=[retailer.pk]),
+        {
+            "slug": retailer.slug,
+            "name": retailer.name,
+            "email": "accounts@shopco.example",
+            "commission_rate": str(retailer.commission_rate),
+            "is_active": "on",
+        },
+    )
+    assert page.status_code == 302, page.context["adminform"].form.errors
+    admin_client_.post(
+        reverse("admin:delivery_delivery_changelist"),
+        {"action": "redeliver", "_selected_action": [resend.pk]},
+    )
+    messages = _settled(smtp, 4)
+    assert messages[-1].rcpt_tos == ["accounts@shopco.example"]
+    assert messages[-1].message_id.startswith("<summary.shopco.2026-07.resend.1")
+    resend.refresh_from_db()
+    assert resend.status == "delivered" and resend.recipient == "accounts@shopco.example"
+    assert len(smtp.to("buyers@shopco.example")) == to_old_address
