@@ -12,7 +12,7 @@ from suppliers.services import emails_clean
 from .channels import channel_get
 from .formats import admin as formats_admin  # noqa: F401 - registers FileFormat
 from .formats import format_available, format_choices
-from .models import Delivery, DeliveryAttempt, Destination
+from .models import Channel, Delivery, DeliveryAttempt, Destination
 from .selectors import delivery_facts
 from .services import (
     delivery_redeliver,
@@ -72,6 +72,15 @@ class DestinationAdminForm(forms.ModelForm):
         if retailer is None:
             self._supplier_row_clean(cleaned, channel=channel)
             return cleaned
+        if channel and channel not in (Channel.EMAIL, Channel.WEBHOOK):
+            # A retailer hears back by its webhook and its email row (shipment emails on or
+            # off) only; an SFTP row made here sent nothing, and its runs failed every few
+            # minutes for good ("The SFTP host and username are not set"), found in review.
+            self.add_error(
+                "channel" if "channel" in self.fields else None,
+                f"A retailer has no {channel} channel: its rows are its webhook and its email "
+                "row (shipment emails on or off), as `manage.py set_retailer_channel` sets them.",
+            )
         try:
             cleaned["event_types"] = retailer_event_types_clean(cleaned.get("event_types"))
         except ValidationError as exc:

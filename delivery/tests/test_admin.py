@@ -129,3 +129,27 @@ def test_shipment_emails_are_turned_off_in_admin(staff_client, retailer):
     assert response.status_code == 302, response.context["adminform"].form.errors
     destination.refresh_from_db()
     assert destination.enabled is False
+
+
+def test_a_retailer_gets_no_sftp_row_in_admin(staff_client, retailer):
+    """A retailer's rows are its webhook and its email row; an SFTP row added for it here was
+    saved on, sent nothing, and made a failing SFTP run every few minutes for good."""
+    from delivery.services.recovery import sftp_runs_due
+
+    response = staff_client.post(
+        "/admin/delivery/destination/add/",
+        {
+            "retailer": retailer.pk,
+            "channel": "sftp",
+            "enabled": "on",
+            "event_types": "[]",
+            "sftp_interval_minutes": 15,
+            "sftp_format": "csv",
+            "sftp_updates_path": "updates",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the reason
+    errors = " ".join(response.context["adminform"].form.errors["channel"])
+    assert "A retailer has no sftp channel" in errors
+    assert not Destination.objects.filter(retailer=retailer).exists()
+    assert sftp_runs_due() == []
