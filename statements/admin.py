@@ -20,6 +20,8 @@ from .services import summary_resend
 # A summary's page shows this many records of each list of its figures (a big retailer's month
 # is thousands of orders: the page was every one as HTML); the order list CSV has them all.
 FIGURES_ROWS_SHOWN = 100
+# The most summaries one "Resend" resends (more is refused whole, nothing sent).
+RESEND_ADMIN_MAX = 100
 
 
 class _SummaryChangeList(DateBoundedChangeList):
@@ -218,8 +220,19 @@ class MonthlySummaryAdmin(DateHierarchyBounded, admin.ModelAdmin):
 
     @admin.action(description="Resend the summary email", permissions=["resend"])
     def resend_summaries(self, request, queryset):
+        # Each resend emails a retailer again, one transaction each, in the web request: "select
+        # all" over the list mailed every retailer of every month, and a big list held the web
+        # worker past its timeout and stopped part way, unreported (as redelivery was).
+        chosen = list(queryset[: RESEND_ADMIN_MAX + 1])
+        if len(chosen) > RESEND_ADMIN_MAX:
+            self.message_user(
+                request,
+                f"Select at most {RESEND_ADMIN_MAX} summaries to resend at once. Nothing was sent.",
+                messages.ERROR,
+            )
+            return
         count = 0
-        for summary in queryset:
+        for summary in chosen:
             summary_resend(summary=summary)
             count += 1
         self.message_user(

@@ -139,3 +139,29 @@ def test_a_resend_refused_at_an_old_address_goes_to_the_corrected_one_when_redel
     resend.refresh_from_db()
     assert resend.status == "delivered" and resend.recipient == "accounts@shopco.example"
     assert len(smtp.to("buyers@shopco.example")) == to_old_address
+
+
+def test_resending_more_summaries_than_the_cap_at_once_sends_none(
+    admin_client_, sent, smtp, monkeypatch
+):
+    """ "Select all" over the list, then Resend, mailed every retailer of every month again
+    in one web request; above the cap the action is refused whole and nothing is sent."""
+    from statements import admin as statements_admin
+
+    monkeypatch.setattr(statements_admin, "RESEND_ADMIN_MAX", 2)
+    url = reverse("admin:statements_monthlysummary_changelist")
+    every = list(MonthlySummary.objects.values_list("pk", flat=True))
+    assert len(every) == 3
+    page = admin_client_.post(
+        url, {"action": "resend_summaries", "_selected_action": every}, follow=True
+    ).text
+    assert "Select at most 2 summaries to resend at once. Nothing was sent." in page
+    assert Delivery.objects.filter(target_key__contains=":resend:").count() == 0
+    assert Delivery.objects.filter(purpose="monthly_summary").count() == 3
+    assert len(summary_emails(smtp)) == 3
+
+    page = admin_client_.post(
+        url, {"action": "resend_summaries", "_selected_action": every[:2]}, follow=True
+    ).text
+    assert "Queued 2 summary email(s) again" in page
+    _settled(smtp, 5)
