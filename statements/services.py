@@ -192,6 +192,20 @@ def _deliveries_of_summary():
     return Delivery.objects.filter(source_key=key)
 
 
+def summaries_undelivered(*, month: date) -> list[str]:
+    """The retailers (slugs) whose summary of `month` exists but reached nobody: its every
+    email failed for good (none delivered, none still trying). A re-run sends nothing for
+    them; a resend from the admin, once the address is right, does."""
+    deliveries = _deliveries_of_summary()
+    return list(
+        MonthlySummary.objects.filter(month=month, sent_at__isnull=True)
+        .filter(Exists(deliveries.filter(status=DeliveryStatus.FAILED)))
+        .exclude(Exists(deliveries.exclude(status=DeliveryStatus.FAILED)))
+        .order_by("retailer__slug")
+        .values_list("retailer__slug", flat=True)
+    )
+
+
 def summaries_mark_sent() -> int:
     """Fill sent_at from the first delivered email of each summary that has none yet."""
     delivered = _deliveries_of_summary().filter(status=DeliveryStatus.DELIVERED)

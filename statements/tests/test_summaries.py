@@ -31,7 +31,7 @@ def test_command_sends_each_retailer_one_summary_even_when_run_twice(month_data,
     messages = _settled(smtp, 3)
 
     output = run("--month", "2026-07")
-    assert "queued 0 summaries; 3 already sent before" in output
+    assert "queued 0 summaries; 3 already made before" in output
     assert not MonthlySummary.objects.filter(sent_at__isnull=True).exists()
     assert MonthlySummary.objects.count() == 3
     assert Delivery.objects.filter(purpose="monthly_summary").count() == 3
@@ -205,7 +205,7 @@ def test_a_failure_for_one_retailer_does_not_stop_the_others(month_data, smtp, m
     assert not MonthlySummary.objects.filter(retailer=month_data["other"]).exists()
 
     monkeypatch.undo()
-    assert "queued 1 summaries; 2 already sent before" in run("--month", "2026-07")
+    assert "queued 1 summaries; 2 already made before" in run("--month", "2026-07")
     messages = _settled(smtp, 3)
     assert messages[2].rcpt_tos == ["money@other.example"]
 
@@ -293,7 +293,7 @@ def test_a_sending_failure_is_retried_by_the_delivery_with_the_same_message(mont
     assert MonthlySummary.objects.filter(sent_at__isnull=True).count() == 3
 
     smtp.fail_data = False
-    assert "queued 0 summaries; 3 already sent before" in run("--month", "2026-07")
+    assert "queued 0 summaries; 3 already made before" in run("--month", "2026-07")
     with time_machine.travel(timezone.now() + timedelta(seconds=30), tick=True):
         deliveries_sweep()
     messages = _settled(smtp, 3)
@@ -386,3 +386,36 @@ def test_a_summary_refused_at_an_old_address_goes_to_the_corrected_one_when_rede
     row.refresh_from_db()
     assert row.status == "delivered" and row.recipient == "accounts@shopco.example"
     assert MonthlySummary.objects.filter(sent_at__isnull=True).count() == 0
+
+
+def test_a_rerun_says_which_summaries_made_before_never_reached_the_retailer(
+    month_data, smtp, django_capture_on_commit_callbacks
+):
+    """A summary whose email failed for good was counted as "already sent before" by a
+    re-run, which sends nothing for it: ops read that the retailer had it. The re-run now
+    names it, and says what to do; it still sends nothing."""
+    from delivery.services import delivery_redeliver
+    from orders.models import Retailer
+
+    smtp.refuse.add("buyers@shopco.example")
+    run("--month", "2026-07")
+    _settled(smtp, 2)  # other and quiet; shopco's address was refused
+    row = Delivery.objects.get(purpose="monthly_summary", recipient="buyers@shopco.example")
+    assert row.status == "failed"
+
+    output = run("--month", "2026-07")
+    assert "queued 0 summaries; 3 already made before" in output
+    assert (
+        "1 of those made before never reached the retailer (every email failed for good): "
+        "shopco; correct the address and resend it from the admin" in output
+    )
+    assert Delivery.objects.filter(purpose="monthly_summary").count() == 3
+    assert len(summary_emails(smtp)) == 2
+
+    Retailer.objects.filter(slug="shopco").update(email="accounts@shopco.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_redeliver(delivery=row)
+    _settled(smtp, 3)
+    output = run("--month", "2026-07")
+    assert "queued 0 summaries; 3 already made before" in output
+    assert "never reached" not in output

@@ -67,7 +67,7 @@ def test_batches_stay_within_the_order_budget_and_each_retailer_gets_one_summary
     assert counts == {shop.slug: size for shop, size in zip(shops, SIZES, strict=True)}
 
     output = run("--month", "2026-07")
-    assert "queued 0 summaries; 9 already sent before" in output
+    assert "queued 0 summaries; 9 already made before" in output
     assert MonthlySummary.objects.count() == len(SIZES)
     assert Delivery.objects.filter(purpose="monthly_summary").count() == len(SIZES)
     assert len(summary_emails(smtp)) == len(SIZES)

@@ -3,7 +3,7 @@ from django.core.management.base import CommandError
 
 from common.cli import ProjectCommand
 from statements.months import month_last_closed, summary_month_check_closed, summary_month_parse
-from statements.services import SummaryRun, summaries_send_for_month
+from statements.services import SummaryRun, summaries_send_for_month, summaries_undelivered
 
 
 class Command(ProjectCommand):
@@ -40,9 +40,19 @@ class Command(ProjectCommand):
         verb = "would send" if dry_run else "queued"
         count = run.would_create if dry_run else run.created
         self.stdout.write(
-            f"{run.month:%Y-%m}: {verb} {count} summaries; {run.existing} already sent before, "
+            f"{run.month:%Y-%m}: {verb} {count} summaries; {run.existing} already made before, "
             f"{run.empty_skipped} empty skipped, {len(run.failed)} failed."
         )
+        # Made before is not sent: a summary whose email failed for good reached nobody, and
+        # a re-run sends nothing for it. Said, with what to do, rather than counted as sent.
+        undelivered = summaries_undelivered(month=run.month) if run.existing else []
+        if undelivered:
+            self.stdout.write(
+                f"{len(undelivered)} of those made before never reached the retailer (every "
+                f"email failed for good): {', '.join(undelivered[:10])}"
+                + (" ..." if len(undelivered) > 10 else "")
+                + "; correct the address and resend it from the admin (Monthly summaries)."
+            )
         if run.failed:
             raise CommandError(
                 f"{len(run.failed)} retailer summaries could not be built "
