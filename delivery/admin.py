@@ -15,9 +15,12 @@ from .formats import format_available, format_choices
 from .models import Channel, Delivery, DeliveryAttempt, Destination
 from .selectors import delivery_facts
 from .services import (
+    SFTP_INTERVAL_MAX_MINUTES,
+    SFTP_INTERVAL_RULE,
     delivery_redeliver,
     event_types_clean,
     retailer_event_types_clean,
+    sftp_updates_path_clean,
     webhook_url_clean,
 )
 from .services.channel_off import destination_off_pending_cancel
@@ -101,6 +104,8 @@ class DestinationAdminForm(forms.ModelForm):
                     "--hosted), or in the portal's settings, first: this one has no server, so "
                     "every order to it would fail.",
                 )
+        if channel == "sftp":
+            self._sftp_row_clean(cleaned)
         if "event_types" in cleaned:
             try:
                 cleaned["event_types"] = event_types_clean(cleaned["event_types"])
@@ -121,6 +126,24 @@ class DestinationAdminForm(forms.ModelForm):
             if not format_available(name, supplier=supplier, field=field):
                 names = ", ".join(choice for choice, _ in format_choices(supplier, field=field))
                 self.add_error(field, f"Unknown format '{name}' for {supplier.slug}; use {names}.")
+
+    def _sftp_row_clean(self, cleaned) -> None:
+        """What `set_channel` and the portal refuse for a file drop, refused here too: an
+        updates directory that is the order files' own (each run took the order files it had
+        just uploaded as update files, and the supplier never saw them), and an interval
+        outside 1 to 1440 minutes."""
+        d = self.instance
+        if "sftp_updates_path" in self.changed_data and not d.sftp_hosted:
+            try:
+                cleaned["sftp_updates_path"] = sftp_updates_path_clean(
+                    cleaned.get("sftp_updates_path", ""), path=d.sftp_path
+                )
+            except ValidationError as exc:
+                self.add_error("sftp_updates_path", exc.message_dict["updates_path"])
+        minutes = cleaned.get("sftp_interval_minutes")
+        if "sftp_interval_minutes" in self.changed_data and minutes is not None:
+            if not 1 <= minutes <= SFTP_INTERVAL_MAX_MINUTES:
+                self.add_error("sftp_interval_minutes", SFTP_INTERVAL_RULE)
 
 
 @admin.register(Destination)

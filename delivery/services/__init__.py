@@ -8,12 +8,15 @@ from ..channels.webhook import WebhookTestResult, webhook_send_test
 from ..dispatcher import events_dispatch
 from ..recipients import supplier_notice_addresses
 from .destinations import (
+    SFTP_INTERVAL_MAX_MINUTES,
+    SFTP_INTERVAL_RULE,
     destination_disable,
     destination_email_ensure,
     destination_set_email,
     destination_set_sftp,
     destination_set_webhook,
     event_types_clean,
+    sftp_updates_path_clean,
     webhook_secret_rotate,
     webhook_url_clean,
 )
@@ -69,4 +72,7 @@ __all__ = [
     "webhook_secret_rotate",
     "webhook_send_test",
     "webhook_url_clean",
+    "SFTP_INTERVAL_MAX_MINUTES",
+    "SFTP_INTERVAL_RULE",
+    "sftp_updates_path_clean",
 ]

@@ -248,6 +248,31 @@ def _same_directory(first: str, second: str) -> bool:
     return bool(first and second) and posixpath.normpath(first) == posixpath.normpath(second)
 
 
+SFTP_INTERVAL_MAX_MINUTES = 24 * 60
+SFTP_INTERVAL_RULE = "The interval is 1 to 1440 minutes."
+
+
+def sftp_updates_path_clean(updates_path: str, *, path: str) -> str:
+    """The updates directory of a supplier's own server, stripped, or ValidationError naming
+    `updates_path`: one rule for `set_channel`, the portal and the admin."""
+    updates_path = (updates_path or "").strip()
+    if len(updates_path) > 500 or "\0" in updates_path:
+        raise ValidationError({"updates_path": ["Give a directory path (500 characters at most)."]})
+    if _same_directory(updates_path, path):
+        # Order files are CSV files too: each run would take the ones it had just uploaded
+        # as update files and move them to failed/ (found in review).
+        raise ValidationError(
+            {
+                "updates_path": [
+                    f"Order files go to {path}, where update files are "
+                    "taken from too: each run would take its order files as update files. "
+                    'Give each its own directory (an updates directory "" takes none).'
+                ]
+            }
+        )
+    return updates_path
+
+
 def _sftp_own_server(
     destination: Destination, *, host, port, username, password, private_key, path, host_key
 ) -> None:
@@ -359,8 +384,8 @@ def destination_set_sftp(
             interval_minutes = int(interval_minutes)
         except (TypeError, ValueError):
             raise ValidationError({"every": ["The interval is a whole number of minutes."]})
-        if not 1 <= interval_minutes <= 24 * 60:
-            raise ValidationError({"every": ["The interval is 1 to 1440 minutes."]})
+        if not 1 <= interval_minutes <= SFTP_INTERVAL_MAX_MINUTES:
+            raise ValidationError({"every": [SFTP_INTERVAL_RULE]})
     if file_format is not None and not format_available(
         file_format, supplier=supplier, field="sftp_format"
     ):
@@ -382,24 +407,10 @@ def destination_set_sftp(
             path=path,
             host_key=host_key,
         )
-    if updates_path is not None and not hosted:
-        updates_path = updates_path.strip()
-        if len(updates_path) > 500 or "\0" in updates_path:
-            raise ValidationError(
-                {"updates_path": ["Give a directory path (500 characters at most)."]}
-            )
-        destination.sftp_updates_path = updates_path
-    if not hosted and _same_directory(destination.sftp_updates_path, destination.sftp_path):
-        # Order files are CSV files too: each run would take the ones it had just uploaded
-        # as update files and move them to failed/ (found in review).
-        raise ValidationError(
-            {
-                "updates_path": [
-                    f"Order files go to {destination.sftp_path}, where update files are "
-                    "taken from too: each run would take its order files as update files. "
-                    'Give each its own directory (an updates directory "" takes none).'
-                ]
-            }
+    if not hosted:
+        destination.sftp_updates_path = sftp_updates_path_clean(
+            destination.sftp_updates_path if updates_path is None else updates_path,
+            path=destination.sftp_path,
         )
     if interval_minutes is not None:
         destination.sftp_interval_minutes = interval_minutes

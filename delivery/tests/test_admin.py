@@ -153,3 +153,51 @@ def test_a_retailer_gets_no_sftp_row_in_admin(staff_client, retailer):
     assert "A retailer has no sftp channel" in errors
     assert not Destination.objects.filter(retailer=retailer).exists()
     assert sftp_runs_due() == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("sftp_updates_path", "/in/", "each run would take its order files as update files"),
+        ("sftp_updates_path", " /in ", "each run would take its order files as update files"),
+        ("sftp_interval_minutes", "100000", "The interval is 1 to 1440 minutes."),
+    ],
+)
+def test_an_sftp_drop_is_checked_in_admin_as_set_channel_checks_it(
+    staff_client, acme, settings, field, value, reason
+):
+    """The updates directory and the interval are editable in admin; `set_channel` and the
+    portal refuse an updates directory that is the order files' own (each run took the order
+    files it had just uploaded as update files: the supplier never saw them) and an interval
+    past a day. The admin saved both."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    destination = destination_set_sftp(
+        supplier=acme,
+        host="sftp.acme.example",
+        port=22,
+        username="acme",
+        password="s3cret-pass",
+        path="/in",
+        host_key=HOST_KEY,
+        updates_path="updates",
+    )
+    data = {
+        "enabled": "on",
+        "event_types": "[]",
+        "sftp_interval_minutes": 15,
+        "sftp_format": "csv",
+        "sftp_updates_path": "updates",
+        "csv_neutralise": "on",
+        field: value,
+    }
+    response = staff_client.post(f"/admin/delivery/destination/{destination.pk}/change/", data)
+    assert response.status_code == 200  # the form again, with the reason
+    assert reason in " ".join(response.context["adminform"].form.errors[field])
+    destination.refresh_from_db()
+    assert (destination.sftp_updates_path, destination.sftp_interval_minutes) == ("updates", 15)
+
+    data[field] = {"sftp_updates_path": "/in/updates", "sftp_interval_minutes": "60"}[field]
+    response = staff_client.post(f"/admin/delivery/destination/{destination.pk}/change/", data)
+    assert response.status_code == 302
+    destination.refresh_from_db()
+    assert str(getattr(destination, field)) == data[field]
