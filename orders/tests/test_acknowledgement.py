@@ -284,3 +284,20 @@ def test_portal_token_checkbox_makes_an_update_token(portal, acme):
     assert scopes == {"WMS": "read_update", "BI": "read"}
     page = portal.get("/settings/api-tokens/").content.decode()
     assert "Read and update" in page and 'name="can_update"' in page
+
+
+def test_orders_overdue_streams_the_columns_it_prints(acme, late_and_on_time, capsys):
+    """A supplier's overdue orders are listed from a stream of the four columns printed: the
+    command held every whole overdue order (its stored API document too) before printing
+    the first line, and a supplier that never acknowledges has tens of thousands."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    late, on_time, _ = late_and_on_time
+    with CaptureQueriesContext(connection) as queries:
+        call_command("orders_overdue", "acme")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "number\tplaced_at\tacknowledge_by\treminded_at"
+    assert [line.split("\t")[0] for line in lines[1:]] == [late.number]
+    read = [q["sql"] for q in queries.captured_queries if "acknowledge_by" in q["sql"]]
+    assert read and not any("document_tail" in sql or "customer_name" in sql for sql in read)

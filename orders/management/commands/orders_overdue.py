@@ -1,6 +1,11 @@
+from itertools import chain
+
 from common.cli import ProjectCommand, supplier_by_slug_or_error
 from orders.documents import acknowledge_by, iso
 from orders.selectors import orders_overdue, overdue_counts_by_supplier
+
+PRINTED = ("number", "placed_at", "acknowledge_by", "acknowledge_reminded_at")
+OVERDUE_CHUNK = 2000
 
 
 class Command(ProjectCommand):
@@ -23,12 +28,16 @@ class Command(ProjectCommand):
                 self.stdout.write(f"{supplier_slug}\t{count}")
             return
         supplier = supplier_by_slug_or_error(slug)
-        orders = list(orders_overdue(supplier=supplier))
-        if not orders:
+        # Streamed, with the four columns printed: a supplier that never acknowledges has
+        # tens of thousands, and each whole row (its stored API document with it) was held
+        # at once before the first line was printed.
+        orders = orders_overdue(supplier=supplier).only(*PRINTED).iterator(chunk_size=OVERDUE_CHUNK)
+        first = next(orders, None)
+        if first is None:
             self.stdout.write(f"{supplier.slug} has no overdue orders.")
             return
         self.stdout.write("number\tplaced_at\tacknowledge_by\treminded_at")
-        for order in orders:
+        for order in chain([first], orders):
             self.stdout.write(
                 "\t".join(
                     [
