@@ -75,12 +75,15 @@ class DestinationAdminForm(forms.ModelForm):
         if retailer is None:
             self._supplier_row_clean(cleaned, channel=channel)
             return cleaned
-        if channel and channel not in (Channel.EMAIL, Channel.WEBHOOK):
+        adding = "channel" in self.fields
+        wrong = channel and channel not in (Channel.EMAIL, Channel.WEBHOOK)
+        if wrong and (adding or cleaned.get("enabled")):
             # A retailer hears back by its webhook and its email row (shipment emails on or
             # off) only; an SFTP row made here sent nothing, and its runs failed every few
             # minutes for good ("The SFTP host and username are not set"), found in review.
+            # One made before can still be turned off.
             self.add_error(
-                "channel" if "channel" in self.fields else None,
+                "channel" if adding else "enabled",
                 f"A retailer has no {channel} channel: its rows are its webhook and its email "
                 "row (shipment emails on or off), as `manage.py set_retailer_channel` sets them.",
             )

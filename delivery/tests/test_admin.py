@@ -201,3 +201,23 @@ def test_an_sftp_drop_is_checked_in_admin_as_set_channel_checks_it(
     assert response.status_code == 302
     destination.refresh_from_db()
     assert str(getattr(destination, field)) == data[field]
+
+
+def test_a_retailers_sftp_row_made_before_can_be_turned_off_in_admin(staff_client, retailer):
+    # Old data (the admin took one before): it may be turned off, not on.
+    from delivery.services.recovery import sftp_runs_due
+
+    row = Destination.objects.create(retailer=retailer, channel="sftp", enabled=False)
+    url = f"/admin/delivery/destination/{row.pk}/change/"
+    data = {"event_types": "[]", "sftp_interval_minutes": 15, "sftp_format": "csv"}
+    response = staff_client.post(url, {**data, "enabled": "on"})
+    assert response.status_code == 200
+    assert "A retailer has no sftp channel" in " ".join(
+        response.context["adminform"].form.errors["enabled"]
+    )
+    row.refresh_from_db()
+    assert not row.enabled and sftp_runs_due() == []
+    Destination.objects.filter(pk=row.pk).update(enabled=True)
+    assert staff_client.post(url, data).status_code == 302
+    row.refresh_from_db()
+    assert not row.enabled
