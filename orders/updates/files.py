@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..models import UpdateFile, UpdateFileRow, UpdateFileSource, UpdateFileStatus
+from ..models import UpdateFile, UpdateFileSource, UpdateFileStatus
 from .apply import APPLIED, ERROR, UNCHANGED, update_rows_apply
 from .parse import update_file_check, update_rows_read
 from .results import update_result_csv, update_result_lines
@@ -287,17 +287,6 @@ def update_file_result_lines(*, update_file: UpdateFile) -> Iterator[str]:
         outcomes=rows_outcomes(update_file=update_file),
         missing=(ERROR, "Not read."),
     )
-
-
-def update_file_outcomes_shown(*, update_file: UpdateFile, others: int) -> dict:
-    """{row: (result, message)} of a file's rows to show on its page: every error, and the
-    first `others` of the rest (two queries, bounded whatever the file's size)."""
-    rows = UpdateFileRow.objects.filter(update_file=update_file).order_by("row")
-    fields = ("row", "result", "message")
-    shown = {r: (result, m) for r, result, m in rows.filter(result=ERROR).values_list(*fields)}
-    for r, result, m in rows.exclude(result=ERROR).values_list(*fields)[:others]:
-        shown[r] = (result, m)
-    return shown
 
 
 def update_file_result_text(*, update_file: UpdateFile) -> str:

@@ -29,7 +29,6 @@ from .files import (
     UpdateFileAlreadyApplied,
     already_applied_message,
     update_file_claim,
-    update_file_outcomes_shown,
     update_file_preview,
     update_file_queue,
     update_file_receive,
@@ -37,8 +36,10 @@ from .files import (
     update_file_run,
 )
 from .parse import COLUMNS, MAX_FILE_BYTES, UpdateFileError, update_rows_read
+from .rows import rows_shown
 
-# Rows shown on the page besides every error (the result CSV always has every row).
+# Rows a file's page lists: the first this many errors and the first this many other rows
+# (the result CSV always has every row).
 PREVIEW_ROWS_SHOWN = 200
 
 
@@ -84,30 +85,33 @@ def update_files(request):
 
 
 def _rows_shown(
-    update_file, outcomes: dict[int, tuple[str, str]], complete: bool, rows: int | None = None
-) -> list[dict]:
-    """The page's rows, of the file's first `rows` (all if None); `complete`: `outcomes`
-    has every one of those (else the rows to show)."""
+    update_file, outcomes: dict[int, tuple[str, str]], rows: int | None = None
+) -> tuple[list[dict], bool, bool]:
+    """The page's rows, of the file's first `rows` (all if None), `outcomes` holding every
+    one of them: (the first PREVIEW_ROWS_SHOWN errors and other rows, more errors than
+    that, more other rows than that)."""
     shown = []
-    others = 0
+    seen = {"error": 0, "other": 0}
     for row in islice(update_rows_read(bytes(update_file.content)), rows):
-        outcome = outcomes.get(row.row)
-        if outcome is None:
-            if not complete:
-                continue
-            outcome = (ERROR, "Not read.")
-        result, message = outcome
-        if result != ERROR:
-            others += 1
-            if others > PREVIEW_ROWS_SHOWN:
-                continue
-        shown.append({"row": row, "result": result, "message": message})
-    return shown
+        result, message = outcomes.get(row.row) or (ERROR, "Not read.")
+        kind = "error" if result == ERROR else "other"
+        seen[kind] += 1
+        if seen[kind] <= PREVIEW_ROWS_SHOWN:
+            shown.append({"row": row, "result": result, "message": message})
+    return shown, seen["error"] > PREVIEW_ROWS_SHOWN, seen["other"] > PREVIEW_ROWS_SHOWN
+
+
+def _rows_kept_shown(update_file) -> tuple[list[dict], bool, bool]:
+    """As `_rows_shown`, for a finished file, from its stored rows (two bounded queries)."""
+    rows, errors_cut, others_cut = rows_shown(
+        update_file=update_file, errors=PREVIEW_ROWS_SHOWN, others=PREVIEW_ROWS_SHOWN
+    )
+    shown = [{"row": row, "result": row.result, "message": row.message} for row in rows]
+    return shown, errors_cut, others_cut
 
 
 def _outcomes_from_result(update_file) -> dict[int, tuple[str, str]]:
-    if not update_file.result:  # kept as rows: the page's rows only (every error, and some)
-        return update_file_outcomes_shown(update_file=update_file, others=PREVIEW_ROWS_SHOWN)
+    """The outcomes of a file applied before its rows were kept, from its stored result."""
     reader = csv.DictReader(io.StringIO(update_file.result))
     return {
         int(record["row"]): (record["result"], record["message"])
@@ -155,14 +159,20 @@ def update_file_detail(request, pk: int):
     pending = update_file.status == UpdateFileStatus.PENDING
     finished = update_file.status in (UpdateFileStatus.APPLIED, UpdateFileStatus.FAILED)
     previewed = None
+    outcomes: dict[int, tuple[str, str]] = {}
+    rows, errors_cut, others_cut = [], False, False
     if pending:
         # Its first rows only, so that a page view costs the same for any size of file.
         previewed = min(update_file.row_count, settings.UPDATE_FILE_PREVIEW_ROWS)
         outcomes = update_file_preview(update_file=update_file, rows=previewed)
-    elif finished:
+        if outcomes:
+            rows, errors_cut, others_cut = _rows_shown(update_file, outcomes, rows=previewed)
+    elif finished and update_file.result:  # applied before rows were kept
         outcomes = _outcomes_from_result(update_file)
-    else:  # being applied: no result yet, and no preview either (the page shows progress)
-        outcomes = {}
+        rows, errors_cut, others_cut = _rows_shown(update_file, outcomes)
+    elif finished:
+        rows, errors_cut, others_cut = _rows_kept_shown(update_file)
+    # else being applied: no result yet, and no preview either (the page shows progress)
     counts = {"applied": 0, "unchanged": 0, "error": 0}
     for result, _ in outcomes.values():
         counts[result] = counts.get(result, 0) + 1
@@ -174,16 +184,9 @@ def update_file_detail(request, pk: int):
             "file": update_file,
             "pending": pending,
             "finished": finished,
-            "rows": (
-                _rows_shown(
-                    update_file,
-                    outcomes,
-                    complete=pending or bool(update_file.result),
-                    rows=previewed,
-                )
-                if outcomes
-                else []
-            ),
+            "rows": rows,
+            "errors_cut": errors_cut,
+            "others_cut": others_cut,
             "counts": counts,
             "total": len(outcomes) if pending else update_file.row_count,
             "partial": pending and update_file.row_count > (previewed or 0),
