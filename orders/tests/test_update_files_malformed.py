@@ -134,3 +134,53 @@ def test_a_file_stored_before_the_strict_check_still_applies_and_gives_its_resul
     applied = update_file_apply(update_file=stored)
     rows = list(csv.DictReader(io.StringIO(update_file_result_text(update_file=applied))))
     assert [r["row"] for r in rows] == ["2"] and rows[0]["result"] == "applied"
+
+
+def test_a_line_twice_in_one_change_names_the_field_and_both_rows(acme, retailer, tasks_inline):
+    """Found in review: the answer was the service's "Line 1 is listed twice.", naming
+    neither the column nor the rows (the supplier had to find them in a long file)."""
+    lines = [{"sku": "ACME-001", "quantity": 3}, {"sku": "ACME-002", "quantity": 2}]
+    a = place_order(retailer=retailer, lines=lines)[0]
+    b = place_order(retailer=retailer, lines=lines)[0]
+
+    rows = _apply(
+        acme,
+        "\n".join(
+            [
+                HEADER,
+                f"{a.number},ship,1,1,,,UPS,1Z1",
+                f"{a.number},ship,2,1,,,UPS,1Z1",
+                f"{a.number},ship,1,2,,,UPS,1Z1",
+                f"{b.number},cancel,2,,out_of_stock,Short,,",
+                f"{b.number},cancel,2,,out_of_stock,Short,,",
+                f"{b.number},ship,1,1,,,DPD,D1",
+            ]
+        )
+        + "\n",
+    )
+
+    ship = (
+        "line: Line 1 is in rows 2 and 4 of the same shipment (same order, carrier and "
+        "tracking number); give each line once, with its whole quantity."
+    )
+    cancel = (
+        "line: Line 2 is in rows 5 and 6 of the same cancellation (same order, reason and "
+        "note); give each line once, with its whole quantity."
+    )
+    assert [(r["row"], r["result"], r["message"]) for r in rows[:5]] == [
+        ("2", "error", ship),
+        ("3", "error", ship),
+        ("4", "error", ship),
+        ("5", "error", cancel),
+        ("6", "error", cancel),
+    ]
+    assert rows[5]["result"] == "applied"
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert not Shipment.objects.filter(order=a).exists()
+    assert not Cancellation.objects.filter(order=b).exists()
+    assert [(li.quantity_cancelled, li.quantity_shipped) for li in a.lines.all()] == [(0, 0)] * 2
+    assert [(li.quantity_cancelled, li.quantity_shipped) for li in b.lines.all()] == [
+        (0, 1),
+        (0, 0),
+    ]

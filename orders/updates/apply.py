@@ -75,6 +75,13 @@ def _messages(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+# What the rows of a group make, as its messages name it.
+_CHANGE = {
+    "cancel": "cancellation (same order, reason and note)",
+    "ship": "shipment (same order, carrier and tracking number)",
+}
+
+
 def _lines(hold: OrderHold, rows: list[UpdateRow], verb: str) -> list[LineQuantity] | None:
     """The LineQuantity list the group names (None: every open unit), read from the locked
     lines the order's hold has."""
@@ -90,6 +97,20 @@ def _lines(hold: OrderHold, rows: list[UpdateRow], verb: str) -> list[LineQuanti
                 }
             )
         return None
+    first_row: dict[int, int] = {}
+    for row in rows:
+        # The services' "Line 1 is listed twice." names neither the field nor the rows.
+        if row.line in first_row:
+            raise ValidationError(
+                {
+                    "line": [
+                        f"Line {row.line} is in rows {first_row[row.line]} and {row.row} of "
+                        f"the same {_CHANGE[verb]}; give each line once, with its whole "
+                        "quantity."
+                    ]
+                }
+            )
+        first_row[row.line] = row.row
     by_no = {line.line_no: line for line in hold.lines}
     lines = []
     for row in rows:
