@@ -259,6 +259,8 @@ def test_a_cancel_only_file_needs_no_carrier_column_and_cancels_every_open_unit(
         (b"order_number,line\nPO-1,1\n", "action"),
         ("order_number,action\nPO-1,cancel,\xe9\n".encode("latin-1"), "UTF-8"),
         (b"order_number,action,action\nPO-1,cancel,ship\n", "twice"),
+        (HEADER.encode() + b"\n", "no row after it"),
+        (HEADER.encode() + b"\r\n,,,,,,,\r\n\r\n", "no row after it"),
     ],
 )
 def test_an_unreadable_file_is_refused_whole_and_nothing_is_stored(acme, orders, content, message):

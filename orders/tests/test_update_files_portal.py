@@ -101,7 +101,13 @@ def test_the_same_file_uploaded_again_changes_nothing(setup):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(b"order_number,line\nPO-1,1\n", "action"), (b"\xff\xfe\x00", "UTF-8")],
+    [
+        (b"order_number,line\nPO-1,1\n", "action"),
+        (b"\xff\xfe\x00", "UTF-8"),
+        # Found in review: a file of only its header (Excel's empty rows below it) was
+        # stored and "applied", 0 rows.
+        (b"\xef\xbb\xbforder_number;action;;\r\n;;;\r\n;;;\r\n", "no row after it"),
+    ],
 )
 def test_an_unreadable_file_is_a_400_naming_the_file_and_stores_nothing(setup, content, message):
     before = world(setup["a"], setup["b"])

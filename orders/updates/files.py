@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from ..models import UpdateFile, UpdateFileSource, UpdateFileStatus
 from .apply import APPLIED, ERROR, UNCHANGED, update_rows_apply
-from .parse import update_file_check, update_rows_read
+from .parse import UpdateFileError, update_file_check, update_rows_read
 from .results import update_result_csv, update_result_lines
 from .rows import (
     rows_answered,
@@ -38,6 +38,8 @@ from .rows import (
 )
 
 logger = logging.getLogger(__name__)
+
+NO_ROWS = "The file has its header row and no row after it: there is nothing to apply."
 
 
 class UpdateFileAlreadyApplied(Exception):
@@ -73,7 +75,8 @@ def update_file_receive(
 ) -> UpdateFile:
     """The file's record: new, or the one holding the same bytes (pending or applied).
 
-    Raises UpdateFileError (nothing stored) when the file cannot be read at all.
+    Raises UpdateFileError (nothing stored) when the file cannot be read at all, or has no
+    row after its header.
     """
     update_file_check(content)
     if source not in UpdateFileSource.values:
@@ -83,6 +86,11 @@ def update_file_receive(
     existing = UpdateFile.objects.filter(supplier=supplier, sha256=sha256).first()
     if existing is not None:
         return existing
+    row_count = sum(1 for _ in update_rows_read(content, strict=True))
+    if not row_count:
+        # Found in review: a file of only its header was "applied", 0 rows, and an SFTP
+        # one moved to processed/, as if an export that lost its rows had been taken.
+        raise UpdateFileError(NO_ROWS)
     try:
         with transaction.atomic():
             return UpdateFile.objects.create(
@@ -92,7 +100,7 @@ def update_file_receive(
                 source=source,
                 content=content,
                 uploaded_by=uploaded_by,
-                row_count=sum(1 for _ in update_rows_read(content, strict=True)),
+                row_count=row_count,
                 created_at=timezone.now(),
             )
     except IntegrityError:  # the same bytes, received at the same moment
