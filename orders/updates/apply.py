@@ -65,11 +65,26 @@ def _actor(file_name: str, rows: list[int]) -> str:
     return f"file:{name}{where}"
 
 
-def _messages(exc: ValidationError) -> str:
+def _column(name: str, rows: list[UpdateRow]) -> str:
+    """The file's column a service's error key names ("" for none): `lines.N.quantity` is
+    the `quantity` of the group's Nth row, whose number is given when the group has more
+    than one (found in review: "Line 3 (ACME-003) has 2 of 2 open; you cannot ship 5."
+    named neither the column nor, in a shipment of several rows, the row)."""
+    if name in ("__all__", "lines"):
+        return ""
+    if not name.startswith("lines."):
+        return name
+    _, index, field = (name.split(".") + ["", ""])[:3]
+    if field not in ("line", "quantity") or not index.isdigit() or int(index) >= len(rows):
+        return ""
+    return field if len(rows) == 1 else f"{field} (row {rows[int(index)].row})"
+
+
+def _messages(exc: ValidationError, rows: list[UpdateRow]) -> str:
     if hasattr(exc, "error_dict"):
         parts = []
         for name, errors in exc.message_dict.items():
-            prefix = "" if name in ("__all__", "lines") or name.startswith("lines.") else name
+            prefix = _column(name, rows)
             parts += [f"{prefix}: {m}" if prefix else m for m in errors]
         return " ".join(parts)
     return " ".join(exc.messages)
@@ -113,16 +128,22 @@ def _lines(hold: OrderHold, rows: list[UpdateRow], verb: str) -> list[LineQuanti
         first_row[row.line] = row.row
     by_no = {line.line_no: line for line in hold.lines}
     lines = []
-    for row in rows:
+    for index, row in enumerate(rows):
         quantity = row.quantity
-        if quantity is None:
+        if quantity is None:  # keyed as the services key a line's error (`_column`)
             line = by_no.get(row.line)
             if line is None:
-                raise ValidationError({"line": [f"Order {order.number} has no line {row.line}."]})
+                raise ValidationError(
+                    {f"lines.{index}.line": [f"Order {order.number} has no line {row.line}."]}
+                )
             quantity = line.quantity_open
             if quantity < 1:
                 raise ValidationError(
-                    {"line": [f"Line {row.line} of {order.number} has nothing open to {verb}."]}
+                    {
+                        f"lines.{index}.line": [
+                            f"Line {row.line} of {order.number} has nothing open to {verb}."
+                        ]
+                    }
                 )
         lines.append(LineQuantity(line=row.line, quantity=quantity))
     return lines
@@ -207,7 +228,7 @@ def try_group(*, hold: OrderHold, rows: list[UpdateRow], file_name: str, actor_u
             dry=dry,
         )
     except ValidationError as exc:  # OrderStateError included: the order's state refuses
-        return ERROR, _messages(exc)
+        return ERROR, _messages(exc, rows)
 
 
 class _AlreadyAnswered(Exception):
