@@ -162,3 +162,22 @@ def test_a_file_being_applied_elsewhere_shows_its_progress_and_is_not_applied_ag
     assert page.status_code == 200
     assert "Being applied: 1 of 3 rows answered" in strip_tags(page.content.decode())
     assert world(setup["a"], setup["b"]) == before
+
+
+def test_a_file_uploaded_again_while_it_is_applied_says_so_not_already_applied(setup):
+    client = setup["client"]
+    upload(client, setup["content"])
+    update_file = UpdateFile.objects.get()
+    UpdateFile.objects.filter(pk=update_file.pk).update(status="applying", progress_rows=1)
+    before = world(setup["a"], setup["b"])
+
+    again = upload(client, setup["content"])
+    page = " ".join(strip_tags(client.get(again["Location"]).content.decode()).split())
+    applied = client.post(reverse("orders:update-file", args=[update_file.pk]))
+    after = " ".join(strip_tags(client.get(applied["Location"]).content.decode()).split())
+
+    being = "This file is being applied now (as friday.csv); nothing is applied twice."
+    assert being in page and being in after
+    assert "already applied" not in page + after
+    assert "Being applied: 1 of 3 rows answered" in page
+    assert world(setup["a"], setup["b"]) == before and UpdateFile.objects.count() == 1

@@ -63,6 +63,13 @@ class UpdateFileBeingApplied(Exception):
 
 
 def already_applied_message(update_file: UpdateFile) -> str:
+    if update_file.status == UpdateFileStatus.APPLYING:
+        # Found in review: a file uploaded again (or applied again) while a worker still
+        # applied it was said to be "already applied on" its upload time.
+        return (
+            f"This file is being applied now (as {update_file.name}); nothing is applied "
+            "twice. Its page shows how far it has got, then the result."
+        )
     when = update_file.applied_at or update_file.created_at
     return (
         f"This file was already applied on {when:%Y-%m-%d %H:%M} UTC (as {update_file.name}); "
