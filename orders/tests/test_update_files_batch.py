@@ -174,7 +174,10 @@ def test_an_order_held_by_another_writer_is_busy_and_the_others_apply(
     rows = result_rows(result)
     held_rows = [r for r in rows if r["order_number"] == held.number]
     assert {r["result"] for r in held_rows} == {"error"}
-    assert all("was busy; nothing was changed" in r["message"] for r in held_rows)
+    assert all(
+        "was busy; nothing was changed. Send the row again in a new file" in r["message"]
+        for r in held_rows
+    )
     held.refresh_from_db()
     assert held.status == "placed" and held.acknowledged_at is None
     assert OrderEvent.objects.filter(order=held).count() == events_before

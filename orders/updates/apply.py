@@ -285,7 +285,12 @@ def _run_order(
         return None
     except (TransactionTooSlowError, OperationalError):
         # Nothing of this order was kept (a lock wait, a slow database); the others go on.
-        busy = (ERROR, f"Order {order.number} was busy; nothing was changed. Send the row again.")
+        # "in a new file": the same file sent again only repeats its first answer.
+        busy = (
+            ERROR,
+            f"Order {order.number} was busy; nothing was changed. Send the row again in a "
+            "new file (this file sent again only repeats this answer).",
+        )
         return [busy] * len(groups), False
     return outcomes, record is not None
 
