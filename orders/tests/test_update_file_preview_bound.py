@@ -92,3 +92,25 @@ def test_a_finished_files_page_lists_its_first_errors_not_every_one(
     assert "The result CSV has every row." in text
     result = client.get(reverse("orders:update-result", args=[update_file.pk]))
     assert b"".join(result.streaming_content).decode().count("you have no order") == 5
+
+
+def test_a_file_applied_before_rows_were_kept_lists_its_stored_result(
+    setup,  # noqa: F811
+    monkeypatch,
+):
+    monkeypatch.setattr(update_views, "PREVIEW_ROWS_SHOWN", 1)
+    client = setup["client"]
+    upload(client, setup["content"])
+    update_file = UpdateFile.objects.get()
+    UpdateFile.objects.filter(pk=update_file.pk).update(
+        status="applied",
+        applied_at=update_file.created_at,
+        result="row,result,message\r\n2,applied,Cancelled it.\r\n3,applied,Shipped it.\r\n"
+        "4,error,No line 9.\r\n",
+    )
+
+    page = client.get(reverse("orders:update-file", args=[update_file.pk])).content.decode()
+    text = " ".join(strip_tags(page).split())
+
+    assert "Cancelled it." in page and "No line 9." in page and "Shipped it." not in page
+    assert "Listed: every error, and the first 1 of the other rows." in text
