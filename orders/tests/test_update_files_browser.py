@@ -50,7 +50,11 @@ def test_upload_preview_apply_and_download_the_result(portal, tmp_path):  # noqa
 
     run_in_browser(steps)
     assert csp_violations == []
-    rows = list(csv.DictReader(io.StringIO(downloaded.read_text(encoding="utf-8"))))
+    # As the file came: a BOM and semicolons (Excel in a semicolon locale opens it so).
+    assert downloaded.read_bytes().startswith(b"\xef\xbb\xbfrow;order_number;action;")
+    rows = list(
+        csv.DictReader(io.StringIO(downloaded.read_text(encoding="utf-8-sig")), delimiter=";")
+    )
     assert [(r["row"], r["result"]) for r in rows] == [
         ("2", "applied"),
         ("3", "applied"),

@@ -116,8 +116,18 @@ def _reader(content: bytes, *, strict: bool = False):
     passed it reads the same either way."""
     text = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
     first = text.readline()
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    return csv.reader(_chain(first, text), delimiter=delimiter, strict=strict)
+    return csv.reader(_chain(first, text), delimiter=_delimiter(first), strict=strict)
+
+
+def _delimiter(first: str) -> str:
+    return ";" if first.count(";") > first.count(",") else ","
+
+
+def update_file_dialect(content: bytes) -> tuple[str, bool]:
+    """(the file's delimiter, whether it starts with a UTF-8 BOM): what its result is
+    written with, so that it opens as the file did."""
+    text = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+    return _delimiter(text.readline()), content.startswith(codecs.BOM_UTF8)
 
 
 def _chain(first: str, rest) -> Iterator[str]:

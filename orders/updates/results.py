@@ -1,4 +1,5 @@
-"""The result of an update file: every input row as written, plus `row`, `result`, `message`."""
+"""The result of an update file: every input row as written, plus `row`, `result`, `message`,
+with the file's own delimiter and BOM."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 
 from common.csv import csv_cell_neutralise
 
-from .parse import update_file_cells
+from .parse import update_file_cells, update_file_dialect
 
 RESULT_COLUMNS = ("result", "message")
 
@@ -28,8 +29,12 @@ def update_result_lines(
         lookup = outcomes.get
     else:
         lookup = _merged(outcomes)
+    # Written as the file came (its delimiter, its BOM), so it opens as the file did: found
+    # in review, a semicolon file saved by Excel got a comma result, which Excel in that
+    # locale opened as one column, with its accents garbled for want of the BOM.
+    delimiter, bom = update_file_dialect(content)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, delimiter=delimiter)
 
     def line(cells) -> str:
         # A NUL cannot be stored as text (PostgreSQL refuses it); the row's message names it.
@@ -41,7 +46,7 @@ def update_result_lines(
 
     cells_by_row = update_file_cells(content)
     _, header = next(cells_by_row)
-    yield line(["row", *header, *RESULT_COLUMNS])
+    yield ("\ufeff" if bom else "") + line(["row", *header, *RESULT_COLUMNS])
     width = len(header)
     for number, cells in cells_by_row:
         cells = (cells + [""] * width)[:width] if len(cells) != width else cells
