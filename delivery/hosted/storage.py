@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -71,8 +72,9 @@ def name_fitted(name: str, tail: str = "", *, limit: int = NAME_MAX) -> str:
     return raw[: max(0, room)].decode("utf-8", "ignore") + digest + tail
 
 
-def file_write_atomic(directory: Path, name: str, data: bytes) -> Path:
+def file_write_atomic(directory: Path, name: str, data: bytes | Iterable[bytes]) -> Path:
     """Write `name` into `directory` under a temporary dot name, then rename it in place.
+    `data`: the bytes, or chunks of them (written as they come).
 
     A reader (the SFTP server, a supplier's client) sees either no file or the whole file:
     os.replace is atomic within one file system, which the temporary file shares. A name
@@ -86,7 +88,8 @@ def file_write_atomic(directory: Path, name: str, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            for chunk in [data] if isinstance(data, bytes | bytearray) else data:
+                out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, directory / name)

@@ -22,7 +22,7 @@ import hashlib
 import io
 import logging
 import os
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -33,7 +33,7 @@ from orders.models import UpdateFileSource
 from orders.updates import (
     UpdateFileBeingApplied,
     UpdateFileError,
-    update_file_receive_and_apply,
+    update_file_receive_and_apply_lines,
 )
 from orders.updates.parse import MAX_FILE_BYTES, TOO_LARGE
 from suppliers.models import Supplier
@@ -56,11 +56,28 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class UpdateAnswer:
     applied: bool  # False: unreadable, the file goes to failed/
-    result: bytes  # the result CSV (or the failure's)
+    # The result CSV (or the failure's) in chunks, read from the file's rows as it is
+    # written: once, and never held whole (found in review: the result of a large file was
+    # built as one text, then one bytes, both at once, some six times the file's size).
+    result: Iterable[bytes]
 
     @property
     def folder(self) -> str:
         return "processed" if self.applied else "failed"
+
+
+def _chunks(lines: Iterable[str], size: int = 65536) -> Iterator[bytes]:
+    """The lines as UTF-8, a chunk of about `size` bytes at a time."""
+    held: list[str] = []
+    length = 0
+    for line in lines:
+        held.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(held).encode()
+            held, length = [], 0
+    if held:
+        yield "".join(held).encode()
 
 
 def result_name(name: str) -> str:
@@ -82,12 +99,12 @@ def update_answer(*, supplier: Supplier, name: str, content: bytes) -> UpdateAns
     Raises UpdateFileBeingApplied while another applier holds the same bytes: the caller
     leaves the file where it is, and a later try answers it once that apply is finished."""
     try:
-        update_file, result = update_file_receive_and_apply(
+        update_file, lines = update_file_receive_and_apply_lines(
             supplier=supplier, name=name, content=content, source=UpdateFileSource.SFTP
         )
     except UpdateFileError as exc:
         logger.info("update file %r of %s not readable: %s", name, supplier.slug, exc)
-        return UpdateAnswer(applied=False, result=failure_csv(f"The file was not read: {exc}"))
+        return UpdateAnswer(applied=False, result=[failure_csv(f"The file was not read: {exc}")])
     logger.info(
         "update file %s of %s: %d applied, %d unchanged, %d errors",
         name,
@@ -96,7 +113,7 @@ def update_answer(*, supplier: Supplier, name: str, content: bytes) -> UpdateAns
         update_file.unchanged_count,
         update_file.error_count,
     )
-    return UpdateAnswer(applied=True, result=result.encode())
+    return UpdateAnswer(applied=True, result=_chunks(lines))
 
 
 def update_answer_too_large(*, supplier: Supplier, name: str, size: int) -> UpdateAnswer | None:
@@ -111,7 +128,7 @@ def update_answer_too_large(*, supplier: Supplier, name: str, size: int) -> Upda
     logger.info(
         "update file %s of %s not read (%d bytes): %s", name, supplier.slug, size, TOO_LARGE
     )
-    return UpdateAnswer(applied=False, result=failure_csv(f"The file was not read: {TOO_LARGE}"))
+    return UpdateAnswer(applied=False, result=[failure_csv(f"The file was not read: {TOO_LARGE}")])
 
 
 class NamesIn:
@@ -212,7 +229,11 @@ def _hosted_update_apply(*, slug: str, name: str) -> str | None:
         answer = update_answer_too_large(supplier=supplier, name=name, size=read.st_size)
         if answer is None:
             with path.open("rb") as upload:
-                content = upload.read(MAX_FILE_BYTES + 1)
+                # Its size first: read(n) sets n bytes aside before it reads (found in
+                # review: 20 MB for every file, whatever its size).
+                content = upload.read(read.st_size + 1)
+                if len(content) > read.st_size:  # grown since: on, to one byte past the limit
+                    content += upload.read(MAX_FILE_BYTES + 1 - len(content))
                 # What was read is the file statted only if it is so still, read and all: a
                 # new upload begun over it meanwhile (truncating it) had its first part
                 # applied as the upload closed (found in review).

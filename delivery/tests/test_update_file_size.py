@@ -19,6 +19,7 @@ from delivery.hosted.updates import hosted_update_apply
 from delivery.services import sftp_run
 from delivery.tests.test_sftp import sftp_destination
 from orders.models import UpdateFile
+from orders.updates import update_file_receive_and_apply
 from orders.updates.parse import MAX_FILE_BYTES
 from testsupport.sshd import sftp_server_fixture  # noqa: F401  (the fixture)
 
@@ -74,3 +75,25 @@ def test_an_update_file_over_the_limit_on_the_suppliers_server_is_refused_unread
     assert result == f"result,message\r\nerror,{REFUSAL}\r\n".encode()
     assert peak < PEAK_BYTES, peak
     assert not (updates / "processed").exists() and not UpdateFile.objects.exists()
+
+
+def test_a_large_files_answer_is_written_a_chunk_at_a_time_not_held_whole(acme, settings, tmp_path):
+    """Found in review: the result of an SFTP update file was built as one text, then as
+    one bytes, both held at once (some six times the file's size: 120 MB for a 20 MB
+    file). Now it is read from the file's rows as it is written out."""
+    settings.HOSTED_SFTP_ROOT = str(tmp_path / "hosted")
+    updates = supplier_folder("acme") / "updates"
+    rows = 20_000
+    content = (
+        "order_number,action\n" + "".join(f"PO-9{n:07d},acknowledge\n" for n in range(rows))
+    ).encode()
+    update_file_receive_and_apply(supplier=acme, name="first.csv", content=content, source="sftp")
+    (updates / "again.csv").write_bytes(content)  # the same file again: its answer replayed
+
+    folder, peak = peak_of(lambda: hosted_update_apply(slug="acme", name="again.csv"))
+
+    assert folder == "processed"
+    result = (updates / "results" / "again.csv.results.csv").read_bytes()
+    assert result.count(b"already applied") == rows
+    assert result.count(b"you have no order PO-9") == rows
+    assert peak < len(result), (peak, len(result))

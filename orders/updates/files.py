@@ -27,7 +27,7 @@ from django.utils import timezone
 from ..models import UpdateFile, UpdateFileSource, UpdateFileStatus
 from .apply import APPLIED, ERROR, UNCHANGED, update_rows_apply
 from .parse import UpdateFileError, update_file_check, update_rows_read
-from .results import update_result_csv, update_result_lines
+from .results import update_result_lines
 from .rows import (
     rows_answered,
     rows_apply,
@@ -308,29 +308,35 @@ def update_file_result_text(*, update_file: UpdateFile) -> str:
     return "".join(update_file_result_lines(update_file=update_file))
 
 
-def update_file_repeat_result(*, update_file: UpdateFile, content: bytes) -> str:
-    """The answer to the same file sent again: its first answer, row by row, each message
-    saying that the file was applied before and nothing changed again (as an
-    Idempotency-Key replays the first answer). A supplier whose first answer was lost (a
+def update_file_repeat_lines(*, update_file: UpdateFile, content: bytes) -> Iterator[str]:
+    """The answer to the same file sent again, a line at a time: its first answer, row by
+    row, each message saying that the file was applied before and nothing changed again (as
+    an Idempotency-Key replays the first answer). A supplier whose first answer was lost (a
     run cut before it wrote it) learns from this one what happened to each row; before,
     every row was `unchanged`, errors included."""
     note = already_applied_message(update_file)
     if update_file.result:  # applied before rows were kept: no row's outcome to give
-        return update_result_csv(content=content, outcomes={}, missing=(UNCHANGED, note))
+        yield from update_result_lines(content=content, outcomes={}, missing=(UNCHANGED, note))
+        return
     outcomes = (
         (row, result, f"{note} Then: {message}" if message else note)
         for row, result, message in rows_outcomes(update_file=update_file)
     )
-    return update_result_csv(content=content, outcomes=outcomes, missing=(UNCHANGED, note))
+    yield from update_result_lines(content=content, outcomes=outcomes, missing=(UNCHANGED, note))
 
 
-def update_file_receive_and_apply(
+def update_file_repeat_result(*, update_file: UpdateFile, content: bytes) -> str:
+    return "".join(update_file_repeat_lines(update_file=update_file, content=content))
+
+
+def update_file_receive_and_apply_lines(
     *, supplier, name: str, content: bytes, source: str, actor_user=None, progress=None
-) -> tuple[UpdateFile, str]:
-    """(record, result CSV) for a file handed over in one go (SFTP, a command). The same
-    file again gets its first answer replayed (`update_file_repeat_result`), unless its
-    first apply stopped (a worker killed) and nobody holds it: then this resumes it. Raises
-    UpdateFileBeingApplied while another applier holds it."""
+) -> tuple[UpdateFile, Iterator[str]]:
+    """(record, result CSV a line at a time, read as it is iterated) for a file handed over
+    in one go (SFTP): so the answer is written out a chunk at a time, never held whole.
+    The same file again gets its first answer replayed (`update_file_repeat_lines`), unless
+    its first apply stopped (a worker killed) and nobody holds it: then this resumes it.
+    Raises UpdateFileBeingApplied while another applier holds it."""
     update_file = update_file_receive(
         supplier=supplier, name=name, content=content, source=source, uploaded_by=actor_user
     )
@@ -340,14 +346,29 @@ def update_file_receive_and_apply(
         except UpdateFileAlreadyApplied:
             update_file.refresh_from_db()  # claimed by another applier since it was read
         else:
-            return update_file, update_file_result_text(update_file=update_file)
+            return update_file, update_file_result_lines(update_file=update_file)
     if update_file.status == UpdateFileStatus.APPLYING:
         resumed = update_file_run(
             update_file_id=update_file.pk, actor_user=actor_user, progress=progress
         )
         if resumed is not None:
-            return resumed, update_file_result_text(update_file=resumed)
+            return resumed, update_file_result_lines(update_file=resumed)
         update_file.refresh_from_db()
         if update_file.status == UpdateFileStatus.APPLYING:
             raise UpdateFileBeingApplied(update_file)
-    return update_file, update_file_repeat_result(update_file=update_file, content=content)
+    return update_file, update_file_repeat_lines(update_file=update_file, content=content)
+
+
+def update_file_receive_and_apply(
+    *, supplier, name: str, content: bytes, source: str, actor_user=None, progress=None
+) -> tuple[UpdateFile, str]:
+    """`update_file_receive_and_apply_lines` with the result CSV as one text."""
+    update_file, lines = update_file_receive_and_apply_lines(
+        supplier=supplier,
+        name=name,
+        content=content,
+        source=source,
+        actor_user=actor_user,
+        progress=progress,
+    )
+    return update_file, "".join(lines)

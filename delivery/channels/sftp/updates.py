@@ -185,7 +185,8 @@ def _collect_one(client, destination, directory: str, entry) -> str | None:
     result = result_name(entry.filename)
     temporary = posixpath.join(results_dir, "." + name_fitted(result, ".part", limit=NAME_MAX - 1))
     with client.open(temporary, "wb") as out:
-        out.write(answer.result)
+        for chunk in answer.result:  # read from the file's rows as it is written
+            out.write(chunk)
     _rename(client, temporary, posixpath.join(results_dir, result))
     moved_dir = posixpath.join(directory, answer.folder)
     name = free_name(
