@@ -1,9 +1,10 @@
 """Update files (issue 13): suppliers' acknowledgements, cancellations and shipments as CSV.
 
 parse.py reads the format (contract.md "Update files"), apply.py applies row groups through
-the order services (group_rows.py: what a group names, and its answers' words), rows.py walks a file's stored rows a batch of orders at a time (and
-resumes), results.py writes the result CSV, files.py keeps the UpdateFile records that make
-a file apply once per supplier, its queueing and its recovery.
+the order services (group_rows.py: what a group names, and its answers' words), rows.py
+walks a file's stored rows a batch of orders at a time (and resumes), results.py writes the
+result CSV, files.py keeps the UpdateFile records that make a file apply once per supplier,
+its queueing and its recovery.
 """
 
 from .apply import APPLIED, ERROR, UNCHANGED, update_rows_apply
