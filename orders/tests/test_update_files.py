@@ -263,6 +263,10 @@ def test_a_cancel_only_file_needs_no_carrier_column_and_cancels_every_open_unit(
         ("order_number,action\nPO-1,cancel,\xe9\n".encode("latin-1"), "UTF-8"),
         (b"order_number,action,action\nPO-1,cancel,ship\n", "twice"),
         (HEADER.encode() + b"\n", "no row after it"),
+        # Found in review: these named only the missing columns, though the file had them.
+        (b"\r\n" + HEADER.encode() + b"\r\nPO-1,acknowledge\r\n", "The first row is blank"),
+        (b"sep=;\norder_number;action\nPO-1;acknowledge\n", "Excel's sep= line: remove it"),
+        (b"order_number\taction\nPO-1\tacknowledge\n", "separated by tabs"),
         (HEADER.encode() + b"\r\n,,,,,,,\r\n\r\n", "no row after it"),
     ],
 )

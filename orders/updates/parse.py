@@ -155,8 +155,25 @@ def _header(reader) -> tuple[list[str], dict[str, int]]:
             + " (the columns are "
             + ", ".join(COLUMNS)
             + ")."
+            + _header_hint(header)
         )
     return header, columns
+
+
+def _header_hint(header: list[str]) -> str:
+    """Why a first row that names no column may not be the header at all (found in review:
+    a blank first row, Excel's `sep=;` line or a tab-separated file got only "The header
+    must name the columns ...", though the file's header did)."""
+    first = ",".join(header)
+    if not first.strip(" ,;\t"):
+        return " The first row is blank: put the header in the first row."
+    if first.strip().lower().startswith("sep="):
+        return (
+            " The first row is Excel's sep= line: remove it, so that the header is the first row."
+        )
+    if "\t" in first:
+        return " The header is separated by tabs: use commas or semicolons."
+    return ""
 
 
 def update_file_cells(content: bytes, *, strict: bool = False) -> Iterator[tuple[int, list[str]]]:
