@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from http.cookiejar import DefaultCookiePolicy
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 from django.conf import settings
@@ -83,6 +83,24 @@ def address_refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     ):
         return True
     return any(ip in net for net in EXTRA_REFUSED if net.version == ip.version)
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a URL's host spells out (`[fe80::1%25eth0]` as urlsplit gives it, its
+    zone percent-encoded, or `fe80::1%eth0`), or None for a name; other forms of a number
+    (`2130706433`, `127.1`) are names here, which the resolver reads."""
+    try:
+        return ipaddress.ip_address(unquote(host or "").strip("[]"))
+    except ValueError:
+        return None
+
+
+def literal_refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """`address_refused`, and any address with a zone (`%eth0`, `%25lo` in a URL): a zone
+    names a network interface of this machine, so the address is on one of its links. Such a
+    literal is never looked up (the resolver refused `::1%25lo`, and the URL was saved and
+    retried for three days as a lookup failure: found in review)."""
+    return bool(getattr(ip, "scope_id", None)) or address_refused(ip)
 
 
 _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?", re.IGNORECASE)
@@ -292,6 +310,9 @@ class StrictIPFilterAdapter(DeadlineAdapter, IPFilterAdapter):
     """requests-hardened's adapter, with our stricter check on the pinned address."""
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        literal = ip_literal(urlsplit(request.url).hostname or "")
+        if literal is not None and literal_refused(literal):
+            raise AddressRefused(f"address {literal} is not public; refused")
         # requests-hardened resolves the name here (to pin the address), before any
         # connection exists: bounded by what is left of this request's deadline.
         try:

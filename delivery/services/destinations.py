@@ -23,7 +23,13 @@ from ..channels.sftp.target import host_name_check
 from ..formats import format_available, format_choices
 from ..hosted.credentials import hosted_key_add
 from ..models import Channel, Destination
-from ..netguard import address_refused, host_name_possible, url_host_as_sent
+from ..netguard import (
+    address_refused,
+    host_name_possible,
+    ip_literal,
+    literal_refused,
+    url_host_as_sent,
+)
 from ..signing import webhook_secret_clean, webhook_secret_generate
 from .channel_off import destination_pending_cancel
 
@@ -159,7 +165,11 @@ def webhook_url_clean(url: str) -> str:
 
 
 def _address_refused_for(*, host: str, port: int):
-    """The first address of `host` netguard refuses; None also when it does not resolve."""
+    """The first address of `host` netguard refuses; None also when it does not resolve.
+    An address written out (`[::1%25lo]`) is judged as it is, zone and all, never looked up."""
+    literal = ip_literal(host)
+    if literal is not None:
+        return literal if literal_refused(literal) else None
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, ValueError):

@@ -155,6 +155,8 @@ def test_set_channel_bad_input_changes_nothing(cole, args, field):
         ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
         ("http://0x7f000001/hook", "127.0.0.1"),
         ("http://localhost/hook", "127.0.0.1"),
+        ("http://[::1%25lo]/hook", "::1%lo"),
+        ("http://[fe80::1%25eth0]/hook", "fe80::1%eth0"),
     ],
 )
 def test_set_channel_refuses_a_webhook_to_a_refused_address(

@@ -108,6 +108,12 @@ REFUSED_URLS = [
     ("http://0x7f000001/hook", "127.0.0.1"),
     ("http://2130706433/hook", "127.0.0.1"),
     ("http://localhost:9000/hook", "127.0.0.1"),
+    # An address with a zone (an interface of this machine) is judged as written: it was
+    # saved, as a name that did not resolve, and retried for three days.
+    ("http://[::1%25lo]/hook", "::1%lo"),
+    ("http://[fe80::1%25eth0]/hook", "fe80::1%eth0"),
+    ("http://[fd00::1%25x]/hook", "fd00::1%x"),
+    ("http://[2606:4700::1%25eth0]/hook", "2606:4700::1%eth0"),
 ]
 
 

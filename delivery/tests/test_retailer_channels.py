@@ -307,7 +307,9 @@ def test_retailer_rows_never_show_to_another_supplier_and_its_webhook_to_none(
 # --- Private addresses: refused at save and at send -----------------------------------------
 
 
-@pytest.mark.parametrize("url", ["http://10.0.0.5/hook", "http://192.168.1.20/", "http://[::1]/"])
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.5/hook", "http://192.168.1.20/", "http://[::1]/", "http://[::1%25lo]/"]
+)
 def test_a_private_webhook_is_refused_at_save_naming_the_url(retailer, url, no_connections):
     """`no_connections`: checking the address only resolves it; nothing is connected to."""
     with pytest.raises(ValidationError) as caught:

@@ -215,6 +215,8 @@ def test_redirect_is_a_failure_and_not_followed(
         "http://0.0.0.0:{port}/",
         "http://[64:ff9b::7f00:1]/",
         "http://[2002:7f00:1::1]/",
+        "http://[::1%25lo]:{port}/",
+        "http://[fe80::1%25eth0]:{port}/",
     ],
 )
 def test_private_addresses_are_refused(
