@@ -1,7 +1,8 @@
 """The supplier API's opaque cursor: a position in (created_at, id) order plus the walk's horizon.
 
 base64url of a small JSON object. It is not secret: a tampered cursor only moves the reader
-within its own supplier's orders, and its horizon is never trusted beyond now minus settle.
+within its own orders, and its horizon is never trusted beyond now (the selectors'
+`supplier_api_walk_horizon`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from ..documents import order_document, orders_with_document_relations
 from ..models import Order, Retailer
-from .supplier_api import OrderPosition, supplier_api_settled_before
+from .supplier_api import OrderPosition, supplier_api_walk_horizon
 
 
 @dataclass
@@ -34,9 +34,7 @@ def order_list_for_retailer(
 ) -> RetailerOrderPage:
     """One page of the retailer's orders changed in [updated_after, horizon), ascending by
     (created_at, id); three queries whatever the page size (orders, lines, records)."""
-    horizon = supplier_api_settled_before()
-    if settled_before is not None and settled_before < horizon:
-        horizon = settled_before
+    horizon = supplier_api_walk_horizon(settled_before=settled_before)
     orders = Order.objects.filter(
         retailer=retailer,
         created_at__lt=horizon,

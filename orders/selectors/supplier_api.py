@@ -51,6 +51,21 @@ def supplier_api_settled_before(*, now: datetime | None = None) -> datetime:
     return now - timedelta(seconds=settings.SUPPLIER_API_SETTLE_SECONDS)
 
 
+def supplier_api_walk_horizon(*, settled_before: datetime | None) -> datetime:
+    """A page's horizon: a new walk's is now minus the settle time; a later page keeps the
+    first page's (its cursor's `settled_before`), trusted up to this server's now.
+
+    Not up to now minus the settle time: a page served by a server whose clock runs behind
+    the first page's (any skew at all, within the settle time the rule allows for) cut the
+    walk short there, dropping its last orders, while the poller moved on to the first
+    page's Settled-Before and never saw them (found in review). A cursor is not secret; one
+    made up to reach past the settled horizon only shows its own supplier's orders early.
+    """
+    if settled_before is None:
+        return supplier_api_settled_before()
+    return min(settled_before, timezone.now())
+
+
 def order_list_for_supplier(
     *,
     supplier: Supplier,
@@ -66,11 +81,9 @@ def order_list_for_supplier(
     """One page of a supplier's orders, ascending by (created_at, id), settled orders only.
 
     `settled_before` comes from the walk's first page (via the cursor) so every page of one
-    walk lists the same fixed set; it is never later than now minus the settle time.
+    walk lists the same fixed set (`supplier_api_walk_horizon`).
     """
-    horizon = supplier_api_settled_before()
-    if settled_before is not None and settled_before < horizon:
-        horizon = settled_before
+    horizon = supplier_api_walk_horizon(settled_before=settled_before)
     end = horizon if created_before is None else min(created_before, horizon)
 
     # A fixed statement rather than a queryset: building and iterating the queryset cost

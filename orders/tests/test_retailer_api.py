@@ -129,6 +129,28 @@ def test_updated_after_walks_see_each_change_once(retailer_client, retailer, spl
     assert walk(retailer_client, settled)[0] == []
 
 
+def test_a_page_served_by_a_server_whose_clock_runs_behind_keeps_the_walks_horizon(
+    retailer_client, retailer, split_order, settings, monkeypatch
+):
+    """As the supplier API's (test_supplier_api.py): page 1 from a server 12 s after the
+    orders were placed, page 2 from one whose clock is 3 s behind it (each page's clock set:
+    two skewed servers cannot run in one test). Before, page 2 ended at its own horizon and
+    the walk's last order was never listed."""
+    settings.SUPPLIER_API_SETTLE_SECONDS = 10
+    (second,) = place_order(
+        retailer=retailer, reference="SHOP-1002", lines=[{"sku": "ACME-003", "quantity": 1}]
+    )
+    placed_at = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + timedelta(seconds=12))
+    page1 = retailer_client.get(LIST, {"updated_after": START, "limit": 2})
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + timedelta(seconds=9))
+    page2 = retailer_client.get(page1.json()["next"])
+    numbers = [d["number"] for page in (page1, page2) for d in page.json()["results"]]
+    assert numbers == [o.number for o in split_order] + [second.number]
+    assert page2.json()["next"] is None
+    assert page2["Settled-Before"] == page1["Settled-Before"]
+
+
 def test_a_change_younger_than_the_settle_time_waits_for_the_next_walk(
     retailer_client, split_order, settings
 ):

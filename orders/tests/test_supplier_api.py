@@ -7,10 +7,13 @@ import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
+from orders.api.pagination import cursor_encode
 from orders.api.throttles import SupplierTokenThrottle
 from orders.models import Order
+from orders.selectors import OrderPosition
 from orders.services import order_set_status
 from suppliers.models import ApiToken
 from suppliers.services import api_token_create
@@ -228,6 +231,39 @@ def test_cursor_keeps_the_walks_horizon(settings, retailer, acme, acme_client):
     assert later not in numbers(page2)
     assert page2.json()["next"] is None
     assert page2["Settled-Before"] == page1["Settled-Before"]
+
+
+def test_a_page_served_by_a_server_whose_clock_runs_behind_keeps_the_walks_horizon(
+    settings, retailer, acme, acme_client, monkeypatch
+):
+    """The pages of one walk may come from different web servers, whose clocks differ a
+    little. Two servers with skewed clocks cannot run in one test, so each page's clock is
+    set (django.utils.timezone.now, which the selector reads): server A answers page 1 12 s
+    after the orders were placed, server B, 3 s behind it, page 2. Before, page 2 ended
+    where B's own horizon was and dropped the last order, while the poller moved on to page
+    1's Settled-Before: that order was never listed."""
+    settings.SUPPLIER_API_SETTLE_SECONDS = 10
+    placed = [place_order(retailer=retailer)[0].number for _ in range(3)]
+    placed_at = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + timedelta(seconds=12))
+    page1 = acme_client.get(LIST, {"created_after": EPOCH, "limit": 2})
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + timedelta(seconds=9))
+    page2 = acme_client.get(page1.json()["next"])
+    assert numbers(page1) + numbers(page2) == placed
+    assert page2.json()["next"] is None
+    assert page2["Settled-Before"] == page1["Settled-Before"]
+
+
+def test_a_made_up_cursor_reaches_no_further_than_now(settings, retailer, acme, acme_client):
+    """A cursor is not secret: one whose horizon is in the future lists nothing created after
+    this server's now."""
+    settings.SUPPLIER_API_SETTLE_SECONDS = 0
+    first = place_order(retailer=retailer)[0]
+    position = OrderPosition(created_at=first.created_at, id=first.pk)
+    cursor = cursor_encode(position=position, settled_before=timezone.now() + timedelta(days=1))
+    response = acme_client.get(LIST, {"created_after": EPOCH, "cursor": cursor})
+    assert numbers(response) == []
+    assert parse_datetime(response["Settled-Before"]) <= timezone.now()
 
 
 BAD = [
