@@ -1,6 +1,6 @@
 """Property tests: arbitrary strings (NUL and lone surrogates among them), numbers and times,
-thrown at the intake API, the supplier API and the portal's pages, never make a 5xx, and a
-refused intake stores nothing.
+thrown at the intake API, the supplier and retailer read APIs and the portal's pages, never
+make a 5xx, and a refused intake stores nothing.
 
 Deterministic for CI (derandomize: the same examples every run) and kept small (a few dozen
 examples each, no deadline: the first request of a test warms caches).
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from orders.api.params import ALLOWED
+from orders.api.params import ALLOWED, RETAILER_ALLOWED
 from orders.models import Order, OrderIntake
 from suppliers.services import api_token_create
 from testsupport.factories import intake_payload, make_supplier_user, place_order
@@ -160,6 +160,37 @@ def test_supplier_api_list_with_any_parameters_is_never_a_5xx(token_client, para
 @given(number=st.one_of(any_text, any_number.map(str), st.just("PO-10001")))
 def test_supplier_api_detail_of_any_number_is_never_a_5xx(token_client, number):
     response = token_client.get("/api/v1/orders/" + url_text(number))
+    assert response.status_code < 500, response.content
+    assert response.status_code in (200, 404)
+
+
+# --- Retailer read API ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def retailer_reader(retailer_client, retailer, acme):
+    place_order(retailer=retailer, reference="SHOP-1", lines=[{"sku": "ACME-001", "quantity": 1}])
+    return retailer_client
+
+
+@PROPERTY
+@given(
+    params=st.dictionaries(
+        st.one_of(st.sampled_from(RETAILER_ALLOWED), any_text),
+        query_value,
+        max_size=len(RETAILER_ALLOWED) + 1,
+    )
+)
+def test_retailer_api_list_with_any_parameters_is_never_a_5xx(retailer_reader, params):
+    response = retailer_reader.get("/api/v1/retailer/orders?" + query_string(params))
+    assert response.status_code < 500, response.content
+    assert response["Content-Type"] == "application/json"
+
+
+@PROPERTY
+@given(reference=st.one_of(any_text, any_number.map(str), st.just("SHOP-1")))
+def test_retailer_api_detail_of_any_reference_is_never_a_5xx(retailer_reader, reference):
+    response = retailer_reader.get("/api/v1/retailer/orders/" + url_text(reference))
     assert response.status_code < 500, response.content
     assert response.status_code in (200, 404)
 
