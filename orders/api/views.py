@@ -58,6 +58,19 @@ def _next_url(request, page, *, allowed) -> str | None:
     return request.build_absolute_uri(request.path) + "?" + urlencode(ordered)
 
 
+def _settled_header(page, *starts) -> str:
+    """The answer's Settled-Before: the page's horizon, or the window's start when that is
+    later (the answer is then trivially complete up to it).
+
+    A horizon before the start comes from a server whose clock runs behind the one that
+    gave the start (the previous answer's Settled-Before): a poller that starts its next
+    window there, as the docs say, went back and saw that stretch's orders twice (found in
+    review). Nothing can be missing between the two: an order is changed after it is made,
+    and neither is listed before it is settled.
+    """
+    return iso(max(page.settled_before, *(start for start in starts if start is not None)))
+
+
 class _JSONAPIView(APIView):
     """The APIs' views: JSON in, JSON out, whatever the client asks (api/negotiation.py)."""
 
@@ -88,7 +101,7 @@ _SETTLED_PARAM = OpenApiParameter(
     response=[200],
     required=True,
     description="This answer holds every order created (or, with updated_after, changed) "
-    "before this time; start your next window here.",
+    "before this time; start your next window here. Never earlier than the window's start.",
 )
 _REPLAYED_PARAM = OpenApiParameter(
     "Idempotent-Replayed",
@@ -165,7 +178,7 @@ class RetailerOrdersView(_JSONAPIView):
         next_url = _next_url(request, page, allowed=RETAILER_ALLOWED)
         return Response(
             {"results": page.documents, "next": next_url},
-            headers={_SETTLED_HEADER: iso(page.settled_before)},
+            headers={_SETTLED_HEADER: _settled_header(page, params.updated_after)},
         )
 
     @extend_schema(
@@ -302,10 +315,8 @@ class SupplierOrdersView(_JSONAPIView):
         # The stored document texts joined as they are: the bytes JSONRenderer would write
         # for the same page, without decoding and re-encoding 100 documents.
         body = '{"results":[' + ",".join(page.documents) + '],"next":' + json_text(next_url) + "}"
-        return _json_response(
-            body,
-            headers={_SETTLED_HEADER: iso(page.settled_before)},
-        )
+        settled = _settled_header(page, params.created_after, params.updated_after)
+        return _json_response(body, headers={_SETTLED_HEADER: settled})
 
 
 @method_decorator(never_cache, name="dispatch")

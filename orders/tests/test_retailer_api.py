@@ -151,6 +151,27 @@ def test_a_page_served_by_a_server_whose_clock_runs_behind_keeps_the_walks_horiz
     assert page2["Settled-Before"] == page1["Settled-Before"]
 
 
+def test_a_walk_from_a_server_whose_clock_runs_behind_never_sends_the_poller_back(
+    retailer_client, retailer, split_order, settings, monkeypatch
+):
+    """Walk 1 from server A, 12 s after the orders were placed; walk 2, from A's
+    Settled-Before, from server B, 3 s behind A (clocks set: two skewed servers cannot run
+    in one test). Before, B's answer said Settled-Before 3 s before where walk 2 started,
+    and a poller passing it on (as the docs say) saw the same changes again in walk 3."""
+    settings.SUPPLIER_API_SETTLE_SECONDS = 10
+    placed_at = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + timedelta(seconds=12))
+    first, settled = walk(retailer_client, START)
+    assert sorted(d["number"] for d in first) == sorted(o.number for o in split_order)
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + timedelta(seconds=9))
+    second, settled_b = walk(retailer_client, settled)
+    assert second == []
+    assert parse_datetime(settled_b) >= parse_datetime(settled)
+    # Walk 3 from there, on server A again: nothing seen twice.
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + timedelta(seconds=12))
+    assert walk(retailer_client, settled_b)[0] == []
+
+
 def test_a_change_younger_than_the_settle_time_waits_for_the_next_walk(
     retailer_client, split_order, settings
 ):

@@ -254,6 +254,30 @@ def test_a_page_served_by_a_server_whose_clock_runs_behind_keeps_the_walks_horiz
     assert page2["Settled-Before"] == page1["Settled-Before"]
 
 
+@pytest.mark.parametrize("since", ["created_after", "updated_after"])
+def test_a_window_served_by_a_server_whose_clock_runs_behind_never_ends_before_it_starts(
+    settings, retailer, acme, acme_client, monkeypatch, since
+):
+    """Window 1 from server A 12 s after the order was placed; window 2, from A's
+    Settled-Before, from server B, 3 s behind A (clocks set: two skewed servers cannot run
+    in one test). Before, B answered Settled-Before 3 s before window 2's start, and a
+    poller starting its next window there (as the API's description says) got the order
+    again."""
+    settings.SUPPLIER_API_SETTLE_SECONDS = 10
+    (order,) = place_order(retailer=retailer)
+    placed_at = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + timedelta(seconds=12))
+    first = acme_client.get(LIST, {since: EPOCH})
+    assert numbers(first) == [order.number]
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + timedelta(seconds=9))
+    second = acme_client.get(LIST, {since: first["Settled-Before"]})
+    assert numbers(second) == []
+    assert parse_datetime(second["Settled-Before"]) >= parse_datetime(first["Settled-Before"])
+    # Window 3 from there, on server A again: nothing seen twice.
+    monkeypatch.setattr(timezone, "now", lambda: placed_at + timedelta(seconds=12))
+    assert numbers(acme_client.get(LIST, {since: second["Settled-Before"]})) == []
+
+
 def test_a_made_up_cursor_reaches_no_further_than_now(settings, retailer, acme, acme_client):
     """A cursor is not secret: one whose horizon is in the future lists nothing created after
     this server's now."""
