@@ -63,7 +63,13 @@ def exception_handler(exc, context):
         field = getattr(exc, "error_field", None) or next(
             (f for cls, f in _FIELD_FOR.items() if isinstance(exc, cls)), "detail"
         )
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        # Django's Http404 and PermissionDenied have no text of their own (str() is ''; the
+        # schema's `?format=xml` answered `detail: ['']`): DRF's converted one says it.
+        detail = (
+            exc.detail
+            if isinstance(exc, exceptions.APIException)
+            else (response.data or {}).get("detail") or str(exc) or "Bad request."
+        )
         response.data = {"errors": {field: [str(detail)]}}
     return response
 

@@ -119,6 +119,15 @@ def test_schema_is_also_served_as_yaml(db):
     assert b"/api/v1/orders:" in response.content
 
 
+@pytest.mark.parametrize("value", ["xml", "%00", "api"])
+def test_a_format_the_schema_has_not_is_a_404_that_says_so(db, value):
+    """It answered `errors: {detail: ['']}`: Django's Http404 has no text of its own."""
+    response = Client().get(f"/api/schema/?format={value}")
+    assert response.status_code == 404
+    assert b"Not found." in response.content
+    assert b"''" not in response.content and b"openapi" not in response.content
+
+
 class _Refs(HTMLParser):
     def __init__(self):
         super().__init__()
