@@ -48,6 +48,9 @@ EXTRA_REFUSED = tuple(
         "2001:20::/28",  # ORCHIDv2
         "5f00::/16",  # segment routing
         "3fff::/20",  # documentation
+        # Site-local (deprecated by RFC 3879, still routed inside some networks): IPv6's
+        # first private range, which is_global calls global (found in review).
+        "fec0::/10",
     )
 )
 

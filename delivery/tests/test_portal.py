@@ -114,6 +114,7 @@ REFUSED_URLS = [
     ("http://[fe80::1%25eth0]/hook", "fe80::1%eth0"),
     ("http://[fd00::1%25x]/hook", "fd00::1%x"),
     ("http://[2606:4700::1%25eth0]/hook", "2606:4700::1%eth0"),
+    ("http://[fec0::1]/hook", "fec0::1"),  # site-local: is_global says global
 ]
 
 

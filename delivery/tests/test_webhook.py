@@ -217,6 +217,7 @@ def test_redirect_is_a_failure_and_not_followed(
         "http://[2002:7f00:1::1]/",
         "http://[::1%25lo]:{port}/",
         "http://[fe80::1%25eth0]:{port}/",
+        "http://[fec0::1]/",
     ],
 )
 def test_private_addresses_are_refused(
