@@ -49,9 +49,14 @@ class HostedSftpTestServer:
         self._error: BaseException | None = None
 
     def _closed(self, slug: str, name: str) -> None:
-        self.closed_uploads.append((slug, name))
-        if self._on_upload_closed:
-            self._on_upload_closed(slug, name)
+        """Recorded once the hook (the apply) has run: a test that waited for the record and
+        ended while the apply's transaction was still open had the database's flush
+        deadlock against it (TRUNCATE against the apply's row locks)."""
+        try:
+            if self._on_upload_closed:
+                self._on_upload_closed(slug, name)
+        finally:
+            self.closed_uploads.append((slug, name))
 
     def start(self) -> HostedSftpTestServer:
         from delivery.hosted.hostkey import host_key_load
@@ -74,6 +79,13 @@ class HostedSftpTestServer:
                 loop.run_forever()
                 self._acceptor.close()
                 loop.run_until_complete(self._acceptor.wait_closed())
+                # The sessions' own tasks (a login's recheck) end, and the applies handed to
+                # the executor finish, before the test's database is flushed under them.
+                pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_default_executor())
             except BaseException as exc:  # noqa: BLE001 - surfaced by start()'s wait
                 self._error = exc
             finally:

@@ -18,6 +18,20 @@ def staff_client(client):
     return client
 
 
+def _sftp_drop(supplier, **extra):
+    """The supplier's drop on its own server (sftp.acme.example:22, /in), as set_channel sets it."""
+    return destination_set_sftp(
+        supplier=supplier,
+        host="sftp.acme.example",
+        port=22,
+        username="acme",
+        password="s3cret-pass",
+        path="/in",
+        host_key=HOST_KEY,
+        **extra,
+    )
+
+
 def _change_form(staff_client, destination):
     response = staff_client.get(f"/admin/delivery/destination/{destination.pk}/change/")
     assert response.status_code == 200
@@ -26,15 +40,7 @@ def _change_form(staff_client, destination):
 
 def test_sftp_connection_fields_are_read_only_in_admin(staff_client, acme, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
-    destination = destination_set_sftp(
-        supplier=acme,
-        host="sftp.acme.example",
-        port=22,
-        username="acme",
-        password="s3cret-pass",
-        path="/in",
-        host_key=HOST_KEY,
-    )
+    destination = _sftp_drop(acme)
     form = _change_form(staff_client, destination)
     for name in ("sftp_host", "sftp_port", "sftp_username", "sftp_path", "sftp_hosted"):
         assert name not in form.fields, name
@@ -171,16 +177,7 @@ def test_an_sftp_drop_is_checked_in_admin_as_set_channel_checks_it(
     files it had just uploaded as update files: the supplier never saw them) and an interval
     past a day. The admin saved both."""
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
-    destination = destination_set_sftp(
-        supplier=acme,
-        host="sftp.acme.example",
-        port=22,
-        username="acme",
-        password="s3cret-pass",
-        path="/in",
-        host_key=HOST_KEY,
-        updates_path="updates",
-    )
+    destination = _sftp_drop(acme, updates_path="updates")
     data = {
         "enabled": "on",
         "event_types": "[]",
