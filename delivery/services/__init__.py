@@ -1,4 +1,4 @@
-"""Every write of the delivery app, by concern: destinations, sending, recovery,
+"""Every write of the delivery app, by concern: destinations (and webhook_urls), sending, recovery,
 reminders (the acknowledgement reminder), retailers (what a retailer hears back).
 
 `from delivery.services import X` is the way in; the modules are how it is kept readable.
@@ -18,7 +18,6 @@ from .destinations import (
     event_types_clean,
     sftp_updates_path_clean,
     webhook_secret_rotate,
-    webhook_url_clean,
 )
 from .recovery import (
     RedeliverResult,
@@ -42,6 +41,7 @@ from .sending import (
     delivery_send,
     retry_delay_seconds,
 )
+from .webhook_urls import webhook_url_clean
 
 __all__ = [
     "event_types_clean",

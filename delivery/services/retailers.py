@@ -18,8 +18,8 @@ from .destinations import (
     destination_off,
     event_types_listed,
     webhook_configure,
-    webhook_url_checked,
 )
+from .webhook_urls import webhook_url_checked
 
 # The channels `set_retailer_channel` knows, by the name ops types.
 RETAILER_CHANNELS = {"webhook": Channel.WEBHOOK, "shipment-email": Channel.EMAIL}
