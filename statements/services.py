@@ -46,8 +46,12 @@ def _target_key(retailer_id: int) -> str:
 
 
 def _identity(summary: MonthlySummary, retailer: Retailer, suffix: str = "") -> str:
-    # Stable: the Message-ID the retailer's mail client can dedupe on.
-    return email_identity(key=f"summary.{retailer.slug}.{summary.month:%Y-%m}{suffix}")
+    # Stable: the Message-ID the retailer's mail client can dedupe on. The slug and month are
+    # for people; the summary's id makes it unique for good (a slug can pass to a new retailer
+    # once its first one is renamed). The ".s<id>" tail cannot meet an earlier identity, which
+    # had none: a slug or a month has no dot.
+    key = f"summary.{retailer.slug}.{summary.month:%Y-%m}{suffix}.s{summary.pk}"
+    return email_identity(key=key)
 
 
 def _delivery_for(

@@ -419,3 +419,28 @@ def test_a_rerun_says_which_summaries_made_before_never_reached_the_retailer(
     output = run("--month", "2026-07")
     assert "queued 0 summaries; 3 already made before" in output
     assert "never reached" not in output
+
+
+def test_a_retailer_taking_a_renamed_retailers_slug_gets_its_own_summary_of_the_same_month(
+    month_data, smtp
+):
+    """A summary email's Message-ID named the retailer by slug and month only, and Message-IDs
+    are unique: once 'shopco' was renamed and a new retailer took 'shopco', that retailer's
+    summary of a month the first had one of could not be stored, and its run failed (the
+    retailer got nothing). The summary's own id is in the Message-ID now."""
+    from orders.models import Retailer
+
+    run("--month", "2026-07")
+    _settled(smtp, 3)
+    Retailer.objects.filter(slug="shopco").update(slug="shopco-old")
+    with time_machine.travel(ny(2026, 6, 2, 12), tick=True):
+        newco, _ = make_retailer(slug="shopco", email="orders@newco.example")
+
+    output = run("--month", "2026-07")
+    assert "queued 1 summaries; 3 already made before, 0 empty skipped, 0 failed." in output
+    messages = _settled(smtp, 4)
+    (mail,) = [m for m in messages if m.rcpt_tos == ["orders@newco.example"]]
+    assert mail.message_id.startswith("<summary.shopco.2026-07.")
+    assert "You placed no orders in July 2026" in _body(mail, "plain")
+    assert MonthlySummary.objects.filter(retailer=newco, sent_at__isnull=False).count() == 1
+    assert len({m.message_id for m in messages}) == 4
