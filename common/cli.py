@@ -5,6 +5,8 @@ import, so this app stays below every other one (it imports none of them) while 
 of suppliers and delivery share one lookup and one wording of "no such supplier".
 """
 
+import sys
+
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -44,6 +46,18 @@ def text_option(value: str | None, *, option: str, max_length: int | None = None
     return value
 
 
+def secret_from_stdin(stream, *, option: str) -> str:
+    """The first line of `stream` (its line ending dropped), or a CommandError naming `option`."""
+    try:
+        line = stream.readline()
+    except UnicodeDecodeError:
+        raise CommandError(f"{option}: standard input is not UTF-8 text.") from None
+    value = line.rstrip("\r\n")
+    if not value:
+        raise CommandError(f"{option}: '-' reads it from standard input, which gave an empty line.")
+    return value
+
+
 class ProjectCommand(BaseCommand):
     """Every project command's base: each text argument checked before the command runs.
 
@@ -53,8 +67,20 @@ class ProjectCommand(BaseCommand):
     `text_option` does (the option's name as typed, from its dest).
     """
 
+    # Options that carry a secret. Given as "-", the value is read from standard input (its
+    # first line), so that it shows neither in the process list nor in the shell's history,
+    # as `docker login --password-stdin` does.
+    secret_options: tuple[str, ...] = ()
+    # call_command(..., stdin=...) gives such a command its standard input, as createsuperuser.
+    stealth_options = ("stdin",)
+
     def execute(self, *args, **options):
         names = self._option_names()
+        for dest in self.secret_options:
+            if options.get(dest) == "-":
+                options[dest] = secret_from_stdin(
+                    options.get("stdin") or sys.stdin, option=names.get(dest, dest)
+                )
         for dest, value in options.items():
             values = value if isinstance(value, list | tuple) else [value]
             for item in values:

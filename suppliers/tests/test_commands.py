@@ -85,6 +85,34 @@ def test_create_supplier_user_with_password(acme):
     assert "x7#Kq!9vLm" not in out
 
 
+def test_create_supplier_user_reads_a_password_given_as_dash_from_stdin(acme, monkeypatch):
+    """`--password -` keeps the password out of the process list and the shell's history: the
+    first line of standard input is the password, its line ending dropped."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("x7#Kq!9vLm\nsecond line\n"))
+    out, _ = run(
+        "create_supplier_user", "acme", "sam", "--email", "sam@acme.example", "--password", "-"
+    )
+    user = User.objects.get(username="sam")
+    assert user.check_password("x7#Kq!9vLm") and not user.check_password("-")
+    assert "with the given password" in out and "x7#Kq!9vLm" not in out
+
+
+@pytest.mark.parametrize("stdin", ["", "\n", "\r\n"])
+def test_create_supplier_user_with_dash_and_nothing_on_stdin_creates_nobody(
+    acme, monkeypatch, stdin
+):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    message = refused(
+        "create_supplier_user", "acme", "sam", "--email", "sam@acme.example", "--password", "-"
+    )
+    assert message.startswith("password: '-' reads it from standard input")
+    assert not User.objects.exists() and not SupplierMembership.objects.exists()
+
+
 def test_create_supplier_user_without_password_has_no_usable_password(acme):
     run("create_supplier_user", "acme", "sam", "--email", "sam@acme.example")
     user = User.objects.get(username="sam")

@@ -34,6 +34,7 @@ _CHANNEL_OPTIONS = {
 
 
 class Command(ProjectCommand):
+    secret_options = ("password", "secret")
     help = (
         "Set or turn off a supplier's channel: email --to, webhook --url [--secret], "
         "sftp --host ... (or --hosted), or CHANNEL --off."
@@ -45,14 +46,19 @@ class Command(ProjectCommand):
         parser.add_argument("--off", action="store_true", help="Turn the channel off.")
         parser.add_argument("--to", help="email: one address or several, comma-separated.")
         parser.add_argument("--url", help="webhook: the URL we POST to.")
-        parser.add_argument("--secret", help="webhook: a whsec_... secret (else one is made).")
+        parser.add_argument(
+            "--secret",
+            help='webhook: a whsec_... secret (else one is made); "-" reads it from stdin.',
+        )
         parser.add_argument(
             "--events", help="webhook: event types, comma-separated (default: all)."
         )
         parser.add_argument("--host")
         parser.add_argument("--port", help="sftp: the server's port (default 22).")
         parser.add_argument("--username")
-        parser.add_argument("--password")
+        parser.add_argument(
+            "--password", help='sftp: the login\'s password; "-" reads it from stdin.'
+        )
         parser.add_argument("--key-file", dest="key_file")
         parser.add_argument("--path")
         parser.add_argument("--host-key", dest="host_key", help='The server key: "TYPE BASE64".')

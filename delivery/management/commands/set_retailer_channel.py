@@ -19,6 +19,7 @@ from orders.models import Retailer
 
 
 class Command(ProjectCommand):
+    secret_options = ("secret",)
     help = (
         "Set a retailer's channel: webhook --url URL [--events TYPES] [--secret whsec_...], "
         "webhook --off, shipment-email --off|--on."
@@ -31,7 +32,10 @@ class Command(ProjectCommand):
         switch.add_argument("--off", action="store_true", help="Turn the channel off.")
         switch.add_argument("--on", action="store_true", help="shipment-email: turn it on.")
         parser.add_argument("--url", help="webhook: the URL we POST to.")
-        parser.add_argument("--secret", help="webhook: a whsec_... secret (else one is made).")
+        parser.add_argument(
+            "--secret",
+            help='webhook: a whsec_... secret (else one is made); "-" reads it from stdin.',
+        )
         parser.add_argument(
             "--events",
             help="webhook: event types, comma-separated (default: all four: "

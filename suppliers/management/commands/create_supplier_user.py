@@ -5,13 +5,17 @@ from suppliers.services import supplier_user_create
 
 
 class Command(ProjectCommand):
+    secret_options = ("password",)
     help = "Create a portal login for a supplier."
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
         parser.add_argument("username")
         parser.add_argument("--email", required=True)
-        parser.add_argument("--password", help="Omit to let the user set one by password reset.")
+        parser.add_argument(
+            "--password",
+            help='"-" reads it from stdin; omit it to let the user set one by password reset.',
+        )
 
     def handle(self, *args, slug, username, email, password, **options):
         supplier = supplier_by_slug_or_error(slug)
