@@ -226,7 +226,14 @@ def webhook_test(request):
         )
     else:
         code = f" (HTTP {result.status_code})" if result.status_code else ""
-        messages.error(request, f"Test event failed{code}: {result.error}")
+        # A test changes nothing, but the supplier must know what a real event would do.
+        error = result.error
+        if result.status_code == 410:
+            error = (
+                f"{error.rstrip('.')}. The webhook stays on after a test; an order event "
+                "answered 410 turns it off."
+            )
+        messages.error(request, f"Test event failed{code}: {error}")
     return redirect("delivery:settings")
 
 

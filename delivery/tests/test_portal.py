@@ -175,6 +175,24 @@ def test_webhook_test_event_failure_says_why(cole_client, cole, http_receiver, s
     destination_set_webhook(supplier=cole, url=http_receiver.url + "/hook")
     response = cole_client.post("/settings/webhook/test/", follow=True)
     assert "Test event failed (HTTP 503)" in response.content.decode()
+    assert "turns it off" not in response.content.decode()
+    assert not Delivery.objects.exists()
+
+
+def test_a_test_event_answered_410_says_the_webhook_stays_on_but_events_would_not(
+    cole_client, cole, http_receiver, settings
+):
+    """410 Gone to a real event turns the webhook off; to a test it changes nothing, and the
+    supplier reads both, rather than finding it off after the first order."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    http_receiver.default.status = 410
+    destination, _ = destination_set_webhook(supplier=cole, url=http_receiver.url + "/hook")
+    response = cole_client.post("/settings/webhook/test/", follow=True)
+    body = response.content.decode()
+    assert "Test event failed (HTTP 410)" in body
+    assert "The webhook stays on after a test; an order event answered 410 turns it off." in body
+    destination.refresh_from_db()
+    assert destination.enabled and not destination.disabled_reason
     assert not Delivery.objects.exists()
 
 
