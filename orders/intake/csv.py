@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 
 from common.csv import csv_rows_naming_the_line
 
@@ -64,9 +65,9 @@ def _same_order(reference: str, line: int, row: dict, known: dict) -> None:
             )
 
 
-def payloads_from_csv(text: str) -> list[dict]:
-    """One intake document per reference; one CSV row per line, header row required."""
-    reader = csv.DictReader(io.StringIO(text))
+def _reader(stream) -> csv.DictReader:
+    """A DictReader over `stream` whose header has every column, each once."""
+    reader = csv.DictReader(stream)
     try:
         fieldnames = reader.fieldnames or []
     except csv.Error as exc:
@@ -79,8 +80,11 @@ def payloads_from_csv(text: str) -> list[dict]:
     twice = [c for c in CSV_COLUMNS if fieldnames.count(c) > 1]
     if twice:
         raise IntakeCsvError(f"file: CSV header names column(s) {', '.join(twice)} twice.")
-    documents: dict[str, dict] = {}
-    known: dict[str, dict] = {}  # per reference: {column: (line, value)} (_same_order)
+    return reader
+
+
+def _lines(reader: csv.DictReader):
+    """(file line, reference, quantity, row) for each row, its shape checked."""
     for row in _rows(reader):
         # The file's line, not the row's count: the csv module skips blank lines and reads
         # a quoted cell over several lines as one row (found in review). A row over
@@ -96,30 +100,71 @@ def payloads_from_csv(text: str) -> list[dict]:
             raise IntakeCsvError(
                 f"line {row_number}: quantity '{row['quantity']}' is not a whole number."
             )
-        quantity = int(raw)
+        yield row_number, reference, int(raw), row
+
+
+def _new_document(reference: str, row: dict) -> dict:
+    return {
+        "reference": reference,
+        "customer": {
+            "name": row["customer_name"],
+            "email": row["customer_email"],
+            "phone": row["customer_phone"],
+        },
+        "shipping_address": {
+            "name": row["ship_name"],
+            "line1": row["ship_line1"],
+            "line2": row["ship_line2"],
+            "city": row["ship_city"],
+            "region": row["ship_region"],
+            "postcode": row["ship_postcode"],
+            "country": row["ship_country"],
+        },
+        "lines": [],
+    }
+
+
+def _add_line(document: dict, row: dict, quantity: int) -> None:
+    if row["placed_at"]:
+        document["placed_at"] = row["placed_at"]
+    document["lines"].append({"sku": row["sku"], "quantity": quantity})
+
+
+def payloads_from_csv(text: str) -> list[dict]:
+    """One intake document per reference; one CSV row per line, header row required. The
+    rows of a reference may be anywhere in the file: the whole file is grouped in memory."""
+    documents: dict[str, dict] = {}
+    known: dict[str, dict] = {}  # per reference: {column: (line, value)} (_same_order)
+    for row_number, reference, quantity, row in _lines(_reader(io.StringIO(text))):
         _same_order(reference, row_number, row, known.setdefault(reference, {}))
-        document = documents.setdefault(
-            reference,
-            {
-                "reference": reference,
-                "customer": {
-                    "name": row["customer_name"],
-                    "email": row["customer_email"],
-                    "phone": row["customer_phone"],
-                },
-                "shipping_address": {
-                    "name": row["ship_name"],
-                    "line1": row["ship_line1"],
-                    "line2": row["ship_line2"],
-                    "city": row["ship_city"],
-                    "region": row["ship_region"],
-                    "postcode": row["ship_postcode"],
-                    "country": row["ship_country"],
-                },
-                "lines": [],
-            },
-        )
-        if row["placed_at"]:
-            document["placed_at"] = row["placed_at"]
-        document["lines"].append({"sku": row["sku"], "quantity": quantity})
+        document = documents.get(reference)
+        if document is None:
+            document = documents[reference] = _new_document(reference, row)
+        _add_line(document, row, quantity)
     return list(documents.values())
+
+
+class RowsApart(Exception):
+    """A reference's rows are not together in the file: it cannot be read one order at a
+    time, and is grouped whole instead (`payloads_from_csv`)."""
+
+
+def csv_documents_streamed(stream) -> Iterator[dict]:
+    """The intake documents of a CSV whose rows of each reference are together (as an
+    export writes them), one at a time: memory holds one order's rows, and the references
+    seen. Raises RowsApart at a reference met again after another one's rows."""
+    done: set[str] = set()
+    document: dict | None = None
+    known: dict = {}
+    for row_number, reference, quantity, row in _lines(_reader(stream)):
+        if document is None or document["reference"] != reference:
+            if reference in done:
+                raise RowsApart(reference)
+            if document is not None:
+                done.add(document["reference"])
+                yield document
+            document, known = _new_document(reference, row), {}
+        _same_order(reference, row_number, row, known)
+        _add_line(document, row, quantity)
+    if document is not None:
+        yield document

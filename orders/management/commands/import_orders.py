@@ -1,14 +1,22 @@
-import json
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from common.cli import ProjectCommand, validation_error_line
 from orders.intake import intake_validate
-from orders.intake.csv import IntakeCsvError, payloads_from_csv
+from orders.intake.csv import (
+    IntakeCsvError,
+    RowsApart,
+    csv_documents_streamed,
+    payloads_from_csv,
+)
+from orders.intake.json_stream import IntakeJsonError, json_documents
 from orders.models import OrderIntake, Retailer
 from orders.services import intake_prepare, order_place_from_retailer
+
+# The first pass (every document checked) says how far it is every this many documents.
+CHECK_PROGRESS_EVERY = 1000
 
 
 def _present(retailer, payload) -> dict | None:
@@ -42,43 +50,13 @@ class Command(ProjectCommand):
         if not retailer.is_active:
             # As the API refuses its key (found in review: the command placed the orders).
             raise CommandError(f"retailer_slug: retailer '{retailer_slug}' is inactive.")
+        source = _streamed
         try:
-            text = Path(file).read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"file: cannot read {file}: {exc}")
-        if file.lower().endswith(".csv"):
-            try:
-                payloads = payloads_from_csv(text)
-            except IntakeCsvError as exc:
-                raise CommandError(str(exc))
-        else:
-            try:
-                payloads = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise CommandError(f"file: not valid JSON ({exc.msg} at line {exc.lineno}).")
-            except ValueError as exc:  # a number past Python's digit limit, say
-                raise CommandError(f"file: not valid JSON ({exc}).")
-            except RecursionError:
-                raise CommandError("file: not valid JSON (nested too deeply).")
-            if not isinstance(payloads, list):
-                raise CommandError("file: the JSON must be a list of order documents.")
-        if not payloads:
-            raise CommandError("file: no orders in it.")
-        references = set()
-        for index, payload in enumerate(payloads):
-            try:
-                data, _ = intake_prepare(payload=payload)
-            except ValidationError as exc:
-                data = _present(retailer, payload)
-                if data is None:
-                    raise CommandError(f"order {index + 1}: {validation_error_line(exc)}")
-            if data["reference"] in references:
-                raise CommandError(
-                    f"order {index + 1}: reference '{data['reference']}' appears twice."
-                )
-            references.add(data["reference"])
+            total = self._check(retailer, _documents(file, source))
+        except RowsApart:
+            source = _grouped
+            total = self._check(retailer, _documents(file, source))
         created = existing = 0
-        total = len(payloads)
         step = max(1, total // 20)
         # Each order commits on its own, in intake's bounded transaction, as from the API: one
         # transaction round the whole file held every order's created_at back from suppliers'
@@ -86,7 +64,8 @@ class Command(ProjectCommand):
         # Every document was checked above; a failure after (a race, a lost connection)
         # leaves the orders before it, and running the file again imports the rest (those are
         # "already present": the same reference).
-        for index, payload in enumerate(payloads, start=1):
+        written = _documents(file, source)
+        for index, payload in enumerate(_or_changed(written), start=1):
             try:
                 result = order_place_from_retailer(
                     retailer=retailer, payload=payload, actor="ops:import"
@@ -104,3 +83,70 @@ class Command(ProjectCommand):
             f"{retailer.slug}: {created} orders imported, "
             f"{existing} already present (same reference)."
         )
+
+    def _check(self, retailer, documents: Iterator) -> int:
+        """Check every document before anything is written; return how many there are."""
+        references = set()
+        total = 0
+        for index, payload in enumerate(documents, start=1):
+            try:
+                data, _ = intake_prepare(payload=payload)
+            except ValidationError as exc:
+                data = _present(retailer, payload)
+                if data is None:
+                    raise CommandError(f"order {index}: {validation_error_line(exc)}")
+            if data["reference"] in references:
+                raise CommandError(f"order {index}: reference '{data['reference']}' appears twice.")
+            references.add(data["reference"])
+            total = index
+            if index % CHECK_PROGRESS_EVERY == 0:
+                self.stderr.write(f"  checked {index} orders")
+        if not total:
+            raise CommandError("file: no orders in it.")
+        return total
+
+
+def _open(file: str):
+    # utf-8-sig: a spreadsheet's byte order mark is not part of the first column's name.
+    return open(file, encoding="utf-8-sig", newline="")
+
+
+def _streamed(file: str) -> Iterator:
+    """The file's documents, read one at a time: memory holds one of them, not the file."""
+    with _open(file) as handle:
+        if file.lower().endswith(".csv"):
+            yield from csv_documents_streamed(handle)
+        else:
+            yield from json_documents(handle)
+
+
+def _grouped(file: str) -> Iterator:
+    """A CSV's documents when the rows of a reference lie apart in it: every row must be read
+    before an order is whole, so the file is grouped in memory."""
+    with _open(file) as handle:
+        text = handle.read()
+    yield from payloads_from_csv(text)
+
+
+def _documents(file: str, source: Callable[[str], Iterator]) -> Iterator:
+    """The source's documents, its faults as one-line CommandErrors (RowsApart passes)."""
+    try:
+        yield from source(file)
+    except (IntakeCsvError, IntakeJsonError) as exc:
+        raise CommandError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"file: {file} is not UTF-8 text ({exc.reason}).") from None
+    except OSError as exc:
+        raise CommandError(f"file: cannot read {file}: {exc}") from None
+
+
+def _or_changed(documents: Iterator) -> Iterator:
+    """The documents of the writing pass: the file was checked whole, so a CSV whose rows lie
+    apart now was changed in between."""
+    try:
+        yield from documents
+    except RowsApart:
+        raise CommandError(
+            "file: it changed while it was imported (orders before the change are in; run "
+            "it again)."
+        ) from None
