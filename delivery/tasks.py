@@ -4,9 +4,13 @@ acks_late is on (settings), so a message whose worker dies is delivered again; t
 make a second run harmless (leases, conditional updates, unique rows).
 """
 
+import logging
+
 from celery import shared_task
 
 from . import services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="delivery.send", acks_late=True, ignore_result=True)
@@ -41,6 +45,19 @@ def hosted_update_apply(slug: str, name: str) -> str | None:
     from .hosted.updates import hosted_update_apply as apply
 
     return apply(slug=slug, name=name)
+
+
+@shared_task(name="delivery.hosted_leftovers_remove", acks_late=True, ignore_result=True)
+def hosted_leftovers_remove() -> int:
+    """Hourly: the hosted folders' temporary files nobody will finish."""
+    from django.conf import settings
+
+    from .hosted.storage import leftovers_remove
+
+    removed = leftovers_remove(older_than=settings.HOSTED_SFTP_LEFTOVER_HOURS * 3600)
+    if removed:
+        logger.info("hosted leftovers removed: %s", removed)
+    return len(removed)
 
 
 @shared_task(name="delivery.update_file_apply", acks_late=True, ignore_result=True)

@@ -50,7 +50,12 @@ from .credentials import (
     login_proof,
     login_still_allowed,
 )
-from .storage import file_identity, supplier_folder, upload_closed_mark
+from .storage import (
+    file_identity,
+    is_temporary_upload_name,
+    supplier_folder,
+    upload_closed_mark,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +69,7 @@ def is_update_name(name: str) -> bool:
         lower.endswith(".csv")
         and not name.startswith(".")
         and "/" not in name
-        and not any(mark in lower for mark in (".part", ".tmp", ".filepart", "~"))
+        and not is_temporary_upload_name(name)
     )
 
 

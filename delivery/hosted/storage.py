@@ -179,3 +179,60 @@ def uploads_closed(slug: str, *, older_than: float) -> list[str]:
         except FileNotFoundError:
             continue
     return found
+
+
+# --- Leftovers ---------------------------------------------------------------------------
+
+# The marks of a name a client uploads under before it renames the file (WinSCP's
+# ".filepart", lftp's and others' ".part"/".tmp", editors' "~"): never an update file.
+TEMPORARY_MARKS = (".part", ".tmp", ".filepart", "~")
+
+
+def is_temporary_upload_name(name: str) -> bool:
+    return any(mark in name.lower() for mark in TEMPORARY_MARKS)
+
+
+def _ours_temporary(name: str) -> bool:
+    """A temporary file of `file_write_atomic`'s (a dot name ending .part), which a process
+    killed half-way through writing leaves."""
+    return name.startswith(".") and name.endswith(".part")
+
+
+def leftovers_remove(*, older_than: float) -> list[str]:
+    """Remove the temporary files nobody will finish, unchanged for `older_than` seconds:
+    a client's upload under a temporary name in updates/ whose connection was lost before it
+    renamed the file (never applied, it held the supplier's quota), and our own temporary
+    files a killed process left (in orders/ and updates/' folders). Never a file under its
+    final name: an order file the supplier has not collected yet stays, whatever its name.
+    Returns the paths removed, relative to the root. Run by the sweep."""
+    import time
+
+    root = hosted_root()
+    if not root.is_dir():
+        return []
+    now, removed = time.time(), []
+    for supplier in sorted(root.iterdir()):
+        if supplier.name.startswith(".") or not supplier.is_dir() or supplier.is_symlink():
+            continue
+        for sub in FOLDERS:
+            folder = supplier / sub
+            try:
+                entries = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                leftover = _ours_temporary(entry.name) or (
+                    sub == "updates" and is_temporary_upload_name(entry.name)
+                )
+                if not leftover:
+                    continue
+                try:
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    if now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+                        continue
+                    os.unlink(entry.path)
+                except FileNotFoundError:
+                    continue  # renamed or removed meanwhile: finished after all
+                removed.append(f"{supplier.name}/{sub}/{entry.name}")
+    return removed

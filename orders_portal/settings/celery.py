@@ -62,6 +62,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.sftp_run_due",
         "schedule": timedelta(seconds=env.int("SFTP_RUN_CHECK_SECONDS", default=60)),
     },
+    "delivery-hosted-leftovers": {
+        "task": "delivery.hosted_leftovers_remove",
+        "schedule": timedelta(hours=1),
+    },
     "delivery-acknowledge-reminders": {
         "task": "delivery.acknowledge_reminders",
         "schedule": timedelta(minutes=15),

@@ -19,6 +19,10 @@ HOSTED_SFTP_HOST_KEY_FILE = env.str(
 # (delivery/hosted/quota.py): past it the server refuses writes, so no supplier fills the disk
 # every supplier's order files are written to.
 HOSTED_SFTP_QUOTA_MB = env.int("HOSTED_SFTP_QUOTA_MB", default=1024)
+# A temporary file in a hosted folder that nobody finished (a client's upload under a temporary
+# name cut off before its rename; ours, left by a killed process) is removed once unchanged
+# this long, by an hourly task (delivery/hosted/storage.py `leftovers_remove`).
+HOSTED_SFTP_LEFTOVER_HOURS = env.float("HOSTED_SFTP_LEFTOVER_HOURS", default=24.0)
 # How often a hosted SFTP session's login is checked again: one whose key was removed, whose
 # password was replaced or whose supplier was made inactive is disconnected.
 HOSTED_SFTP_LOGIN_RECHECK_SECONDS = env.float("HOSTED_SFTP_LOGIN_RECHECK_SECONDS", default=30.0)
