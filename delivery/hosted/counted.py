@@ -5,7 +5,9 @@ the file's size as it is now (at its end for a file opened for append, whatever 
 client names), a new size set on a file (truncate: a sparse file's hole, filled later, took
 the disk uncounted), a truncating open and a rename over a file by what they replace, a
 remove by what it held. A write or size past the quota is refused (SFTPQuotaExceeded); the
-file it was cut short in is removed when its client closes it (server.py).
+file it was cut short in is removed when its client closes it (server.py). A new file or
+folder takes one of the entries the folder may hold, a remove frees one; past the most, the
+open or mkdir is refused before anything is made.
 """
 
 from __future__ import annotations
@@ -59,16 +61,38 @@ class QuotaCountedSftp(asyncssh.SFTPServer):
         self._written: dict[int, str] = {}  # a file open for writing: its path
         self._over_quota: set[int] = set()
 
+    async def _counted_now(self) -> None:
+        if quota.usage_stale(self._folder):
+            await asyncio.get_running_loop().run_in_executor(None, quota.usage_count, self._folder)
+
+    def _entry_taken(self, local: str) -> None:
+        """One entry more for `local`, or SFTPQuotaExceeded when the folder holds its most."""
+        if not quota.entry_take(self._folder):
+            logger.warning(
+                "hosted sftp: %s holds its most files and folders; %r was refused",
+                self._slug,
+                posixpath.basename(local),
+            )
+            raise asyncssh.SFTPQuotaExceeded(quota.entries_message())
+
     async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):
         writing = bool(pflags & asyncssh.FXF_WRITE)
-        if writing and quota.usage_stale(self._folder):
-            await asyncio.get_running_loop().run_in_executor(None, quota.usage_count, self._folder)
+        if writing:
+            await self._counted_now()
         local = local_name(self.map_path(path))
+        new = bool(pflags & asyncssh.FXF_CREAT) and not os.path.lexists(local)
+        if new:
+            self._entry_taken(local)
         # What a truncating open cuts is freed: counted on until the next count (a
         # minute on), a file put again over itself was counted twice, and the put of
         # 0.6 MB over 0.6 MB in a 1 MB quota was refused (found in review).
         cut = _file_size(local) if writing and pflags & asyncssh.FXF_TRUNC else 0
-        file_obj = super().open(path, pflags, attrs)
+        try:
+            file_obj = super().open(path, pflags, attrs)
+        except BaseException:
+            if new:
+                quota.entry_release(self._folder)
+            raise
         if writing:
             self._written[id(file_obj)] = local
         quota.usage_release(self._folder, cut)
@@ -136,6 +160,21 @@ class QuotaCountedSftp(asyncssh.SFTPServer):
             freed = 0
         super().remove(path)
         quota.usage_release(self._folder, freed)
+        quota.entry_release(self._folder)
+
+    async def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        await self._counted_now()
+        local = local_name(self.map_path(path))
+        self._entry_taken(local)
+        try:
+            super().mkdir(path, attrs)
+        except BaseException:
+            quota.entry_release(self._folder)
+            raise
+
+    def rmdir(self, path: bytes) -> None:
+        super().rmdir(path)
+        quota.entry_release(self._folder)
 
     def _partial_removed(self, local: str | None) -> None:
         """A file cut short by the quota: deleted, never handed on as an update file."""
@@ -156,6 +195,10 @@ class QuotaCountedSftp(asyncssh.SFTPServer):
     def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
         old, new = local_name(self.map_path(oldpath)), local_name(self.map_path(newpath))
         # The file it replaces is freed (not when both name one file).
-        replaced = 0 if _same_file(old, new) else _file_size(new)
+        same = _same_file(old, new)
+        replaced = 0 if same else _file_size(new)
+        one_less = not same and os.path.lexists(new)
         super().posix_rename(oldpath, newpath)
         quota.usage_release(self._folder, replaced)
+        if one_less:
+            quota.entry_release(self._folder)

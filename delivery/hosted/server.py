@@ -322,8 +322,8 @@ def _sftp_factory(on_upload_closed: UploadClosed):
         async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):
             return await super().open(path, pflags, _without_modes(attrs))
 
-        def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
-            super().mkdir(path, _without_modes(attrs))
+        async def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+            await super().mkdir(path, _without_modes(attrs))
 
         async def setstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
             await super().setstat(path, _without_modes(attrs))

@@ -202,3 +202,40 @@ def test_uploading_a_file_again_over_itself_fits_the_quota(hosted_sftp, tmp_path
         hosted_sftp, batch="put big.bin orders/b.bin\nput big.bin orders/c.bin\n", **kwargs
     )
     assert result.returncode != 0 and not (orders / "c.bin").exists()
+
+
+def test_a_folder_holds_at_most_so_many_files_and_folders(hosted_sftp, tmp_path, settings):
+    """Files of no size took no quota: a client could make them without end, each an inode of
+    the disk every supplier shares. HOSTED_SFTP_MAX_FILES bounds files and folders together
+    (the five folders the server makes count); past it a new one is refused before anything is
+    made, a file put again over itself is not new, and removing one makes room."""
+    settings.HOSTED_SFTP_MAX_FILES = 8
+    supplier_with_key("acme", tmp_path)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    kwargs = dict(user="acme", key=tmp_path / "acme_key", workdir=tmp_path)
+    updates = supplier_folder("acme") / "updates"
+
+    def sftp(batch: str):
+        return openssh_sftp(hosted_sftp, batch=batch, **kwargs)
+
+    result = sftp("".join(f"put empty.txt updates/e{i}.txt\n" for i in (1, 2, 3)))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in updates.glob("e*.txt")) == ["e1.txt", "e2.txt", "e3.txt"]
+
+    result = sftp("put empty.txt updates/e4.txt\n")
+    assert result.returncode != 0
+    assert not (updates / "e4.txt").exists()
+    result = sftp("mkdir updates/more\n")
+    assert result.returncode != 0
+    assert not (updates / "more").exists()
+
+    result = sftp("put empty.txt updates/e3.txt\n")  # over itself: not one more
+    assert result.returncode == 0, result.stderr
+
+    result = sftp("rm updates/e1.txt\nput empty.txt updates/e4.txt\n")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in updates.glob("e*.txt")) == ["e2.txt", "e3.txt", "e4.txt"]
+
+    result = sftp("rm updates/e2.txt\nmkdir updates/more\nrmdir updates/more\nmkdir updates/d2\n")
+    assert result.returncode == 0, result.stderr
+    assert (updates / "d2").is_dir() and not (updates / "more").exists()

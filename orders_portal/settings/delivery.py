@@ -19,6 +19,9 @@ HOSTED_SFTP_HOST_KEY_FILE = env.str(
 # (delivery/hosted/quota.py): past it the server refuses writes, so no supplier fills the disk
 # every supplier's order files are written to.
 HOSTED_SFTP_QUOTA_MB = env.int("HOSTED_SFTP_QUOTA_MB", default=1024)
+# And at most this many files and folders: files of no size, made without end, take no quota
+# but an inode each of the disk every supplier shares, and a step of every walk of the folder.
+HOSTED_SFTP_MAX_FILES = env.int("HOSTED_SFTP_MAX_FILES", default=100_000)
 # A temporary file in a hosted folder that nobody finished (a client's upload under a temporary
 # name cut off before its rename; ours, left by a killed process) is removed once unchanged
 # this long, by an hourly task (delivery/hosted/storage.py `leftovers_remove`).
