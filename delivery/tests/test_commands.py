@@ -95,42 +95,29 @@ def test_set_channel_webhook_given_secret(cole):
     assert Destination.objects.get(channel="webhook").webhook_secret == secret
 
 
+def run_with_stdin(*args, stdin: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdin=io.StringIO(stdin), stdout=out)
+    return out.getvalue()
+
+
+WEBHOOK_SECRET_FROM_STDIN = ("set_channel", "cole", "webhook", "--url", "https://x.example/h")
+
+
 def test_set_channel_reads_a_secret_or_password_given_as_dash_from_stdin(cole):
     """`--secret -` and `--password -` read the value from standard input (call_command's
     `stdin`, as manage.py's own), so that it never shows in the process list."""
     secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    out = io.StringIO()
-    call_command(
-        "set_channel",
-        "cole",
-        "webhook",
-        "--url",
-        "https://x.example/h",
-        "--secret",
-        "-",
-        stdin=io.StringIO(secret + "\n"),
-        stdout=out,
-    )
-    assert secret not in out.getvalue()
+    out = run_with_stdin(*WEBHOOK_SECRET_FROM_STDIN, "--secret", "-", stdin=secret + "\n")
+    assert secret not in out
     assert Destination.objects.get(channel="webhook").webhook_secret == secret
 
     host_key = paramiko.ECDSAKey.generate()
-    call_command(
-        "set_channel",
-        "cole",
-        "sftp",
-        "--host",
-        "sftp.cole.example",
-        "--username",
-        "cole",
-        "--password",
-        "-",
-        "--path",
-        "/in",
-        "--host-key",
-        f"{host_key.get_name()} {host_key.get_base64()}",
-        stdin=io.StringIO("s3cret pass\r\n"),
-        stdout=io.StringIO(),
+    run_with_stdin(
+        *("set_channel", "cole", "sftp", "--host", "sftp.cole.example", "--username", "cole"),
+        *("--password", "-", "--path", "/in"),
+        *("--host-key", f"{host_key.get_name()} {host_key.get_base64()}"),
+        stdin="s3cret pass\r\n",
     )
     assert Destination.objects.get(channel="sftp").sftp_password == "s3cret pass"
 
@@ -138,17 +125,7 @@ def test_set_channel_reads_a_secret_or_password_given_as_dash_from_stdin(cole):
 def test_set_channel_with_dash_and_an_empty_stdin_changes_nothing(cole):
     before = snapshot()
     with pytest.raises(CommandError) as excinfo:
-        call_command(
-            "set_channel",
-            "cole",
-            "webhook",
-            "--url",
-            "https://x.example/h",
-            "--secret",
-            "-",
-            stdin=io.StringIO(""),
-            stdout=io.StringIO(),
-        )
+        run_with_stdin(*WEBHOOK_SECRET_FROM_STDIN, "--secret", "-", stdin="")
     assert str(excinfo.value).startswith("secret: '-' reads it from standard input")
     assert snapshot() == before
 
