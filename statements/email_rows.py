@@ -107,3 +107,8 @@ def shipment_rows_text(shipments: list[dict]) -> str:
             for p in s["parcels"]
         )
     return "".join(rows)
+
+
+def cancellation_lines(cancellation: dict) -> str:
+    """The lines one cancellation took: 'line 1 x 1, line 3 x 2'."""
+    return ", ".join(f"line {x['line']} x {x['quantity']}" for x in cancellation["lines"])

@@ -28,6 +28,7 @@ from delivery.emails import register_email_renderer
 from delivery.models import Delivery, DeliveryPurpose
 
 from .email_rows import (
+    cancellation_lines,
     order_rows_html,
     order_rows_text,
     percent,
@@ -63,6 +64,7 @@ def _templates() -> jinja2.Environment:
     )
     environment.filters.update(
         when=when,
+        cancellation_lines=cancellation_lines,
         percent=percent,
         month_name=_month_name,
         order_rows_html=order_rows_html,

@@ -76,6 +76,31 @@ def _cancelled_lines(rows: list[dict]) -> tuple[Decimal, list[dict]]:
     return value, [by_line[no] for no in sorted(by_line)]
 
 
+def _cancellations(rows: list[dict], reasons: dict) -> list[dict]:
+    """Each cancellation of these cancellation-line rows (oldest first, as read): its reason,
+    note, time and the lines it took. Rows of one cancellation are adjacent; two made at one
+    instant with the same reason and note read as one, which says the same."""
+    out: list[dict] = []
+    last_key = None
+    for row in rows:
+        key = (row["created_at"], row["reason"], row["note"])
+        if key != last_key:
+            last_key = key
+            out.append(
+                {
+                    "reason": row["reason"],
+                    "reason_label": reasons.get(row["reason"], ""),
+                    "note": row["note"],
+                    "cancelled_at": _iso(row["created_at"]),
+                    "lines": [],
+                }
+            )
+        out[-1]["lines"].append(
+            {"line": row["line_no"], "sku": row["sku"], "quantity": row["quantity"]}
+        )
+    return out
+
+
 # A month's orders (those that reached us in it) in the order the retailer says they were
 # placed (the number breaks a tie); an itemgetter, C, rather than a Python key function
 # called once per order.
@@ -143,6 +168,8 @@ def _figures_from_rows(
                     ),
                     "note": last["note"] if last else row["cancellation_note"],
                     "cancelled_at": _iso(last["created_at"] if last else row["cancelled_at"]),
+                    # Each one, with its reason and note: "reason" and "note" are the last's.
+                    "cancellations": _cancellations(before_close, reasons),
                     "currency": row["currency"],
                     "total": str(row["total"]),  # decimal(14, 2): to the cent
                 }
@@ -158,6 +185,7 @@ def _figures_from_rows(
                     "reason_label": reasons.get(last["reason"], ""),
                     "note": last["note"],
                     "cancelled_at": _iso(last["created_at"]),
+                    "cancellations": _cancellations(before_close, reasons),
                     "currency": row["currency"],
                     "lines": lines,
                     "cancelled_total": _money(value_cancelled),
@@ -228,6 +256,7 @@ def _figures_from_rows(
                 "reason": last["reason"],
                 "reason_label": reasons.get(last["reason"], ""),
                 "note": last["note"],
+                "cancellations": _cancellations(during, reasons),
                 # By units, not by money: a free line still open left an order whose
                 # cancelled worth was its total "now wholly cancelled" (found in review).
                 "whole": sum(c["quantity"] for c in history if c["created_at"] < end)

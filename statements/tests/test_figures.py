@@ -124,6 +124,11 @@ def test_exact_figures_of_a_month(july):
     assert by_ref[("R-3", "EUR")]["placed_at"] == "2026-07-31T23:30:00-04:00"
     assert by_ref[("R-3", "EUR")]["commission"] == "11.25"
 
+    # Each cancelled in one go: its one cancellation, with the reason and note shown.
+    assert [
+        [(x["reason"], x["note"], x["cancelled_at"]) for x in c.pop("cancellations")]
+        for c in figures["cancelled"]
+    ] == [[(c["reason"], c["note"], c["cancelled_at"])] for c in figures["cancelled"]]
     assert figures["cancelled"] == [
         {
             "number": by_ref[("R-2", "GBP")]["number"],
