@@ -10,6 +10,9 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
 
 from common.csv import csv_rows_naming_the_line
 
@@ -45,7 +48,7 @@ def _rows(reader: csv.DictReader):
 
 
 # The columns of the order, not of its line: every row of a reference holds the same (a
-# blank cell on a later row means "as above").
+# blank cell on another row means "as above" or "as below": CsvDocument.payload_whole).
 ORDER_COLUMNS = [c for c in CSV_COLUMNS if c not in ("reference", "sku", "quantity")]
 
 
@@ -103,7 +106,7 @@ def _lines(reader: csv.DictReader):
         yield row_number, reference, int(raw), row
 
 
-def _new_document(reference: str, row: dict) -> dict:
+def _new_payload(reference: str, row: dict) -> dict:
     return {
         "reference": reference,
         "customer": {
@@ -124,47 +127,113 @@ def _new_document(reference: str, row: dict) -> dict:
     }
 
 
-def _add_line(document: dict, row: dict, quantity: int) -> None:
-    if row["placed_at"]:
-        document["placed_at"] = row["placed_at"]
-    document["lines"].append({"sku": row["sku"], "quantity": quantity})
+# Where each order column goes in the document.
+_PLACES = {
+    "customer_name": ("customer", "name"),
+    "customer_email": ("customer", "email"),
+    "customer_phone": ("customer", "phone"),
+    **{
+        f"ship_{name}": ("shipping_address", name)
+        for name in ("name", "line1", "line2", "city", "region", "postcode", "country")
+    },
+}
+# The document's path of each order column, the other way round (CsvDocument.error_line).
+_COLUMN_OF = {"reference": "reference", "placed_at": "placed_at"} | {
+    ".".join(place): column for column, place in _PLACES.items()
+}
+
+
+@dataclass
+class CsvDocument:
+    """One reference's intake document and where the file holds it: the line of each of its
+    order lines, and (`known`) the line each order column's value came from."""
+
+    payload: dict
+    lines: list[int] = field(default_factory=list)
+    known: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def row_add(self, *, row_number: int, row: dict, quantity: int) -> None:
+        _same_order(self.payload["reference"], row_number, row, self.known)
+        self.lines.append(row_number)
+        self.payload["lines"].append({"sku": row["sku"], "quantity": quantity})
+
+    def payload_whole(self) -> dict:
+        """The document, each order column's value from whichever row of the reference held
+        it: a blank cell means "as above" or "as below" alike. It was built from the
+        reference's first row alone (found in review: an email on its second row was dropped
+        without a word, a name there refused as missing)."""
+        for column, (_, value) in self.known.items():
+            if column == "placed_at":
+                self.payload["placed_at"] = value
+            else:
+                part, name = _PLACES[column]
+                self.payload[part][name] = value
+        return self.payload
+
+    def error_line(self, exc: ValidationError) -> str:
+        """The intake's refusal in the file's terms: each error with its line and column
+        ("line 3: ship_country: ..."), not the document's path ("shipping_address.country",
+        "lines.1.sku"), which a CSV has no such thing as (found in review)."""
+        if not hasattr(exc, "error_dict"):
+            return f"line {self.lines[0]}: {' '.join(exc.messages)}"
+        parts = []
+        for name, messages in exc.message_dict.items():
+            text = " ".join(messages)
+            line, column = self._where(name)
+            parts.append(f"line {line}: {column}: {text}" if column else f"line {line}: {text}")
+        return "; ".join(parts)
+
+    def _where(self, name: str) -> tuple[int, str]:
+        head, _, rest = name.partition(".")
+        if head == "lines" and rest:
+            index, _, column = rest.partition(".")
+            if index.isdigit() and int(index) < len(self.lines):
+                return self.lines[int(index)], column if column in CSV_COLUMNS else ""
+        column = _COLUMN_OF.get(name, "")
+        line = self.known[column][0] if column in self.known else self.lines[0]
+        return line, column
+
+
+def documents_from_csv(text: str) -> list[CsvDocument]:
+    """One document per reference; one CSV row per line, header row required. The rows of a
+    reference may be anywhere in the file: the whole file is grouped in memory."""
+    documents: dict[str, CsvDocument] = {}
+    for row_number, reference, quantity, row in _lines(_reader(io.StringIO(text))):
+        document = documents.get(reference)
+        if document is None:
+            document = documents[reference] = CsvDocument(payload=_new_payload(reference, row))
+        document.row_add(row_number=row_number, row=row, quantity=quantity)
+    for document in documents.values():
+        document.payload_whole()
+    return list(documents.values())
 
 
 def payloads_from_csv(text: str) -> list[dict]:
-    """One intake document per reference; one CSV row per line, header row required. The
-    rows of a reference may be anywhere in the file: the whole file is grouped in memory."""
-    documents: dict[str, dict] = {}
-    known: dict[str, dict] = {}  # per reference: {column: (line, value)} (_same_order)
-    for row_number, reference, quantity, row in _lines(_reader(io.StringIO(text))):
-        _same_order(reference, row_number, row, known.setdefault(reference, {}))
-        document = documents.get(reference)
-        if document is None:
-            document = documents[reference] = _new_document(reference, row)
-        _add_line(document, row, quantity)
-    return list(documents.values())
+    """The intake documents of `documents_from_csv`."""
+    return [document.payload for document in documents_from_csv(text)]
 
 
 class RowsApart(Exception):
     """A reference's rows are not together in the file: it cannot be read one order at a
-    time, and is grouped whole instead (`payloads_from_csv`)."""
+    time, and is grouped whole instead (`documents_from_csv`)."""
 
 
-def csv_documents_streamed(stream) -> Iterator[dict]:
-    """The intake documents of a CSV whose rows of each reference are together (as an
-    export writes them), one at a time: memory holds one order's rows, and the references
-    seen. Raises RowsApart at a reference met again after another one's rows."""
+def csv_documents_streamed(stream) -> Iterator[CsvDocument]:
+    """The documents of a CSV whose rows of each reference are together (as an export writes
+    them), one at a time: memory holds one order's rows, and the references seen. Raises
+    RowsApart at a reference met again after another one's rows."""
     done: set[str] = set()
-    document: dict | None = None
-    known: dict = {}
+    document: CsvDocument | None = None
     for row_number, reference, quantity, row in _lines(_reader(stream)):
-        if document is None or document["reference"] != reference:
+        if document is None or document.payload["reference"] != reference:
             if reference in done:
                 raise RowsApart(reference)
             if document is not None:
-                done.add(document["reference"])
+                done.add(document.payload["reference"])
+                document.payload_whole()
                 yield document
-            document, known = _new_document(reference, row), {}
-        _same_order(reference, row_number, row, known)
-        _add_line(document, row, quantity)
+            document = CsvDocument(payload=_new_payload(reference, row))
+        document.row_add(row_number=row_number, row=row, quantity=quantity)
     if document is not None:
+        document.payload_whole()
         yield document

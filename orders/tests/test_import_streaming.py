@@ -143,7 +143,7 @@ def test_csv_rows_of_a_reference_apart_are_said_to_the_streamed_reader():
         [csv_row("C-1", "ACME-001", 1), csv_row("C-2", "ACME-001", 1), csv_row("C-1", "X", 2)]
     )
     documents = csv_documents_streamed(io.StringIO(text))
-    assert next(documents)["reference"] == "C-1"
+    assert next(documents).payload["reference"] == "C-1"
     with pytest.raises(RowsApart):
         list(documents)
     # Grouped whole, the same file is two orders.
@@ -158,7 +158,9 @@ def test_the_streamed_csv_reader_makes_the_same_documents_as_the_grouping_one():
         csv_row("C-2", "ACME-003", 1, ship_city="York"),
     ]
     text = csv_text(rows)
-    assert list(csv_documents_streamed(io.StringIO(text))) == payloads_from_csv(text)
+    streamed = [d.payload for d in csv_documents_streamed(io.StringIO(text))]
+    assert streamed == payloads_from_csv(text)
+    assert streamed[0]["customer"]["name"] == "Ann Lee"  # from line 2, blank on line 3
     assert CSV_COLUMNS[0] == "reference"
 
 

@@ -1,4 +1,4 @@
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -6,10 +6,11 @@ from django.core.management.base import CommandError
 from common.cli import ProjectCommand, validation_error_line
 from orders.intake import intake_validate
 from orders.intake.csv import (
+    CsvDocument,
     IntakeCsvError,
     RowsApart,
     csv_documents_streamed,
-    payloads_from_csv,
+    documents_from_csv,
 )
 from orders.intake.json_stream import IntakeJsonError, json_documents
 from orders.models import OrderIntake, Retailer
@@ -65,14 +66,14 @@ class Command(ProjectCommand):
         # leaves the orders before it, and running the file again imports the rest (those are
         # "already present": the same reference).
         written = _documents(file, source)
-        for index, payload in enumerate(_or_changed(written), start=1):
+        for index, (payload, explain) in enumerate(_or_changed(written), start=1):
             try:
                 result = order_place_from_retailer(
                     retailer=retailer, payload=payload, actor="ops:import"
                 )
             except ValidationError as exc:
                 raise CommandError(
-                    f"order {index}: {validation_error_line(exc)} (orders before it are "
+                    f"order {index}: {explain(exc)} (orders before it are "
                     "imported; run the file again once it is fixed)"
                 )
             created += result.created
@@ -88,13 +89,13 @@ class Command(ProjectCommand):
         """Check every document before anything is written; return how many there are."""
         references = set()
         total = 0
-        for index, payload in enumerate(documents, start=1):
+        for index, (payload, explain) in enumerate(documents, start=1):
             try:
                 data, _ = intake_prepare(payload=payload)
             except ValidationError as exc:
                 data = _present(retailer, payload)
                 if data is None:
-                    raise CommandError(f"order {index}: {validation_error_line(exc)}")
+                    raise CommandError(f"order {index}: {explain(exc)}")
             if data["reference"] in references:
                 raise CommandError(f"order {index}: reference '{data['reference']}' appears twice.")
             references.add(data["reference"])
@@ -111,24 +112,35 @@ def _open(file: str):
     return open(file, encoding="utf-8-sig", newline="")
 
 
-def _streamed(file: str) -> Iterator:
+# A document and how to say in one line what intake refused in it: a CSV's names the file's
+# line and column (orders/intake/csv.py), a JSON document's its field's path.
+Explained = tuple[dict, Callable[[ValidationError], str]]
+
+
+def _csv(documents: Iterable[CsvDocument]) -> Iterator[Explained]:
+    for document in documents:
+        yield document.payload, document.error_line
+
+
+def _streamed(file: str) -> Iterator[Explained]:
     """The file's documents, read one at a time: memory holds one of them, not the file."""
     with _open(file) as handle:
         if file.lower().endswith(".csv"):
-            yield from csv_documents_streamed(handle)
+            yield from _csv(csv_documents_streamed(handle))
         else:
-            yield from json_documents(handle)
+            for payload in json_documents(handle):
+                yield payload, validation_error_line
 
 
-def _grouped(file: str) -> Iterator:
+def _grouped(file: str) -> Iterator[Explained]:
     """A CSV's documents when the rows of a reference lie apart in it: every row must be read
     before an order is whole, so the file is grouped in memory."""
     with _open(file) as handle:
         text = handle.read()
-    yield from payloads_from_csv(text)
+    yield from _csv(documents_from_csv(text))
 
 
-def _documents(file: str, source: Callable[[str], Iterator]) -> Iterator:
+def _documents(file: str, source: Callable[[str], Iterator[Explained]]) -> Iterator[Explained]:
     """The source's documents, its faults as one-line CommandErrors (RowsApart passes)."""
     try:
         yield from source(file)
