@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Func, OuterRef, Q, Subquery
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -214,6 +214,11 @@ class FileFormatAdmin(admin.ModelAdmin):
         ]
 
     def preview_view(self, request, name: str):
+        # admin_view checks only that the user is staff; the preview renders a real order
+        # (its customer's name, email, phone and address), so it asks what the format's own
+        # page asks (found in review: any staff user could read any order here).
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         number = request.GET.get("order", "")
         order = preview_order(number) if number else None
         shown = format_preview(name, order=order)
