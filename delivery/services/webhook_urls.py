@@ -18,15 +18,17 @@ from ..netguard import (
     literal_refused,
     url_host_as_sent,
 )
+from ..resolve import ResolveTimeout, within_budget
 
 
 def webhook_url_clean(url: str) -> str:
     """An http(s) URL with a host whose every address we may connect to.
 
-    The host is resolved (getaddrinfo only: nothing is connected to) and refused when any of
-    its addresses is refused by netguard, unless WEBHOOK_ALLOW_PRIVATE_NETWORKS. A name that
-    does not resolve now is accepted: DNS may come later, and netguard checks the address
-    actually connected to on every send either way.
+    The host is resolved (getaddrinfo only: nothing is connected to, and within
+    WEBHOOK_TIMEOUT_SECONDS) and refused when any of its addresses is refused by netguard,
+    unless WEBHOOK_ALLOW_PRIVATE_NETWORKS. A name that does not resolve now, or not in that
+    time, is accepted: DNS may come later, and netguard checks the address actually
+    connected to on every send either way.
     """
     url = (url or "").strip()
     try:
@@ -71,8 +73,15 @@ def _address_refused_for(*, host: str, port: int):
     if literal is not None:
         return literal if literal_refused(literal) else None
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, ValueError):
+        # Within the send's deadline: getaddrinfo has none, and a name whose DNS never
+        # answered held the settings page's POST (a web worker) for as long as the resolver
+        # took (found in review). Past it, as a name that does not resolve now.
+        infos = within_budget(
+            lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM),
+            seconds=float(settings.WEBHOOK_TIMEOUT_SECONDS),
+            what=host,
+        )
+    except (ResolveTimeout, socket.gaierror, UnicodeError, ValueError):
         return None
     for info in infos:
         try:
