@@ -214,12 +214,15 @@ class FileFormatAdmin(admin.ModelAdmin):
         ]
 
     def preview_view(self, request, name: str):
-        # admin_view checks only that the user is staff; the preview renders a real order
-        # (its customer's name, email, phone and address), so it asks what the format's own
-        # page asks (found in review: any staff user could read any order here).
+        # admin_view checks only that the user is staff: the format's own page asks for its
+        # view permission, and a real order (its customer's name, email, phone and address)
+        # for the order's, as the order's page does (found in review: any staff user could
+        # read any order here). The sample order needs no more than the format's.
         if not self.has_view_permission(request):
             raise PermissionDenied
         number = request.GET.get("order", "")
+        if number and not request.user.has_perm("orders.view_order"):
+            raise PermissionDenied
         order = preview_order(number) if number else None
         shown = format_preview(name, order=order)
         context = {

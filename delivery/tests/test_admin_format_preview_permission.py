@@ -1,5 +1,6 @@
 """The format preview in admin renders a real order (its customer's name, email, phone and
-address): only staff who may view file formats may open it, as for every other admin page."""
+address): only staff who may view file formats may open it, and only those who may also view
+orders may name a real one, as for every other admin page."""
 
 from __future__ import annotations
 
@@ -42,8 +43,18 @@ def test_staff_without_the_format_permission_cannot_preview_a_real_order(client,
     assert "Zoe Secret" not in response.content.decode()
 
 
-def test_staff_who_may_view_formats_preview_a_real_order(client, order):
-    viewer = _staff(client, "view_fileformat")
+def test_staff_who_may_view_formats_and_orders_preview_a_real_order(client, order):
+    viewer = _staff(client, "view_fileformat", "view_order")
     response = viewer.get(_preview_url(order))
     assert response.status_code == 200
     assert "zoe.secret@example.com" in response.content.decode()
+
+
+def test_staff_who_may_view_formats_but_not_orders_see_only_the_sample(client, order):
+    viewer = _staff(client, "view_fileformat")
+    response = viewer.get(_preview_url(order))
+    assert response.status_code == 403
+    assert "zoe.secret@example.com" not in response.content.decode()
+    sample = viewer.get(reverse("admin:delivery_fileformat_preview", args=["csv"]))
+    assert sample.status_code == 200
+    assert "zoe.secret@example.com" not in sample.content.decode()
