@@ -2,7 +2,8 @@
 
 Logins: user name = supplier slug; a public key from its HostedSftpKey rows or its generated
 password (Django's hasher). Failed passwords are throttled per user and address (throttle.py;
-a key not on file is not counted, and only a completed login clears the count) and logged
+a key not on file is not counted, and only a completed login clears the count), and per
+address whatever the user name (HOSTED_SFTP_ADDRESS_FAILURE_LIMIT), and logged
 with the user name and address only, never the password or key. A session whose login is
 withdrawn (key removed, password replaced, supplier inactive) is disconnected
 (`_login_watch`). Every database read runs off the event loop (sync_to_async, in one worker
@@ -94,6 +95,7 @@ def _db(func):
 _key_allowed = _db(login_key_allowed)
 _password_allowed = _db(login_password_allowed)
 _locked = _db(throttle.login_locked)
+_address_locked = _db(throttle.login_address_locked)
 _failed = _db(throttle.login_failed)
 _succeeded = _db(throttle.login_succeeded)
 _proof = _db(login_proof)
@@ -191,6 +193,15 @@ class _Server(asyncssh.SSHServer):
         return ok
 
     async def validate_password(self, username: str, password: str) -> bool:
+        if await _address_locked(self._address):
+            # Before any hash: every user name's passwords from here, known or made up.
+            logger.warning(
+                "hosted sftp: password login for %r from %s refused: too many failed "
+                "passwords from this address",
+                username,
+                self._address,
+            )
+            return False
         return await self._check(
             username, "password", lambda: _password_allowed(username, password)
         )

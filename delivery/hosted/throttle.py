@@ -3,6 +3,14 @@
 The same limits as the portal's login (AXES_FAILURE_LIMIT failures, AXES_COOLOFF_TIME): past
 the limit every try is refused without checking the credential, until the window ends.
 
+Failed passwords are also counted per address, whatever the user name
+(HOSTED_SFTP_ADDRESS_FAILURE_LIMIT in the same window): past it that address's passwords are
+refused unchecked (its keys are still checked: they cost a query, not a hash). Each password
+check costs a slow hash in the server's one database thread, a name not on file as much as
+one that is, so a client trying a new made-up user name each time was never stopped, and
+kept that thread, which every login waits on, busy hashing (found in review). A completed
+login does not clear this count: a supplier's own login between guesses would.
+
 While the shared cache's server cannot be reached (Redis restarting), the failures are counted
 in this process's own memory instead, so logins go on (before, every hosted SFTP login was
 refused until Redis was back: bench/chaos.py's uploads failed for the whole outage) and a
@@ -37,13 +45,23 @@ def _key(username: str, address: str) -> str:
     return f"hosted-sftp-fail:{digest}"
 
 
+def _address_key(address: str) -> str:
+    digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+    return f"hosted-sftp-fail-address:{digest}"
+
+
 def login_locked(username: str, address: str) -> bool:
     count = _counted(lambda store: store.get(_key(username, address)))
     return (count or 0) >= settings.AXES_FAILURE_LIMIT
 
 
-def login_failed(username: str, address: str) -> int:
-    key = _key(username, address)
+def login_address_locked(address: str) -> bool:
+    """Whether this address's passwords are refused unchecked (any user name)."""
+    count = _counted(lambda store: store.get(_address_key(address)))
+    return (count or 0) >= settings.HOSTED_SFTP_ADDRESS_FAILURE_LIMIT
+
+
+def _count_one(key: str) -> int:
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
 
     def count(store) -> int:
@@ -56,6 +74,13 @@ def login_failed(username: str, address: str) -> int:
             return 1
 
     return _counted(count)
+
+
+def login_failed(username: str, address: str) -> int:
+    """Count a failed password of `username` from `address`, and of the address; return the
+    user and address's count. (A key not on file is no failure: server.py.)"""
+    _count_one(_address_key(address))
+    return _count_one(_key(username, address))
 
 
 def login_succeeded(username: str, address: str) -> None:

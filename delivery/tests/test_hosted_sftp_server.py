@@ -403,3 +403,39 @@ def test_a_suppliers_file_modes_never_lock_our_workers_out(hosted_sftp, acme, tm
         assert mode & 0o600 == 0o600, f"{path.name} is {oct(mode)}"
     assert int((orders / "keep.txt").stat().st_mtime) == 1_000_000_000  # times are kept
     assert stat.S_IMODE((orders / "box").stat().st_mode) & 0o700 == 0o700
+
+
+def test_failed_passwords_under_made_up_names_lock_the_address_out_of_passwords(
+    hosted_sftp, acme, settings, caplog, tmp_path
+):
+    """Each password check is a slow hash in the server's one database thread, a made-up
+    user name's as much as a real one's: a client trying a new name each time was never
+    stopped (the per-user count never grew), and kept every login waiting on that thread.
+    Past HOSTED_SFTP_ADDRESS_FAILURE_LIMIT failed passwords from one address, its passwords
+    are refused unchecked, the right one too; its keys still log in."""
+    settings.HOSTED_SFTP_ADDRESS_FAILURE_LIMIT = 3
+    password = hosted_password_generate(supplier=acme)  # and its key (the fixture's)
+    caplog.set_level(logging.INFO, logger="delivery.hosted.server")
+    for n in range(3):
+        with pytest.raises(paramiko.AuthenticationException):
+            paramiko_client(hosted_sftp, user=f"made-up-{n}", password="wrong-Guess-123")
+    with pytest.raises(paramiko.AuthenticationException):
+        paramiko_client(hosted_sftp, user="acme", password=password)
+    assert "too many failed passwords from this address" in caplog.text
+    assert password not in caplog.text
+    client = paramiko_client(hosted_sftp, user="acme", key=tmp_path / "acme_key")
+    try:
+        assert client.open_sftp().listdir("orders") == ["PO-10001.csv"]
+    finally:
+        client.close()
+
+
+def test_failed_passwords_below_the_address_limit_lock_nobody_else_out(hosted_sftp, acme, settings):
+    """The calibration: under the limit, another user name's right password still works."""
+    settings.HOSTED_SFTP_ADDRESS_FAILURE_LIMIT = 3
+    password = hosted_password_generate(supplier=acme)
+    for n in range(2):
+        with pytest.raises(paramiko.AuthenticationException):
+            paramiko_client(hosted_sftp, user=f"made-up-{n}", password="wrong-Guess-123")
+    client = paramiko_client(hosted_sftp, user="acme", password=password)
+    client.close()

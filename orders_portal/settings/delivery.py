@@ -26,6 +26,10 @@ HOSTED_SFTP_MAX_FILES = env.int("HOSTED_SFTP_MAX_FILES", default=100_000)
 # name cut off before its rename; ours, left by a killed process) is removed once unchanged
 # this long, by an hourly task (delivery/hosted/storage.py `leftovers_remove`).
 HOSTED_SFTP_LEFTOVER_HOURS = env.float("HOSTED_SFTP_LEFTOVER_HOURS", default=24.0)
+# Failed hosted SFTP passwords from one address, whatever the user name, per
+# AXES_COOLOFF_MINUTES: past it that address's passwords are refused unchecked (its keys are
+# still checked), so made-up user names cannot keep the server hashing (hosted/throttle.py).
+HOSTED_SFTP_ADDRESS_FAILURE_LIMIT = env.int("HOSTED_SFTP_ADDRESS_FAILURE_LIMIT", default=30)
 # How often a hosted SFTP session's login is checked again: one whose key was removed, whose
 # password was replaced or whose supplier was made inactive is disconnected.
 HOSTED_SFTP_LOGIN_RECHECK_SECONDS = env.float("HOSTED_SFTP_LOGIN_RECHECK_SECONDS", default=30.0)
