@@ -32,6 +32,19 @@ def emails_clean(*, value: str, field: str = "order_emails") -> str:
             validate_email(address)
         except ValidationError:
             raise ValidationError({field: [f"'{address}' is not a valid email address."]})
+        domain = address.rsplit("@", 1)[1]
+        # Django's validator takes both; the mail relay would then hand every order (its
+        # customer's details and all) to a host of its own network, chosen by whoever sets
+        # the addresses, where webhooks and SFTP are refused such addresses (found in review).
+        if domain.startswith("[") or domain.lower() == "localhost":
+            raise ValidationError(
+                {
+                    field: [
+                        f"'{address}' is not an internet mail address: give a domain name, "
+                        "not an IP address or localhost."
+                    ]
+                }
+            )
     return ",".join(addresses)
 
 
