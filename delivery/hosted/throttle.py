@@ -4,8 +4,9 @@ The same limits as the portal's login (AXES_FAILURE_LIMIT failures, AXES_COOLOFF
 the limit every try is refused without checking the credential, until the window ends.
 
 Failed passwords are also counted per address, whatever the user name
-(HOSTED_SFTP_ADDRESS_FAILURE_LIMIT in the same window): past it that address's passwords are
-refused unchecked (its keys are still checked: they cost a query, not a hash). Each password
+(HOSTED_SFTP_ADDRESS_FAILURE_LIMIT in the same window; an IPv6 address by its /64): past it
+that address's passwords are refused unchecked (its keys are still checked: they cost a
+query, not a hash). Each password
 check costs a slow hash in the server's one database thread, a name not on file as much as
 one that is, so a client trying a new made-up user name each time was never stopped, and
 kept that thread, which every login waits on, busy hashing (found in review). A completed
@@ -20,6 +21,7 @@ guesser is still stopped after AXES_FAILURE_LIMIT tries against this server proc
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -45,8 +47,23 @@ def _key(username: str, address: str) -> str:
     return f"hosted-sftp-fail:{digest}"
 
 
+def address_group(address: str) -> str:
+    """Whose failures `address`'s are: the address itself, but for IPv6 its /64, which one
+    client holds whole (a new address of it for each try is no new client); an IPv4-mapped
+    address is its IPv4 address."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _address_key(address: str) -> str:
-    digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(address_group(address).encode()).hexdigest()[:32]
     return f"hosted-sftp-fail-address:{digest}"
 
 

@@ -439,3 +439,19 @@ def test_failed_passwords_below_the_address_limit_lock_nobody_else_out(hosted_sf
             paramiko_client(hosted_sftp, user=f"made-up-{n}", password="wrong-Guess-123")
     client = paramiko_client(hosted_sftp, user="acme", password=password)
     client.close()
+
+
+def test_an_ipv6_client_counts_as_its_whole_slash_64(settings):
+    """The address count as the server keeps it (the test server listens on 127.0.0.1 only,
+    so no IPv6 client can reach it here): one client holds a whole /64, and a new address of
+    it for each guess is still that client; another /64 is another client."""
+    from delivery.hosted import throttle
+
+    settings.HOSTED_SFTP_ADDRESS_FAILURE_LIMIT = 3
+    for n in range(1, 4):
+        throttle.login_failed(f"made-up-{n}", f"2001:db8:1:2::{n}")
+    assert throttle.login_address_locked("2001:db8:1:2:ffff::9")
+    assert not throttle.login_address_locked("2001:db8:1:3::1")
+    for n in range(1, 4):
+        throttle.login_failed(f"made-up-{n}", "::ffff:198.51.100.7")
+    assert throttle.login_address_locked("198.51.100.7")
