@@ -31,6 +31,14 @@ def dispatch_inline(settings):
 
 
 @pytest.fixture(autouse=True)
+def login_address_limit_off(settings):
+    """The per-address login limit (suppliers/login_limit.py) counts in the shared cache, which
+    a run keeps for all its tests: every test's failed logins from 127.0.0.1 added up, and a
+    late test's login would be refused. suppliers/tests/test_login_address_limit.py sets it."""
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 10**9
+
+
+@pytest.fixture(autouse=True)
 def catalogue_forgotten():
     """Each test starts with no remembered catalogue rows (suppliers/catalogue_memory.py): a
     row remembered by an earlier test names a product that test's rollback removed."""

@@ -14,6 +14,21 @@ import ipaddress
 from django.conf import settings
 
 
+def address_group(address: str) -> str:
+    """Whose failures `address`'s are, for limits by address: the address itself, but for
+    IPv6 its /64, which one client holds whole (a new address of it for each try is no new
+    client); an IPv4-mapped address is its IPv4 address."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _address(text: str) -> str | None:
     try:
         return str(ipaddress.ip_address(text.strip()))

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from suppliers.auth_views import LoginView, LogoutView, PasswordChangeView, PasswordResetView
+from suppliers.login_limit import login_limited
 
 from .views import admin_password_change, healthz, help_page
 
@@ -18,6 +19,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:history"), name="home"),
     # Before the admin's own: a wrong current password counts toward the lockout (views.py).
     path("admin/password_change/", admin_password_change),
+    # Failed logins from one address, whatever the user name, are limited (login_limit.py).
+    path("admin/login/", login_limited(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/", include("orders.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -25,7 +28,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("healthz", healthz, name="healthz"),
     # Portal: Django's auth views (login, logout by POST, password change and reset by email).
-    path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/login/", login_limited(LoginView.as_view()), name="login"),
     # A GET asks "Log out?" with the POST button (suppliers/auth_views.py).
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path(

@@ -21,13 +21,13 @@ guesser is still stopped after AXES_FAILURE_LIMIT tries against this server proc
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
 
 from common.cache import outage_log, unavailable_errors
+from common.http import address_group
 
 _local = LocMemCache("hosted-sftp-logins", {"MAX_ENTRIES": 10_000})
 
@@ -45,21 +45,6 @@ def _counted(operation):
 def _key(username: str, address: str) -> str:
     digest = hashlib.sha256(f"{username}\0{address}".encode()).hexdigest()[:32]
     return f"hosted-sftp-fail:{digest}"
-
-
-def address_group(address: str) -> str:
-    """Whose failures `address`'s are: the address itself, but for IPv6 its /64, which one
-    client holds whole (a new address of it for each try is no new client); an IPv4-mapped
-    address is its IPv4 address."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def _address_key(address: str) -> str:

@@ -26,6 +26,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 # A lockout is of one user name from one address: failures from an address do not lock the
 # user out everywhere, and failures on unknown names do not lock out a known one.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# And failed logins from one address, whatever the user name, per AXES_COOLOFF_MINUTES: past
+# it that address's logins (the portal's and the admin's) are refused before any password is
+# checked (suppliers/login_limit.py). Each check is a slow hash, a made-up name's as much as
+# a real one's: one address trying new names kept the web workers hashing, never locked out.
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 # The client's address: REMOTE_ADDR, or with PROXY_COUNT proxies in front the address they
 # recorded in X-Forwarded-For (common/http.py). django-ipware (axes' own way) is not installed.
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)  # 0 or more: common/checks.py
