@@ -96,7 +96,11 @@ def hosted_keys_for(supplier: Supplier) -> list[HostedSftpKey]:
 
 
 def login_supplier(username: str) -> Supplier | None:
-    """The active supplier this user name is, or None."""
+    """The active supplier this user name is, or None. A NUL, which no slug holds and which
+    PostgreSQL refuses in a query (an error in the server's login, and the try not counted:
+    found in review), is no supplier."""
+    if "\0" in username:
+        return None
     return Supplier.objects.filter(slug=username, is_active=True).first()
 
 

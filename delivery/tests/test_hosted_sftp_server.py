@@ -455,3 +455,17 @@ def test_an_ipv6_client_counts_as_its_whole_slash_64(settings):
     for n in range(1, 4):
         throttle.login_failed(f"made-up-{n}", "::ffff:198.51.100.7")
     assert throttle.login_address_locked("198.51.100.7")
+
+
+def test_a_user_name_with_a_nul_is_no_supplier_and_raises_nothing(hosted_sftp, acme, caplog):
+    """PostgreSQL refuses a NUL in a query: the login's look-up raised in the server. asyncssh
+    refuses such a name from a client first ("Prohibited character"), so the look-ups are
+    called here as the server calls them; a real client is refused all the same."""
+    from delivery.hosted.credentials import login_key_allowed, login_password_allowed
+
+    hosted_password_generate(supplier=acme)
+    assert login_password_allowed("acme\0", "wrong-Guess-123") is False
+    assert login_key_allowed("acme\0", "ssh-ed25519", "AAAA") is False
+    with pytest.raises(paramiko.AuthenticationException):
+        paramiko_client(hosted_sftp, user="acme\0", password="wrong-Guess-123")
+    assert "Traceback" not in caplog.text
