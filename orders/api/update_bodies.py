@@ -39,11 +39,18 @@ class _Body(serializers.Serializer):
                 names = ", ".join(known) or "none (send {})"
                 raise serializers.ValidationError(
                     {
-                        str(key)[:100]: [f"Unknown field; the fields here are: {names}."]
+                        _key_shown(key): [f"Unknown field; the fields here are: {names}."]
                         for key in unknown[:10]
                     }
                 )
         return super().to_internal_value(data)
+
+
+def _key_shown(key) -> str:
+    """An unknown key as the error names it: at most 100 characters, and a lone surrogate
+    (JSON's "\\ud800", which decodes but cannot be encoded again) written as its escape, so
+    the answer can be sent (found in review: such a key was a 500)."""
+    return str(key)[:100].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # Types are strict, as intake's (orders/intake): a line and a quantity are JSON integers, a

@@ -479,6 +479,35 @@ def test_an_unknown_body_key_is_a_400_naming_it_and_changes_nothing(
     assert email_via_smtp.messages == []
 
 
+@pytest.mark.parametrize(
+    "action, body",
+    [
+        ("shipments", b'{"carrier": "DPD", "\\ud800": 1}'),
+        ("shipments", b'{"carrier": "DPD", "lines": [{"line": 1, "quantity": 1, "x\\udfff": 1}]}'),
+        ("cancellation", b'{"reason": "other", "note": "n", "\\ud800lines": []}'),
+        ("acknowledgement", b'{"\\udc80": true}'),
+    ],
+)
+def test_an_unknown_key_with_a_lone_surrogate_is_a_400_naming_it_escaped(
+    api, order, action, body, email_via_smtp
+):
+    # JSON's "\ud800" decodes to a lone surrogate, which no answer can encode (was a 500).
+    before = snapshot(order)
+    for headers in ({}, {"HTTP_IDEMPOTENCY_KEY": f"odd-{action}"}):
+        response = api.generic(
+            "POST", url(order, action), body, content_type="application/json", **headers
+        )
+        assert response.status_code == 400, response.content
+        errors = response.json()["errors"]
+        assert any("\\u" in key for key in errors), errors
+        assert "Unknown field" in json.dumps(errors)
+    assert snapshot(order) == before
+    assert not IdempotencyKey.objects.exists()
+    assert not Shipment.objects.filter(order=order).exists()
+    assert not Cancellation.objects.filter(order=order).exists()
+    assert email_via_smtp.messages == []
+
+
 @pytest.mark.parametrize("path", ["/api/v1/orders/", "/api/v1/order", "/api/v2/orders"])
 def test_a_path_under_api_that_names_no_endpoint_is_a_json_404(api, path):
     response = api.get(path, {"created_after": "2026-01-01T00:00:00Z"})
