@@ -51,14 +51,14 @@ def exception_handler(exc, context):
         return Response({"errors": exc.message_dict}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
-        return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"errors": _sendable(errors)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
         return _request_too_large(exc, context)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"errors": errors_flatten(exc.detail)}
+        response.data = {"errors": _sendable(errors_flatten(exc.detail))}
     else:
         field = getattr(exc, "error_field", None) or next(
             (f for cls, f in _FIELD_FOR.items() if isinstance(exc, cls)), "detail"
@@ -72,6 +72,20 @@ def exception_handler(exc, context):
         )
         response.data = {"errors": {field: [str(detail)]}}
     return response
+
+
+def _text_sendable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _sendable(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """`errors` with any lone surrogate written as its escape: a message that quotes the
+    input (DRF's '"\\ud800" is not a valid choice.' for a JSON "\\ud800" reason) could not
+    be encoded, and the 400 was a 500 (found in review)."""
+    return {
+        _text_sendable(str(field)): [_text_sendable(str(message)) for message in messages]
+        for field, messages in errors.items()
+    }
 
 
 def _request_too_large(exc, context) -> Response:
