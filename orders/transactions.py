@@ -81,11 +81,22 @@ def bounded_transaction_notified() -> bool:
 
 
 def transaction_now() -> datetime:
-    """The current time, as the stamp of the innermost bounded transaction (first call wins)."""
+    """The current time, as the stamp of each open bounded block not stamped yet (first
+    call wins).
+
+    The outermost block, the one that checks the bound, included: a change nested in an
+    outer bounded block (the update API's, with an Idempotency-Key) otherwise left the
+    outer one unstamped, and the bound was measured from its start, the wait for the
+    order's lock included, so a request that waited was 503 that without the key applied
+    (found in review).
+    """
     now = timezone.now()
-    stack = _stack()
-    if stack and stack[-1]["stamped"] is None:
-        stack[-1]["stamped"] = time.monotonic()
+    stamp = None
+    for frame in _stack():
+        if frame["stamped"] is None:
+            if stamp is None:
+                stamp = time.monotonic()
+            frame["stamped"] = stamp
     return now
 
 
