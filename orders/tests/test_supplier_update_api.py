@@ -514,6 +514,26 @@ def test_a_lone_surrogate_quoted_in_the_error_is_a_400_naming_the_field(
     assert email_via_smtp.messages == []
 
 
+@pytest.mark.parametrize("action", ["cancellation", "shipments"])
+def test_more_lines_than_an_order_can_have_is_one_400_naming_lines(
+    api, order, action, email_via_smtp
+):
+    from orders.intake import MAX_LINES
+
+    # Was one error per item: 80,000 items (within the body limit) took a worker some 10 s
+    # and answered 4.5 MB.
+    items = [{"line": 1 + i % 2, "quantity": 1} for i in range(MAX_LINES + 1)]
+    before = snapshot(order)
+    response = api.post(url(order, action), {**BODIES[action], "lines": items}, format="json")
+    assert response.status_code == 400, response.content[:300]
+    errors = response.json()["errors"]
+    assert list(errors) == ["lines"] and str(MAX_LINES) in errors["lines"][0], errors
+    assert snapshot(order) == before
+    assert not Shipment.objects.filter(order=order).exists()
+    assert not Cancellation.objects.filter(order=order).exists()
+    assert email_via_smtp.messages == []
+
+
 @pytest.mark.parametrize("path", ["/api/v1/orders/", "/api/v1/order", "/api/v2/orders"])
 def test_a_path_under_api_that_names_no_endpoint_is_a_json_404(api, path):
     response = api.get(path, {"created_after": "2026-01-01T00:00:00Z"})
