@@ -4,9 +4,10 @@
 so a concurrent request with the same key waits on the unique constraint until this one
 commits, then finds the stored answer and replays it: one key applies once. A key older
 than SUPPLIER_API_IDEMPOTENCY_HOURS is forgotten; the supplier's expired keys are deleted
-whenever it claims one, so the table holds about a day of keys. On PostgreSQL the claim is
-one round trip (the DELETE and an INSERT ... ON CONFLICT DO NOTHING, pipelined, which waits
-on a concurrent claim of the key just as the constraint does).
+whenever it claims one (on PostgreSQL those no other claim is deleting), so the table
+holds about a day of keys. On PostgreSQL the claim is one round trip (the DELETE and an
+INSERT ... ON CONFLICT DO NOTHING, pipelined, which waits on a concurrent claim of the key
+just as the constraint does).
 """
 
 from __future__ import annotations
@@ -83,7 +84,13 @@ def _pending_row(*, supplier, key: str, fingerprint: str, now) -> IdempotencyKey
 def _claim_sql() -> tuple[str, str]:
     table = IdempotencyKey._meta.db_table
     fields = insert_fields(IdempotencyKey)
-    delete = f"DELETE FROM {table} WHERE supplier_id = %s AND created_at < %s"
+    # SKIP LOCKED: expired keys another request of the supplier's is deleting (its
+    # transaction still open, waiting on its order's lock, say) are left to it; waiting for
+    # them held this request up, past its bound, for a wait not its own (found in review).
+    delete = (
+        f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} "
+        "WHERE supplier_id = %s AND created_at < %s FOR UPDATE SKIP LOCKED)"
+    )
     # A concurrent request's uncommitted row with this key makes the INSERT wait for it, as
     # the unique constraint did: then nothing is inserted if it committed.
     insert = (
@@ -112,9 +119,13 @@ def _claim_pipelined(*, supplier, key: str, fingerprint: str, now, cutoff) -> Cl
         stored = (
             IdempotencyKey.objects.select_for_update().filter(supplier=supplier, key=key).first()
         )
-        if stored is None:
+        if stored is None or stored.created_at < cutoff:
             # Expired, and deleted by another request of the supplier's between our INSERT
             # and this read (found in review: `.get()` made that a 500): the key is free.
+            # Or expired and still there: our DELETE skipped it while another claim was
+            # deleting it, and that claim rolled back; it is locked now, ours to delete.
+            if stored is not None:
+                stored.delete()
             return _claim_pipelined(
                 supplier=supplier, key=key, fingerprint=fingerprint, now=now, cutoff=cutoff
             )

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import now as timezone_now
 
 from orders.models import IdempotencyKey, Order, OrderEvent, Shipment
 from orders.transactions import bounded_atomic
@@ -185,3 +186,100 @@ def test_a_lock_wait_before_the_stamp_is_not_counted_with_an_idempotency_key_eit
     assert keyed.json()["acknowledged_at"] is not None
     assert OrderEvent.objects.filter(order=keyed_order, type="order.acknowledged").count() == 1
     assert IdempotencyKey.objects.filter(key="waited", status_code=200).count() == 1
+
+
+def test_a_keyed_update_does_not_wait_for_another_one_deleting_the_same_expired_keys(
+    on_postgres, settings, acme, retailer
+):
+    # Each claim deletes the supplier's expired keys. Another keyed request of the supplier
+    # (on another order) still in its transaction, waiting on its own order's lock say,
+    # holds the rows it deleted: this claim's DELETE waited on them, past the bound, and was
+    # 503 for a wait that had nothing to do with its order (found in review). It leaves them
+    # to that request.
+    from datetime import timedelta
+
+    settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS = 0.3
+    (order,) = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 3}])
+    api = client_for(acme)
+    body = {"carrier": "DPD", "lines": [{"line": 1, "quantity": 1}]}
+    assert (
+        posted(api, url(order, "shipments"), body, HTTP_IDEMPOTENCY_KEY="old")[0].status_code == 201
+    )
+    IdempotencyKey.objects.update(
+        created_at=IdempotencyKey.objects.get().created_at - timedelta(hours=25)
+    )
+    with _other_connection() as other:
+        with other.transaction():  # the other request's claim, not committed yet
+            other.execute(
+                "DELETE FROM orders_idempotencykey WHERE supplier_id = %s AND key = 'old'",
+                [acme.pk],
+            )
+            response = api.post(
+                url(order, "shipments"), body, format="json", HTTP_IDEMPOTENCY_KEY="new"
+            )
+            assert response.status_code == 201, response.content
+            assert Shipment.objects.filter(order=order).count() == 2
+    # The other request rolled back: the expired key is deleted by the next claim.
+    again = api.post(
+        url(order, "shipments"),
+        {**body, "tracking_number": "2"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="newer",
+    )
+    assert again.status_code == 201, again.content
+    assert sorted(IdempotencyKey.objects.values_list("key", flat=True)) == ["new", "newer"]
+
+
+def test_an_expired_key_sent_again_while_another_claim_deletes_it_and_rolls_back_is_new(
+    on_postgres, settings, acme, retailer
+):
+    # The claim's DELETE skips an expired key another claim is deleting; its INSERT of that
+    # same key then waits on that claim. Should that claim roll back, the expired key is
+    # still there: it is deleted and the request applied as new, not answered from 25 hours
+    # ago.
+    import threading
+    import time
+    from datetime import timedelta
+
+    settings.ORDERS_TRANSACTION_TIMEOUT_SECONDS = 10
+    (order,) = place_order(retailer=retailer, lines=[{"sku": "ACME-001", "quantity": 3}])
+    api = client_for(acme)
+    body = {"carrier": "DPD", "lines": [{"line": 1, "quantity": 1}]}
+    assert (
+        posted(api, url(order, "shipments"), body, HTTP_IDEMPOTENCY_KEY="old")[0].status_code == 201
+    )
+    IdempotencyKey.objects.update(
+        created_at=IdempotencyKey.objects.get().created_at - timedelta(hours=25)
+    )
+    answers = []
+
+    def send_again():
+        try:
+            answers.append(
+                api.post(url(order, "shipments"), body, format="json", HTTP_IDEMPOTENCY_KEY="old")
+            )
+        finally:
+            connection.close()
+
+    with _other_connection() as other, _other_connection() as watcher:
+        other.execute("BEGIN")
+        other.execute(
+            "DELETE FROM orders_idempotencykey WHERE supplier_id = %s AND key = 'old'",
+            [acme.pk],
+        )
+        thread = threading.Thread(target=send_again)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not watcher.execute(  # the request waits on the other claim's lock
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%%orders_idempotencykey%%'"
+        ).fetchone():
+            assert time.monotonic() < deadline, "the request never waited on the key"
+        other.execute("ROLLBACK")
+        thread.join(timeout=30)
+    (again,) = answers
+    assert again.status_code == 201, again.content
+    assert "Idempotent-Replayed" not in again
+    assert Shipment.objects.filter(order=order).count() == 2
+    (key,) = IdempotencyKey.objects.all()
+    assert key.status_code == 201 and key.created_at > timezone_now() - timedelta(hours=1)
