@@ -104,3 +104,21 @@ def test_a_line_twice_in_one_change_names_the_field_and_both_rows(acme, retailer
         (0, 1),
         (0, 0),
     ]
+
+
+def test_a_change_refused_for_many_rows_answers_each_row_in_a_bounded_message(acme, order):
+    # Every row of a refused change gets the change's message: it listed every problem, so a
+    # shipment of 2,000 rows naming lines the order lacks stored 2,000 copies of a 130 kB
+    # message (260 MB for a 50 kB file; quadratic in the rows). It names the first problems
+    # and counts the rest.
+    rows = [f"{order.number},ship,{line},1,,,DPD,T1" for line in range(4, 2004)]
+    before = world(order)
+    result = _apply(acme, *rows)
+    assert len(result) == 2000
+    assert {row["result"] for row in result} == {"error"}
+    message = result[0]["message"]
+    assert len(message) < 1500, len(message)
+    assert f"Order {order.number} has no line 4." in message
+    assert "1990 more" in message, message
+    assert world(order) == before
+    assert not Shipment.objects.filter(order=order).exists()
