@@ -122,3 +122,19 @@ def test_a_change_refused_for_many_rows_answers_each_row_in_a_bounded_message(ac
     assert "1990 more" in message, message
     assert world(order) == before
     assert not Shipment.objects.filter(order=order).exists()
+
+
+def test_a_change_with_many_bad_rows_answers_its_good_rows_in_a_bounded_message(acme, order):
+    # A change's good rows are answered "Not applied: row ... of the same change has an
+    # error.", which listed every bad row: quadratic in the rows, as above.
+    bad = [f"{order.number},ship,1,x,,,DPD,T1" for _ in range(1000)]
+    good = [f"{order.number},ship,{line},1,,,DPD,T1" for line in range(1, 1001)]
+    before = world(order)
+    result = _apply(acme, *bad, *good)
+    assert {row["result"] for row in result} == {"error"}
+    message = result[-1]["message"]
+    assert message.startswith("Not applied: row 2, 3, 4"), message
+    assert len(message) < 300, len(message)
+    assert "990 more" in message, message
+    assert world(order) == before
+    assert not Shipment.objects.filter(order=order).exists()
