@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.csv import csv_rows_naming_the_line
+from common.emails import internet_address_refusal
 from common.text import one_line_problem
 
 from .models import ApiToken, ApiTokenScope, Product, Supplier, SupplierMembership
@@ -32,19 +33,10 @@ def emails_clean(*, value: str, field: str = "order_emails") -> str:
             validate_email(address)
         except ValidationError:
             raise ValidationError({field: [f"'{address}' is not a valid email address."]})
-        domain = address.rsplit("@", 1)[1]
-        # Django's validator takes both; the mail relay would then hand every order (its
-        # customer's details and all) to a host of its own network, chosen by whoever sets
-        # the addresses, where webhooks and SFTP are refused such addresses (found in review).
-        if domain.startswith("[") or domain.lower() == "localhost":
-            raise ValidationError(
-                {
-                    field: [
-                        f"'{address}' is not an internet mail address: give a domain name, "
-                        "not an IP address or localhost."
-                    ]
-                }
-            )
+        # Not at an IP address or localhost, which Django's validator takes (common/emails.py).
+        refusal = internet_address_refusal(address)
+        if refusal:
+            raise ValidationError({field: [refusal]})
     return ",".join(addresses)
 
 

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 
+from common.emails import validate_internet_email
 from common.text import validate_one_line
 from suppliers.models import Product, Supplier, currency_validator
 
@@ -18,7 +19,8 @@ from suppliers.models import Product, Supplier, currency_validator
 class Retailer(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200, validators=[validate_one_line])
-    email = models.EmailField()
+    # Its cancellations and monthly summaries go there: an internet address (common/emails.py).
+    email = models.EmailField(validators=[validate_internet_email])
     commission_rate = models.DecimalField(
         max_digits=5,
         decimal_places=4,

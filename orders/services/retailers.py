@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
+from django.db import IntegrityError, transaction
 
 from suppliers.secrets import token_digest, token_generate
 
@@ -26,8 +27,9 @@ def retailer_create(
         raise ValidationError({"email": [f"'{email}' is not a valid email address."]})
     if not (Decimal("0") <= commission_rate <= Decimal("1")):
         raise ValidationError({"commission_rate": ["Give a rate between 0 and 1, e.g. 0.10."]})
+    taken = ValidationError({"slug": [f"A retailer '{slug}' already exists."]})
     if Retailer.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": [f"A retailer '{slug}' already exists."]})
+        raise taken
     key = token_generate(prefix="rtl")
     retailer = Retailer(
         slug=slug,
@@ -38,5 +40,9 @@ def retailer_create(
         api_key_hash=token_digest(key),
     )
     retailer.full_clean()
-    retailer.save()
+    try:
+        with transaction.atomic():
+            retailer.save()
+    except IntegrityError:  # made by another run between the check and this insert
+        raise taken from None
     return retailer, key
