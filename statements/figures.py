@@ -268,7 +268,9 @@ def _figures_from_rows(
                 "commission": _money(difference),
             }
         )
-    adjustments.sort(key=lambda a: (a["cancelled_at"], a["number"]))
+    # By the moment, not by its text: in the hour the clocks go back, 01:10-05:00 comes after
+    # 01:30-04:00 though it sorts before it (found in review).
+    adjustments.sort(key=lambda a: (datetime.fromisoformat(a["cancelled_at"]), a["number"]))
 
     totals_out = []
     for currency in sorted(totals):

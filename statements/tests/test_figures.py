@@ -306,3 +306,26 @@ def test_postgresql_rows_read_with_the_compiled_loader_equal_djangos(on_postgres
     assert [list(row) for row in rows] == [list(row) for row in django_rows]
     # All updated on 31 July or 1 August but R-7, which arrived on 30 June.
     assert {r["retailer_reference"] for r in rows if not r["changed_after_close"]} == {"R-7"}
+
+
+def test_adjustments_made_in_the_hour_the_clocks_go_back_are_in_the_order_they_were_made(
+    new_york, cogs
+):
+    """New York's clocks go back at 02:00 EDT on 1 November 2026, to 01:00 EST: a cancellation
+    at 01:30 EDT (05:30 UTC) came before one at 01:10 EST (06:10 UTC), but their times as text
+    sort the other way, and the summary listed them so."""
+    with time_machine.travel(ny(2026, 10, 20, 12), tick=True):
+        retailer, _ = make_retailer(slug="fallco")
+        (first,) = place(retailer, ny(2026, 10, 20, 9), [{"sku": "COGS-1", "quantity": 1}], "F-1")
+        (second,) = place(retailer, ny(2026, 10, 20, 9), [{"sku": "COGS-1", "quantity": 1}], "F-2")
+    utc = ZoneInfo("UTC")
+    for order, moment in ((second, (5, 30)), (first, (6, 10))):
+        with time_machine.travel(datetime(2026, 11, 1, *moment, tzinfo=utc), tick=False):
+            order_set_status(
+                order=order, status="cancelled", actor="ops", reason="out_of_stock", note="Gone"
+            )
+    figures = retailer_month_figures(retailer=retailer, month=date(2026, 11, 1))
+    assert [(a["number"], a["cancelled_at"]) for a in figures["adjustments"]] == [
+        (second.number, "2026-11-01T01:30:00-04:00"),
+        (first.number, "2026-11-01T01:10:00-05:00"),
+    ]
