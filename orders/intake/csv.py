@@ -77,7 +77,17 @@ def _reader(stream) -> csv.DictReader:
         raise IntakeCsvError(f"line 1: not CSV ({exc}).") from None
     missing = [c for c in CSV_COLUMNS if c not in fieldnames]
     if missing:
-        raise IntakeCsvError(f"file: CSV header lacks column(s) {', '.join(missing)}.")
+        # A spreadsheet saved with ";" or tabs (as many locales' are) reads as one column.
+        apart = next(
+            (sep for sep in (";", "\t", "|") if len(fieldnames) == 1 and sep in fieldnames[0]), ""
+        )
+        hint = (
+            f" The header reads as one column: the file's cells are apart by {apart!r}, not by "
+            "commas, which intake CSV uses; save it again as comma-separated."
+            if apart
+            else ""
+        )
+        raise IntakeCsvError(f"file: CSV header lacks column(s) {', '.join(missing)}.{hint}")
     # A column named twice: the reader keeps the last cell, so which one is meant is a guess
     # (found in review: the order went in under the second `reference`).
     twice = [c for c in CSV_COLUMNS if fieldnames.count(c) > 1]

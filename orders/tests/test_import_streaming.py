@@ -214,3 +214,12 @@ def test_import_orders_names_the_file_that_is_not_utf8_and_writes_nothing(acme, 
     message = command_refused("import_orders", "shopco", str(path))
     assert message.startswith(f"file: {path} is not UTF-8 text"), message
     no_orders()
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_csv_apart_by_another_separator_is_refused_saying_so(acme, retailer, tmp_path, separator):
+    text = csv_text([csv_row("C-1", "ACME-001", 1)]).replace(",", separator)
+    message = command_refused("import_orders", "shopco", write(tmp_path, "semi.csv", text))
+    assert message.startswith("file: CSV header lacks column(s) reference, placed_at"), message
+    assert f"the file's cells are apart by {separator!r}, not by commas" in message
+    no_orders()
