@@ -236,3 +236,31 @@ def leftovers_remove(*, older_than: float) -> list[str]:
                     continue  # renamed or removed meanwhile: finished after all
                 removed.append(f"{supplier.name}/{sub}/{entry.name}")
     return removed
+
+
+# A deleted supplier's folder, moved aside: ROOT/.retired/<slug>.<UTC time> (no supplier's).
+RETIRED = ".retired"
+
+
+def supplier_folder_retire(slug: str) -> Path | None:
+    """Move a deleted supplier's folder (and its closed-upload marks) out of the way, where no
+    supplier sees it; return where it went (None: it had none). Its slug may be given to a new
+    supplier, which would otherwise find the old one's order files, update files and results
+    as its own (found in review). Kept, not removed: ops decide what becomes of it."""
+    import shutil
+    import time
+
+    folder = supplier_folder(slug, create=False)
+    marks = hosted_root() / CLOSED_MARKS / folder.name
+    shutil.rmtree(marks, ignore_errors=True)
+    if not folder.is_dir() or folder.is_symlink():
+        return None
+    retired = hosted_root() / RETIRED
+    retired.mkdir(exist_ok=True)
+    target = retired / f"{slug}.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    suffix = 0
+    while target.exists():  # deleted twice in one second
+        suffix += 1
+        target = target.with_name(f"{target.name.split('~')[0]}~{suffix}")
+    os.replace(folder, target)
+    return target
