@@ -15,6 +15,30 @@ from .cancellations import order_lines_cancel
 from .changes import order_change_record, order_hold, order_hold_flush, text_clean
 from .shipments import order_shipment_create
 
+# What each field belongs to: a value given with another status would be dropped unseen.
+_FIELD_STATUS = {
+    "reason": (OrderStatus.CANCELLED, "A cancellation reason"),
+    "carrier": (OrderStatus.SHIPPED, "A carrier"),
+    "tracking_number": (OrderStatus.SHIPPED, "A tracking number"),
+}
+
+
+def _refuse_stray_fields(*, status: str, **values) -> None:
+    """Refuse a reason, carrier or tracking number given with a status that does not take it
+    (found in review: "processing" with a tracking number typed said "now processing" and
+    kept none of it)."""
+    errors = {}
+    for name, value in values.items():
+        wanted, what = _FIELD_STATUS[name]
+        given = value is not None and (not isinstance(value, str) or value.strip())
+        if given and status != wanted:
+            errors[name] = [
+                f"{what} goes only with the status “{OrderStatus(wanted).label}”: "
+                f"choose that status, or clear it."
+            ]
+    if errors:
+        raise ValidationError(errors)
+
 
 @bounded_atomic()
 def order_set_status(
@@ -29,7 +53,10 @@ def order_set_status(
     tracking_number: str = "",
     expected_version: int | None = None,
 ) -> Order:
-    """Move the order to `status` if the map allows it; record the event; return the order."""
+    """Move the order to `status` if the map allows it; record the event; return the order.
+
+    A reason is for "cancelled" only, a carrier and tracking number for "shipped" only; given
+    with another status they are refused, not dropped (the note goes with any status)."""
     hold = order_hold(order=order, expected_version=expected_version)
     locked = hold.order
     if status not in OrderStatus.values:
@@ -40,6 +67,9 @@ def order_set_status(
         raise ValidationError(
             {"status": [f"Order {locked.number} cannot go from {locked.status} to {status}."]}
         )
+    _refuse_stray_fields(
+        status=status, reason=reason, carrier=carrier, tracking_number=tracking_number
+    )
     if status == OrderStatus.CANCELLED:
         order_lines_cancel(
             order=locked, actor=actor, actor_user=user, reason=reason, note=note, hold=hold

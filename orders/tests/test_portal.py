@@ -525,6 +525,34 @@ def test_edit_refusals_change_nothing(acme_client, acme_order, committed, data, 
     committed.assert_nothing_sent()
 
 
+@pytest.mark.parametrize(
+    "data,fields",
+    [
+        ({"status": "processing", "carrier": "DPD", "tracking_number": "TRK1"},
+         {"carrier", "tracking_number"}),
+        ({"status": "processing", "reason": "out_of_stock"}, {"reason"}),
+        ({"status": "cancelled", "reason": "other", "note": "gone", "tracking_number": "TRK1"},
+         {"tracking_number"}),
+    ],
+)  # fmt: skip
+def test_edit_refuses_fields_its_status_does_not_take(
+    acme_client, acme_order, committed, data, fields
+):
+    """A reason, carrier or tracking number typed with a status that does not take it is
+    refused on its field, not dropped while the page says the order was updated."""
+    before = _order_state(acme_order)
+    response = committed.post(
+        acme_client, f"/orders/{acme_order.number}/edit/", {**data, "version": acme_order.version}
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert set(form.errors) == fields
+    body = response.content.decode()
+    assert "goes only with the status" in body and "Nothing was changed" in body
+    assert _order_state(acme_order) == before
+    committed.assert_nothing_sent()
+
+
 def test_edit_of_a_shipped_order_is_refused(acme_client, acme_order, committed):
     order_set_status(order=acme_order, status="processing", actor="ops")
     order = order_set_status(order=acme_order, status="shipped", actor="ops")
