@@ -85,11 +85,21 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The portal form's one-time key it was made from: the same form sent again (a reload of
+    # the page that showed the token) finds this token instead of making another.
+    form_key = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = "API token"
         verbose_name_plural = "API tokens"
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "form_key"],
+                condition=~models.Q(form_key=""),
+                name="apitoken_form_key_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.supplier.slug}:{self.prefix}…"

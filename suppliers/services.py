@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.csv import csv_rows_naming_the_line
@@ -84,13 +84,34 @@ def supplier_user_create(
     return user
 
 
+class ApiTokenAlreadyCreated(Exception):
+    """The portal form with this key made a token before (the page reloaded, which sends its
+    POST again): nothing new is made; `token` is the one made then."""
+
+    def __init__(self, token: ApiToken):
+        self.token = token
+        super().__init__(f"token {token.prefix} was made from this form already")
+
+
+FORM_KEY_MAX = ApiToken._meta.get_field("form_key").max_length
+
+
 def api_token_create(
-    *, supplier: Supplier, name: str = "", can_update: bool = False
+    *, supplier: Supplier, name: str = "", can_update: bool = False, form_key: str = ""
 ) -> tuple[ApiToken, str]:
     """Create a token; return the row and the plain token, which is never stored.
 
-    A token reads only unless `can_update` (the update API's endpoints need it).
+    A token reads only unless `can_update` (the update API's endpoints need it). `form_key`
+    (the portal form's one-time key): a second call with the same key makes nothing and
+    raises ApiTokenAlreadyCreated, so a reloaded page cannot make an unseen extra token.
     """
+    form_key = (form_key or "").strip()
+    if len(form_key) > FORM_KEY_MAX or one_line_problem(form_key):
+        raise ValidationError({"form_key": ["The form lost its key; reload the page."]})
+    if form_key:
+        existing = ApiToken.objects.filter(supplier=supplier, form_key=form_key).first()
+        if existing is not None:
+            raise ApiTokenAlreadyCreated(existing)
     plain = token_generate(prefix="sup")
     token = ApiToken(
         supplier=supplier,
@@ -98,9 +119,18 @@ def api_token_create(
         prefix=plain[:12],
         token_hash=token_digest(plain),
         scope=ApiTokenScope.READ_UPDATE if can_update else ApiTokenScope.READ,
+        form_key=form_key,
     )
     token.full_clean()
-    token.save()
+    try:
+        with transaction.atomic():
+            token.save()
+    except IntegrityError:
+        # The same form sent twice at once: the other request made it.
+        existing = ApiToken.objects.filter(supplier=supplier, form_key=form_key).first()
+        if not form_key or existing is None:
+            raise
+        raise ApiTokenAlreadyCreated(existing) from None
     return token, plain
 
 

@@ -3,11 +3,12 @@ page uses: a user sees only their own supplier's data, a user without one sees n
 
 from __future__ import annotations
 
+import secrets
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -18,7 +19,7 @@ from common.text import text_problem
 
 from .models import ApiToken
 from .selectors import api_tokens_for_supplier, supplier_for_user
-from .services import api_token_create, api_token_revoke
+from .services import ApiTokenAlreadyCreated, api_token_create, api_token_revoke
 
 
 def supplier_required(view):
@@ -58,6 +59,7 @@ def api_tokens(request):
     name = ""
     error = ""
     can_update = False
+    status = 200
     if request.method == "POST":
         name = (request.POST.get("name") or "").strip()
         can_update = request.POST.get("can_update") == "on"
@@ -70,10 +72,26 @@ def api_tokens(request):
         elif len(name) > 100:
             error = "Keep the name to 100 characters or fewer."
         else:
-            _, created_plain = api_token_create(
-                supplier=request.supplier, name=name, can_update=can_update
-            )
-            name, can_update = "", False
+            try:
+                _, created_plain = api_token_create(
+                    supplier=request.supplier,
+                    name=name,
+                    can_update=can_update,
+                    form_key=request.POST.get("form_key") or "",
+                )
+            except ApiTokenAlreadyCreated as exc:
+                # The page that showed a new token, reloaded: its form came again.
+                made = exc.token
+                status = 409
+                messages.info(
+                    request,
+                    f"Nothing new was made: this form had already made the token "
+                    f"“{made.name}” ({made.prefix}…). Its value was shown once; if you did "
+                    "not copy it, revoke it and make a new one.",
+                )
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            name, can_update = ("", False) if not error else (name, can_update)
     response = render(
         request,
         "suppliers/api_tokens.html",
@@ -88,8 +106,10 @@ def api_tokens(request):
             # Kept on a refusal: a token fixed and sent again must not quietly lose its scope.
             "can_update": can_update,
             "error": error,
+            # One key per form shown: sent again (a reload), it makes nothing new.
+            "form_key": secrets.token_urlsafe(24),
         },
-        status=400 if error else 200,
+        status=400 if error else status,
     )
     return response
 
