@@ -322,8 +322,13 @@ def deliveries_redeliver_failed(request):
     if channel and channel not in Channel.values:
         messages.error(request, f"Unknown channel “{channel}”.")
         return redirect("delivery:deliveries")
+    batch = settings.DELIVERY_PORTAL_REDELIVER_BATCH
     result = deliveries_redeliver(
-        supplier=request.supplier, channel=channel or None, failed_only=True, by_supplier=True
+        supplier=request.supplier,
+        channel=channel or None,
+        failed_only=True,
+        by_supplier=True,
+        batch=batch,
     )
     count = result.queued
     if result.cooling:
@@ -337,6 +342,13 @@ def deliveries_redeliver_failed(request):
             request,
             f"{result.channel_off} of a channel that is off were left alone; turn it on in "
             "Settings first.",
+        )
+    if result.left:
+        messages.info(
+            request,
+            f"{result.left} more failed deliver{'y was' if result.left == 1 else 'ies were'} "
+            f"not queued yet (at most {batch} a press, the oldest first): press “Redeliver "
+            "all failed” again to send the next ones.",
         )
     what = CHANNEL_LABELS.get(channel, "all channels")
     messages.success(

@@ -122,6 +122,7 @@ class RedeliverResult:
     queued: int
     cooling: int  # matched, but redelivered within the cooldown (or being sent): left alone
     channel_off: int = 0  # matched, but their channel is off: left alone
+    left: int = 0  # matched beyond `batch`: not looked at this time (the oldest went first)
 
 
 def deliveries_redeliver(
@@ -134,12 +135,17 @@ def deliveries_redeliver(
     cancelled_only: bool = False,
     by_supplier: bool = False,
     limit: int | None = None,
+    batch: int | None = None,
 ) -> RedeliverResult:
     """Redeliver every matching delivery; say how many were reset and how many left alone.
 
     With `limit`, more matching rows than that (their channel on) is refused before anything
-    is reset: a broad filter never queues the whole table at once.
+    is reset: a broad filter never queues the whole table at once. With `batch` (the portal's
+    button), at most that many of them, oldest first, and `left` says how many more matched:
+    one request never resets, or queues, an unbounded number of rows.
     """
+    if limit is not None and batch is not None:
+        raise ValueError("give `limit` or `batch`, not both")
     if channel and channel not in Channel.values:
         raise ValidationError(
             {"channel": [f"Unknown channel '{channel}'; use {', '.join(Channel.values)}."]}
@@ -176,7 +182,14 @@ def deliveries_redeliver(
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        ids = list(rows if limit is None else rows[: limit + 1])
+        left = 0
+        if batch is not None:
+            ids = list(rows[: batch + 1])
+            if len(ids) > batch:
+                ids = ids[:batch]
+                left = qs.exclude(of_destinations_off()).count() - batch
+        else:
+            ids = list(rows if limit is None else rows[: limit + 1])
         if limit is not None and len(ids) > limit:
             raise ValidationError(
                 {
@@ -187,7 +200,9 @@ def deliveries_redeliver(
                 }
             )
         queued = _deliveries_reset(ids=ids, now=timezone.now())
-    return RedeliverResult(queued=queued, cooling=len(ids) - queued, channel_off=off)
+    return RedeliverResult(
+        queued=queued, cooling=len(ids) - queued, channel_off=off, left=max(left, 0)
+    )
 
 
 @dataclass

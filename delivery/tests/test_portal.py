@@ -354,6 +354,43 @@ def test_deliveries_failures_first_filter_and_redeliver(
     assert not Delivery.objects.filter(status=DeliveryStatus.FAILED).exists()
 
 
+def test_redeliver_all_failed_takes_a_bounded_batch_a_press_and_says_what_is_left(
+    cole_client,
+    cole,
+    retailer,
+    failing_hook,
+    http_receiver,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    """One press resets and queues at most DELIVERY_PORTAL_REDELIVER_BATCH rows, the oldest:
+    before, every failed delivery went in one request (ids in one IN list, each task
+    published in the request), which a long outage's backlog could not get through."""
+    settings.DELIVERY_PORTAL_REDELIVER_BATCH = 2
+    orders = [place(retailer, django_capture_on_commit_callbacks) for _ in range(3)]
+    failed = list(Delivery.objects.filter(channel="webhook").order_by("pk"))
+    assert [d.event.order_id for d in failed] == [o.pk for o in orders]
+    assert {d.status for d in failed} == {DeliveryStatus.FAILED}
+    http_receiver.default.status = 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = cole_client.post("/deliveries/redeliver-failed/", follow=True)
+    body = response.content.decode()
+    assert "2 failed deliveries (all channels) queued again." in body
+    assert "1 more failed delivery was not queued yet (at most 2 a press" in body
+    states = [Delivery.objects.get(pk=d.pk).status for d in failed]
+    assert states == [DeliveryStatus.DELIVERED, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED]
+    assert {r.headers["webhook-id"] for r in http_receiver.requests[-2:]} == {
+        d.identity for d in failed[:2]
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = cole_client.post("/deliveries/redeliver-failed/", follow=True)
+    body = response.content.decode()
+    assert "1 failed delivery (all channels) queued again." in body and "not queued yet" not in body
+    assert not Delivery.objects.filter(status=DeliveryStatus.FAILED).exists()
+
+
 def test_order_page_lists_deliveries_with_attempts_and_redeliver(
     cole_client, cole, retailer, failing_hook, django_capture_on_commit_callbacks
 ):

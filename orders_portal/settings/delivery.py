@@ -77,6 +77,9 @@ DELIVERY_DESTINATION_BATCH = env.int("DELIVERY_DESTINATION_BATCH", default=50)
 DELIVERY_HEALED_MIN_WAIT_SECONDS = env.int("DELIVERY_HEALED_MIN_WAIT_SECONDS", default=30)
 # A delivery redelivered on request (portal, admin, `redeliver`) cannot be again for this long.
 DELIVERY_REDELIVER_COOLDOWN_SECONDS = env.int("DELIVERY_REDELIVER_COOLDOWN_SECONDS", default=60)
+# The portal's "Redeliver all failed" queues at most this many (the oldest) a press, and says
+# how many more there are: one request never resets or queues an unbounded number of rows.
+DELIVERY_PORTAL_REDELIVER_BATCH = env.int("DELIVERY_PORTAL_REDELIVER_BATCH", default=1000)
 # The sweeper queues a due delivery again when its last queuing is older than this.
 DELIVERY_REQUEUE_AFTER_SECONDS = env.int("DELIVERY_REQUEUE_AFTER_SECONDS", default=60)
 # Who turns committed order events into deliveries (docs/architecture.md, the flow's step 3):
