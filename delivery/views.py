@@ -351,11 +351,14 @@ def deliveries_redeliver_failed(request):
             "all failed” again to send the next ones.",
         )
     what = CHANNEL_LABELS.get(channel, "all channels")
-    messages.success(
-        request,
-        f"{count} failed deliver{'y' if count == 1 else 'ies'} ({what}) queued again."
-        if count
-        else "There were no failed deliveries to send again.",
-    )
+    if count:
+        messages.success(
+            request, f"{count} failed deliver{'y' if count == 1 else 'ies'} ({what}) queued again."
+        )
+    elif result.cooling or result.channel_off:
+        # There were failed ones, all left alone (said above): not "there were none".
+        messages.info(request, f"No failed delivery ({what}) was queued again.")
+    else:
+        messages.success(request, "There were no failed deliveries to send again.")
     query = urlencode({"channel": channel}) if channel else ""
     return redirect("/deliveries/" + (f"?{query}" if query else ""))

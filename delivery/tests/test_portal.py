@@ -391,6 +391,29 @@ def test_redeliver_all_failed_takes_a_bounded_batch_a_press_and_says_what_is_lef
     assert not Delivery.objects.filter(status=DeliveryStatus.FAILED).exists()
 
 
+def test_redeliver_all_failed_pressed_again_at_once_does_not_say_there_were_none(
+    cole_client, cole, retailer, failing_hook, django_capture_on_commit_callbacks
+):
+    """Pressed again within the cooldown, the failed delivery is left alone: the page says
+    so, and no longer also says that there were no failed deliveries."""
+    place(retailer, django_capture_on_commit_callbacks)
+    (delivery,) = Delivery.objects.filter(channel="webhook")
+    with django_capture_on_commit_callbacks(execute=True):
+        cole_client.post("/deliveries/redeliver-failed/")  # the receiver still answers 500
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and delivery.redelivered_at is not None
+    tried = delivery.attempts.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = cole_client.post("/deliveries/redeliver-failed/", follow=True)
+    body = response.content.decode()
+    assert "1 redelivered moments ago were left alone" in body
+    assert "No failed delivery (all channels) was queued again." in body
+    assert "There were no failed deliveries" not in body
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempts.count() == tried
+
+
 def test_order_page_lists_deliveries_with_attempts_and_redeliver(
     cole_client, cole, retailer, failing_hook, django_capture_on_commit_callbacks
 ):
