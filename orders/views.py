@@ -315,7 +315,10 @@ def order_acknowledge_view(request, number: str):
         form.add_stale_error(exc)
         return _order_page(request, order.number, refused=form, status=409)
     except ValidationError as exc:
+        # The order's state refuses it (a final order never acknowledged): the order page as
+        # it is, with the error, answered 409 (it was a redirect, as a success is).
         messages.error(request, " ".join(exc.messages))
+        return _order_page(request, order.number, refused=form, status=409)
     else:
         if changed:
             messages.success(request, f"Order {order.number} acknowledged.")

@@ -257,6 +257,26 @@ def test_portal_button_acknowledges_and_the_timeline_shows_each_channel(portal, 
     ]
 
 
+def test_acknowledging_an_order_cancelled_before_is_refused_on_its_page(portal, acme, retailer):
+    """A final order nobody acknowledged (ops cancelled it): the button's POST is a 409 on
+    the order page saying why, and records nothing (it was a 302, as a success is)."""
+    order = placed(retailer, hours_ago=2)
+    order = order_set_status(
+        order=order, status="cancelled", actor="ops:test", reason="other", note="Withdrawn"
+    )
+    order.refresh_from_db()
+    assert order.acknowledged_at is None
+    events = order.events.count()
+
+    response = portal.post(f"/orders/{order.number}/acknowledge/", {"version": order.version})
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert f"Order {order.number} is cancelled: nothing to acknowledge." in body
+    assert "Nothing was changed." in body
+    order.refresh_from_db()
+    assert order.acknowledged_at is None and order.events.count() == events
+
+
 def test_an_edit_page_status_change_acknowledges_with_an_event(portal, acme, retailer):
     order = placed(retailer, hours_ago=2)
     response = portal.post(
