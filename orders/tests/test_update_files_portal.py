@@ -181,3 +181,22 @@ def test_a_file_uploaded_again_while_it_is_applied_says_so_not_already_applied(s
     assert "already applied" not in page + after
     assert "Being applied: 1 of 3 rows answered" in page
     assert world(setup["a"], setup["b"]) == before and UpdateFile.objects.count() == 1
+
+
+def test_a_file_given_up_part_way_uploaded_again_is_not_said_to_be_applied(setup, settings):
+    """A file whose appliers kept stopping is marked failed, its unreached rows not applied:
+    the same bytes uploaded again must not be told "already applied" (it was)."""
+    client = setup["client"]
+    settings.UPDATE_FILE_MAX_ATTEMPTS = 0  # the first applier already counts as one too many
+    upload(client, setup["content"])
+    update_file = UpdateFile.objects.get()
+    client.post(reverse("orders:update-file", args=[update_file.pk]))
+    update_file.refresh_from_db()
+    assert update_file.status == "failed" and update_file.applied_count == 0
+    before = world(setup["a"], setup["b"])
+
+    again = upload(client, setup["content"], name="friday-again.csv")
+    page = client.get(again["Location"]).content.decode()
+    assert "stopped part way" in page and "which rows were applied and which were not" in page
+    assert "already applied" not in page
+    assert UpdateFile.objects.count() == 1 and world(setup["a"], setup["b"]) == before

@@ -71,6 +71,14 @@ def already_applied_message(update_file: UpdateFile) -> str:
             "twice. Its page shows how far it has got, then the result."
         )
     when = update_file.applied_at or update_file.created_at
+    if update_file.status == UpdateFileStatus.FAILED:
+        # Given up part way (its appliers kept stopping): not "already applied", which told
+        # the supplier its rows after the stop had gone in.
+        return (
+            f"This file was tried on {when:%Y-%m-%d %H:%M} UTC (as {update_file.name}) and "
+            "stopped part way: its result says which rows were applied and which were not "
+            "(send those again in a new file). Nothing was changed again."
+        )
     return (
         f"This file was already applied on {when:%Y-%m-%d %H:%M} UTC (as {update_file.name}); "
         "nothing was changed again."
