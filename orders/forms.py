@@ -87,7 +87,8 @@ class OrderEditForm(ServiceErrorsMixin, OrderVersionForm):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Required to cancel; it is emailed to the retailer and kept on the timeline.",
+        help_text="Required to cancel: it is emailed to the retailer. With any change it is "
+        "kept on the timeline.",
     )
     carrier = forms.CharField(
         label="Carrier", required=False, max_length=100, help_text="For shipped orders."

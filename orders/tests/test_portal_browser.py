@@ -64,8 +64,9 @@ def test_cancel_flow_end_to_end(portal, smtp_inbox):
         page.wait_for_url(f"{base}/orders/{target.number}/")
         page.get_by_role("link", name="Edit").click()
         page.wait_for_url(f"{base}/orders/{target.number}/edit/")
-        # The cancellation fields appear once "cancelled" is chosen.
-        assert not page.get_by_label("Note").is_visible()
+        # The cancellation fields appear once "cancelled" is chosen; the note is always there.
+        assert not page.get_by_label("Cancellation reason").is_visible()
+        assert page.get_by_label("Note").is_visible()
         page.get_by_label("New status").select_option("cancelled")
         page.get_by_label("Cancellation reason").select_option("out_of_stock")
         page.get_by_label("Note").fill("Out of stock until March, sorry")
@@ -101,6 +102,29 @@ def test_cancel_flow_end_to_end(portal, smtp_inbox):
     assert message.rcpt_tos == [retailer.email]
     body = message.body()
     assert "Out of stock until March, sorry" in body and "ACME-001" in body
+
+
+def test_the_edit_pages_note_can_be_given_with_a_shipment(portal, smtp_inbox):
+    """The note goes with any change (the timeline keeps it): choosing "shipped" must not
+    hide it, as it did with the cancellation's fields while still sending what it held."""
+    base = portal["url"]
+    order = order_set_status(order=portal["orders"][2], status="processing", actor="ops")
+
+    def steps(browser):
+        page = browser.new_page()
+        _login(page, base)
+        page.goto(f"{base}/orders/{order.number}/edit/")
+        page.get_by_label("New status").select_option("shipped")
+        assert not page.get_by_label("Cancellation reason").is_visible()
+        page.get_by_label("Carrier").fill("DPD")
+        page.get_by_label("Note").fill("Left at the depot", timeout=5000)
+        page.get_by_role("button", name="Update").click()
+        page.wait_for_url(f"{base}/orders/{order.number}/")
+        assert "Left at the depot" in page.locator("#timeline").inner_text()
+
+    run_in_browser(steps)
+    event = OrderEvent.objects.get(order=order, type="order.shipment_created")
+    assert event.note == "Left at the depot"
 
 
 def test_refusals_in_the_browser(portal, smtp_inbox):
