@@ -24,8 +24,11 @@ class Preview:
 
 
 def preview_order(number: str, *, supplier=None) -> Order | None:
-    """A real order by number (only the supplier's, when one is given), loaded for rendering."""
-    queryset = Order.objects.filter(number=number.strip()[:20])
+    """A real order by number (only the supplier's, when one is given), loaded for rendering.
+
+    Typed in any case, as ORDER HISTORY's search takes it: numbers are stored upper-case
+    ("po-10001" said "You have no order po-10001" of an order the supplier has)."""
+    queryset = Order.objects.filter(number=number.strip().upper()[:20])
     if supplier is not None:
         queryset = queryset.filter(supplier=supplier)
     return orders_with_document_relations(queryset).first()

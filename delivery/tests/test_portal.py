@@ -521,3 +521,15 @@ def test_pages_need_a_supplier(client, db, cole):
     assert Destination.objects.get(supplier=cole, channel="email").email_addresses == (
         "po@cole.example"
     )
+
+
+def test_format_preview_finds_an_order_number_typed_in_lower_case(
+    cole_client, cole, retailer, django_capture_on_commit_callbacks
+):
+    order = place(retailer, django_capture_on_commit_callbacks)
+    response = cole_client.get(
+        "/settings/formats/", {"format": "csv", "order": order.number.lower()}
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"Order {order.number} as csv" in body and "You have no order" not in body
