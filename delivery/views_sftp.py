@@ -99,9 +99,9 @@ def _sftp_store(request, form, *, success: str, **connection):
     try:
         destination_set_sftp(
             supplier=request.supplier,
-            interval_minutes=(
-                data["interval_minutes"] if data["interval_minutes"] is not None else 15
-            ),
+            # Blank keeps the drop's interval (a new drop: 15), as the service says; it set
+            # an existing drop's back to 15 (found in review).
+            interval_minutes=data["interval_minutes"],
             file_format=data["file_format"],
             **connection,
         )

@@ -124,6 +124,18 @@ def test_a_hosted_drop_may_change_its_interval_and_format_only(acme_client, acme
     assert_no_row_holds_a_credential_for([destination])
 
 
+def test_a_blank_interval_keeps_the_drops_own(acme_client, acme, storage):
+    """The form's "Send files every" left blank set an existing drop back to 15 minutes; the
+    service keeps the interval set, as its other callers rely on."""
+    destination = destination_set_sftp(supplier=acme, hosted=True, interval_minutes=30)
+    response = acme_client.post(
+        "/settings/sftp/", _form(destination, interval_minutes="", file_format="json")
+    )
+    assert response.status_code == 302
+    destination.refresh_from_db()
+    assert (destination.sftp_interval_minutes, destination.sftp_format) == (30, "json")
+
+
 # --- (b) never over the network -----------------------------------------------------------
 
 
