@@ -60,6 +60,9 @@ def broker_backoff_reset() -> None:
     _broker_down_until = 0.0
 
 
+_IDS_PER_UPDATE = 10_000
+
+
 def deliveries_queue(*, delivery_ids: list[int], countdown: float | None = None) -> list[int]:
     """Queue `delivery.send` for each id; rows that could not be queued are left to the sweeper."""
     queued, failed = [], []
@@ -68,12 +71,15 @@ def deliveries_queue(*, delivery_ids: list[int], countdown: float | None = None)
             queued.append(delivery_id)
         else:
             failed.append(delivery_id)
-    if failed:
-        Delivery.objects.filter(pk__in=failed, status="pending").update(queued_at=None)
-    if queued and countdown:
-        Delivery.objects.filter(pk__in=queued).update(
-            queued_at=timezone.now() + timedelta(seconds=countdown)
-        )
+    # In chunks: a statement takes at most 65,535 parameters with server-side binding.
+    for start in range(0, len(failed), _IDS_PER_UPDATE):
+        chunk = failed[start : start + _IDS_PER_UPDATE]
+        Delivery.objects.filter(pk__in=chunk, status="pending").update(queued_at=None)
+    if countdown:
+        due = timezone.now() + timedelta(seconds=countdown)
+        for start in range(0, len(queued), _IDS_PER_UPDATE):
+            chunk = queued[start : start + _IDS_PER_UPDATE]
+            Delivery.objects.filter(pk__in=chunk).update(queued_at=due)
     return queued
 
 

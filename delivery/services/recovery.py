@@ -32,43 +32,52 @@ def _cooled(now) -> Q:
     return Q(redelivered_at__isnull=True) | Q(redelivered_at__lte=now - cooldown)
 
 
+# Ids per UPDATE: PostgreSQL takes at most 65,535 parameters in a statement with
+# server-side binding (settings), and `redeliver --limit` may name up to a billion rows.
+RESET_CHUNK = 10_000
+
+
 def _deliveries_reset(*, ids: list[int], now, by_supplier: bool = False) -> int:
     """Put rows back to pending, due now, with their identity; queue the immediate ones.
 
-    One conditional UPDATE, so concurrent requests reset a row once: a row a worker holds
-    right now (pending, claimed), one redelivered within the cooldown or one whose channel is
-    off (`channel_off`: it would be cancelled again) is left alone, and,
+    One conditional UPDATE per RESET_CHUNK ids, so concurrent requests reset a row once: a
+    row a worker holds right now (pending, claimed), one redelivered within the cooldown or
+    one whose channel is off (`channel_off`: it would be cancelled again) is left alone, and,
     `by_supplier`, a retailer's message that is delivered by now (the caller's check read
     the row before; a worker may have delivered it since). The UPDATE stamps
     `redelivered_at`. Returns how many rows were reset.
     """
-    if not ids:
-        return 0
-    rows = (
-        Delivery.objects.filter(_cooled(now), pk__in=ids)
-        .exclude(status=DeliveryStatus.PENDING, claimed_until__gt=now)
-        .exclude(of_destinations_off())  # it would only be cancelled again
-    )
-    if by_supplier:
-        rows = rows.exclude(purpose__in=RETAILER_FACING_PURPOSES, status=DeliveryStatus.DELIVERED)
-    won = rows.update(
-        status=DeliveryStatus.PENDING,
-        attempt_count=0,
-        next_attempt_at=now,
-        claimed_until=None,
-        delivered_at=None,
-        queued_at=now,
-        redelivered_at=now,
-        updated_at=now,
-    )
-    if won:
-        queue_ids = list(
-            Delivery.objects.filter(pk__in=ids, redelivered_at=now)
-            .exclude(channel__in=channels_where(scheduled=True))
-            .values_list("pk", flat=True)
+    won, queue_ids = 0, []
+    for start in range(0, len(ids), RESET_CHUNK):
+        chunk = ids[start : start + RESET_CHUNK]
+        rows = (
+            Delivery.objects.filter(_cooled(now), pk__in=chunk)
+            .exclude(status=DeliveryStatus.PENDING, claimed_until__gt=now)
+            .exclude(of_destinations_off())  # it would only be cancelled again
         )
-        if queue_ids:
-            transaction.on_commit(lambda: deliveries_queue(delivery_ids=queue_ids))
+        if by_supplier:
+            rows = rows.exclude(
+                purpose__in=RETAILER_FACING_PURPOSES, status=DeliveryStatus.DELIVERED
+            )
+        reset = rows.update(
+            status=DeliveryStatus.PENDING,
+            attempt_count=0,
+            next_attempt_at=now,
+            claimed_until=None,
+            delivered_at=None,
+            queued_at=now,
+            redelivered_at=now,
+            updated_at=now,
+        )
+        if reset:
+            won += reset
+            queue_ids += list(
+                Delivery.objects.filter(pk__in=chunk, redelivered_at=now)
+                .exclude(channel__in=channels_where(scheduled=True))
+                .values_list("pk", flat=True)
+            )
+    if queue_ids:
+        transaction.on_commit(lambda: deliveries_queue(delivery_ids=queue_ids))
     return won
 
 

@@ -271,3 +271,41 @@ def test_redeliver_help_says_what_all_and_limit_do():
     assert "--all Allow a run with no filter: every delivery not pending" in text
     assert "--limit N When more than N deliveries match" in text
     assert "refuse the whole run and queue none (default 10,000; at least 1)" in text
+
+
+def test_redeliver_resets_more_deliveries_than_a_statement_takes_parameters(
+    on_postgres, cole, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """With server-side binding a statement takes at most 65,535 parameters, and `redeliver`
+    reset every match in one UPDATE ... IN (ids): past that, a database error, nothing queued.
+    Hosted SFTP rows (a scheduled channel: the next run sends them, no task is published)."""
+    from django.db import connection
+
+    from delivery.services import destination_set_sftp
+
+    assert connection.settings_dict["OPTIONS"].get("server_side_binding") is True
+    settings.HOSTED_SFTP_ROOT = str(tmp_path)
+    destination = destination_set_sftp(supplier=cole, hosted=True)
+    count = 70_000
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                supplier=cole,
+                destination=destination,
+                channel="sftp",
+                purpose=DeliveryPurpose.SUPPLIER_ORDER,
+                target_key=f"bulk:{i}",
+                identity=f"bulk-{i}",
+                status=DeliveryStatus.FAILED,
+            )
+            for i in range(count)
+        ],
+        batch_size=5000,
+    )
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "redeliver", "--supplier", "cole", "--failed-only", "--limit", "100000", stdout=out
+        )
+    assert f"Queued {count} deliveries" in out.getvalue()
+    assert Delivery.objects.filter(identity__startswith="bulk-", status="pending").count() == count
