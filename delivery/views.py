@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -320,8 +320,12 @@ def delivery_redeliver_view(request, delivery_id: int):
 def deliveries_redeliver_failed(request):
     channel = request.POST.get("channel", "")
     if channel and channel not in Channel.values:
-        messages.error(request, f"Unknown channel “{channel}”.")
-        return redirect("delivery:deliveries")
+        # Only a hand-made request sends one (the page offers the channels): a 400 naming the
+        # field, nothing queued; it was a redirect, as a success is (found in review).
+        return HttpResponseBadRequest(
+            f"channel: unknown channel; use {', '.join(Channel.values)}.",
+            content_type="text/plain; charset=utf-8",
+        )
     batch = settings.DELIVERY_PORTAL_REDELIVER_BATCH
     result = deliveries_redeliver(
         supplier=request.supplier,

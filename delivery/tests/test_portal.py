@@ -354,6 +354,21 @@ def test_deliveries_failures_first_filter_and_redeliver(
     assert not Delivery.objects.filter(status=DeliveryStatus.FAILED).exists()
 
 
+@pytest.mark.parametrize("channel", ["fax", "webhook\x00", "x" * 5000])
+def test_redeliver_all_failed_of_an_unknown_channel_is_a_400_naming_it_and_queues_nothing(
+    cole_client, cole, retailer, failing_hook, django_capture_on_commit_callbacks, channel
+):
+    place(retailer, django_capture_on_commit_callbacks)
+    before = list(Delivery.objects.order_by("pk").values())
+    assert {row["status"] for row in before} >= {DeliveryStatus.FAILED}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = cole_client.post("/deliveries/redeliver-failed/", {"channel": channel})
+    assert response.status_code == 400
+    assert response.content.decode().startswith("channel: unknown channel; use ")
+    assert channel not in response.content.decode()
+    assert list(Delivery.objects.order_by("pk").values()) == before
+
+
 def test_redeliver_all_failed_takes_a_bounded_batch_a_press_and_says_what_is_left(
     cole_client,
     cole,
