@@ -46,8 +46,9 @@ def test_the_admin_refuses_an_internal_address_and_keeps_the_old_one(client):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the race needs PostgreSQL")
-def test_two_runs_racing_on_one_slug_make_one_retailer_and_refuse_the_other(monkeypatch):
+def test_two_runs_racing_on_one_slug_make_one_retailer_and_refuse_the_other(
+    on_postgres, monkeypatch
+):
     """Both pass the look-up for the slug before either inserts: the second insert's unique
     violation was an IntegrityError traceback; it is the same refusal as the look-up's."""
     from django.core.exceptions import ValidationError
